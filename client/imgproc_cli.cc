@@ -1,0 +1,171 @@
+// imgproc_cli: process a file through an imgproc server, or show what the server offers.
+//
+//   imgproc_cli --target=127.0.0.1:50051 info
+//   imgproc_cli process --in=photo.jpg --out=thumb.jpg \
+//       --ops="resize width=640 keep_aspect=true | gaussian_blur kernel_width=5 sigma_x=1.5" --format=jpeg --quality=90
+//
+// --ops is a '|'-separated chain; each step is an Operation field name followed by name=value parameters
+// of its message (enums by their proto names, lists comma-separated: mean=0.485,0.456,0.406).
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <google/protobuf/text_format.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "imgproc/v1/imgproc.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
+ABSL_FLAG(std::string, in, "", "input image file");
+ABSL_FLAG(std::string, out, "", "output file");
+ABSL_FLAG(std::string, ops, "", "operation chain, e.g. \"resize scale=0.5 | flip axis=AXIS_VERTICAL\"");
+ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp or raw");
+ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG compression level; -1: the server's default");
+ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8 or float32");
+ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
+ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");
+ABSL_FLAG(std::string, device, "", "device to run on (see info); empty: the server picks");
+ABSL_FLAG(double, timeout, 30, "deadline in seconds");
+
+namespace pb = ::imgproc::v1;
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "imgproc_cli: " << message << "\n";
+  return 1;
+}
+
+// "resize width=640 | flip axis=AXIS_VERTICAL" -> text-format operations, parsed by protobuf itself so that
+// every field and enum of the proto is available and errors name the offending token.
+bool ParseChain(const std::string& chain, pb::ProcessRequest& request, std::string& error) {
+  std::string text;
+  for (absl::string_view step : absl::StrSplit(chain, '|', absl::SkipWhitespace())) {
+    std::vector<std::string> words = absl::StrSplit(step, ' ', absl::SkipEmpty());
+    if (words.empty()) continue;
+    std::string fields;
+    for (size_t i = 1; i < words.size(); ++i) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
+      if (kv.second.empty()) {
+        error = absl::StrCat("expected name=value, got '", words[i], "' in step '", step, "'");
+        return false;
+      }
+      const bool list = kv.second.find(',') != std::string::npos;
+      absl::StrAppend(&fields, kv.first, ": ", list ? "[" : "", kv.second, list ? "]" : "", " ");
+    }
+    absl::StrAppend(&text, "operations { ", words[0], " { ", fields, "} } ");
+  }
+  if (!google::protobuf::TextFormat::MergeFromString(text, &request)) {
+    error = absl::StrCat("cannot parse --ops (see the proto for names): ", text);
+    return false;
+  }
+  return true;
+}
+
+int Info(pb::ImageProcessor::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pb::ServerInfo info;
+  grpc::Status status = stub.GetServerInfo(&context, pb::GetServerInfoRequest(), &info);
+  if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
+  std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()
+            << ", gRPC " << info.grpc_version() << "\nbackend: " << info.backend() << " (" << info.backend_reason()
+            << ")\n";
+  for (const auto& d : info.devices()) {
+    std::cout << "device " << d.name() << ": " << d.description() << ", " << d.workers() << " workers, queue "
+              << d.queue_capacity() << "\n";
+  }
+  std::cout << "limits: " << info.limits().max_width() << "x" << info.limits().max_height() << ", "
+            << info.limits().max_pixels() << " pixels, " << info.limits().max_input_bytes() << " bytes\n";
+  std::cout << "operations:\n";
+  for (const auto& op : info.operations()) {
+    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "]: " << op.description() << "\n";
+    for (const auto& p : op.parameters()) {
+      std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
+                << ", default " << p.default_value() << ")\n";
+    }
+  }
+  return 0;
+}
+
+int Process(pb::ImageProcessor::Stub& stub) {
+  pb::ProcessRequest request;
+  std::ifstream in(absl::GetFlag(FLAGS_in), std::ios::binary);
+  if (absl::GetFlag(FLAGS_in).empty() || !in) return Fail("--in: cannot read '" + absl::GetFlag(FLAGS_in) + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  request.set_image(buffer.str());
+  std::string error;
+  if (!ParseChain(absl::GetFlag(FLAGS_ops), request, error)) return Fail(error);
+  const std::string decode = absl::GetFlag(FLAGS_decode);
+  request.set_decode_mode(decode == "grayscale" ? pb::DECODE_MODE_GRAYSCALE
+                          : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
+                                                  : pb::DECODE_MODE_COLOR);
+  const std::string format = absl::GetFlag(FLAGS_format);
+  const int quality = absl::GetFlag(FLAGS_quality);
+  if (format == "png") {
+    auto* png = request.mutable_output()->mutable_png();
+    if (quality >= 0) png->set_compression_level(quality);
+  } else if (format == "webp") {
+    auto* webp = request.mutable_output()->mutable_webp();
+    if (quality >= 0) webp->set_quality(quality);
+  } else if (format == "raw") {
+    auto* raw = request.mutable_output()->mutable_raw();
+    raw->set_dtype(absl::GetFlag(FLAGS_dtype) == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+    raw->set_layout(absl::GetFlag(FLAGS_layout) == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
+  } else if (format == "jpeg") {
+    auto* jpeg = request.mutable_output()->mutable_jpeg();
+    if (quality >= 0) jpeg->set_quality(quality);
+  } else {
+    return Fail("--format must be jpeg, png, webp or raw");
+  }
+  request.set_device(absl::GetFlag(FLAGS_device));
+  request.set_request_id("cli");
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000)));
+  pb::ProcessResponse response;
+  grpc::Status status = stub.Process(&context, request, &response);
+  if (!status.ok()) {
+    return Fail(absl::StrCat("Process failed: ", status.error_code(), " ", status.error_message()));
+  }
+  const std::string out_path = absl::GetFlag(FLAGS_out);
+  if (!out_path.empty()) {
+    std::ofstream out(out_path, std::ios::binary);
+    out.write(response.image().data(), static_cast<std::streamsize>(response.image().size()));
+    if (!out) return Fail("--out: cannot write '" + out_path + "'");
+  }
+  const auto& t = response.timings();
+  std::cout << "wrote " << (out_path.empty() ? "(nothing)" : out_path) << ": " << response.format() << " "
+            << response.width() << "x" << response.height() << "x" << response.channels() << " "
+            << pb::DType_Name(response.dtype()) << ", " << response.image().size() << " bytes, on "
+            << response.device() << "\ntimings (us): queue " << t.queue_wait_us() << ", decode " << t.decode_us()
+            << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
+            << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
+  for (const auto& op : response.cpu_fallback_operations()) std::cout << "ran on the CPU: " << op << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("imgproc_cli [flags] info|process");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string command = args.size() > 1 ? args[1] : "";
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(-1);
+  channel_args.SetMaxSendMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), channel_args);
+  auto stub = pb::ImageProcessor::NewStub(channel);
+  if (command == "info") return Info(*stub);
+  if (command == "process") return Process(*stub);
+  return Fail("usage: imgproc_cli [--target=host:port] info | process --in=FILE --out=FILE --ops=\"...\"");
+}

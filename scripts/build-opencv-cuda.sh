@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds OpenCV + opencv_contrib with the CUDA modules this service uses, and installs them into a prefix
+# that the project's CMake finds (-DCMAKE_PREFIX_PATH=<prefix> or OpenCV_DIR=<prefix>/lib/cmake/opencv4).
+#
+#   scripts/build-opencv-cuda.sh [--source DIR|ARCHIVE] [--prefix DIR] [--cuda-arch "9.0"] [--jobs N]
+#
+# --source   a directory or archive (.tar.gz/.tar.xz/.zip) that holds opencv/ and opencv_contrib/ of the
+#            same release (the PyPI sdist of opencv-contrib-python-headless has both), for hosts without
+#            network. Without it the pinned sdist is downloaded and checked against its SHA-256.
+# --cuda-arch  CUDA_ARCH_BIN; default: the compute capabilities nvidia-smi reports, or, where no GPU is
+#            visible (image builds), $DEFAULT_CUDA_ARCHS: Turing to Blackwell, the range CUDA 13 supports.
+set -euo pipefail
+
+OPENCV_VERSION=4.14.0
+PINNED_URL="https://files.pythonhosted.org/packages/47/36/cc620b8809235d50f3713b1b592fcd2f117e41322a10fb37e6d332b8e7b8/opencv_contrib_python_headless-4.14.0.94.tar.gz"
+PINNED_SHA256=6cd98a20010c80bf9e6a9cff6189dd2c10bd111fb0aa4d5c6361389514a0ff6c
+DEFAULT_CUDA_ARCHS="7.5;8.0;8.6;8.9;9.0;10.0;12.0"
+# Modules the service links; BUILD_LIST pulls in their dependencies and nothing else.
+MODULES=core,imgproc,imgcodecs,cudev,cudaarithm,cudaimgproc,cudawarping,cudafilters
+
+source_arg="" prefix="${PREFIX:-/opt/opencv-cuda}" cuda_arch="${CUDA_ARCH_BIN:-}" jobs="$(nproc)"
+work="${WORK_DIR:-${TMPDIR:-/tmp}/opencv-cuda-build}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --source) source_arg="$2"; shift 2 ;;
+    --prefix) prefix="$2"; shift 2 ;;
+    --cuda-arch) cuda_arch="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    --work-dir) work="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "build-opencv-cuda: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+fail() { echo "build-opencv-cuda: error: $*" >&2; exit 1; }
+phase_start=0; declare -a phase_report=()
+begin() { phase_name="$1"; phase_start=$(date +%s); echo "== $phase_name"; }
+end() { local s=$(( $(date +%s) - phase_start )); phase_report+=("$(printf '%-10s %5d s' "$phase_name" "$s")"); echo "== $phase_name took ${s}s"; }
+
+nvcc_bin="$(command -v nvcc || true)"
+[ -n "$nvcc_bin" ] || for c in /usr/local/cuda/bin/nvcc /usr/local/cuda-*/bin/nvcc; do [ -x "$c" ] && nvcc_bin="$c" && break; done
+[ -n "$nvcc_bin" ] || fail "nvcc not found: install the CUDA toolkit (13.x) or put its bin/ on PATH"
+cuda_root="$(dirname "$(dirname "$(readlink -f "$nvcc_bin")")")"
+echo "CUDA toolkit: $cuda_root ($("$nvcc_bin" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+# The CUDA modules link NPP; OpenCV's configure only reports it as NOTFOUND variables deep in its log.
+ls "$cuda_root"/lib64/libnppc.so* "$cuda_root"/targets/*/lib/libnppc.so* >/dev/null 2>&1 \
+  || fail "NPP libraries not found under $cuda_root: install the toolkit's NPP (e.g. libnpp-dev-13-0 or the devel image)"
+for tool in cmake tar; do command -v "$tool" >/dev/null || fail "$tool not found"; done
+generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
+
+if [ -z "$cuda_arch" ]; then
+  if command -v nvidia-smi >/dev/null && caps="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null)" && [ -n "$caps" ]; then
+    cuda_arch="$(echo "$caps" | tr -d ' ' | sort -u | paste -sd';')"
+    echo "CUDA_ARCH_BIN from nvidia-smi: $cuda_arch"
+  else
+    cuda_arch="$DEFAULT_CUDA_ARCHS"
+    echo "No GPU visible; CUDA_ARCH_BIN defaults to $cuda_arch (override with --cuda-arch)"
+  fi
+fi
+
+begin sources
+mkdir -p "$work"
+src="$work/src"
+if [ -z "$source_arg" ]; then
+  archive="$work/$(basename "$PINNED_URL")"
+  if [ ! -f "$archive" ]; then
+    command -v curl >/dev/null || fail "no --source given and curl is missing to download $PINNED_URL"
+    curl -fL --retry 3 -o "$archive.part" "$PINNED_URL" || fail "download failed: $PINNED_URL (use --source on hosts without network)"
+    mv "$archive.part" "$archive"
+  fi
+  echo "$PINNED_SHA256  $archive" | sha256sum -c - >/dev/null || fail "SHA-256 mismatch for $archive"
+  source_arg="$archive"
+fi
+if [ -d "$source_arg" ]; then
+  root="$(readlink -f "$source_arg")"
+else
+  [ -f "$source_arg" ] || fail "--source $source_arg: no such file or directory"
+  rm -rf "$src"; mkdir -p "$src"
+  case "$source_arg" in
+    *.zip) command -v unzip >/dev/null || fail "unzip is needed for $source_arg"; unzip -q "$source_arg" -d "$src" ;;
+    *) tar -xf "$source_arg" -C "$src" ;;
+  esac
+  root="$src"
+fi
+opencv_dir="$(find "$root" -maxdepth 3 -type f -path '*/opencv/CMakeLists.txt' -printf '%h\n' | head -n1)"
+contrib_dir="$(find "$root" -maxdepth 3 -type d -path '*/opencv_contrib/modules' | head -n1)"
+[ -n "$opencv_dir" ] || fail "no opencv/ source tree in $source_arg"
+[ -n "$contrib_dir" ] || fail "no opencv_contrib/modules in $source_arg"
+version_hpp="$opencv_dir/modules/core/include/opencv2/core/version.hpp"
+found_version="$(awk '/define CV_VERSION_(MAJOR|MINOR|REVISION) /{printf "%s%s", sep, $3; sep="."}' "$version_hpp")"
+[ "$found_version" = "$OPENCV_VERSION" ] || echo "warning: sources are OpenCV $found_version, this script pins $OPENCV_VERSION"
+for m in cudev cudaarithm cudaimgproc cudawarping cudafilters; do
+  [ -d "$contrib_dir/$m" ] || fail "opencv_contrib module $m missing in $contrib_dir"
+done
+end
+
+begin configure
+build="$work/build"
+cmake -S "$opencv_dir" -B "$build" "${generator[@]}" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+  -DOPENCV_EXTRA_MODULES_PATH="$contrib_dir" -DBUILD_LIST="$MODULES" \
+  -DWITH_CUDA=ON -DCUDA_TOOLKIT_ROOT_DIR="$cuda_root" -DCUDA_ARCH_BIN="$cuda_arch" -DCUDA_ARCH_PTX= \
+  -DWITH_CUBLAS=OFF -DWITH_CUFFT=OFF -DWITH_CUDNN=OFF -DWITH_NVCUVID=OFF -DWITH_NVCUVENC=OFF \
+  -DWITH_IPP=OFF -DWITH_ADE=OFF -DWITH_ITT=OFF -DWITH_OPENCL=OFF -DWITH_PROTOBUF=OFF -DWITH_EIGEN=OFF \
+  -DWITH_LAPACK=OFF -DWITH_OPENEXR=OFF -DWITH_JASPER=OFF -DWITH_OPENJPEG=OFF -DWITH_AVIF=OFF \
+  -DWITH_FFMPEG=OFF -DWITH_GSTREAMER=OFF -DWITH_V4L=OFF -DWITH_GTK=OFF -DWITH_QT=OFF -DWITH_VTK=OFF \
+  -DWITH_KLEIDICV=OFF -DWITH_FASTCV=OFF -DWITH_OPENVX=OFF -DWITH_TBB=OFF -DWITH_OPENMP=OFF \
+  -DBUILD_JPEG=ON -DBUILD_PNG=ON -DBUILD_TIFF=ON -DBUILD_WEBP=ON -DBUILD_ZLIB=ON \
+  -DBUILD_TESTS=OFF -DBUILD_PERF_TESTS=OFF -DBUILD_EXAMPLES=OFF -DBUILD_DOCS=OFF -DBUILD_opencv_apps=OFF \
+  -DBUILD_opencv_python3=OFF -DBUILD_opencv_python2=OFF -DBUILD_JAVA=OFF -DBUILD_opencv_js=OFF \
+  -DBUILD_opencv_world=OFF -DOPENCV_GENERATE_PKGCONFIG=ON -DINSTALL_C_EXAMPLES=OFF \
+  -DOPENCV_SKIP_PYTHON_LOADER=ON -DENABLE_CCACHE=OFF \
+  > "$work/configure.log" 2>&1 || { tail -n 40 "$work/configure.log"; fail "configure failed (log: $work/configure.log)"; }
+grep -E "Disabled by dependency|To be built|NVIDIA CUDA|NVIDIA GPU arch" "$work/configure.log" | sed 's/^ */  /' || true
+grep -q "To be built:.*cudaarithm" "$work/configure.log" || fail "configure did not select the CUDA modules (log: $work/configure.log)"
+end
+
+begin build
+cmake --build "$build" --parallel "$jobs" > "$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; fail "build failed (log: $work/build.log)"; }
+end
+
+begin install
+cmake --install "$build" > "$work/install.log" 2>&1 || { tail -n 20 "$work/install.log"; fail "install failed"; }
+end
+
+echo
+echo "OpenCV $found_version with CUDA (arch $cuda_arch) installed in $prefix"
+printf '  %s\n' "${phase_report[@]}"
+echo "Build the service with: scripts/build.sh --opencv-cuda $prefix  (or cmake -DCMAKE_PREFIX_PATH=$prefix)"

@@ -1,0 +1,54 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+namespace {
+
+class CpuLane final : public ExecutionLane {
+ public:
+  absl::StatusOr<JobResult> Run(const Job& job) override {
+    const Plan& plan = *job.plan;
+    JobResult result;
+    Clock::time_point t = Clock::now();
+    absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+    if (!decoded.ok()) return decoded.status();
+    result.timings.decode_us = MicrosSince(t);
+
+    t = Clock::now();
+    cv::Mat current = *std::move(decoded);
+    for (const BoundOp& step : plan.steps) {
+      if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
+      cv::Mat next;
+      try {
+        step.cpu(current, next);
+      } catch (const cv::Exception& e) {
+        return absl::InternalError(absl::StrCat("operations[", step.index, "].", step.name, " failed: ", e.what()));
+      }
+      current = std::move(next);
+    }
+    result.timings.operations_us = MicrosSince(t);
+
+    t = Clock::now();
+    absl::StatusOr<EncodedImage> encoded = Encode(current, plan.output);
+    if (!encoded.ok()) return encoded.status();
+    result.image = *std::move(encoded);
+    result.timings.encode_us = MicrosSince(t);
+    return result;
+  }
+};
+
+}  // namespace
+
+DeviceDescription CpuDeviceDescription() {
+  return {"cpu", "cpu", absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads"),
+          0, ""};
+}
+
+LaneFactory CpuLaneFactory() {
+  return [](int) { return std::make_unique<CpuLane>(); };
+}
+
+}  // namespace imgproc

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "backend/lane.h"
+
+namespace imgproc {
+
+// OpenCV's CPU functions, one lane per worker thread. OpenCV's own thread pool is limited to one thread
+// per lane (see main): parallelism comes from the workers, which keeps tail latency predictable.
+DeviceDescription CpuDeviceDescription();
+LaneFactory CpuLaneFactory();
+
+}  // namespace imgproc

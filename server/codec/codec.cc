@@ -1,0 +1,204 @@
+#include "codec/codec.h"
+
+#include <cstring>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+
+namespace pb = ::imgproc::v1;
+
+absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, const ImageLimits& limits) {
+  if (static_cast<int64_t>(encoded_bytes) > limits.max_input_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("image is ", encoded_bytes, " bytes, over the limit of ",
+                                                   limits.max_input_bytes));
+  }
+  const int64_t pixels = int64_t{header.width} * header.height;
+  if (header.width > limits.max_width || header.height > limits.max_height || pixels > limits.max_pixels) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ImageFormatName(header.format), " image is ", header.width, "x", header.height, ", over the limits (",
+        limits.max_width, "x", limits.max_height, ", ", limits.max_pixels, " pixels); refused before decoding"));
+  }
+  return absl::OkStatus();
+}
+
+ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode) {
+  ImageSpec spec{header.width, header.height, 3, Depth::kU8};
+  if (mode == pb::DECODE_MODE_GRAYSCALE) {
+    spec.channels = 1;
+  } else if (mode == pb::DECODE_MODE_UNCHANGED) {
+    spec.channels = header.channels == 2 ? 4 : header.channels;  // OpenCV decodes gray+alpha as BGRA
+  }
+  return spec;
+}
+
+namespace {
+
+// Brings a decoded image to the channel count and depth that validation predicted from the header; the
+// header can understate (a palette PNG with transparency) or the file can hold 16-bit samples.
+absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
+  if (image.depth() == CV_16U) {
+    image.convertTo(image, CV_8U, 1.0 / 257.0);
+  } else if (image.depth() != CV_8U) {
+    cv::Mat u8;
+    cv::normalize(image, u8, 0, 255, cv::NORM_MINMAX, CV_8U);
+    image = u8;
+  }
+  const int have = image.channels(), want = expected.channels;
+  if (have != want) {
+    static constexpr int kCodes[5][5] = {
+        {-1, -1, -1, -1, -1},
+        {-1, -1, -1, cv::COLOR_GRAY2BGR, cv::COLOR_GRAY2BGRA},
+        {-1, -1, -1, -1, -1},
+        {-1, cv::COLOR_BGR2GRAY, -1, -1, cv::COLOR_BGR2BGRA},
+        {-1, cv::COLOR_BGRA2GRAY, -1, cv::COLOR_BGRA2BGR, -1}};
+    const int code = (have <= 4 && want <= 4) ? kCodes[have][want] : -1;
+    if (code < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("decoded image has ", have, " channels, expected ", want));
+    }
+    cv::cvtColor(image, image, code);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
+                               const ImageSpec& expected) {
+  // EXIF orientation is not applied: the size must stay the one the chain was validated against.
+  int flags = cv::IMREAD_IGNORE_ORIENTATION;
+  if (mode == pb::DECODE_MODE_GRAYSCALE) {
+    flags |= cv::IMREAD_GRAYSCALE;
+  } else if (mode == pb::DECODE_MODE_UNCHANGED) {
+    flags = cv::IMREAD_UNCHANGED;
+  } else {
+    flags |= cv::IMREAD_COLOR;
+  }
+  cv::Mat image;
+  try {
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+    image = cv::imdecode(buffer, flags);
+  } catch (const cv::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("could not decode ", ImageFormatName(header.format), ": ", e.what()));
+  }
+  if (image.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("could not decode ", ImageFormatName(header.format), " data (corrupt or truncated)"));
+  }
+  if (image.cols != expected.width || image.rows != expected.height) {
+    return absl::InvalidArgumentError(absl::StrCat("decoded image is ", image.cols, "x", image.rows,
+                                                   " but its header says ", expected.width, "x", expected.height));
+  }
+  if (absl::Status s = Conform(image, expected); !s.ok()) return s;
+  return image;
+}
+
+absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& image) {
+  auto range = [](const char* field, int value, int lo, int hi) -> absl::Status {
+    if (value >= lo && value <= hi) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be in [", lo, ", ", hi, "] (got ", value, ")"));
+  };
+  const char* format = nullptr;
+  switch (spec.format_case()) {
+    case pb::OutputSpec::kJpeg:
+      format = "output.jpeg";
+      if (spec.jpeg().has_quality()) {
+        if (absl::Status s = range("output.jpeg.quality", spec.jpeg().quality(), 1, 100); !s.ok()) return s;
+      }
+      break;
+    case pb::OutputSpec::kPng:
+      format = "output.png";
+      if (spec.png().has_compression_level()) {
+        if (absl::Status s = range("output.png.compression_level", spec.png().compression_level(), 0, 9); !s.ok()) return s;
+      }
+      break;
+    case pb::OutputSpec::kWebp:
+      format = "output.webp";
+      if (spec.webp().has_quality()) {
+        if (absl::Status s = range("output.webp.quality", spec.webp().quality(), 1, 101); !s.ok()) return s;
+      }
+      break;
+    case pb::OutputSpec::kRaw:
+      if (!pb::DType_IsValid(spec.raw().dtype())) return absl::InvalidArgumentError("output.raw.dtype: unknown value");
+      if (!pb::Layout_IsValid(spec.raw().layout())) return absl::InvalidArgumentError("output.raw.layout: unknown value");
+      return absl::OkStatus();
+    case pb::OutputSpec::FORMAT_NOT_SET:
+      format = "output (default JPEG)";
+      break;
+  }
+  if (image.depth != Depth::kU8) {
+    return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 pixels but the chain ends in ",
+                                                   DepthName(image.depth), "; use output.raw"));
+  }
+  if (image.channels != 1 && image.channels != 3 && image.channels != 4) {
+    return absl::InvalidArgumentError(absl::StrCat(format, ": cannot encode ", image.channels, " channels"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const pb::RawOutput& raw) {
+  cv::Mat pixels = image;
+  const int depth = raw.dtype() == pb::DTYPE_FLOAT32 ? CV_32F : CV_8U;
+  if (pixels.depth() != depth) pixels.convertTo(pixels, depth);  // uint8 rounds and saturates
+  if (!pixels.isContinuous()) pixels = pixels.clone();
+  EncodedImage out;
+  out.format = "raw";
+  out.spec = ImageSpec{pixels.cols, pixels.rows, pixels.channels(), depth == CV_32F ? Depth::kF32 : Depth::kU8};
+  out.layout = raw.layout();
+  const size_t bytes = pixels.total() * pixels.elemSize();
+  out.bytes.resize(bytes);
+  if (raw.layout() == pb::LAYOUT_CHW && pixels.channels() > 1) {
+    const size_t plane_bytes = pixels.total() * pixels.elemSize1();
+    std::vector<cv::Mat> planes;
+    for (int c = 0; c < pixels.channels(); ++c) {
+      planes.emplace_back(pixels.rows, pixels.cols, depth, out.bytes.data() + c * plane_bytes);
+    }
+    cv::split(pixels, planes);  // writes straight into the response buffer
+  } else {
+    std::memcpy(out.bytes.data(), pixels.data, bytes);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const pb::OutputSpec& spec) {
+  if (spec.format_case() == pb::OutputSpec::kRaw) return EncodeRaw(image, spec.raw());
+  EncodedImage out;
+  std::vector<int> params;
+  const char* extension = ".jpg";
+  switch (spec.format_case()) {
+    case pb::OutputSpec::kPng:
+      out.format = "png";
+      extension = ".png";
+      params = {cv::IMWRITE_PNG_COMPRESSION, spec.png().has_compression_level() ? spec.png().compression_level() : 3};
+      break;
+    case pb::OutputSpec::kWebp:
+      out.format = "webp";
+      extension = ".webp";
+      params = {cv::IMWRITE_WEBP_QUALITY, spec.webp().has_quality() ? spec.webp().quality() : 90};
+      break;
+    default:
+      out.format = "jpeg";
+      params = {cv::IMWRITE_JPEG_QUALITY, spec.jpeg().has_quality() ? spec.jpeg().quality() : 95};
+      break;
+  }
+  std::vector<uchar> buffer;
+  try {
+    if (!cv::imencode(extension, image, buffer, params)) {
+      return absl::InternalError(absl::StrCat("encoding ", out.format, " failed"));
+    }
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("encoding ", out.format, " failed: ", e.what()));
+  }
+  out.bytes.assign(reinterpret_cast<const char*>(buffer.data()), buffer.size());
+  out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
+  return out;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,173 @@
+#include "codec/image_header.h"
+
+#include <cstdint>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+
+const char* ImageFormatName(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kJpeg: return "jpeg";
+    case ImageFormat::kPng: return "png";
+    case ImageFormat::kWebp: return "webp";
+    case ImageFormat::kTiff: return "tiff";
+    case ImageFormat::kBmp: return "bmp";
+  }
+  return "unknown";
+}
+
+namespace {
+
+uint32_t Be16(const unsigned char* p) { return (uint32_t{p[0]} << 8) | p[1]; }
+uint32_t Be32(const unsigned char* p) { return (Be16(p) << 16) | Be16(p + 2); }
+uint32_t Le16(const unsigned char* p) { return (uint32_t{p[1]} << 8) | p[0]; }
+uint32_t Le24(const unsigned char* p) { return Le16(p) | (uint32_t{p[2]} << 16); }
+uint32_t Le32(const unsigned char* p) { return Le16(p) | (Le16(p + 2) << 16); }
+
+absl::Status Malformed(ImageFormat format, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed ", ImageFormatName(format), " header: ", why));
+}
+
+absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
+  // Walk the markers up to the first start-of-frame, which holds the size and component count.
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xFF) return Malformed(ImageFormat::kJpeg, "marker expected");
+    const unsigned char marker = p[i + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {  // no length
+      i += 2;
+      continue;
+    }
+    const uint32_t length = Be16(p + i + 2);
+    if (length < 2) return Malformed(ImageFormat::kJpeg, "segment length < 2");
+    const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (start_of_frame) {
+      if (i + 10 > n) break;
+      ImageHeader h{ImageFormat::kJpeg};
+      h.height = static_cast<int>(Be16(p + i + 5));
+      h.width = static_cast<int>(Be16(p + i + 7));
+      h.channels = p[i + 9];
+      return h;
+    }
+    if (marker == 0xD9 || marker == 0xDA) break;  // end of image or scan before any frame header
+    i += 2 + length;
+  }
+  return Malformed(ImageFormat::kJpeg, "no frame header (truncated or not a JPEG)");
+}
+
+absl::StatusOr<ImageHeader> ReadPng(const unsigned char* p, size_t n) {
+  if (n < 33 || std::string_view(reinterpret_cast<const char*>(p + 12), 4) != "IHDR") {
+    return Malformed(ImageFormat::kPng, "no IHDR chunk");
+  }
+  ImageHeader h{ImageFormat::kPng};
+  h.width = static_cast<int>(std::min<uint32_t>(Be32(p + 16), INT32_MAX));
+  h.height = static_cast<int>(std::min<uint32_t>(Be32(p + 20), INT32_MAX));
+  switch (p[25]) {  // colour type
+    case 0: h.channels = 1; break;
+    case 4: h.channels = 2; break;
+    case 2: case 3: h.channels = 3; break;  // a palette may carry transparency, decoded as 4 in UNCHANGED
+    case 6: h.channels = 4; break;
+    default: return Malformed(ImageFormat::kPng, absl::StrCat("colour type ", p[25]));
+  }
+  return h;
+}
+
+absl::StatusOr<ImageHeader> ReadWebp(const unsigned char* p, size_t n) {
+  if (n < 30) return Malformed(ImageFormat::kWebp, "truncated");
+  const std::string_view chunk(reinterpret_cast<const char*>(p + 12), 4);
+  ImageHeader h{ImageFormat::kWebp};
+  if (chunk == "VP8 ") {
+    if (p[23] != 0x9D || p[24] != 0x01 || p[25] != 0x2A) return Malformed(ImageFormat::kWebp, "bad VP8 start code");
+    h.width = Le16(p + 26) & 0x3FFF;
+    h.height = Le16(p + 28) & 0x3FFF;
+    h.channels = 3;
+  } else if (chunk == "VP8L") {
+    if (p[20] != 0x2F) return Malformed(ImageFormat::kWebp, "bad VP8L signature");
+    const uint32_t bits = Le32(p + 21);
+    h.width = static_cast<int>((bits & 0x3FFF) + 1);
+    h.height = static_cast<int>(((bits >> 14) & 0x3FFF) + 1);
+    h.channels = (bits >> 28) & 1 ? 4 : 3;
+  } else if (chunk == "VP8X") {
+    h.width = static_cast<int>(Le24(p + 24) + 1);
+    h.height = static_cast<int>(Le24(p + 27) + 1);
+    h.channels = (p[20] & 0x10) ? 4 : 3;
+  } else {
+    return Malformed(ImageFormat::kWebp, "unknown chunk");
+  }
+  return h;
+}
+
+absl::StatusOr<ImageHeader> ReadTiff(const unsigned char* p, size_t n) {
+  const bool le = p[0] == 'I';
+  auto u16 = [&](size_t at) { return le ? Le16(p + at) : Be16(p + at); };
+  auto u32 = [&](size_t at) { return le ? Le32(p + at) : Be32(p + at); };
+  const uint32_t ifd = u32(4);
+  if (ifd < 8 || size_t{ifd} + 2 > n) return Malformed(ImageFormat::kTiff, "first directory outside the data");
+  const uint32_t entries = u16(ifd);
+  ImageHeader h{ImageFormat::kTiff};
+  h.channels = 1;
+  for (uint32_t e = 0; e < entries; ++e) {
+    const size_t at = size_t{ifd} + 2 + size_t{e} * 12;
+    if (at + 12 > n) return Malformed(ImageFormat::kTiff, "directory truncated");
+    const uint32_t tag = u16(at), type = u16(at + 2);
+    const uint32_t value = type == 3 ? u16(at + 8) : u32(at + 8);  // SHORT or LONG
+    if (tag == 256) h.width = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
+    if (tag == 257) h.height = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
+    if (tag == 277) h.channels = static_cast<int>(std::min<uint32_t>(value, 4));
+  }
+  if (h.width <= 0 || h.height <= 0) return Malformed(ImageFormat::kTiff, "no image size");
+  return h;
+}
+
+absl::StatusOr<ImageHeader> ReadBmp(const unsigned char* p, size_t n) {
+  if (n < 30) return Malformed(ImageFormat::kBmp, "truncated");
+  ImageHeader h{ImageFormat::kBmp};
+  const uint32_t dib = Le32(p + 14);
+  if (dib == 12) {
+    h.width = static_cast<int>(Le16(p + 18));
+    h.height = static_cast<int>(Le16(p + 20));
+  } else {
+    h.width = static_cast<int32_t>(Le32(p + 18));
+    h.height = static_cast<int32_t>(Le32(p + 22));
+    if (h.height < 0 && h.height != INT32_MIN) h.height = -h.height;  // top-down rows
+  }
+  const uint32_t bits = Le16(p + (dib == 12 ? 24 : 28));
+  h.channels = bits == 32 ? 4 : bits <= 8 ? 3 : 3;
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
+  if (bytes.empty()) return absl::InvalidArgumentError("image is empty");
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  absl::StatusOr<ImageHeader> header = absl::InvalidArgumentError("");
+  if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+    header = ReadJpeg(p, n);
+  } else if (n >= 8 && bytes.substr(0, 8) == absl::string_view("\x89PNG\r\n\x1a\n", 8)) {
+    header = ReadPng(p, n);
+  } else if (n >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
+    header = ReadWebp(p, n);
+  } else if (n >= 8 && (bytes.substr(0, 4) == absl::string_view("II*\0", 4) || bytes.substr(0, 4) == absl::string_view("MM\0*", 4))) {
+    header = ReadTiff(p, n);
+  } else if (n >= 2 && bytes.substr(0, 2) == "BM") {
+    header = ReadBmp(p, n);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unrecognized image format (first bytes: ", absl::BytesToHexString(bytes.substr(0, 8)),
+        "); accepted: JPEG, PNG, WebP, TIFF, BMP"));
+  }
+  if (header.ok() && (header->width <= 0 || header->height <= 0)) {
+    return Malformed(header->format, absl::StrCat("size ", header->width, "x", header->height));
+  }
+  return header;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace imgproc {
+
+enum class ImageFormat { kJpeg, kPng, kWebp, kTiff, kBmp };
+const char* ImageFormatName(ImageFormat format);
+
+// What the first bytes of a file say, read without decoding pixels.
+struct ImageHeader {
+  ImageFormat format;
+  int width = 0;
+  int height = 0;
+  int channels = 0;  // as stored: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha
+};
+
+// INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.
+absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
+
+}  // namespace imgproc

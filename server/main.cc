@@ -1,0 +1,178 @@
+// imgproc server: flags, wiring, signals.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <opencv2/core.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "backend/cpu/cpu_backend.h"
+#include "scheduler/scheduler.h"
+#include "transport/image_service.h"
+#include "transport/server_info.h"
+#include "version.h"
+#if IMGPROC_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
+ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
+ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
+ABSL_FLAG(int, gpu_workers, 4, "workers (CUDA streams) per GPU");
+ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
+ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
+ABSL_FLAG(int64_t, max_input_bytes, 64 << 20, "largest encoded image accepted");
+ABSL_FLAG(int, max_width, 16384, "widest image accepted, decoded or produced by a step");
+ABSL_FLAG(int, max_height, 16384, "tallest image accepted, decoded or produced by a step");
+ABSL_FLAG(int64_t, max_pixels, 100'000'000, "most pixels in an image, decoded or produced by a step");
+ABSL_FLAG(int, max_operations, 64, "longest operation chain");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "on SIGTERM/SIGINT, how long in-flight requests may take before they are cancelled");
+
+namespace imgproc {
+namespace {
+
+constexpr const char* kEnvFlags[] = {"listen", "backend", "cpu_workers", "gpu_workers", "opencv_threads",
+                                     "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
+                                     "max_height", "max_pixels", "max_operations", "shutdown_grace"};
+
+// IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
+// env, a developer types flags).
+void ApplyEnvironmentDefaults() {
+  for (const char* name : kEnvFlags) {
+    const std::string env = "IMGPROC_" + absl::AsciiStrToUpper(name);
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      std::cerr << "imgproc: invalid " << env << "='" << value << "': " << error << "\n";
+      std::exit(2);
+    }
+  }
+}
+
+struct Backend {
+  std::string name;
+  std::string reason;
+  std::vector<std::unique_ptr<WorkerPool>> pools;
+};
+
+Backend MakeCpuBackend(std::string reason) {
+  Backend b{"cpu", std::move(reason), {}};
+  int workers = absl::GetFlag(FLAGS_cpu_workers);
+  if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  b.pools.push_back(std::make_unique<WorkerPool>(CpuDeviceDescription(), workers,
+                                                 absl::GetFlag(FLAGS_queue_capacity), CpuLaneFactory()));
+  return b;
+}
+
+Backend ChooseBackend() {
+  const std::string wanted = absl::GetFlag(FLAGS_backend);
+  if (wanted == "cpu") return MakeCpuBackend("--backend=cpu");
+  if (wanted != "auto" && wanted != "cuda") {
+    std::cerr << "imgproc: --backend must be auto, cpu or cuda (got '" << wanted << "')\n";
+    std::exit(2);
+  }
+#if IMGPROC_WITH_CUDA
+  absl::StatusOr<std::vector<DeviceDescription>> gpus = ProbeCudaDevices();
+  if (gpus.ok()) {
+    Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
+    for (size_t i = 0; i < gpus->size(); ++i) {
+      b.pools.push_back(std::make_unique<WorkerPool>((*gpus)[i], absl::GetFlag(FLAGS_gpu_workers),
+                                                     absl::GetFlag(FLAGS_queue_capacity),
+                                                     CudaLaneFactory(static_cast<int>(i))));
+    }
+    return b;
+  }
+  const std::string why = absl::StrCat("no usable CUDA device: ", gpus.status().message());
+#else
+  const std::string why = "this build has no CUDA backend (OpenCV without CUDA modules)";
+#endif
+  if (wanted == "cuda") {
+    std::cerr << "imgproc: --backend=cuda but " << why << "\n";
+    std::exit(1);
+  }
+  std::cerr << "imgproc: using the CPU backend: " << why << "\n";
+  return MakeCpuBackend(why);
+}
+
+int Run() {
+  // Signals are taken by sigwait below; blocked here, before any thread exists, so every thread inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  cv::setNumThreads(absl::GetFlag(FLAGS_opencv_threads));
+  ImageLimits limits;
+  limits.max_input_bytes = absl::GetFlag(FLAGS_max_input_bytes);
+  limits.max_width = absl::GetFlag(FLAGS_max_width);
+  limits.max_height = absl::GetFlag(FLAGS_max_height);
+  limits.max_pixels = absl::GetFlag(FLAGS_max_pixels);
+  limits.max_operations = absl::GetFlag(FLAGS_max_operations);
+
+  Backend backend = ChooseBackend();
+  std::string devices;
+  for (const auto& pool : backend.pools) {
+    absl::StrAppend(&devices, devices.empty() ? "" : ", ", pool->device().name, " (", pool->device().description,
+                    ", ", pool->workers(), " workers)");
+  }
+  Scheduler scheduler(std::move(backend.pools));
+  ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight)};
+  ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  // Room for the largest accepted image plus the operation chain; answers (raw float32) can be larger.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX)));
+  builder.SetMaxSendMessageSize(INT32_MAX);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "imgproc: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    scheduler.Shutdown();
+    return 1;
+  }
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
+            << " (backend " << backend.name << ": " << devices << ")" << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ": no new requests; finishing those in flight (grace " << absl::GetFlag(FLAGS_shutdown_grace) << ")"
+            << std::endl;
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace)));
+  scheduler.Shutdown();
+  std::cout << "imgproc: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace imgproc
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("imgproc server: image processing over gRPC on NVIDIA GPUs or CPUs");
+  imgproc::ApplyEnvironmentDefaults();
+  absl::ParseCommandLine(argc, argv);
+  return imgproc::Run();
+}

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstddef>
+
+#include "absl/status/statusor.h"
+#include "scheduler/job.h"
+
+namespace imgproc {
+
+// Sees every request's outcome at the edge (transport), for metrics. Must not block.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result) = 0;
+};
+
+}  // namespace imgproc

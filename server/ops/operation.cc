@@ -1,0 +1,62 @@
+#include "ops/operation.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace imgproc {
+
+StepBinder::StepBinder(int index, std::string name, const ImageSpec& input, const ImageLimits& limits)
+    : limits_(limits) {
+  op_.index = index;
+  op_.name = std::move(name);
+  op_.input = input;
+  op_.output = input;
+}
+
+absl::Status StepBinder::Invalid(const std::string& field, const std::string& reason) const {
+  return absl::InvalidArgumentError(absl::StrCat("operations[", op_.index, "].", op_.name, ".", field, ": ", reason));
+}
+
+absl::Status StepBinder::Unsupported(const std::string& reason) const {
+  return absl::InvalidArgumentError(absl::StrCat("operations[", op_.index, "].", op_.name, ": ", reason,
+                                                 " (input is ", op_.input.DebugString(), ")"));
+}
+
+absl::Status StepBinder::RequireDepth(Depth depth) const {
+  if (op_.input.depth == depth) return absl::OkStatus();
+  return Unsupported(absl::StrCat("needs ", DepthName(depth), " pixels"));
+}
+
+absl::Status StepBinder::RequireChannels(std::initializer_list<int> allowed) const {
+  for (int c : allowed) {
+    if (op_.input.channels == c) return absl::OkStatus();
+  }
+  return Unsupported(absl::StrCat("needs ", absl::StrJoin(allowed, " or "), " channel(s)"));
+}
+
+namespace {
+std::map<int, OpDefinition>& Definitions() {
+  static auto* defs = new std::map<int, OpDefinition>();
+  return *defs;
+}
+}  // namespace
+
+bool OpRegistry::Register(OpDefinition def) {
+  int key = static_cast<int>(def.op_case);
+  return Definitions().emplace(key, std::move(def)).second;
+}
+
+const OpDefinition* OpRegistry::Find(pb::Operation::OpCase op_case) {
+  auto it = Definitions().find(static_cast<int>(op_case));
+  return it == Definitions().end() ? nullptr : &it->second;
+}
+
+std::vector<const OpDefinition*> OpRegistry::All() {
+  std::vector<const OpDefinition*> all;
+  for (const auto& [key, def] : Definitions()) all.push_back(&def);
+  return all;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,107 @@
+#pragma once
+// An operation is defined in one place: its parameter metadata, its validation against the incoming
+// image, and its CPU and CUDA implementations (ops/<family>.cc). The registry below is how the rest of
+// the service finds it, so adding an operation touches its family file and the proto, nothing else.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "absl/status/status.h"
+#include "common/image_spec.h"
+#include "common/limits.h"
+#include "imgproc/v1/imgproc.pb.h"
+
+#if IMGPROC_WITH_CUDA
+#include <opencv2/core/cuda.hpp>
+#endif
+
+namespace imgproc {
+
+namespace pb = ::imgproc::v1;
+
+#if IMGPROC_WITH_CUDA
+// What a CUDA implementation gets besides its input and output: the worker's stream, and scratch
+// matrices that live as long as the worker so that steady state allocates nothing.
+struct CudaOpContext {
+  cv::cuda::Stream& stream;
+  std::vector<cv::cuda::GpuMat>& scratch;  // at least 4 entries
+};
+using CudaImpl = std::function<void(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
+#endif
+
+using CpuImpl = std::function<void(const cv::Mat& in, cv::Mat& out)>;
+
+// One validated step of a chain, parameters bound, ready to run on any lane.
+struct BoundOp {
+  std::string name;  // the Operation oneof field, e.g. "gaussian_blur"
+  int index = 0;     // position in the request's chain
+  ImageSpec input;
+  ImageSpec output;
+  CpuImpl cpu;
+#if IMGPROC_WITH_CUDA
+  CudaImpl cuda;  // empty: OpenCV has no CUDA path for these parameters; the lane runs `cpu` instead
+#endif
+};
+
+// Handed to an operation's Bind: the incoming image, error helpers that name the step and field, and the
+// BoundOp the operation fills in.
+class StepBinder {
+ public:
+  StepBinder(int index, std::string name, const ImageSpec& input, const ImageLimits& limits);
+
+  const ImageSpec& input() const { return op_.input; }
+  ImageSpec& output() { return op_.output; }
+  const ImageLimits& limits() const { return limits_; }
+
+  // INVALID_ARGUMENT "operations[2].resize.width: must be >= 1 (got 0)".
+  absl::Status Invalid(const std::string& field, const std::string& reason) const;
+  // INVALID_ARGUMENT naming the step, for conditions on the incoming image rather than a field.
+  absl::Status Unsupported(const std::string& reason) const;
+  absl::Status RequireDepth(Depth depth) const;
+  absl::Status RequireChannels(std::initializer_list<int> allowed) const;
+
+  void SetCpu(CpuImpl impl) { op_.cpu = std::move(impl); }
+#if IMGPROC_WITH_CUDA
+  void SetCuda(CudaImpl impl) { op_.cuda = std::move(impl); }
+#endif
+  BoundOp Take() { return std::move(op_); }
+
+ private:
+  BoundOp op_;
+  const ImageLimits& limits_;
+};
+
+struct ParamInfo {
+  std::string name;
+  std::string type;
+  std::string range;
+  std::string default_value;
+  std::string description;
+};
+
+struct OpDefinition {
+  std::string name;  // the Operation oneof field
+  pb::Operation::OpCase op_case;
+  std::string description;
+  std::vector<ParamInfo> params;
+  bool has_cuda = false;
+  std::string cuda_notes;
+  // Validates the parameters against binder.input(), sets binder.output() and the implementations.
+  std::function<absl::Status(const pb::Operation& op, StepBinder& binder)> bind;
+};
+
+class OpRegistry {
+ public:
+  static bool Register(OpDefinition def);
+  static const OpDefinition* Find(pb::Operation::OpCase op_case);
+  static std::vector<const OpDefinition*> All();  // in proto field order
+};
+
+}  // namespace imgproc
+
+// Registers an operation at static-initialization time; the library is linked whole (see CMake).
+#define IMGPROC_REGISTER_OPERATION(ident, definition) \
+  static const bool imgproc_registered_##ident = ::imgproc::OpRegistry::Register(definition)

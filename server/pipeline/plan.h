@@ -1,0 +1,28 @@
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codec/image_header.h"
+#include "common/image_spec.h"
+#include "common/limits.h"
+#include "imgproc/v1/imgproc.pb.h"
+#include "ops/operation.h"
+
+namespace imgproc {
+
+// A request checked end to end before any pixel work: the header is within limits, every step's
+// parameters fit the image it will receive, and the output format fits the image the chain produces.
+struct Plan {
+  ImageHeader header;
+  imgproc::v1::DecodeMode decode_mode = imgproc::v1::DECODE_MODE_COLOR;
+  ImageSpec decoded;
+  std::vector<BoundOp> steps;
+  ImageSpec result;
+  imgproc::v1::OutputSpec output;
+};
+
+// INVALID_ARGUMENT naming the step index and field, or the header problem.
+absl::StatusOr<Plan> BuildPlan(const imgproc::v1::ProcessRequest& request, const ImageLimits& limits);
+
+}  // namespace imgproc

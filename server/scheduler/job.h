@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/codec.h"
+#include "pipeline/plan.h"
+
+namespace imgproc {
+
+using Clock = std::chrono::steady_clock;
+
+struct StageTimings {
+  int64_t queue_wait_us = 0;
+  int64_t decode_us = 0;
+  int64_t upload_us = 0;
+  int64_t operations_us = 0;
+  int64_t download_us = 0;
+  int64_t encode_us = 0;
+  int64_t total_us = 0;
+};
+
+struct JobResult {
+  EncodedImage image;
+  std::string device;
+  StageTimings timings;
+  std::vector<std::string> cpu_fallback_operations;
+};
+
+using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;
+
+// One validated request on its way through a worker pool. `done` is called exactly once, on a worker
+// thread (or by the pool when it refuses to run the job).
+struct Job {
+  std::shared_ptr<const Plan> plan;
+  absl::string_view input;                   // encoded image
+  std::shared_ptr<const void> input_owner;   // keeps `input` alive where the caller cannot
+  Clock::time_point arrival = Clock::now();
+  Clock::time_point deadline = Clock::time_point::max();
+  std::function<bool()> cancelled;           // may be empty
+  JobCallback done;
+};
+
+inline int64_t MicrosSince(Clock::time_point start, Clock::time_point end = Clock::now()) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+}
+
+}  // namespace imgproc

@@ -1,0 +1,107 @@
+#include "scheduler/worker_pool.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+
+WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
+                       PoolObserver* observer)
+    : device_(std::move(device)), capacity_(queue_capacity), factory_(std::move(factory)), observer_(observer) {
+  threads_.reserve(workers);
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+absl::Status WorkerPool::Submit(Job job) {
+  size_t depth;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("server is shutting down");
+    if (queue_.size() >= capacity_) {
+      return absl::ResourceExhaustedError(absl::StrCat("queue of ", device_.name, " is full (", capacity_,
+                                                       " requests waiting); retry later"));
+    }
+    queue_.push_back(std::move(job));
+    depth = queue_.size();
+  }
+  cv_.notify_one();
+  if (observer_) observer_->OnQueueDepth(device_.name, depth);
+  return absl::OkStatus();
+}
+
+void WorkerPool::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+size_t WorkerPool::load() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size() + running_;
+}
+
+void WorkerPool::WorkerLoop(int index) {
+  std::unique_ptr<ExecutionLane> lane = factory_(index);
+  for (;;) {
+    Job job;
+    size_t depth;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has run
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      depth = queue_.size();
+      ++running_;
+    }
+    if (observer_) {
+      observer_->OnQueueDepth(device_.name, depth);
+      observer_->OnWorkerBusy(device_.name, true);
+    }
+    const Clock::time_point start = Clock::now();
+    const int64_t queue_wait_us = MicrosSince(job.arrival, start);
+    absl::StatusOr<JobResult> result;
+    if (start > job.deadline) {
+      result = absl::DeadlineExceededError(absl::StrCat("deadline passed after ", queue_wait_us / 1000,
+                                                        " ms waiting in the queue of ", device_.name,
+                                                        "; the work was skipped"));
+      if (observer_) observer_->OnJobSkipped(device_.name, absl::StatusCode::kDeadlineExceeded);
+    } else if (job.cancelled && job.cancelled()) {
+      result = absl::CancelledError("request cancelled by the client before it ran; the work was skipped");
+      if (observer_) observer_->OnJobSkipped(device_.name, absl::StatusCode::kCancelled);
+    } else if (lane == nullptr) {
+      result = absl::InternalError(absl::StrCat("worker ", index, " of ", device_.name, " has no execution lane"));
+    } else {
+      try {
+        result = lane->Run(job);
+      } catch (const std::bad_alloc&) {
+        result = absl::ResourceExhaustedError("out of host memory while processing the request");
+      } catch (const std::exception& e) {
+        result = absl::InternalError(absl::StrCat("unexpected error on ", device_.name, ": ", e.what()));
+      }
+    }
+    if (result.ok()) {
+      result->timings.queue_wait_us = queue_wait_us;
+      result->timings.total_us = MicrosSince(job.arrival);
+      result->device = device_.name;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+    }
+    if (observer_) observer_->OnWorkerBusy(device_.name, false);
+    job.done(std::move(result));
+  }
+}
+
+}  // namespace imgproc

@@ -1,0 +1,214 @@
+#include "transport/image_service.h"
+
+#include <deque>
+#include <mutex>
+
+#include "metrics/request_observer.h"
+#include "pipeline/plan.h"
+
+namespace imgproc {
+
+namespace pb = ::imgproc::v1;
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  // absl and gRPC share the canonical codes, value for value.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+void FillResponse(JobResult result, const std::string& request_id, pb::ProcessResponse* response) {
+  response->set_request_id(request_id);
+  response->set_image(std::move(result.image.bytes));
+  response->set_format(result.image.format);
+  response->set_width(result.image.spec.width);
+  response->set_height(result.image.spec.height);
+  response->set_channels(result.image.spec.channels);
+  response->set_dtype(result.image.spec.depth == Depth::kF32 ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+  response->set_layout(result.image.layout);
+  response->set_device(result.device);
+  for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
+  pb::StageTimings* t = response->mutable_timings();
+  t->set_queue_wait_us(result.timings.queue_wait_us);
+  t->set_decode_us(result.timings.decode_us);
+  t->set_upload_us(result.timings.upload_us);
+  t->set_operations_us(result.timings.operations_us);
+  t->set_download_us(result.timings.download_us);
+  t->set_encode_us(result.timings.encode_us);
+  t->set_total_us(result.timings.total_us);
+}
+
+ImageProcessorService::ImageProcessorService(Scheduler& scheduler, ServiceOptions options, pb::ServerInfo info,
+                                             RequestObserver* observer)
+    : scheduler_(scheduler), options_(options), info_(std::move(info)), observer_(observer) {}
+
+namespace {
+
+Clock::time_point SteadyDeadline(const grpc::CallbackServerContext* context) {
+  const auto deadline = context->deadline();
+  const auto now = std::chrono::system_clock::now();
+  if (deadline - now > std::chrono::hours(24 * 365)) return Clock::time_point::max();  // no deadline
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(deadline - now);
+}
+
+}  // namespace
+
+void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared_ptr<const void> owner,
+                                  grpc::CallbackServerContext* context, const char* method,
+                                  std::function<void(absl::StatusOr<JobResult>)> done) {
+  const Clock::time_point arrival = Clock::now();
+  const size_t bytes_in = request.image().size();
+  auto finish = [this, method, bytes_in, done = std::move(done)](absl::StatusOr<JobResult> result) {
+    if (observer_) observer_->OnRequestDone(method, bytes_in, result);
+    done(std::move(result));
+  };
+  absl::StatusOr<Plan> plan = BuildPlan(request, options_.limits);
+  if (!plan.ok()) {
+    finish(plan.status());
+    return;
+  }
+  Job job;
+  job.plan = std::make_shared<const Plan>(*std::move(plan));
+  job.input = request.image();
+  job.input_owner = std::move(owner);
+  job.arrival = arrival;
+  job.deadline = SteadyDeadline(context);
+  job.cancelled = [context] { return context->IsCancelled(); };
+  // The pool takes `done` only when it accepts the job; a refusal is reported here, once.
+  auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
+  job.done = [shared_finish](absl::StatusOr<JobResult> result) { (*shared_finish)(std::move(result)); };
+  if (absl::Status s = scheduler_.Submit(std::move(job), request.device()); !s.ok()) (*shared_finish)(s);
+}
+
+grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerContext* context,
+                                                         const pb::ProcessRequest* request,
+                                                         pb::ProcessResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // gRPC owns request and response until Finish, which comes after the job is done with them.
+  Start(*request, nullptr, context, "Process", [reactor, request, response](absl::StatusOr<JobResult> result) {
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    FillResponse(*std::move(result), request->request_id(), response);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+namespace {
+
+// Reads requests, runs them concurrently (at most max_in_flight), writes each answer as it completes.
+// Finishes once the client has half-closed and every accepted request has been answered, so no request
+// that was read is dropped; a failed request is an answer with its own status, not the end of the stream.
+class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, pb::ProcessStreamResponse> {
+ public:
+  StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight)
+      : service_(service), context_(context), max_in_flight_(max_in_flight) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      std::lock_guard<std::mutex> lock(mu_);
+      reads_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    auto request = std::make_shared<pb::ProcessRequest>(std::move(incoming_));
+    incoming_.Clear();
+    bool read_more;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++in_flight_;
+      read_more = in_flight_ < max_in_flight_;
+      read_paused_ = !read_more;
+    }
+    const pb::ProcessRequest& ref = *request;
+    service_.Start(ref, request, context_, "ProcessStream", [this, request](absl::StatusOr<JobResult> result) {
+      pb::ProcessStreamResponse out;
+      out.set_request_id(request->request_id());
+      if (result.ok()) {
+        FillResponse(*std::move(result), request->request_id(), out.mutable_response());
+      } else {
+        out.set_status_code(static_cast<int>(result.status().code()));
+        out.set_status_message(std::string(result.status().message()));
+      }
+      Complete(std::move(out));
+    });
+    if (read_more) StartRead(&incoming_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
+    outbox_.pop_front();
+    if (!outbox_.empty() && !write_failed_) {
+      writing_ = true;
+      StartWrite(&outbox_.front());
+    } else if (write_failed_) {
+      outbox_.clear();
+    }
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Complete(pb::ProcessStreamResponse response) {
+    bool resume_read = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_;
+      if (!write_failed_) {
+        outbox_.push_back(std::move(response));
+        if (!writing_) {
+          writing_ = true;
+          StartWrite(&outbox_.front());
+        }
+      }
+      if (read_paused_ && !reads_done_) {
+        read_paused_ = false;
+        resume_read = true;
+      }
+      MaybeFinishLocked();
+    }
+    if (resume_read) StartRead(&incoming_);
+  }
+
+  void MaybeFinishLocked() {
+    if (finished_ || !reads_done_ || in_flight_ > 0 || writing_ || !outbox_.empty()) return;
+    finished_ = true;
+    Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "client stopped reading") : grpc::Status::OK);
+  }
+
+  ImageProcessorService& service_;
+  grpc::CallbackServerContext* const context_;
+  const int max_in_flight_;
+  pb::ProcessRequest incoming_;
+  std::mutex mu_;
+  std::deque<pb::ProcessStreamResponse> outbox_;  // front() is being written while writing_
+  int in_flight_ = 0;
+  bool reads_done_ = false;
+  bool read_paused_ = false;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<pb::ProcessRequest, pb::ProcessStreamResponse>* ImageProcessorService::ProcessStream(
+    grpc::CallbackServerContext* context) {
+  return new StreamReactor(*this, context, options_.max_stream_in_flight);
+}
+
+grpc::ServerUnaryReactor* ImageProcessorService::GetServerInfo(grpc::CallbackServerContext* context,
+                                                               const pb::GetServerInfoRequest*,
+                                                               pb::ServerInfo* response) {
+  *response = info_;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,50 @@
+#pragma once
+// gRPC edge: proto requests become validated plans and scheduler jobs; absl::Status becomes grpc::Status.
+//
+// The callback API: a handler returns at once and the worker that finishes a job completes the RPC, so no
+// gRPC thread waits on image work and queueing is ours (bounded, per device), not gRPC's.
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/limits.h"
+#include "imgproc/v1/imgproc.grpc.pb.h"
+#include "scheduler/scheduler.h"
+
+namespace imgproc {
+
+class RequestObserver;  // metrics/, optional
+
+struct ServiceOptions {
+  ImageLimits limits;
+  int max_stream_in_flight = 32;  // per ProcessStream call; further reads wait
+};
+
+class ImageProcessorService final : public imgproc::v1::ImageProcessor::CallbackService {
+ public:
+  ImageProcessorService(Scheduler& scheduler, ServiceOptions options, imgproc::v1::ServerInfo info,
+                        RequestObserver* observer = nullptr);
+
+  grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* context, const imgproc::v1::ProcessRequest* request,
+                                    imgproc::v1::ProcessResponse* response) override;
+  grpc::ServerBidiReactor<imgproc::v1::ProcessRequest, imgproc::v1::ProcessStreamResponse>* ProcessStream(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
+                                          const imgproc::v1::GetServerInfoRequest* request,
+                                          imgproc::v1::ServerInfo* response) override;
+
+  // Validates and submits one request; `done` gets the outcome exactly once (maybe before this returns).
+  void Start(const imgproc::v1::ProcessRequest& request, std::shared_ptr<const void> owner,
+             grpc::CallbackServerContext* context, const char* method,
+             std::function<void(absl::StatusOr<JobResult>)> done);
+
+ private:
+  Scheduler& scheduler_;
+  const ServiceOptions options_;
+  const imgproc::v1::ServerInfo info_;
+  RequestObserver* const observer_;
+};
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+void FillResponse(JobResult result, const std::string& request_id, imgproc::v1::ProcessResponse* response);
+
+}  // namespace imgproc
