@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Configures and builds imgproc into build/ (or --build-dir).
+#   scripts/build.sh [--build-dir DIR] [--opencv-cuda PREFIX] [--cuda on|off|auto] [--type Release|RelWithDebInfo|Debug]
+# --opencv-cuda: the prefix scripts/build-opencv-cuda.sh installed into; the CUDA backend is then built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=build cuda=AUTO type=RelWithDebInfo prefix_path=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) build_dir="$2"; shift 2 ;;
+    --opencv-cuda) prefix_path="$2"; shift 2 ;;
+    --cuda) cuda="$(echo "$2" | tr a-z A-Z)"; shift 2 ;;
+    --type) type="$2"; shift 2 ;;
+    *) echo "build.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+args=(-DCMAKE_BUILD_TYPE="$type" -DIMGPROC_CUDA="$cuda")
+[ -n "$prefix_path" ] && args+=(-DCMAKE_PREFIX_PATH="$prefix_path")
+cmake -S . -B "$build_dir" "${generator[@]}" "${args[@]}" > "$build_dir.configure.log" 2>&1 \
+  || { cat "$build_dir.configure.log"; exit 1; }
+grep -E "CUDA backend|OpenCV [0-9]" "$build_dir.configure.log" | sed 's/^-- /build: /'
+cmake --build "$build_dir" --parallel "$(nproc)"

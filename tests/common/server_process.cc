@@ -1,0 +1,88 @@
+#include "common/server_process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <regex>
+#include <thread>
+
+#ifndef IMGPROC_SERVER_BINARY
+#error "IMGPROC_SERVER_BINARY must name the server executable"
+#endif
+
+namespace imgproc::testing {
+
+ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
+  int out[2];
+  if (pipe(out) != 0) return;
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0"};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  // The server prints one line once it listens; its port is the one the kernel picked.
+  FILE* stream = fdopen(out[0], "r");
+  char line[1024];
+  const std::regex listening("listening on [0-9.]+:([0-9]+)");
+  while (stream != nullptr && fgets(line, sizeof line, stream) != nullptr) {
+    std::cmatch m;
+    if (std::regex_search(line, m, listening)) {
+      first_line_ = line;
+      port_ = std::stoi(m[1]);
+      break;
+    }
+  }
+  // Keep draining its stdout in the background so the server never blocks on a full pipe.
+  std::thread([stream] {
+    char sink[1024];
+    while (stream != nullptr && fgets(sink, sizeof sink, stream) != nullptr) {
+    }
+    if (stream != nullptr) fclose(stream);
+  }).detach();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop(SIGTERM, 30);
+}
+
+std::shared_ptr<grpc::Channel> ServerProcess::NewChannel() const {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<imgproc::v1::ImageProcessor::Stub> ServerProcess::NewStub() const {
+  return imgproc::v1::ImageProcessor::NewStub(NewChannel());
+}
+
+int ServerProcess::Stop(int signal, int timeout_s) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+}  // namespace imgproc::testing

@@ -1,0 +1,54 @@
+#pragma once
+// Shared by the unit, integration and GPU suites: real photos, generated images, the operation cases with
+// their OpenCV references, and pixel comparison.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "imgproc/v1/imgproc.pb.h"
+
+namespace imgproc::testing {
+
+namespace pb = ::imgproc::v1;
+
+// Debian's mate-backgrounds (or $IMGPROC_TEST_IMAGES, laid out the same way).
+std::string PhotoRoot();
+std::string PhotoPath(const std::string& relative);  // e.g. "nature/Dune.jpg"
+std::vector<std::string> NaturePhotos();             // every nature/*.jpg
+std::string ReadFile(const std::string& path);        // aborts the test binary if unreadable
+
+// A deterministic synthetic picture: gradients, shapes and text, so edges and flat areas both exist.
+cv::Mat GeneratedImage(int width, int height, int channels = 3);
+std::string EncodeAs(const cv::Mat& image, const std::string& extension, std::vector<int> params = {});
+
+// How the server decodes by default, done in-process.
+cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode = pb::DECODE_MODE_COLOR);
+
+// Raw response bytes (HWC) as a Mat of the given geometry.
+cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::DType dtype);
+
+struct PixelDiff {
+  double max_abs = 0;
+  double fraction_differing = 0;  // share of elements that differ by more than 0
+  bool same_shape = false;
+  std::string Describe() const;
+};
+PixelDiff Compare(const cv::Mat& a, const cv::Mat& b);
+
+struct OpCase {
+  std::string name;
+  std::vector<pb::Operation> chain;
+  pb::DecodeMode decode = pb::DECODE_MODE_COLOR;
+  std::function<cv::Mat(const cv::Mat&)> reference;  // applied to the decoded input
+  double max_abs_diff = 0;  // between the service and the reference, on the CPU backend
+};
+
+// At least one case for every operation in the proto, most with several parameter sets.
+std::vector<OpCase> OperationCases();
+
+pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::DType dtype);
+
+}  // namespace imgproc::testing

@@ -1,0 +1,347 @@
+// The real server binary on a loopback port, called through the generated stub.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "common/server_process.h"
+#include "common/test_support.h"
+#include "integration/health.grpc.pb.h"
+
+namespace imgproc::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::system_clock;
+
+grpc::Status Call(pb::ImageProcessor::Stub& stub, const pb::ProcessRequest& request, pb::ProcessResponse* response,
+                  milliseconds timeout = milliseconds(60000)) {
+  grpc::ClientContext context;
+  context.set_deadline(system_clock::now() + timeout);
+  return stub.Process(&context, request, response);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess({"--cpu_workers=2"});
+    ASSERT_TRUE(server_->started()) << "server did not start";
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static ServerProcess* server_;
+};
+ServerProcess* ServerTest::server_ = nullptr;
+
+TEST_F(ServerTest, EveryOperationMatchesInProcessOpenCv) {
+  auto stub = server_->NewStub();
+  const std::string photo = ReadFile(PhotoPath("nature/Storm.jpg"));
+  for (const OpCase& c : OperationCases()) {
+    const cv::Mat expected = c.reference(DecodeLikeServer(photo, c.decode));
+    const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    pb::ProcessResponse response;
+    grpc::Status status = Call(*stub, RawRequest(photo, c, dtype), &response);
+    ASSERT_TRUE(status.ok()) << c.name << ": " << status.error_message();
+    EXPECT_EQ(response.request_id(), c.name);
+    EXPECT_EQ(response.device(), "cpu");
+    const cv::Mat actual = RawToMat(response.image(), response.width(), response.height(), response.channels(), dtype);
+    const PixelDiff diff = Compare(actual, expected);
+    EXPECT_TRUE(diff.same_shape) << c.name;
+    EXPECT_LE(diff.max_abs, c.max_abs_diff) << c.name << ": " << diff.Describe();
+  }
+}
+
+TEST_F(ServerTest, EveryOutputFormat) {
+  auto stub = server_->NewStub();
+  const std::string photo = ReadFile(PhotoPath("nature/GreenMeadow.jpg"));
+  cv::Mat expected;
+  cv::resize(DecodeLikeServer(photo), expected, {320, 256}, 0, 0, cv::INTER_AREA);
+  auto request_for = [&](auto set_output) {
+    pb::ProcessRequest request;
+    request.set_image(photo);
+    auto* resize = request.add_operations()->mutable_resize();
+    resize->set_width(320);
+    resize->set_height(256);
+    resize->set_interpolation(pb::INTERPOLATION_AREA);
+    set_output(*request.mutable_output());
+    return request;
+  };
+  auto decode = [](const std::string& bytes) { return DecodeLikeServer(bytes, pb::DECODE_MODE_UNCHANGED); };
+  struct Format { std::string name; std::function<void(pb::OutputSpec&)> set; cv::Mat want; };
+  const std::vector<Format> lossy = {
+      {"jpeg", [](pb::OutputSpec& o) { o.mutable_jpeg()->set_quality(80); },
+       decode(EncodeAs(expected, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 80}))},
+      {"jpeg", [](pb::OutputSpec&) {}, decode(EncodeAs(expected, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95}))},
+      {"png", [](pb::OutputSpec& o) { o.mutable_png()->set_compression_level(9); }, expected},
+      {"webp", [](pb::OutputSpec& o) { o.mutable_webp()->set_quality(70); },
+       decode(EncodeAs(expected, ".webp", {cv::IMWRITE_WEBP_QUALITY, 70}))},
+      {"webp", [](pb::OutputSpec& o) { o.mutable_webp()->set_quality(101); }, expected},  // lossless
+  };
+  for (const Format& f : lossy) {
+    pb::ProcessResponse response;
+    grpc::Status status = Call(*stub, request_for(f.set), &response);
+    ASSERT_TRUE(status.ok()) << f.name << ": " << status.error_message();
+    EXPECT_EQ(response.format(), f.name);
+    const PixelDiff diff = Compare(decode(response.image()), f.want);
+    EXPECT_EQ(diff.max_abs, 0) << f.name << ": " << diff.Describe();
+  }
+  // Raw uint8 HWC and float32 CHW.
+  pb::ProcessResponse raw;
+  ASSERT_TRUE(Call(*stub, request_for([](pb::OutputSpec& o) { o.mutable_raw(); }), &raw).ok());
+  EXPECT_EQ(Compare(RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8), expected).max_abs, 0);
+  pb::ProcessResponse planar;
+  ASSERT_TRUE(Call(*stub, request_for([](pb::OutputSpec& o) {
+                 o.mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
+                 o.mutable_raw()->set_layout(pb::LAYOUT_CHW);
+               }), &planar).ok());
+  ASSERT_EQ(planar.image().size(), 320u * 256 * 3 * 4);
+  EXPECT_EQ(planar.layout(), pb::LAYOUT_CHW);
+  std::vector<cv::Mat> planes;
+  cv::split(expected, planes);
+  for (int c = 0; c < 3; ++c) {
+    cv::Mat plane(256, 320, CV_32F, const_cast<char*>(planar.image().data()) + c * 320 * 256 * 4), want;
+    planes[c].convertTo(want, CV_32F);
+    EXPECT_EQ(Compare(plane, want).max_abs, 0) << "plane " << c;
+  }
+}
+
+TEST_F(ServerTest, StreamingAnswersEachRequestWithItsOwnStatus) {
+  auto stub = server_->NewStub();
+  const std::string photo = ReadFile(PhotoPath("nature/Dune.jpg"));
+  const std::vector<OpCase> cases = OperationCases();
+  std::map<std::string, cv::Mat> expected;
+  grpc::ClientContext context;
+  context.set_deadline(system_clock::now() + std::chrono::minutes(5));
+  auto stream = stub->ProcessStream(&context);
+  for (const OpCase& c : cases) {
+    expected[c.name] = c.reference(DecodeLikeServer(photo, c.decode));
+    const pb::DType dtype = expected[c.name].depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    ASSERT_TRUE(stream->Write(RawRequest(photo, c, dtype)));
+  }
+  pb::ProcessRequest bad;  // in the middle of the stream; must not end it
+  bad.set_image("not an image");
+  bad.set_request_id("bad");
+  ASSERT_TRUE(stream->Write(bad));
+  stream->WritesDone();
+  std::set<std::string> answered;
+  pb::ProcessStreamResponse response;
+  while (stream->Read(&response)) {
+    answered.insert(response.request_id());
+    if (response.request_id() == "bad") {
+      EXPECT_EQ(response.status_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_NE(response.status_message().find("unrecognized image format"), std::string::npos);
+      continue;
+    }
+    ASSERT_EQ(response.status_code(), 0) << response.request_id() << ": " << response.status_message();
+    const auto& r = response.response();
+    const cv::Mat& want = expected[response.request_id()];
+    const cv::Mat got = RawToMat(r.image(), r.width(), r.height(), r.channels(), r.dtype());
+    const OpCase& c = *std::find_if(cases.begin(), cases.end(), [&](const OpCase& x) { return x.name == response.request_id(); });
+    EXPECT_LE(Compare(got, want).max_abs, c.max_abs_diff) << response.request_id();
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answered.size(), cases.size() + 1);
+}
+
+struct BadRequest {
+  std::string name;
+  std::function<void(pb::ProcessRequest&)> make;
+  grpc::StatusCode code;
+  std::string message;
+};
+
+TEST_F(ServerTest, BadInputGetsPreciseStatusAndServerKeepsServing) {
+  auto stub = server_->NewStub();
+  const std::string jpeg = EncodeAs(GeneratedImage(200, 100), ".jpg");
+  std::string truncated_png = EncodeAs(GeneratedImage(200, 100), ".png");
+  truncated_png.resize(truncated_png.size() / 2);
+  std::string huge_png = EncodeAs(GeneratedImage(8, 8), ".png");
+  const unsigned char big[4] = {0x00, 0x01, 0x86, 0xA0};  // 100000
+  huge_png.replace(16, 4, reinterpret_cast<const char*>(big), 4);
+  huge_png.replace(20, 4, reinterpret_cast<const char*>(big), 4);
+  const std::vector<BadRequest> cases = {
+      {"empty", [](pb::ProcessRequest&) {}, grpc::INVALID_ARGUMENT, "image is empty"},
+      {"garbage", [](pb::ProcessRequest& r) { r.set_image("GIF89a....."); }, grpc::INVALID_ARGUMENT, "unrecognized image format"},
+      {"corrupt_jpeg", [](pb::ProcessRequest& r) { r.set_image(std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", 11) + std::string(100, '\x55')); },
+       grpc::INVALID_ARGUMENT, "malformed jpeg header"},
+      {"truncated_png", [&](pb::ProcessRequest& r) { r.set_image(truncated_png); }, grpc::INVALID_ARGUMENT, "could not decode png"},
+      {"huge_dimensions", [&](pb::ProcessRequest& r) { r.set_image(huge_png); }, grpc::INVALID_ARGUMENT,
+       "100000x100000, over the limits"},
+      {"unknown_operation", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.add_operations(); }, grpc::INVALID_ARGUMENT,
+       "operations[0]: no operation set"},
+      {"wrong_parameter", [&](pb::ProcessRequest& r) {
+         r.set_image(jpeg);
+         r.add_operations()->mutable_flip();
+         r.add_operations()->mutable_median_blur()->set_kernel_size(4);
+       }, grpc::INVALID_ARGUMENT, "operations[1].median_blur.kernel_size: must be odd"},
+      {"unknown_device", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.set_device("cuda:7"); }, grpc::INVALID_ARGUMENT,
+       "device: 'cuda:7' is not on this server"},
+  };
+  for (const BadRequest& c : cases) {
+    pb::ProcessRequest request;
+    c.make(request);
+    pb::ProcessResponse response;
+    grpc::Status status = Call(*stub, request, &response);
+    EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(c.message), std::string::npos) << c.name << ": " << status.error_message();
+  }
+  pb::ProcessRequest good;
+  good.set_image(jpeg);
+  pb::ProcessResponse response;
+  EXPECT_TRUE(Call(*stub, good, &response).ok());
+  EXPECT_EQ(response.width(), 200);
+}
+
+TEST_F(ServerTest, HealthCheckServingAndServerInfoListsEveryOperation) {
+  auto health = grpc::health::v1::Health::NewStub(server_->NewChannel());
+  grpc::ClientContext hc;
+  grpc::health::v1::HealthCheckResponse hr;
+  ASSERT_TRUE(health->Check(&hc, grpc::health::v1::HealthCheckRequest(), &hr).ok());
+  EXPECT_EQ(hr.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  auto stub = server_->NewStub();
+  grpc::ClientContext context;
+  pb::ServerInfo info;
+  ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
+  EXPECT_EQ(info.backend(), "cpu");
+  ASSERT_EQ(info.devices_size(), 1);
+  EXPECT_EQ(info.devices(0).workers(), 2);
+  const auto* oneof = pb::Operation::descriptor()->FindOneofByName("op");
+  ASSERT_EQ(info.operations_size(), oneof->field_count());
+  for (int i = 0; i < oneof->field_count(); ++i) EXPECT_EQ(info.operations(i).name(), oneof->field(i)->name());
+  const auto& gaussian = info.operations(6);
+  EXPECT_EQ(gaussian.name(), "gaussian_blur");
+  EXPECT_EQ(gaussian.parameters(0).name(), "kernel_width");
+  EXPECT_FALSE(gaussian.parameters(0).range().empty());
+}
+
+// 64 clients, 50 requests each, small images: every answer correct.
+TEST_F(ServerTest, SixtyFourConcurrentClients) {
+  const cv::Mat image = GeneratedImage(256, 256);
+  const std::string png = EncodeAs(image, ".png");
+  cv::Mat expected;
+  cv::resize(image, expected, {128, 128}, 0, 0, cv::INTER_LINEAR);
+  cv::flip(expected, expected, 0);
+  std::atomic<int> ok{0}, wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 64; ++t) {
+    clients.emplace_back([&, t] {
+      auto stub = server_->NewStub();
+      for (int i = 0; i < 50; ++i) {
+        pb::ProcessRequest request;
+        request.set_image(png);
+        request.add_operations()->mutable_resize()->set_scale(0.5);
+        request.add_operations()->mutable_flip()->set_axis(pb::Flip::AXIS_VERTICAL);
+        request.mutable_output()->mutable_raw();
+        request.set_request_id(std::to_string(t) + "/" + std::to_string(i));
+        pb::ProcessResponse response;
+        if (!Call(*stub, request, &response).ok()) {
+          ++failed;
+        } else if (response.request_id() == request.request_id() &&
+                   Compare(RawToMat(response.image(), 128, 128, 3, pb::DTYPE_UINT8), expected).max_abs == 0) {
+          ++ok;
+        } else {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok, 64 * 50);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(failed, 0);
+}
+
+// A request slow enough on one CPU worker to hold it busy while others queue up behind it.
+pb::ProcessRequest SlowRequest() {
+  pb::ProcessRequest request;
+  request.set_image(ReadFile(PhotoPath("nature/Wood.jpg")));
+  auto* bilateral = request.add_operations()->mutable_bilateral_filter();
+  bilateral->set_diameter(25);
+  bilateral->set_sigma_color(50);
+  bilateral->set_sigma_space(50);
+  request.mutable_output()->mutable_png()->set_compression_level(0);
+  return request;
+}
+
+TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
+  ServerProcess server({"--cpu_workers=1", "--queue_capacity=1"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  const pb::ProcessRequest slow = SlowRequest();
+  // One runs, one waits, the rest find the queue full.
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 6; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      pb::ProcessResponse response;
+      return Call(*stub, slow, &response);
+    }));
+    std::this_thread::sleep_for(milliseconds(30));
+  }
+  // Queued behind the slow ones with a deadline far shorter than their run time.
+  pb::ProcessRequest quick;
+  quick.set_image(EncodeAs(GeneratedImage(64, 64), ".png"));
+  pb::ProcessResponse quick_response;
+  std::map<int, int> codes;
+  for (auto& call : calls) codes[call.get().error_code()]++;
+  EXPECT_GE(codes[grpc::OK], 1);
+  EXPECT_GE(codes[grpc::RESOURCE_EXHAUSTED], 1);
+  EXPECT_EQ(codes[grpc::OK] + codes[grpc::RESOURCE_EXHAUSTED], 6);
+
+  auto busy = std::async(std::launch::async, [&] {
+    pb::ProcessResponse response;
+    return Call(*stub, slow, &response);
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  grpc::Status expired = Call(*stub, quick, &quick_response, milliseconds(200));
+  EXPECT_EQ(expired.error_code(), grpc::DEADLINE_EXCEEDED) << expired.error_message();
+  EXPECT_TRUE(busy.get().ok());
+  // Still serving.
+  EXPECT_TRUE(Call(*stub, quick, &quick_response).ok());
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
+  ServerProcess server({"--cpu_workers=2", "--shutdown_grace=60s"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  const pb::ProcessRequest request = [] {
+    pb::ProcessRequest r;
+    r.set_image(ReadFile(PhotoPath("nature/Aqua.jpg")));
+    auto* bilateral = r.add_operations()->mutable_bilateral_filter();  // about half a second each here
+    bilateral->set_diameter(15);
+    bilateral->set_sigma_color(40);
+    bilateral->set_sigma_space(40);
+    return r;
+  }();
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 12; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      pb::ProcessResponse response;
+      grpc::Status s = Call(*stub, request, &response);
+      if (s.ok() && response.width() != 2560) return grpc::Status(grpc::INTERNAL, "wrong answer");
+      return s;
+    }));
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // all sent, most still queued
+  const int exit_code = server.Stop(SIGTERM, 120);
+  int succeeded = 0;
+  for (auto& call : calls) {
+    grpc::Status s = call.get();
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    succeeded += s.ok();
+  }
+  EXPECT_EQ(succeeded, 12);
+  EXPECT_EQ(exit_code, 0);
+}
+
+}  // namespace
+}  // namespace imgproc::testing

@@ -1,0 +1,146 @@
+// Chain validation and header checks: every error names where it is, and nothing is decoded first.
+#include <gtest/gtest.h>
+
+#include <google/protobuf/text_format.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "codec/image_header.h"
+#include "common/test_support.h"
+#include "pipeline/plan.h"
+
+namespace imgproc::testing {
+namespace {
+
+pb::ProcessRequest Request(const std::string& image, const std::string& text) {
+  pb::ProcessRequest request;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &request)) << text;
+  request.set_image(image);
+  return request;
+}
+
+struct ErrorCase {
+  std::string name;
+  std::string request;  // text format, image added
+  std::string message;  // expected substring
+};
+
+class ChainValidationTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ChainValidationTest, NamesStepAndField) {
+  const std::string jpeg = EncodeAs(GeneratedImage(200, 100), ".jpg");
+  absl::StatusOr<Plan> plan = BuildPlan(Request(jpeg, GetParam().request), ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find(GetParam().message), std::string::npos) << plan.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, ChainValidationTest,
+    ::testing::Values(
+        ErrorCase{"no_operation", "operations {}", "operations[0]: no operation set"},
+        ErrorCase{"even_kernel", "operations { flip {} } operations { gaussian_blur { kernel_width: 4 } }",
+                  "operations[1].gaussian_blur.kernel_width: must be odd"},
+        ErrorCase{"canny_needs_gray", "operations { canny { threshold1: 1 threshold2: 2 } }",
+                  "operations[0].canny: needs 1 channel(s) (input is 200x100x3 uint8)"},
+        ErrorCase{"channels_tracked", "operations { cvt_color { conversion: BGR2GRAY } } operations { cvt_color { conversion: BGR2HSV } }",
+                  "operations[1].cvt_color: BGR2HSV needs 3 channel(s)"},
+        ErrorCase{"depth_tracked", "operations { normalize {} } operations { canny {} }",
+                  "operations[1].canny: needs uint8 pixels"},
+        ErrorCase{"size_tracked", "operations { resize { width: 50 height: 50 } } operations { crop { x: 10 y: 10 width: 60 height: 5 } }",
+                  "operations[1].crop.width: must be in [1, 40]"},
+        ErrorCase{"resize_over_limits", "operations { resize { width: 100000 height: 100000 } }",
+                  "operations[0].resize: output would be 100000x100000, over the server's limits"},
+        ErrorCase{"scale_and_size", "operations { resize { width: 10 scale: 2 } }",
+                  "operations[0].resize.scale: set either scale or width/height"},
+        ErrorCase{"singular_warp", "operations { warp_affine { matrix: [1, 2, 0, 2, 4, 0] } }",
+                  "operations[0].warp_affine.matrix: is singular"},
+        ErrorCase{"warp_matrix_size", "operations { warp_perspective { matrix: [1, 0, 0] } }",
+                  "operations[0].warp_perspective.matrix: needs 9 values"},
+        ErrorCase{"std_zero", "operations { normalize { std: [0] } }", "operations[0].normalize.std: values must not be 0"},
+        ErrorCase{"mean_count", "operations { normalize { mean: [1, 2] } }",
+                  "operations[0].normalize.mean: needs 1 or 3 values"},
+        ErrorCase{"pad_value_count", "operations { pad { top: 1 value: [1, 2] } }", "operations[0].pad.value: needs 1 or 3 values"},
+        ErrorCase{"median_float", "operations { normalize {} } operations { median_blur { kernel_size: 7 } }",
+                  "operations[1].median_blur.kernel_size: over 5 needs uint8"},
+        ErrorCase{"otsu_color", "operations { threshold { otsu: true } }", "operations[0].threshold.otsu: needs a 1-channel uint8"},
+        ErrorCase{"morph_iterations", "operations { morphology { iterations: 0 } }",
+                  "operations[0].morphology.iterations: must be in [1, 100]"},
+        ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_WRAP } }",
+                  "operations[0].box_filter.border: BORDER_WRAP is not supported"},
+        ErrorCase{"cvt_unspecified", "operations { cvt_color {} }", "operations[0].cvt_color.conversion: is required"},
+        ErrorCase{"jpeg_of_float", "operations { normalize {} }", "output (default JPEG): needs uint8 pixels"},
+        ErrorCase{"jpeg_quality", "output { jpeg { quality: 0 } }", "output.jpeg.quality: must be in [1, 100]"},
+        ErrorCase{"png_level", "output { png { compression_level: 10 } }", "output.png.compression_level: must be in [0, 9]"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ChainValidationTest, TooManySteps) {
+  ImageLimits limits;
+  limits.max_operations = 2;
+  absl::StatusOr<Plan> plan = BuildPlan(
+      Request(EncodeAs(GeneratedImage(20, 20), ".png"), "operations { flip {} } operations { flip {} } operations { flip {} }"), limits);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("3 steps, over the limit of 2"), std::string::npos);
+}
+
+TEST(ChainValidationTest, ValidChainTracksTheResult) {
+  absl::StatusOr<Plan> plan = BuildPlan(
+      Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
+              "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
+              "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
+      ImageLimits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->result, (ImageSpec{224, 224, 3, Depth::kF32}));
+  EXPECT_EQ(plan->steps.size(), 3u);
+}
+
+TEST(ImageHeaderTest, ReadsEveryFormatWithoutDecoding) {
+  const cv::Mat color = GeneratedImage(123, 45), rgba = GeneratedImage(31, 17, 4), gray = GeneratedImage(50, 60, 1);
+  struct Case { std::string bytes; ImageFormat format; int w, h, c; };
+  for (const Case& c : {Case{EncodeAs(color, ".jpg"), ImageFormat::kJpeg, 123, 45, 3},
+                        Case{EncodeAs(gray, ".jpg"), ImageFormat::kJpeg, 50, 60, 1},
+                        Case{EncodeAs(color, ".png"), ImageFormat::kPng, 123, 45, 3},
+                        Case{EncodeAs(rgba, ".png"), ImageFormat::kPng, 31, 17, 4},
+                        Case{EncodeAs(color, ".webp"), ImageFormat::kWebp, 123, 45, 3},
+                        Case{EncodeAs(color, ".webp", {cv::IMWRITE_WEBP_QUALITY, 101}), ImageFormat::kWebp, 123, 45, 3},
+                        Case{EncodeAs(color, ".tiff"), ImageFormat::kTiff, 123, 45, 3},
+                        Case{EncodeAs(color, ".bmp"), ImageFormat::kBmp, 123, 45, 3}}) {
+    absl::StatusOr<ImageHeader> header = ReadImageHeader(c.bytes);
+    ASSERT_TRUE(header.ok()) << ImageFormatName(c.format) << ": " << header.status();
+    EXPECT_EQ(header->format, c.format);
+    EXPECT_EQ(header->width, c.w) << ImageFormatName(c.format);
+    EXPECT_EQ(header->height, c.h) << ImageFormatName(c.format);
+    EXPECT_EQ(header->channels, c.c) << ImageFormatName(c.format);
+  }
+}
+
+TEST(ImageHeaderTest, RealPhotoHeader) {
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(ReadFile(PhotoPath("abstract/Elephants_3840x2160.jpg")));
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->width, 3840);
+  EXPECT_EQ(header->height, 2160);
+}
+
+TEST(ImageHeaderTest, RejectsGarbage) {
+  for (const std::string& bytes : {std::string(), std::string("hello world"), std::string("\xFF\xD8\xFF\x00\x01", 5),
+                                   std::string("\x89PNG\r\n\x1a\n", 8), std::string("RIFF\0\0\0\0WEBPVP8 ", 16)}) {
+    absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
+    EXPECT_FALSE(header.ok());
+    EXPECT_EQ(header.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(ImageHeaderTest, HugeDimensionsAreRefusedBeforeDecoding) {
+  // A valid PNG header claiming 100000 x 100000 pixels, and nothing else: decoding would need 30 GB.
+  std::string png = EncodeAs(GeneratedImage(8, 8), ".png");
+  const unsigned char big[4] = {0x00, 0x01, 0x86, 0xA0};
+  png.replace(16, 4, reinterpret_cast<const char*>(big), 4);
+  png.replace(20, 4, reinterpret_cast<const char*>(big), 4);
+  absl::StatusOr<Plan> plan = BuildPlan(Request(png, ""), ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find("100000x100000, over the limits"), std::string::npos) << plan.status();
+}
+
+}  // namespace
+}  // namespace imgproc::testing
