@@ -31,6 +31,7 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a fr
 ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
 ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
 ABSL_FLAG(int, gpu_workers, 4, "workers (CUDA streams) per GPU");
+ABSL_FLAG(int64_t, gpu_memory_limit, 0, "bytes of device memory the server may take per GPU; 0: all of it");
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
@@ -45,7 +46,7 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "backend", "cpu_workers", "gpu_workers", "opencv_threads",
+constexpr const char* kEnvFlags[] = {"listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "shutdown_grace"};
 
@@ -90,6 +91,7 @@ Backend ChooseBackend() {
 #if IMGPROC_WITH_CUDA
   absl::StatusOr<std::vector<DeviceDescription>> gpus = ProbeCudaDevices();
   if (gpus.ok()) {
+    InstallCudaAllocator(absl::GetFlag(FLAGS_gpu_memory_limit));
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
     for (size_t i = 0; i < gpus->size(); ++i) {
       b.pools.push_back(std::make_unique<WorkerPool>((*gpus)[i], absl::GetFlag(FLAGS_gpu_workers),

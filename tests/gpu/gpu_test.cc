@@ -1,0 +1,282 @@
+// GPU tests (ctest label gpu): CPU/CUDA parity for every operation, concurrency through the real server on
+// the CUDA backend, steady-state device memory, and the fault paths. They skip, saying why, where the build
+// has no CUDA backend or no GPU is usable.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <future>
+#include <map>
+
+#include <opencv2/imgproc.hpp>
+
+#include "backend/cpu/cpu_backend.h"
+#include "common/server_process.h"
+#include "common/test_support.h"
+#include "pipeline/plan.h"
+#include "scheduler/worker_pool.h"
+#if IMGPROC_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/device_allocator.h"
+#endif
+
+namespace imgproc::testing {
+namespace {
+
+// Empty when a GPU is usable; otherwise why not.
+std::string WhyNoGpu() {
+#if IMGPROC_WITH_CUDA
+  static const std::string reason = [] {
+    absl::StatusOr<std::vector<DeviceDescription>> devices = ProbeCudaDevices();
+    if (!devices.ok()) return std::string("no usable CUDA device: ") + std::string(devices.status().message());
+    InstallCudaAllocator(0);
+    return std::string();
+  }();
+  return reason;
+#else
+  return "this build has no CUDA backend (OpenCV without CUDA modules; see scripts/build-opencv-cuda.sh)";
+#endif
+}
+
+#define SKIP_WITHOUT_GPU()                                  \
+  do {                                                      \
+    const std::string why = WhyNoGpu();                     \
+    if (!why.empty()) GTEST_SKIP() << "GPU test skipped: " << why; \
+  } while (false)
+
+#if IMGPROC_WITH_CUDA
+absl::StatusOr<JobResult> RunOn(ExecutionLane& lane, const pb::ProcessRequest& request) {
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  if (!plan.ok()) return plan.status();
+  Job job;
+  job.plan = std::make_shared<const Plan>(*std::move(plan));
+  job.input = request.image();
+  return lane.Run(job);
+}
+#endif
+
+// How far the CUDA result may be from the CPU result, per case: the largest absolute difference of any
+// value, and the share of values that may differ at all. Sources of difference, where not 0:
+//  - interpolation and filters: NPP/cudev compute in float with other rounding than the CPU's fixed point;
+//  - median, morphology: the GPU extends the border by reflection, the CPU by replication or neutral values;
+//  - canny: the CUDA hysteresis differs near the thresholds; bilateral: float weights and exp approximations;
+//  - hsv/lab/ycrcb: float formulas on the GPU versus tables on the CPU, off by one level at most.
+struct Tolerance {
+  double max_abs;
+  double max_fraction;
+};
+
+Tolerance ToleranceFor(const std::string& name) {
+  static const std::vector<std::pair<std::string, Tolerance>> table = {
+      {"resize_", {2, 0.02}},          {"rotate_30", {2, 0.02}},       {"warp_", {255, 0.01}},
+      {"cvt_color_", {1, 0.01}},       {"gaussian_blur", {1, 0.02}},   {"box_filter", {1, 0.02}},
+      {"median_blur", {255, 0.01}},    {"bilateral", {8, 0.2}},        {"sobel", {2, 0.05}},
+      {"laplacian", {2, 0.05}},        {"canny", {255, 0.01}},         {"morphology", {255, 0.02}},
+      {"equalize_hist", {2, 0.02}},    {"clahe", {4, 0.1}},            {"normalize", {1e-4, 1.0}},
+      {"threshold", {1, 0.001}},
+  };
+  for (const auto& [prefix, tolerance] : table) {
+    if (name.rfind(prefix, 0) == 0) return tolerance;
+  }
+  return {0, 0};  // crop, pad, flip, quarter turns, gamma, brightness: exact
+}
+
+TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0)(0);
+  for (const char* photo : {"nature/Dune.jpg", "nature/Garden.jpg"}) {
+    const std::string image = ReadFile(PhotoPath(photo));
+    for (const OpCase& c : OperationCases()) {
+      const cv::Mat probe = c.reference(DecodeLikeServer(image, c.decode));
+      const pb::DType dtype = probe.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+      const pb::ProcessRequest request = RawRequest(image, c, dtype);
+      absl::StatusOr<JobResult> want = RunOn(*cpu, request);
+      absl::StatusOr<JobResult> got = RunOn(*gpu, request);
+      ASSERT_TRUE(want.ok()) << c.name << ": " << want.status();
+      ASSERT_TRUE(got.ok()) << c.name << ": " << got.status();
+      auto as_mat = [&](const JobResult& r) {
+        return RawToMat(r.image.bytes, r.image.spec.width, r.image.spec.height, r.image.spec.channels, dtype);
+      };
+      const PixelDiff diff = Compare(as_mat(*got), as_mat(*want));
+      const Tolerance tolerance = ToleranceFor(c.name);
+      std::string fallback;
+      for (const auto& f : got->cpu_fallback_operations) fallback += " " + f;
+      std::printf("parity %-14s %-36s max|diff| %8.4g  differing %7.4f%%%s\n", photo + 7, c.name.c_str(), diff.max_abs,
+                  diff.fraction_differing * 100, fallback.empty() ? "" : (" cpu fallback:" + fallback).c_str());
+      EXPECT_TRUE(diff.same_shape) << c.name;
+      EXPECT_LE(diff.max_abs, tolerance.max_abs) << c.name << " on " << photo << ": " << diff.Describe();
+      EXPECT_LE(diff.fraction_differing, tolerance.max_fraction) << c.name << " on " << photo << ": " << diff.Describe();
+    }
+  }
+#endif
+}
+
+TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0)(0);
+  pb::ProcessRequest request;
+  request.set_image(ReadFile(PhotoPath("nature/Dune.jpg")));
+  request.add_operations()->mutable_flip();
+  auto* blur = request.add_operations()->mutable_gaussian_blur();  // 41 taps: over OpenCV CUDA's 32
+  blur->set_kernel_width(41);
+  blur->set_sigma_x(7);
+  request.mutable_output()->mutable_raw();
+  absl::StatusOr<JobResult> got = RunOn(*gpu, request);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->cpu_fallback_operations.size(), 1u);
+  EXPECT_EQ(got->cpu_fallback_operations[0], "operations[1].gaussian_blur");
+  absl::StatusOr<JobResult> want = RunOn(*CpuLaneFactory()(0), request);
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(got->image.bytes, want->image.bytes);  // flip is exact, the blur ran on the same CPU code
+#endif
+}
+
+// Exact on both backends, so every answer can be checked byte for byte.
+pb::ProcessRequest ExactRequest(const std::string& image, int i) {
+  pb::ProcessRequest request;
+  request.set_image(image);
+  request.set_request_id(std::to_string(i));
+  request.add_operations()->mutable_flip()->set_axis(i % 2 ? pb::Flip::AXIS_VERTICAL : pb::Flip::AXIS_BOTH);
+  auto* crop = request.add_operations()->mutable_crop();
+  crop->set_x(i % 17);
+  crop->set_y(i % 13);
+  crop->set_width(1000);
+  crop->set_height(900);
+  request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::BGR2RGB);
+  request.add_operations()->mutable_rotate()->set_angle(90 * (i % 4));
+  request.mutable_output()->mutable_raw();
+  return request;
+}
+
+TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
+  SKIP_WITHOUT_GPU();
+  ServerProcess server({"--backend=cuda", "--gpu_workers=4", "--queue_capacity=512"});
+  ASSERT_TRUE(server.started());
+  EXPECT_NE(server.first_line().find("backend cuda"), std::string::npos) << server.first_line();
+  const std::vector<std::string> photos = NaturePhotos();
+  std::vector<std::string> images;
+  for (const auto& p : photos) images.push_back(ReadFile(p));
+  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::atomic<int> correct{0};
+  std::vector<std::future<std::string>> calls;
+  auto channel = server.NewChannel();
+  for (int i = 0; i < 256; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i]() -> std::string {
+      const pb::ProcessRequest request = ExactRequest(images[i % images.size()], i);
+      auto stub = pb::ImageProcessor::NewStub(channel);
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
+      pb::ProcessResponse response;
+      grpc::Status status = stub->Process(&context, request, &response);
+      if (!status.ok()) return status.error_message();
+      if (response.device().rfind("cuda:", 0) != 0) return "ran on " + response.device();
+      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+      Job job;
+      job.plan = std::make_shared<const Plan>(*std::move(plan));
+      job.input = request.image();
+      static std::mutex cpu_mu;
+      std::lock_guard<std::mutex> lock(cpu_mu);
+      absl::StatusOr<JobResult> want = cpu->Run(job);
+      if (!want.ok() || want->image.bytes != response.image()) return "pixels differ for request " + request.request_id();
+      ++correct;
+      return "";
+    }));
+  }
+  for (auto& call : calls) {
+    const std::string error = call.get();
+    EXPECT_TRUE(error.empty()) << error;
+  }
+  EXPECT_EQ(correct, 256);
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  // Three sizes and a chain that makes OpenCV allocate temporaries (filters, colour conversion, CLAHE).
+  std::vector<std::string> images;
+  for (const auto& [w, h] : {std::pair{320, 240}, {640, 480}, {256, 256}}) images.push_back(EncodeAs(GeneratedImage(w, h), ".jpg"));
+  auto request_for = [&](int i) {
+    pb::ProcessRequest request;
+    request.set_image(images[i % images.size()]);
+    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(5);
+    request.add_operations()->mutable_resize()->set_scale(0.75);
+    request.add_operations()->mutable_clahe();
+    request.add_operations()->mutable_morphology()->set_op(pb::Morphology::OP_OPEN);
+    request.mutable_output()->mutable_raw();
+    return request;
+  };
+  WorkerPool pool(DeviceDescription{"cuda:0", "cuda"}, 4, 20000, CudaLaneFactory(0));
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<pb::ProcessRequest> requests;
+  for (int i = 0; i < 6; ++i) requests.push_back(request_for(i));
+  auto run = [&](int count) {
+    std::atomic<int> done{0};
+    for (int i = 0; i < count; ++i) {
+      const pb::ProcessRequest& r = requests[i % requests.size()];
+      absl::StatusOr<Plan> plan = BuildPlan(r, ImageLimits{});
+      Job job;
+      job.plan = std::make_shared<const Plan>(*std::move(plan));
+      job.input = r.image();
+      job.done = [&](absl::StatusOr<JobResult> result) {
+        (result.ok() ? ok : failed)++;
+        done++;
+      };
+      ASSERT_TRUE(pool.Submit(std::move(job)).ok());
+    }
+    while (done < count) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  run(400);  // warm-up: every worker sees every size
+  size_t free_before = 0, free_after = 0, total = 0;
+  cudaMemGetInfo(&free_before, &total);
+  const int64_t mallocs_before = DeviceAllocator::Instance().device_malloc_calls();
+  const int64_t allocated_before = DeviceAllocator::Instance().allocated_bytes(0);
+  run(10000);
+  cudaMemGetInfo(&free_after, &total);
+  const int64_t mallocs_after = DeviceAllocator::Instance().device_malloc_calls();
+  std::printf("steady state: device used %zu -> %zu bytes, allocator holds %lld -> %lld bytes, cudaMalloc calls %lld -> %lld\n",
+              total - free_before, total - free_after, (long long)allocated_before,
+              (long long)DeviceAllocator::Instance().allocated_bytes(0), (long long)mallocs_before, (long long)mallocs_after);
+  pool.Shutdown();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(ok, 10400);
+  EXPECT_LE(total - free_after, total - free_before) << "device memory in use grew";
+  EXPECT_EQ(mallocs_after, mallocs_before) << "cudaMalloc was called in steady state";
+#endif
+}
+
+TEST(GpuFaultTest, DeviceOutOfMemoryIsResourceExhaustedAndTheServerKeepsServing) {
+  SKIP_WITHOUT_GPU();
+  // 64 MiB for this server's buffers: an 8000x8000 colour image (192 MB) cannot fit.
+  ServerProcess server({"--backend=cuda", "--gpu_memory_limit=67108864"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  pb::ProcessRequest big;
+  big.set_image(ReadFile(PhotoPath("nature/Dune.jpg")));
+  auto* resize = big.add_operations()->mutable_resize();
+  resize->set_width(8000);
+  resize->set_height(8000);
+  big.mutable_output()->mutable_raw();
+  grpc::ClientContext context;
+  pb::ProcessResponse response;
+  grpc::Status status = stub->Process(&context, big, &response);
+  EXPECT_EQ(status.error_code(), grpc::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_NE(status.error_message().find("operations[0].resize"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("out of memory"), std::string::npos) << status.error_message();
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext again;
+    pb::ProcessRequest small = ExactRequest(ReadFile(PhotoPath("nature/Dune.jpg")), i);
+    EXPECT_TRUE(stub->Process(&again, small, &response).ok());
+    EXPECT_EQ(response.device(), "cuda:0");
+  }
+  EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace imgproc::testing
