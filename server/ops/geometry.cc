@@ -57,9 +57,21 @@ absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
   const int interpolation = ToCvInterpolation(p.interpolation());
   b.SetCpu([size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
 #if IMGPROC_WITH_CUDA
-  b.SetCuda([size, interpolation](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::cuda::resize(src, dst, size, 0, 0, interpolation, ctx.stream);
-  });
+  if (interpolation == cv::INTER_LINEAR || interpolation == cv::INTER_CUBIC) {
+    // cv::cuda::resize maps pixel corners where cv::resize maps pixel centres, which shifts a downscaled image
+    // by up to half a source pixel. The same sampling as the CPU, as an inverse affine map:
+    // src = (dst + 0.5) * scale - 0.5, edges replicated as cv::resize does.
+    const double sx = double(in.width) / size.width, sy = double(in.height) / size.height;
+    const cv::Mat inverse = (cv::Mat_<double>(2, 3) << sx, 0, (sx - 1) / 2, 0, sy, (sy - 1) / 2);
+    b.SetCuda([size, interpolation, inverse](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
+      cv::cuda::warpAffine(src, dst, inverse, size, interpolation | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE,
+                           cv::Scalar(), ctx.stream);
+    });
+  } else {
+    b.SetCuda([size, interpolation](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
+      cv::cuda::resize(src, dst, size, 0, 0, interpolation, ctx.stream);
+    });
+  }
 #endif
   return absl::OkStatus();
 }
@@ -71,7 +83,8 @@ OpDefinition ResizeDefinition() {
            {"scale", "double", "[1e-4, 1e4]", "0 (unset)", "factor for both sides, instead of width/height"},
            kInterpolationParam,
            {"keep_aspect", "bool", "", "false", "fit inside width x height keeping the aspect ratio"}},
-          true, "", BindResize};
+          true, "CUBIC uses OpenCV CUDA's bicubic kernel (a = -0.5; the CPU's is a = -0.75): values differ by a few levels",
+          BindResize};
 }
 IMGPROC_REGISTER_OPERATION(resize, ResizeDefinition());
 
@@ -256,14 +269,14 @@ std::vector<ParamInfo> WarpParamsInfo(const char* matrix_doc) {
 
 OpDefinition WarpAffineDefinition() {
   return {"warp_affine", pb::Operation::kWarpAffine, "Affine transform (cv::warpAffine)",
-          WarpParamsInfo("6 values, 2x3, non-singular"), true, "",
+          WarpParamsInfo("6 values, 2x3, non-singular"), true, "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
           [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_affine(), 2, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_affine, WarpAffineDefinition());
 
 OpDefinition WarpPerspectiveDefinition() {
   return {"warp_perspective", pb::Operation::kWarpPerspective, "Perspective transform (cv::warpPerspective)",
-          WarpParamsInfo("9 values, 3x3, non-singular"), true, "",
+          WarpParamsInfo("9 values, 3x3, non-singular"), true, "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
           [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_perspective(), 3, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_perspective, WarpPerspectiveDefinition());

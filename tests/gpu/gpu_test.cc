@@ -70,18 +70,29 @@ struct Tolerance {
 };
 
 Tolerance ToleranceFor(const std::string& name) {
+  // Measured on an H100 (OpenCV 4.14, CUDA 13.0) over two photos, then rounded up; see the parity lines.
   static const std::vector<std::pair<std::string, Tolerance>> table = {
-      {"resize_", {2, 0.02}},          {"rotate_30", {2, 0.02}},       {"warp_", {255, 0.01}},
-      {"cvt_color_", {1, 0.01}},       {"gaussian_blur", {1, 0.02}},   {"box_filter", {1, 0.02}},
-      {"median_blur", {255, 0.01}},    {"bilateral", {8, 0.2}},        {"sobel", {2, 0.05}},
-      {"laplacian", {2, 0.05}},        {"canny", {255, 0.01}},         {"morphology", {255, 0.02}},
-      {"equalize_hist", {2, 0.02}},    {"clahe", {4, 0.1}},            {"normalize", {1e-4, 1.0}},
-      {"threshold", {1, 0.001}},
+      {"resize_scale_half_cubic", {8, 0.3}},  // bicubic a = -0.5 on the GPU, -0.75 on the CPU
+      {"resize_", {1, 0.02}},
+      {"rotate_30", {2, 0.06}},
+      {"warp_perspective", {10, 0.2}},         // cubic, as resize
+      {"warp_affine", {255, 0.02}},            // pixels on the edge of the constant border flip in or out
+      {"cvt_color_HSV2BGR", {1, 0.4}},
+      {"cvt_color_LAB2BGR", {2, 0.06}},
+      {"cvt_color_", {1, 0.01}},
+      {"gaussian_blur", {1, 0.03}},
+      {"box_filter", {1, 0.5}},                // NPP truncates the mean, the CPU rounds it
+      {"median_blur", {64, 0.01}},             // border handling
+      {"bilateral", {2, 0.001}},
+      {"canny", {255, 0.003}},                 // hysteresis near the thresholds
+      {"morphology", {255, 0.01}},             // border: reflection on the GPU, neutral value on the CPU
+      {"clahe", {2, 0.002}},
+      {"normalize", {1e-5, 1.0}},              // float32 rounding
   };
   for (const auto& [prefix, tolerance] : table) {
     if (name.rfind(prefix, 0) == 0) return tolerance;
   }
-  return {0, 0};  // crop, pad, flip, quarter turns, gamma, brightness: exact
+  return {0, 0};  // exact: crop, pad, flip, quarter turns, nearest resize, sobel, laplacian, threshold, gamma, ...
 }
 
 TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {

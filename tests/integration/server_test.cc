@@ -30,7 +30,7 @@ grpc::Status Call(pb::ImageProcessor::Stub& stub, const pb::ProcessRequest& requ
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--cpu_workers=2"});
+    server_ = new ServerProcess({"--backend=cpu", "--cpu_workers=2"});
     ASSERT_TRUE(server_->started()) << "server did not start";
   }
   static void TearDownTestSuite() {
@@ -273,7 +273,7 @@ pb::ProcessRequest SlowRequest() {
 }
 
 TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
-  ServerProcess server({"--cpu_workers=1", "--queue_capacity=1"});
+  ServerProcess server({"--backend=cpu", "--cpu_workers=1", "--queue_capacity=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const pb::ProcessRequest slow = SlowRequest();
@@ -310,7 +310,7 @@ TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
 }
 
 TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
-  ServerProcess server({"--cpu_workers=2", "--shutdown_grace=60s"});
+  ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--shutdown_grace=60s"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const pb::ProcessRequest request = [] {
