@@ -19,15 +19,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "backend/cpu/cpu_backend.h"
+#include "metrics/service_metrics.h"
 #include "scheduler/scheduler.h"
 #include "transport/image_service.h"
 #include "transport/server_info.h"
 #include "version.h"
 #if IMGPROC_WITH_CUDA
+#include <cuda_runtime.h>
+
 #include "backend/cuda/cuda_backend.h"
 #endif
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090", "Prometheus /metrics address; empty: metrics off");
 ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
 ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
 ABSL_FLAG(int, gpu_workers, 4, "workers (CUDA streams) per GPU");
@@ -46,7 +50,7 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit", "opencv_threads",
+constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "shutdown_grace"};
 
@@ -66,24 +70,27 @@ void ApplyEnvironmentDefaults() {
   }
 }
 
+// The chosen backend, before any worker exists: metrics must be in place when the pools start.
 struct Backend {
+  struct Device {
+    DeviceDescription description;
+    int workers;
+    LaneFactory lanes;
+  };
   std::string name;
   std::string reason;
-  std::vector<std::unique_ptr<WorkerPool>> pools;
+  std::vector<Device> devices;
 };
 
-Backend MakeCpuBackend(std::string reason) {
-  Backend b{"cpu", std::move(reason), {}};
+Backend CpuBackend(std::string reason) {
   int workers = absl::GetFlag(FLAGS_cpu_workers);
   if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  b.pools.push_back(std::make_unique<WorkerPool>(CpuDeviceDescription(), workers,
-                                                 absl::GetFlag(FLAGS_queue_capacity), CpuLaneFactory()));
-  return b;
+  return Backend{"cpu", std::move(reason), {{CpuDeviceDescription(), workers, CpuLaneFactory()}}};
 }
 
 Backend ChooseBackend() {
   const std::string wanted = absl::GetFlag(FLAGS_backend);
-  if (wanted == "cpu") return MakeCpuBackend("--backend=cpu");
+  if (wanted == "cpu") return CpuBackend("--backend=cpu");
   if (wanted != "auto" && wanted != "cuda") {
     std::cerr << "imgproc: --backend must be auto, cpu or cuda (got '" << wanted << "')\n";
     std::exit(2);
@@ -94,9 +101,7 @@ Backend ChooseBackend() {
     InstallCudaAllocator(absl::GetFlag(FLAGS_gpu_memory_limit));
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
     for (size_t i = 0; i < gpus->size(); ++i) {
-      b.pools.push_back(std::make_unique<WorkerPool>((*gpus)[i], absl::GetFlag(FLAGS_gpu_workers),
-                                                     absl::GetFlag(FLAGS_queue_capacity),
-                                                     CudaLaneFactory(static_cast<int>(i))));
+      b.devices.push_back({(*gpus)[i], absl::GetFlag(FLAGS_gpu_workers), CudaLaneFactory(static_cast<int>(i))});
     }
     return b;
   }
@@ -109,7 +114,7 @@ Backend ChooseBackend() {
     std::exit(1);
   }
   std::cerr << "imgproc: using the CPU backend: " << why << "\n";
-  return MakeCpuBackend(why);
+  return CpuBackend(why);
 }
 
 int Run() {
@@ -129,14 +134,32 @@ int Run() {
   limits.max_operations = absl::GetFlag(FLAGS_max_operations);
 
   Backend backend = ChooseBackend();
-  std::string devices;
-  for (const auto& pool : backend.pools) {
-    absl::StrAppend(&devices, devices.empty() ? "" : ", ", pool->device().name, " (", pool->device().description,
-                    ", ", pool->workers(), " workers)");
+  BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};
+#if IMGPROC_WITH_CUDA
+  int runtime = 0, driver = 0;
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) build.cuda_runtime_version = absl::StrCat(runtime / 1000, ".", runtime % 1000 / 10);
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) build.cuda_driver_version = absl::StrCat(driver / 1000, ".", driver % 1000 / 10);
+#endif
+  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics_or = ServiceMetrics::Start(absl::GetFlag(FLAGS_metrics_listen), build);
+  if (!metrics_or.ok()) {
+    std::cerr << "imgproc: " << metrics_or.status().message() << "\n";
+    return 1;
   }
-  Scheduler scheduler(std::move(backend.pools));
+  std::unique_ptr<ServiceMetrics> metrics = *std::move(metrics_or);
+
+  std::vector<std::unique_ptr<WorkerPool>> pools;
+  std::string devices;
+  for (Backend::Device& d : backend.devices) {
+    metrics->AddDevice(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity));
+    pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
+                                                 std::move(d.lanes), metrics.get()));
+    absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
+                    d.workers, " workers)");
+  }
+  Scheduler scheduler(std::move(pools));
   ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight)};
-  ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason));
+  ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
+                                metrics.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -156,6 +179,10 @@ int Run() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
             << " (backend " << backend.name << ": " << devices << ")" << std::endl;
+  if (metrics->port() > 0) {
+    const std::string m = absl::GetFlag(FLAGS_metrics_listen);
+    std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics" << std::endl;
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -27,6 +27,7 @@ struct DeviceDescription {
   std::string description;
   int64_t memory_total_bytes = 0;
   std::string compute_capability;
+  std::string pci_bus_id;  // how NVML finds the same GPU whatever CUDA_VISIBLE_DEVICES renumbered
 };
 
 }  // namespace imgproc

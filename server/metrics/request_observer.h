@@ -11,7 +11,9 @@ namespace imgproc {
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
-  virtual void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result) = 0;
+  virtual void OnRequestStart(const char* method) = 0;
+  virtual void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
+                             int64_t duration_us) = 0;
 };
 
 }  // namespace imgproc

@@ -30,6 +30,7 @@ struct JobResult {
   std::string device;
   StageTimings timings;
   std::vector<std::string> cpu_fallback_operations;
+  int64_t gpu_busy_us = 0;  // upload, kernels and download as CUDA events on the worker's stream measured them
 };
 
 using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;

@@ -64,24 +64,22 @@ void WorkerPool::WorkerLoop(int index) {
       depth = queue_.size();
       ++running_;
     }
-    if (observer_) {
-      observer_->OnQueueDepth(device_.name, depth);
-      observer_->OnWorkerBusy(device_.name, true);
-    }
+    if (observer_) observer_->OnQueueDepth(device_.name, depth);
     const Clock::time_point start = Clock::now();
     const int64_t queue_wait_us = MicrosSince(job.arrival, start);
     absl::StatusOr<JobResult> result;
+    bool skipped = true;
     if (start > job.deadline) {
       result = absl::DeadlineExceededError(absl::StrCat("deadline passed after ", queue_wait_us / 1000,
                                                         " ms waiting in the queue of ", device_.name,
                                                         "; the work was skipped"));
-      if (observer_) observer_->OnJobSkipped(device_.name, absl::StatusCode::kDeadlineExceeded);
     } else if (job.cancelled && job.cancelled()) {
       result = absl::CancelledError("request cancelled by the client before it ran; the work was skipped");
-      if (observer_) observer_->OnJobSkipped(device_.name, absl::StatusCode::kCancelled);
     } else if (lane == nullptr) {
+      skipped = false;
       result = absl::InternalError(absl::StrCat("worker ", index, " of ", device_.name, " has no execution lane"));
     } else {
+      skipped = false;
       try {
         result = lane->Run(job);
       } catch (const std::bad_alloc&) {
@@ -99,7 +97,7 @@ void WorkerPool::WorkerLoop(int index) {
       std::lock_guard<std::mutex> lock(mu_);
       --running_;
     }
-    if (observer_) observer_->OnWorkerBusy(device_.name, false);
+    if (observer_) observer_->OnJobDone(device_.name, job, result, skipped, skipped ? 0 : MicrosSince(start));
     job.done(std::move(result));
   }
 }

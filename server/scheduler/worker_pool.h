@@ -12,13 +12,14 @@
 
 namespace imgproc {
 
-// Observes a pool from the side (metrics); called on worker threads, must not block.
+// Observes a pool from the side (metrics); called on submitting and worker threads, must not block.
 class PoolObserver {
  public:
   virtual ~PoolObserver() = default;
   virtual void OnQueueDepth(const std::string& device, size_t depth) = 0;
-  virtual void OnWorkerBusy(const std::string& device, bool busy) = 0;
-  virtual void OnJobSkipped(const std::string& device, absl::StatusCode reason) = 0;
+  // `skipped`: the job never ran (deadline passed or cancelled while queued); `busy_us`: worker time spent.
+  virtual void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result,
+                         bool skipped, int64_t busy_us) = 0;
 };
 
 // One device's workers and its bounded queue. Each worker owns one execution lane for its whole life.

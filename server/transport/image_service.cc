@@ -56,8 +56,9 @@ void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared
                                   std::function<void(absl::StatusOr<JobResult>)> done) {
   const Clock::time_point arrival = Clock::now();
   const size_t bytes_in = request.image().size();
-  auto finish = [this, method, bytes_in, done = std::move(done)](absl::StatusOr<JobResult> result) {
-    if (observer_) observer_->OnRequestDone(method, bytes_in, result);
+  if (observer_) observer_->OnRequestStart(method);
+  auto finish = [this, method, bytes_in, arrival, done = std::move(done)](absl::StatusOr<JobResult> result) {
+    if (observer_) observer_->OnRequestDone(method, bytes_in, result, MicrosSince(arrival));
     done(std::move(result));
   };
   absl::StatusOr<Plan> plan = BuildPlan(request, options_.limits);

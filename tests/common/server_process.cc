@@ -23,7 +23,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0"};
+    std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -35,12 +35,15 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   // The server prints one line once it listens; its port is the one the kernel picked.
   FILE* stream = fdopen(out[0], "r");
   char line[1024];
-  const std::regex listening("listening on [0-9.]+:([0-9]+)");
+  // Two lines once it is up: the gRPC port, then the metrics port (both picked by the kernel).
+  const std::regex listening("listening on [0-9.]+:([0-9]+)"), metrics("metrics on [0-9.]+:([0-9]+)");
   while (stream != nullptr && fgets(line, sizeof line, stream) != nullptr) {
     std::cmatch m;
     if (std::regex_search(line, m, listening)) {
       first_line_ = line;
       port_ = std::stoi(m[1]);
+    } else if (std::regex_search(line, m, metrics)) {
+      metrics_port_ = std::stoi(m[1]);
       break;
     }
   }

@@ -20,6 +20,7 @@ class ServerProcess {
 
   bool started() const { return port_ > 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int metrics_port() const { return metrics_port_; }
   std::unique_ptr<imgproc::v1::ImageProcessor::Stub> NewStub() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;
   // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit code, or -1 (killed/timeout).
@@ -29,6 +30,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::string first_line_;
 };
 

@@ -72,8 +72,8 @@ struct Tolerance {
 Tolerance ToleranceFor(const std::string& name) {
   // Measured on an H100 (OpenCV 4.14, CUDA 13.0) over two photos, then rounded up; see the parity lines.
   static const std::vector<std::pair<std::string, Tolerance>> table = {
-      {"resize_scale_half_cubic", {8, 0.3}},  // bicubic a = -0.5 on the GPU, -0.75 on the CPU
-      {"resize_", {1, 0.02}},
+      {"resize_scale_half_cubic", {12, 0.3}},  // bicubic a = -0.5 on the GPU, -0.75 on the CPU
+      {"resize_", {1, 0.2}},                   // float versus fixed-point bilinear weights
       {"rotate_30", {2, 0.06}},
       {"warp_perspective", {10, 0.2}},         // cubic, as resize
       {"warp_affine", {255, 0.02}},            // pixels on the edge of the constant border flip in or out

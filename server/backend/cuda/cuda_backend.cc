@@ -29,7 +29,9 @@ absl::StatusOr<std::vector<DeviceDescription>> ProbeCudaDevices() {
                                      ") is not in this OpenCV build's CUDA_ARCH_BIN"));
       continue;
     }
-    devices.push_back({absl::StrCat("cuda:", i), "cuda", info.name(), static_cast<int64_t>(info.totalMemory()), cc});
+    char pci[32] = {0};
+    cudaDeviceGetPCIBusId(pci, sizeof pci, i);
+    devices.push_back({absl::StrCat("cuda:", i), "cuda", info.name(), static_cast<int64_t>(info.totalMemory()), cc, pci});
   }
   if (devices.empty()) return absl::UnavailableError(absl::StrJoin(skipped, "; "));
   return devices;
@@ -157,6 +159,7 @@ class CudaLane final : public ExecutionLane {
       result.timings.operations_us =
           static_cast<int64_t>(cv::cuda::Event::elapsedTime(*uploaded_, *operated_) * 1000) + cpu_fallback_us;
       result.timings.download_us = static_cast<int64_t>(cv::cuda::Event::elapsedTime(*operated_, *downloaded_) * 1000);
+      result.gpu_busy_us = static_cast<int64_t>(cv::cuda::Event::elapsedTime(*start_, *downloaded_) * 1000) - cpu_fallback_us;
 
       t = Clock::now();
       absl::StatusOr<EncodedImage> encoded = Encode(host_result, plan.output);

@@ -1,0 +1,166 @@
+#include "metrics/service_metrics.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+constexpr auto kSamplePeriod = std::chrono::seconds(1);
+
+// 50 microseconds to 10 seconds: small images on a GPU take well under a millisecond, a 4K bilateral
+// filter on a CPU several seconds.
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10};
+  return *buckets;
+}
+
+double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+}  // namespace
+
+ServiceMetrics::ServiceMetrics(const BuildInfo& info)
+    : backend_(info.backend),
+      requests_(BuildCounter().Name("imgproc_requests_total").Help("Requests by RPC method, gRPC status code, backend and device").Register(*registry_)),
+      latency_(BuildHistogram().Name("imgproc_request_duration_seconds").Help("End-to-end request latency in the server").Register(*registry_)),
+      stage_(BuildHistogram().Name("imgproc_stage_duration_seconds").Help("Time per processing stage: queue_wait, decode, upload, operations, download, encode").Register(*registry_)),
+      in_flight_(BuildGauge().Name("imgproc_in_flight_requests").Help("Requests accepted and not yet answered").Register(*registry_).Add({})),
+      queue_depth_(BuildGauge().Name("imgproc_queue_depth").Help("Requests waiting for a worker").Register(*registry_)),
+      queue_capacity_(BuildGauge().Name("imgproc_queue_capacity").Help("Requests that may wait per device before RESOURCE_EXHAUSTED").Register(*registry_)),
+      workers_(BuildGauge().Name("imgproc_workers").Help("Worker lanes per device").Register(*registry_)),
+      busy_seconds_(BuildCounter().Name("imgproc_worker_busy_seconds_total").Help("Worker time spent running requests").Register(*registry_)),
+      busy_ratio_(BuildGauge().Name("imgproc_worker_busy_ratio").Help("Share of worker time busy over the last second").Register(*registry_)),
+      bytes_received_(BuildCounter().Name("imgproc_received_bytes_total").Help("Encoded image bytes received").Register(*registry_).Add({})),
+      bytes_sent_(BuildCounter().Name("imgproc_sent_bytes_total").Help("Image bytes returned").Register(*registry_).Add({})),
+      pixels_(BuildCounter().Name("imgproc_pixels_processed_total").Help("Decoded pixels of requests that ran").Register(*registry_)),
+      operations_(BuildCounter().Name("imgproc_operations_total").Help("Chain steps executed, by operation").Register(*registry_)),
+      cpu_fallbacks_(BuildCounter().Name("imgproc_cpu_fallback_operations_total").Help("Steps a GPU request ran on the CPU for want of a CUDA path").Register(*registry_)),
+      skipped_(BuildCounter().Name("imgproc_skipped_requests_total").Help("Queued requests dropped before running: deadline passed or cancelled").Register(*registry_)),
+      gpu_utilization_(BuildGauge().Name("imgproc_gpu_utilization_ratio").Help("GPU utilization sampled through NVML").Register(*registry_)),
+      gpu_memory_used_(BuildGauge().Name("imgproc_gpu_memory_used_bytes").Help("GPU memory in use (NVML)").Register(*registry_)),
+      gpu_memory_total_(BuildGauge().Name("imgproc_gpu_memory_total_bytes").Help("GPU memory (NVML)").Register(*registry_)),
+      gpu_busy_seconds_(BuildCounter().Name("imgproc_gpu_busy_seconds_total").Help("GPU time of requests measured with CUDA events on the workers' streams").Register(*registry_)) {
+  BuildGauge().Name("imgproc_build_info").Help("Versions of this server; always 1").Register(*registry_)
+      .Add({{"version", info.version}, {"git_revision", info.git_revision}, {"opencv_version", info.opencv_version},
+            {"cuda_runtime_version", info.cuda_runtime_version},
+            {"cuda_driver_version", nvml_.Available() ? nvml_.DriverVersion() : info.cuda_driver_version},
+            {"backend", info.backend}})
+      .Set(1);
+}
+
+absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& listen, const BuildInfo& info) {
+  std::unique_ptr<ServiceMetrics> metrics(new ServiceMetrics(info));
+  if (!listen.empty()) {
+    try {
+      metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
+    }
+    metrics->exposer_->RegisterCollectable(metrics->registry_);
+    const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
+    metrics->port_ = ports.empty() ? 0 : ports.front();
+  }
+  metrics->sampler_ = std::thread([m = metrics.get()] { m->SampleLoop(); });
+  return metrics;
+}
+
+ServiceMetrics::~ServiceMetrics() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (sampler_.joinable()) sampler_.join();
+}
+
+void ServiceMetrics::AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity) {
+  std::lock_guard<std::mutex> lock(mu_);
+  DeviceSeries& d = devices_[device.name];
+  d.pci_bus_id = device.pci_bus_id;
+  d.workers = std::max(1, workers);
+  const prometheus::Labels labels{{"device", device.name}};
+  workers_.Add(labels).Set(workers);
+  queue_capacity_.Add(labels).Set(static_cast<double>(queue_capacity));
+  d.busy_seconds = &busy_seconds_.Add(labels);
+  d.busy_ratio = &busy_ratio_.Add(labels);
+  d.queue_depth = &queue_depth_.Add(labels);
+  if (device.kind == "cuda") {
+    gpu_busy_seconds_.Add(labels);
+    d.gpu_utilization = &gpu_utilization_.Add(labels);
+    d.gpu_memory_used = &gpu_memory_used_.Add(labels);
+    d.gpu_memory_total = &gpu_memory_total_.Add(labels);
+    d.gpu_memory_total->Set(static_cast<double>(device.memory_total_bytes));
+  }
+}
+
+void ServiceMetrics::OnRequestStart(const char*) { in_flight_.Increment(); }
+
+void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
+                                   int64_t duration_us) {
+  in_flight_.Decrement();
+  bytes_received_.Increment(static_cast<double>(bytes_in));
+  const std::string device = result.ok() ? result->device : "none";
+  requests_.Add({{"method", method}, {"code", absl::StatusCodeToString(result.status().code())}, {"backend", backend_},
+                 {"device", device}})
+      .Increment();
+  latency_.Add({{"method", method}}, LatencyBuckets()).Observe(Seconds(duration_us));
+  if (result.ok()) bytes_sent_.Increment(static_cast<double>(result->image.bytes.size()));
+}
+
+void ServiceMetrics::OnQueueDepth(const std::string& device, size_t depth) {
+  queue_depth_.Add({{"device", device}}).Set(static_cast<double>(depth));
+}
+
+void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result,
+                               bool skipped, int64_t busy_us) {
+  if (skipped) {
+    const char* reason = result.status().code() == absl::StatusCode::kDeadlineExceeded ? "deadline" : "cancelled";
+    skipped_.Add({{"device", device}, {"reason", reason}}).Increment();
+    return;
+  }
+  busy_seconds_.Add({{"device", device}}).Increment(Seconds(busy_us));
+  if (!result.ok()) return;
+  const StageTimings& t = result->timings;
+  const std::pair<const char*, int64_t> stages[] = {{"queue_wait", t.queue_wait_us}, {"decode", t.decode_us},
+                                                    {"upload", t.upload_us},         {"operations", t.operations_us},
+                                                    {"download", t.download_us},     {"encode", t.encode_us}};
+  for (const auto& [stage, micros] : stages) {
+    stage_.Add({{"stage", stage}, {"device", device}}, LatencyBuckets()).Observe(Seconds(micros));
+  }
+  pixels_.Add({{"device", device}}).Increment(static_cast<double>(job.plan->decoded.pixels()));
+  for (const BoundOp& step : job.plan->steps) operations_.Add({{"operation", step.name}, {"device", device}}).Increment();
+  for (const std::string& where : result->cpu_fallback_operations) {
+    // "operations[3].median_blur" -> "median_blur"
+    cpu_fallbacks_.Add({{"operation", where.substr(where.find('.') + 1)}, {"device", device}}).Increment();
+  }
+  if (result->gpu_busy_us > 0) gpu_busy_seconds_.Add({{"device", device}}).Increment(Seconds(result->gpu_busy_us));
+}
+
+void ServiceMetrics::SampleLoop() {
+  auto last = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_cv_.wait_for(lock, kSamplePeriod, [this] { return stopping_; })) {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last).count();
+    last = now;
+    for (auto& [name, d] : devices_) {
+      const double busy = d.busy_seconds->Value();
+      d.busy_ratio->Set(std::min(1.0, (busy - d.last_busy_seconds) / (elapsed * d.workers)));
+      d.last_busy_seconds = busy;
+      Nvml::Sample sample;
+      if (d.gpu_utilization != nullptr && nvml_.Read(d.pci_bus_id, sample)) {
+        d.gpu_utilization->Set(sample.utilization_ratio);
+        d.gpu_memory_used->Set(sample.memory_used_bytes);
+        d.gpu_memory_total->Set(sample.memory_total_bytes);
+      }
+    }
+  }
+}
+
+}  // namespace imgproc

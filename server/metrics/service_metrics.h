@@ -1,0 +1,103 @@
+#pragma once
+// The one owner of the service's Prometheus metrics: it observes requests at the transport and jobs in the
+// worker pools, samples GPUs in its own thread, and serves /metrics.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "absl/status/statusor.h"
+#include "backend/lane.h"
+#include "metrics/nvml.h"
+#include "metrics/request_observer.h"
+#include "scheduler/worker_pool.h"
+
+namespace imgproc {
+
+struct BuildInfo {
+  std::string version;
+  std::string git_revision;
+  std::string opencv_version;
+  std::string cuda_runtime_version;  // "none" without the CUDA backend
+  std::string cuda_driver_version;   // "none" without a driver
+  std::string backend;
+};
+
+class ServiceMetrics final : public RequestObserver, public PoolObserver {
+ public:
+  // Serves /metrics on `listen` (host:port; port 0 picks one); empty `listen` keeps the registry unexposed.
+  static absl::StatusOr<std::unique_ptr<ServiceMetrics>> Start(const std::string& listen, const BuildInfo& info);
+  ~ServiceMetrics() override;
+
+  int port() const { return port_; }
+  // Call for each device before traffic: names the per-device series and the GPUs to sample.
+  void AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity);
+  const Nvml& nvml() const { return nvml_; }
+
+  void OnRequestStart(const char* method) override;
+  void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
+                     int64_t duration_us) override;
+  void OnQueueDepth(const std::string& device, size_t depth) override;
+  void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result, bool skipped,
+                 int64_t busy_us) override;
+
+ private:
+  explicit ServiceMetrics(const BuildInfo& info);
+  void SampleLoop();
+
+  struct DeviceSeries {
+    std::string pci_bus_id;
+    int workers = 1;
+    prometheus::Counter* busy_seconds = nullptr;
+    prometheus::Gauge* busy_ratio = nullptr;
+    prometheus::Gauge* queue_depth = nullptr;
+    double last_busy_seconds = 0;
+    prometheus::Gauge* gpu_utilization = nullptr;  // null on the CPU
+    prometheus::Gauge* gpu_memory_used = nullptr;
+    prometheus::Gauge* gpu_memory_total = nullptr;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  const std::string backend_;
+  Nvml nvml_;
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Histogram>& stage_;
+  prometheus::Gauge& in_flight_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Gauge>& queue_capacity_;
+  prometheus::Family<prometheus::Gauge>& workers_;
+  prometheus::Family<prometheus::Counter>& busy_seconds_;
+  prometheus::Family<prometheus::Gauge>& busy_ratio_;
+  prometheus::Counter& bytes_received_;
+  prometheus::Counter& bytes_sent_;
+  prometheus::Family<prometheus::Counter>& pixels_;
+  prometheus::Family<prometheus::Counter>& operations_;
+  prometheus::Family<prometheus::Counter>& cpu_fallbacks_;
+  prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Gauge>& gpu_utilization_;
+  prometheus::Family<prometheus::Gauge>& gpu_memory_used_;
+  prometheus::Family<prometheus::Gauge>& gpu_memory_total_;
+  prometheus::Family<prometheus::Counter>& gpu_busy_seconds_;
+
+  std::mutex mu_;
+  std::map<std::string, DeviceSeries> devices_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread sampler_;
+};
+
+}  // namespace imgproc
