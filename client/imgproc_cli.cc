@@ -10,7 +10,6 @@
 #include <iostream>
 #include <sstream>
 
-#include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
@@ -20,7 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "imgproc/v1/imgproc.grpc.pb.h"
+#include "imgproc/client.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
@@ -43,37 +42,9 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-// "resize width=640 | flip axis=AXIS_VERTICAL" -> text-format operations, parsed by protobuf itself so that
-// every field and enum of the proto is available and errors name the offending token.
-bool ParseChain(const std::string& chain, pb::ProcessRequest& request, std::string& error) {
-  std::string text;
-  for (absl::string_view step : absl::StrSplit(chain, '|', absl::SkipWhitespace())) {
-    std::vector<std::string> words = absl::StrSplit(step, ' ', absl::SkipEmpty());
-    if (words.empty()) continue;
-    std::string fields;
-    for (size_t i = 1; i < words.size(); ++i) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
-      if (kv.second.empty()) {
-        error = absl::StrCat("expected name=value, got '", words[i], "' in step '", step, "'");
-        return false;
-      }
-      const bool list = kv.second.find(',') != std::string::npos;
-      absl::StrAppend(&fields, kv.first, ": ", list ? "[" : "", kv.second, list ? "]" : "", " ");
-    }
-    absl::StrAppend(&text, "operations { ", words[0], " { ", fields, "} } ");
-  }
-  if (!google::protobuf::TextFormat::MergeFromString(text, &request)) {
-    error = absl::StrCat("cannot parse --ops (see the proto for names): ", text);
-    return false;
-  }
-  return true;
-}
-
-int Info(pb::ImageProcessor::Stub& stub) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+int Info(const imgproc::ImgprocClient& client) {
   pb::ServerInfo info;
-  grpc::Status status = stub.GetServerInfo(&context, pb::GetServerInfoRequest(), &info);
+  grpc::Status status = client.GetServerInfo(&info);
   if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
   std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()
             << ", gRPC " << info.grpc_version() << "\nbackend: " << info.backend() << " (" << info.backend_reason()
@@ -95,7 +66,7 @@ int Info(pb::ImageProcessor::Stub& stub) {
   return 0;
 }
 
-int Process(pb::ImageProcessor::Stub& stub) {
+int Process(const imgproc::ImgprocClient& client) {
   pb::ProcessRequest request;
   std::ifstream in(absl::GetFlag(FLAGS_in), std::ios::binary);
   if (absl::GetFlag(FLAGS_in).empty() || !in) return Fail("--in: cannot read '" + absl::GetFlag(FLAGS_in) + "'");
@@ -103,7 +74,7 @@ int Process(pb::ImageProcessor::Stub& stub) {
   buffer << in.rdbuf();
   request.set_image(buffer.str());
   std::string error;
-  if (!ParseChain(absl::GetFlag(FLAGS_ops), request, error)) return Fail(error);
+  if (!imgproc::ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) return Fail(error);
   const std::string decode = absl::GetFlag(FLAGS_decode);
   request.set_decode_mode(decode == "grayscale" ? pb::DECODE_MODE_GRAYSCALE
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
@@ -129,11 +100,8 @@ int Process(pb::ImageProcessor::Stub& stub) {
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_request_id("cli");
 
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000)));
   pb::ProcessResponse response;
-  grpc::Status status = stub.Process(&context, request, &response);
+  grpc::Status status = client.Process(request, &response);
   if (!status.ok()) {
     return Fail(absl::StrCat("Process failed: ", status.error_code(), " ", status.error_message()));
   }
@@ -160,12 +128,10 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("imgproc_cli [flags] info|process");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
-  grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(-1);
-  channel_args.SetMaxSendMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), channel_args);
-  auto stub = pb::ImageProcessor::NewStub(channel);
-  if (command == "info") return Info(*stub);
-  if (command == "process") return Process(*stub);
+  imgproc::ClientOptions options;
+  options.deadline = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000));
+  const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
+  if (command == "info") return Info(client);
+  if (command == "process") return Process(client);
   return Fail("usage: imgproc_cli [--target=host:port] info | process --in=FILE --out=FILE --ops=\"...\"");
 }

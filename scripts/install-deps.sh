@@ -9,7 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config git
           libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev prometheus-cpp-dev)
 if [ "${1:-}" != "--run" ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC.
-  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-grpc-tools curl)
+  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl)
 fi
 
 missing=()

@@ -12,6 +12,7 @@
 
 #include "common/server_process.h"
 #include "common/test_support.h"
+#include "imgproc/client.h"
 #include "integration/health.grpc.pb.h"
 
 namespace imgproc::testing {
@@ -341,6 +342,47 @@ TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
   }
   EXPECT_EQ(succeeded, 12);
   EXPECT_EQ(exit_code, 0);
+}
+
+}  // namespace
+}  // namespace imgproc::testing
+
+namespace imgproc::testing {
+namespace {
+
+TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
+  ImgprocClient client(server_->address());
+  pb::ProcessRequest request;
+  request.set_image(EncodeAs(GeneratedImage(120, 80), ".png"));
+  std::string error;
+  ASSERT_TRUE(ParseOperationChain("resize width=60 height=40 interpolation=INTERPOLATION_AREA | flip axis=AXIS_BOTH",
+                                  &request, &error)) << error;
+  ASSERT_EQ(request.operations_size(), 2);
+  EXPECT_FALSE(ParseOperationChain("resize widht=60", &request, &error));
+  EXPECT_NE(error.find("widht"), std::string::npos) << error;
+  request.mutable_output()->mutable_png();
+  pb::ProcessResponse response;
+  ASSERT_TRUE(client.Process(request, &response).ok());
+  EXPECT_EQ(response.width(), 60);
+  EXPECT_EQ(response.height(), 40);
+
+  auto stream = client.OpenStream();
+  for (int i = 0; i < 10; ++i) {
+    request.set_request_id(std::to_string(i));
+    ASSERT_TRUE(stream->Send(request));
+  }
+  std::set<std::string> ids;
+  pb::ProcessStreamResponse answer;
+  for (int i = 0; i < 10 && stream->Read(&answer); ++i) {
+    EXPECT_EQ(answer.status_code(), 0);
+    ids.insert(answer.request_id());
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(ids.size(), 10u);
+
+  pb::ServerInfo info;
+  ASSERT_TRUE(client.GetServerInfo(&info).ok());
+  EXPECT_EQ(info.backend(), "cpu");
 }
 
 }  // namespace

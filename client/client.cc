@@ -1,0 +1,97 @@
+#include "imgproc/client.h"
+
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace imgproc {
+
+namespace pb = ::imgproc::v1;
+
+std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& target, const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);  // raw float32 answers of large images exceed gRPC's 4 MB default
+  args.SetMaxSendMessageSize(-1);
+  if (options.max_attempts > 1) {
+    args.SetServiceConfigJSON(absl::StrCat(R"({"methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
+        "retryPolicy": {"maxAttempts": )", std::min(options.max_attempts, 5), R"(, "initialBackoff": "0.05s",
+        "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]}}]})"));
+  } else {
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  }
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)
+    : ImgprocClient(MakeChannel(target, options), options) {}
+
+ImgprocClient::ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
+    : channel_(std::move(channel)), stub_(pb::ImageProcessor::NewStub(channel_)), options_(options) {}
+
+grpc::Status ImgprocClient::Process(const pb::ProcessRequest& request, pb::ProcessResponse* response) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context.set_wait_for_ready(options_.wait_for_ready);
+  return stub_->Process(&context, request, response);
+}
+
+grpc::Status ImgprocClient::GetServerInfo(pb::ServerInfo* info) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context.set_wait_for_ready(options_.wait_for_ready);
+  return stub_->GetServerInfo(&context, pb::GetServerInfoRequest(), info);
+}
+
+std::unique_ptr<ImgprocClient::Stream> ImgprocClient::OpenStream(std::chrono::milliseconds deadline) const {
+  auto stream = std::make_unique<Stream>();
+  stream->context_.set_deadline(std::chrono::system_clock::now() + deadline);
+  stream->context_.set_wait_for_ready(options_.wait_for_ready);
+  stream->rw_ = stub_->ProcessStream(&stream->context_);
+  return stream;
+}
+
+bool ImgprocClient::Stream::Send(const pb::ProcessRequest& request) { return !writes_done_ && rw_->Write(request); }
+
+bool ImgprocClient::Stream::Read(pb::ProcessStreamResponse* response) { return rw_->Read(response); }
+
+grpc::Status ImgprocClient::Stream::Finish() {
+  if (!writes_done_) {
+    rw_->WritesDone();
+    writes_done_ = true;
+  }
+  pb::ProcessStreamResponse ignored;
+  while (rw_->Read(&ignored)) {
+  }
+  return rw_->Finish();
+}
+
+bool ParseOperationChain(const std::string& chain, pb::ProcessRequest* request, std::string* error) {
+  // Each step becomes text format ("operations { resize { width: 640 } }") so that protobuf itself checks
+  // every name and value against the proto.
+  std::string text;
+  for (absl::string_view step : absl::StrSplit(chain, '|', absl::SkipWhitespace())) {
+    std::vector<std::string> words = absl::StrSplit(step, ' ', absl::SkipEmpty());
+    if (words.empty()) continue;
+    std::string fields;
+    for (size_t i = 1; i < words.size(); ++i) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
+      if (kv.second.empty()) {
+        *error = absl::StrCat("expected name=value, got '", words[i], "' in step '", step, "'");
+        return false;
+      }
+      const bool list = kv.second.find(',') != std::string::npos;
+      absl::StrAppend(&fields, kv.first, ": ", list ? "[" : "", kv.second, list ? "]" : "", " ");
+    }
+    absl::StrAppend(&text, "operations { ", words[0], " { ", fields, "} } ");
+  }
+  pb::ProcessRequest parsed;
+  if (!google::protobuf::TextFormat::ParseFromString(text, &parsed)) {
+    *error = absl::StrCat("cannot parse the operation chain (names are the proto's): ", text);
+    return false;
+  }
+  for (const auto& op : parsed.operations()) *request->add_operations() = op;
+  return true;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,404 @@
+// imgproc-load: a load generator for imgproc, after ghz's conventions.
+//
+//   imgproc-load --target=127.0.0.1:50051 --input=/usr/share/backgrounds/mate/nature \
+//       --ops="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5" --output_format=jpeg --quality=90 \
+//       --concurrency=32 --duration=20s --warmup=3s [--rps=500] [--stream] [--format=json]
+//
+// Closed loop at --concurrency by default (each worker sends its next request when the last is answered);
+// --rps spreads sends evenly in time instead (open loop) up to that rate. Every answer is checked: it must
+// decode (or be raw pixels of the right byte count) and have the size the chain produces, which is predicted
+// with the server's own validation code. Wrong answers are counted apart from errors.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "imgproc/client.h"
+#include "pipeline/plan.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
+ABSL_FLAG(int, concurrency, 10, "workers sending at once (streams with --stream)");
+ABSL_FLAG(int, connections, 1, "gRPC channels (TCP connections) the workers share round-robin");
+ABSL_FLAG(double, rps, 0, "requests per second over all workers; 0: as fast as answers come");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to send, warm-up excluded; 0: until --total");
+ABSL_FLAG(int64_t, total, 0, "requests to send, warm-up excluded; 0: until --duration");
+ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(), "sending before measuring starts");
+ABSL_FLAG(bool, stream, false, "use ProcessStream (one stream per worker) instead of unary Process");
+ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; requests cycle through them");
+ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
+ABSL_FLAG(std::string, request_file, "", "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
+ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp or raw (ignored with --request_file)");
+ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
+ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8 or float32");
+ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
+ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request");
+ABSL_FLAG(std::string, format, "text", "report: text or json");
+ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
+ABSL_FLAG(std::string, metrics, "", "host:port of the server's /metrics: report worker and GPU busy ratios");
+
+namespace imgproc {
+namespace {
+
+namespace pb = ::imgproc::v1;
+using Clock = std::chrono::steady_clock;
+
+struct Input {
+  std::string name;
+  pb::ProcessRequest request;
+  ImageSpec expected;
+  bool raw = false;
+};
+
+struct Sample {
+  int64_t latency_us;
+  int code;
+  int64_t bytes_out;
+  int64_t bytes_in;
+  bool wrong;
+  pb::StageTimings timings;
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::cerr << "imgproc-load: " << message << "\n";
+  std::exit(2);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Die("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+pb::ProcessRequest RequestTemplate() {
+  pb::ProcessRequest request;
+  if (!absl::GetFlag(FLAGS_request_file).empty()) {
+    auto status = google::protobuf::util::JsonStringToMessage(ReadAll(absl::GetFlag(FLAGS_request_file)), &request);
+    if (!status.ok()) Die("--request_file: " + status.ToString());
+    return request;
+  }
+  std::string error;
+  if (!ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) Die("--ops: " + error);
+  const std::string format = absl::GetFlag(FLAGS_output_format);
+  const int quality = absl::GetFlag(FLAGS_quality);
+  pb::OutputSpec* out = request.mutable_output();
+  if (format == "jpeg") {
+    if (quality >= 0) out->mutable_jpeg()->set_quality(quality); else out->mutable_jpeg();
+  } else if (format == "png") {
+    if (quality >= 0) out->mutable_png()->set_compression_level(quality); else out->mutable_png();
+  } else if (format == "webp") {
+    if (quality >= 0) out->mutable_webp()->set_quality(quality); else out->mutable_webp();
+  } else if (format == "raw") {
+    out->mutable_raw()->set_dtype(absl::GetFlag(FLAGS_dtype) == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+    out->mutable_raw()->set_layout(absl::GetFlag(FLAGS_layout) == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
+  } else {
+    Die("--output_format must be jpeg, png, webp or raw");
+  }
+  return request;
+}
+
+std::vector<Input> LoadInputs() {
+  std::vector<std::string> files;
+  for (const std::string& item : std::vector<std::string>(absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty()))) {
+    if (std::filesystem::is_directory(item)) {
+      for (const auto& e : std::filesystem::directory_iterator(item)) {
+        const std::string ext = e.path().extension().string();
+        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".tif" || ext == ".tiff") {
+          files.push_back(e.path().string());
+        }
+      }
+    } else {
+      files.push_back(item);
+    }
+  }
+  if (files.empty()) Die("--input names no images");
+  std::sort(files.begin(), files.end());
+  const pb::ProcessRequest base = RequestTemplate();
+  std::vector<Input> inputs;
+  for (const std::string& f : files) {
+    Input in{f, base, {}, base.output().format_case() == pb::OutputSpec::kRaw};
+    in.request.set_image(ReadAll(f));
+    in.request.set_device(absl::GetFlag(FLAGS_device));
+    // The server's own validation predicts the answer's size, and refuses bad chains before any load.
+    absl::StatusOr<Plan> plan = BuildPlan(in.request, ImageLimits{});
+    if (!plan.ok()) Die(f + ": " + std::string(plan.status().message()));
+    in.expected = plan->result;
+    if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_FLOAT32) in.expected.depth = Depth::kF32;
+    if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_UINT8) in.expected.depth = Depth::kU8;
+    inputs.push_back(std::move(in));
+  }
+  return inputs;
+}
+
+bool IsWrong(const Input& in, const pb::ProcessResponse& r) {
+  if (r.width() != in.expected.width || r.height() != in.expected.height) return true;
+  if (in.raw) {
+    const size_t elem = in.expected.depth == Depth::kF32 ? 4 : 1;
+    return r.image().size() != size_t(in.expected.width) * in.expected.height * in.expected.channels * elem;
+  }
+  const cv::Mat buffer(1, static_cast<int>(r.image().size()), CV_8U, const_cast<char*>(r.image().data()));
+  const cv::Mat decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+  return decoded.empty() || decoded.cols != in.expected.width || decoded.rows != in.expected.height;
+}
+
+// Worker and GPU busy time from the server's counters, for the ratio over the measured window.
+std::map<std::string, double> ScrapeCounters(const std::string& hostport) {
+  std::map<std::string, double> out;
+  if (hostport.empty()) return out;
+  // Plain HTTP/1.0 over a socket would do; curl keeps this short and is installed with the test dependencies.
+  FILE* pipe = popen(("curl -s --max-time 5 http://" + hostport + "/metrics").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char line[4096];
+  while (fgets(line, sizeof line, pipe) != nullptr) {
+    std::string s(line);
+    for (const char* name : {"imgproc_worker_busy_seconds_total{", "imgproc_gpu_busy_seconds_total{", "imgproc_workers{",
+                             "imgproc_gpu_utilization_ratio{"}) {
+      if (s.rfind(name, 0) == 0) out[s.substr(0, s.rfind(' '))] = std::stod(s.substr(s.rfind(' ') + 1));
+    }
+  }
+  pclose(pipe);
+  return out;
+}
+
+double Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(p / 100.0 * sorted.size())) - (p > 0 ? 1 : 0));
+  return sorted[i] / 1000.0;
+}
+
+int Run() {
+  const std::vector<Input> inputs = LoadInputs();
+  const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
+  const int connections = std::clamp(absl::GetFlag(FLAGS_connections), 1, concurrency);
+  const double rps = absl::GetFlag(FLAGS_rps);
+  const bool streaming = absl::GetFlag(FLAGS_stream);
+  const auto warmup = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
+  auto duration = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
+  const int64_t total = absl::GetFlag(FLAGS_total);
+  if (duration.count() <= 0 && total <= 0) Die("set --duration or --total");
+  if (duration.count() <= 0) duration = std::chrono::hours(24);  // bounded by --total
+
+  ClientOptions options;
+  options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
+  options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
+  options.wait_for_ready = true;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < connections; ++i) {
+    grpc::ChannelArguments args;  // a distinct argument per channel keeps gRPC from sharing one connection
+    args.SetInt("imgproc.load.channel", i);
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args));
+  }
+
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point measure_from = start + warmup;
+  const Clock::time_point stop_at = measure_from + duration;
+  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<Sample> samples;
+  int64_t warmup_count = 0;
+  std::map<std::string, double> counters_before;
+  std::once_flag measuring;
+
+  auto take_ticket = [&](Clock::time_point* due) -> bool {
+    if (stop) return false;
+    const int64_t t = tickets++;
+    *due = rps > 0 ? start + std::chrono::nanoseconds(static_cast<int64_t>(t * 1e9 / rps)) : Clock::now();
+    if (*due >= stop_at) return false;
+    if (*due >= measure_from && total > 0 && measured++ >= total) return false;
+    return true;
+  };
+  auto record = [&](Clock::time_point sent, const Input& in, const grpc::Status& status, int code,
+                    const pb::ProcessResponse* response) {
+    const Clock::time_point now = Clock::now();
+    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(), code,
+             static_cast<int64_t>(in.request.image().size()), response ? static_cast<int64_t>(response->image().size()) : 0,
+             false, response ? response->timings() : pb::StageTimings()};
+    if (code == 0 && response != nullptr) s.wrong = IsWrong(in, *response);
+    ++done;
+    if (sent < measure_from) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++warmup_count;
+      return;
+    }
+    if (code != 0) ++errors;
+    if (s.wrong) ++wrong;
+    std::lock_guard<std::mutex> lock(mu);
+    samples.push_back(std::move(s));
+  };
+
+  std::vector<std::thread> workers;
+  for (int w = 0; w < concurrency; ++w) {
+    workers.emplace_back([&, w] {
+      ImgprocClient client(channels[w % connections], options);
+      std::unique_ptr<ImgprocClient::Stream> stream;
+      if (streaming) stream = client.OpenStream(std::chrono::duration_cast<std::chrono::milliseconds>(warmup + duration) + std::chrono::minutes(1));
+      Clock::time_point due;
+      for (int64_t i = w; take_ticket(&due); i += concurrency) {
+        std::this_thread::sleep_until(due);
+        if (due >= measure_from) std::call_once(measuring, [&] { counters_before = ScrapeCounters(absl::GetFlag(FLAGS_metrics)); });
+        const Input& in = inputs[static_cast<size_t>(i) % inputs.size()];
+        const Clock::time_point sent = rps > 0 ? due : Clock::now();  // open loop: latency from when it was due
+        if (streaming) {
+          pb::ProcessStreamResponse r;
+          if (!stream->Send(in.request) || !stream->Read(&r)) {
+            record(sent, in, grpc::Status::CANCELLED, grpc::UNAVAILABLE, nullptr);
+            break;
+          }
+          record(sent, in, grpc::Status::OK, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
+        } else {
+          pb::ProcessResponse r;
+          const grpc::Status status = client.Process(in.request, &r);
+          record(sent, in, status, status.error_code(), status.ok() ? &r : nullptr);
+        }
+      }
+      if (stream) stream->Finish();
+    });
+  }
+  std::thread progress([&] {
+    int64_t last = 0;
+    while (!stop) {
+      for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (stop || !absl::GetFlag(FLAGS_progress)) continue;
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      const int64_t now_done = done;
+      std::fprintf(stderr, "[%6.1fs]%s %lld answers, %.1f/s now, %lld errors, %lld wrong\n", elapsed,
+                   Clock::now() < measure_from ? " warm-up," : "", (long long)now_done, double(now_done - last),
+                   (long long)errors.load(), (long long)wrong.load());
+      last = now_done;
+    }
+  });
+  for (auto& t : workers) t.join();
+  const Clock::time_point end = Clock::now();
+  const std::map<std::string, double> counters_after = ScrapeCounters(absl::GetFlag(FLAGS_metrics));
+  stop = true;
+  progress.join();
+
+  // ---- report
+  const double wall = std::chrono::duration<double>(end - std::max(start + warmup, start)).count();
+  std::vector<int64_t> latencies;
+  std::map<std::string, int64_t> codes;
+  int64_t bytes_sent = 0, bytes_received = 0;
+  double stage_sum[6] = {0};
+  int64_t ok = 0;
+  for (const Sample& s : samples) {
+    latencies.push_back(s.latency_us);
+    codes[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.code))]++;
+    bytes_sent += s.bytes_out;
+    bytes_received += s.bytes_in;
+    if (s.code == 0) {
+      ++ok;
+      const int64_t v[6] = {s.timings.queue_wait_us(), s.timings.decode_us(), s.timings.upload_us(),
+                            s.timings.operations_us(), s.timings.download_us(), s.timings.encode_us()};
+      for (int k = 0; k < 6; ++k) stage_sum[k] += v[k];
+    }
+  }
+  std::sort(latencies.begin(), latencies.end());
+  double mean = 0;
+  for (int64_t l : latencies) mean += l / 1000.0;
+  if (!latencies.empty()) mean /= latencies.size();
+  const double throughput = samples.size() / std::max(wall, 1e-9);
+  const char* stage_names[6] = {"queue_wait", "decode", "upload", "operations", "download", "encode"};
+  // Ratios over the measured window from the server's counters: busy seconds per second per worker.
+  std::map<std::string, double> busy;
+  const double window = std::chrono::duration<double>(end - measure_from).count();
+  for (const auto& [key, after] : counters_after) {
+    if (key.rfind("imgproc_worker_busy_seconds_total", 0) == 0 || key.rfind("imgproc_gpu_busy_seconds_total", 0) == 0) {
+      const std::string device = key.substr(key.find("device=\"") + 8, key.find('"', key.find("device=\"") + 8) - key.find("device=\"") - 8);
+      const bool gpu = key.rfind("imgproc_gpu", 0) == 0;
+      const double workers = gpu ? 1 : std::max(1.0, counters_after.count("imgproc_workers{device=\"" + device + "\"}") ? counters_after.at("imgproc_workers{device=\"" + device + "\"}") : 1.0);
+      const double before = counters_before.count(key) ? counters_before.at(key) : 0;
+      busy[(gpu ? "gpu_busy:" : "worker_busy:") + device] = (after - before) / (window * workers);
+    }
+  }
+  // Histogram: ten buckets from the fastest to the slowest answer.
+  std::vector<std::pair<double, int64_t>> histogram;
+  if (!latencies.empty()) {
+    const double lo = latencies.front() / 1000.0, hi = latencies.back() / 1000.0, step = (hi - lo) / 10;
+    for (int b = 1; b <= 10; ++b) histogram.push_back({lo + step * b, 0});
+    for (int64_t l : latencies) {
+      size_t b = step > 0 ? static_cast<size_t>((l / 1000.0 - lo) / step) : 0;
+      histogram[std::min<size_t>(b, 9)].second++;
+    }
+  }
+  if (absl::GetFlag(FLAGS_format) == "json") {
+    std::string json = absl::StrFormat(
+        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"warmup_count":%d,"duration_s":%.3f,"rps":%.3f,)"
+        R"("latency_ms":{"min":%.3f,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"max":%.3f},)",
+        samples.size(), ok, errors.load(), wrong.load(), warmup_count, wall, throughput, Percentile(latencies, 0), mean,
+        Percentile(latencies, 50), Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99),
+        Percentile(latencies, 100));
+    json += R"("histogram":[)";
+    for (size_t b = 0; b < histogram.size(); ++b) {
+      json += absl::StrFormat(R"(%s{"le_ms":%.3f,"count":%d})", b ? "," : "", histogram[b].first, histogram[b].second);
+    }
+    json += R"(],"status_codes":{)";
+    bool first = true;
+    for (const auto& [code, n] : codes) {
+      json += absl::StrFormat(R"(%s"%s":%d)", first ? "" : ",", code, n);
+      first = false;
+    }
+    json += absl::StrFormat(R"(},"bytes_sent":%d,"bytes_received":%d,"server_stage_mean_us":{)", bytes_sent, bytes_received);
+    for (int k = 0; k < 6; ++k) json += absl::StrFormat(R"(%s"%s":%.1f)", k ? "," : "", stage_names[k], ok ? stage_sum[k] / ok : 0.0);
+    json += R"(},"busy_ratio":{)";
+    first = true;
+    for (const auto& [name, ratio] : busy) {
+      json += absl::StrFormat(R"(%s"%s":%.4f)", first ? "" : ",", name, ratio);
+      first = false;
+    }
+    json += "}}";
+    std::cout << json << std::endl;
+  } else {
+    std::printf("Summary:\n  Count:\t%zu (after %lld warm-up)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
+                "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Wrong answers:\t%lld\n\n",
+                samples.size(), (long long)warmup_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
+                throughput, (long long)errors.load(), (long long)wrong.load());
+    std::printf("Latency distribution:\n");
+    for (double p : {50.0, 90.0, 95.0, 99.0}) std::printf("  %.0f%% in %.2f ms\n", p, Percentile(latencies, p));
+    std::printf("\nResponse time histogram:\n");
+    int64_t peak = 1;
+    for (const auto& [le, n] : histogram) peak = std::max(peak, n);
+    for (const auto& [le, n] : histogram) {
+      std::printf("  %10.2f ms [%lld]\t|%s\n", le, (long long)n, std::string(static_cast<size_t>(40 * n / peak), '#').c_str());
+    }
+    std::printf("\nStatus code distribution:\n");
+    for (const auto& [code, n] : codes) std::printf("  [%s]\t%lld responses\n", code.c_str(), (long long)n);
+    std::printf("\nBytes: sent %lld, received %lld\nServer stage means (us):", (long long)bytes_sent, (long long)bytes_received);
+    for (int k = 0; k < 6; ++k) std::printf(" %s %.0f", stage_names[k], ok ? stage_sum[k] / ok : 0.0);
+    std::printf("\n");
+    for (const auto& [name, ratio] : busy) std::printf("%s %.1f%%\n", name.c_str(), ratio * 100);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace imgproc
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("imgproc-load: load generator for imgproc (see the flags)");
+  absl::ParseCommandLine(argc, argv);
+  return imgproc::Run();
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The Python example client against the real server on a loopback port.
+
+    test_python_client.py SERVER_BINARY STUBS_DIR PHOTO
+
+PHOTO is relative to $IMGPROC_TEST_IMAGES (default /usr/share/backgrounds/mate, Debian's mate-backgrounds).
+"""
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client", "python"))
+import imgproc_client  # noqa: E402
+
+SERVER, STUBS = sys.argv[1:3]
+PHOTO = os.path.join(os.environ.get("IMGPROC_TEST_IMAGES", "/usr/share/backgrounds/mate"), sys.argv[3])
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's first start-of-frame marker."""
+    i = 2
+    while i + 9 < len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    return None
+
+
+class PythonClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        imgproc_client.load_stubs(STUBS)  # fail before a server process exists
+        cls.server = subprocess.Popen([SERVER, "--listen=127.0.0.1:0", "--metrics_listen=", "--backend=cpu"],
+                                      stdout=subprocess.PIPE, text=True)
+        line = cls.server.stdout.readline()
+        match = re.search(r"listening on [0-9.]+:(\d+)", line)
+        if not match:
+            cls.server.kill()
+            raise AssertionError(f"server did not start: {line!r}")
+        cls.client = imgproc_client.Client(f"127.0.0.1:{match.group(1)}", STUBS)
+        with open(PHOTO, "rb") as f:
+            cls.photo = f.read()
+        cls.photo_size = jpeg_size(cls.photo)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.send_signal(signal.SIGTERM)
+        assert cls.server.wait(timeout=30) == 0
+
+    def test_thumbnail_is_a_jpeg_of_the_requested_width(self):
+        response = self.client.thumbnail(self.photo, width=640)
+        w, h = self.photo_size
+        expected = (640, round(h * 640 / w))
+        self.assertEqual((response.width, response.height), expected)
+        self.assertEqual(jpeg_size(response.image), expected)
+        self.assertEqual(response.format, "jpeg")
+        self.assertGreater(response.timings.total_us, 0)
+
+    def test_model_input_is_float32_chw(self):
+        response = self.client.model_input(self.photo)
+        self.assertEqual(len(response.image), 3 * 224 * 224 * 4)
+        values = struct.unpack("<8f", response.image[:32])
+        self.assertTrue(all(-3.0 < v < 3.0 for v in values), values)
+
+    def test_stream_answers_every_request_with_its_id(self):
+        pb = self.client.pb
+        requests = [pb.ProcessRequest(image=self.photo, request_id=str(i),
+                                      operations=[pb.Operation(flip=pb.Flip())]) for i in range(5)]
+        requests.append(pb.ProcessRequest(image=b"nonsense", request_id="bad"))
+        answers = {r.request_id: r for r in self.client.stream(requests)}
+        self.assertEqual(set(answers), {"0", "1", "2", "3", "4", "bad"})
+        self.assertEqual(answers["bad"].status_code, 3)  # INVALID_ARGUMENT
+        self.assertEqual(answers["3"].status_code, 0)
+        self.assertEqual(jpeg_size(answers["3"].response.image), self.photo_size)
+
+    def test_server_info_lists_the_operations(self):
+        info = self.client.server_info()
+        self.assertEqual(len(info.operations), 22)
+        self.assertIn("bilateral_filter", [op.name for op in info.operations])
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
