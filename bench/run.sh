@@ -54,11 +54,20 @@ input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter 
 input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--output_format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
 
+# The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
+cuda_usable() {
+  "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen= --backend=cuda > "$out/probe-cuda.log" 2>&1 &
+  local p=$!
+  for _ in $(seq 100); do
+    if grep -q "listening on" "$out/probe-cuda.log"; then kill -TERM $p; wait $p || true; return 0; fi
+    kill -0 $p 2>/dev/null || { wait $p || true; return 1; }
+    sleep 0.2
+  done
+  kill -KILL $p || true
+  return 1
+}
 backends=(cpu)
-if "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen= --backend=cuda </dev/null >/dev/null 2>&1 & p=$!; sleep 3; kill -0 $p 2>/dev/null; then
-  backends+=(cuda)
-fi
-kill -TERM $p 2>/dev/null; wait $p 2>/dev/null || true
+if cuda_usable; then backends+=(cuda); else echo "bench: no CUDA rows: $(tail -n1 "$out/probe-cuda.log")" >&2; fi
 
 for backend in "${backends[@]}"; do
   start_server "$backend"

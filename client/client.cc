@@ -95,3 +95,33 @@ bool ParseOperationChain(const std::string& chain, pb::ProcessRequest* request, 
 }
 
 }  // namespace imgproc
+
+namespace imgproc {
+
+bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
+                    pb::OutputSpec* spec, std::string* error) {
+  spec->Clear();
+  if (format == "jpeg") {
+    auto* jpeg = spec->mutable_jpeg();
+    if (quality >= 0) jpeg->set_quality(quality);
+  } else if (format == "png") {
+    auto* png = spec->mutable_png();
+    if (quality >= 0) png->set_compression_level(quality);
+  } else if (format == "webp") {
+    auto* webp = spec->mutable_webp();
+    if (quality >= 0) webp->set_quality(quality);
+  } else if (format == "raw") {
+    if ((dtype != "uint8" && dtype != "float32") || (layout != "hwc" && layout != "chw")) {
+      *error = "raw output needs dtype uint8|float32 and layout hwc|chw";
+      return false;
+    }
+    spec->mutable_raw()->set_dtype(dtype == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+    spec->mutable_raw()->set_layout(layout == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
+  } else {
+    *error = "output format must be jpeg, png, webp or raw (got '" + format + "')";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace imgproc

@@ -79,23 +79,9 @@ int Process(const imgproc::ImgprocClient& client) {
   request.set_decode_mode(decode == "grayscale" ? pb::DECODE_MODE_GRAYSCALE
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
                                                   : pb::DECODE_MODE_COLOR);
-  const std::string format = absl::GetFlag(FLAGS_format);
-  const int quality = absl::GetFlag(FLAGS_quality);
-  if (format == "png") {
-    auto* png = request.mutable_output()->mutable_png();
-    if (quality >= 0) png->set_compression_level(quality);
-  } else if (format == "webp") {
-    auto* webp = request.mutable_output()->mutable_webp();
-    if (quality >= 0) webp->set_quality(quality);
-  } else if (format == "raw") {
-    auto* raw = request.mutable_output()->mutable_raw();
-    raw->set_dtype(absl::GetFlag(FLAGS_dtype) == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
-    raw->set_layout(absl::GetFlag(FLAGS_layout) == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
-  } else if (format == "jpeg") {
-    auto* jpeg = request.mutable_output()->mutable_jpeg();
-    if (quality >= 0) jpeg->set_quality(quality);
-  } else {
-    return Fail("--format must be jpeg, png, webp or raw");
+  if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
+                               absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
+    return Fail(error);
   }
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_request_id("cli");

@@ -99,20 +99,9 @@ pb::ProcessRequest RequestTemplate() {
   }
   std::string error;
   if (!ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) Die("--ops: " + error);
-  const std::string format = absl::GetFlag(FLAGS_output_format);
-  const int quality = absl::GetFlag(FLAGS_quality);
-  pb::OutputSpec* out = request.mutable_output();
-  if (format == "jpeg") {
-    if (quality >= 0) out->mutable_jpeg()->set_quality(quality); else out->mutable_jpeg();
-  } else if (format == "png") {
-    if (quality >= 0) out->mutable_png()->set_compression_level(quality); else out->mutable_png();
-  } else if (format == "webp") {
-    if (quality >= 0) out->mutable_webp()->set_quality(quality); else out->mutable_webp();
-  } else if (format == "raw") {
-    out->mutable_raw()->set_dtype(absl::GetFlag(FLAGS_dtype) == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
-    out->mutable_raw()->set_layout(absl::GetFlag(FLAGS_layout) == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
-  } else {
-    Die("--output_format must be jpeg, png, webp or raw");
+  if (!MakeOutputSpec(absl::GetFlag(FLAGS_output_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
+                      absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
+    Die(error);
   }
   return request;
 }
