@@ -49,7 +49,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
   BuildGauge().Name("imgproc_build_info").Help("Versions of this server; always 1").Register(*registry_)
       .Add({{"version", info.version}, {"git_revision", info.git_revision}, {"opencv_version", info.opencv_version},
             {"cuda_runtime_version", info.cuda_runtime_version},
-            {"cuda_driver_version", nvml_.Available() ? nvml_.DriverVersion() : info.cuda_driver_version},
+            {"cuda_driver_version", info.cuda_driver_version},
             {"backend", info.backend}})
       .Set(1);
 }
@@ -143,6 +143,9 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
 }
 
 void ServiceMetrics::SampleLoop() {
+  // NVML is initialised here, after the exposer started: seen on an H100 host, civetweb could no longer
+  // bind its port once nvmlInit had run in the process.
+  nvml_ = std::make_unique<Nvml>();
   auto last = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, kSamplePeriod, [this] { return stopping_; })) {
@@ -154,7 +157,7 @@ void ServiceMetrics::SampleLoop() {
       d.busy_ratio->Set(std::min(1.0, (busy - d.last_busy_seconds) / (elapsed * d.workers)));
       d.last_busy_seconds = busy;
       Nvml::Sample sample;
-      if (d.gpu_utilization != nullptr && nvml_.Read(d.pci_bus_id, sample)) {
+      if (d.gpu_utilization != nullptr && nvml_->Read(d.pci_bus_id, sample)) {
         d.gpu_utilization->Set(sample.utilization_ratio);
         d.gpu_memory_used->Set(sample.memory_used_bytes);
         d.gpu_memory_total->Set(sample.memory_total_bytes);

@@ -42,7 +42,6 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   int port() const { return port_; }
   // Call for each device before traffic: names the per-device series and the GPUs to sample.
   void AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity);
-  const Nvml& nvml() const { return nvml_; }
 
   void OnRequestStart(const char* method) override;
   void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
@@ -71,7 +70,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   const std::string backend_;
-  Nvml nvml_;
+  std::unique_ptr<Nvml> nvml_;  // loaded by the sampler thread, after the exposer is up (see Start)
 
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;

@@ -149,7 +149,13 @@ int RunCommand(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool OnPath(const std::string& program) {
+  std::string ignored;
+  return RunCommand("command -v " + program, &ignored) == 0;
+}
+
 TEST(MetricsTest, PromtoolAcceptsTheScrape) {
+  if (!OnPath("promtool")) GTEST_SKIP() << "promtool not found (Debian package prometheus; scripts/install-deps.sh)";
   ServerProcess server({"--backend=cpu"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
@@ -164,6 +170,7 @@ TEST(MetricsTest, PromtoolAcceptsTheScrape) {
 }
 
 TEST(MetricsTest, RealPrometheusCollectsTheSeries) {
+  if (!OnPath("prometheus")) GTEST_SKIP() << "prometheus not found (Debian package prometheus; scripts/install-deps.sh)";
   ServerProcess server({"--backend=cpu"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
