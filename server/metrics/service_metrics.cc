@@ -1,5 +1,7 @@
 #include "metrics/service_metrics.h"
 
+#include <civetweb.h>
+
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +24,23 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+// prometheus-cpp reports only "null context" when civetweb does not start; civetweb's own start function
+// says why (port taken, address unknown, ...), so ask it.
+std::string CivetwebError(const std::string& listen) {
+  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
+  mg_callbacks callbacks{};
+  mg_init_data init{&callbacks, nullptr, options};
+  unsigned code = 0;
+  char text[256] = {0};
+  mg_error_data error{&code, text, sizeof text};
+  mg_context* context = mg_start2(&init, &error);
+  if (context != nullptr) {
+    mg_stop(context);
+    return "civetweb failed to start inside prometheus-cpp but starts alone";
+  }
+  return absl::StrCat("civetweb error ", code, ": ", text);
+}
 
 }  // namespace
 
@@ -60,7 +79,7 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std:
     try {
       metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
+      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", CivetwebError(listen)));
     }
     metrics->exposer_->RegisterCollectable(metrics->registry_);
     const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
