@@ -1,7 +1,5 @@
 #include "metrics/service_metrics.h"
 
-#include <civetweb.h>
-
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -24,23 +22,6 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
-
-// prometheus-cpp reports only "null context" when civetweb does not start; civetweb's own start function
-// says why (port taken, address unknown, ...), so ask it.
-std::string CivetwebError(const std::string& listen) {
-  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
-  mg_callbacks callbacks{};
-  mg_init_data init{&callbacks, nullptr, options};
-  unsigned code = 0;
-  char text[256] = {0};
-  mg_error_data error{&code, text, sizeof text};
-  mg_context* context = mg_start2(&init, &error);
-  if (context != nullptr) {
-    mg_stop(context);
-    return "civetweb failed to start inside prometheus-cpp but starts alone";
-  }
-  return absl::StrCat("civetweb error ", code, ": ", text);
-}
 
 }  // namespace
 
@@ -76,14 +57,10 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& listen, const BuildInfo& info) {
   std::unique_ptr<ServiceMetrics> metrics(new ServiceMetrics(info));
   if (!listen.empty()) {
-    try {
-      metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", CivetwebError(listen)));
-    }
-    metrics->exposer_->RegisterCollectable(metrics->registry_);
-    const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
-    metrics->port_ = ports.empty() ? 0 : ports.front();
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> exposer = MetricsHttpServer::Start(listen, metrics->registry_);
+    if (!exposer.ok()) return exposer.status();
+    metrics->exposer_ = *std::move(exposer);
+    metrics->port_ = metrics->exposer_->port();
   }
   metrics->sampler_ = std::thread([m = metrics.get()] { m->SampleLoop(); });
   return metrics;
@@ -162,9 +139,7 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
 }
 
 void ServiceMetrics::SampleLoop() {
-  // NVML is initialised here, after the exposer started: seen on an H100 host, civetweb could no longer
-  // bind its port once nvmlInit had run in the process.
-  nvml_ = std::make_unique<Nvml>();
+  nvml_ = std::make_unique<Nvml>();  // here, not at start-up: dlopen and nvmlInit take a moment
   auto last = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_cv_.wait_for(lock, kSamplePeriod, [this] { return stopping_; })) {

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -18,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "backend/lane.h"
+#include "metrics/http_exposer.h"
 #include "metrics/nvml.h"
 #include "metrics/request_observer.h"
 #include "scheduler/worker_pool.h"
@@ -67,7 +67,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   };
 
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> exposer_;
   int port_ = 0;
   const std::string backend_;
   std::unique_ptr<Nvml> nvml_;  // loaded by the sampler thread, after the exposer is up (see Start)
