@@ -12,7 +12,7 @@ ARG CUDA_ARCH_BIN=""
 ARG OPENCV_SOURCE=""
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config git curl ca-certificates \
+      build-essential cmake ninja-build pkg-config git curl ca-certificates libjpeg-turbo8-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev prometheus-cpp-dev \
       libgtest-dev mate-backgrounds \
     && rm -rf /var/lib/apt/lists/*

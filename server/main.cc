@@ -34,7 +34,9 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a fr
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090", "Prometheus /metrics address; empty: metrics off");
 ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
 ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
-ABSL_FLAG(int, gpu_workers, 4, "workers (CUDA streams) per GPU");
+ABSL_FLAG(int, gpu_workers, 0,
+          "workers (each with its own CUDA stream) per GPU; 0: CPU hardware threads / GPUs, since each worker also "
+          "decodes and encodes on the CPU");
 ABSL_FLAG(int64_t, gpu_memory_limit, 0, "bytes of device memory the server may take per GPU; 0: all of it");
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
@@ -100,8 +102,10 @@ Backend ChooseBackend() {
   if (gpus.ok()) {
     InstallCudaAllocator(absl::GetFlag(FLAGS_gpu_memory_limit));
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
+    int workers = absl::GetFlag(FLAGS_gpu_workers);
+    if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus->size());
     for (size_t i = 0; i < gpus->size(); ++i) {
-      b.devices.push_back({(*gpus)[i], absl::GetFlag(FLAGS_gpu_workers), CudaLaneFactory(static_cast<int>(i))});
+      b.devices.push_back({(*gpus)[i], workers, CudaLaneFactory(static_cast<int>(i))});
     }
     return b;
   }
