@@ -31,3 +31,12 @@ struct DeviceDescription {
 };
 
 }  // namespace imgproc
+
+namespace imgproc {
+
+// The CPU ends that every lane shares, timed into `result`: decoding the job's image as its plan predicts,
+// and encoding the chain's result as the request asked.
+absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result);
+absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result);
+
+}  // namespace imgproc

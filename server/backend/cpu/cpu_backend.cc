@@ -12,12 +12,10 @@ class CpuLane final : public ExecutionLane {
   absl::StatusOr<JobResult> Run(const Job& job) override {
     const Plan& plan = *job.plan;
     JobResult result;
-    Clock::time_point t = Clock::now();
-    absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+    absl::StatusOr<cv::Mat> decoded = DecodeInput(job, result);
     if (!decoded.ok()) return decoded.status();
-    result.timings.decode_us = MicrosSince(t);
 
-    t = Clock::now();
+    const Clock::time_point t = Clock::now();
     cv::Mat current = *std::move(decoded);
     for (const BoundOp& step : plan.steps) {
       if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
@@ -31,11 +29,7 @@ class CpuLane final : public ExecutionLane {
     }
     result.timings.operations_us = MicrosSince(t);
 
-    t = Clock::now();
-    absl::StatusOr<EncodedImage> encoded = Encode(current, plan.output);
-    if (!encoded.ok()) return encoded.status();
-    result.image = *std::move(encoded);
-    result.timings.encode_us = MicrosSince(t);
+    if (absl::Status s = EncodeOutput(current, plan, result); !s.ok()) return s;
     return result;
   }
 };

@@ -102,15 +102,13 @@ class CudaLane final : public ExecutionLane {
   absl::StatusOr<JobResult> RunChain(const Job& job) {
     const Plan& plan = *job.plan;
     JobResult result;
-    Clock::time_point t = Clock::now();
-    absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+    absl::StatusOr<cv::Mat> decoded = DecodeInput(job, result);
     if (!decoded.ok()) return decoded.status();
-    result.timings.decode_us = MicrosSince(t);
 
     cv::cuda::Stream& stream = *stream_;
     int current = 0;
     try {
-      t = Clock::now();
+      const Clock::time_point t = Clock::now();
       cv::Mat staged = upload_staging_.View(decoded->rows, decoded->cols, decoded->type());
       decoded->copyTo(staged);
       start_->record(stream);
@@ -118,7 +116,6 @@ class CudaLane final : public ExecutionLane {
       uploaded_->record(stream);
       const int64_t staging_us = MicrosSince(t);
 
-      t = Clock::now();
       CudaOpContext ctx{stream, scratch_};
       int64_t cpu_fallback_us = 0;
       for (const BoundOp& step : plan.steps) {
@@ -161,11 +158,7 @@ class CudaLane final : public ExecutionLane {
       result.timings.download_us = static_cast<int64_t>(cv::cuda::Event::elapsedTime(*operated_, *downloaded_) * 1000);
       result.gpu_busy_us = static_cast<int64_t>(cv::cuda::Event::elapsedTime(*start_, *downloaded_) * 1000) - cpu_fallback_us;
 
-      t = Clock::now();
-      absl::StatusOr<EncodedImage> encoded = Encode(host_result, plan.output);
-      if (!encoded.ok()) return encoded.status();
-      result.image = *std::move(encoded);
-      result.timings.encode_us = MicrosSince(t);
+      if (absl::Status s = EncodeOutput(host_result, plan, result); !s.ok()) return s;
       return result;
     } catch (const cv::Exception& e) {
       std::vector<std::string> names;

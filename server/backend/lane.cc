@@ -1,0 +1,22 @@
+#include "backend/lane.h"
+
+namespace imgproc {
+
+absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result) {
+  const Clock::time_point start = Clock::now();
+  const Plan& plan = *job.plan;
+  absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+  result.timings.decode_us = MicrosSince(start);
+  return decoded;
+}
+
+absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result) {
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<EncodedImage> encoded = Encode(image, plan.output);
+  if (!encoded.ok()) return encoded.status();
+  result.image = *std::move(encoded);
+  result.timings.encode_us = MicrosSince(start);
+  return absl::OkStatus();
+}
+
+}  // namespace imgproc
