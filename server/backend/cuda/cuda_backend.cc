@@ -49,7 +49,7 @@ class PinnedBuffer {
  public:
   cv::Mat View(int rows, int cols, int type) {
     const size_t bytes = size_t(rows) * cols * CV_ELEM_SIZE(type);
-    if (bytes > memory_.cols) memory_.create(1, static_cast<int>(bytes + bytes / 4), CV_8U);
+    if (bytes > static_cast<size_t>(memory_.cols)) memory_.create(1, static_cast<int>(bytes + bytes / 4), CV_8U);
     return cv::Mat(rows, cols, type, memory_.data);
   }
 
