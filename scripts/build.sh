@@ -18,7 +18,8 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 args=(-DCMAKE_BUILD_TYPE="$type" -DIMGPROC_CUDA="$cuda")
 [ -n "$prefix_path" ] && args+=(-DCMAKE_PREFIX_PATH="$prefix_path")
-cmake -S . -B "$build_dir" "${generator[@]}" "${args[@]}" > "$build_dir.configure.log" 2>&1 \
-  || { cat "$build_dir.configure.log"; exit 1; }
-grep -E "CUDA backend|OpenCV [0-9]" "$build_dir.configure.log" | sed 's/^-- /build: /'
+mkdir -p "$build_dir"
+cmake -S . -B "$build_dir" "${generator[@]}" "${args[@]}" > "$build_dir/configure.log" 2>&1 \
+  || { cat "$build_dir/configure.log"; exit 1; }
+grep -E "CUDA backend|OpenCV [0-9]" "$build_dir/configure.log" | sed 's/^-- /build: /'
 cmake --build "$build_dir" --parallel "$(nproc)"
