@@ -21,15 +21,12 @@ struct Nvml::Api {
   int (*by_pci_bus_id)(const char*, Device*);
   int (*utilization)(Device, Utilization*);
   int (*memory)(Device, Memory*);
-  int (*driver_version)(char*, unsigned int);
 };
 
 Nvml::Nvml() {
   handle_ = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (handle_ == nullptr) {
-    reason_ = "libnvidia-ml.so.1 not found (no NVIDIA driver)";
-    return;
-  }
+  if (handle_ == nullptr) return;  // no NVIDIA driver
+
   api_ = new Api();
   auto load = [this](const char* name) { return dlsym(handle_, name); };
   api_->init = reinterpret_cast<int (*)()>(load("nvmlInit_v2"));
@@ -37,10 +34,8 @@ Nvml::Nvml() {
   api_->by_pci_bus_id = reinterpret_cast<int (*)(const char*, Api::Device*)>(load("nvmlDeviceGetHandleByPciBusId_v2"));
   api_->utilization = reinterpret_cast<int (*)(Api::Device, Api::Utilization*)>(load("nvmlDeviceGetUtilizationRates"));
   api_->memory = reinterpret_cast<int (*)(Api::Device, Api::Memory*)>(load("nvmlDeviceGetMemoryInfo"));
-  api_->driver_version = reinterpret_cast<int (*)(char*, unsigned int)>(load("nvmlSystemGetDriverVersion"));
   if (!api_->init || !api_->shutdown || !api_->by_pci_bus_id || !api_->utilization || !api_->memory ||
-      !api_->driver_version || api_->init() != 0) {
-    reason_ = "NVML present but unusable (missing symbols or nvmlInit failed)";
+      api_->init() != 0) {  // present but unusable: the GPU series then stay unset
     dlclose(handle_);
     handle_ = nullptr;
   }
@@ -52,12 +47,6 @@ Nvml::~Nvml() {
     dlclose(handle_);
   }
   delete api_;
-}
-
-std::string Nvml::DriverVersion() const {
-  if (!Available()) return "";
-  char version[96] = {0};
-  return api_->driver_version(version, sizeof version) == 0 ? version : "";
 }
 
 bool Nvml::Read(const std::string& pci_bus_id, Sample& sample) const {

@@ -1,6 +1,6 @@
 #pragma once
 // GPU utilization and memory through NVML, loaded at run time from libnvidia-ml.so.1 so that a CPU-only
-// build, or a host without the driver, starts all the same (Available() is then false, with a reason).
+// build, or a host without the driver, starts all the same (Available() is then false).
 
 #include <string>
 
@@ -20,14 +20,11 @@ class Nvml {
   Nvml& operator=(const Nvml&) = delete;
 
   bool Available() const { return handle_ != nullptr; }
-  const std::string& unavailable_reason() const { return reason_; }
-  std::string DriverVersion() const;
   // false when the device is unknown to NVML or a query fails.
   bool Read(const std::string& pci_bus_id, Sample& sample) const;
 
  private:
   void* handle_ = nullptr;
-  std::string reason_;
   struct Api;
   Api* api_ = nullptr;
 };

@@ -15,6 +15,14 @@
 
 namespace imgproc::testing {
 
+grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
+                         imgproc::v1::ProcessResponse* response, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  imgproc::v1::ProcessResponse ignored;
+  return stub.Process(&context, request, response != nullptr ? response : &ignored);
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   int out[2];
   if (pipe(out) != 0) return;

@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,11 @@
 #include "imgproc/v1/imgproc.grpc.pb.h"
 
 namespace imgproc::testing {
+
+// One unary Process call with a deadline; `response` may be null when only the status matters.
+grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
+                         imgproc::v1::ProcessResponse* response = nullptr,
+                         std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
 // The real server binary on a loopback port chosen by the kernel, stopped (SIGTERM) when destroyed.
 class ServerProcess {

@@ -22,13 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-grpc::Status Call(pb::ImageProcessor::Stub& stub, const pb::ProcessRequest& request,
-                  milliseconds timeout = milliseconds(60000)) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-  pb::ProcessResponse response;
-  return stub.Process(&context, request, &response);
-}
 
 pb::ProcessRequest Flip(const std::string& image) {
   pb::ProcessRequest request;
@@ -57,7 +50,7 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   const std::string small = EncodeAs(GeneratedImage(64, 48), ".png");
   double bytes_in = 0, pixels = 0;
 
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Call(*stub, Flip(small)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(CallProcess(*stub, Flip(small)).ok());
   bytes_in += 3 * small.size();
   pixels += 3 * 64 * 48;
   pb::ProcessRequest garbage;
@@ -67,7 +60,7 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   pb::ProcessRequest bad_device = Flip(small);
   bad_device.set_device("cuda:9");
   for (const auto* r : {&garbage, &bad_param, &bad_device}) {
-    ASSERT_EQ(Call(*stub, *r).error_code(), grpc::INVALID_ARGUMENT);
+    ASSERT_EQ(CallProcess(*stub, *r).error_code(), grpc::INVALID_ARGUMENT);
     bytes_in += r->image().size();
   }
   {  // a stream: two answers and one failure, one at a time so that the one-slot queue never overflows
@@ -92,11 +85,11 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   bilateral->set_diameter(25);
   bilateral->set_sigma_color(50);
   bilateral->set_sigma_space(50);
-  auto running = std::async(std::launch::async, [&] { return Call(*stub, slow); });
+  auto running = std::async(std::launch::async, [&] { return CallProcess(*stub, slow); });
   std::this_thread::sleep_for(milliseconds(300));
-  auto expiring = std::async(std::launch::async, [&] { return Call(*stub, Flip(small), milliseconds(500)); });
+  auto expiring = std::async(std::launch::async, [&] { return CallProcess(*stub, Flip(small), nullptr, milliseconds(500)); });
   std::this_thread::sleep_for(milliseconds(100));
-  EXPECT_EQ(Call(*stub, Flip(small)).error_code(), grpc::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(CallProcess(*stub, Flip(small)).error_code(), grpc::RESOURCE_EXHAUSTED);
   EXPECT_EQ(expiring.get().error_code(), grpc::DEADLINE_EXCEEDED);
   ASSERT_TRUE(running.get().ok());
   bytes_in += slow.image().size() + 2 * small.size();
@@ -159,7 +152,7 @@ TEST(MetricsTest, PromtoolAcceptsTheScrape) {
   ServerProcess server({"--backend=cpu"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
-  ASSERT_TRUE(Call(*stub, Flip(EncodeAs(GeneratedImage(32, 32), ".png"))).ok());
+  ASSERT_TRUE(CallProcess(*stub, Flip(EncodeAs(GeneratedImage(32, 32), ".png"))).ok());
   const std::string body = HttpGet(server.metrics_port(), "/metrics");
   ASSERT_FALSE(body.empty());
   const std::string path = ::testing::TempDir() + "/imgproc_scrape.txt";
@@ -174,7 +167,7 @@ TEST(MetricsTest, RealPrometheusCollectsTheSeries) {
   ServerProcess server({"--backend=cpu"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
-  ASSERT_TRUE(Call(*stub, Flip(EncodeAs(GeneratedImage(32, 32), ".png"))).ok());
+  ASSERT_TRUE(CallProcess(*stub, Flip(EncodeAs(GeneratedImage(32, 32), ".png"))).ok());
 
   char dir_template[] = "/tmp/imgproc-prometheus-XXXXXX";
   const std::string dir = mkdtemp(dir_template);

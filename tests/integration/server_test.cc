@@ -21,12 +21,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
-grpc::Status Call(pb::ImageProcessor::Stub& stub, const pb::ProcessRequest& request, pb::ProcessResponse* response,
-                  milliseconds timeout = milliseconds(60000)) {
-  grpc::ClientContext context;
-  context.set_deadline(system_clock::now() + timeout);
-  return stub.Process(&context, request, response);
-}
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -49,7 +43,7 @@ TEST_F(ServerTest, EveryOperationMatchesInProcessOpenCv) {
     const cv::Mat expected = c.reference(DecodeLikeServer(photo, c.decode));
     const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
     pb::ProcessResponse response;
-    grpc::Status status = Call(*stub, RawRequest(photo, c, dtype), &response);
+    grpc::Status status = CallProcess(*stub, RawRequest(photo, c, dtype), &response);
     ASSERT_TRUE(status.ok()) << c.name << ": " << status.error_message();
     EXPECT_EQ(response.request_id(), c.name);
     EXPECT_EQ(response.device(), "cpu");
@@ -88,7 +82,7 @@ TEST_F(ServerTest, EveryOutputFormat) {
   };
   for (const Format& f : lossy) {
     pb::ProcessResponse response;
-    grpc::Status status = Call(*stub, request_for(f.set), &response);
+    grpc::Status status = CallProcess(*stub, request_for(f.set), &response);
     ASSERT_TRUE(status.ok()) << f.name << ": " << status.error_message();
     EXPECT_EQ(response.format(), f.name);
     const PixelDiff diff = Compare(decode(response.image()), f.want);
@@ -96,10 +90,10 @@ TEST_F(ServerTest, EveryOutputFormat) {
   }
   // Raw uint8 HWC and float32 CHW.
   pb::ProcessResponse raw;
-  ASSERT_TRUE(Call(*stub, request_for([](pb::OutputSpec& o) { o.mutable_raw(); }), &raw).ok());
+  ASSERT_TRUE(CallProcess(*stub, request_for([](pb::OutputSpec& o) { o.mutable_raw(); }), &raw).ok());
   EXPECT_EQ(Compare(RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8), expected).max_abs, 0);
   pb::ProcessResponse planar;
-  ASSERT_TRUE(Call(*stub, request_for([](pb::OutputSpec& o) {
+  ASSERT_TRUE(CallProcess(*stub, request_for([](pb::OutputSpec& o) {
                  o.mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
                  o.mutable_raw()->set_layout(pb::LAYOUT_CHW);
                }), &planar).ok());
@@ -190,14 +184,14 @@ TEST_F(ServerTest, BadInputGetsPreciseStatusAndServerKeepsServing) {
     pb::ProcessRequest request;
     c.make(request);
     pb::ProcessResponse response;
-    grpc::Status status = Call(*stub, request, &response);
+    grpc::Status status = CallProcess(*stub, request, &response);
     EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
     EXPECT_NE(status.error_message().find(c.message), std::string::npos) << c.name << ": " << status.error_message();
   }
   pb::ProcessRequest good;
   good.set_image(jpeg);
   pb::ProcessResponse response;
-  EXPECT_TRUE(Call(*stub, good, &response).ok());
+  EXPECT_TRUE(CallProcess(*stub, good, &response).ok());
   EXPECT_EQ(response.width(), 200);
 }
 
@@ -244,7 +238,7 @@ TEST_F(ServerTest, SixtyFourConcurrentClients) {
         request.mutable_output()->mutable_raw();
         request.set_request_id(std::to_string(t) + "/" + std::to_string(i));
         pb::ProcessResponse response;
-        if (!Call(*stub, request, &response).ok()) {
+        if (!CallProcess(*stub, request, &response).ok()) {
           ++failed;
         } else if (response.request_id() == request.request_id() &&
                    Compare(RawToMat(response.image(), 128, 128, 3, pb::DTYPE_UINT8), expected).max_abs == 0) {
@@ -283,7 +277,7 @@ TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
   for (int i = 0; i < 6; ++i) {
     calls.push_back(std::async(std::launch::async, [&] {
       pb::ProcessResponse response;
-      return Call(*stub, slow, &response);
+      return CallProcess(*stub, slow, &response);
     }));
     std::this_thread::sleep_for(milliseconds(30));
   }
@@ -299,14 +293,14 @@ TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
 
   auto busy = std::async(std::launch::async, [&] {
     pb::ProcessResponse response;
-    return Call(*stub, slow, &response);
+    return CallProcess(*stub, slow, &response);
   });
   std::this_thread::sleep_for(milliseconds(100));
-  grpc::Status expired = Call(*stub, quick, &quick_response, milliseconds(200));
+  grpc::Status expired = CallProcess(*stub, quick, &quick_response, milliseconds(200));
   EXPECT_EQ(expired.error_code(), grpc::DEADLINE_EXCEEDED) << expired.error_message();
   EXPECT_TRUE(busy.get().ok());
   // Still serving.
-  EXPECT_TRUE(Call(*stub, quick, &quick_response).ok());
+  EXPECT_TRUE(CallProcess(*stub, quick, &quick_response).ok());
   EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
@@ -327,7 +321,7 @@ TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
   for (int i = 0; i < 12; ++i) {
     calls.push_back(std::async(std::launch::async, [&] {
       pb::ProcessResponse response;
-      grpc::Status s = Call(*stub, request, &response);
+      grpc::Status s = CallProcess(*stub, request, &response);
       if (s.ok() && response.width() != 2560) return grpc::Status(grpc::INTERNAL, "wrong answer");
       return s;
     }));
