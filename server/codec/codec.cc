@@ -197,7 +197,9 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const pb::OutputSpec& 
     return absl::InternalError(absl::StrCat("encoding ", out.format, " failed: ", e.what()));
   }
   out.bytes.assign(reinterpret_cast<const char*>(buffer.data()), buffer.size());
-  out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
+  // JPEG has no alpha: OpenCV drops the fourth channel, so the answer reports the three it stored.
+  const int stored = out.format == "jpeg" && image.channels() == 4 ? 3 : image.channels();
+  out.spec = ImageSpec{image.cols, image.rows, stored, Depth::kU8};
   return out;
 }
 

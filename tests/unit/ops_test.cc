@@ -74,6 +74,16 @@ TEST(RotateTest, ExpandHoldsTheWholeImage) {
   EXPECT_NEAR(result->image.spec.height, side, 1.0);
 }
 
+TEST(OutputTest, JpegOfAnAlphaImageReportsTheThreeChannelsItHolds) {
+  pb::ProcessRequest request;
+  request.set_image(EncodeAs(GeneratedImage(40, 30, 4), ".png"));
+  request.set_decode_mode(pb::DECODE_MODE_UNCHANGED);
+  absl::StatusOr<JobResult> result = RunOnCpu(request);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->image.spec.channels, 3);
+  EXPECT_EQ(DecodeLikeServer(result->image.bytes, pb::DECODE_MODE_UNCHANGED).channels(), 3);
+}
+
 TEST(OutputTest, RawFloatChwIsPlanar) {
   const cv::Mat image = GeneratedImage(64, 48);
   pb::ProcessRequest request;
