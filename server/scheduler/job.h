@@ -31,6 +31,15 @@ struct JobResult {
   StageTimings timings;
   std::vector<std::string> cpu_fallback_operations;
   int64_t gpu_busy_us = 0;  // upload, kernels and download as CUDA events on the worker's stream measured them
+  const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
+  const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers
+};
+
+// What a stage before the lanes made of a job's input (the GPU decode batcher's decoded image). Only the
+// lane type that runs the job knows the concrete type; a job without one is decoded by its lane.
+class StagedInput {
+ public:
+  virtual ~StagedInput() = default;
 };
 
 using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;
@@ -44,6 +53,7 @@ struct Job {
   Clock::time_point arrival = Clock::now();
   Clock::time_point deadline = Clock::time_point::max();
   std::function<bool()> cancelled;           // may be empty
+  std::shared_ptr<StagedInput> staged;       // set by a front stage; may be empty
   JobCallback done;
 };
 

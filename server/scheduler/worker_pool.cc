@@ -7,29 +7,46 @@
 namespace imgproc {
 
 WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
-                       PoolObserver* observer)
+                       PoolObserver* observer, FrontStageFactory front_stage)
     : device_(std::move(device)), capacity_(queue_capacity), factory_(std::move(factory)), observer_(observer) {
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+  if (front_stage) front_stage_ = front_stage([this](Job job) { Forward(std::move(job)); }, observer_);
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }
 
 absl::Status WorkerPool::Submit(Job job) {
+  const bool to_front_stage = front_stage_ != nullptr && front_stage_->Wants(job);
   size_t depth;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
-    if (queue_.size() >= capacity_) {
+    if (queue_.size() + in_front_stage_ >= capacity_) {
       return absl::ResourceExhaustedError(absl::StrCat("queue of ", device_.name, " is full (", capacity_,
                                                        " requests waiting); retry later"));
     }
-    queue_.push_back(std::move(job));
-    depth = queue_.size();
+    if (to_front_stage) {
+      // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
+      ++in_front_stage_;
+      front_stage_->Add(std::move(job));
+    } else {
+      queue_.push_back(std::move(job));
+    }
+    depth = queue_.size() + in_front_stage_;
   }
-  cv_.notify_one();
+  if (!to_front_stage) cv_.notify_one();
   if (observer_) observer_->OnQueueDepth(device_.name, depth);
   return absl::OkStatus();
+}
+
+void WorkerPool::Forward(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_front_stage_;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
 }
 
 void WorkerPool::Shutdown() {
@@ -38,6 +55,8 @@ void WorkerPool::Shutdown() {
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
+  // The front stage forwards what it holds before the workers are told to finish what is queued.
+  if (front_stage_) front_stage_->Shutdown();
   cv_.notify_all();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
@@ -47,7 +66,7 @@ void WorkerPool::Shutdown() {
 
 size_t WorkerPool::load() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size() + running_;
+  return queue_.size() + in_front_stage_ + running_;
 }
 
 void WorkerPool::WorkerLoop(int index) {
@@ -57,7 +76,7 @@ void WorkerPool::WorkerLoop(int index) {
     size_t depth;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && in_front_stage_ == 0); });
       if (queue_.empty()) return;  // stopping, and everything queued has run
       job = std::move(queue_.front());
       queue_.pop_front();

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "backend/lane.h"
 #include "scheduler/job.h"
@@ -20,13 +21,32 @@ class PoolObserver {
   // `skipped`: the job never ran (deadline passed or cancelled while queued); `busy_us`: worker time spent.
   virtual void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result,
                          bool skipped, int64_t busy_us) = 0;
+  // A front stage processed `size` jobs as one batch (the GPU decode batcher).
+  virtual void OnBatch(const std::string& device, size_t size) {}
 };
 
-// One device's workers and its bounded queue. Each worker owns one execution lane for its whole life.
+// A stage between admission and the lanes that takes some jobs first (the per-GPU JPEG decode batcher). It
+// must hand every job it takes back to the pool through the `forward` it was made with, processed or not,
+// also when shutting down; the lanes then run them.
+class FrontStage {
+ public:
+  virtual ~FrontStage() = default;
+  virtual bool Wants(const Job& job) const = 0;
+  virtual void Add(Job job) = 0;
+  // Forwards everything it holds, then stops its threads.
+  virtual void Shutdown() = 0;
+};
+using ForwardFn = std::function<void(Job job)>;
+// Made by the pool, which passes where jobs go next and its observer.
+using FrontStageFactory = std::function<std::unique_ptr<FrontStage>(ForwardFn forward, PoolObserver* observer)>;
+
+// One device's workers and its bounded queue. Each worker owns one execution lane for its whole life. With a
+// front stage, the jobs it wants pass through it before they reach the lanes; the queue capacity counts them
+// wherever they wait.
 class WorkerPool {
  public:
   WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
-             PoolObserver* observer = nullptr);
+             PoolObserver* observer = nullptr, FrontStageFactory front_stage = nullptr);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -39,10 +59,12 @@ class WorkerPool {
   const DeviceDescription& device() const { return device_; }
   int workers() const { return static_cast<int>(threads_.size()); }
   size_t queue_capacity() const { return capacity_; }
-  size_t load() const;  // queued plus running: what the scheduler balances on
+  size_t load() const;  // queued (in the front stage too) plus running: what the scheduler balances on
+  PoolObserver* observer() const { return observer_; }
 
  private:
   void WorkerLoop(int index);
+  void Forward(Job job);  // from the front stage to the lanes
 
   const DeviceDescription device_;
   const size_t capacity_;
@@ -50,10 +72,12 @@ class WorkerPool {
   PoolObserver* const observer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;
-  int running_ = 0;
-  bool stopping_ = false;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  size_t in_front_stage_ ABSL_GUARDED_BY(mu_) = 0;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
+  std::unique_ptr<FrontStage> front_stage_;  // made last, shut down first
 };
 
 }  // namespace imgproc

@@ -1,0 +1,114 @@
+#pragma once
+// A dynamic batcher after Triton's: items wait until a batch of `max_batch` is full or the oldest item has
+// waited `max_delay`, whichever comes first, then one of the batcher's threads takes everything queued (up to
+// `max_batch`) and processes it as one batch. Under load the queue fills while a batch runs, so batches grow
+// on their own; the delay only matters at low load. Several threads let the host-side preparation of one
+// batch overlap the device work of another.
+//
+// The batcher does not bound its queue: whoever admits items (WorkerPool) does, before Add.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+
+namespace imgproc {
+
+struct BatcherOptions {
+  int max_batch = 64;
+  std::chrono::microseconds max_delay{500};
+  int threads = 2;
+};
+
+template <typename T>
+class DynamicBatcher {
+ public:
+  // Called on batcher thread `thread_index` (0 .. threads-1) with 1 .. max_batch items, oldest first.
+  using ProcessFn = std::function<void(int thread_index, std::vector<T> batch)>;
+
+  DynamicBatcher(BatcherOptions options, ProcessFn process) : options_(options), process_(std::move(process)) {
+    if (options_.max_batch < 1) options_.max_batch = 1;
+    if (options_.threads < 1) options_.threads = 1;
+    for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  }
+  ~DynamicBatcher() { Shutdown(); }
+  DynamicBatcher(const DynamicBatcher&) = delete;
+  DynamicBatcher& operator=(const DynamicBatcher&) = delete;
+
+  // After Shutdown began, items are still processed: shutdown drains, it never drops.
+  void Add(T item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back({std::move(item), Clock::now()});
+    }
+    cv_.notify_one();
+  }
+
+  // Processes what is queued without waiting for the delay, then joins the threads. Idempotent.
+  void Shutdown() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+  size_t queued() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return queue_.size();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    T item;
+    Clock::time_point added;
+  };
+
+  void Loop(int index) {
+    for (;;) {
+      std::vector<T> batch;
+      bool more = false;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        // Wait for a full batch until the oldest item's delay is spent; wakes on every Add.
+        while (!stopping_ && !queue_.empty() && static_cast<int>(queue_.size()) < options_.max_batch) {
+          const Clock::time_point due = queue_.front().added + options_.max_delay;
+          if (Clock::now() >= due) break;
+          cv_.wait_until(lock, due);
+        }
+        if (queue_.empty()) continue;  // another thread took them
+        const size_t n = std::min<size_t>(queue_.size(), options_.max_batch);
+        batch.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front().item));
+          queue_.pop_front();
+        }
+        more = !queue_.empty();
+      }
+      if (more) cv_.notify_one();  // the rest is another thread's next batch
+      process_(index, std::move(batch));
+    }
+  }
+
+  BatcherOptions options_;
+  ProcessFn process_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace imgproc

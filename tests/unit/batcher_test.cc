@@ -1,0 +1,207 @@
+// The dynamic batcher, and a worker pool with a front stage built on it in front of real CPU lanes: the
+// shape of the CUDA backend's JPEG decode stage, whose own tests need a GPU (tests/gpu).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <set>
+
+#include "backend/cpu/cpu_backend.h"
+#include "common/test_support.h"
+#include "scheduler/dynamic_batcher.h"
+#include "scheduler/worker_pool.h"
+
+namespace imgproc::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// What a batcher handed to its processing function.
+struct Batches {
+  std::mutex mu;
+  std::vector<std::vector<int>> batches;
+  std::condition_variable cv;
+  void Add(std::vector<int> batch) {
+    std::lock_guard<std::mutex> lock(mu);
+    batches.push_back(std::move(batch));
+    cv.notify_all();
+  }
+  // Waits (bounded) until `items` items have been processed.
+  bool WaitFor(size_t items) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, seconds(30), [&] { return Items() >= items; });
+  }
+  size_t Items() const {
+    size_t n = 0;
+    for (const auto& b : batches) n += b.size();
+    return n;
+  }
+};
+
+TEST(DynamicBatcherTest, AFullBatchGoesWithoutWaitingForTheDelay) {
+  Batches out;
+  DynamicBatcher<int> batcher({8, seconds(60), 1}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
+  for (int i = 0; i < 8; ++i) batcher.Add(i);
+  ASSERT_TRUE(out.WaitFor(8)) << "a full batch waited for the 60 s delay";
+  ASSERT_EQ(out.batches.size(), 1u);
+  EXPECT_EQ(out.batches[0], (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));  // oldest first
+}
+
+TEST(DynamicBatcherTest, APartialBatchGoesWhenItsOldestItemHasWaitedTheDelay) {
+  Batches out;
+  DynamicBatcher<int> batcher({64, milliseconds(200), 1}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
+  for (int i = 0; i < 3; ++i) batcher.Add(i);
+  ASSERT_TRUE(out.WaitFor(3));
+  ASSERT_EQ(out.batches.size(), 1u) << "the three items should have waited for one another";
+  EXPECT_EQ(out.batches[0].size(), 3u);
+}
+
+TEST(DynamicBatcherTest, ShutdownProcessesWhatIsQueuedAtOnce) {
+  Batches out;
+  DynamicBatcher<int> batcher({64, seconds(60), 2}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
+  for (int i = 0; i < 5; ++i) batcher.Add(i);
+  batcher.Shutdown();  // does not wait out the 60 s
+  EXPECT_EQ(out.Items(), 5u);
+}
+
+TEST(DynamicBatcherTest, ConcurrentProducersEveryItemOnceInBatchesNoLargerThanTheMaximum) {
+  constexpr int kProducers = 8, kPerProducer = 500, kMaxBatch = 16;
+  Batches out;
+  std::atomic<int> threads_seen_mask{0};
+  DynamicBatcher<int> batcher({kMaxBatch, milliseconds(2), 2}, [&](int thread, std::vector<int> b) {
+    threads_seen_mask |= 1 << thread;
+    std::this_thread::sleep_for(milliseconds(1));  // a batch takes time, so the queue fills meanwhile
+    out.Add(std::move(b));
+  });
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < kPerProducer; ++i) batcher.Add(p * kPerProducer + i);
+    });
+  }
+  for (auto& t : producers) t.join();
+  batcher.Shutdown();
+  std::set<int> seen;
+  size_t largest = 0;
+  for (const auto& b : out.batches) {
+    largest = std::max(largest, b.size());
+    for (int item : b) EXPECT_TRUE(seen.insert(item).second) << "item " << item << " processed twice";
+  }
+  EXPECT_EQ(seen.size(), size_t{kProducers * kPerProducer});
+  EXPECT_LE(largest, size_t{kMaxBatch});
+  EXPECT_EQ(largest, size_t{kMaxBatch}) << "under load batches should fill";
+  EXPECT_LT(out.batches.size(), size_t{kProducers * kPerProducer / 2});
+  EXPECT_EQ(threads_seen_mask.load(), 3) << "both batcher threads should have taken batches";
+}
+
+// A front stage on the batcher: marks each job as having passed through it, forwards it to the lanes.
+struct Marked final : StagedInput {};
+
+class MarkingStage final : public FrontStage {
+ public:
+  MarkingStage(BatcherOptions options, ForwardFn forward, PoolObserver* observer)
+      : forward_(std::move(forward)), observer_(observer), batcher_(options, [this](int, std::vector<Job> jobs) {
+          if (observer_) observer_->OnBatch("cpu", jobs.size());
+          for (Job& job : jobs) {
+            job.staged = std::make_shared<Marked>();
+            forward_(std::move(job));
+          }
+        }) {}
+  bool Wants(const Job& job) const override { return job.plan->header.format == ImageFormat::kJpeg; }
+  void Add(Job job) override { batcher_.Add(std::move(job)); }
+  void Shutdown() override { batcher_.Shutdown(); }
+
+ private:
+  ForwardFn forward_;
+  PoolObserver* observer_;
+  DynamicBatcher<Job> batcher_;
+};
+
+class CountingObserver final : public PoolObserver {
+ public:
+  void OnQueueDepth(const std::string&, size_t) override {}
+  void OnJobDone(const std::string&, const Job& job, const absl::StatusOr<JobResult>& r, bool, int64_t) override {
+    std::lock_guard<std::mutex> lock(mu);
+    (r.ok() ? ok : failed)++;
+    if (job.staged != nullptr) ++staged;
+  }
+  void OnBatch(const std::string&, size_t size) override {
+    std::lock_guard<std::mutex> lock(mu);
+    batched += static_cast<int>(size);
+    ++batches;
+  }
+  std::mutex mu;
+  int ok = 0, failed = 0, staged = 0, batched = 0, batches = 0;
+};
+
+std::shared_ptr<const Plan> FlipPlan(const std::string& image) {
+  pb::ProcessRequest request;
+  request.set_image(image);
+  request.add_operations()->mutable_flip();
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  return std::make_shared<const Plan>(*std::move(plan));
+}
+
+FrontStageFactory MarkingStageFactory(BatcherOptions options) {
+  return [options](ForwardFn forward, PoolObserver* observer) {
+    return std::make_unique<MarkingStage>(options, std::move(forward), observer);
+  };
+}
+
+TEST(FrontStageTest, JobsItWantsPassThroughItOthersGoStraightToTheLanes) {
+  const std::string jpeg = EncodeAs(GeneratedImage(96, 64), ".jpg");
+  const std::string png = EncodeAs(GeneratedImage(96, 64), ".png");
+  auto jpeg_plan = FlipPlan(jpeg), png_plan = FlipPlan(png);
+  CountingObserver observer;
+  std::atomic<int> answers{0};
+  {
+    WorkerPool pool(CpuDeviceDescription(), 2, 256, CpuLaneFactory(), &observer,
+                    MarkingStageFactory({8, milliseconds(1), 2}));
+    for (int i = 0; i < 100; ++i) {
+      Job job;
+      job.plan = i % 4 == 0 ? png_plan : jpeg_plan;
+      job.input = i % 4 == 0 ? png : jpeg;
+      job.done = [&](absl::StatusOr<JobResult> r) {
+        EXPECT_TRUE(r.ok()) << r.status();
+        ++answers;
+      };
+      ASSERT_TRUE(pool.Submit(std::move(job)).ok());
+    }
+    pool.Shutdown();
+  }
+  EXPECT_EQ(answers, 100);
+  EXPECT_EQ(observer.ok, 100);
+  EXPECT_EQ(observer.staged, 75) << "the JPEG jobs, and only they, pass through the front stage";
+  EXPECT_EQ(observer.batched, 75);
+  EXPECT_LE(observer.batches, 75);
+}
+
+TEST(FrontStageTest, QueueCapacityCountsJobsWaitingInTheFrontStageAndShutdownDrainsThem) {
+  const std::string jpeg = EncodeAs(GeneratedImage(64, 64), ".jpg");
+  auto plan = FlipPlan(jpeg);
+  CountingObserver observer;
+  std::atomic<int> answers{0};
+  // A 60 s batching delay: the accepted jobs wait in the front stage until shutdown flushes it.
+  WorkerPool pool(CpuDeviceDescription(), 1, 4, CpuLaneFactory(), &observer, MarkingStageFactory({64, seconds(60), 1}));
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 6; ++i) {
+    Job job;
+    job.plan = plan;
+    job.input = jpeg;
+    job.done = [&](absl::StatusOr<JobResult> r) { answers += r.ok(); };
+    absl::Status s = pool.Submit(std::move(job));
+    accepted += s.ok();
+    refused += s.code() == absl::StatusCode::kResourceExhausted;
+  }
+  EXPECT_EQ(accepted, 4);
+  EXPECT_EQ(refused, 2);
+  EXPECT_EQ(pool.load(), 4u);
+  pool.Shutdown();
+  EXPECT_EQ(answers, 4) << "shutdown must run what the front stage held";
+  EXPECT_EQ(observer.staged, 4);
+}
+
+}  // namespace
+}  // namespace imgproc::testing
