@@ -30,7 +30,21 @@ endif()
 
 if(IMGPROC_WITH_CUDA)
   find_package(CUDAToolkit REQUIRED)
-  message(STATUS "CUDA backend: ON (OpenCV ${OpenCV_VERSION}, CUDA ${CUDAToolkit_VERSION})")
+  # nvJPEG decodes and encodes JPEG on the GPU. The toolkit has it (libnvjpeg-dev-13-0, the CUDA devel
+  # images); where it lacks it, scripts/fetch-cuda-libs.sh installs PyPI's nvidia-nvjpeg into a prefix
+  # that IMGPROC_CUDA_LIBS names (scripts/build.sh --cuda-libs).
+  set(IMGPROC_CUDA_LIBS "" CACHE PATH "Prefix with include/ and lib/ of CUDA libraries the toolkit lacks (nvJPEG, NPP)")
+  find_path(IMGPROC_NVJPEG_INCLUDE_DIR nvjpeg.h HINTS "${IMGPROC_CUDA_LIBS}/include" ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(IMGPROC_NVJPEG_LIBRARY NAMES nvjpeg HINTS "${IMGPROC_CUDA_LIBS}/lib" ${CUDAToolkit_LIBRARY_DIR})
+  if(NOT IMGPROC_NVJPEG_INCLUDE_DIR OR NOT IMGPROC_NVJPEG_LIBRARY)
+    message(FATAL_ERROR "The CUDA backend needs nvJPEG, which the CUDA toolkit at ${CUDAToolkit_LIBRARY_DIR} lacks. "
+                        "Install the toolkit's nvJPEG (e.g. libnvjpeg-dev-13-0), or run scripts/fetch-cuda-libs.sh "
+                        "and pass the prefix it prints to scripts/build.sh --cuda-libs (-DIMGPROC_CUDA_LIBS=...).")
+  endif()
+  add_library(imgproc_nvjpeg UNKNOWN IMPORTED)
+  set_target_properties(imgproc_nvjpeg PROPERTIES IMPORTED_LOCATION "${IMGPROC_NVJPEG_LIBRARY}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${IMGPROC_NVJPEG_INCLUDE_DIR}")
+  message(STATUS "CUDA backend: ON (OpenCV ${OpenCV_VERSION}, CUDA ${CUDAToolkit_VERSION}, nvJPEG ${IMGPROC_NVJPEG_LIBRARY})")
   set(IMGPROC_OPENCV_LIBS opencv_core opencv_imgproc opencv_imgcodecs)
   foreach(m IN LISTS _imgproc_cuda_modules)
     list(APPEND IMGPROC_OPENCV_LIBS opencv_${m})

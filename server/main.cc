@@ -38,6 +38,14 @@ ABSL_FLAG(int, gpu_workers, 0,
           "workers (each with its own CUDA stream) per GPU; 0: CPU hardware threads / GPUs, since each worker also "
           "decodes and encodes on the CPU");
 ABSL_FLAG(int64_t, gpu_memory_limit, 0, "bytes of device memory the server may take per GPU; 0: all of it");
+ABSL_FLAG(std::string, jpeg_decode, "auto",
+          "CUDA backend: auto (the GPU's JPEG engine for the JPEGs it takes, batched across requests; nvJPEG on the "
+          "SMs for other JPEGs; the CPU for the rest), cuda (no JPEG engine), or cpu (libjpeg-turbo only)");
+ABSL_FLAG(std::string, jpeg_encode, "gpu", "CUDA backend: gpu (nvJPEG) or cpu (libjpeg-turbo) for JPEG answers");
+ABSL_FLAG(int, decode_max_batch, 64, "CUDA backend: most JPEGs decoded in one batch on the JPEG engine");
+ABSL_FLAG(int, decode_max_delay_us, 500,
+          "CUDA backend: how long the oldest JPEG may wait for its batch to fill; under load batches fill anyway");
+ABSL_FLAG(int, decode_threads, 2, "CUDA backend: batch-decode threads per GPU (one batch prepares while one decodes)");
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
@@ -52,7 +60,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit", "opencv_threads",
+constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
+                                     "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
+                                     "decode_threads", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "shutdown_grace"};
 
@@ -78,6 +88,7 @@ struct Backend {
     DeviceDescription description;
     int workers;
     LaneFactory lanes;
+    FrontStageFactory front_stage = nullptr;
   };
   std::string name;
   std::string reason;
@@ -90,6 +101,28 @@ Backend CpuBackend(std::string reason) {
   return Backend{"cpu", std::move(reason), {{CpuDeviceDescription(), workers, CpuLaneFactory()}}};
 }
 
+#if IMGPROC_WITH_CUDA
+GpuCodecOptions CodecOptionsFromFlags() {
+  const std::string decode = absl::GetFlag(FLAGS_jpeg_decode), encode = absl::GetFlag(FLAGS_jpeg_encode);
+  if (decode != "auto" && decode != "cuda" && decode != "cpu") {
+    std::cerr << "imgproc: --jpeg_decode must be auto, cuda or cpu (got '" << decode << "')\n";
+    std::exit(2);
+  }
+  if (encode != "gpu" && encode != "cpu") {
+    std::cerr << "imgproc: --jpeg_encode must be gpu or cpu (got '" << encode << "')\n";
+    std::exit(2);
+  }
+  GpuCodecOptions options;
+  options.hardware_decode = decode == "auto";
+  options.lanes.cuda_decode = decode != "cpu";
+  options.lanes.gpu_encode = encode == "gpu";
+  options.batching.max_batch = std::max(1, absl::GetFlag(FLAGS_decode_max_batch));
+  options.batching.max_delay = std::chrono::microseconds(std::max(0, absl::GetFlag(FLAGS_decode_max_delay_us)));
+  options.batching.threads = std::max(1, absl::GetFlag(FLAGS_decode_threads));
+  return options;
+}
+#endif
+
 Backend ChooseBackend() {
   const std::string wanted = absl::GetFlag(FLAGS_backend);
   if (wanted == "cpu") return CpuBackend("--backend=cpu");
@@ -100,12 +133,16 @@ Backend ChooseBackend() {
 #if IMGPROC_WITH_CUDA
   absl::StatusOr<std::vector<DeviceDescription>> gpus = ProbeCudaDevices();
   if (gpus.ok()) {
-    InstallCudaAllocator(absl::GetFlag(FLAGS_gpu_memory_limit));
+    PrepareCudaDevices(static_cast<int>(gpus->size()), absl::GetFlag(FLAGS_gpu_memory_limit));
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
     int workers = absl::GetFlag(FLAGS_gpu_workers);
     if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus->size());
+    const GpuCodecOptions codecs = CodecOptionsFromFlags();
     for (size_t i = 0; i < gpus->size(); ++i) {
-      b.devices.push_back({(*gpus)[i], workers, CudaLaneFactory(static_cast<int>(i))});
+      DeviceDescription description = (*gpus)[i];
+      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs);
+      description.codecs = setup.codec_note;
+      b.devices.push_back({description, workers, std::move(setup.lanes), std::move(setup.decode_stage)});
     }
     return b;
   }
@@ -156,9 +193,9 @@ int Run() {
   for (Backend::Device& d : backend.devices) {
     metrics->AddDevice(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity));
     pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
-                                                 std::move(d.lanes), metrics.get()));
+                                                 std::move(d.lanes), metrics.get(), std::move(d.front_stage)));
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
-                    d.workers, " workers)");
+                    d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }
   Scheduler scheduler(std::move(pools));
   ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight)};

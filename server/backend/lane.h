@@ -28,6 +28,7 @@ struct DeviceDescription {
   int64_t memory_total_bytes = 0;
   std::string compute_capability;
   std::string pci_bus_id;  // how NVML finds the same GPU whatever CUDA_VISIBLE_DEVICES renumbered
+  std::string codecs;      // where images are decoded and encoded ("" on the CPU: libjpeg-turbo and friends)
 };
 
 }  // namespace imgproc

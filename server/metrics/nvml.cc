@@ -21,6 +21,7 @@ struct Nvml::Api {
   int (*by_pci_bus_id)(const char*, Device*);
   int (*utilization)(Device, Utilization*);
   int (*memory)(Device, Memory*);
+  int (*jpeg_utilization)(Device, unsigned int*, unsigned int*);  // optional: older drivers lack it
 };
 
 Nvml::Nvml() {
@@ -34,6 +35,8 @@ Nvml::Nvml() {
   api_->by_pci_bus_id = reinterpret_cast<int (*)(const char*, Api::Device*)>(load("nvmlDeviceGetHandleByPciBusId_v2"));
   api_->utilization = reinterpret_cast<int (*)(Api::Device, Api::Utilization*)>(load("nvmlDeviceGetUtilizationRates"));
   api_->memory = reinterpret_cast<int (*)(Api::Device, Api::Memory*)>(load("nvmlDeviceGetMemoryInfo"));
+  api_->jpeg_utilization =
+      reinterpret_cast<int (*)(Api::Device, unsigned int*, unsigned int*)>(load("nvmlDeviceGetJpgUtilization"));
   if (!api_->init || !api_->shutdown || !api_->by_pci_bus_id || !api_->utilization || !api_->memory ||
       api_->init() != 0) {  // present but unusable: the GPU series then stay unset
     dlclose(handle_);
@@ -59,6 +62,9 @@ bool Nvml::Read(const std::string& pci_bus_id, Sample& sample) const {
   sample.utilization_ratio = utilization.gpu / 100.0;
   sample.memory_used_bytes = static_cast<double>(memory.used);
   sample.memory_total_bytes = static_cast<double>(memory.total);
+  unsigned int jpeg = 0, period_us = 0;
+  sample.jpeg_utilization_ratio =
+      api_->jpeg_utilization != nullptr && api_->jpeg_utilization(device, &jpeg, &period_us) == 0 ? jpeg / 100.0 : -1;
   return true;
 }
 

@@ -12,6 +12,7 @@ class Nvml {
     double utilization_ratio = 0;  // share of the last sample period a kernel ran, 0..1
     double memory_used_bytes = 0;
     double memory_total_bytes = 0;
+    double jpeg_utilization_ratio = -1;  // hardware JPEG decoder, 0..1; -1 where the driver does not report it
   };
 
   Nvml();

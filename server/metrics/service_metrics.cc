@@ -1,6 +1,10 @@
 #include "metrics/service_metrics.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -22,6 +26,28 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+// Powers of two up to the largest --decode_max_batch that makes sense.
+const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256};
+  return *buckets;
+}
+
+// utime + stime of this process from /proc/self/stat, in seconds; 0 where there is no procfs.
+double ProcessCpuSeconds() {
+  std::ifstream stat("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t end_of_name = content.rfind(')');  // the command name may hold spaces
+  if (end_of_name == std::string::npos) return 0;
+  std::istringstream fields(content.substr(end_of_name + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15, counting from pid = 1
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 }  // namespace
 
@@ -45,7 +71,12 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       gpu_utilization_(BuildGauge().Name("imgproc_gpu_utilization_ratio").Help("GPU utilization sampled through NVML").Register(*registry_)),
       gpu_memory_used_(BuildGauge().Name("imgproc_gpu_memory_used_bytes").Help("GPU memory in use (NVML)").Register(*registry_)),
       gpu_memory_total_(BuildGauge().Name("imgproc_gpu_memory_total_bytes").Help("GPU memory (NVML)").Register(*registry_)),
-      gpu_busy_seconds_(BuildCounter().Name("imgproc_gpu_busy_seconds_total").Help("GPU time of requests measured with CUDA events on the workers' streams").Register(*registry_)) {
+      gpu_busy_seconds_(BuildCounter().Name("imgproc_gpu_busy_seconds_total").Help("GPU time of requests measured with CUDA events on the workers' streams").Register(*registry_)),
+      jpeg_engine_utilization_(BuildGauge().Name("imgproc_jpeg_engine_utilization_ratio").Help("Hardware JPEG decoder utilization sampled through NVML, where the driver reports it").Register(*registry_)),
+      decode_batch_size_(BuildHistogram().Name("imgproc_decode_batch_size").Help("Images decoded together in one batch on the GPU's JPEG engine").Register(*registry_)),
+      decodes_(BuildCounter().Name("imgproc_decodes_total").Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format").Register(*registry_)),
+      encodes_(BuildCounter().Name("imgproc_encodes_total").Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format").Register(*registry_)),
+      process_cpu_seconds_(BuildCounter().Name("process_cpu_seconds_total").Help("User and system CPU time of the server process").Register(*registry_).Add({})) {
   BuildGauge().Name("imgproc_build_info").Help("Versions of this server; always 1").Register(*registry_)
       .Add({{"version", info.version}, {"git_revision", info.git_revision}, {"opencv_version", info.opencv_version},
             {"cuda_runtime_version", info.cuda_runtime_version},
@@ -130,12 +161,19 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
     stage_.Add({{"stage", stage}, {"device", device}}, LatencyBuckets()).Observe(Seconds(micros));
   }
   pixels_.Add({{"device", device}}).Increment(static_cast<double>(job.plan->decoded.pixels()));
+  decodes_.Add({{"device", device}, {"backend", result->decode_backend}, {"format", ImageFormatName(job.plan->header.format)}})
+      .Increment();
+  encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
   for (const BoundOp& step : job.plan->steps) operations_.Add({{"operation", step.name}, {"device", device}}).Increment();
   for (const std::string& where : result->cpu_fallback_operations) {
     // "operations[3].median_blur" -> "median_blur"
     cpu_fallbacks_.Add({{"operation", where.substr(where.find('.') + 1)}, {"device", device}}).Increment();
   }
   if (result->gpu_busy_us > 0) gpu_busy_seconds_.Add({{"device", device}}).Increment(Seconds(result->gpu_busy_us));
+}
+
+void ServiceMetrics::OnBatch(const std::string& device, size_t size) {
+  decode_batch_size_.Add({{"device", device}}, BatchBuckets()).Observe(static_cast<double>(size));
 }
 
 void ServiceMetrics::SampleLoop() {
@@ -146,6 +184,9 @@ void ServiceMetrics::SampleLoop() {
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - last).count();
     last = now;
+    const double cpu = ProcessCpuSeconds();
+    if (cpu > last_process_cpu_seconds_) process_cpu_seconds_.Increment(cpu - last_process_cpu_seconds_);
+    last_process_cpu_seconds_ = std::max(last_process_cpu_seconds_, cpu);
     for (auto& [name, d] : devices_) {
       const double busy = d.busy_seconds->Value();
       d.busy_ratio->Set(std::min(1.0, (busy - d.last_busy_seconds) / (elapsed * d.workers)));
@@ -155,6 +196,10 @@ void ServiceMetrics::SampleLoop() {
         d.gpu_utilization->Set(sample.utilization_ratio);
         d.gpu_memory_used->Set(sample.memory_used_bytes);
         d.gpu_memory_total->Set(sample.memory_total_bytes);
+        if (sample.jpeg_utilization_ratio >= 0) {
+          if (d.jpeg_engine_utilization == nullptr) d.jpeg_engine_utilization = &jpeg_engine_utilization_.Add({{"device", name}});
+          d.jpeg_engine_utilization->Set(sample.jpeg_utilization_ratio);
+        }
       }
     }
   }

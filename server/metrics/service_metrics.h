@@ -49,6 +49,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   void OnQueueDepth(const std::string& device, size_t depth) override;
   void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result, bool skipped,
                  int64_t busy_us) override;
+  void OnBatch(const std::string& device, size_t size) override;
 
  private:
   explicit ServiceMetrics(const BuildInfo& info);
@@ -64,6 +65,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
     prometheus::Gauge* gpu_utilization = nullptr;  // null on the CPU
     prometheus::Gauge* gpu_memory_used = nullptr;
     prometheus::Gauge* gpu_memory_total = nullptr;
+    prometheus::Gauge* jpeg_engine_utilization = nullptr;  // set once NVML reports it for this GPU
   };
 
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
@@ -91,6 +93,12 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Gauge>& gpu_memory_used_;
   prometheus::Family<prometheus::Gauge>& gpu_memory_total_;
   prometheus::Family<prometheus::Counter>& gpu_busy_seconds_;
+  prometheus::Family<prometheus::Gauge>& jpeg_engine_utilization_;
+  prometheus::Family<prometheus::Histogram>& decode_batch_size_;
+  prometheus::Family<prometheus::Counter>& decodes_;
+  prometheus::Family<prometheus::Counter>& encodes_;
+  prometheus::Counter& process_cpu_seconds_;
+  double last_process_cpu_seconds_ = 0;
 
   std::mutex mu_;
   std::map<std::string, DeviceSeries> devices_;

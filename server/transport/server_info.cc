@@ -26,6 +26,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
     d->set_description(pool->device().description);
     d->set_memory_total_bytes(pool->device().memory_total_bytes);
     d->set_compute_capability(pool->device().compute_capability);
+    d->set_codecs(pool->device().codecs);
     d->set_workers(pool->workers());
     d->set_queue_capacity(static_cast<int>(pool->queue_capacity()));
   }

@@ -101,6 +101,29 @@ std::string PixelDiff::Describe() const {
   return s.str();
 }
 
+std::string TestDataPath(const std::string& name) { return std::string(IMGPROC_TEST_DATA_DIR) + "/" + name; }
+
+std::string Mutate(const std::vector<std::string>& seeds, int index, std::mt19937& random) {
+  std::string bytes = seeds[index % seeds.size()];
+  switch (random() % 3) {
+    case 0:  // flip a few bytes, often in the header
+      for (int k = 0, n = 1 + random() % 8; k < n; ++k) {
+        const size_t at = (random() % 2) ? random() % std::min<size_t>(bytes.size(), 64) : random() % bytes.size();
+        bytes[at] = static_cast<char>(random());
+      }
+      break;
+    case 1:  // truncate
+      bytes.resize(random() % bytes.size());
+      break;
+    default:  // one format's header on another's body
+      bytes = seeds[random() % seeds.size()].substr(0, 32) + bytes.substr(std::min<size_t>(bytes.size(), 32));
+      break;
+  }
+  return bytes;
+}
+
+double Psnr(const cv::Mat& a, const cv::Mat& b) { return cv::PSNR(a, b); }
+
 PixelDiff Compare(const cv::Mat& a, const cv::Mat& b) {
   PixelDiff d;
   d.same_shape = a.size() == b.size() && a.type() == b.type();

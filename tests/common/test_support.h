@@ -3,6 +3,7 @@
 // their OpenCV references, and pixel comparison.
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ std::string PhotoRoot();
 std::string PhotoPath(const std::string& relative);  // e.g. "nature/Dune.jpg"
 std::vector<std::string> NaturePhotos();             // every nature/*.jpg
 std::string ReadFile(const std::string& path);        // aborts the test binary if unreadable
+std::string TestDataPath(const std::string& name);    // a file of tests/data, e.g. "cmyk_64x48.jpg"
 
 // A deterministic synthetic picture: gradients, shapes and text, so edges and flat areas both exist.
 cv::Mat GeneratedImage(int width, int height, int channels = 3);
@@ -37,6 +39,13 @@ struct PixelDiff {
   std::string Describe() const;
 };
 PixelDiff Compare(const cv::Mat& a, const cv::Mat& b);
+
+// The `index`-th deterministic corruption of one of `seeds`: flipped bytes (often in the header), a
+// truncation, or one seed's header on another's body. Same sequence for the same `random` state.
+std::string Mutate(const std::vector<std::string>& seeds, int index, std::mt19937& random);
+
+// Peak signal-to-noise ratio of two 8-bit images of one shape, in dB (infinity when equal).
+double Psnr(const cv::Mat& a, const cv::Mat& b);
 
 struct OpCase {
   std::string name;

@@ -12,6 +12,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
+#include "common/gpu_test_support.h"
+#include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
@@ -25,27 +27,6 @@
 
 namespace imgproc::testing {
 namespace {
-
-// Empty when a GPU is usable; otherwise why not.
-std::string WhyNoGpu() {
-#if IMGPROC_WITH_CUDA
-  static const std::string reason = [] {
-    absl::StatusOr<std::vector<DeviceDescription>> devices = ProbeCudaDevices();
-    if (!devices.ok()) return std::string("no usable CUDA device: ") + std::string(devices.status().message());
-    InstallCudaAllocator(0);
-    return std::string();
-  }();
-  return reason;
-#else
-  return "this build has no CUDA backend (OpenCV without CUDA modules; see scripts/build-opencv-cuda.sh)";
-#endif
-}
-
-#define SKIP_WITHOUT_GPU()                                  \
-  do {                                                      \
-    const std::string why = WhyNoGpu();                     \
-    if (!why.empty()) GTEST_SKIP() << "GPU test skipped: " << why; \
-  } while (false)
 
 #if IMGPROC_WITH_CUDA
 absl::StatusOr<JobResult> RunOn(ExecutionLane& lane, const pb::ProcessRequest& request) {
@@ -99,7 +80,9 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
   std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
-  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0)(0);
+  // Without nvJPEG the lane decodes on the CPU, so both sides start from the same pixels: this test is about
+  // the operations; gpu_codec_test.cc compares the GPU decoders with libjpeg.
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0);
   for (const char* photo : {"nature/Dune.jpg", "nature/Garden.jpg"}) {
     const std::string image = ReadFile(PhotoPath(photo));
     for (const OpCase& c : OperationCases()) {
@@ -130,7 +113,7 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
 TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0)(0);
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0);
   pb::ProcessRequest request;
   request.set_image(ReadFile(PhotoPath("nature/Dune.jpg")));
   request.add_operations()->mutable_flip();
@@ -148,7 +131,7 @@ TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
 #endif
 }
 
-// Exact on both backends, so every answer can be checked byte for byte.
+// Exact operations on both backends, so every answer differs from the CPU's only by how the JPEG was decoded.
 pb::ProcessRequest ExactRequest(const std::string& image, int i) {
   pb::ProcessRequest request;
   request.set_image(image);
@@ -165,6 +148,8 @@ pb::ProcessRequest ExactRequest(const std::string& image, int i) {
   return request;
 }
 
+// Concurrent requests are decoded together in batches on the JPEG engine (where the GPU has one), and each
+// answer is its own image: within the GPU decoder's stated distance of the CPU's.
 TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
   SKIP_WITHOUT_GPU();
   ServerProcess server({"--backend=cuda", "--gpu_workers=4", "--queue_capacity=512"});
@@ -194,7 +179,13 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
       static std::mutex cpu_mu;
       std::lock_guard<std::mutex> lock(cpu_mu);
       absl::StatusOr<JobResult> want = cpu->Run(job);
-      if (!want.ok() || want->image.bytes != response.image()) return "pixels differ for request " + request.request_id();
+      if (!want.ok()) return want.status().ToString();
+      const auto& s = want->image.spec;
+      const cv::Mat got = RawToMat(response.image(), response.width(), response.height(), response.channels(), pb::DTYPE_UINT8);
+      const cv::Mat expected = RawToMat(want->image.bytes, s.width, s.height, s.channels, pb::DTYPE_UINT8);
+      if (!Compare(got, expected).same_shape || Psnr(got, expected) < 40.0) {
+        return "pixels differ for request " + request.request_id();
+      }
       ++correct;
       return "";
     }));
@@ -204,6 +195,13 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
     EXPECT_TRUE(error.empty()) << error;
   }
   EXPECT_EQ(correct, 256);
+  if (server.first_line().find("hardware engine") != std::string::npos) {
+    const std::map<std::string, double> metrics = ParseMetrics(HttpGet(server.metrics_port(), "/metrics"));
+    const double batches = metrics.at(SeriesKey("imgproc_decode_batch_size_count", {{"device", "cuda:0"}}));
+    const double images = metrics.at(SeriesKey("imgproc_decode_batch_size_sum", {{"device", "cuda:0"}}));
+    std::printf("decode batches: %.0f images in %.0f batches\n", images, batches);
+    EXPECT_GT(images / batches, 1.5) << "concurrent requests should share batches";
+  }
   EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 
@@ -223,7 +221,7 @@ TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
     request.mutable_output()->mutable_raw();
     return request;
   };
-  WorkerPool pool(DeviceDescription{"cuda:0", "cuda"}, 4, 20000, CudaLaneFactory(0));
+  WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, nullptr, {}));
   std::atomic<int> ok{0}, failed{0};
   std::vector<pb::ProcessRequest> requests;
   for (int i = 0; i < 6; ++i) requests.push_back(request_for(i));

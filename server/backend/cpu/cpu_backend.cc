@@ -37,8 +37,11 @@ class CpuLane final : public ExecutionLane {
 }  // namespace
 
 DeviceDescription CpuDeviceDescription() {
-  return {"cpu", "cpu", absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads"),
-          0, ""};
+  DeviceDescription cpu;
+  cpu.name = "cpu";
+  cpu.kind = "cpu";
+  cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
+  return cpu;
 }
 
 LaneFactory CpuLaneFactory() {

@@ -1,20 +1,39 @@
 #pragma once
-// The CUDA backend: for each visible GPU a pool of workers; each worker's lane owns a cv::cuda::Stream,
-// pinned host staging buffers and device buffers that it reuses, so that steady state allocates nothing.
+// The CUDA backend: for each visible GPU a pool of workers whose lanes own a cv::cuda::Stream each, in front
+// of them a decode stage that batches JPEGs across requests on the GPU's JPEG engine, and nvJPEG state for
+// decoding and encoding on the SMs. Steady state allocates nothing.
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "backend/lane.h"
+#include "backend/cuda/cuda_lane.h"
+#include "scheduler/dynamic_batcher.h"
+#include "scheduler/worker_pool.h"
 
 namespace imgproc {
 
 // The usable CUDA devices, or why there are none (no driver, no device, built for other architectures).
 absl::StatusOr<std::vector<DeviceDescription>> ProbeCudaDevices();
 
-// Installs the caching device allocator; `memory_limit_bytes` caps each device (0: the whole device).
-void InstallCudaAllocator(int64_t memory_limit_bytes);
+// Before any CUDA context exists: host threads waiting for a GPU sleep instead of spinning (the server
+// has more lanes than cores would allow to spin), and the caching device allocator is installed;
+// `memory_limit_bytes` caps each device (0: the whole device).
+void PrepareCudaDevices(int count, int64_t memory_limit_bytes);
 
-LaneFactory CudaLaneFactory(int device);
+struct GpuCodecOptions {
+  bool hardware_decode = true;  // the JPEG engine, where the GPU has one
+  CudaCodecOptions lanes;
+  BatcherOptions batching;
+};
+
+// What a pool of one GPU is made of.
+struct CudaDeviceSetup {
+  LaneFactory lanes;
+  FrontStageFactory decode_stage;  // null without a JPEG engine
+  std::string codec_note;          // for the log and GetServerInfo
+};
+CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options);
 
 }  // namespace imgproc

@@ -1,0 +1,295 @@
+#include "backend/cuda/cuda_lane.h"
+
+#include <opencv2/core/cuda_stream_accessor.hpp>
+#include <opencv2/cudaarithm.hpp>
+#include <opencv2/cudaimgproc.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "backend/cuda/device_allocator.h"
+#include "backend/cuda/jpeg_decode_stage.h"
+
+namespace imgproc {
+namespace {
+
+namespace pb = ::imgproc::v1;
+
+// A byte buffer of pinned host memory that only grows; images of any shape are views into it, so changing
+// sizes between requests does not mean a new cudaHostAlloc.
+class PinnedBuffer {
+ public:
+  cv::Mat View(int rows, int cols, int type) {
+    const size_t bytes = size_t(rows) * cols * CV_ELEM_SIZE(type);
+    if (bytes > static_cast<size_t>(memory_.cols)) memory_.create(1, static_cast<int>(bytes + bytes / 4), CV_8U);
+    return cv::Mat(rows, cols, type, memory_.data);
+  }
+
+ private:
+  cv::cuda::HostMem memory_{cv::cuda::HostMem::PAGE_LOCKED};
+};
+
+absl::Status FromCvException(const cv::Exception& e, const std::string& where) {
+  // Our allocator and CUDA's cudaErrorMemoryAllocation ("out of memory") both say so in the message.
+  if (absl::StrContains(e.what(), "out of memory")) return absl::ResourceExhaustedError(absl::StrCat(where, ": ", e.what()));
+  return absl::InternalError(absl::StrCat(where, " failed on the GPU: ", e.what()));
+}
+
+int64_t ElapsedUs(const cv::cuda::Event& from, const cv::cuda::Event& to) {
+  return static_cast<int64_t>(cv::cuda::Event::elapsedTime(from, to) * 1000);
+}
+
+// Decodes on the GPU where it can and runs the chain there: the input arrives decoded by the decode stage
+// (JPEG engine), or is decoded here with nvJPEG on the SMs, or on the CPU and uploaded; JPEG answers are
+// encoded here with nvJPEG, raw answers converted on the GPU and copied straight into the answer, PNG and
+// WebP downloaded and encoded on the CPU.
+class CudaLane final : public ExecutionLane {
+ public:
+  CudaLane(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options)
+      : device_(device), codec_(std::move(codec)), options_(options) {
+    cv::cuda::setDevice(device);
+    DeviceAllocator::Instance().BindThread(&cache_);
+    stream_ = std::make_unique<cv::cuda::Stream>();
+    raw_stream_ = cv::cuda::StreamAccessor::getStream(*stream_);
+    for (auto* event : {&start_, &input_ready_, &operated_, &finished_}) *event = std::make_unique<cv::cuda::Event>();
+    scratch_.resize(4);
+    if (codec_ != nullptr) {
+      if (options_.cuda_decode) {
+        absl::StatusOr<std::unique_ptr<JpegCudaDecoder>> d = JpegCudaDecoder::Create(*codec_);
+        if (d.ok()) jpeg_decoder_ = *std::move(d);
+      }
+      if (options_.gpu_encode) {
+        absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> e = JpegGpuEncoder::Create(*codec_, raw_stream_);
+        if (e.ok()) jpeg_encoder_ = *std::move(e);
+      }
+    }
+  }
+  ~CudaLane() override {
+    jpeg_decoder_.reset();
+    jpeg_encoder_.reset();
+    buffers_[0].release();
+    buffers_[1].release();
+    scratch_.clear();
+    stream_.reset();
+    for (auto* event : {&start_, &input_ready_, &operated_, &finished_}) event->reset();
+    DeviceAllocator::Instance().BindThread(nullptr);
+  }
+
+  absl::StatusOr<JobResult> Run(const Job& job) override {
+    absl::StatusOr<JobResult> result;
+    try {
+      result = RunChain(job);
+    } catch (const cv::Exception& e) {
+      std::vector<std::string> names;
+      for (const BoundOp& step : job.plan->steps) names.push_back(step.name);
+      result = FromCvException(e, absl::StrCat("cuda:", device_, " running [", absl::StrJoin(names, ", "), "]"));
+    }
+    if (!result.ok()) {
+      // Leave nothing half-done on the stream for the next request.
+      cudaStreamSynchronize(raw_stream_);
+      cudaGetLastError();
+    }
+    return result;
+  }
+
+ private:
+  absl::StatusOr<JobResult> RunChain(const Job& job) {
+    const Plan& plan = *job.plan;
+    JobResult result;
+    start_->record(*stream_);
+    absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
+    if (!input.ok()) return input.status();
+    input_ready_->record(*stream_);
+
+    absl::StatusOr<cv::cuda::GpuMat> last = RunSteps(job, *input, result);
+    if (!last.ok()) return last.status();
+    operated_->record(*stream_);
+
+    absl::Status output = Output(*last, plan, result);
+    // The decode stage's image was read by the work queued above; hand it back in that order.
+    if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr && staged->image) {
+      staged->image->ReleaseOn(raw_stream_);
+    }
+    if (!output.ok()) return output;
+    finished_->record(*stream_);
+    stream_->waitForCompletion();  // asynchronous kernel faults surface here
+
+    if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
+      result.timings.decode_us = static_cast<int64_t>(staged->image->events()->ElapsedMs() * 1000);
+    } else if (std::string(result.decode_backend) == "cuda") {
+      result.timings.decode_us = ElapsedUs(*start_, *input_ready_);
+    }
+    result.timings.operations_us = ElapsedUs(*input_ready_, *operated_) + cpu_fallback_us_;
+    if (result.encode_backend == std::string("none")) result.timings.download_us = ElapsedUs(*operated_, *finished_);
+    result.gpu_busy_us = ElapsedUs(*start_, *finished_) - cpu_fallback_us_;
+    return result;
+  }
+
+  // The decoded input on the device, as the plan predicts it.
+  absl::StatusOr<cv::cuda::GpuMat> InputOnDevice(const Job& job, JobResult& result) {
+    const Plan& plan = *job.plan;
+    if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
+      result.decode_backend = "hardware";
+      cv::cuda::GpuMat view = staged->image->view();
+      if (view.cols != plan.decoded.width || view.rows != plan.decoded.height) {
+        return absl::InvalidArgumentError(absl::StrCat("decoded image is ", view.cols, "x", view.rows,
+                                                       " but its header says ", plan.decoded.width, "x",
+                                                       plan.decoded.height));
+      }
+      cudaStreamWaitEvent(raw_stream_, staged->image->events()->done, 0);
+      return view;
+    }
+    if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {
+      const Clock::time_point t = Clock::now();
+      absl::StatusOr<int> channels = jpeg_decoder_->Decode(job.input, plan.decoded.channels == 1, buffers_[0], raw_stream_);
+      if (channels.ok()) {
+        if (buffers_[0].cols != plan.decoded.width || buffers_[0].rows != plan.decoded.height) {
+          return absl::InvalidArgumentError(absl::StrCat("decoded image is ", buffers_[0].cols, "x", buffers_[0].rows,
+                                                         " but its header says ", plan.decoded.width, "x",
+                                                         plan.decoded.height));
+        }
+        result.decode_backend = "cuda";
+        if (*channels == plan.decoded.channels) return buffers_[0];
+        cv::cuda::cvtColor(buffers_[0], buffers_[1], cv::COLOR_GRAY2BGR, 3, *stream_);  // a gray JPEG as colour
+        return buffers_[1];
+      }
+      // Not decodable by nvJPEG: the CPU decoder gets its chance (and the same error where it fails too).
+      cudaStreamSynchronize(raw_stream_);
+      cudaGetLastError();
+      result.timings.decode_us = MicrosSince(t);
+    }
+    const int64_t gpu_attempt_us = result.timings.decode_us;
+    absl::StatusOr<cv::Mat> decoded = DecodeInput(job, result);
+    if (!decoded.ok()) return decoded.status();
+    result.timings.decode_us += gpu_attempt_us;
+    result.decode_backend = "cpu";
+    const Clock::time_point t = Clock::now();
+    cv::Mat staged = upload_staging_.View(decoded->rows, decoded->cols, decoded->type());
+    decoded->copyTo(staged);
+    buffers_[0].upload(staged, *stream_);
+    result.timings.upload_us = MicrosSince(t);
+    return buffers_[0];
+  }
+
+  absl::StatusOr<cv::cuda::GpuMat> RunSteps(const Job& job, cv::cuda::GpuMat current, JobResult& result) {
+    cpu_fallback_us_ = 0;
+    CudaOpContext ctx{*stream_, scratch_};
+    for (const BoundOp& step : job.plan->steps) {
+      if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
+      // Ping-pong between the two buffers, never writing into the one being read.
+      cv::cuda::GpuMat& next = buffers_[0].data == current.data ? buffers_[1] : buffers_[0];
+      const std::string where = absl::StrCat("operations[", step.index, "].", step.name);
+      try {
+        if (step.cuda) {
+          step.cuda(current, next, ctx);
+        } else {
+          RunOnCpu(step, current, next);
+          result.cpu_fallback_operations.push_back(where);
+        }
+      } catch (const cv::Exception& e) {
+        return FromCvException(e, where);
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  // No CUDA path for these parameters: run this step on the CPU between a download and an upload.
+  void RunOnCpu(const BoundOp& step, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out) {
+    const Clock::time_point f = Clock::now();
+    cv::Mat host = fallback_staging_.View(in.rows, in.cols, in.type());
+    in.download(host, *stream_);
+    stream_->waitForCompletion();
+    cv::Mat result;
+    step.cpu(host, result);
+    cv::Mat restaged = upload_staging_.View(result.rows, result.cols, result.type());
+    result.copyTo(restaged);
+    out.upload(restaged, *stream_);
+    stream_->waitForCompletion();  // the staging buffer is reused by the next fallback or request
+    cpu_fallback_us_ += MicrosSince(f);
+  }
+
+  absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
+    const pb::OutputSpec& spec = plan.output;
+    const bool jpeg = spec.format_case() == pb::OutputSpec::kJpeg || spec.format_case() == pb::OutputSpec::FORMAT_NOT_SET;
+    if (jpeg && jpeg_encoder_ != nullptr) {
+      const Clock::time_point t = Clock::now();
+      const cv::cuda::GpuMat* source = &image;
+      if (image.channels() == 4) {  // JPEG has no alpha: store the three colour channels, as the CPU encoder does
+        cv::cuda::cvtColor(image, scratch_[0], cv::COLOR_BGRA2BGR, 3, *stream_);
+        source = &scratch_[0];
+      }
+      const int quality = spec.jpeg().has_quality() ? spec.jpeg().quality() : 95;
+      absl::StatusOr<std::string> bitstream = jpeg_encoder_->Encode(*source, quality, raw_stream_);
+      if (!bitstream.ok()) return bitstream.status();
+      result.image.bytes = *std::move(bitstream);
+      result.image.format = "jpeg";
+      result.image.spec = ImageSpec{source->cols, source->rows, source->channels(), Depth::kU8};
+      result.encode_backend = "cuda";
+      result.timings.encode_us = MicrosSince(t);
+      return absl::OkStatus();
+    }
+    if (spec.format_case() == pb::OutputSpec::kRaw) {
+      result.encode_backend = "none";
+      return DownloadRaw(image, spec.raw(), result.image);
+    }
+    // PNG and WebP: the CPU encoders, from pinned memory.
+    const Clock::time_point t = Clock::now();
+    cv::Mat host = download_staging_.View(image.rows, image.cols, image.type());
+    image.download(host, *stream_);
+    stream_->waitForCompletion();
+    result.timings.download_us = MicrosSince(t);
+    return EncodeOutput(host, plan, result);
+  }
+
+  // Raw pixels: dtype conversion and CHW planes on the GPU, then one copy into the answer's bytes.
+  absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const pb::RawOutput& raw, EncodedImage& out) {
+    const int depth = raw.dtype() == pb::DTYPE_FLOAT32 ? CV_32F : CV_8U;
+    const int channels = image.channels();
+    cv::cuda::GpuMat converted = image;
+    if (image.depth() != depth) {
+      image.convertTo(scratch_[0], depth, *stream_);  // uint8 rounds and saturates, as on the CPU
+      converted = scratch_[0];
+    }
+    cv::cuda::GpuMat packed;  // tight rows, planes one after the other for CHW
+    if (raw.layout() == pb::LAYOUT_CHW && channels > 1) {
+      cv::cuda::createContinuous(converted.rows * channels, converted.cols, depth, scratch_[1]);
+      std::vector<cv::cuda::GpuMat> planes;
+      for (int c = 0; c < channels; ++c) planes.push_back(scratch_[1].rowRange(c * converted.rows, (c + 1) * converted.rows));
+      cv::cuda::split(converted, planes, *stream_);
+      packed = scratch_[1];
+    } else {
+      packed = converted;
+    }
+    out.format = "raw";
+    out.layout = raw.layout();
+    out.spec = ImageSpec{image.cols, image.rows, channels, depth == CV_32F ? Depth::kF32 : Depth::kU8};
+    out.bytes.resize(size_t(packed.rows) * packed.cols * packed.elemSize());
+    cv::Mat destination(packed.rows, packed.cols, packed.type(), out.bytes.data());
+    packed.download(destination, *stream_);
+    return absl::OkStatus();
+  }
+
+  const int device_;
+  const std::shared_ptr<NvJpegDevice> codec_;
+  const CudaCodecOptions options_;
+  DeviceAllocator::ThreadCache cache_;
+  std::unique_ptr<cv::cuda::Stream> stream_;
+  cudaStream_t raw_stream_ = nullptr;
+  std::unique_ptr<JpegCudaDecoder> jpeg_decoder_;  // null: JPEGs the decode stage did not take go to the CPU
+  std::unique_ptr<JpegGpuEncoder> jpeg_encoder_;   // null: JPEG answers are encoded on the CPU
+  cv::cuda::GpuMat buffers_[2];
+  std::vector<cv::cuda::GpuMat> scratch_;
+  PinnedBuffer upload_staging_, download_staging_, fallback_staging_;
+  int64_t cpu_fallback_us_ = 0;
+  // Created in the constructor, once the thread is bound to the lane's device.
+  std::unique_ptr<cv::cuda::Event> start_, input_ready_, operated_, finished_;
+};
+
+}  // namespace
+
+LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options) {
+  return [device, codec, options](int) { return std::make_unique<CudaLane>(device, codec, options); };
+}
+
+}  // namespace imgproc

@@ -1,0 +1,20 @@
+#pragma once
+// A CUDA lane: one worker's cv::cuda::Stream, the device and pinned buffers it reuses, and its nvJPEG decoder
+// and encoder state.
+
+#include <memory>
+
+#include "backend/lane.h"
+#include "codec/gpu/nvjpeg_device.h"
+
+namespace imgproc {
+
+struct CudaCodecOptions {
+  bool cuda_decode = true;  // JPEGs the JPEG engine did not take: nvJPEG on the SMs before the CPU
+  bool gpu_encode = true;   // JPEG answers: nvJPEG
+};
+
+// `codec` may be null (no nvJPEG): then every image is decoded and encoded on the CPU.
+LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options);
+
+}  // namespace imgproc

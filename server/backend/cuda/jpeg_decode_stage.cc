@@ -1,0 +1,96 @@
+#include "backend/cuda/jpeg_decode_stage.h"
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+
+namespace imgproc {
+namespace {
+
+class JpegDecodeStage final : public FrontStage {
+ public:
+  JpegDecodeStage(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options, std::string device_name,
+                  PoolObserver* observer, ForwardFn forward)
+      : codec_(std::move(codec)),
+        device_name_(std::move(device_name)),
+        observer_(observer),
+        forward_(std::move(forward)),
+        decoders_(options.threads),
+        batcher_(options, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
+
+  bool Wants(const Job& job) const override {
+    const Plan& plan = *job.plan;
+    // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
+    // and decode in the lanes.
+    return plan.header.format == ImageFormat::kJpeg && plan.header.channels == 3 &&
+           plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR;
+  }
+
+  void Add(Job job) override { batcher_.Add(std::move(job)); }
+  void Shutdown() override { batcher_.Shutdown(); }
+
+ private:
+  // Runs on batcher thread `thread`, which alone uses decoders_[thread].
+  void DecodeBatch(int thread, std::vector<Job> jobs) {
+    JpegHardwareBatchDecoder* decoder = DecoderFor(thread);
+    std::vector<size_t> members;
+    std::vector<absl::string_view> inputs;
+    const Clock::time_point now = Clock::now();
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const Job& job = jobs[i];
+      // Expired or cancelled jobs go on undecoded; the lane reports them as skipped.
+      if (decoder == nullptr || now > job.deadline || (job.cancelled && job.cancelled())) continue;
+      if (!decoder->Supports(job.input)) continue;
+      members.push_back(i);
+      inputs.push_back(job.input);
+    }
+    if (!inputs.empty()) {
+      absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = decoder->Decode(inputs);
+      if (images.ok()) {
+        for (size_t k = 0; k < members.size(); ++k) {
+          auto staged = std::make_shared<GpuStagedImage>();
+          staged->image = std::move((*images)[k]);
+          jobs[members[k]].staged = std::move(staged);
+        }
+        if (observer_) observer_->OnBatch(device_name_, members.size());
+      }
+      // A failed batch: its members go on undecoded and each is decoded alone by a lane.
+    }
+    for (Job& job : jobs) forward_(std::move(job));
+  }
+
+  JpegHardwareBatchDecoder* DecoderFor(int thread) {
+    std::unique_ptr<JpegHardwareBatchDecoder>& decoder = decoders_[thread];
+    if (decoder == nullptr && !failed_) {
+      absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> made = JpegHardwareBatchDecoder::Create(*codec_);
+      if (made.ok()) {
+        decoder = *std::move(made);
+      } else {
+        std::cerr << "imgproc: " << device_name_ << ": JPEG engine batch decoder unavailable, lanes decode: "
+                  << made.status().message() << std::endl;
+        failed_ = true;
+      }
+    }
+    return decoder.get();
+  }
+
+  const std::shared_ptr<NvJpegDevice> codec_;
+  const std::string device_name_;
+  PoolObserver* const observer_;
+  const ForwardFn forward_;
+  std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
+  std::atomic<bool> failed_{false};
+  DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
+};
+
+}  // namespace
+
+FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options,
+                                         std::string device_name) {
+  if (codec == nullptr || codec->hardware() == nullptr) return nullptr;
+  return [codec, options, device_name](ForwardFn forward, PoolObserver* observer) -> std::unique_ptr<FrontStage> {
+    return std::make_unique<JpegDecodeStage>(codec, options, device_name, observer, std::move(forward));
+  };
+}
+
+}  // namespace imgproc

@@ -1,0 +1,144 @@
+#include "codec/gpu/nvjpeg_device.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace imgproc {
+namespace {
+
+const char* NvJpegStatusName(nvjpegStatus_t status) {
+  switch (status) {
+    case NVJPEG_STATUS_SUCCESS: return "success";
+    case NVJPEG_STATUS_NOT_INITIALIZED: return "not initialized";
+    case NVJPEG_STATUS_INVALID_PARAMETER: return "invalid parameter";
+    case NVJPEG_STATUS_BAD_JPEG: return "bad JPEG";
+    case NVJPEG_STATUS_JPEG_NOT_SUPPORTED: return "JPEG not supported";
+    case NVJPEG_STATUS_ALLOCATOR_FAILURE: return "allocator failure";
+    case NVJPEG_STATUS_EXECUTION_FAILED: return "execution failed";
+    case NVJPEG_STATUS_ARCH_MISMATCH: return "architecture mismatch";
+    case NVJPEG_STATUS_INTERNAL_ERROR: return "internal error";
+    case NVJPEG_STATUS_IMPLEMENTATION_NOT_SUPPORTED: return "implementation not supported";
+    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM: return "incomplete bitstream";
+  }
+  return "unknown status";
+}
+
+}  // namespace
+
+absl::Status NvJpegError(nvjpegStatus_t status, const std::string& where) {
+  if (status == NVJPEG_STATUS_SUCCESS) return absl::OkStatus();
+  // A kernel fault inside nvJPEG leaves a CUDA error behind; take the non-sticky ones off this thread.
+  cudaGetLastError();
+  const std::string message = absl::StrCat(where, ": nvJPEG ", NvJpegStatusName(status), " (", status, ")");
+  switch (status) {
+    case NVJPEG_STATUS_BAD_JPEG:
+    case NVJPEG_STATUS_JPEG_NOT_SUPPORTED:
+    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM:
+      return absl::InvalidArgumentError(message);
+    case NVJPEG_STATUS_ALLOCATOR_FAILURE:
+      return absl::ResourceExhaustedError(absl::StrCat(message, ": out of memory"));
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status CudaError(cudaError_t error, const std::string& where) {
+  if (error == cudaSuccess) return absl::OkStatus();
+  cudaGetLastError();
+  const std::string message = absl::StrCat(where, ": ", cudaGetErrorString(error));
+  if (error == cudaErrorMemoryAllocation) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, bool use_hardware) {
+  std::unique_ptr<NvJpegDevice> d(new NvJpegDevice(device));
+  if (absl::Status s = CudaError(cudaSetDevice(device), "cudaSetDevice"); !s.ok()) return s;
+
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  if (absl::Status s = CudaError(cudaMemPoolCreate(&d->pool_, &props), "cudaMemPoolCreate"); !s.ok()) return s;
+  // Keep what was reserved: giving it back at every synchronisation would mean a new reservation per batch.
+  uint64_t keep = std::numeric_limits<uint64_t>::max();
+  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolAttrReleaseThreshold, &keep);
+
+  d->device_allocator_ = {&NvJpegDevice::DeviceMalloc, &NvJpegDevice::DeviceFree, d.get()};
+  d->pinned_allocator_ = {&NvJpegDevice::PinnedMalloc, &NvJpegDevice::PinnedFree, d.get()};
+  if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_DEFAULT, &d->cuda_); !s.ok()) return s;
+
+  if (!use_hardware) {
+    d->hardware_note_ = "JPEG engine not used (--gpu_decode)";
+  } else if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_HARDWARE, &d->hardware_); !s.ok()) {
+    // ARCH_MISMATCH on GPUs without the engine; also seen in containers without the `video` capability.
+    d->hardware_ = nullptr;
+    d->hardware_note_ = absl::StrCat("no JPEG engine usable (", s.message(), "): JPEG decodes on the SMs");
+  } else if (nvjpegGetHardwareDecoderInfo(d->hardware_, &d->engines_, &d->cores_per_engine_) !=
+             NVJPEG_STATUS_SUCCESS) {
+    d->engines_ = 1, d->cores_per_engine_ = 5;  // what nvJPEG reported before the query existed
+  }
+  return d;
+}
+
+absl::Status NvJpegDevice::CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t* handle) {
+  absl::Status s = NvJpegError(
+      nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, NVJPEG_FLAGS_DEFAULT, handle),
+      backend == NVJPEG_BACKEND_HARDWARE ? "nvjpegCreateExV2(hardware)" : "nvjpegCreateExV2");
+  if (!s.ok()) return s;
+  // Padding keeps buffers from regrowing for images a little larger than the largest seen so far.
+  nvjpegSetDeviceMemoryPadding(16 << 20, *handle);
+  nvjpegSetPinnedMemoryPadding(8 << 20, *handle);
+  return absl::OkStatus();
+}
+
+NvJpegDevice::~NvJpegDevice() {
+  cudaSetDevice(device_);
+  if (hardware_ != nullptr) nvjpegDestroy(hardware_);
+  if (cuda_ != nullptr) nvjpegDestroy(cuda_);
+  if (pool_ != nullptr) {
+    cudaDeviceSynchronize();
+    cudaMemPoolDestroy(pool_);
+  }
+}
+
+absl::StatusOr<void*> NvJpegDevice::Allocate(size_t bytes, cudaStream_t stream) {
+  void* p = nullptr;
+  if (absl::Status s = CudaError(cudaMallocFromPoolAsync(&p, bytes, pool_, stream),
+                                 absl::StrCat("out of memory on cuda:", device_, ": decoded image of ", bytes, " bytes"));
+      !s.ok()) {
+    return s;
+  }
+  return p;
+}
+
+void NvJpegDevice::Free(void* pointer, cudaStream_t stream) {
+  if (pointer != nullptr) cudaFreeAsync(pointer, stream);
+}
+
+int64_t NvJpegDevice::reserved_device_bytes() const {
+  uint64_t reserved = 0;
+  cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved);
+  return static_cast<int64_t>(reserved);
+}
+
+int NvJpegDevice::DeviceMalloc(void* self, void** pointer, size_t size, cudaStream_t stream) {
+  auto* d = static_cast<NvJpegDevice*>(self);
+  return cudaMallocFromPoolAsync(pointer, size, d->pool_, stream) == cudaSuccess ? 0 : 1;
+}
+
+int NvJpegDevice::DeviceFree(void*, void* pointer, size_t, cudaStream_t stream) {
+  return cudaFreeAsync(pointer, stream) == cudaSuccess ? 0 : 1;
+}
+
+int NvJpegDevice::PinnedMalloc(void* self, void** pointer, size_t size, cudaStream_t) {
+  static_cast<NvJpegDevice*>(self)->pinned_allocations_.fetch_add(1);
+  return cudaHostAlloc(pointer, size, cudaHostAllocDefault) == cudaSuccess ? 0 : 1;
+}
+
+int NvJpegDevice::PinnedFree(void*, void* pointer, size_t, cudaStream_t) {
+  return cudaFreeHost(pointer) == cudaSuccess ? 0 : 1;
+}
+
+}  // namespace imgproc

@@ -1,0 +1,78 @@
+#pragma once
+// nvJPEG for one GPU: the library handles and the memory they draw from.
+//
+// Why nvJPEG from the CUDA Toolkit rather than nvImageCodec: both were measured on W1 on an H100 (see
+// BENCHMARKS.md, "GPU JPEG decode"). nvImageCodec wraps the same nvJPEG engines but brings its own executor
+// threads and internal streams, decides batching and fallback itself and hands back a future per batch; the
+// server already has what that would duplicate (a per-GPU batcher across requests, lanes with their own
+// streams, a CPU decoder) and needs control of where each image goes and when the host waits. nvJPEG is
+// part of the toolkit every CUDA host has, so it adds no dependency.
+//
+// Memory: device allocations of nvJPEG and the decoded images come from one stream-ordered pool per GPU
+// (cudaMallocFromPoolAsync) that keeps what it reserved, so a warm server reserves nothing new per request;
+// pinned host allocations are counted, so tests can show that they stop once the buffers have grown.
+
+#include <nvjpeg.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <cuda_runtime.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace imgproc {
+
+// INVALID_ARGUMENT for what the data is at fault for, RESOURCE_EXHAUSTED for memory, INTERNAL otherwise.
+absl::Status NvJpegError(nvjpegStatus_t status, const std::string& where);
+absl::Status CudaError(cudaError_t error, const std::string& where);
+
+class NvJpegDevice {
+ public:
+  // `use_hardware`: try the JPEG engine (A100, H100, H200...); without one the hardware handle stays null.
+  static absl::StatusOr<std::unique_ptr<NvJpegDevice>> Create(int device, bool use_hardware);
+  ~NvJpegDevice();
+  NvJpegDevice(const NvJpegDevice&) = delete;
+  NvJpegDevice& operator=(const NvJpegDevice&) = delete;
+
+  int device() const { return device_; }
+  // The handle for nvjpegDecodeBatched on the JPEG engine; null when the GPU has none.
+  nvjpegHandle_t hardware() const { return hardware_; }
+  // Why hardware() is null, for the log and GetServerInfo; "" when it is not.
+  const std::string& hardware_note() const { return hardware_note_; }
+  unsigned hardware_engines() const { return engines_; }
+  unsigned hardware_cores_per_engine() const { return cores_per_engine_; }
+  // The handle for single-image CUDA decoding and for encoding.
+  nvjpegHandle_t cuda() const { return cuda_; }
+
+  // Stream-ordered device memory from this GPU's pool: free on the stream that last used the memory.
+  absl::StatusOr<void*> Allocate(size_t bytes, cudaStream_t stream);
+  void Free(void* pointer, cudaStream_t stream);
+
+  // What the pool holds from the device, and how many pinned host buffers nvJPEG has asked for.
+  int64_t reserved_device_bytes() const;
+  int64_t pinned_allocations() const { return pinned_allocations_.load(); }
+
+ private:
+  explicit NvJpegDevice(int device) : device_(device) {}
+  static int DeviceMalloc(void* self, void** pointer, size_t size, cudaStream_t stream);
+  static int DeviceFree(void* self, void* pointer, size_t size, cudaStream_t stream);
+  static int PinnedMalloc(void* self, void** pointer, size_t size, cudaStream_t stream);
+  static int PinnedFree(void* self, void* pointer, size_t size, cudaStream_t stream);
+  absl::Status CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t* handle);
+
+  const int device_;
+  cudaMemPool_t pool_ = nullptr;
+  nvjpegHandle_t hardware_ = nullptr;
+  nvjpegHandle_t cuda_ = nullptr;
+  std::string hardware_note_;
+  unsigned engines_ = 0;
+  unsigned cores_per_engine_ = 0;
+  std::atomic<int64_t> pinned_allocations_{0};
+  nvjpegDevAllocatorV2_t device_allocator_{};
+  nvjpegPinnedAllocatorV2_t pinned_allocator_{};
+};
+
+}  // namespace imgproc

@@ -1,0 +1,22 @@
+#pragma once
+// What the GPU suites share: whether a GPU is usable (and why not), and the device they run on.
+
+#include <string>
+
+#include "backend/lane.h"
+
+namespace imgproc::testing {
+
+// Empty when a GPU is usable (and prepares it once, as the server does); otherwise why not.
+std::string WhyNoGpu();
+
+// cuda:0 as the server describes it.
+DeviceDescription GpuDeviceDescription();
+
+}  // namespace imgproc::testing
+
+#define SKIP_WITHOUT_GPU()                                         \
+  do {                                                             \
+    const std::string why = ::imgproc::testing::WhyNoGpu();        \
+    if (!why.empty()) GTEST_SKIP() << "GPU test skipped: " << why; \
+  } while (false)

@@ -1,0 +1,379 @@
+// GPU JPEG codecs (ctest label gpu): nvJPEG decode against libjpeg-turbo on every test photo and on generated
+// images of every subsampling, GPU encode against the CPU encoder, where each kind of input is decoded, CMYK,
+// corrupt inputs in batches beside intact ones, and memory over many requests. They skip, saying why, where
+// the build has no CUDA backend or no GPU is usable.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <future>
+#include <random>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "backend/cpu/cpu_backend.h"
+#include "common/gpu_test_support.h"
+#include "common/test_support.h"
+#include "pipeline/plan.h"
+#include "scheduler/worker_pool.h"
+#if IMGPROC_WITH_CUDA
+#include <opencv2/core/cuda_stream_accessor.hpp>
+
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/device_allocator.h"
+#include "backend/cuda/jpeg_decode_stage.h"
+#include "codec/gpu/jpeg_gpu_codec.h"
+#endif
+
+namespace imgproc::testing {
+namespace {
+
+// libjpeg-turbo and nvJPEG differ in their IDCT and chroma upsampling (libjpeg's "fancy" triangular filter);
+// measured on an H100 over the photos and generated images below (see the "decode" lines they print).
+constexpr double kMinDecodePsnr = 40.0;
+constexpr double kMaxDecodeMeanAbs = 1.5;
+// GPU-encoded JPEGs, decoded by libjpeg, against the source: at most this far below the CPU encoder's PSNR
+// at the same quality (both 4:2:0 with the standard tables scaled by quality).
+constexpr double kMaxEncodePsnrLoss = 1.0;
+
+#if IMGPROC_WITH_CUDA
+
+struct NamedJpeg {
+  std::string name;
+  std::string bytes;
+};
+
+// Every photo, and generated images for what the photos lack: 4:4:4, grayscale, progressive, odd sizes.
+std::vector<NamedJpeg> DecodeCorpus() {
+  std::vector<NamedJpeg> corpus;
+  for (const std::string& path : NaturePhotos()) corpus.push_back({path.substr(path.rfind('/') + 1), ReadFile(path)});
+  corpus.push_back({"Elephants_3840x2160.jpg", ReadFile(PhotoPath("abstract/Elephants_3840x2160.jpg"))});
+  const cv::Mat picture = GeneratedImage(333, 201);
+  corpus.push_back({"generated 4:2:0 q90", EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90})});
+  corpus.push_back({"generated 4:4:4", EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_SAMPLING_FACTOR, 0x111111})});
+  corpus.push_back({"generated 4:2:2", EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_SAMPLING_FACTOR, 0x211111})});
+  corpus.push_back({"generated progressive", EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1})});
+  corpus.push_back({"generated restart markers", EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_RST_INTERVAL, 4})});
+  corpus.push_back({"generated grayscale", EncodeAs(GeneratedImage(333, 201, 1), ".jpg")});
+  return corpus;
+}
+
+cv::Mat Download(const cv::cuda::GpuMat& m) {
+  cv::Mat host;
+  m.download(host);
+  return host;
+}
+
+void ExpectCloseDecode(const std::string& what, const cv::Mat& got, const cv::Mat& want) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  ASSERT_EQ(got.type(), want.type()) << what;
+  const PixelDiff diff = Compare(got, want);
+  const double psnr = Psnr(got, want);
+  const double mean_abs = cv::norm(got, want, cv::NORM_L1) / static_cast<double>(got.total() * got.channels());
+  std::printf("decode %-32s PSNR %6.2f dB  mean|diff| %.3f  max|diff| %3.0f\n", what.c_str(), psnr, mean_abs, diff.max_abs);
+  EXPECT_GE(psnr, kMinDecodePsnr) << what;
+  EXPECT_LE(mean_abs, kMaxDecodeMeanAbs) << what;
+}
+
+absl::StatusOr<JobResult> RunThroughPool(WorkerPool& pool, const pb::ProcessRequest& request) {
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  if (!plan.ok()) return plan.status();
+  std::promise<absl::StatusOr<JobResult>> answer;
+  Job job;
+  job.plan = std::make_shared<const Plan>(*std::move(plan));
+  job.input = request.image();
+  job.done = [&](absl::StatusOr<JobResult> r) { answer.set_value(std::move(r)); };
+  if (absl::Status s = pool.Submit(std::move(job)); !s.ok()) return s;
+  return answer.get_future().get();
+}
+
+#endif  // IMGPROC_WITH_CUDA
+
+TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  absl::StatusOr<std::unique_ptr<NvJpegDevice>> device = NvJpegDevice::Create(0, true);
+  ASSERT_TRUE(device.ok()) << device.status();
+  absl::StatusOr<std::unique_ptr<JpegCudaDecoder>> cuda = JpegCudaDecoder::Create(**device);
+  ASSERT_TRUE(cuda.ok()) << cuda.status();
+  absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
+  std::printf("JPEG engine: %s\n", hardware.ok() ? "present" : std::string(hardware.status().message()).c_str());
+  cv::cuda::Stream stream;
+  const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
+
+  std::vector<absl::string_view> batch;
+  std::vector<const NamedJpeg*> batch_members;
+  int taken_by_engine = 0;
+  for (const NamedJpeg& jpeg : DecodeCorpus()) {
+    const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
+                                      cv::IMREAD_COLOR);
+    cv::cuda::GpuMat out;
+    absl::StatusOr<int> channels = (*cuda)->Decode(jpeg.bytes, false, out, raw);
+    ASSERT_TRUE(channels.ok()) << jpeg.name << ": " << channels.status();
+    stream.waitForCompletion();
+    cv::Mat got = Download(out);
+    if (*channels == 1) cv::cvtColor(got, got, cv::COLOR_GRAY2BGR);
+    ExpectCloseDecode(jpeg.name + " (cuda)", got, want);
+
+    cv::Mat luma_want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
+                                     cv::IMREAD_GRAYSCALE);
+    ASSERT_TRUE((*cuda)->Decode(jpeg.bytes, true, out, raw).ok()) << jpeg.name;
+    stream.waitForCompletion();
+    ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want);
+
+    if (hardware.ok() && (*hardware)->Supports(jpeg.bytes)) {
+      ++taken_by_engine;
+      batch.push_back(jpeg.bytes);
+      batch_members.push_back(&jpeg);
+    }
+  }
+  if (!hardware.ok()) return;
+  // All engine-capable images in one batch: each must come back as its own image.
+  std::printf("the JPEG engine takes %d of the corpus\n", taken_by_engine);
+  EXPECT_GE(taken_by_engine, 7) << "the baseline photos should qualify";
+  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = (*hardware)->Decode(batch);
+  ASSERT_TRUE(images.ok()) << images.status();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    cudaEventSynchronize((*images)[i]->events()->done);
+    const std::string& bytes = batch_members[i]->bytes;
+    const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                                      cv::IMREAD_COLOR);
+    ExpectCloseDecode(batch_members[i]->name + " (engine)", Download((*images)[i]->view()), want);
+    (*images)[i]->ReleaseOn(raw);
+  }
+  stream.waitForCompletion();
+#endif
+}
+
+TEST(GpuCodecTest, GpuEncodedJpegsAreAsFaithfulAsTheCpuEncoders) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  absl::StatusOr<std::unique_ptr<NvJpegDevice>> device = NvJpegDevice::Create(0, false);
+  ASSERT_TRUE(device.ok()) << device.status();
+  cv::cuda::Stream stream;
+  const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
+  absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> encoder = JpegGpuEncoder::Create(**device, raw);
+  ASSERT_TRUE(encoder.ok()) << encoder.status();
+  const std::vector<std::pair<std::string, cv::Mat>> sources = {
+      {"Dune", DecodeLikeServer(ReadFile(PhotoPath("nature/Dune.jpg")))},
+      {"generated 333x201", GeneratedImage(333, 201)},
+      {"generated gray", GeneratedImage(320, 240, 1)}};
+  for (const auto& [name, source] : sources) {
+    for (int quality : {50, 75, 90, 95}) {
+      cv::cuda::GpuMat on_device;
+      on_device.upload(source);
+      absl::StatusOr<std::string> gpu = (*encoder)->Encode(on_device, quality, raw);
+      ASSERT_TRUE(gpu.ok()) << gpu.status();
+      const std::string cpu = EncodeAs(source, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality});
+      const int flags = source.channels() == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
+      const cv::Mat gpu_decoded = cv::imdecode(cv::Mat(1, static_cast<int>(gpu->size()), CV_8U, gpu->data()), flags);
+      const cv::Mat cpu_decoded = cv::imdecode(cv::Mat(1, static_cast<int>(cpu.size()), CV_8U, const_cast<char*>(cpu.data())), flags);
+      ASSERT_FALSE(gpu_decoded.empty()) << name << " q" << quality << ": libjpeg cannot read the GPU's JPEG";
+      const double gpu_psnr = Psnr(gpu_decoded, source), cpu_psnr = Psnr(cpu_decoded, source);
+      std::printf("encode %-18s q%-3d GPU %6.2f dB %7zu bytes | CPU %6.2f dB %7zu bytes\n", name.c_str(), quality,
+                  gpu_psnr, gpu->size(), cpu_psnr, cpu.size());
+      EXPECT_GE(gpu_psnr, cpu_psnr - kMaxEncodePsnrLoss) << name << " q" << quality;
+    }
+  }
+#endif
+}
+
+TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  GpuCodecOptions options;
+  CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
+  const bool engine = setup.decode_stage != nullptr;
+  WorkerPool pool(GpuDeviceDescription(), 2, 64, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
+  const cv::Mat picture = GeneratedImage(160, 120);
+  struct Case {
+    std::string name, bytes;
+    pb::DecodeMode mode;
+    std::string backend;
+  };
+  const std::vector<Case> cases = {
+      {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "hardware" : "cuda"},
+      {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda"},
+      {"baseline photo, grayscale", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda"},
+      {"grayscale JPEG", EncodeAs(GeneratedImage(160, 120, 1), ".jpg"), pb::DECODE_MODE_COLOR, "cuda"},
+      {"CMYK JPEG", ReadFile(TestDataPath("cmyk_64x48.jpg")), pb::DECODE_MODE_COLOR, "cpu"},
+      {"PNG", EncodeAs(picture, ".png"), pb::DECODE_MODE_COLOR, "cpu"},
+      {"WebP", EncodeAs(picture, ".webp"), pb::DECODE_MODE_COLOR, "cpu"},
+  };
+  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  for (const Case& c : cases) {
+    pb::ProcessRequest request;
+    request.set_image(c.bytes);
+    request.set_decode_mode(c.mode);
+    request.add_operations()->mutable_flip();
+    request.mutable_output()->mutable_raw();
+    absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
+    ASSERT_TRUE(got.ok()) << c.name << ": " << got.status();
+    EXPECT_EQ(std::string(got->decode_backend), c.backend) << c.name;
+    Job job;
+    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+    job.plan = std::make_shared<const Plan>(*std::move(plan));
+    job.input = request.image();
+    absl::StatusOr<JobResult> want = cpu->Run(job);
+    ASSERT_TRUE(want.ok());
+    const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, got->image.spec.channels,
+                               pb::DTYPE_UINT8);
+    const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height,
+                               want->image.spec.channels, pb::DTYPE_UINT8);
+    if (c.backend == "cpu") {
+      EXPECT_EQ(got->image.bytes, want->image.bytes) << c.name << ": the same decoder must give the same pixels";
+    } else {
+      ExpectCloseDecode(c.name + " via " + c.backend, g, w);
+    }
+  }
+  pool.Shutdown();
+#endif
+}
+
+// Corrupt JPEGs go through the batch decoder beside intact ones: each corrupt one ends in OK (a partial
+// decode) or INVALID_ARGUMENT, no CUDA error sticks, and every intact one in the same batches is right.
+TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  GpuCodecOptions options;
+  options.batching.max_batch = 32;
+  options.batching.max_delay = std::chrono::milliseconds(2);
+  CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
+  WorkerPool pool(GpuDeviceDescription(), 8, 4096, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
+  const cv::Mat picture = GeneratedImage(64, 48);
+  const std::vector<std::string> seeds = {EncodeAs(picture, ".jpg"),
+                                          EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
+                                          EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_SAMPLING_FACTOR, 0x111111}),
+                                          EncodeAs(GeneratedImage(64, 48, 1), ".jpg"), EncodeAs(picture, ".png")};
+  const std::string intact = EncodeAs(GeneratedImage(96, 80), ".jpg");
+  const cv::Mat intact_reference = DecodeLikeServer(intact);
+  std::mt19937 random(20261125);
+  std::atomic<int> ok{0}, invalid{0}, other{0}, intact_right{0}, intact_wrong{0};
+  std::mutex mu;
+  std::string first_other;
+  std::vector<std::string> inputs;  // kept alive until every job is done
+  std::vector<std::shared_ptr<const Plan>> plans;
+  std::vector<bool> is_intact;
+  ImageLimits limits;
+  limits.max_pixels = 4'000'000;
+  for (int i = 0; i < 20000; ++i) {
+    const bool control = i % 8 == 0;
+    pb::ProcessRequest request;
+    request.set_image(control ? intact : Mutate(seeds, i, random));
+    request.mutable_output()->mutable_raw();
+    absl::StatusOr<Plan> plan = BuildPlan(request, limits);
+    if (!plan.ok()) {
+      ASSERT_FALSE(control);
+      ASSERT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument) << plan.status();
+      ++invalid;
+      continue;
+    }
+    inputs.push_back(request.image());
+    plans.push_back(std::make_shared<const Plan>(*std::move(plan)));
+    is_intact.push_back(control);
+  }
+  std::atomic<int> done{0};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Job job;
+    job.plan = plans[i];
+    job.input = inputs[i];
+    job.done = [&, control = is_intact[i]](absl::StatusOr<JobResult> r) {
+      if (control) {
+        const bool right = r.ok() && Psnr(RawToMat(r->image.bytes, 96, 80, 3, pb::DTYPE_UINT8), intact_reference) >= kMinDecodePsnr;
+        (right ? intact_right : intact_wrong)++;
+      } else if (r.ok()) {
+        ++ok;
+      } else if (r.status().code() == absl::StatusCode::kInvalidArgument) {
+        ++invalid;
+      } else {
+        std::lock_guard<std::mutex> lock(mu);
+        if (other++ == 0) first_other = r.status().ToString();
+      }
+      ++done;
+    };
+    ASSERT_TRUE(pool.Submit(std::move(job)).ok());
+    while (pool.load() > 2048) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  pool.Shutdown();
+  std::printf("corrupt inputs on the GPU path: %d decodable, %d INVALID_ARGUMENT, %d other; intact batch mates: %d right, %d wrong\n",
+              ok.load(), invalid.load(), other.load(), intact_right.load(), intact_wrong.load());
+  EXPECT_EQ(other, 0) << first_other;
+  EXPECT_EQ(intact_wrong, 0);
+  EXPECT_EQ(intact_right, 2500);
+  EXPECT_GT(invalid, 5000);
+#endif
+}
+
+TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  // Three sizes, baseline and progressive JPEG in, JPEG and raw out, and a chain with OpenCV temporaries.
+  std::vector<std::string> images;
+  for (const auto& [w, h] : {std::pair{320, 240}, {640, 480}, {256, 256}}) {
+    images.push_back(EncodeAs(GeneratedImage(w, h), ".jpg"));
+    images.push_back(EncodeAs(GeneratedImage(w, h), ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  }
+  std::vector<pb::ProcessRequest> requests;
+  for (size_t i = 0; i < 12; ++i) {
+    pb::ProcessRequest request;
+    request.set_image(images[i % images.size()]);
+    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(5);
+    request.add_operations()->mutable_resize()->set_scale(0.75);
+    request.add_operations()->mutable_clahe();
+    if (i % 2) {
+      request.mutable_output()->mutable_jpeg()->set_quality(80);
+    } else {
+      request.mutable_output()->mutable_raw();
+    }
+    requests.push_back(request);
+  }
+  GpuCodecOptions options;
+  absl::StatusOr<std::unique_ptr<NvJpegDevice>> codec = NvJpegDevice::Create(0, true);
+  ASSERT_TRUE(codec.ok()) << codec.status();
+  std::shared_ptr<NvJpegDevice> shared = *std::move(codec);
+  WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, shared, options.lanes), nullptr,
+                  JpegDecodeStageFactory(shared, options.batching, "cuda:0"));
+  std::atomic<int> ok{0}, failed{0};
+  auto run = [&](int count) {
+    std::atomic<int> done{0};
+    for (int i = 0; i < count; ++i) {
+      const pb::ProcessRequest& r = requests[i % requests.size()];
+      absl::StatusOr<Plan> plan = BuildPlan(r, ImageLimits{});
+      Job job;
+      job.plan = std::make_shared<const Plan>(*std::move(plan));
+      job.input = r.image();
+      job.done = [&](absl::StatusOr<JobResult> result) {
+        (result.ok() ? ok : failed)++;
+        done++;
+      };
+      ASSERT_TRUE(pool.Submit(std::move(job)).ok());
+    }
+    while (done < count) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  run(600);  // warm-up: every lane and batch thread sees every size
+  size_t free_before = 0, free_after = 0, total = 0;
+  cudaMemGetInfo(&free_before, &total);
+  const int64_t mallocs_before = DeviceAllocator::Instance().device_malloc_calls();
+  const int64_t pool_before = shared->reserved_device_bytes();
+  const int64_t pinned_before = shared->pinned_allocations();
+  run(10000);
+  cudaMemGetInfo(&free_after, &total);
+  std::printf("codec steady state: device used %zu -> %zu bytes, cudaMalloc calls %lld -> %lld, "
+              "decode pool reserves %lld -> %lld bytes, nvJPEG pinned allocations %lld -> %lld\n",
+              total - free_before, total - free_after, (long long)mallocs_before,
+              (long long)DeviceAllocator::Instance().device_malloc_calls(), (long long)pool_before,
+              (long long)shared->reserved_device_bytes(), (long long)pinned_before, (long long)shared->pinned_allocations());
+  pool.Shutdown();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(ok, 10600);
+  EXPECT_LE(total - free_after, total - free_before) << "device memory in use grew";
+  EXPECT_EQ(DeviceAllocator::Instance().device_malloc_calls(), mallocs_before) << "cudaMalloc in steady state";
+  EXPECT_EQ(shared->reserved_device_bytes(), pool_before) << "the decode pool reserved more in steady state";
+  EXPECT_EQ(shared->pinned_allocations(), pinned_before) << "nvJPEG allocated pinned memory in steady state";
+#endif
+}
+
+
+}  // namespace
+}  // namespace imgproc::testing
