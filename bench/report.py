@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Turns bench/run.sh's JSON results into a markdown table with ratios to the in-process baseline."""
+"""Turns bench/run.sh's JSON results into markdown tables with ratios to the in-process baseline.
+
+    report.py [RESULTS_DIR]     the report of a whole run (default bench/results)
+    report.py --line FILE.json  one line about one run, as bench/run.sh prints while it goes
+Fields a run's JSON lacks (older imgproc-load, a server without the GPU codec metrics) leave cells empty.
+"""
 import glob
 import json
 import os
@@ -9,54 +14,145 @@ import sys
 WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)",
              "W2": "4K bilateral (Elephants 3840x2160, d=9, JPEG q90)",
              "W3": "ML preprocessing (224x224 area, RGB, ImageNet normalize, float32 CHW)",
-             "W4": "small images (256x256 JPEG, flip, JPEG q85)"}
+             "W4": "small images (256x256 JPEG, flip, JPEG q85)",
+             "W5": "W1 over ProcessStream (one stream per worker, one request in flight on each); "
+                   "its ratio is to W1's baseline, which stands for it"}
+SAME_WORK_AS = {"W5": "W1"}  # the in-process rows that W5's are compared with
+RUN_FILE = re.compile(r"(.+)-(W\d)-c(\d+)(?:-rps(\d+))?\.json$")  # SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
 
 
-def main(out):
+def load_runs(out):
     runs = {}
     for path in glob.glob(os.path.join(out, "*.json")):
-        m = re.match(r"(.+)-(W\d)-c(\d+)\.json$", os.path.basename(path))
+        m = RUN_FILE.match(os.path.basename(path))
         if not m:
             continue
         try:
-            runs[(m.group(2), m.group(1), int(m.group(3)))] = json.load(open(path))
+            runs[(m.group(2), m.group(1), int(m.group(3)), int(m.group(4) or 0))] = json.load(open(path))
         except json.JSONDecodeError:
             continue
+    return runs
+
+
+def percent(v):
+    return f"{v:.0%}" if v is not None else ""
+
+
+def per_device(server, prefix):
+    """'gpu_util:cuda:0' and the like: one value, or 'cuda:0 80%, cuda:1 75%' on several devices."""
+    values = {k[len(prefix):]: v for k, v in server.items() if k.startswith(prefix)}
+    if len(values) == 1:
+        return percent(next(iter(values.values())))
+    return ", ".join(f"{d} {percent(v)}" for d, v in sorted(values.items()))
+
+
+def verified(r):
+    if "verified" not in r:
+        return ""
+    return f"{r['verified']} ({r['verified'] / r['count']:.0%})" if r.get("count") else str(r["verified"])
+
+
+def shares(label, by_backend):
+    return f"{label} " + ", ".join(f"{b} {percent(v)}" for b, v in sorted(by_backend.items(), key=lambda kv: -kv[1]))
+
+
+def server_details(r):
+    """Where the work ran and how busy the server and the load generator were; only what the run reports."""
+    s, busy, parts = r.get("server", {}), r.get("busy_ratio", {}), []
+    if s.get("decode_backend_share"):
+        parts.append(shares("decodes", s["decode_backend_share"]))
+    if s.get("encode_backend_share"):
+        parts.append(shares("encodes", s["encode_backend_share"]))
+    if "decode_batch_mean" in s:
+        parts.append(f"decode batch mean {s['decode_batch_mean']:.1f}")
+    for prefix, what in (("worker_busy:", "workers busy"), ("gpu_busy:", "GPU busy (CUDA events)")):
+        parts += [f"{what} on {k[len(prefix):]} {percent(v)}" for k, v in sorted(busy.items()) if k.startswith(prefix)]
+    if "client_cpu_cores" in r:
+        parts.append(f"load generator {r['client_cpu_cores']:.2f} cores")
+    return "; ".join(parts)
+
+
+def concurrency(c, rps):
+    return f"{c}, open loop {rps}/s" if rps else str(c)
+
+
+def line(path):
+    """One run in a line: what bench/run.sh prints as it goes."""
+    r = json.load(open(path))
+    m = RUN_FILE.match(os.path.basename(path))
+    name = f"{m.group(1)} {m.group(2)} concurrency {concurrency(int(m.group(3)), int(m.group(4) or 0))}" if m else path
+    if "skipped" in r:
+        return f"{name}: skipped: {r['skipped']}"
+    lat, s = r.get("latency_ms", {}), r.get("server", {})
+    text = (f"{name}: {r.get('rps', 0):.1f} images/s, p50 {lat.get('p50', 0):.2f} ms, p99 {lat.get('p99', 0):.2f} ms, "
+            f"{r.get('errors', 0)} errors")
+    if "verified" in r:
+        text += f", {verified(r)} verified, {r.get('wrong', 0)} wrong"
+    server = [f"CPU {s['server_cpu_cores']:.2f} cores" if "server_cpu_cores" in s else "",
+              f"GPU {per_device(s, 'gpu_util:')}" if per_device(s, "gpu_util:") else "",
+              f"JPEG engine {per_device(s, 'jpeg_engine_util:')}" if per_device(s, "jpeg_engine_util:") else ""]
+    if any(server):
+        text += "; server " + ", ".join(p for p in server if p)
+    details = server_details(r)
+    return text + (f"; {details}" if details else "")
+
+
+def main(out):
+    runs = load_runs(out)
     if os.path.exists(os.path.join(out, "host.txt")):
         print(open(os.path.join(out, "host.txt")).read().strip().replace("\n", "  \n"))
         print()
-    print("| workload | system | concurrency | images/s | p50 ms | p99 ms | errors | CPU workers busy | GPU busy | throughput vs baseline |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workload | system | concurrency | images/s | p50 ms | p99 ms | errors | verified | server CPU cores | "
+          "GPU util | JPEG engine util | throughput vs baseline |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for w in sorted(WORKLOADS):
-        base = max((r.get("rps", 0) for (ww, s, c), r in runs.items() if ww == w and s == "baseline"), default=0)
-        for (ww, system, c), r in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        base_of = SAME_WORK_AS.get(w, w)
+        base = max((r.get("rps", 0) for (ww, s, c, q), r in runs.items() if ww == base_of and s == "baseline"), default=0)
+        for (ww, system, c, rps), r in sorted(runs.items(), key=lambda kv: kv[0][1:]):
             if ww != w:
                 continue
             if "skipped" in r:
-                print(f"| {w} | {system} | {c} | skipped: {r['skipped']} | | | | | | |")
+                print(f"| {w} | {system} | {c} | skipped: {r['skipped']} |" + " |" * 8)
                 continue
-            busy = r.get("busy_ratio", {})
-            cpu = next((f"{v:.0%}" for k, v in busy.items() if k.startswith("worker_busy")), "")
-            gpu = next((f"{v:.0%}" for k, v in busy.items() if k.startswith("gpu_busy")), "")
-            lat = r.get("latency_ms", {})
-            ratio = f"{r['rps'] / base:.2f}x" if base else ""
-            print(f"| {w} | {system} | {c} | {r['rps']:.1f} | {lat.get('p50', 0):.2f} | {lat.get('p99', 0):.2f} | "
-                  f"{r.get('errors', 0)} | {cpu} | {gpu} | {ratio} |")
+            lat, s = r.get("latency_ms", {}), r.get("server", {})
+            cpu = f"{s['server_cpu_cores']:.2f}" if "server_cpu_cores" in s else ""
+            ratio = f"{r['rps'] / base:.2f}x" if base and not rps else ""  # open loop: the rate was chosen
+            print(f"| {w} | {system} | {concurrency(c, rps)} | {r['rps']:.1f} | {lat.get('p50', 0):.2f} | "
+                  f"{lat.get('p99', 0):.2f} | {r.get('errors', 0)} | {verified(r)} | {cpu} | "
+                  f"{per_device(s, 'gpu_util:')} | {per_device(s, 'jpeg_engine_util:')} | {ratio} |")
     print()
     print("Server stage means at saturation (microseconds per request, from the responses' timings):")
     print()
     print("| workload | system | queue wait | decode | upload | operations | download | encode |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for (w, system, c), r in sorted(runs.items()):
+    for (w, system, c, rps), r in sorted(runs.items()):
         s = r.get("server_stage_mean_us")
-        if not s or c == 1:
+        if not s or c == 1 or rps:
             continue
         print(f"| {w} | {system} | " + " | ".join(f"{s[k]:.0f}" for k in
               ("queue_wait", "decode", "upload", "operations", "download", "encode")) + " |")
     print()
+    service = [(k, r) for k, r in sorted(runs.items()) if k[1].startswith("service-") and server_details(r)]
+    if service:
+        print("Server and load generator over each service run's measured window:")
+        print()
+        for (w, system, c, rps), r in service:
+            print(f"- {w} {system} concurrency {concurrency(c, rps)}: {server_details(r)}")
+        print()
+    for (w, system, c, rps), r in sorted(runs.items()):
+        lat = r.get("latency_ms", {})
+        if rps and lat.get("p50"):
+            print(f"Half load, {w} {system}, open loop at {rps}/s (half the saturation throughput): p50 "
+                  f"{lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, p99/p50 {lat['p99'] / lat['p50']:.2f} (target: <= 2)")
+            print()
+    present = {w for (w, _, _, _) in runs} or set(WORKLOADS)
     for w, text in WORKLOADS.items():
-        print(f"- {w}: {text}")
+        if w in present:
+            print(f"- {w}: {text}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
+    if len(sys.argv) == 3 and sys.argv[1] == "--line":
+        print(line(sys.argv[2]))
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "bench/results")

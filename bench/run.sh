@@ -1,35 +1,59 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
+#                [--workloads W1,W2,W3,W4,W5] [--systems service-cpu,service-cuda,baseline,torch]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
-# driven by imgproc-load over loopback, at concurrency 1 and at saturation; the in-process C++ baseline; and
-# torchvision on the GPU where Python has torch and CUDA. Photos: Debian's mate-backgrounds.
+# driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
+# the saturation throughput; the in-process C++ baseline; and torchvision on the GPU where Python has torch
+# and CUDA. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build leaves the CUDA
+# backend out (nothing of it would run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cores=$(nproc)
+
+# Saturation: enough requests in flight to keep the backend busy. The CUDA backend batches decodes across
+# requests and must reach ~3,000 images/s over loopback, so it gets many more, over several connections.
+cpu_concurrency=$((2 * cores)) cpu_connections=4
+cuda_concurrency=256 cuda_connections=8
+queue_capacity=$((4 * cuda_concurrency))  # no RESOURCE_EXHAUSTED at saturation, W5's streams included
+# At saturation only a sample of answers is decoded and checked, so that verification does not take the CPU
+# the server needs; at concurrency 1 every answer is.
+saturation_verify_fraction=0.05
+warmup=2s torch_threads=16
+
 duration=10 build_dir=build-release out=bench/results cuda_prefix=""
+workloads=W1,W2,W3,W4,W5 systems=service-cpu,service-cuda,baseline,torch
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     --opencv-cuda) cuda_prefix="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --workloads) workloads="$2"; shift 2 ;;
+    --systems) systems="$2"; shift 2 ;;
     *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
+for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
+for s in ${systems//,/ }; do
+  has service-cpu,service-cuda,baseline,torch "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
+done
+
 photos="${IMGPROC_TEST_IMAGES:-/usr/share/backgrounds/mate}"
 [ -d "$photos/nature" ] || scripts/install-deps.sh
 build_args=(--build-dir "$build_dir" --type Release)
 [ -n "$cuda_prefix" ] && build_args+=(--opencv-cuda "$cuda_prefix")
+has "$systems" service-cuda || build_args+=(--cuda off)
 scripts/build.sh "${build_args[@]}" > /dev/null
 mkdir -p "$out"
 rm -f "$out"/*.json
-cores=$(nproc)
 bin="$build_dir"
 
 start_server() {  # start_server BACKEND -> sets server_pid, port, metrics
   local log="$out/server-$1.log"
   "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
-      --queue_capacity=1024 > "$log" 2>&1 &
+      --queue_capacity="$queue_capacity" > "$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 300); do grep -q "metrics on" "$log" && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
@@ -40,19 +64,23 @@ stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; }
 
 # W4's inputs: 256x256 JPEGs made from the photos by the service itself.
 small="$out/small"
-mkdir -p "$small"
-start_server cpu
-for f in "$photos"/nature/*.jpg; do
-  "$bin/client/imgproc_cli" --target="127.0.0.1:$port" process --in="$f" --out="$small/$(basename "$f")" \
-      --ops="resize width=256 height=256 interpolation=INTERPOLATION_AREA" --format=jpeg --quality=90 > /dev/null
-done
-stop_server
+if has "$workloads" W4; then
+  mkdir -p "$small"
+  start_server cpu
+  for f in "$photos"/nature/*.jpg; do
+    "$bin/client/imgproc_cli" --target="127.0.0.1:$port" process --in="$f" --out="$small/$(basename "$f")" \
+        --ops="resize width=256 height=256 interpolation=INTERPOLATION_AREA" --format=jpeg --quality=90 > /dev/null
+  done
+  stop_server
+fi
 
+# W5 is W1 sent over ProcessStream (one stream per worker): the in-process rows of W1 stand for it.
 declare -A input ops fmt
 input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--output_format=jpeg --quality=90"
 input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter diameter=9 sigma_color=75 sigma_space=75"; fmt[W2]="--output_format=jpeg --quality=90"
 input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--output_format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
+input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
 
 # The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
 cuda_usable() {
@@ -66,37 +94,73 @@ cuda_usable() {
   kill -KILL $p || true
   return 1
 }
-backends=(cpu)
-if cuda_usable; then backends+=(cuda); else echo "bench: no CUDA rows: $(tail -n1 "$out/probe-cuda.log")" >&2; fi
+backends=()
+has "$systems" service-cpu && backends+=(cpu)
+if has "$systems" service-cuda; then
+  if cuda_usable; then backends+=(cuda); else echo "bench: no CUDA rows: $(tail -n1 "$out/probe-cuda.log")" >&2; fi
+fi
+
+load() {  # load OUT_JSON WORKLOAD CONCURRENCY CONNECTIONS VERIFY_FRACTION [more imgproc-load flags]
+  local json=$1 w=$2 c=$3 connections=$4 verify=$5
+  shift 5
+  # shellcheck disable=SC2086  # fmt holds several flags on purpose
+  "$bin/client/imgproc-load" --target="127.0.0.1:$port" --metrics="$metrics" --input="${input[$w]}" \
+      --ops="${ops[$w]}" ${fmt[$w]} --concurrency="$c" --connections="$connections" --verify_fraction="$verify" \
+      --warmup="$warmup" --duration="${duration}s" --timeout=120s --format=json --progress=false "$@" > "$json"
+  summarize "$json"
+}
+summarize() { echo "bench: $(python3 bench/report.py --line "$1")" >&2; }
 
 for backend in "${backends[@]}"; do
   start_server "$backend"
-  [ "$backend" = cpu ] && saturation=$((2 * cores)) || saturation=64
-  for w in W1 W2 W3 W4; do
-    for c in 1 "$saturation"; do
-      echo "bench: service-$backend $w concurrency $c" >&2
-      "$bin/client/imgproc-load" --target="127.0.0.1:$port" --metrics="$metrics" --input="${input[$w]}" \
-          --ops="${ops[$w]}" ${fmt[$w]} --concurrency="$c" --connections=$(( c < 4 ? c : 4 )) --warmup=2s \
-          --duration="${duration}s" --timeout=120s --format=json --progress=false > "$out/service-$backend-$w-c$c.json"
-    done
+  if [ "$backend" = cpu ]; then saturation=$cpu_concurrency connections=$cpu_connections
+  else saturation=$cuda_concurrency connections=$cuda_connections; fi
+  for w in ${workloads//,/ }; do
+    load "$out/service-$backend-$w-c1.json" "$w" 1 1 1
+    load "$out/service-$backend-$w-c$saturation.json" "$w" "$saturation" "$connections" "$saturation_verify_fraction"
   done
+  # Latency at half load: open loop at half the saturation throughput (the target: p99 within 2x p50).
+  if has "$workloads" W1; then
+    half=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1])).get('rps', 0) / 2))" \
+           "$out/service-$backend-W1-c$saturation.json")
+    if [ "$half" -gt 0 ]; then
+      load "$out/service-$backend-W1-c$saturation-rps$half.json" W1 "$saturation" "$connections" \
+           "$saturation_verify_fraction" --rps="$half"
+    fi
+  fi
   stop_server
 done
 
-for w in W1 W2 W3 W4; do
-  echo "bench: baseline $w" >&2
-  "$bin/bench/imgproc-baseline" --workload="$w" --input="${input[$w]}" --duration="${duration}s" --threads=1 > "$out/baseline-$w-c1.json"
-  "$bin/bench/imgproc-baseline" --workload="$w" --input="${input[$w]}" --duration="${duration}s" --threads="$cores" > "$out/baseline-$w-c$cores.json"
-  if python3 -c "import torch, torchvision; assert torch.cuda.is_available()" 2>/dev/null; then
-    echo "bench: torchvision $w" >&2
-    python3 bench/torch_pipeline.py --workload="$w" --input="${input[$w]}" --duration="$duration" --threads=1 > "$out/torch-$w-c1.json"
-    python3 bench/torch_pipeline.py --workload="$w" --input="${input[$w]}" --duration="$duration" --threads=16 > "$out/torch-$w-c16.json"
+# In-process rows: W1's stand for W5's, so W5 alone still gets its ratio to the baseline.
+inprocess=()
+for w in ${workloads//,/ }; do [ "$w" = W5 ] || inprocess+=("$w"); done
+has "$workloads" W5 && ! has "$workloads" W1 && inprocess+=(W1)
+torch_ok=false
+if has "$systems" torch; then
+  if python3 -c "import torch, torchvision; assert torch.cuda.is_available()" 2>/dev/null; then torch_ok=true
+  else echo "bench: no torchvision rows: torch, torchvision or a CUDA device missing" >&2; fi
+fi
+for w in "${inprocess[@]}"; do
+  if has "$systems" baseline; then
+    for threads in 1 "$cores"; do
+      "$bin/bench/imgproc-baseline" --workload="$w" --input="${input[$w]}" --duration="${duration}s" \
+          --threads="$threads" > "$out/baseline-$w-c$threads.json"
+      summarize "$out/baseline-$w-c$threads.json"
+    done
+  fi
+  if $torch_ok; then
+    for threads in 1 "$torch_threads"; do
+      python3 bench/torch_pipeline.py --workload="$w" --input="${input[$w]}" --duration="$duration" \
+          --threads="$threads" > "$out/torch-$w-c$threads.json"
+      summarize "$out/torch-$w-c$threads.json"
+    done
   fi
 done
 
 {
   echo "host: $(hostname), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed 's/^/gpu: /'
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), date: $(date -u +%Y-%m-%dT%H:%MZ), duration ${duration}s per run"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), date: $(date -u +%Y-%m-%dT%H:%MZ), duration ${duration}s per run, warm-up $warmup"
+  echo "saturation: service-cpu $cpu_concurrency in flight over $cpu_connections connections, service-cuda $cuda_concurrency over $cuda_connections; answers verified: all at concurrency 1, a $saturation_verify_fraction sample otherwise"
 } > "$out/host.txt"
 python3 bench/report.py "$out"

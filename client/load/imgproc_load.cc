@@ -2,23 +2,31 @@
 //
 //   imgproc-load --target=127.0.0.1:50051 --input=/usr/share/backgrounds/mate/nature \
 //       --ops="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5" --output_format=jpeg --quality=90 \
-//       --concurrency=32 --duration=20s --warmup=3s [--rps=500] [--stream] [--format=json]
+//       --concurrency=32 --duration=20s --warmup=3s [--rps=500] [--stream] [--format=json] \
+//       [--verify_fraction=0.05] [--metrics=127.0.0.1:9090]
 //
 // Closed loop at --concurrency by default (each worker sends its next request when the last is answered);
-// --rps spreads sends evenly in time instead (open loop) up to that rate. Every answer is checked: it must
-// decode (or be raw pixels of the right byte count) and have the size the chain produces, which is predicted
-// with the server's own validation code. Wrong answers are counted apart from errors.
+// --rps spreads sends evenly in time instead (open loop) up to that rate. Answers are checked, all of them by
+// default or a deterministic sample with --verify_fraction: an answer must decode (or be raw pixels of the
+// right byte count) and have the size the chain produces, which is predicted with the server's own validation
+// code. Wrong answers are counted apart from errors. With --metrics, the server's own figures over the measured
+// window (CPU, GPU and JPEG-engine busy, decode/encode backends, decode batch size) come with the report.
 #include <algorithm>
 #include <atomic>
+#include <array>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
+
+#include <sys/resource.h>
 
 #include <google/protobuf/util/json_util.h>
 #include <opencv2/imgcodecs.hpp>
@@ -33,6 +41,7 @@
 #include "absl/time/time.h"
 #include "imgproc/client.h"
 #include "pipeline/plan.h"
+#include "server_metrics.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(int, concurrency, 10, "workers sending at once (streams with --stream)");
@@ -53,7 +62,9 @@ ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks")
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request");
 ABSL_FLAG(std::string, format, "text", "report: text or json");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
-ABSL_FLAG(std::string, metrics, "", "host:port of the server's /metrics: report worker and GPU busy ratios");
+ABSL_FLAG(std::string, metrics, "", "host:port of the server's /metrics: report its CPU, GPU and codec figures");
+ABSL_FLAG(double, verify_fraction, 1.0,
+          "share of answers to check (decode, size): every round(1/F)-th answer of each worker; 0: none");
 
 namespace imgproc {
 namespace {
@@ -68,13 +79,22 @@ struct Input {
   bool raw = false;
 };
 
+constexpr int kStages = 6;
+constexpr const char* kStageNames[kStages] = {"queue_wait", "decode", "upload", "operations", "download", "encode"};
+
 struct Sample {
   int64_t latency_us;
   int code;
   int64_t bytes_out;
   int64_t bytes_in;
-  bool wrong;
-  pb::StageTimings timings;
+  std::array<int64_t, kStages> stage_us;  // not the protobuf: no allocation per answer
+};
+
+// Each worker keeps its own, merged after the run: no lock on the answer path at thousands of answers a second.
+struct WorkerResults {
+  std::vector<Sample> samples;
+  int64_t warmup_answers = 0;
+  int64_t ok_answers = 0;  // measured, numbers the answers for --verify_fraction's sample
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -150,23 +170,17 @@ bool IsWrong(const Input& in, const pb::ProcessResponse& r) {
   return decoded.empty() || decoded.cols != in.expected.width || decoded.rows != in.expected.height;
 }
 
-// Worker and GPU busy time from the server's counters, for the ratio over the measured window.
-std::map<std::string, double> ScrapeCounters(const std::string& hostport) {
-  std::map<std::string, double> out;
-  if (hostport.empty()) return out;
-  // Plain HTTP/1.0 over a socket would do; curl keeps this short and is installed with the test dependencies.
-  FILE* pipe = popen(("curl -s --max-time 5 http://" + hostport + "/metrics").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char line[4096];
-  while (fgets(line, sizeof line, pipe) != nullptr) {
-    std::string s(line);
-    for (const char* name : {"imgproc_worker_busy_seconds_total{", "imgproc_gpu_busy_seconds_total{", "imgproc_workers{",
-                             "imgproc_gpu_utilization_ratio{"}) {
-      if (s.rfind(name, 0) == 0) out[s.substr(0, s.rfind(' '))] = std::stod(s.substr(s.rfind(' ') + 1));
-    }
-  }
-  pclose(pipe);
-  return out;
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// --verify_fraction as "check every k-th answer"; 0: check none.
+int64_t VerifyEvery() {
+  const double fraction = absl::GetFlag(FLAGS_verify_fraction);
+  if (!(fraction >= 0 && fraction <= 1)) Die("--verify_fraction must be within [0, 1]");
+  return fraction == 0 ? 0 : std::max<int64_t>(1, std::llround(1 / fraction));
 }
 
 double Percentile(const std::vector<int64_t>& sorted, double p) {
@@ -181,6 +195,7 @@ int Run() {
   const int connections = std::clamp(absl::GetFlag(FLAGS_connections), 1, concurrency);
   const double rps = absl::GetFlag(FLAGS_rps);
   const bool streaming = absl::GetFlag(FLAGS_stream);
+  const int64_t verify_every = VerifyEvery();
   const auto warmup = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
   auto duration = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
   const int64_t total = absl::GetFlag(FLAGS_total);
@@ -204,13 +219,9 @@ int Run() {
   const Clock::time_point start = Clock::now();
   const Clock::time_point measure_from = start + warmup;
   const Clock::time_point stop_at = measure_from + duration;
-  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0};
+  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0}, verified{0};
   std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::vector<Sample> samples;
-  int64_t warmup_count = 0;
-  std::map<std::string, double> counters_before;
-  std::once_flag measuring;
+  std::vector<WorkerResults> results(static_cast<size_t>(concurrency));
 
   auto take_ticket = [&](Clock::time_point* due) -> bool {
     if (stop) return false;
@@ -220,48 +231,73 @@ int Run() {
     if (*due >= measure_from && total > 0 && measured++ >= total) return false;
     return true;
   };
-  auto record = [&](Clock::time_point sent, const Input& in, const grpc::Status& status, int code,
+  auto record = [&](WorkerResults& mine, Clock::time_point sent, const Input& in, int code,
                     const pb::ProcessResponse* response) {
     const Clock::time_point now = Clock::now();
-    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(), code,
-             static_cast<int64_t>(in.request.image().size()), response ? static_cast<int64_t>(response->image().size()) : 0,
-             false, response ? response->timings() : pb::StageTimings()};
-    if (code == 0 && response != nullptr) s.wrong = IsWrong(in, *response);
     ++done;
-    if (sent < measure_from) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++warmup_count;
+    if (sent < measure_from) {  // warm-up answers are neither reported nor checked
+      ++mine.warmup_answers;
       return;
     }
-    if (code != 0) ++errors;
-    if (s.wrong) ++wrong;
-    std::lock_guard<std::mutex> lock(mu);
-    samples.push_back(std::move(s));
+    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(), code,
+             static_cast<int64_t>(in.request.image().size()), response ? static_cast<int64_t>(response->image().size()) : 0,
+             {}};
+    if (code != 0 || response == nullptr) {
+      ++errors;
+    } else {
+      const pb::StageTimings& t = response->timings();
+      s.stage_us = {t.queue_wait_us(), t.decode_us(), t.upload_us(), t.operations_us(), t.download_us(), t.encode_us()};
+      if (verify_every > 0 && mine.ok_answers % verify_every == 0) {
+        ++verified;
+        if (IsWrong(in, *response)) ++wrong;
+      }
+      ++mine.ok_answers;
+    }
+    mine.samples.push_back(s);
   };
+
+  // Server scrapes and this process's CPU time over the measured window, on a thread of their own so that no
+  // worker waits for them.
+  load::ServerWindow server(absl::GetFlag(FLAGS_metrics));
+  std::mutex window_mu;
+  std::condition_variable window_cv;
+  bool workers_done = false;
+  std::optional<double> client_cpu_begin;
+  std::thread window_thread([&] {
+    std::unique_lock<std::mutex> lock(window_mu);
+    if (window_cv.wait_until(lock, measure_from, [&] { return workers_done; })) return;
+    client_cpu_begin = ProcessCpuSeconds();
+    if (!server.enabled()) return;
+    if (!server.Begin()) return;
+    for (auto next = Clock::now() + std::chrono::seconds(1); !window_cv.wait_until(lock, next, [&] { return workers_done; });
+         next += std::chrono::seconds(1)) {
+      server.Sample();
+    }
+  });
 
   std::vector<std::thread> workers;
   for (int w = 0; w < concurrency; ++w) {
     workers.emplace_back([&, w] {
+      WorkerResults& mine = results[static_cast<size_t>(w)];
       ImgprocClient client(channels[w % connections], options);
       std::unique_ptr<ImgprocClient::Stream> stream;
       if (streaming) stream = client.OpenStream(std::chrono::duration_cast<std::chrono::milliseconds>(warmup + duration) + std::chrono::minutes(1));
       Clock::time_point due;
       for (int64_t i = w; take_ticket(&due); i += concurrency) {
         std::this_thread::sleep_until(due);
-        if (due >= measure_from) std::call_once(measuring, [&] { counters_before = ScrapeCounters(absl::GetFlag(FLAGS_metrics)); });
         const Input& in = inputs[static_cast<size_t>(i) % inputs.size()];
         const Clock::time_point sent = rps > 0 ? due : Clock::now();  // open loop: latency from when it was due
         if (streaming) {
           pb::ProcessStreamResponse r;
           if (!stream->Send(in.request) || !stream->Read(&r)) {
-            record(sent, in, grpc::Status::CANCELLED, grpc::UNAVAILABLE, nullptr);
+            record(mine, sent, in, grpc::UNAVAILABLE, nullptr);
             break;
           }
-          record(sent, in, grpc::Status::OK, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
+          record(mine, sent, in, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
         } else {
           pb::ProcessResponse r;
           const grpc::Status status = client.Process(in.request, &r);
-          record(sent, in, status, status.error_code(), status.ok() ? &r : nullptr);
+          record(mine, sent, in, status.error_code(), status.ok() ? &r : nullptr);
         }
       }
       if (stream) stream->Finish();
@@ -274,24 +310,41 @@ int Run() {
       if (stop || !absl::GetFlag(FLAGS_progress)) continue;
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const int64_t now_done = done;
-      std::fprintf(stderr, "[%6.1fs]%s %lld answers, %.1f/s now, %lld errors, %lld wrong\n", elapsed,
+      std::fprintf(stderr, "[%6.1fs]%s %lld answers, %.1f/s now, %lld errors, %lld verified, %lld wrong\n", elapsed,
                    Clock::now() < measure_from ? " warm-up," : "", (long long)now_done, double(now_done - last),
-                   (long long)errors.load(), (long long)wrong.load());
+                   (long long)errors.load(), (long long)verified.load(), (long long)wrong.load());
       last = now_done;
     }
   });
   for (auto& t : workers) t.join();
   const Clock::time_point end = Clock::now();
-  const std::map<std::string, double> counters_after = ScrapeCounters(absl::GetFlag(FLAGS_metrics));
+  const double client_cpu_end = ProcessCpuSeconds();
+  {
+    std::lock_guard<std::mutex> lock(window_mu);
+    workers_done = true;
+  }
+  window_cv.notify_all();
+  window_thread.join();
+  server.End();
   stop = true;
   progress.join();
+  const std::optional<load::ServerFigures> figures = server.Figures();
+  if (server.enabled() && !figures) {
+    std::cerr << "imgproc-load: no server figures: " << server.last_error() << "\n";
+  }
 
   // ---- report
-  const double wall = std::chrono::duration<double>(end - std::max(start + warmup, start)).count();
+  const double wall = std::chrono::duration<double>(end - measure_from).count();
+  std::vector<Sample> samples;
+  int64_t warmup_count = 0;
+  for (WorkerResults& r : results) {
+    samples.insert(samples.end(), r.samples.begin(), r.samples.end());
+    warmup_count += r.warmup_answers;
+  }
   std::vector<int64_t> latencies;
   std::map<std::string, int64_t> codes;
   int64_t bytes_sent = 0, bytes_received = 0;
-  double stage_sum[6] = {0};
+  double stage_sum[kStages] = {0};
   int64_t ok = 0;
   for (const Sample& s : samples) {
     latencies.push_back(s.latency_us);
@@ -300,9 +353,7 @@ int Run() {
     bytes_received += s.bytes_in;
     if (s.code == 0) {
       ++ok;
-      const int64_t v[6] = {s.timings.queue_wait_us(), s.timings.decode_us(), s.timings.upload_us(),
-                            s.timings.operations_us(), s.timings.download_us(), s.timings.encode_us()};
-      for (int k = 0; k < 6; ++k) stage_sum[k] += v[k];
+      for (int k = 0; k < kStages; ++k) stage_sum[k] += s.stage_us[k];
     }
   }
   std::sort(latencies.begin(), latencies.end());
@@ -310,19 +361,9 @@ int Run() {
   for (int64_t l : latencies) mean += l / 1000.0;
   if (!latencies.empty()) mean /= latencies.size();
   const double throughput = samples.size() / std::max(wall, 1e-9);
-  const char* stage_names[6] = {"queue_wait", "decode", "upload", "operations", "download", "encode"};
-  // Ratios over the measured window from the server's counters: busy seconds per second per worker.
-  std::map<std::string, double> busy;
-  const double window = std::chrono::duration<double>(end - measure_from).count();
-  for (const auto& [key, after] : counters_after) {
-    if (key.rfind("imgproc_worker_busy_seconds_total", 0) == 0 || key.rfind("imgproc_gpu_busy_seconds_total", 0) == 0) {
-      const std::string device = key.substr(key.find("device=\"") + 8, key.find('"', key.find("device=\"") + 8) - key.find("device=\"") - 8);
-      const bool gpu = key.rfind("imgproc_gpu", 0) == 0;
-      const double workers = gpu ? 1 : std::max(1.0, counters_after.count("imgproc_workers{device=\"" + device + "\"}") ? counters_after.at("imgproc_workers{device=\"" + device + "\"}") : 1.0);
-      const double before = counters_before.count(key) ? counters_before.at(key) : 0;
-      busy[(gpu ? "gpu_busy:" : "worker_busy:") + device] = (after - before) / (window * workers);
-    }
-  }
+  // The load generator's own CPU: if it nears the host's cores, the figures measure the client, not the server.
+  const double client_cpu_cores = client_cpu_begin ? (client_cpu_end - *client_cpu_begin) / std::max(wall, 1e-9) : 0;
+  const std::map<std::string, double> busy = figures ? figures->busy : std::map<std::string, double>{};
   // Histogram: ten buckets from the fastest to the slowest answer.
   std::vector<std::pair<double, int64_t>> histogram;
   if (!latencies.empty()) {
@@ -335,11 +376,12 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_format) == "json") {
     std::string json = absl::StrFormat(
-        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"warmup_count":%d,"duration_s":%.3f,"rps":%.3f,)"
+        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"verified":%d,"verify_fraction":%g,"warmup_count":%d,)"
+        R"("duration_s":%.3f,"rps":%.3f,"client_cpu_cores":%.3f,)"
         R"("latency_ms":{"min":%.3f,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"max":%.3f},)",
-        samples.size(), ok, errors.load(), wrong.load(), warmup_count, wall, throughput, Percentile(latencies, 0), mean,
-        Percentile(latencies, 50), Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99),
-        Percentile(latencies, 100));
+        samples.size(), ok, errors.load(), wrong.load(), verified.load(), absl::GetFlag(FLAGS_verify_fraction),
+        warmup_count, wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
+        Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99), Percentile(latencies, 100));
     json += R"("histogram":[)";
     for (size_t b = 0; b < histogram.size(); ++b) {
       json += absl::StrFormat(R"(%s{"le_ms":%.3f,"count":%d})", b ? "," : "", histogram[b].first, histogram[b].second);
@@ -351,20 +393,27 @@ int Run() {
       first = false;
     }
     json += absl::StrFormat(R"(},"bytes_sent":%d,"bytes_received":%d,"server_stage_mean_us":{)", bytes_sent, bytes_received);
-    for (int k = 0; k < 6; ++k) json += absl::StrFormat(R"(%s"%s":%.1f)", k ? "," : "", stage_names[k], ok ? stage_sum[k] / ok : 0.0);
+    for (int k = 0; k < kStages; ++k) json += absl::StrFormat(R"(%s"%s":%.1f)", k ? "," : "", kStageNames[k], ok ? stage_sum[k] / ok : 0.0);
     json += R"(},"busy_ratio":{)";
     first = true;
     for (const auto& [name, ratio] : busy) {
       json += absl::StrFormat(R"(%s"%s":%.4f)", first ? "" : ",", name, ratio);
       first = false;
     }
-    json += "}}";
+    json += "}";
+    if (figures) json += R"(,"server":)" + load::ServerFiguresJson(*figures);
+    json += "}";
     std::cout << json << std::endl;
   } else {
+    const std::string sample_rule = verify_every == 0   ? "none checked"
+                                    : verify_every == 1 ? "every answer"
+                                                        : absl::StrCat("1 in ", verify_every, " answers of each worker");
     std::printf("Summary:\n  Count:\t%zu (after %lld warm-up)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
-                "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Wrong answers:\t%lld\n\n",
+                "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Verified:\t%lld (%s)\n"
+                "  Wrong answers:\t%lld\n  Load generator CPU:\t%.2f cores\n\n",
                 samples.size(), (long long)warmup_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
-                throughput, (long long)errors.load(), (long long)wrong.load());
+                throughput, (long long)errors.load(), (long long)verified.load(), sample_rule.c_str(),
+                (long long)wrong.load(), client_cpu_cores);
     std::printf("Latency distribution:\n");
     for (double p : {50.0, 90.0, 95.0, 99.0}) std::printf("  %.0f%% in %.2f ms\n", p, Percentile(latencies, p));
     std::printf("\nResponse time histogram:\n");
@@ -376,9 +425,9 @@ int Run() {
     std::printf("\nStatus code distribution:\n");
     for (const auto& [code, n] : codes) std::printf("  [%s]\t%lld responses\n", code.c_str(), (long long)n);
     std::printf("\nBytes: sent %lld, received %lld\nServer stage means (us):", (long long)bytes_sent, (long long)bytes_received);
-    for (int k = 0; k < 6; ++k) std::printf(" %s %.0f", stage_names[k], ok ? stage_sum[k] / ok : 0.0);
+    for (int k = 0; k < kStages; ++k) std::printf(" %s %.0f", kStageNames[k], ok ? stage_sum[k] / ok : 0.0);
     std::printf("\n");
-    for (const auto& [name, ratio] : busy) std::printf("%s %.1f%%\n", name.c_str(), ratio * 100);
+    if (figures) std::printf("\n%s", load::ServerFiguresText(*figures).c_str());
   }
   return 0;
 }
