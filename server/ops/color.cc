@@ -148,7 +148,8 @@ absl::Status BindClahe(const pb::Operation& op, StepBinder& b) {
   });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([clip, grid](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::Ptr<cv::cuda::CLAHE> clahe = cv::cuda::createCLAHE(clip, grid);
+    cv::Ptr<cv::cuda::CLAHE> clahe = ctx.objects.Get<cv::cuda::CLAHE>(
+        absl::StrCat("clahe ", clip, " ", grid.width, "x", grid.height), [&] { return cv::cuda::createCLAHE(clip, grid); });
     OnLumaCuda(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) { clahe->apply(s, d, ctx.stream); });
   });
 #endif
@@ -177,8 +178,9 @@ absl::Status BindGamma(const pb::Operation& op, StepBinder& b) {
 #if IMGPROC_WITH_CUDA
   // cv::cuda::LookUpTable takes 1 or 3 channels; 4-channel images run on the CPU.
   if (b.input().channels != 4) {
-    b.SetCuda([lut](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      cv::cuda::createLookUpTable(lut)->transform(src, dst, ctx.stream);
+    b.SetCuda([lut, gamma](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
+      ctx.objects.Get<cv::cuda::LookUpTable>(absl::StrCat("gamma ", gamma), [&] { return cv::cuda::createLookUpTable(lut); })
+          ->transform(src, dst, ctx.stream);
     });
   }
 #endif

@@ -48,7 +48,10 @@ absl::Status BindGaussianBlur(const pb::Operation& op, StepBinder& b) {
 #if IMGPROC_WITH_CUDA
   if (kw <= kMaxCudaSeparableKernel && kh <= kMaxCudaSeparableKernel) {
     b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      cv::cuda::createGaussianFilter(src.type(), src.type(), ksize, sx, sy, border, border)->apply(src, dst, ctx.stream);
+      ctx.objects
+          .Get<cv::cuda::Filter>(absl::StrCat("gaussian ", src.type(), " ", kw, "x", kh, " ", sx, " ", sy, " ", border),
+                                 [&] { return cv::cuda::createGaussianFilter(src.type(), src.type(), ksize, sx, sy, border, border); })
+          ->apply(src, dst, ctx.stream);
     });
   }
 #endif
@@ -86,7 +89,10 @@ absl::Status BindBoxFilter(const pb::Operation& op, StepBinder& b) {
   if (normalize && (b.input().depth == Depth::kU8 || b.input().channels == 1)) {
     b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
       WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
-        cv::cuda::createBoxFilter(s.type(), s.type(), ksize, cv::Point(-1, -1), border)->apply(s, d, ctx.stream);
+        ctx.objects
+            .Get<cv::cuda::Filter>(absl::StrCat("box ", s.type(), " ", ksize.width, "x", ksize.height, " ", border),
+                                   [&] { return cv::cuda::createBoxFilter(s.type(), s.type(), ksize, cv::Point(-1, -1), border); })
+            ->apply(s, d, ctx.stream);
       });
     });
   }
@@ -115,7 +121,8 @@ absl::Status BindMedianBlur(const pb::Operation& op, StepBinder& b) {
 #if IMGPROC_WITH_CUDA
   if (b.input().depth == Depth::kU8) {
     b.SetCuda([k](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      cv::cuda::createMedianFilter(src.type(), k)->apply(src, dst, ctx.stream);
+      ctx.objects.Get<cv::cuda::Filter>(absl::StrCat("median ", src.type(), " ", k), [&] { return cv::cuda::createMedianFilter(src.type(), k); })
+          ->apply(src, dst, ctx.stream);
     });
   }
 #endif
@@ -210,7 +217,10 @@ absl::Status BindSobel(const pb::Operation& op, StepBinder& b) {
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
     const int ftype = CV_MAKETYPE(CV_32F, src.channels());
     src.convertTo(ctx.scratch[0], ftype, ctx.stream);
-    cv::cuda::createSobelFilter(ftype, ftype, dx, dy, k, scale, border, border)->apply(ctx.scratch[0], ctx.scratch[1], ctx.stream);
+    ctx.objects
+        .Get<cv::cuda::Filter>(absl::StrCat("sobel ", ftype, " ", dx, " ", dy, " ", k, " ", scale, " ", border),
+                               [&] { return cv::cuda::createSobelFilter(ftype, ftype, dx, dy, k, scale, border, border); })
+        ->apply(ctx.scratch[0], ctx.scratch[1], ctx.stream);
     cv::cuda::add(ctx.scratch[1], cv::Scalar::all(delta), ctx.scratch[2], cv::noArray(), -1, ctx.stream);
     FinishDerivative(ctx.scratch[2], to_u8, dst, ctx);
   });
@@ -258,7 +268,10 @@ absl::Status BindLaplacian(const pb::Operation& op, StepBinder& b) {
       src.convertTo(ctx.scratch[2], ftype, ctx.stream);
       cv::cuda::GpuMat& filtered = ctx.scratch[3];
       WithOneOrFourChannels(ctx.scratch[2], filtered, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
-        cv::cuda::createLaplacianFilter(s.type(), s.type(), k, scale, border)->apply(s, d, ctx.stream);
+        ctx.objects
+            .Get<cv::cuda::Filter>(absl::StrCat("laplacian ", s.type(), " ", k, " ", scale, " ", border),
+                                   [&] { return cv::cuda::createLaplacianFilter(s.type(), s.type(), k, scale, border); })
+            ->apply(s, d, ctx.stream);
       });
       cv::cuda::add(filtered, cv::Scalar::all(delta), ctx.scratch[2], cv::noArray(), -1, ctx.stream);
       FinishDerivative(ctx.scratch[2], to_u8, dst, ctx);
@@ -295,7 +308,10 @@ absl::Status BindCanny(const pb::Operation& op, StepBinder& b) {
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::cuda::createCannyEdgeDetector(t1, t2, aperture, l2)->detect(src, dst, ctx.stream);
+    ctx.objects
+        .Get<cv::cuda::CannyEdgeDetector>(absl::StrCat("canny ", t1, " ", t2, " ", aperture, " ", l2),
+                                          [&] { return cv::cuda::createCannyEdgeDetector(t1, t2, aperture, l2); })
+        ->detect(src, dst, ctx.stream);
   });
 #endif
   return absl::OkStatus();
@@ -369,7 +385,8 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "kernel_height", kh, 1, kMaxKernelSize));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "iterations", iterations, 1, 100));
   const int morph_op = kOps[p.op()];
-  const cv::Mat kernel = cv::getStructuringElement(kShapes[p.shape()], cv::Size(kw, kh));
+  const int shape = kShapes[p.shape()];
+  const cv::Mat kernel = cv::getStructuringElement(shape, cv::Size(kw, kh));
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
     cv::morphologyEx(src, dst, morph_op, kernel, cv::Point(-1, -1), iterations);
   });
@@ -377,7 +394,10 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   // cv::cuda morphology: uint8 or float32 with 1 or 4 channels (3 go through BGRA).
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
     WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
-      cv::cuda::createMorphologyFilter(morph_op, s.type(), kernel, cv::Point(-1, -1), iterations)->apply(s, d, ctx.stream);
+      ctx.objects
+          .Get<cv::cuda::Filter>(absl::StrCat("morphology ", morph_op, " ", s.type(), " ", shape, " ", kw, "x", kh, " ", iterations),
+                                 [&] { return cv::cuda::createMorphologyFilter(morph_op, s.type(), kernel, cv::Point(-1, -1), iterations); })
+          ->apply(s, d, ctx.stream);
     });
   });
 #endif

@@ -4,7 +4,9 @@
 // the service finds it, so adding an operation touches its family file and the proto, nothing else.
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -23,11 +25,33 @@ namespace imgproc {
 namespace pb = ::imgproc::v1;
 
 #if IMGPROC_WITH_CUDA
-// What a CUDA implementation gets besides its input and output: the worker's stream, and scratch
-// matrices that live as long as the worker so that steady state allocates nothing.
+// Objects a CUDA implementation builds once per lane and reuses, found by a key naming everything they depend
+// on (parameters, pixel type). Building a cv::cuda filter, CLAHE or lookup table uploads its coefficients on
+// the legacy default stream, which waits for the work of every lane's stream: one per request would order all
+// lanes behind one another.
+class CudaObjectCache {
+ public:
+  template <typename T, typename Make>
+  cv::Ptr<T> Get(const std::string& key, Make&& make) {
+    auto it = objects_.find(key);
+    if (it != objects_.end()) return cv::Ptr<T>(std::static_pointer_cast<T>(it->second));
+    if (objects_.size() >= kMaxObjects) objects_.clear();  // requests may vary their parameters without end
+    cv::Ptr<T> made = make();
+    objects_.emplace(key, made);
+    return made;
+  }
+
+ private:
+  static constexpr size_t kMaxObjects = 64;
+  std::unordered_map<std::string, std::shared_ptr<void>> objects_;
+};
+
+// What a CUDA implementation gets besides its input and output: the worker's stream, scratch matrices and
+// built objects that live as long as the worker, so that steady state allocates and builds nothing.
 struct CudaOpContext {
   cv::cuda::Stream& stream;
   std::vector<cv::cuda::GpuMat>& scratch;  // at least 4 entries
+  CudaObjectCache& objects;
 };
 using CudaImpl = std::function<void(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
 #endif

@@ -70,6 +70,7 @@ class CudaLane final : public ExecutionLane {
     buffers_[0].release();
     buffers_[1].release();
     scratch_.clear();
+    objects_ = CudaObjectCache();
     stream_.reset();
     for (auto* event : {&start_, &input_ready_, &operated_, &finished_}) event->reset();
     DeviceAllocator::Instance().BindThread(nullptr);
@@ -173,7 +174,7 @@ class CudaLane final : public ExecutionLane {
 
   absl::StatusOr<cv::cuda::GpuMat> RunSteps(const Job& job, cv::cuda::GpuMat current, JobResult& result) {
     cpu_fallback_us_ = 0;
-    CudaOpContext ctx{*stream_, scratch_};
+    CudaOpContext ctx{*stream_, scratch_, objects_};
     for (const BoundOp& step : job.plan->steps) {
       if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
       // Ping-pong between the two buffers, never writing into the one being read.
@@ -280,6 +281,7 @@ class CudaLane final : public ExecutionLane {
   std::unique_ptr<JpegGpuEncoder> jpeg_encoder_;   // null: JPEG answers are encoded on the CPU
   cv::cuda::GpuMat buffers_[2];
   std::vector<cv::cuda::GpuMat> scratch_;
+  CudaObjectCache objects_;
   PinnedBuffer upload_staging_, download_staging_, fallback_staging_;
   int64_t cpu_fallback_us_ = 0;
   // Created in the constructor, once the thread is bound to the lane's device.
