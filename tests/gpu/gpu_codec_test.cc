@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <random>
 
 #include <opencv2/imgcodecs.hpp>
@@ -29,10 +30,19 @@
 namespace imgproc::testing {
 namespace {
 
-// libjpeg-turbo and nvJPEG differ in their IDCT and chroma upsampling (libjpeg's "fancy" triangular filter);
-// measured on an H100 over the photos and generated images below (see the "decode" lines they print).
-constexpr double kMinDecodePsnr = 40.0;
-constexpr double kMaxDecodeMeanAbs = 1.5;
+// How far GPU decodes may be from libjpeg-turbo, measured on an H100 over the photos and generated images
+// below (the "decode" lines they print), with margin. Luma is exact for baseline JPEGs and within 1 level
+// for progressive ones. Chroma: the CUDA decoder interpolates like libjpeg's "fancy upsampling" (max 1 level
+// on baseline, 3 on progressive, PSNR >= 60 dB); the JPEG engine repeats chroma samples, which costs 44-58 dB
+// on the photos and 28.6 dB on generated images whose saturated text edges are the worst case for it.
+struct DecodeTolerance {
+  double min_psnr;
+  double max_mean_abs;
+};
+constexpr DecodeTolerance kCudaDecode{58.0, 0.05};
+constexpr DecodeTolerance kEngineDecodePhoto{42.0, 1.0};
+constexpr DecodeTolerance kEngineDecodeGenerated{28.0, 6.0};
+constexpr double kMinDecodePsnr = 40.0;  // what a photo decoded by either GPU decoder always reaches
 // GPU-encoded JPEGs, decoded by libjpeg, against the source: at most this far below the CPU encoder's PSNR
 // at the same quality (both 4:2:0 with the standard tables scaled by quality).
 constexpr double kMaxEncodePsnrLoss = 1.0;
@@ -65,15 +75,16 @@ cv::Mat Download(const cv::cuda::GpuMat& m) {
   return host;
 }
 
-void ExpectCloseDecode(const std::string& what, const cv::Mat& got, const cv::Mat& want) {
+void ExpectCloseDecode(const std::string& what, const cv::Mat& got, const cv::Mat& want,
+                       DecodeTolerance tolerance = {kMinDecodePsnr, 1.0}) {
   ASSERT_EQ(got.size(), want.size()) << what;
   ASSERT_EQ(got.type(), want.type()) << what;
   const PixelDiff diff = Compare(got, want);
   const double psnr = Psnr(got, want);
   const double mean_abs = cv::norm(got, want, cv::NORM_L1) / static_cast<double>(got.total() * got.channels());
   std::printf("decode %-32s PSNR %6.2f dB  mean|diff| %.3f  max|diff| %3.0f\n", what.c_str(), psnr, mean_abs, diff.max_abs);
-  EXPECT_GE(psnr, kMinDecodePsnr) << what;
-  EXPECT_LE(mean_abs, kMaxDecodeMeanAbs) << what;
+  EXPECT_GE(psnr, tolerance.min_psnr) << what;
+  EXPECT_LE(mean_abs, tolerance.max_mean_abs) << what;
 }
 
 absl::StatusOr<JobResult> RunThroughPool(WorkerPool& pool, const pb::ProcessRequest& request) {
@@ -105,7 +116,8 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   std::vector<absl::string_view> batch;
   std::vector<const NamedJpeg*> batch_members;
   int taken_by_engine = 0;
-  for (const NamedJpeg& jpeg : DecodeCorpus()) {
+  const std::vector<NamedJpeg> corpus = DecodeCorpus();  // the batch below points into it
+  for (const NamedJpeg& jpeg : corpus) {
     const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
                                       cv::IMREAD_COLOR);
     cv::cuda::GpuMat out;
@@ -114,13 +126,13 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     stream.waitForCompletion();
     cv::Mat got = Download(out);
     if (*channels == 1) cv::cvtColor(got, got, cv::COLOR_GRAY2BGR);
-    ExpectCloseDecode(jpeg.name + " (cuda)", got, want);
+    ExpectCloseDecode(jpeg.name + " (cuda)", got, want, kCudaDecode);
 
     cv::Mat luma_want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
                                      cv::IMREAD_GRAYSCALE);
     ASSERT_TRUE((*cuda)->Decode(jpeg.bytes, true, out, raw).ok()) << jpeg.name;
     stream.waitForCompletion();
-    ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want);
+    ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want, kCudaDecode);
 
     if (hardware.ok() && (*hardware)->Supports(jpeg.bytes)) {
       ++taken_by_engine;
@@ -139,7 +151,9 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     const std::string& bytes = batch_members[i]->bytes;
     const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
                                       cv::IMREAD_COLOR);
-    ExpectCloseDecode(batch_members[i]->name + " (engine)", Download((*images)[i]->view()), want);
+    const bool generated = batch_members[i]->name.rfind("generated", 0) == 0;
+    ExpectCloseDecode(batch_members[i]->name + " (engine)", Download((*images)[i]->view()), want,
+                      generated ? kEngineDecodeGenerated : kEngineDecodePhoto);
     (*images)[i]->ReleaseOn(raw);
   }
   stream.waitForCompletion();
@@ -247,7 +261,29 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
                                           EncodeAs(picture, ".jpg", {cv::IMWRITE_JPEG_SAMPLING_FACTOR, 0x111111}),
                                           EncodeAs(GeneratedImage(64, 48, 1), ".jpg"), EncodeAs(picture, ".png")};
   const std::string intact = EncodeAs(GeneratedImage(96, 80), ".jpg");
-  const cv::Mat intact_reference = DecodeLikeServer(intact);
+  // What each decoder makes of the intact image alone; in a batch it must come out the same, byte for byte.
+  std::map<std::string, std::string> reference;
+  {
+    absl::StatusOr<std::unique_ptr<NvJpegDevice>> device = NvJpegDevice::Create(0, true);
+    ASSERT_TRUE(device.ok()) << device.status();
+    cv::cuda::Stream stream;
+    const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
+    auto as_bytes = [](const cv::Mat& m) { return std::string(reinterpret_cast<const char*>(m.data), m.total() * m.elemSize()); };
+    cv::cuda::GpuMat out;
+    ASSERT_TRUE((*JpegCudaDecoder::Create(**device))->Decode(intact, false, out, raw).ok());
+    reference["cuda"] = as_bytes(Download(out));
+    reference["cpu"] = as_bytes(DecodeLikeServer(intact));
+    absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
+    if (hardware.ok()) {
+      std::vector<absl::string_view> one = {intact};
+      auto images = (*hardware)->Decode(one);
+      ASSERT_TRUE(images.ok()) << images.status();
+      cudaEventSynchronize((*images)[0]->events()->done);
+      reference["hardware"] = as_bytes(Download((*images)[0]->view()));
+      (*images)[0]->ReleaseOn(raw);
+    }
+    stream.waitForCompletion();
+  }
   std::mt19937 random(20261125);
   std::atomic<int> ok{0}, invalid{0}, other{0}, intact_right{0}, intact_wrong{0};
   std::mutex mu;
@@ -280,7 +316,7 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     job.input = inputs[i];
     job.done = [&, control = is_intact[i]](absl::StatusOr<JobResult> r) {
       if (control) {
-        const bool right = r.ok() && Psnr(RawToMat(r->image.bytes, 96, 80, 3, pb::DTYPE_UINT8), intact_reference) >= kMinDecodePsnr;
+        const bool right = r.ok() && reference.count(r->decode_backend) && r->image.bytes == reference.at(r->decode_backend);
         (right ? intact_right : intact_wrong)++;
       } else if (r.ok()) {
         ++ok;
@@ -367,7 +403,9 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
   pool.Shutdown();
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(ok, 10600);
-  EXPECT_LE(total - free_after, total - free_before) << "device memory in use grew";
+  // Device-wide, CUDA's lazy module loading may still map a kernel first used after the warm-up (2 MiB seen
+  // once); what the server allocates is checked exactly below.
+  EXPECT_LE(total - free_after, total - free_before + (4 << 20)) << "device memory in use grew";
   EXPECT_EQ(DeviceAllocator::Instance().device_malloc_calls(), mallocs_before) << "cudaMalloc in steady state";
   EXPECT_EQ(shared->reserved_device_bytes(), pool_before) << "the decode pool reserved more in steady state";
   EXPECT_EQ(shared->pinned_allocations(), pinned_before) << "nvJPEG allocated pinned memory in steady state";

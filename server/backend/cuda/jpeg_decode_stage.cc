@@ -5,6 +5,21 @@
 #include <mutex>
 
 namespace imgproc {
+
+void DecodedImageBudget::Acquire(int n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return available_ >= n; });
+  available_ -= n;
+}
+
+void DecodedImageBudget::Release() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++available_;
+  }
+  cv_.notify_one();
+}
+
 namespace {
 
 class JpegDecodeStage final : public FrontStage {
@@ -16,6 +31,7 @@ class JpegDecodeStage final : public FrontStage {
         observer_(observer),
         forward_(std::move(forward)),
         decoders_(options.threads),
+        budget_(std::make_shared<DecodedImageBudget>(2 * options.max_batch)),
         batcher_(options, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
 
   bool Wants(const Job& job) const override {
@@ -45,16 +61,21 @@ class JpegDecodeStage final : public FrontStage {
       inputs.push_back(job.input);
     }
     if (!inputs.empty()) {
+      const int n = static_cast<int>(inputs.size());
+      budget_->Acquire(n);
       absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = decoder->Decode(inputs);
       if (images.ok()) {
-        for (size_t k = 0; k < members.size(); ++k) {
+        for (int k = 0; k < n; ++k) {
           auto staged = std::make_shared<GpuStagedImage>();
           staged->image = std::move((*images)[k]);
+          staged->budget = budget_;
           jobs[members[k]].staged = std::move(staged);
         }
         if (observer_) observer_->OnBatch(device_name_, members.size());
+      } else {
+        // A failed batch: its members go on undecoded and each is decoded alone by a lane.
+        for (int k = 0; k < n; ++k) budget_->Release();
       }
-      // A failed batch: its members go on undecoded and each is decoded alone by a lane.
     }
     for (Job& job : jobs) forward_(std::move(job));
   }
@@ -79,6 +100,7 @@ class JpegDecodeStage final : public FrontStage {
   PoolObserver* const observer_;
   const ForwardFn forward_;
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
+  const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
   DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
 };

@@ -6,7 +6,9 @@
 // reaches the lanes undecoded and is decoded there alone: on the SMs with nvJPEG, else on the CPU. So a bad
 // image in a batch fails only its own request.
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "codec/gpu/jpeg_gpu_codec.h"
@@ -15,12 +17,29 @@
 
 namespace imgproc {
 
-// A job's input as the decode stage left it: decoded, in device memory, ready once its batch's event is.
-struct GpuStagedImage final : StagedInput {
-  std::unique_ptr<DeviceImage> image;
+// Decoded images that no lane has finished with, bounded: when lanes fall behind, the stage waits instead of
+// decoding ahead into device memory, and its queue grows into full batches meanwhile.
+class DecodedImageBudget {
+ public:
+  explicit DecodedImageBudget(int limit) : available_(limit) {}
+  void Acquire(int n);  // waits until n are available
+  void Release();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int available_ ABSL_GUARDED_BY(mu_);
 };
 
-// Null when the device has no JPEG engine: then the lanes decode every JPEG themselves.
+// A job's input as the decode stage left it: decoded, in device memory, ready once its batch's event is.
+struct GpuStagedImage final : StagedInput {
+  ~GpuStagedImage() override { budget->Release(); }
+  std::unique_ptr<DeviceImage> image;
+  std::shared_ptr<DecodedImageBudget> budget;
+};
+
+// Null when the device has no JPEG engine: then the lanes decode every JPEG themselves. At most two batches'
+// worth of decoded images wait for lanes.
 FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options,
                                          std::string device_name);
 
