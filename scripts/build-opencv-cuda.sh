@@ -12,7 +12,9 @@
 set -euo pipefail
 
 OPENCV_VERSION=4.14.0
-PINNED_URL="https://files.pythonhosted.org/packages/47/36/cc620b8809235d50f3713b1b592fcd2f117e41322a10fb37e6d332b8e7b8/opencv_contrib_python_headless-4.14.0.94.tar.gz"
+# The sdist of opencv-contrib-python-headless carries opencv/ and opencv_contrib/ of one release.
+PINNED_SDIST=opencv-contrib-python-headless==4.14.0.94
+PINNED_ARCHIVE=opencv_contrib_python_headless-4.14.0.94.tar.gz
 PINNED_SHA256=6cd98a20010c80bf9e6a9cff6189dd2c10bd111fb0aa4d5c6361389514a0ff6c
 DEFAULT_CUDA_ARCHS="7.5;8.0;8.6;8.9;9.0;10.0;12.0"
 # Modules the service links; BUILD_LIST pulls in their dependencies and nothing else.
@@ -45,7 +47,7 @@ echo "CUDA toolkit: $cuda_root ($("$nvcc_bin" --version | sed -n 's/.*release \(
 # The CUDA modules link NPP; OpenCV's configure only reports it as NOTFOUND variables deep in its log.
 ls "$cuda_root"/lib64/libnppc.so* "$cuda_root"/targets/*/lib/libnppc.so* >/dev/null 2>&1 \
   || fail "NPP libraries not found under $cuda_root: install the toolkit's NPP (e.g. libnpp-dev-13-0 or the devel image)"
-for tool in cmake tar; do command -v "$tool" >/dev/null || fail "$tool not found"; done
+for tool in cmake tar sha256sum; do command -v "$tool" >/dev/null || fail "$tool not found"; done
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 
 if [ -z "$cuda_arch" ]; then
@@ -62,13 +64,23 @@ begin sources
 mkdir -p "$work"
 src="$work/src"
 if [ -z "$source_arg" ]; then
-  archive="$work/$(basename "$PINNED_URL")"
-  if [ ! -f "$archive" ]; then
-    command -v curl >/dev/null || fail "no --source given and curl is missing to download $PINNED_URL"
-    curl -fL --retry 3 -o "$archive.part" "$PINNED_URL" || fail "download failed: $PINNED_URL (use --source on hosts without network)"
-    mv "$archive.part" "$archive"
+  archive="$work/$PINNED_ARCHIVE"
+  if [ -f "$archive" ] && ! echo "$PINNED_SHA256  $archive" | sha256sum -c - >/dev/null 2>&1; then
+    echo "$archive does not match its SHA-256: downloading it again"
+    rm -f "$archive"
   fi
-  echo "$PINNED_SHA256  $archive" | sha256sum -c - >/dev/null || fail "SHA-256 mismatch for $archive"
+  if [ ! -f "$archive" ]; then
+    py=""
+    for c in python3 python; do
+      command -v "$c" >/dev/null && "$c" -m pip --version >/dev/null 2>&1 && py="$c" && break
+    done
+    [ -n "$py" ] || fail "no --source given and no pip to download $PINNED_SDIST (apt-get install python3-pip, or pass --source)"
+    # pip, not a URL: it honours the machine's index configuration (mirrors, proxies, certificates).
+    "$py" -m pip download -q --no-deps --no-binary opencv-contrib-python-headless -d "$work" "$PINNED_SDIST" \
+      || fail "pip download $PINNED_SDIST failed (use --source on hosts without network)"
+    [ -f "$archive" ] || fail "pip download did not produce $archive"
+  fi
+  echo "$PINNED_SHA256  $archive" | sha256sum -c - >/dev/null || fail "SHA-256 mismatch for $archive (expected $PINNED_SHA256)"
   source_arg="$archive"
 fi
 if [ -d "$source_arg" ]; then
