@@ -17,7 +17,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libgtest-dev mate-backgrounds python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY scripts/build-opencv-cuda.sh scripts/
+COPY scripts/build-opencv-cuda.sh scripts/fetch-cuda-libs.sh scripts/
+COPY scripts/lib/ scripts/lib/
 COPY ${OPENCV_SOURCE:-scripts/build-opencv-cuda.sh} /tmp/opencv-source
 RUN source_arg=""; if [ -n "$OPENCV_SOURCE" ]; then source_arg="--source /tmp/opencv-source"; fi; \
     scripts/build-opencv-cuda.sh $source_arg --prefix /opt/opencv-cuda ${CUDA_ARCH_BIN:+--cuda-arch "$CUDA_ARCH_BIN"} \
