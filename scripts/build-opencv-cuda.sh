@@ -2,12 +2,15 @@
 # Builds OpenCV + opencv_contrib with the CUDA modules this service uses, and installs them into a prefix
 # that the project's CMake finds (-DCMAKE_PREFIX_PATH=<prefix> or OpenCV_DIR=<prefix>/lib/cmake/opencv4).
 #
-#   scripts/build-opencv-cuda.sh [--source DIR|ARCHIVE] [--prefix DIR] [--cuda-arch "9.0"] [--cuda-libs DIR]
-#                                [--jobs N] [--work-dir DIR]
+#   scripts/build-opencv-cuda.sh [--source DIR|ARCHIVE] [--prefix DIR | --cache DIR] [--cuda-arch "9.0"]
+#                                [--cuda-libs DIR] [--jobs N] [--work-dir DIR]
 #
 # --source   a directory or archive (.tar.gz/.tar.xz/.zip) that holds opencv/ and opencv_contrib/ of the
 #            same release (the PyPI sdist of opencv-contrib-python-headless has both), for hosts without
 #            network. Without it pip downloads the pinned sdist, which is checked against its SHA-256.
+# --cache    build into DIR/opencv-cuda-<key> instead of --prefix, or reuse that build when it is complete;
+#            the key hashes this script, the OpenCV sources, the CUDA release, the arch list and the NPP
+#            location. Prints the prefix on the last line. Sources are kept in DIR/downloads.
 # --cuda-arch  CUDA_ARCH_BIN; default: the compute capabilities nvidia-smi reports, or, where no GPU is
 #            visible (image builds), $DEFAULT_CUDA_ARCHS: Turing to Blackwell, the range CUDA 13 supports.
 # --cuda-libs  where scripts/fetch-cuda-libs.sh put NPP (include/, lib/) when the toolkit has none; without
@@ -24,14 +27,15 @@ DEFAULT_CUDA_ARCHS="7.5;8.0;8.6;8.9;9.0;10.0;12.0"
 # Modules the service links; BUILD_LIST pulls in their dependencies and nothing else.
 MODULES=core,imgproc,imgcodecs,cudev,cudaarithm,cudaimgproc,cudawarping,cudafilters
 
-source_arg="" prefix="" cuda_libs="" cuda_arch="${CUDA_ARCH_BIN:-}" jobs="$(nproc)" work="${WORK_DIR:-}"
+source_arg="" prefix="" cache="" cuda_libs="" cuda_arch="${CUDA_ARCH_BIN:-}" jobs="$(nproc)" work="${WORK_DIR:-}"
 fail() { echo "build-opencv-cuda: error: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --source|--prefix|--cuda-arch|--cuda-libs|--jobs|--work-dir)
+    --source|--prefix|--cache|--cuda-arch|--cuda-libs|--jobs|--work-dir)
       { [ $# -ge 2 ] && [ -n "$2" ]; } || fail "$1 needs a value (see --help)" ;;&
     --source) source_arg="$2"; shift 2 ;;
     --prefix) prefix="$2"; shift 2 ;;
+    --cache) cache="$2"; shift 2 ;;
     --cuda-arch) cuda_arch="$2"; shift 2 ;;
     --cuda-libs) cuda_libs="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
     *) echo "build-opencv-cuda: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[ -z "$prefix" ] || [ -z "$cache" ] || fail "--prefix and --cache exclude each other (--cache picks the prefix)"
 
 phase_start=0; declare -a phase_report=()
 begin() { phase_name="$1"; phase_start=$(date +%s); echo "== $phase_name"; }
@@ -85,16 +90,44 @@ elif ! command -v nasm >/dev/null && ! command -v yasm >/dev/null; then
   echo "warning: no system libjpeg and no NASM: the bundled libjpeg-turbo builds without SIMD (about 3x slower JPEG)"
 fi
 
+downloads=""
+if [ -n "$cache" ]; then
+  # The key names everything that changes the installed build: this script and its helper (flags, modules,
+  # the pinned release), the sources, the CUDA release, the architectures, where NPP comes from (its path
+  # is in the libraries' RUNPATH) and the JPEG choice.
+  source_id="$PINNED_SHA256"
+  if [ -f "$source_arg" ]; then source_id="$(sha256sum < "$source_arg")"
+  elif [ -n "$source_arg" ]; then source_id="dir:$(readlink -f "$source_arg")"; fi
+  key_hash="$(cat "$here/$(basename "$0")" "$here/lib/cuda-toolkit.sh" - <<<"$OPENCV_VERSION|$source_id|$cuda_release|$cuda_arch|$npp_dir|${jpeg_args[*]}" \
+              | sha256sum | cut -c1-12)"
+  mkdir -p "$cache"
+  cache="$(cd "$cache" && pwd)"
+  prefix="$cache/opencv-cuda-$OPENCV_VERSION-cuda$cuda_release-sm$(echo "$cuda_arch" | tr -d '.' | tr ';' '-')-$key_hash"
+  # Two CI jobs on one machine with the same key: the second waits for the first build, then reuses it.
+  if command -v flock >/dev/null; then exec 9>"$prefix.lock"; flock 9; fi
+  if [ -f "$prefix/.complete" ]; then
+    echo "OpenCV with CUDA (arch $cuda_arch): reusing the cached build (key $key_hash)"
+    echo "$prefix"
+    exit 0
+  fi
+  # A prefix without the stamp is an interrupted build: start over.
+  rm -rf "$prefix"
+  echo "OpenCV with CUDA (arch $cuda_arch): no cached build for key $key_hash; building into $prefix"
+  downloads="$cache/downloads"
+  # A private work dir: the shared default would collide with other builds on the machine.
+  [ -n "$work" ] || work="$(mktemp -d "${TMPDIR:-/tmp}/opencv-cuda-build.XXXXXX")"
+fi
 [ -n "$prefix" ] || prefix="${PREFIX:-/opt/opencv-cuda}"
 prefix="$(realpath -m "$prefix")"  # it goes into the libraries' RUNPATH
 [ -n "$work" ] || work="${TMPDIR:-/tmp}/opencv-cuda-build"
+[ -n "$downloads" ] || downloads="$work"
 
 begin sources
-mkdir -p "$work"
+mkdir -p "$work" "$downloads"
 work="$(cd "$work" && pwd)"
 src="$work/src"
 if [ -z "$source_arg" ]; then
-  archive="$work/$PINNED_ARCHIVE"
+  archive="$downloads/$PINNED_ARCHIVE"
   if [ -f "$archive" ] && ! echo "$PINNED_SHA256  $archive" | sha256sum -c - >/dev/null 2>&1; then
     echo "$archive does not match its SHA-256: downloading it again"
     rm -f "$archive"
@@ -106,7 +139,7 @@ if [ -z "$source_arg" ]; then
     done
     [ -n "$py" ] || fail "no --source given and no pip to download $PINNED_SDIST (apt-get install python3-pip, or pass --source)"
     # pip, not a URL: it honours the machine's index configuration (mirrors, proxies, certificates).
-    "$py" -m pip download -q --no-deps --no-binary opencv-contrib-python-headless -d "$work" "$PINNED_SDIST" \
+    "$py" -m pip download -q --no-deps --no-binary opencv-contrib-python-headless -d "$downloads" "$PINNED_SDIST" \
       || fail "pip download $PINNED_SDIST failed (use --source on hosts without network)"
     [ -f "$archive" ] || fail "pip download did not produce $archive"
   fi
@@ -180,3 +213,9 @@ echo
 echo "OpenCV $found_version with CUDA (arch $cuda_arch) installed in $prefix"
 printf '  %s\n' "${phase_report[@]}"
 echo "Build the service with: scripts/build.sh --opencv-cuda $prefix  (or cmake -DCMAKE_PREFIX_PATH=$prefix)"
+if [ -n "$cache" ]; then
+  # The stamp goes last: only a finished install is ever reused.
+  echo "$OPENCV_VERSION cuda$cuda_release arch=$cuda_arch npp=${npp_dir:-toolkit} key=$key_hash" > "$prefix/.complete"
+  [ -n "${WORK_DIR:-}" ] || rm -rf "$work"
+  echo "$prefix"
+fi
