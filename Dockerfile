@@ -2,8 +2,8 @@
 #   docker build -t imgproc --build-arg CUDA_ARCH_BIN=9.0 .        # one architecture: faster build, smaller image
 #   docker run --gpus all -p 50051:50051 imgproc
 # Without CUDA_ARCH_BIN the OpenCV build covers Turing to Blackwell (scripts/build-opencv-cuda.sh).
-# OPENCV_SOURCE may name an archive in the build context (air-gapped builds); otherwise the pinned release
-# is downloaded and checked against its SHA-256.
+# OPENCV_SOURCE may name an archive in the build context (air-gapped builds); otherwise pip downloads the
+# pinned release (python3-pip), which is checked against its SHA-256.
 
 ARG CUDA_VERSION=13.0.0
 
@@ -14,10 +14,11 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config git curl ca-certificates libjpeg-turbo8-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev prometheus-cpp-dev \
-      libgtest-dev mate-backgrounds python3 \
+      libgtest-dev mate-backgrounds python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY scripts/build-opencv-cuda.sh scripts/
+COPY scripts/build-opencv-cuda.sh scripts/fetch-cuda-libs.sh scripts/
+COPY scripts/lib/ scripts/lib/
 COPY ${OPENCV_SOURCE:-scripts/build-opencv-cuda.sh} /tmp/opencv-source
 RUN source_arg=""; if [ -n "$OPENCV_SOURCE" ]; then source_arg="--source /tmp/opencv-source"; fi; \
     scripts/build-opencv-cuda.sh $source_arg --prefix /opt/opencv-cuda ${CUDA_ARCH_BIN:+--cuda-arch "$CUDA_ARCH_BIN"} \

@@ -1,9 +1,67 @@
 #!/usr/bin/env bash
 # Fresh machine to test results: installs what is missing, builds, runs every test suite with ctest.
 # GPU tests (label gpu) skip with a printed reason where no CUDA device is present.
+#
+#   scripts/test.sh [--cuda-build [--cuda-arch 9.0]] [build.sh arguments for the default build]
+#
+# --cuda-build  after the default (CPU) configuration, also builds and tests the CUDA configuration, which
+#   needs nvcc but no GPU: NPP and nvJPEG from scripts/fetch-cuda-libs.sh where the toolkit lacks them,
+#   OpenCV with CUDA for --cuda-arch (default 9.0) built once by scripts/build-opencv-cuda.sh --cache and
+#   reused from ${XDG_CACHE_HOME:-$HOME/.cache}/imgproc while its key matches, the service in build-cuda/
+#   with the CUDA backend required, and ctest there. A compile error in GPU code fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+cuda_build=0 cuda_arch=9.0 build_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cuda-build) cuda_build=1; shift ;;
+    --cuda-arch) [ $# -ge 2 ] || { echo "test.sh: --cuda-arch needs a value, e.g. 9.0" >&2; exit 2; }
+                 cuda_arch="$2"; shift 2 ;;
+    *) build_args+=("$1"); shift ;;
+  esac
+done
+
+if [ "$cuda_build" = 1 ]; then
+  # Fail before the long CPU run, not after it, when the CUDA half cannot work here.
+  fail() { echo "test.sh --cuda-build: error: $*" >&2; exit 1; }
+  # shellcheck source=scripts/lib/cuda-toolkit.sh
+  source scripts/lib/cuda-toolkit.sh
+  cuda_find_toolkit
+  declare -a timings=()
+  timed() {  # timed NAME COMMAND...: runs it and records how long it took
+    local name="$1" start=$SECONDS; shift
+    echo "== test.sh: $name"
+    "$@"
+    timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - start)))")
+  }
+else
+  timed() { shift; "$@"; }
+fi
+
+cpu_tests() { (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
 scripts/install-deps.sh
-scripts/build.sh "$@"
-cd build
-ctest --output-on-failure --timeout 900 -j "$(nproc)"
+timed "CPU build" scripts/build.sh "${build_args[@]}"
+timed "CPU tests" cpu_tests
+[ "$cuda_build" = 1 ] || exit 0
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/imgproc"
+mkdir -p build-cuda
+fetch_cuda_libs() { scripts/fetch-cuda-libs.sh > build-cuda/cuda-libs.txt; }
+timed "fetch NPP/nvJPEG" fetch_cuda_libs
+cuda_libs="$(cat build-cuda/cuda-libs.txt)"  # empty when the toolkit has both
+cuda_libs_args=(); [ -z "$cuda_libs" ] || cuda_libs_args=(--cuda-libs "$cuda_libs")
+
+# The OpenCV build prints its progress; its last line is the prefix it built or found in the cache.
+opencv_cuda() {
+  scripts/build-opencv-cuda.sh --cache "$cache" --cuda-arch "$cuda_arch" "${cuda_libs_args[@]}" \
+    | tee build-cuda/opencv-cuda.log
+}
+timed "OpenCV with CUDA (sm ${cuda_arch})" opencv_cuda
+opencv_prefix="$(tail -n 1 build-cuda/opencv-cuda.log)"
+[ -d "$opencv_prefix/lib/cmake/opencv4" ] || fail "no OpenCV install at '$opencv_prefix' (see build-cuda/opencv-cuda.log)"
+
+timed "CUDA build" scripts/build.sh --opencv-cuda "$opencv_prefix" --cuda on "${cuda_libs_args[@]}" --build-dir build-cuda
+cuda_tests() { (cd build-cuda && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
+timed "CUDA tests" cuda_tests
+echo "test.sh: both configurations pass"
+printf '  %s\n' "${timings[@]}"
