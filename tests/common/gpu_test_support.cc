@@ -1,5 +1,11 @@
 #include "common/gpu_test_support.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "pipeline/plan.h"
+
 #if IMGPROC_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
 #endif
@@ -25,6 +31,32 @@ DeviceDescription GpuDeviceDescription() {
   d.name = "cuda:0";
   d.kind = "cuda";
   return d;
+}
+
+RunCounts RunRequests(WorkerPool& pool, const std::vector<imgproc::v1::ProcessRequest>& requests, int count) {
+  std::atomic<int> ok{0}, failed{0}, done{0}, submitted{0};
+  for (int i = 0; i < count; ++i) {
+    const imgproc::v1::ProcessRequest& r = requests[i % requests.size()];
+    absl::StatusOr<Plan> plan = BuildPlan(r, ImageLimits{});
+    if (!plan.ok()) {
+      ++failed;
+      continue;
+    }
+    Job job;
+    job.plan = std::make_shared<const Plan>(*std::move(plan));
+    job.input = r.image();
+    job.done = [&](absl::StatusOr<JobResult> result) {
+      (result.ok() ? ok : failed)++;
+      done++;
+    };
+    if (pool.Submit(std::move(job)).ok()) {
+      ++submitted;
+    } else {
+      ++failed;
+    }
+  }
+  while (done < submitted) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return {ok.load(), failed.load()};
 }
 
 }  // namespace imgproc::testing

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "backend/lane.h"
+#include "imgproc/v1/imgproc.pb.h"
+#include "scheduler/worker_pool.h"
 
 namespace imgproc::testing {
 
@@ -12,6 +14,13 @@ std::string WhyNoGpu();
 
 // cuda:0 as the server describes it.
 DeviceDescription GpuDeviceDescription();
+
+// Submits `count` requests to `pool`, cycling through `requests`, and waits for every answer; counts them.
+struct RunCounts {
+  int ok = 0;
+  int failed = 0;
+};
+RunCounts RunRequests(WorkerPool& pool, const std::vector<imgproc::v1::ProcessRequest>& requests, int count);
 
 }  // namespace imgproc::testing
 

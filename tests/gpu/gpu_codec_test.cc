@@ -370,22 +370,11 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
   std::shared_ptr<NvJpegDevice> shared = *std::move(codec);
   WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, shared, options.lanes), nullptr,
                   JpegDecodeStageFactory(shared, options.batching, "cuda:0"));
-  std::atomic<int> ok{0}, failed{0};
+  int ok = 0, failed = 0;
   auto run = [&](int count) {
-    std::atomic<int> done{0};
-    for (int i = 0; i < count; ++i) {
-      const pb::ProcessRequest& r = requests[i % requests.size()];
-      absl::StatusOr<Plan> plan = BuildPlan(r, ImageLimits{});
-      Job job;
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = r.image();
-      job.done = [&](absl::StatusOr<JobResult> result) {
-        (result.ok() ? ok : failed)++;
-        done++;
-      };
-      ASSERT_TRUE(pool.Submit(std::move(job)).ok());
-    }
-    while (done < count) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const RunCounts counts = RunRequests(pool, requests, count);
+    ok += counts.ok;
+    failed += counts.failed;
   };
   run(600);  // warm-up: every lane and batch thread sees every size
   size_t free_before = 0, free_after = 0, total = 0;

@@ -222,24 +222,13 @@ TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
     return request;
   };
   WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, nullptr, {}));
-  std::atomic<int> ok{0}, failed{0};
   std::vector<pb::ProcessRequest> requests;
   for (int i = 0; i < 6; ++i) requests.push_back(request_for(i));
+  int ok = 0, failed = 0;
   auto run = [&](int count) {
-    std::atomic<int> done{0};
-    for (int i = 0; i < count; ++i) {
-      const pb::ProcessRequest& r = requests[i % requests.size()];
-      absl::StatusOr<Plan> plan = BuildPlan(r, ImageLimits{});
-      Job job;
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = r.image();
-      job.done = [&](absl::StatusOr<JobResult> result) {
-        (result.ok() ? ok : failed)++;
-        done++;
-      };
-      ASSERT_TRUE(pool.Submit(std::move(job)).ok());
-    }
-    while (done < count) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const RunCounts counts = RunRequests(pool, requests, count);
+    ok += counts.ok;
+    failed += counts.failed;
   };
   run(400);  // warm-up: every worker sees every size
   size_t free_before = 0, free_after = 0, total = 0;

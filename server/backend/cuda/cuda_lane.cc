@@ -1,5 +1,7 @@
 #include "backend/cuda/cuda_lane.h"
 
+#include <cstring>
+
 #include <opencv2/core/cuda_stream_accessor.hpp>
 #include <opencv2/cudaarithm.hpp>
 #include <opencv2/cudaimgproc.hpp>
@@ -117,11 +119,11 @@ class CudaLane final : public ExecutionLane {
 
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
       result.timings.decode_us = static_cast<int64_t>(staged->image->events()->ElapsedMs() * 1000);
-    } else if (std::string(result.decode_backend) == "cuda") {
+    } else if (std::strcmp(result.decode_backend, "cuda") == 0) {
       result.timings.decode_us = ElapsedUs(*start_, *input_ready_);
     }
     result.timings.operations_us = ElapsedUs(*input_ready_, *operated_) + cpu_fallback_us_;
-    if (result.encode_backend == std::string("none")) result.timings.download_us = ElapsedUs(*operated_, *finished_);
+    if (std::strcmp(result.encode_backend, "none") == 0) result.timings.download_us = ElapsedUs(*operated_, *finished_);
     result.gpu_busy_us = ElapsedUs(*start_, *finished_) - cpu_fallback_us_;
     return result;
   }
