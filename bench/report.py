@@ -123,14 +123,14 @@ def main(out):
     print()
     print("Server stage means at saturation (microseconds per request, from the responses' timings):")
     print()
-    print("| workload | system | queue wait | decode | upload | operations | download | encode |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| workload | system | batch wait | queue wait | decode | upload | operations | download | encode |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for (w, system, c, rps), r in sorted(runs.items()):
         s = r.get("server_stage_mean_us")
         if not s or c == 1 or rps:
             continue
-        print(f"| {w} | {system} | " + " | ".join(f"{s[k]:.0f}" for k in
-              ("queue_wait", "decode", "upload", "operations", "download", "encode")) + " |")
+        print(f"| {w} | {system} | " + " | ".join(f"{s.get(k, 0):.0f}" for k in
+              ("batch_wait", "queue_wait", "decode", "upload", "operations", "download", "encode")) + " |")
     print()
     service = [(k, r) for k, r in sorted(runs.items()) if k[1].startswith("service-") and server_details(r)]
     if service:

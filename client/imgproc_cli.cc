@@ -101,7 +101,7 @@ int Process(const imgproc::ImgprocClient& client) {
   std::cout << "wrote " << (out_path.empty() ? "(nothing)" : out_path) << ": " << response.format() << " "
             << response.width() << "x" << response.height() << "x" << response.channels() << " "
             << pb::DType_Name(response.dtype()) << ", " << response.image().size() << " bytes, on "
-            << response.device() << "\ntimings (us): queue " << t.queue_wait_us() << ", decode " << t.decode_us()
+            << response.device() << "\ntimings (us): batch " << t.batch_wait_us() << ", queue " << t.queue_wait_us() << ", decode " << t.decode_us()
             << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
             << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
   for (const auto& op : response.cpu_fallback_operations()) std::cout << "ran on the CPU: " << op << "\n";

@@ -79,8 +79,8 @@ struct Input {
   bool raw = false;
 };
 
-constexpr int kStages = 6;
-constexpr const char* kStageNames[kStages] = {"queue_wait", "decode", "upload", "operations", "download", "encode"};
+constexpr int kStages = 7;
+constexpr const char* kStageNames[kStages] = {"batch_wait", "queue_wait", "decode", "upload", "operations", "download", "encode"};
 
 struct Sample {
   int64_t latency_us;
@@ -246,7 +246,7 @@ int Run() {
       ++errors;
     } else {
       const pb::StageTimings& t = response->timings();
-      s.stage_us = {t.queue_wait_us(), t.decode_us(), t.upload_us(), t.operations_us(), t.download_us(), t.encode_us()};
+      s.stage_us = {t.batch_wait_us(), t.queue_wait_us(), t.decode_us(), t.upload_us(), t.operations_us(), t.download_us(), t.encode_us()};
       if (verify_every > 0 && mine.ok_answers % verify_every == 0) {
         ++verified;
         if (IsWrong(in, *response)) ++wrong;

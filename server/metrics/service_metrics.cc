@@ -55,7 +55,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
     : backend_(info.backend),
       requests_(BuildCounter().Name("imgproc_requests_total").Help("Requests by RPC method, gRPC status code, backend and device").Register(*registry_)),
       latency_(BuildHistogram().Name("imgproc_request_duration_seconds").Help("End-to-end request latency in the server").Register(*registry_)),
-      stage_(BuildHistogram().Name("imgproc_stage_duration_seconds").Help("Time per processing stage: queue_wait, decode, upload, operations, download, encode").Register(*registry_)),
+      stage_(BuildHistogram().Name("imgproc_stage_duration_seconds").Help("Time per processing stage: batch_wait (GPU JPEG decode batcher), queue_wait (for a lane), decode, upload, operations, download, encode").Register(*registry_)),
       in_flight_(BuildGauge().Name("imgproc_in_flight_requests").Help("Requests accepted and not yet answered").Register(*registry_).Add({})),
       queue_depth_(BuildGauge().Name("imgproc_queue_depth").Help("Requests waiting for a worker").Register(*registry_)),
       queue_capacity_(BuildGauge().Name("imgproc_queue_capacity").Help("Requests that may wait per device before RESOURCE_EXHAUSTED").Register(*registry_)),
@@ -159,6 +159,9 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
                                                     {"download", t.download_us},     {"encode", t.encode_us}};
   for (const auto& [stage, micros] : stages) {
     stage_.Add({{"stage", stage}, {"device", device}}, LatencyBuckets()).Observe(Seconds(micros));
+  }
+  if (job.left_front_stage != Clock::time_point()) {
+    stage_.Add({{"stage", "batch_wait"}, {"device", device}}, LatencyBuckets()).Observe(Seconds(t.batch_wait_us));
   }
   pixels_.Add({{"device", device}}).Increment(static_cast<double>(job.plan->decoded.pixels()));
   decodes_.Add({{"device", device}, {"backend", result->decode_backend}, {"format", ImageFormatName(job.plan->header.format)}})

@@ -16,7 +16,8 @@ namespace imgproc {
 using Clock = std::chrono::steady_clock;
 
 struct StageTimings {
-  int64_t queue_wait_us = 0;
+  int64_t batch_wait_us = 0;  // in a front stage (the JPEG decode batcher)
+  int64_t queue_wait_us = 0;  // waiting for a lane
   int64_t decode_us = 0;
   int64_t upload_us = 0;
   int64_t operations_us = 0;
@@ -54,6 +55,7 @@ struct Job {
   Clock::time_point deadline = Clock::time_point::max();
   std::function<bool()> cancelled;           // may be empty
   std::shared_ptr<StagedInput> staged;       // set by a front stage; may be empty
+  Clock::time_point left_front_stage;        // when a front stage handed the job on; epoch if none had it
   JobCallback done;
 };
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "scheduler/thread_name.h"
 
 namespace imgproc {
 
@@ -41,6 +42,7 @@ absl::Status WorkerPool::Submit(Job job) {
 }
 
 void WorkerPool::Forward(Job job) {
+  job.left_front_stage = Clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     --in_front_stage_;
@@ -70,6 +72,7 @@ size_t WorkerPool::load() const {
 }
 
 void WorkerPool::WorkerLoop(int index) {
+  NameThisThread(absl::StrCat(device_.name, "-lane", index));
   std::unique_ptr<ExecutionLane> lane = factory_(index);
   for (;;) {
     Job job;
@@ -86,6 +89,7 @@ void WorkerPool::WorkerLoop(int index) {
     if (observer_) observer_->OnQueueDepth(device_.name, depth);
     const Clock::time_point start = Clock::now();
     const int64_t queue_wait_us = MicrosSince(job.arrival, start);
+    const bool batched = job.left_front_stage != Clock::time_point();
     absl::StatusOr<JobResult> result;
     bool skipped = true;
     if (start > job.deadline) {
@@ -108,7 +112,8 @@ void WorkerPool::WorkerLoop(int index) {
       }
     }
     if (result.ok()) {
-      result->timings.queue_wait_us = queue_wait_us;
+      result->timings.queue_wait_us = batched ? MicrosSince(job.left_front_stage, start) : queue_wait_us;
+      result->timings.batch_wait_us = batched ? MicrosSince(job.arrival, job.left_front_stage) : 0;
       result->timings.total_us = MicrosSince(job.arrival);
       result->device = device_.name;
     }

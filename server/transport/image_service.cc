@@ -28,6 +28,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
+  t->set_batch_wait_us(result.timings.batch_wait_us);
   t->set_decode_us(result.timings.decode_us);
   t->set_upload_us(result.timings.upload_us);
   t->set_operations_us(result.timings.operations_us);
