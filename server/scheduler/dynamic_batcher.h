@@ -2,8 +2,8 @@
 // A dynamic batcher after Triton's: items wait until a batch of `max_batch` is full or the oldest item has
 // waited `max_delay`, whichever comes first, then one of the batcher's threads takes everything queued (up to
 // `max_batch`) and processes it as one batch. Under load the queue fills while a batch runs, so batches grow
-// on their own; the delay only matters at low load. Several threads let the host-side preparation of one
-// batch overlap the device work of another.
+// on their own; the delay only matters at low load. Several threads let one batch be prepared while another
+// is processed.
 //
 // The batcher does not bound its queue: whoever admits items (WorkerPool) does, before Add.
 
@@ -12,17 +12,20 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "scheduler/thread_name.h"
 
 namespace imgproc {
 
 struct BatcherOptions {
   int max_batch = 64;
   std::chrono::microseconds max_delay{500};
-  int threads = 2;
+  int threads = 1;
+  std::string thread_name = "batcher";  // threads are named thread_name + index, as top -H shows them
 };
 
 template <typename T>
@@ -75,6 +78,7 @@ class DynamicBatcher {
   };
 
   void Loop(int index) {
+    NameThisThread(options_.thread_name + std::to_string(index));
     for (;;) {
       std::vector<T> batch;
       bool more = false;
