@@ -53,6 +53,7 @@ absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
       h.height = static_cast<int>(Be16(p + i + 5));
       h.width = static_cast<int>(Be16(p + i + 7));
       h.channels = p[i + 9];
+      h.jpeg_sequential = marker == 0xC0 || marker == 0xC1;
       return h;
     }
     if (marker == 0xD9 || marker == 0xDA) break;  // end of image or scan before any frame header

@@ -16,6 +16,9 @@ struct ImageHeader {
   int width = 0;
   int height = 0;
   int channels = 0;  // as stored: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha
+  // JPEG only: sequential Huffman coding (baseline or extended, SOF0/SOF1), what hardware JPEG decoders take;
+  // false for progressive, lossless and arithmetic-coded JPEGs.
+  bool jpeg_sequential = false;
 };
 
 // INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.

@@ -59,7 +59,7 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
   std::shared_ptr<NvJpegDevice> codec;
   if (made.ok()) {
     codec = *std::move(made);
-    setup.decode_stage = JpegDecodeStageFactory(codec, options.batching, name);
+    setup.decode_stage = JpegDecodeStageFactory(codec, options.batching, options.max_decoded, name);
     setup.codec_note =
         codec->hardware() != nullptr
             ? absl::StrCat("JPEG decode: hardware engine (", codec->hardware_engines(), "x",

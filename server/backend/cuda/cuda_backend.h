@@ -26,6 +26,7 @@ struct GpuCodecOptions {
   bool hardware_decode = true;  // the JPEG engine, where the GPU has one
   CudaCodecOptions lanes;
   BatcherOptions batching;
+  int max_decoded = 128;  // see JpegDecodeStageFactory
 };
 
 // What a pool of one GPU is made of.

@@ -24,21 +24,22 @@ namespace {
 
 class JpegDecodeStage final : public FrontStage {
  public:
-  JpegDecodeStage(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options, std::string device_name,
-                  PoolObserver* observer, ForwardFn forward)
+  JpegDecodeStage(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options, int max_decoded,
+                  std::string device_name, PoolObserver* observer, ForwardFn forward)
       : codec_(std::move(codec)),
         device_name_(std::move(device_name)),
         observer_(observer),
         forward_(std::move(forward)),
         decoders_(options.threads),
-        budget_(std::make_shared<DecodedImageBudget>(2 * options.max_batch)),
+        budget_(std::make_shared<DecodedImageBudget>(std::max(max_decoded, options.max_batch))),
         batcher_(options, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
 
   bool Wants(const Job& job) const override {
     const Plan& plan = *job.plan;
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
-    // and decode in the lanes.
-    return plan.header.format == ImageFormat::kJpeg && plan.header.channels == 3 &&
+    // and decode in the lanes, as do progressive ones, which the engine does not take.
+    // Progressive JPEGs would only wait for a batch that the engine cannot take them into.
+    return plan.header.format == ImageFormat::kJpeg && plan.header.jpeg_sequential && plan.header.channels == 3 &&
            plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR;
   }
 
@@ -73,8 +74,17 @@ class JpegDecodeStage final : public FrontStage {
         }
         if (observer_) observer_->OnBatch(device_name_, members.size());
       } else {
-        // A failed batch: its members go on undecoded and each is decoded alone by a lane.
+        // A failed batch: its members go on undecoded and each is decoded alone by a lane. Logged, at most
+        // once a second: one bad image fails a whole batch, which costs throughput, not answers.
         for (int k = 0; k < n; ++k) budget_->Release();
+        const int64_t failures = ++failed_batches_;
+        const int64_t now_us = MicrosSince(Clock::time_point());
+        int64_t last_us = last_failure_log_us_.load();
+        if (now_us - last_us > 1'000'000 && last_failure_log_us_.compare_exchange_strong(last_us, now_us)) {
+          std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
+                    << " failed; its members are decoded one by one (" << failures
+                    << " failed batches so far): " << images.status().message() << std::endl;
+        }
       }
     }
     for (Job& job : jobs) forward_(std::move(job));
@@ -102,16 +112,20 @@ class JpegDecodeStage final : public FrontStage {
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
+  std::atomic<int64_t> failed_batches_{0};
+  std::atomic<int64_t> last_failure_log_us_{0};
   DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
 };
 
 }  // namespace
 
 FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options,
-                                         std::string device_name) {
+                                         int max_decoded, std::string device_name) {
   if (codec == nullptr || codec->hardware() == nullptr) return nullptr;
-  return [codec, options, device_name](ForwardFn forward, PoolObserver* observer) -> std::unique_ptr<FrontStage> {
-    return std::make_unique<JpegDecodeStage>(codec, options, device_name, observer, std::move(forward));
+  options.thread_name = device_name + "-jpeg";
+  return [codec, options, max_decoded, device_name](ForwardFn forward,
+                                                   PoolObserver* observer) -> std::unique_ptr<FrontStage> {
+    return std::make_unique<JpegDecodeStage>(codec, options, max_decoded, device_name, observer, std::move(forward));
   };
 }
 

@@ -38,9 +38,9 @@ struct GpuStagedImage final : StagedInput {
   std::shared_ptr<DecodedImageBudget> budget;
 };
 
-// Null when the device has no JPEG engine: then the lanes decode every JPEG themselves. At most two batches'
-// worth of decoded images wait for lanes.
+// Null when the device has no JPEG engine: then the lanes decode every JPEG themselves. At most `max_decoded`
+// decoded images (at least one batch) are held for lanes at a time, which bounds the device memory they take.
 FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options,
-                                         std::string device_name);
+                                         int max_decoded, std::string device_name);
 
 }  // namespace imgproc

@@ -119,10 +119,8 @@ absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecod
     destinations[i].channel[0] = static_cast<unsigned char*>(*memory);
     destinations[i].pitch[0] = pitch;
   }
-  // The engine writes its output without waiting for work queued before it on the stream (seen on H100:
-  // pytorch/vision#9606). Memory just taken from the pool may still be read by a lane's stream that freed
-  // it, which the pool expresses as a wait queued on this stream; so drain the stream before the decode.
-  if (absl::Status s = CudaError(cudaStreamSynchronize(stream_), "waiting for the decoder's stream"); !s.ok()) return s;
+  // No wait for other streams here: the pool hands out only memory whose free has completed (NvJpegDevice).
+  std::lock_guard<std::mutex> engine(device_.hardware_mutex());
   if (absl::Status s = NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
                                    "nvjpegDecodeBatchedInitialize");
       !s.ok()) {
@@ -143,9 +141,8 @@ absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecod
 // ---------------------------------------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<JpegCudaDecoder>> JpegCudaDecoder::Create(NvJpegDevice& device) {
-  std::unique_ptr<JpegCudaDecoder> d(new JpegCudaDecoder(device));
-  if (absl::Status s = NvJpegError(nvjpegJpegStateCreate(device.cuda(), &d->state_), "nvjpegJpegStateCreate");
-      !s.ok()) {
+  std::unique_ptr<JpegCudaDecoder> d(new JpegCudaDecoder(device.cuda()));
+  if (absl::Status s = NvJpegError(nvjpegJpegStateCreate(d->handle_, &d->state_), "nvjpegJpegStateCreate"); !s.ok()) {
     return s;
   }
   return d;
@@ -161,7 +158,7 @@ absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_on
   nvjpegChromaSubsampling_t subsampling;
   int widths[NVJPEG_MAX_COMPONENT] = {0}, heights[NVJPEG_MAX_COMPONENT] = {0};
   if (absl::Status s = NvJpegError(
-          nvjpegGetImageInfo(device_.cuda(), Bytes(jpeg), jpeg.size(), &components, &subsampling, widths, heights),
+          nvjpegGetImageInfo(handle_, Bytes(jpeg), jpeg.size(), &components, &subsampling, widths, heights),
           "nvjpegGetImageInfo");
       !s.ok()) {
     return s;
@@ -176,7 +173,7 @@ absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_on
   nvjpegImage_t destination{};
   destination.channel[0] = out.data;
   destination.pitch[0] = out.step;
-  if (absl::Status s = NvJpegError(nvjpegDecode(device_.cuda(), state_, Bytes(jpeg), jpeg.size(),
+  if (absl::Status s = NvJpegError(nvjpegDecode(handle_, state_, Bytes(jpeg), jpeg.size(),
                                                 channels == 1 ? NVJPEG_OUTPUT_Y : NVJPEG_OUTPUT_BGRI, &destination,
                                                 stream),
                                    "nvjpegDecode");

@@ -86,8 +86,8 @@ class JpegCudaDecoder {
   absl::StatusOr<int> Decode(absl::string_view jpeg, bool luma_only, cv::cuda::GpuMat& out, cudaStream_t stream);
 
  private:
-  explicit JpegCudaDecoder(NvJpegDevice& device) : device_(device) {}
-  NvJpegDevice& device_;
+  explicit JpegCudaDecoder(nvjpegHandle_t handle) : handle_(handle) {}
+  nvjpegHandle_t handle_;
   nvjpegJpegState_t state_ = nullptr;
 };
 

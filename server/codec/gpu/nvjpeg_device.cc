@@ -64,6 +64,14 @@ absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, b
   // Keep what was reserved: giving it back at every synchronisation would mean a new reservation per batch.
   uint64_t keep = std::numeric_limits<uint64_t>::max();
   cudaMemPoolSetAttribute(d->pool_, cudaMemPoolAttrReleaseThreshold, &keep);
+  // Reuse memory only once its free has completed on the GPU, never by making the allocating stream wait for
+  // the freeing one. The JPEG engine writes without waiting for work queued before it on its stream (seen on
+  // H100: pytorch/vision#9606), so a wait the pool queued would not protect a lane still reading the memory;
+  // and such waits would tie the decode stage to every lane's progress. The cost: a little more memory.
+  int never = 0, once_done = 1;
+  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseFollowEventDependencies, &never);
+  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseAllowInternalDependencies, &never);
+  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseAllowOpportunistic, &once_done);
 
   d->device_allocator_ = {&NvJpegDevice::DeviceMalloc, &NvJpegDevice::DeviceFree, d.get()};
   d->pinned_allocator_ = {&NvJpegDevice::PinnedMalloc, &NvJpegDevice::PinnedFree, d.get()};
