@@ -12,7 +12,7 @@ WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capac
     : device_(std::move(device)), capacity_(queue_capacity), factory_(std::move(factory)), observer_(observer) {
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
-  if (front_stage) front_stage_ = front_stage([this](Job job) { Forward(std::move(job)); }, observer_);
+  if (front_stage) front_stage_ = front_stage([this](std::vector<Job> jobs) { Forward(std::move(jobs)); }, observer_);
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }
@@ -41,14 +41,21 @@ absl::Status WorkerPool::Submit(Job job) {
   return absl::OkStatus();
 }
 
-void WorkerPool::Forward(Job job) {
-  job.left_front_stage = Clock::now();
+void WorkerPool::Forward(std::vector<Job> jobs) {
+  const Clock::time_point now = Clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    --in_front_stage_;
-    queue_.push_back(std::move(job));
+    in_front_stage_ -= jobs.size();
+    for (Job& job : jobs) {
+      job.left_front_stage = now;
+      queue_.push_back(std::move(job));
+    }
   }
-  cv_.notify_one();
+  if (jobs.size() == 1) {
+    cv_.notify_one();
+  } else {
+    cv_.notify_all();
+  }
 }
 
 void WorkerPool::Shutdown() {

@@ -36,7 +36,8 @@ class FrontStage {
   // Forwards everything it holds, then stops its threads.
   virtual void Shutdown() = 0;
 };
-using ForwardFn = std::function<void(Job job)>;
+// Hands jobs on to the lanes, a batch at a time (one lock for the lot, not one per job).
+using ForwardFn = std::function<void(std::vector<Job> jobs)>;
 // Made by the pool, which passes where jobs go next and its observer.
 using FrontStageFactory = std::function<std::unique_ptr<FrontStage>(ForwardFn forward, PoolObserver* observer)>;
 
@@ -64,7 +65,7 @@ class WorkerPool {
 
  private:
   void WorkerLoop(int index);
-  void Forward(Job job);  // from the front stage to the lanes
+  void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
 
   const DeviceDescription device_;
   const size_t capacity_;

@@ -103,10 +103,8 @@ class MarkingStage final : public FrontStage {
   MarkingStage(BatcherOptions options, ForwardFn forward, PoolObserver* observer)
       : forward_(std::move(forward)), observer_(observer), batcher_(options, [this](int, std::vector<Job> jobs) {
           if (observer_) observer_->OnBatch("cpu", jobs.size());
-          for (Job& job : jobs) {
-            job.staged = std::make_shared<Marked>();
-            forward_(std::move(job));
-          }
+          for (Job& job : jobs) job.staged = std::make_shared<Marked>();
+          forward_(std::move(jobs));
         }) {}
   bool Wants(const Job& job) const override { return job.plan->header.format == ImageFormat::kJpeg; }
   void Add(Job job) override { batcher_.Add(std::move(job)); }

@@ -87,7 +87,7 @@ class JpegDecodeStage final : public FrontStage {
         }
       }
     }
-    for (Job& job : jobs) forward_(std::move(job));
+    forward_(std::move(jobs));
   }
 
   JpegHardwareBatchDecoder* DecoderFor(int thread) {
