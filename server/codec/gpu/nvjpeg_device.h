@@ -1,9 +1,12 @@
 #pragma once
 // nvJPEG for one GPU: the library handles and the memory they draw from.
 //
-// Why nvJPEG from the CUDA Toolkit rather than nvImageCodec: nvImageCodec's default decoder reached 1,858
-// images/s on the W1 photos at batch 128 on an H100, below what the engine gives through nvJPEG's batched API
-// (about 2,700/s at batch 64 on the baseline photos). nvImageCodec wraps the same nvJPEG engines but brings its own executor
+// Why nvJPEG from the CUDA Toolkit rather than nvImageCodec: measured side by side on one H100 (2026-11-25,
+// bench/codec_bench.cc and bench/nvimgcodec_decode.py on the 12 W1 photos), nvImageCodec 0.9's engine-only
+// decoder did 2,347 / 2,497 of the engine's photos per second at batch 64 / 128, and this code's batch decoder
+// 2,624 / 2,688; nvImageCodec's default decoder (engine, CUDA and CPU together) 2,378 / 2,631 on all 12.
+// Both spend about 0.4 ms of one host thread per photo inside nvjpegDecodeBatched, which bounds either.
+// nvImageCodec wraps the same nvJPEG engines but brings its own executor
 // threads and internal streams, decides batching and fallback itself and hands back a future per batch; the
 // server already has what that would duplicate (a per-GPU batcher across requests, lanes with their own
 // streams, a CPU decoder) and needs control of where each image goes and when the host waits. nvJPEG is
