@@ -37,8 +37,7 @@ class JpegDecodeStage final : public FrontStage {
   bool Wants(const Job& job) const override {
     const Plan& plan = *job.plan;
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
-    // and decode in the lanes, as do progressive ones, which the engine does not take.
-    // Progressive JPEGs would only wait for a batch that the engine cannot take them into.
+    // and decode in the lanes; so do progressive ones, which would only wait for a batch the engine refuses.
     return plan.header.format == ImageFormat::kJpeg && plan.header.jpeg_sequential && plan.header.channels == 3 &&
            plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR;
   }
