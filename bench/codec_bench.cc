@@ -105,6 +105,11 @@ void Run(const char* label, int threads, Body body, Extra extra) {
 
 std::string NoExtra(const Figures&) { return ""; }
 
+cv::Mat DecodeOnCpu(const std::string& bytes) {
+  return cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                      cv::IMREAD_COLOR);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -222,8 +227,7 @@ int main(int argc, char** argv) {
           [&](int t, Figures& f) {
             for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
               const std::string& bytes = set[i % set.size()];
-              cv::Mat image = cv::imdecode(
-                  cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
+              cv::Mat image = DecodeOnCpu(bytes);
               if (image.empty()) f.failures += 1;
               if (pass == 0) f.warm++;
               if (f.measuring) f.images += 1;
@@ -244,8 +248,7 @@ int main(int argc, char** argv) {
   if (Wanted("encode")) {
     std::vector<cv::Mat> halves;
     for (const std::string& bytes : all) {
-      cv::Mat image = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
-                                   cv::IMREAD_COLOR);
+      cv::Mat image = DecodeOnCpu(bytes);
       cv::resize(image, image, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
       halves.push_back(image);
     }
