@@ -93,7 +93,7 @@ struct Sample {
 // Each worker keeps its own, merged after the run: no lock on the answer path at thousands of answers a second.
 struct WorkerResults {
   std::vector<Sample> samples;
-  int64_t warmup_answers = 0;
+  int64_t answers_outside_window = 0;
   int64_t ok_answers = 0;  // measured, numbers the answers for --verify_fraction's sample
 };
 
@@ -231,12 +231,20 @@ int Run() {
     if (*due >= measure_from && total > 0 && measured++ >= total) return false;
     return true;
   };
+  // With --duration, what is measured is the window [measure_from, stop_at): the answers that arrive in it,
+  // whenever their requests were sent. Counting instead the requests sent in it and waiting for their answers
+  // would, once latency nears the window (W2 at 256 in flight: 6 s), leave out the answers to warm-up requests
+  // and stretch the window over the drain, and so report half the server's rate. With --total, the requests
+  // sent after the warm-up are measured, until the last answer.
+  const bool window_by_answers = total <= 0;
   auto record = [&](WorkerResults& mine, Clock::time_point sent, const Input& in, int code,
                     const pb::ProcessResponse* response) {
     const Clock::time_point now = Clock::now();
     ++done;
-    if (sent < measure_from) {  // warm-up answers are neither reported nor checked
-      ++mine.warmup_answers;
+    const bool measured_answer =
+        window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
+    if (!measured_answer) {  // answers outside the window are neither reported nor checked
+      ++mine.answers_outside_window;
       return;
     }
     Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(), code,
@@ -263,16 +271,23 @@ int Run() {
   std::condition_variable window_cv;
   bool workers_done = false;
   std::optional<double> client_cpu_begin;
+  std::optional<double> client_cpu_end;
+  std::optional<Clock::time_point> window_end;
   std::thread window_thread([&] {
     std::unique_lock<std::mutex> lock(window_mu);
     if (window_cv.wait_until(lock, measure_from, [&] { return workers_done; })) return;
     client_cpu_begin = ProcessCpuSeconds();
-    if (!server.enabled()) return;
-    if (!server.Begin()) return;
-    for (auto next = Clock::now() + std::chrono::seconds(1); !window_cv.wait_until(lock, next, [&] { return workers_done; });
-         next += std::chrono::seconds(1)) {
-      server.Sample();
+    const bool scraping = server.enabled() && server.Begin();
+    // Until stop_at (with --duration) or the last answer, a scrape a second.
+    for (auto next = Clock::now() + std::chrono::seconds(1);; next += std::chrono::seconds(1)) {
+      const auto until = window_by_answers ? std::min(next, stop_at) : next;
+      if (window_cv.wait_until(lock, until, [&] { return workers_done; })) break;
+      if (window_by_answers && Clock::now() >= stop_at) break;
+      if (scraping) server.Sample();
     }
+    window_end = window_by_answers ? std::min(Clock::now(), stop_at) : Clock::now();
+    client_cpu_end = ProcessCpuSeconds();
+    if (scraping) server.End();
   });
 
   std::vector<std::thread> workers;
@@ -317,15 +332,12 @@ int Run() {
     }
   });
   for (auto& t : workers) t.join();
-  const Clock::time_point end = Clock::now();
-  const double client_cpu_end = ProcessCpuSeconds();
   {
     std::lock_guard<std::mutex> lock(window_mu);
     workers_done = true;
   }
   window_cv.notify_all();
   window_thread.join();
-  server.End();
   stop = true;
   progress.join();
   const std::optional<load::ServerFigures> figures = server.Figures();
@@ -334,12 +346,12 @@ int Run() {
   }
 
   // ---- report
-  const double wall = std::chrono::duration<double>(end - measure_from).count();
+  const double wall = std::chrono::duration<double>(window_end.value_or(measure_from) - measure_from).count();
   std::vector<Sample> samples;
-  int64_t warmup_count = 0;
+  int64_t outside_window_count = 0;
   for (WorkerResults& r : results) {
     samples.insert(samples.end(), r.samples.begin(), r.samples.end());
-    warmup_count += r.warmup_answers;
+    outside_window_count += r.answers_outside_window;
   }
   std::vector<int64_t> latencies;
   std::map<std::string, int64_t> codes;
@@ -362,7 +374,8 @@ int Run() {
   if (!latencies.empty()) mean /= latencies.size();
   const double throughput = samples.size() / std::max(wall, 1e-9);
   // The load generator's own CPU: if it nears the host's cores, the figures measure the client, not the server.
-  const double client_cpu_cores = client_cpu_begin ? (client_cpu_end - *client_cpu_begin) / std::max(wall, 1e-9) : 0;
+  const double client_cpu_cores =
+      client_cpu_begin && client_cpu_end ? (*client_cpu_end - *client_cpu_begin) / std::max(wall, 1e-9) : 0;
   const std::map<std::string, double> busy = figures ? figures->busy : std::map<std::string, double>{};
   // Histogram: ten buckets from the fastest to the slowest answer.
   std::vector<std::pair<double, int64_t>> histogram;
@@ -376,11 +389,11 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_format) == "json") {
     std::string json = absl::StrFormat(
-        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"verified":%d,"verify_fraction":%g,"warmup_count":%d,)"
+        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"verified":%d,"verify_fraction":%g,"outside_window_count":%d,)"
         R"("duration_s":%.3f,"rps":%.3f,"client_cpu_cores":%.3f,)"
         R"("latency_ms":{"min":%.3f,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"max":%.3f},)",
         samples.size(), ok, errors.load(), wrong.load(), verified.load(), absl::GetFlag(FLAGS_verify_fraction),
-        warmup_count, wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
+        outside_window_count, wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
         Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99), Percentile(latencies, 100));
     json += R"("histogram":[)";
     for (size_t b = 0; b < histogram.size(); ++b) {
@@ -408,10 +421,10 @@ int Run() {
     const std::string sample_rule = verify_every == 0   ? "none checked"
                                     : verify_every == 1 ? "every answer"
                                                         : absl::StrCat("1 in ", verify_every, " answers of each worker");
-    std::printf("Summary:\n  Count:\t%zu (after %lld warm-up)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
+    std::printf("Summary:\n  Count:\t%zu (%lld more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
                 "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Verified:\t%lld (%s)\n"
                 "  Wrong answers:\t%lld\n  Load generator CPU:\t%.2f cores\n\n",
-                samples.size(), (long long)warmup_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
+                samples.size(), (long long)outside_window_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
                 throughput, (long long)errors.load(), (long long)verified.load(), sample_rule.c_str(),
                 (long long)wrong.load(), client_cpu_cores);
     std::printf("Latency distribution:\n");
