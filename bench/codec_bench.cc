@@ -34,7 +34,7 @@
 
 ABSL_FLAG(std::string, input, "/usr/share/backgrounds/mate/nature", "directory of JPEGs");
 ABSL_FLAG(double, seconds, 3, "time per case");
-ABSL_FLAG(std::string, cases, "engine,cuda,cpu,encode", "which cases to run");
+ABSL_FLAG(std::string, cases, "engine,inspect,cuda,cpu,encode", "which cases to run");
 ABSL_FLAG(std::string, engine_threads, "1,2,3", "decode-stage threads to try");
 ABSL_FLAG(std::string, batches, "16,64,128", "engine batch sizes to try");
 ABSL_FLAG(std::string, cuda_threads, "1,8,16", "CUDA decoder / encoder threads to try");
@@ -160,17 +160,15 @@ int main(int argc, char** argv) {
                 const Clock::time_point h0 = Clock::now();
                 auto images = decoder->Decode(inputs);
                 const int64_t host = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - h0).count();
-                // The previous batch is consumed as lanes would: on another stream, after its decode.
-                for (auto& image : previous) {
-                  cudaStreamWaitEvent(consumer, image->events()->done, 0);
-                  image->ReleaseOn(consumer);
-                }
+                // The previous batch is consumed as lanes would: on another stream, after its decode, and
+                // released once that stream has finished with it.
                 if (!previous.empty()) {
-                  cudaEventSynchronize(previous.front()->events()->done);
+                  cudaStreamWaitEvent(consumer, previous.front()->batch().done, 0);
+                  cudaStreamSynchronize(consumer);
                   if (counting) {
                     f.images += previous.size();
                     f.batches += 1;
-                    f.gpu_us += static_cast<int64_t>(previous.front()->events()->ElapsedMs() * 1000);
+                    f.gpu_us += static_cast<int64_t>(previous.front()->batch().ElapsedMs() * 1000);
                   }
                 }
                 previous.clear();
@@ -183,8 +181,7 @@ int main(int argc, char** argv) {
                 if (counting) f.host_us += host;
                 previous = *std::move(images);
               }
-              for (auto& image : previous) image->ReleaseOn(consumer);
-              cudaStreamSynchronize(consumer);
+              previous.clear();
               cudaStreamDestroy(consumer);
             },
             [batch](const Figures& f) {
@@ -195,6 +192,24 @@ int main(int argc, char** argv) {
               return std::string(s);
             });
       }
+    }
+  }
+
+  // The batch decoder's per-image header check alone (nvjpegJpegStreamParseHeader, nvjpegDecodeBatchedSupported):
+  // what the decode stage pays per image before the engine call.
+  if (Wanted("inspect") && device.hardware() != nullptr) {
+    for (int threads : Ints(absl::GetFlag(FLAGS_engine_threads))) {
+      Run(
+          "inspect (header check, all photos)", threads,
+          [&](int t, Figures& f) {
+            std::unique_ptr<JpegHardwareBatchDecoder> decoder = *JpegHardwareBatchDecoder::Create(device);
+            for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
+              decoder->Supports(all[i % all.size()]);
+              if (pass == all.size()) f.warm++;
+              if (f.measuring) f.images += 1;
+            }
+          },
+          NoExtra);
     }
   }
 

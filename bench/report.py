@@ -65,6 +65,9 @@ def server_details(r):
         parts.append(shares("encodes", s["encode_backend_share"]))
     if "decode_batch_mean" in s:
         parts.append(f"decode batch mean {s['decode_batch_mean']:.1f}")
+    if s.get("decode_batcher_busy"):
+        phases = s["decode_batcher_busy"]
+        parts.append("decode batcher thread " + ", ".join(f"{p} {percent(v)}" for p, v in sorted(phases.items(), key=lambda kv: -kv[1])))
     for prefix, what in (("worker_busy:", "workers busy"), ("gpu_busy:", "GPU busy (CUDA events)")):
         parts += [f"{what} on {k[len(prefix):]} {percent(v)}" for k, v in sorted(busy.items()) if k.startswith(prefix)]
     if "client_cpu_cores" in r:

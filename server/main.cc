@@ -50,6 +50,9 @@ ABSL_FLAG(int, decode_threads, 1,
           "batch while another decodes (on an H100 W1 ran faster with one)");
 ABSL_FLAG(int, decoded_images_max, 128,
           "CUDA backend: decoded images held for lanes at most (device memory: 12 MB each for a 4 MP photo)");
+ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,
+          "CUDA backend: JPEGs of fewer pixels skip the JPEG engine's batches and decode in their lane (nvJPEG on "
+          "the SMs), which is faster for small images; 0: every JPEG the engine takes goes to it");
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
@@ -66,7 +69,7 @@ namespace {
 
 constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
-                                     "decode_threads", "decoded_images_max", "opencv_threads",
+                                     "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "shutdown_grace"};
 
@@ -120,10 +123,12 @@ GpuCodecOptions CodecOptionsFromFlags() {
   options.hardware_decode = decode == "auto";
   options.lanes.cuda_decode = decode != "cpu";
   options.lanes.gpu_encode = encode == "gpu";
-  options.batching.max_batch = std::max(1, absl::GetFlag(FLAGS_decode_max_batch));
-  options.batching.max_delay = std::chrono::microseconds(std::max(0, absl::GetFlag(FLAGS_decode_max_delay_us)));
-  options.batching.threads = std::max(1, absl::GetFlag(FLAGS_decode_threads));
-  options.max_decoded = std::max(1, absl::GetFlag(FLAGS_decoded_images_max));
+  BatcherOptions& batching = options.decode_stage.batching;
+  batching.max_batch = std::max(1, absl::GetFlag(FLAGS_decode_max_batch));
+  batching.max_delay = std::chrono::microseconds(std::max(0, absl::GetFlag(FLAGS_decode_max_delay_us)));
+  batching.threads = std::max(1, absl::GetFlag(FLAGS_decode_threads));
+  options.decode_stage.max_decoded = std::max(1, absl::GetFlag(FLAGS_decoded_images_max));
+  options.decode_stage.min_pixels = std::max<int64_t>(0, absl::GetFlag(FLAGS_decode_batch_min_pixels));
   return options;
 }
 #endif

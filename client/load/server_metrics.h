@@ -137,6 +137,7 @@ struct ServerFigures {
   std::map<std::string, double> gauges;     // gpu_util:DEVICE, jpeg_engine_util:DEVICE: means of the samples
   std::map<std::string, double> decode_share, encode_share;  // backend -> share of the window's decodes/encodes
   std::optional<double> decode_batch_mean;  // images per decode batch
+  std::map<std::string, double> batcher_phases;  // phase -> decode batcher thread-seconds per second
 };
 
 // Scrapes at the start of the window (Begin), once a second (Sample) and at its end (End). One thread calls
@@ -194,6 +195,12 @@ class ServerWindow {
     f.encode_share = SharesByBackend("imgproc_encodes_total");
     const double batches = SumOfDeltas("imgproc_decode_batch_size_count");
     if (batches > 0) f.decode_batch_mean = SumOfDeltas("imgproc_decode_batch_size_sum") / batches;
+    for (const auto& [key, s] : after) {
+      const auto phase = s.labels.find("phase");
+      if (s.name == "imgproc_decode_batcher_seconds_total" && phase != s.labels.end()) {
+        f.batcher_phases[phase->second] += Delta(key) / f.window_s;
+      }
+    }
     return f;
   }
 
@@ -272,6 +279,15 @@ inline std::string ServerFiguresJson(const ServerFigures& f) {
     json += "}";
   }
   if (f.decode_batch_mean) absl::StrAppendFormat(&json, R"(,"decode_batch_mean":%.3f)", *f.decode_batch_mean);
+  if (!f.batcher_phases.empty()) {
+    json += R"(,"decode_batcher_busy":{)";
+    bool first = true;
+    for (const auto& [phase, busy] : f.batcher_phases) {
+      absl::StrAppendFormat(&json, R"(%s"%s":%.4f)", first ? "" : ",", phase, busy);
+      first = false;
+    }
+    json += "}";
+  }
   return json + "}";
 }
 
@@ -287,6 +303,11 @@ inline std::string ServerFiguresText(const ServerFigures& f) {
     text += "\n";
   }
   if (f.decode_batch_mean) absl::StrAppendFormat(&text, "  decode batch mean:\t%.2f images\n", *f.decode_batch_mean);
+  if (!f.batcher_phases.empty()) {
+    text += "  decode batcher busy (threads):";
+    for (const auto& [phase, busy] : f.batcher_phases) absl::StrAppendFormat(&text, " %s %.2f", phase, busy);
+    text += "\n";
+  }
   return text;
 }
 

@@ -74,6 +74,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       gpu_busy_seconds_(BuildCounter().Name("imgproc_gpu_busy_seconds_total").Help("GPU time of requests measured with CUDA events on the workers' streams").Register(*registry_)),
       jpeg_engine_utilization_(BuildGauge().Name("imgproc_jpeg_engine_utilization_ratio").Help("Hardware JPEG decoder utilization sampled through NVML, where the driver reports it").Register(*registry_)),
       decode_batch_size_(BuildHistogram().Name("imgproc_decode_batch_size").Help("Images decoded together in one batch on the GPU's JPEG engine").Register(*registry_)),
+      decode_batcher_seconds_(BuildCounter().Name("imgproc_decode_batcher_seconds_total").Help("Time of the GPU decode batcher's threads, by phase (wait_for_lanes, prepare, engine, forward); the rest of their time they wait for requests").Register(*registry_)),
       decodes_(BuildCounter().Name("imgproc_decodes_total").Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format").Register(*registry_)),
       encodes_(BuildCounter().Name("imgproc_encodes_total").Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format").Register(*registry_)),
       process_cpu_seconds_(BuildCounter().Name("process_cpu_seconds_total").Help("User and system CPU time of the server process").Register(*registry_).Add({})) {
@@ -175,8 +176,15 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
   if (result->gpu_busy_us > 0) gpu_busy_seconds_.Add({{"device", device}}).Increment(Seconds(result->gpu_busy_us));
 }
 
-void ServiceMetrics::OnBatch(const std::string& device, size_t size) {
-  decode_batch_size_.Add({{"device", device}}, BatchBuckets()).Observe(static_cast<double>(size));
+void ServiceMetrics::OnBatch(const std::string& device, const BatchReport& batch) {
+  decode_batch_size_.Add({{"device", device}}, BatchBuckets()).Observe(static_cast<double>(batch.size));
+  const std::pair<const char*, int64_t> phases[] = {{"wait_for_lanes", batch.wait_for_lanes_us},
+                                                    {"prepare", batch.prepare_us},
+                                                    {"engine", batch.engine_us},
+                                                    {"forward", batch.forward_us}};
+  for (const auto& [phase, micros] : phases) {
+    decode_batcher_seconds_.Add({{"device", device}, {"phase", phase}}).Increment(Seconds(micros));
+  }
 }
 
 void ServiceMetrics::SampleLoop() {

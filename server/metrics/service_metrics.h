@@ -49,7 +49,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   void OnQueueDepth(const std::string& device, size_t depth) override;
   void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result, bool skipped,
                  int64_t busy_us) override;
-  void OnBatch(const std::string& device, size_t size) override;
+  void OnBatch(const std::string& device, const BatchReport& batch) override;
 
  private:
   explicit ServiceMetrics(const BuildInfo& info);
@@ -95,6 +95,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Counter>& gpu_busy_seconds_;
   prometheus::Family<prometheus::Gauge>& jpeg_engine_utilization_;
   prometheus::Family<prometheus::Histogram>& decode_batch_size_;
+  prometheus::Family<prometheus::Counter>& decode_batcher_seconds_;
   prometheus::Family<prometheus::Counter>& decodes_;
   prometheus::Family<prometheus::Counter>& encodes_;
   prometheus::Counter& process_cpu_seconds_;

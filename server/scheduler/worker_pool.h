@@ -13,6 +13,16 @@
 
 namespace imgproc {
 
+// One batch of a front stage: its size, and where its thread's time went, so that an operator can tell a
+// stage bound by its engine from one that waits for the lanes.
+struct BatchReport {
+  size_t size = 0;                // jobs processed as one batch
+  int64_t wait_for_lanes_us = 0;  // waiting for lanes to finish with earlier batches' images
+  int64_t prepare_us = 0;         // headers, output memory
+  int64_t engine_us = 0;          // the batched call (and waiting for the engine's lock)
+  int64_t forward_us = 0;         // handing the batch on to the lanes
+};
+
 // Observes a pool from the side (metrics); called on submitting and worker threads, must not block.
 class PoolObserver {
  public:
@@ -21,8 +31,8 @@ class PoolObserver {
   // `skipped`: the job never ran (deadline passed or cancelled while queued); `busy_us`: worker time spent.
   virtual void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result,
                          bool skipped, int64_t busy_us) = 0;
-  // A front stage processed `size` jobs as one batch (the GPU decode batcher).
-  virtual void OnBatch(const std::string& device, size_t size) {}
+  // A front stage processed a batch (the GPU decode batcher).
+  virtual void OnBatch(const std::string& device, const BatchReport& batch) {}
 };
 
 // A stage between admission and the lanes that takes some jobs first (the per-GPU JPEG decode batcher). It

@@ -40,6 +40,8 @@ imgproc_encodes_total{{backend="nvjpeg",device="cuda:0",format="jpeg"}} {50 * t}
 imgproc_decode_batch_size_bucket{{device="cuda:0",le="+Inf"}} {10 * t}
 imgproc_decode_batch_size_sum{{device="cuda:0"}} {80 * t}
 imgproc_decode_batch_size_count{{device="cuda:0"}} {10 * t}
+imgproc_decode_batcher_seconds_total{{device="cuda:0",phase="engine"}} {0.6 * t}
+imgproc_decode_batcher_seconds_total{{device="cuda:0",phase="prepare"}} {0.1 * t}
 imgproc_workers{{device="cuda:0"}} 4
 imgproc_worker_busy_seconds_total{{device="cuda:0"}} {2 * t}
 imgproc_build_info{{opencv_version="4.14.0 {{with}} \\"quotes\\", commas",version="0.1.0"}} 1
@@ -85,6 +87,7 @@ checks = {
     "bytes moved": full["bytes_sent"] > 0 and full["bytes_received"] > 0,
     "load generator CPU reported": full["client_cpu_cores"] > 0,
     "worker busy ratio reported": 0 < full["busy_ratio"].get("worker_busy:cpu", 0) <= 1.0,
+    "the window is --duration": near(full["duration_s"], 3.0, 0.05),
     "server window covers the run": near(server.get("window_s"), full["duration_s"], 0.2),
     "verify_fraction=1 verifies every answer": full["verified"] == full["count"],
     "verify_fraction=0.25 verifies 15-35%": quarter["count"] > 0 and 0.15 <= quarter["verified"] / quarter["count"] <= 0.35,
@@ -97,6 +100,8 @@ checks = {
                                           and near(fs.get("decode_backend_share", {}).get("cpu"), 0.1, 0.01),
     "stand-in: encode shares by backend": fs.get("encode_backend_share") == {"nvjpeg": 1.0},
     "stand-in: decode batch mean": near(fs.get("decode_batch_mean"), 8.0, 0.01),
+    "stand-in: decode batcher busy by phase": near(fs.get("decode_batcher_busy", {}).get("engine"), 0.6, 0.05)
+                                              and near(fs.get("decode_batcher_busy", {}).get("prepare"), 0.1, 0.05),
     "stand-in: worker busy over workers": near(fake["busy_ratio"].get("worker_busy:cuda:0"), 0.5, 0.1),
 }
 # Today's server exports no process_cpu_seconds_total; once it does, this check runs against the real server.

@@ -102,7 +102,7 @@ class MarkingStage final : public FrontStage {
  public:
   MarkingStage(BatcherOptions options, ForwardFn forward, PoolObserver* observer)
       : forward_(std::move(forward)), observer_(observer), batcher_(options, [this](int, std::vector<Job> jobs) {
-          if (observer_) observer_->OnBatch("cpu", jobs.size());
+          if (observer_) observer_->OnBatch("cpu", BatchReport{jobs.size()});
           for (Job& job : jobs) job.staged = std::make_shared<Marked>();
           forward_(std::move(jobs));
         }) {}
@@ -124,9 +124,9 @@ class CountingObserver final : public PoolObserver {
     (r.ok() ? ok : failed)++;
     if (job.staged != nullptr) ++staged;
   }
-  void OnBatch(const std::string&, size_t size) override {
+  void OnBatch(const std::string&, const BatchReport& batch) override {
     std::lock_guard<std::mutex> lock(mu);
-    batched += static_cast<int>(size);
+    batched += static_cast<int>(batch.size);
     ++batches;
   }
   std::mutex mu;

@@ -59,11 +59,11 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
   std::shared_ptr<NvJpegDevice> codec;
   if (made.ok()) {
     codec = *std::move(made);
-    setup.decode_stage = JpegDecodeStageFactory(codec, options.batching, options.max_decoded, name);
+    setup.decode_stage = JpegDecodeStageFactory(codec, options.decode_stage, name);
     setup.codec_note =
         codec->hardware() != nullptr
             ? absl::StrCat("JPEG decode: hardware engine (", codec->hardware_engines(), "x",
-                           codec->hardware_cores_per_engine(), "), batches of up to ", options.batching.max_batch,
+                           codec->hardware_cores_per_engine(), "), batches of up to ", options.decode_stage.batching.max_batch,
                            " across requests; others ", options.lanes.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
             : absl::StrCat("JPEG decode: ", codec->hardware_note(), "; ",
                            options.lanes.cuda_decode ? "nvJPEG CUDA, then CPU" : "CPU");

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "backend/cuda/cuda_lane.h"
+#include "backend/cuda/jpeg_decode_stage.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
 
@@ -25,8 +26,7 @@ void PrepareCudaDevices(int count, int64_t memory_limit_bytes);
 struct GpuCodecOptions {
   bool hardware_decode = true;  // the JPEG engine, where the GPU has one
   CudaCodecOptions lanes;
-  BatcherOptions batching;
-  int max_decoded = 128;  // see JpegDecodeStageFactory
+  DecodeStageOptions decode_stage;
 };
 
 // What a pool of one GPU is made of.

@@ -109,16 +109,13 @@ class CudaLane final : public ExecutionLane {
     operated_->record(*stream_);
 
     absl::Status output = Output(*last, plan, result);
-    // The decode stage's image was read by the work queued above; hand it back in that order.
-    if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr && staged->image) {
-      staged->image->ReleaseOn(raw_stream_);
-    }
     if (!output.ok()) return output;
     finished_->record(*stream_);
     stream_->waitForCompletion();  // asynchronous kernel faults surface here
 
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
-      result.timings.decode_us = static_cast<int64_t>(staged->image->events()->ElapsedMs() * 1000);
+      result.timings.decode_us = static_cast<int64_t>(staged->image().batch().ElapsedMs() * 1000);
+      staged->Release();  // every read of it has completed
     } else if (std::strcmp(result.decode_backend, "cuda") == 0) {
       result.timings.decode_us = ElapsedUs(*start_, *input_ready_);
     }
@@ -133,13 +130,13 @@ class CudaLane final : public ExecutionLane {
     const Plan& plan = *job.plan;
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
       result.decode_backend = "hardware";
-      cv::cuda::GpuMat view = staged->image->view();
+      cv::cuda::GpuMat view = staged->image().view();
       if (view.cols != plan.decoded.width || view.rows != plan.decoded.height) {
         return absl::InvalidArgumentError(absl::StrCat("decoded image is ", view.cols, "x", view.rows,
                                                        " but its header says ", plan.decoded.width, "x",
                                                        plan.decoded.height));
       }
-      cudaStreamWaitEvent(raw_stream_, staged->image->events()->done, 0);
+      cudaStreamWaitEvent(raw_stream_, staged->image().batch().done, 0);
       return view;
     }
     if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {

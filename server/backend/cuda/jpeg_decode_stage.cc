@@ -24,22 +24,23 @@ namespace {
 
 class JpegDecodeStage final : public FrontStage {
  public:
-  JpegDecodeStage(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options, int max_decoded,
-                  std::string device_name, PoolObserver* observer, ForwardFn forward)
+  JpegDecodeStage(std::shared_ptr<NvJpegDevice> codec, const DecodeStageOptions& options, std::string device_name,
+                  PoolObserver* observer, ForwardFn forward)
       : codec_(std::move(codec)),
         device_name_(std::move(device_name)),
         observer_(observer),
         forward_(std::move(forward)),
-        decoders_(options.threads),
-        budget_(std::make_shared<DecodedImageBudget>(std::max(max_decoded, options.max_batch))),
-        batcher_(options, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
+        min_pixels_(options.min_pixels),
+        decoders_(options.batching.threads),
+        budget_(std::make_shared<DecodedImageBudget>(std::max(options.max_decoded, options.batching.max_batch))),
+        batcher_(options.batching, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
 
   bool Wants(const Job& job) const override {
     const Plan& plan = *job.plan;
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
     // and decode in the lanes; so do progressive ones, which would only wait for a batch the engine refuses.
     return plan.header.format == ImageFormat::kJpeg && plan.header.jpeg_sequential && plan.header.channels == 3 &&
-           plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR;
+           plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR && plan.decoded.pixels() >= min_pixels_;
   }
 
   void Add(Job job) override { batcher_.Add(std::move(job)); }
@@ -49,44 +50,63 @@ class JpegDecodeStage final : public FrontStage {
   // Runs on batcher thread `thread`, which alone uses decoders_[thread].
   void DecodeBatch(int thread, std::vector<Job> jobs) {
     JpegHardwareBatchDecoder* decoder = DecoderFor(thread);
-    std::vector<size_t> members;
+    std::vector<size_t> candidates;
     std::vector<absl::string_view> inputs;
-    const Clock::time_point now = Clock::now();
+    Clock::time_point mark = Clock::now();
+    const Clock::time_point start = mark;
     for (size_t i = 0; i < jobs.size(); ++i) {
       const Job& job = jobs[i];
       // Expired or cancelled jobs go on undecoded; the lane reports them as skipped.
-      if (decoder == nullptr || now > job.deadline || (job.cancelled && job.cancelled())) continue;
-      if (!decoder->Supports(job.input)) continue;
-      members.push_back(i);
+      if (decoder == nullptr || start > job.deadline || (job.cancelled && job.cancelled())) continue;
+      candidates.push_back(i);
       inputs.push_back(job.input);
     }
+    BatchReport report;
+    auto lap = [&mark](int64_t& phase_us) {
+      const Clock::time_point now = Clock::now();
+      phase_us += std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count();
+      mark = now;
+    };
     if (!inputs.empty()) {
       const int n = static_cast<int>(inputs.size());
       budget_->Acquire(n);
-      absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = decoder->Decode(inputs);
-      if (images.ok()) {
+      lap(report.wait_for_lanes_us);
+      absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
+      absl::Status decoded = batch.status();
+      if (batch.ok()) {
+        for (int k = batch->members(); k < n; ++k) budget_->Release();  // what the engine does not take
+        lap(report.prepare_us);
+        report.size = static_cast<size_t>(batch->members());
+        decoded = decoder->Run(*batch);
+        lap(report.engine_us);
+      } else {
+        for (int k = 0; k < n; ++k) budget_->Release();
+        lap(report.prepare_us);
+      }
+      if (decoded.ok()) {
         for (int k = 0; k < n; ++k) {
-          auto staged = std::make_shared<GpuStagedImage>();
-          staged->image = std::move((*images)[k]);
-          staged->budget = budget_;
-          jobs[members[k]].staged = std::move(staged);
+          std::unique_ptr<DeviceImage>& image = batch->images[k];
+          if (image != nullptr) jobs[candidates[k]].staged = std::make_shared<GpuStagedImage>(std::move(image), budget_);
         }
-        if (observer_) observer_->OnBatch(device_name_, members.size());
       } else {
         // A failed batch: its members go on undecoded and each is decoded alone by a lane. Logged, at most
         // once a second: one bad image fails a whole batch, which costs throughput, not answers.
-        for (int k = 0; k < n; ++k) budget_->Release();
+        if (batch.ok()) {
+          for (int k = 0; k < batch->members(); ++k) budget_->Release();
+        }
         const int64_t failures = ++failed_batches_;
         const int64_t now_us = MicrosSince(Clock::time_point());
         int64_t last_us = last_failure_log_us_.load();
         if (now_us - last_us > 1'000'000 && last_failure_log_us_.compare_exchange_strong(last_us, now_us)) {
           std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
                     << " failed; its members are decoded one by one (" << failures
-                    << " failed batches so far): " << images.status().message() << std::endl;
+                    << " failed batches so far): " << decoded.message() << std::endl;
         }
       }
     }
     forward_(std::move(jobs));
+    lap(report.forward_us);
+    if (observer_ != nullptr && report.size > 0) observer_->OnBatch(device_name_, report);
   }
 
   JpegHardwareBatchDecoder* DecoderFor(int thread) {
@@ -108,6 +128,7 @@ class JpegDecodeStage final : public FrontStage {
   const std::string device_name_;
   PoolObserver* const observer_;
   const ForwardFn forward_;
+  const int64_t min_pixels_;
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
@@ -118,13 +139,12 @@ class JpegDecodeStage final : public FrontStage {
 
 }  // namespace
 
-FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, BatcherOptions options,
-                                         int max_decoded, std::string device_name) {
+FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, DecodeStageOptions options,
+                                         std::string device_name) {
   if (codec == nullptr || codec->hardware() == nullptr) return nullptr;
-  options.thread_name = device_name + "-jpeg";
-  return [codec, options, max_decoded, device_name](ForwardFn forward,
-                                                   PoolObserver* observer) -> std::unique_ptr<FrontStage> {
-    return std::make_unique<JpegDecodeStage>(codec, options, max_decoded, device_name, observer, std::move(forward));
+  options.batching.thread_name = device_name + "-jpeg";
+  return [codec, options, device_name](ForwardFn forward, PoolObserver* observer) -> std::unique_ptr<FrontStage> {
+    return std::make_unique<JpegDecodeStage>(codec, options, device_name, observer, std::move(forward));
   };
 }
 

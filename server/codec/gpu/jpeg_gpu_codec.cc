@@ -11,43 +11,26 @@ const unsigned char* Bytes(absl::string_view s) { return reinterpret_cast<const 
 
 }  // namespace
 
-BatchEvents::BatchEvents() {
+DecodedBatch::DecodedBatch(NvJpegDevice* owner, void* memory) : owner_(owner), memory_(memory) {
   cudaEventCreate(&start);
   cudaEventCreate(&done);
 }
 
-BatchEvents::~BatchEvents() {
-  // Legal while the events are still pending: the driver frees them once they complete.
+DecodedBatch::~DecodedBatch() {
+  // Its readers have finished (see DeviceImage); a batch that nobody read may still be being written.
+  cudaEventSynchronize(done);
+  owner_->Free(memory_, cudaStreamPerThread);
   cudaEventDestroy(start);
   cudaEventDestroy(done);
 }
 
-float BatchEvents::ElapsedMs() const {
+float DecodedBatch::ElapsedMs() const {
   float ms = 0;
   if (cudaEventElapsedTime(&ms, start, done) != cudaSuccess) {
     cudaGetLastError();
     return 0;
   }
   return ms;
-}
-
-DeviceImage::DeviceImage(NvJpegDevice* owner, void* data, size_t pitch, int width, int height,
-                         std::shared_ptr<BatchEvents> events)
-    : owner_(owner), data_(data), pitch_(pitch), width_(width), height_(height), events_(std::move(events)) {}
-
-DeviceImage::~DeviceImage() {
-  if (data_ == nullptr) return;
-  // Never consumed (the request expired or was cancelled after decoding): wait for the decode that writes
-  // it, then hand it back in stream order on this thread's stream.
-  cudaEventSynchronize(events_->done);
-  owner_->Free(data_, cudaStreamPerThread);
-}
-
-cv::cuda::GpuMat DeviceImage::view() const { return cv::cuda::GpuMat(height_, width_, CV_8UC3, data_, pitch_); }
-
-void DeviceImage::ReleaseOn(cudaStream_t stream) {
-  owner_->Free(data_, stream);
-  data_ = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,7 +62,7 @@ JpegHardwareBatchDecoder::~JpegHardwareBatchDecoder() {
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
-bool JpegHardwareBatchDecoder::Supports(absl::string_view jpeg) {
+bool JpegHardwareBatchDecoder::Inspect(absl::string_view jpeg, unsigned* width, unsigned* height) {
   if (nvjpegJpegStreamParseHeader(device_.hardware(), Bytes(jpeg), jpeg.size(), parser_) != NVJPEG_STATUS_SUCCESS) {
     return false;
   }
@@ -87,55 +70,80 @@ bool JpegHardwareBatchDecoder::Supports(absl::string_view jpeg) {
   int supported = 1;  // nvJPEG's convention: 0 means supported
   return nvjpegJpegStreamGetComponentsNum(parser_, &components) == NVJPEG_STATUS_SUCCESS && components == 3 &&
          nvjpegDecodeBatchedSupported(device_.hardware(), parser_, &supported) == NVJPEG_STATUS_SUCCESS &&
-         supported == 0;
+         supported == 0 && nvjpegJpegStreamGetFrameDimensions(parser_, width, height) == NVJPEG_STATUS_SUCCESS &&
+         *width > 0 && *height > 0;
+}
+
+bool JpegHardwareBatchDecoder::Supports(absl::string_view jpeg) {
+  unsigned width = 0, height = 0;
+  return Inspect(jpeg, &width, &height);
+}
+
+absl::StatusOr<PreparedBatch> JpegHardwareBatchDecoder::Prepare(absl::Span<const absl::string_view> jpegs) {
+  struct Member {
+    size_t input;
+    unsigned width, height;
+    size_t pitch, offset;
+  };
+  std::vector<Member> members;
+  size_t total = 0;
+  for (size_t i = 0; i < jpegs.size(); ++i) {
+    Member m{i, 0, 0, 0, total};
+    if (!Inspect(jpegs[i], &m.width, &m.height)) continue;
+    m.pitch = AlignUp(size_t(m.width) * 3, 256);
+    total += m.pitch * m.height;
+    members.push_back(m);
+  }
+  PreparedBatch batch;
+  batch.images.resize(jpegs.size());
+  if (members.empty()) return batch;
+  absl::StatusOr<void*> memory = device_.Allocate(total, stream_);
+  if (!memory.ok()) return memory.status();
+  auto shared = std::make_shared<DecodedBatch>(&device_, *memory);
+  for (const Member& m : members) {
+    unsigned char* data = static_cast<unsigned char*>(*memory) + m.offset;
+    batch.images[m.input] = std::make_unique<DeviceImage>(shared, data, m.pitch, static_cast<int>(m.width),
+                                                          static_cast<int>(m.height));
+    batch.data.push_back(Bytes(jpegs[m.input]));
+    batch.lengths.push_back(jpegs[m.input].size());
+    nvjpegImage_t destination{};
+    destination.channel[0] = data;
+    destination.pitch[0] = m.pitch;
+    batch.destinations.push_back(destination);
+  }
+  batch.shared = std::move(shared);
+  return batch;
+}
+
+absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
+  const int n = batch.members();
+  if (n == 0) return absl::OkStatus();
+  // No wait for other streams here: the pool hands out only memory whose free has completed (NvJpegDevice).
+  std::lock_guard<std::mutex> engine(device_.hardware_mutex());
+  absl::Status decoded =
+      NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
+                  "nvjpegDecodeBatchedInitialize");
+  if (decoded.ok()) {
+    cudaEventRecord(batch.shared->start, stream_);
+    decoded = NvJpegError(nvjpegDecodeBatched(device_.hardware(), state_, batch.data.data(), batch.lengths.data(),
+                                              batch.destinations.data(), stream_),
+                          absl::StrCat("hardware decode of a batch of ", n));
+    cudaEventRecord(batch.shared->done, stream_);
+  }
+  if (!decoded.ok()) batch.images.clear();  // its memory goes back once nvJPEG is done with it
+  return decoded;
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecoder::Decode(
     absl::Span<const absl::string_view> jpegs) {
-  const int n = static_cast<int>(jpegs.size());
-  std::vector<const unsigned char*> data(n);
-  std::vector<size_t> lengths(n);
-  std::vector<nvjpegImage_t> destinations(n);
-  std::vector<std::unique_ptr<DeviceImage>> images;
-  images.reserve(n);
-  auto events = std::make_shared<BatchEvents>();
-  for (int i = 0; i < n; ++i) {
-    int components = 0;
-    nvjpegChromaSubsampling_t subsampling;
-    int widths[NVJPEG_MAX_COMPONENT] = {0}, heights[NVJPEG_MAX_COMPONENT] = {0};
-    data[i] = Bytes(jpegs[i]);
-    lengths[i] = jpegs[i].size();
-    if (absl::Status s = NvJpegError(nvjpegGetImageInfo(device_.hardware(), data[i], lengths[i], &components,
-                                                        &subsampling, widths, heights),
-                                     "nvjpegGetImageInfo");
-        !s.ok()) {
-      return s;  // `images` frees what was taken, in stream order
-    }
-    const size_t pitch = AlignUp(size_t(widths[0]) * 3, 256);
-    absl::StatusOr<void*> memory = device_.Allocate(pitch * heights[0], stream_);
-    if (!memory.ok()) return memory.status();
-    images.push_back(std::make_unique<DeviceImage>(&device_, *memory, pitch, widths[0], heights[0], events));
-    destinations[i] = nvjpegImage_t{};
-    destinations[i].channel[0] = static_cast<unsigned char*>(*memory);
-    destinations[i].pitch[0] = pitch;
+  absl::StatusOr<PreparedBatch> batch = Prepare(jpegs);
+  if (!batch.ok()) return batch.status();
+  if (batch->members() != static_cast<int>(jpegs.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("the JPEG engine takes ", batch->members(), " of the batch's ",
+                                                   jpegs.size(), " images"));
   }
-  // No wait for other streams here: the pool hands out only memory whose free has completed (NvJpegDevice).
-  std::lock_guard<std::mutex> engine(device_.hardware_mutex());
-  if (absl::Status s = NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
-                                   "nvjpegDecodeBatchedInitialize");
-      !s.ok()) {
-    return s;
-  }
-  cudaEventRecord(events->start, stream_);
-  absl::Status decoded = NvJpegError(
-      nvjpegDecodeBatched(device_.hardware(), state_, data.data(), lengths.data(), destinations.data(), stream_),
-      absl::StrCat("hardware decode of a batch of ", n));
-  cudaEventRecord(events->done, stream_);
-  if (!decoded.ok()) {
-    for (auto& image : images) image->ReleaseOn(stream_);
-    return decoded;
-  }
-  return images;
+  if (absl::Status s = Run(*batch); !s.ok()) return s;
+  return std::move(batch->images);
 }
 
 // ---------------------------------------------------------------------------------------------------------
