@@ -8,6 +8,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/test_support.h"
+#include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
 
@@ -93,6 +94,38 @@ TEST(DynamicBatcherTest, ConcurrentProducersEveryItemOnceInBatchesNoLargerThanTh
   EXPECT_EQ(largest, size_t{kMaxBatch}) << "under load batches should fill";
   EXPECT_LT(out.batches.size(), size_t{kProducers * kPerProducer / 2});
   EXPECT_EQ(threads_seen_mask.load(), 3) << "both batcher threads should have taken batches";
+}
+
+// Two decode threads wait for the budget at once, for different amounts: each must wake as soon as its own amount
+// is free, whichever the other needs. (With one wake-up per release, the small taker could sleep on while its
+// units sat free, and with the lanes idle nothing would release more: the decode stage would stop.)
+TEST(CountedBudgetTest, EachWaiterWakesWhenItsAmountIsFreeWhateverTheOtherNeeds) {
+  for (int round = 0; round < 50; ++round) {
+    CountedBudget budget(0);
+    std::promise<void> small_taken, large_taken;
+    std::thread large([&] {
+      budget.Acquire(64);
+      large_taken.set_value();
+    });
+    std::this_thread::sleep_for(milliseconds(2));  // the large taker usually waits first, the longest
+    std::thread small([&] {
+      budget.Acquire(10);
+      small_taken.set_value();
+    });
+    std::this_thread::sleep_for(milliseconds(2));
+    budget.Release(10);  // a batch's worth at once, as when the engine takes fewer than were reserved
+    std::future<void> small_done = small_taken.get_future(), large_done = large_taken.get_future();
+    const bool small_woke = small_done.wait_for(seconds(5)) == std::future_status::ready;
+    // Let both finish whatever happened above, so that the threads can be joined, also with a budget that wakes
+    // one taker per release.
+    budget.Release(64);
+    auto ready = [](std::future<void>& f) { return f.wait_for(milliseconds(1)) == std::future_status::ready; };
+    for (int i = 0; i < 1000 && !(ready(small_done) && ready(large_done)); ++i) budget.Release(1);
+    large.join();
+    small.join();
+    ASSERT_TRUE(small_woke) << "round " << round << ": 10 units were free but the taker of 10 slept on";
+    EXPECT_EQ(budget.available(), 0);
+  }
 }
 
 // A front stage on the batcher: marks each job as having passed through it, forwards it to the lanes.

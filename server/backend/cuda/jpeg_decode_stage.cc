@@ -6,20 +6,6 @@
 
 namespace imgproc {
 
-void DecodedImageBudget::Acquire(int n) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return available_ >= n; });
-  available_ -= n;
-}
-
-void DecodedImageBudget::Release() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++available_;
-  }
-  cv_.notify_one();
-}
-
 namespace {
 
 class JpegDecodeStage final : public FrontStage {
@@ -74,13 +60,13 @@ class JpegDecodeStage final : public FrontStage {
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
       absl::Status decoded = batch.status();
       if (batch.ok()) {
-        for (int k = batch->members(); k < n; ++k) budget_->Release();  // what the engine does not take
+        budget_->Release(n - batch->members());  // what the engine does not take
         lap(report.prepare_us);
         report.size = static_cast<size_t>(batch->members());
         decoded = decoder->Run(*batch);
         lap(report.engine_us);
       } else {
-        for (int k = 0; k < n; ++k) budget_->Release();
+        budget_->Release(n);
         lap(report.prepare_us);
       }
       if (decoded.ok()) {
@@ -91,9 +77,7 @@ class JpegDecodeStage final : public FrontStage {
       } else {
         // A failed batch: its members go on undecoded and each is decoded alone by a lane. Logged, at most
         // once a second: one bad image fails a whole batch, which costs throughput, not answers.
-        if (batch.ok()) {
-          for (int k = 0; k < batch->members(); ++k) budget_->Release();
-        }
+        if (batch.ok()) budget_->Release(batch->members());
         const int64_t failures = ++failed_batches_;
         const int64_t now_us = MicrosSince(Clock::time_point());
         int64_t last_us = last_failure_log_us_.load();

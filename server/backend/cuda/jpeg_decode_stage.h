@@ -12,6 +12,7 @@
 #include <string>
 
 #include "codec/gpu/jpeg_gpu_codec.h"
+#include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
 
@@ -19,17 +20,7 @@ namespace imgproc {
 
 // Decoded images that no lane has finished with, bounded: when lanes fall behind, the stage waits instead of
 // decoding ahead into device memory, and its queue grows into full batches meanwhile.
-class DecodedImageBudget {
- public:
-  explicit DecodedImageBudget(int limit) : available_(limit) {}
-  void Acquire(int n);  // waits until n are available
-  void Release();
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int available_ ABSL_GUARDED_BY(mu_);
-};
+using DecodedImageBudget = CountedBudget;
 
 // A job's input as the decode stage left it: decoded, in device memory, ready once its batch's `done` is.
 class GpuStagedImage final : public StagedInput {
