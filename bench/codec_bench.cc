@@ -105,6 +105,17 @@ void Run(const char* label, int threads, Body body, Extra extra) {
 
 std::string NoExtra(const Figures&) { return ""; }
 
+// One image at a time from `set`, round-robin from image `t`, until stopped: warm once `warm_after` images are
+// done, counted while measuring. `work` returns whether the image went through.
+template <typename Image, typename Work>
+void EachImage(int t, const std::vector<Image>& set, size_t warm_after, Figures& f, Work work) {
+  for (size_t i = t, done = 0; !f.stop; ++i, ++done) {
+    if (!work(set[i % set.size()])) f.failures += 1;
+    if (done == warm_after) f.warm++;
+    if (f.measuring) f.images += 1;
+  }
+}
+
 cv::Mat DecodeOnCpu(const std::string& bytes) {
   return cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
                       cv::IMREAD_COLOR);
@@ -203,11 +214,10 @@ int main(int argc, char** argv) {
           "inspect (header check, all photos)", threads,
           [&](int t, Figures& f) {
             std::unique_ptr<JpegHardwareBatchDecoder> decoder = *JpegHardwareBatchDecoder::Create(device);
-            for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
-              decoder->Supports(all[i % all.size()]);
-              if (pass == all.size()) f.warm++;
-              if (f.measuring) f.images += 1;
-            }
+            EachImage(t, all, all.size(), f, [&](const std::string& bytes) {
+              decoder->Supports(bytes);  // false is an answer here, not a failure
+              return true;
+            });
           },
           NoExtra);
     }
@@ -224,12 +234,11 @@ int main(int argc, char** argv) {
             cv::cuda::Stream stream;
             cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
             cv::cuda::GpuMat out;
-            for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
-              if (!decoder->Decode(set[i % set.size()], false, out, raw).ok()) f.failures += 1;
+            EachImage(t, set, set.size(), f, [&](const std::string& bytes) {
+              const bool decoded = decoder->Decode(bytes, false, out, raw).ok();
               stream.waitForCompletion();
-              if (pass == set.size()) f.warm++;
-              if (f.measuring) f.images += 1;
-            }
+              return decoded;
+            });
           },
           NoExtra);
     }
@@ -240,13 +249,7 @@ int main(int argc, char** argv) {
       Run(
           label, threads,
           [&](int t, Figures& f) {
-            for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
-              const std::string& bytes = set[i % set.size()];
-              cv::Mat image = DecodeOnCpu(bytes);
-              if (image.empty()) f.failures += 1;
-              if (pass == 0) f.warm++;
-              if (f.measuring) f.images += 1;
-            }
+            EachImage(t, set, 0, f, [](const std::string& bytes) { return !DecodeOnCpu(bytes).empty(); });
           },
           NoExtra);
     }
@@ -276,11 +279,8 @@ int main(int argc, char** argv) {
             std::unique_ptr<JpegGpuEncoder> encoder = *JpegGpuEncoder::Create(device, raw);
             std::vector<cv::cuda::GpuMat> on_device;
             for (const cv::Mat& h : halves) on_device.emplace_back(h);
-            for (size_t i = t, pass = 0; !f.stop; ++i, ++pass) {
-              if (!encoder->Encode(on_device[i % on_device.size()], 90, raw).ok()) f.failures += 1;
-              if (pass == halves.size()) f.warm++;
-              if (f.measuring) f.images += 1;
-            }
+            EachImage(t, on_device, on_device.size(), f,
+                      [&](const cv::cuda::GpuMat& image) { return encoder->Encode(image, 90, raw).ok(); });
           },
           NoExtra);
     }

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <iostream>
-#include <mutex>
 
 namespace imgproc {
 

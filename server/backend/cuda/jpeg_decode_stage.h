@@ -6,9 +6,7 @@
 // reaches the lanes undecoded and is decoded there alone: on the SMs with nvJPEG, else on the CPU. So a bad
 // image in a batch fails only its own request.
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "codec/gpu/jpeg_gpu_codec.h"
