@@ -141,15 +141,16 @@ int main(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
   std::vector<std::string> all, engine, other;
-  std::unique_ptr<JpegHardwareBatchDecoder> classifier;
-  if (device.hardware()) classifier = *JpegHardwareBatchDecoder::Create(device);
+  std::unique_ptr<JpegEngineClassifier> classifier;
+  if (device.hardware()) classifier = *JpegEngineClassifier::Create(device);
   for (const std::string& path : files) {
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     all.push_back(bytes);
-    (classifier && classifier->Supports(bytes) ? engine : other).push_back(std::move(bytes));
+    (classifier && classifier->Inspect(bytes) ? engine : other).push_back(std::move(bytes));
   }
-  classifier.reset();
+  std::vector<EngineJpeg> engine_inputs;
+  for (const std::string& bytes : engine) engine_inputs.push_back(*classifier->Inspect(bytes));
   std::printf("%zu JPEGs: %zu for the engine, %zu others\n", all.size(), engine.size(), other.size());
 
   if (Wanted("engine") && !engine.empty()) {
@@ -161,20 +162,23 @@ int main(int argc, char** argv) {
               std::unique_ptr<JpegHardwareBatchDecoder> decoder = *JpegHardwareBatchDecoder::Create(device);
               cudaStream_t consumer;
               cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking);
-              std::vector<absl::string_view> inputs;
+              std::vector<EngineJpeg> inputs;
               size_t next = t;
               std::vector<std::unique_ptr<DeviceImage>> previous;
               bool counting = false;
               for (int pass = 0; !f.stop; ++pass) {
                 inputs.clear();
-                for (int i = 0; i < batch; ++i) inputs.push_back(engine[next++ % engine.size()]);
+                for (int i = 0; i < batch; ++i) inputs.push_back(engine_inputs[next++ % engine_inputs.size()]);
                 const Clock::time_point h0 = Clock::now();
-                auto images = decoder->Decode(inputs);
+                // As the decode stage does: the headers were classified beforehand, on other threads.
+                absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = absl::UnknownError("");
+                absl::StatusOr<PreparedBatch> prepared = decoder->Prepare(inputs);
+                if (prepared.ok() && decoder->Run(*prepared).ok()) images = std::move(prepared->images);
                 const int64_t host = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - h0).count();
                 // The previous batch is consumed as lanes would: on another stream, after its decode, and
                 // released once that stream has finished with it.
                 if (!previous.empty()) {
-                  cudaStreamWaitEvent(consumer, previous.front()->batch().done, 0);
+                  cudaStreamWaitEvent(consumer, previous.front()->batch().done(), 0);
                   cudaStreamSynchronize(consumer);
                   if (counting) {
                     f.images += previous.size();
@@ -213,9 +217,8 @@ int main(int argc, char** argv) {
       Run(
           "inspect (header check, all photos)", threads,
           [&](int t, Figures& f) {
-            std::unique_ptr<JpegHardwareBatchDecoder> decoder = *JpegHardwareBatchDecoder::Create(device);
             EachImage(t, all, all.size(), f, [&](const std::string& bytes) {
-              decoder->Supports(bytes);  // false is an answer here, not a failure
+              classifier->Inspect(bytes);  // false is an answer here, not a failure
               return true;
             });
           },

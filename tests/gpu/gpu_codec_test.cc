@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <future>
 #include <map>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -109,6 +111,7 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   absl::StatusOr<std::unique_ptr<JpegCudaDecoder>> cuda = JpegCudaDecoder::Create(**device);
   ASSERT_TRUE(cuda.ok()) << cuda.status();
   absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
+  absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> classifier = JpegEngineClassifier::Create(**device);
   std::printf("JPEG engine: %s\n", hardware.ok() ? "present" : std::string(hardware.status().message()).c_str());
   cv::cuda::Stream stream;
   const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
@@ -134,7 +137,7 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     stream.waitForCompletion();
     ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want, kCudaDecode);
 
-    if (hardware.ok() && (*hardware)->Supports(jpeg.bytes)) {
+    if (classifier.ok() && (*classifier)->Inspect(jpeg.bytes)) {
       ++taken_by_engine;
       batch.push_back(jpeg.bytes);
       batch_members.push_back(&jpeg);
@@ -144,10 +147,39 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   // All engine-capable images in one batch: each must come back as its own image.
   std::printf("the JPEG engine takes %d of the corpus\n", taken_by_engine);
   EXPECT_GE(taken_by_engine, 7) << "the baseline photos should qualify";
-  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = (*hardware)->Decode(batch);
+  {
+    // Request threads classify at once, sharing the classifier's parsers: each answer as when alone.
+    std::vector<std::thread> threads;
+    std::atomic<int> disagreements{0};
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int pass = 0; pass < 20; ++pass) {
+          int taken = 0;
+          for (const NamedJpeg& jpeg : corpus) {
+            std::optional<EngineJpeg> inspected = (*classifier)->Inspect(jpeg.bytes);
+            if (!inspected) continue;
+            ++taken;
+            const cv::Mat decoded = cv::imdecode(
+                cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
+                cv::IMREAD_REDUCED_COLOR_8);
+            // Its frame size, checked against libjpeg's 1/8 scaled decode (cheap) by rounding up.
+            if (static_cast<int>((inspected->width + 7) / 8) != decoded.cols ||
+                static_cast<int>((inspected->height + 7) / 8) != decoded.rows) {
+              ++disagreements;
+            }
+          }
+          if (taken != taken_by_engine) ++disagreements;
+          if (pass == 0 && disagreements > 0) return;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(disagreements.load(), 0);
+  }
+  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = (*hardware)->Decode(**classifier, batch);
   ASSERT_TRUE(images.ok()) << images.status();
   for (size_t i = 0; i < batch.size(); ++i) {
-    cudaEventSynchronize((*images)[i]->batch().done);
+    cudaEventSynchronize((*images)[i]->batch().done());
     const std::string& bytes = batch_members[i]->bytes;
     const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
                                       cv::IMREAD_COLOR);
@@ -281,9 +313,9 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
     if (hardware.ok()) {
       std::vector<absl::string_view> one = {intact};
-      auto images = (*hardware)->Decode(one);
+      auto images = (*hardware)->Decode(**JpegEngineClassifier::Create(**device), one);
       ASSERT_TRUE(images.ok()) << images.status();
-      cudaEventSynchronize((*images)[0]->batch().done);
+      cudaEventSynchronize((*images)[0]->batch().done());
       reference["hardware"] = as_bytes(Download((*images)[0]->view()));
     }
     stream.waitForCompletion();

@@ -136,7 +136,7 @@ class CudaLane final : public ExecutionLane {
                                                        " but its header says ", plan.decoded.width, "x",
                                                        plan.decoded.height));
       }
-      cudaStreamWaitEvent(raw_stream_, staged->image().batch().done, 0);
+      cudaStreamWaitEvent(raw_stream_, staged->image().batch().done(), 0);
       return view;
     }
     if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {

@@ -2,10 +2,19 @@
 
 #include <atomic>
 #include <iostream>
+#include <optional>
 
 namespace imgproc {
 
 namespace {
+
+std::unique_ptr<JpegEngineClassifier> MakeClassifier(NvJpegDevice& codec, const std::string& device_name) {
+  absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> made = JpegEngineClassifier::Create(codec);
+  if (made.ok()) return *std::move(made);
+  std::cerr << "imgproc: " << device_name << ": JPEG engine unavailable, lanes decode: " << made.status().message()
+            << std::endl;
+  return nullptr;
+}
 
 class JpegDecodeStage final : public FrontStage {
  public:
@@ -16,16 +25,26 @@ class JpegDecodeStage final : public FrontStage {
         observer_(observer),
         forward_(std::move(forward)),
         min_pixels_(options.min_pixels),
+        classifier_(MakeClassifier(*codec_, device_name_)),
         decoders_(options.batching.threads),
         budget_(std::make_shared<DecodedImageBudget>(std::max(options.max_decoded, options.batching.max_batch))),
         batcher_(options.batching, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
 
+  // On the request's thread, outside the pool's lock: the header check runs here, in parallel, rather than on
+  // the batch thread.
   bool Wants(const Job& job) const override {
     const Plan& plan = *job.plan;
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
     // and decode in the lanes; so do progressive ones, which would only wait for a batch the engine refuses.
-    return plan.header.format == ImageFormat::kJpeg && plan.header.jpeg_sequential && plan.header.channels == 3 &&
-           plan.decode_mode == imgproc::v1::DECODE_MODE_COLOR && plan.decoded.pixels() >= min_pixels_;
+    if (classifier_ == nullptr || plan.header.format != ImageFormat::kJpeg || !plan.header.jpeg_sequential ||
+        plan.header.channels != 3 || plan.decode_mode != imgproc::v1::DECODE_MODE_COLOR ||
+        plan.decoded.pixels() < min_pixels_) {
+      return false;
+    }
+    // The batch's memory is sized from the plan, so nvJPEG must read the same frame size from the header.
+    const std::optional<EngineJpeg> taken = classifier_->Inspect(job.input);
+    return taken && static_cast<int64_t>(taken->width) == plan.decoded.width &&
+           static_cast<int64_t>(taken->height) == plan.decoded.height;
   }
 
   void Add(Job job) override { batcher_.Add(std::move(job)); }
@@ -35,16 +54,18 @@ class JpegDecodeStage final : public FrontStage {
   // Runs on batcher thread `thread`, which alone uses decoders_[thread].
   void DecodeBatch(int thread, std::vector<Job> jobs) {
     JpegHardwareBatchDecoder* decoder = DecoderFor(thread);
-    std::vector<size_t> candidates;
-    std::vector<absl::string_view> inputs;
+    std::vector<size_t> members;
+    std::vector<EngineJpeg> inputs;
     Clock::time_point mark = Clock::now();
     const Clock::time_point start = mark;
     for (size_t i = 0; i < jobs.size(); ++i) {
       const Job& job = jobs[i];
       // Expired or cancelled jobs go on undecoded; the lane reports them as skipped.
       if (decoder == nullptr || start > job.deadline || (job.cancelled && job.cancelled())) continue;
-      candidates.push_back(i);
-      inputs.push_back(job.input);
+      members.push_back(i);
+      // Wants checked that the engine takes it at this size.
+      inputs.push_back(EngineJpeg{job.input, static_cast<unsigned>(job.plan->decoded.width),
+                                  static_cast<unsigned>(job.plan->decoded.height)});
     }
     BatchReport report;
     auto lap = [&mark](int64_t& phase_us) {
@@ -57,30 +78,23 @@ class JpegDecodeStage final : public FrontStage {
       budget_->Acquire(n);
       lap(report.wait_for_lanes_us);
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
+      lap(report.prepare_us);
       absl::Status decoded = batch.status();
       if (batch.ok()) {
-        budget_->Release(n - batch->members());  // what the engine does not take
-        lap(report.prepare_us);
-        report.size = static_cast<size_t>(batch->members());
+        report.size = static_cast<size_t>(n);
         decoded = decoder->Run(*batch);
         lap(report.engine_us);
-      } else {
-        budget_->Release(n);
-        lap(report.prepare_us);
       }
       if (decoded.ok()) {
         for (int k = 0; k < n; ++k) {
-          std::unique_ptr<DeviceImage>& image = batch->images[k];
-          if (image != nullptr) jobs[candidates[k]].staged = std::make_shared<GpuStagedImage>(std::move(image), budget_);
+          jobs[members[k]].staged = std::make_shared<GpuStagedImage>(std::move(batch->images[k]), budget_);
         }
       } else {
         // A failed batch: its members go on undecoded and each is decoded alone by a lane. Logged, at most
         // once a second: one bad image fails a whole batch, which costs throughput, not answers.
-        if (batch.ok()) budget_->Release(batch->members());
+        budget_->Release(n);
         const int64_t failures = ++failed_batches_;
-        const int64_t now_us = MicrosSince(Clock::time_point());
-        int64_t last_us = last_failure_log_us_.load();
-        if (now_us - last_us > 1'000'000 && last_failure_log_us_.compare_exchange_strong(last_us, now_us)) {
+        if (ShouldLog()) {
           std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
                     << " failed; its members are decoded one by one (" << failures
                     << " failed batches so far): " << decoded.message() << std::endl;
@@ -90,6 +104,24 @@ class JpegDecodeStage final : public FrontStage {
     forward_(std::move(jobs));
     lap(report.forward_us);
     if (observer_ != nullptr && report.size > 0) observer_->OnBatch(device_name_, report);
+    LogIfSlow(report);
+  }
+
+  // A batch that held the stage for over a second: every request behind it waited, so say where it went.
+  void LogIfSlow(const BatchReport& report) {
+    const int64_t total_us = report.wait_for_lanes_us + report.prepare_us + report.engine_us + report.forward_us;
+    if (total_us < 1'000'000 || !ShouldLog()) return;
+    std::cerr << "imgproc: " << device_name_ << ": a decode batch of " << report.size << " took "
+              << total_us / 1000 << " ms: waiting for lanes " << report.wait_for_lanes_us / 1000 << " ms, prepare "
+              << report.prepare_us / 1000 << " ms, engine " << report.engine_us / 1000 << " ms, forward "
+              << report.forward_us / 1000 << " ms" << std::endl;
+  }
+
+  // At most one log line a second from this stage.
+  bool ShouldLog() {
+    const int64_t now_us = MicrosSince(Clock::time_point());
+    int64_t last_us = last_log_us_.load();
+    return now_us - last_us > 1'000'000 && last_log_us_.compare_exchange_strong(last_us, now_us);
   }
 
   JpegHardwareBatchDecoder* DecoderFor(int thread) {
@@ -112,11 +144,12 @@ class JpegDecodeStage final : public FrontStage {
   PoolObserver* const observer_;
   const ForwardFn forward_;
   const int64_t min_pixels_;
+  const std::unique_ptr<JpegEngineClassifier> classifier_;  // null: the lanes decode every JPEG
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> failed_batches_{0};
-  std::atomic<int64_t> last_failure_log_us_{0};
+  std::atomic<int64_t> last_log_us_{0};
   DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
 };
 

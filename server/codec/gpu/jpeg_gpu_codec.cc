@@ -11,26 +11,64 @@ const unsigned char* Bytes(absl::string_view s) { return reinterpret_cast<const 
 
 }  // namespace
 
-DecodedBatch::DecodedBatch(NvJpegDevice* owner, void* memory) : owner_(owner), memory_(memory) {
-  cudaEventCreate(&start);
-  cudaEventCreate(&done);
-}
+DecodedBatch::DecodedBatch(NvJpegDevice* owner, void* memory, NvJpegDevice::BatchEvents events)
+    : owner_(owner), memory_(memory), events_(events) {}
 
 DecodedBatch::~DecodedBatch() {
   // Its readers have finished (see DeviceImage); a batch that nobody read may still be being written.
-  cudaEventSynchronize(done);
+  cudaEventSynchronize(events_.done);
   owner_->Free(memory_, cudaStreamPerThread);
-  cudaEventDestroy(start);
-  cudaEventDestroy(done);
+  owner_->ReturnBatchEvents(events_);
 }
 
 float DecodedBatch::ElapsedMs() const {
   float ms = 0;
-  if (cudaEventElapsedTime(&ms, start, done) != cudaSuccess) {
+  if (cudaEventElapsedTime(&ms, events_.start, events_.done) != cudaSuccess) {
     cudaGetLastError();
     return 0;
   }
   return ms;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> JpegEngineClassifier::Create(NvJpegDevice& device) {
+  if (device.hardware() == nullptr) return absl::FailedPreconditionError(device.hardware_note());
+  return std::unique_ptr<JpegEngineClassifier>(new JpegEngineClassifier(device));
+}
+
+JpegEngineClassifier::~JpegEngineClassifier() {
+  for (nvjpegJpegStream_t parser : idle_parsers_) nvjpegJpegStreamDestroy(parser);
+}
+
+std::optional<EngineJpeg> JpegEngineClassifier::Inspect(absl::string_view jpeg) {
+  nvjpegJpegStream_t parser = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_parsers_.empty()) {
+      parser = idle_parsers_.back();
+      idle_parsers_.pop_back();
+    }
+  }
+  if (parser == nullptr && nvjpegJpegStreamCreate(device_.hardware(), &parser) != NVJPEG_STATUS_SUCCESS) {
+    return std::nullopt;  // the lanes decode it
+  }
+  EngineJpeg taken{jpeg};
+  unsigned components = 0;
+  int supported = 1;  // nvJPEG's convention: 0 means supported
+  const bool takes =
+      nvjpegJpegStreamParseHeader(device_.hardware(), Bytes(jpeg), jpeg.size(), parser) == NVJPEG_STATUS_SUCCESS &&
+      nvjpegJpegStreamGetComponentsNum(parser, &components) == NVJPEG_STATUS_SUCCESS && components == 3 &&
+      nvjpegDecodeBatchedSupported(device_.hardware(), parser, &supported) == NVJPEG_STATUS_SUCCESS &&
+      supported == 0 &&
+      nvjpegJpegStreamGetFrameDimensions(parser, &taken.width, &taken.height) == NVJPEG_STATUS_SUCCESS &&
+      taken.width > 0 && taken.height > 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_parsers_.push_back(parser);
+  }
+  if (!takes) return std::nullopt;
+  return taken;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -48,75 +86,50 @@ absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> JpegHardwareBatchDecod
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = NvJpegError(nvjpegJpegStreamCreate(device.hardware(), &d->parser_), "nvjpegJpegStreamCreate");
-      !s.ok()) {
-    return s;
-  }
   return d;
 }
 
 JpegHardwareBatchDecoder::~JpegHardwareBatchDecoder() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
-  if (parser_ != nullptr) nvjpegJpegStreamDestroy(parser_);
   if (state_ != nullptr) nvjpegJpegStateDestroy(state_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
-bool JpegHardwareBatchDecoder::Inspect(absl::string_view jpeg, unsigned* width, unsigned* height) {
-  if (nvjpegJpegStreamParseHeader(device_.hardware(), Bytes(jpeg), jpeg.size(), parser_) != NVJPEG_STATUS_SUCCESS) {
-    return false;
-  }
-  unsigned components = 0;
-  int supported = 1;  // nvJPEG's convention: 0 means supported
-  return nvjpegJpegStreamGetComponentsNum(parser_, &components) == NVJPEG_STATUS_SUCCESS && components == 3 &&
-         nvjpegDecodeBatchedSupported(device_.hardware(), parser_, &supported) == NVJPEG_STATUS_SUCCESS &&
-         supported == 0 && nvjpegJpegStreamGetFrameDimensions(parser_, width, height) == NVJPEG_STATUS_SUCCESS &&
-         *width > 0 && *height > 0;
-}
-
-bool JpegHardwareBatchDecoder::Supports(absl::string_view jpeg) {
-  unsigned width = 0, height = 0;
-  return Inspect(jpeg, &width, &height);
-}
-
-absl::StatusOr<PreparedBatch> JpegHardwareBatchDecoder::Prepare(absl::Span<const absl::string_view> jpegs) {
-  struct Member {
-    size_t input;
-    unsigned width, height;
-    size_t pitch, offset;
-  };
-  std::vector<Member> members;
-  size_t total = 0;
-  for (size_t i = 0; i < jpegs.size(); ++i) {
-    Member m{i, 0, 0, 0, total};
-    if (!Inspect(jpegs[i], &m.width, &m.height)) continue;
-    m.pitch = AlignUp(size_t(m.width) * 3, 256);
-    total += m.pitch * m.height;
-    members.push_back(m);
-  }
+absl::StatusOr<PreparedBatch> JpegHardwareBatchDecoder::Prepare(absl::Span<const EngineJpeg> jpegs) {
   PreparedBatch batch;
-  batch.images.resize(jpegs.size());
-  if (members.empty()) return batch;
+  if (jpegs.empty()) return batch;
+  std::vector<size_t> pitches, offsets;
+  size_t total = 0;
+  for (const EngineJpeg& jpeg : jpegs) {
+    pitches.push_back(AlignUp(size_t(jpeg.width) * 3, 256));
+    offsets.push_back(total);
+    total += pitches.back() * jpeg.height;
+  }
+  absl::StatusOr<NvJpegDevice::BatchEvents> events = device_.TakeBatchEvents();
+  if (!events.ok()) return events.status();
   absl::StatusOr<void*> memory = device_.Allocate(total, stream_);
-  if (!memory.ok()) return memory.status();
-  auto shared = std::make_shared<DecodedBatch>(&device_, *memory);
-  for (const Member& m : members) {
-    unsigned char* data = static_cast<unsigned char*>(*memory) + m.offset;
-    batch.images[m.input] = std::make_unique<DeviceImage>(shared, data, m.pitch, static_cast<int>(m.width),
-                                                          static_cast<int>(m.height));
-    batch.data.push_back(Bytes(jpegs[m.input]));
-    batch.lengths.push_back(jpegs[m.input].size());
+  if (!memory.ok()) {
+    device_.ReturnBatchEvents(*events);
+    return memory.status();
+  }
+  batch.shared = std::make_shared<DecodedBatch>(&device_, *memory, *events);
+  for (size_t i = 0; i < jpegs.size(); ++i) {
+    unsigned char* data = static_cast<unsigned char*>(*memory) + offsets[i];
+    batch.images.push_back(std::make_unique<DeviceImage>(batch.shared, data, pitches[i],
+                                                         static_cast<int>(jpegs[i].width),
+                                                         static_cast<int>(jpegs[i].height)));
+    batch.data.push_back(Bytes(jpegs[i].data));
+    batch.lengths.push_back(jpegs[i].data.size());
     nvjpegImage_t destination{};
     destination.channel[0] = data;
-    destination.pitch[0] = m.pitch;
+    destination.pitch[0] = pitches[i];
     batch.destinations.push_back(destination);
   }
-  batch.shared = std::move(shared);
   return batch;
 }
 
 absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
-  const int n = batch.members();
+  const int n = batch.size();
   if (n == 0) return absl::OkStatus();
   // No wait for other streams here: the pool hands out only memory whose free has completed (NvJpegDevice).
   std::lock_guard<std::mutex> engine(device_.hardware_mutex());
@@ -124,24 +137,31 @@ absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
       NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
                   "nvjpegDecodeBatchedInitialize");
   if (decoded.ok()) {
-    cudaEventRecord(batch.shared->start, stream_);
+    cudaEventRecord(batch.shared->start(), stream_);
     decoded = NvJpegError(nvjpegDecodeBatched(device_.hardware(), state_, batch.data.data(), batch.lengths.data(),
                                               batch.destinations.data(), stream_),
                           absl::StrCat("hardware decode of a batch of ", n));
-    cudaEventRecord(batch.shared->done, stream_);
   }
+  // Recorded in every case, so that `done` (which the batch's destructor waits for, before its events go to
+  // another batch) is this batch's, never a completed record left by an earlier one.
+  cudaEventRecord(batch.shared->done(), stream_);
   if (!decoded.ok()) batch.images.clear();  // its memory goes back once nvJPEG is done with it
   return decoded;
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecoder::Decode(
-    absl::Span<const absl::string_view> jpegs) {
-  absl::StatusOr<PreparedBatch> batch = Prepare(jpegs);
-  if (!batch.ok()) return batch.status();
-  if (batch->members() != static_cast<int>(jpegs.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("the JPEG engine takes ", batch->members(), " of the batch's ",
-                                                   jpegs.size(), " images"));
+    JpegEngineClassifier& classifier, absl::Span<const absl::string_view> jpegs) {
+  std::vector<EngineJpeg> taken;
+  for (absl::string_view jpeg : jpegs) {
+    std::optional<EngineJpeg> inspected = classifier.Inspect(jpeg);
+    if (!inspected) {
+      return absl::InvalidArgumentError(absl::StrCat("the JPEG engine does not take image ", taken.size(),
+                                                     " of the batch"));
+    }
+    taken.push_back(*inspected);
   }
+  absl::StatusOr<PreparedBatch> batch = Prepare(taken);
+  if (!batch.ok()) return batch.status();
   if (absl::Status s = Run(*batch); !s.ok()) return s;
   return std::move(batch->images);
 }

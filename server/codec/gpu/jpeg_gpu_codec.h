@@ -5,6 +5,8 @@
 // thread, one JpegCudaDecoder and one JpegGpuEncoder per lane.
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,26 +21,27 @@ namespace imgproc {
 
 // One engine batch: the device memory that all its images share and the events bracketing its decode on the
 // decoder's stream. Consumers wait on `done`; the two give the batch's GPU time. Freed with the last of its
-// images. One allocation per batch rather than one per image, because the batch thread is the decode stage's
-// bottleneck: under load on an H100 it spent ~10 us per image allocating this way (and ~160 us per image
-// creating the batch's two events, ~80 us parsing headers, ~350 us in the engine call).
+// images. One allocation and one (reused) pair of events per batch rather than per image, because the batch
+// thread is the decode stage's bottleneck: under load on an H100 it spent ~10 us per image allocating per
+// image, ~160 us per image creating events per batch and ~350 us per image in the engine call.
 class DecodedBatch {
  public:
-  DecodedBatch(NvJpegDevice* owner, void* memory);
+  DecodedBatch(NvJpegDevice* owner, void* memory, NvJpegDevice::BatchEvents events);
   ~DecodedBatch();  // waits for the decode (a batch nobody read), then frees
   DecodedBatch(const DecodedBatch&) = delete;
   DecodedBatch& operator=(const DecodedBatch&) = delete;
-  cudaEvent_t start = nullptr;
-  cudaEvent_t done = nullptr;
+  cudaEvent_t start() const { return events_.start; }
+  cudaEvent_t done() const { return events_.done; }
   // GPU milliseconds from start to done; only once `done` has completed.
   float ElapsedMs() const;
 
  private:
   NvJpegDevice* owner_;
   void* memory_;
+  NvJpegDevice::BatchEvents events_;
 };
 
-// A decoded BGR image in its batch's memory. A consumer on another stream waits on `batch().done` before
+// A decoded BGR image in its batch's memory. A consumer on another stream waits on `batch().done()` before
 // reading, and destroys the image only once its reads have completed (its stream synchronised): the memory
 // may then go to another batch.
 class DeviceImage {
@@ -58,14 +61,38 @@ class DeviceImage {
   int width_, height_;
 };
 
-// A batch parsed and given its output memory, ready for the engine: what Prepare leaves for Run.
+// A JPEG that the engine takes, with its frame size, as JpegEngineClassifier found it.
+struct EngineJpeg {
+  absl::string_view data;
+  unsigned width = 0;
+  unsigned height = 0;
+};
+
+// Which JPEGs the engine takes, from the header alone (nvjpegDecodeBatchedSupported): baseline Huffman, 8-bit,
+// 3 components in the subsamplings the engine implements. Parses markers, no entropy data (~40 us for a
+// photo). Safe to call from any thread, so that request threads classify their own inputs: on the batch
+// thread, which the whole decode stage waits on, it took ~80 us per image under load.
+class JpegEngineClassifier {
+ public:
+  static absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> Create(NvJpegDevice& device);
+  ~JpegEngineClassifier();
+  std::optional<EngineJpeg> Inspect(absl::string_view jpeg);
+
+ private:
+  explicit JpegEngineClassifier(NvJpegDevice& device) : device_(device) {}
+  NvJpegDevice& device_;
+  std::mutex mutex_;
+  std::vector<nvjpegJpegStream_t> idle_parsers_;  // guarded by mutex_; one more is made when all are busy
+};
+
+// A batch given its output memory, ready for the engine: what Prepare leaves for Run.
 struct PreparedBatch {
-  std::vector<std::unique_ptr<DeviceImage>> images;  // one per input; null for those the engine does not take
-  std::vector<const unsigned char*> data;             // the engine's members only, in input order
+  std::vector<std::unique_ptr<DeviceImage>> images;  // one per input, in input order
+  std::vector<const unsigned char*> data;
   std::vector<size_t> lengths;
   std::vector<nvjpegImage_t> destinations;
-  std::shared_ptr<DecodedBatch> shared;  // the members' memory and events; null without members
-  int members() const { return static_cast<int>(data.size()); }
+  std::shared_ptr<DecodedBatch> shared;  // the images' memory and events; null for an empty batch
+  int size() const { return static_cast<int>(data.size()); }
 };
 
 class JpegHardwareBatchDecoder {
@@ -73,27 +100,21 @@ class JpegHardwareBatchDecoder {
   static absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> Create(NvJpegDevice& device);
   ~JpegHardwareBatchDecoder();
 
-  // Whether the engine takes this JPEG, from its header (nvjpegDecodeBatchedSupported): baseline Huffman,
-  // 8-bit, 3 components in the subsamplings the engine implements. Cheap: parses markers, no entropy data.
-  bool Supports(absl::string_view jpeg);
-
-  // Reads each header once: the JPEGs the engine takes get device memory for their BGR output; the others
-  // are left out (a null image), for the caller to decode elsewhere. The inputs must outlive Run.
-  absl::StatusOr<PreparedBatch> Prepare(absl::Span<const absl::string_view> jpegs);
-  // Decodes the prepared members on the engine. nvJPEG reports one status per call, so the batch succeeds or
+  // Gives each JPEG (one the classifier accepted) device memory for its BGR output. The inputs' data must
+  // outlive Run.
+  absl::StatusOr<PreparedBatch> Prepare(absl::Span<const EngineJpeg> jpegs);
+  // Decodes the prepared batch on the engine. nvJPEG reports one status per call, so the batch succeeds or
   // fails as a whole; the caller retries the members of a failed batch one by one elsewhere.
   absl::Status Run(PreparedBatch& batch);
-  // Prepare and Run; every input must be one the engine takes.
-  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> Decode(absl::Span<const absl::string_view> jpegs);
+  // Classify, Prepare and Run; INVALID_ARGUMENT unless the engine takes every input.
+  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> Decode(JpegEngineClassifier& classifier,
+                                                                   absl::Span<const absl::string_view> jpegs);
 
  private:
   explicit JpegHardwareBatchDecoder(NvJpegDevice& device) : device_(device) {}
-  // Parses `jpeg`'s header into parser_; its size when the engine takes it.
-  bool Inspect(absl::string_view jpeg, unsigned* width, unsigned* height);
   NvJpegDevice& device_;
   cudaStream_t stream_ = nullptr;
   nvjpegJpegState_t state_ = nullptr;
-  nvjpegJpegStream_t parser_ = nullptr;
 };
 
 class JpegCudaDecoder {

@@ -111,6 +111,10 @@ absl::Status NvJpegDevice::CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t*
 
 NvJpegDevice::~NvJpegDevice() {
   cudaSetDevice(device_);
+  for (const BatchEvents& events : idle_events_) {
+    cudaEventDestroy(events.start);
+    cudaEventDestroy(events.done);
+  }
   if (hardware_ != nullptr) nvjpegDestroy(hardware_);
   if (cuda_ != nullptr) nvjpegDestroy(cuda_);
   if (pool_ != nullptr) {
@@ -131,6 +135,29 @@ absl::StatusOr<void*> NvJpegDevice::Allocate(size_t bytes, cudaStream_t stream) 
 
 void NvJpegDevice::Free(void* pointer, cudaStream_t stream) {
   if (pointer != nullptr) cudaFreeAsync(pointer, stream);
+}
+
+absl::StatusOr<NvJpegDevice::BatchEvents> NvJpegDevice::TakeBatchEvents() {
+  {
+    std::lock_guard<std::mutex> lock(events_mutex_);
+    if (!idle_events_.empty()) {
+      const BatchEvents events = idle_events_.back();
+      idle_events_.pop_back();
+      return events;
+    }
+  }
+  BatchEvents events;
+  if (absl::Status s = CudaError(cudaEventCreate(&events.start), "cudaEventCreate"); !s.ok()) return s;
+  if (absl::Status s = CudaError(cudaEventCreate(&events.done), "cudaEventCreate"); !s.ok()) {
+    cudaEventDestroy(events.start);
+    return s;
+  }
+  return events;
+}
+
+void NvJpegDevice::ReturnBatchEvents(BatchEvents events) {
+  std::lock_guard<std::mutex> lock(events_mutex_);
+  idle_events_.push_back(events);
 }
 
 int64_t NvJpegDevice::reserved_device_bytes() const {
