@@ -3,6 +3,7 @@
 // free. Several takers may wait at once for different amounts, so every release wakes them all: waking one
 // could pick a taker that still cannot proceed and leave another asleep whose amount is free.
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -21,6 +22,13 @@ class CountedBudget {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return available_ >= n; });
     available_ -= n;
+  }
+  // Acquire, but gives up after `timeout` (false: nothing taken), so that a long wait can be reported.
+  bool TryAcquireFor(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return available_ >= n; })) return false;
+    available_ -= n;
+    return true;
   }
   void Release(int n = 1) {
     {

@@ -111,7 +111,14 @@ class CudaLane final : public ExecutionLane {
     absl::Status output = Output(*last, plan, result);
     if (!output.ok()) return output;
     finished_->record(*stream_);
+    const Clock::time_point wait_start = Clock::now();
     stream_->waitForCompletion();  // asynchronous kernel faults surface here
+    if (const int64_t waited_us = MicrosSince(wait_start); waited_us > 1'000'000) {
+      // Rare and worth knowing: the GPU or the decode this request waits for is stuck.
+      std::cerr << "imgproc: cuda:" << device_ << ": a lane waited " << waited_us / 1000 << " ms for its stream ("
+                << (job.staged != nullptr ? "input from a JPEG engine batch" : "input decoded in the lane") << ")"
+                << std::endl;
+    }
 
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
       result.timings.decode_us = static_cast<int64_t>(staged->image().batch().ElapsedMs() * 1000);

@@ -27,7 +27,8 @@ class JpegDecodeStage final : public FrontStage {
         min_pixels_(options.min_pixels),
         classifier_(MakeClassifier(*codec_, device_name_)),
         decoders_(options.batching.threads),
-        budget_(std::make_shared<DecodedImageBudget>(std::max(options.max_decoded, options.batching.max_batch))),
+        budget_limit_(std::max(options.max_decoded, options.batching.max_batch)),
+        budget_(std::make_shared<DecodedImageBudget>(budget_limit_)),
         batcher_(options.batching, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {}
 
   // On the request's thread, outside the pool's lock: the header check runs here, in parallel, rather than on
@@ -75,7 +76,11 @@ class JpegDecodeStage final : public FrontStage {
     };
     if (!inputs.empty()) {
       const int n = static_cast<int>(inputs.size());
-      budget_->Acquire(n);
+      while (!budget_->TryAcquireFor(n, std::chrono::seconds(2))) {
+        std::cerr << "imgproc: " << device_name_ << ": the decode stage has waited " << MicrosSince(mark) / 1000
+                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
+                  << budget_limit_ << " free, a batch of " << n << " waiting)" << std::endl;
+      }
       lap(report.wait_for_lanes_us);
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
       lap(report.prepare_us);
@@ -146,6 +151,7 @@ class JpegDecodeStage final : public FrontStage {
   const int64_t min_pixels_;
   const std::unique_ptr<JpegEngineClassifier> classifier_;  // null: the lanes decode every JPEG
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
+  const int budget_limit_;
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> failed_batches_{0};
