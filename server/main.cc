@@ -45,9 +45,9 @@ ABSL_FLAG(std::string, jpeg_encode, "gpu", "CUDA backend: gpu (nvJPEG) or cpu (l
 ABSL_FLAG(int, decode_max_batch, 64, "CUDA backend: most JPEGs decoded in one batch on the JPEG engine");
 ABSL_FLAG(int, decode_max_delay_us, 500,
           "CUDA backend: how long the oldest JPEG may wait for its batch to fill; under load batches fill anyway");
-ABSL_FLAG(int, decode_threads, 1,
-          "CUDA backend: batch-decode threads per GPU; several take turns at the JPEG engine, one preparing its "
-          "batch while another decodes (on an H100 W1 ran faster with one)");
+ABSL_FLAG(int, decode_threads, 2,
+          "CUDA backend: batch-decode threads per GPU; they take turns at the JPEG engine, each waiting for its "
+          "previous batch to finish while another's is decoded");
 ABSL_FLAG(int, decoded_images_max, 128,
           "CUDA backend: decoded images held for lanes at most (device memory: 12 MB each for a 4 MP photo)");
 ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,

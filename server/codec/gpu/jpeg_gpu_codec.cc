@@ -132,6 +132,14 @@ absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
   const int n = batch.size();
   if (n == 0) return absl::OkStatus();
   // No wait for other streams here: the pool hands out only memory whose free has completed (NvJpegDevice).
+  // But the host waits for this decoder's previous batch: the engine does not follow stream order (see the
+  // notes on pytorch/vision#9606; nvImageCodec waits the same way), and batches given to it back to back on one
+  // state, once preparing them got fast, left it stuck for good under load on an H100 (the batch thread
+  // spinning in nvJPEG, every lane idle). Several batch threads keep the engine fed meanwhile.
+  if (absl::Status s = CudaError(cudaStreamSynchronize(stream_), "the previous JPEG engine batch"); !s.ok()) {
+    batch.images.clear();
+    return s;
+  }
   std::lock_guard<std::mutex> engine(device_.hardware_mutex());
   absl::Status decoded =
       NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
