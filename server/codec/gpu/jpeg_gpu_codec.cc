@@ -157,6 +157,13 @@ absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
   return decoded;
 }
 
+absl::Status JpegHardwareBatchDecoder::WaitUntilDecoded(PreparedBatch& batch) {
+  if (batch.shared == nullptr) return absl::OkStatus();
+  absl::Status s = CudaError(cudaEventSynchronize(batch.shared->done()), "JPEG engine batch");
+  if (!s.ok()) batch.images.clear();
+  return s;
+}
+
 absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecoder::Decode(
     JpegEngineClassifier& classifier, absl::Span<const absl::string_view> jpegs) {
   std::vector<EngineJpeg> taken;

@@ -106,6 +106,8 @@ class JpegHardwareBatchDecoder {
   // Decodes the prepared batch on the engine. nvJPEG reports one status per call, so the batch succeeds or
   // fails as a whole; the caller retries the members of a failed batch one by one elsewhere.
   absl::Status Run(PreparedBatch& batch);
+  // Waits on the host until the engine has written the batch: INVALID_ARGUMENT or INTERNAL if it failed late.
+  absl::Status WaitUntilDecoded(PreparedBatch& batch);
   // Classify, Prepare and Run; INVALID_ARGUMENT unless the engine takes every input.
   absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> Decode(JpegEngineClassifier& classifier,
                                                                    absl::Span<const absl::string_view> jpegs);
