@@ -13,6 +13,8 @@ WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capac
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   if (front_stage) front_stage_ = front_stage([this](std::vector<Job> jobs) { Forward(std::move(jobs)); }, observer_);
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return lanes_made_ == workers; });
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }
@@ -81,6 +83,11 @@ size_t WorkerPool::load() const {
 void WorkerPool::WorkerLoop(int index) {
   NameThisThread(absl::StrCat(device_.name, "-lane", index));
   std::unique_ptr<ExecutionLane> lane = factory_(index);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++lanes_made_;
+  }
+  cv_.notify_all();
   for (;;) {
     Job job;
     size_t depth;

@@ -56,6 +56,8 @@ using FrontStageFactory = std::function<std::unique_ptr<FrontStage>(ForwardFn fo
 // wherever they wait.
 class WorkerPool {
  public:
+  // Returns once every worker has made its lane and the front stage is ready, so that the first requests do not
+  // wait for device set-up.
   WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
              PoolObserver* observer = nullptr, FrontStageFactory front_stage = nullptr);
   ~WorkerPool();
@@ -86,6 +88,7 @@ class WorkerPool {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   size_t in_front_stage_ ABSL_GUARDED_BY(mu_) = 0;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int lanes_made_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
   std::unique_ptr<FrontStage> front_stage_;  // made last, shut down first
