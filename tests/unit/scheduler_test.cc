@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/test_support.h"
@@ -41,6 +43,21 @@ std::shared_ptr<const Plan> PlanFor(const std::string& image, int blur_kernel) {
   absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   EXPECT_TRUE(plan.ok()) << plan.status();
   return std::make_shared<const Plan>(*std::move(plan));
+}
+
+TEST(WorkerPoolTest, ConstructionReturnsOnceEveryLaneIsMade) {
+  // Lanes that take a while to set up, as CUDA lanes do: none may be missing when the pool is handed out.
+  std::atomic<int> made{0};
+  LaneFactory cpu = CpuLaneFactory();
+  LaneFactory slow_setup = [&](int index) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + 50 * index));
+    std::unique_ptr<ExecutionLane> lane = cpu(index);
+    ++made;
+    return lane;
+  };
+  WorkerPool pool(CpuDeviceDescription(), 4, 8, slow_setup);
+  EXPECT_EQ(made.load(), 4);
+  pool.Shutdown();
 }
 
 TEST(WorkerPoolTest, BoundedQueueRefusesWhenFullAndShutdownDrains) {
