@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/client_text.h"
 
 namespace imgproc {
 
@@ -17,7 +18,8 @@ absl::Status Scheduler::Submit(Job job, absl::string_view device) {
       std::vector<std::string> names;
       for (auto& pool : pools_) names.push_back(pool->device().name);
       return absl::InvalidArgumentError(
-          absl::StrCat("device: '", device, "' is not on this server; available: ", absl::StrJoin(names, ", ")));
+          absl::StrCat("device: ", QuoteClientText(device), " is not on this server; available: ",
+                       absl::StrJoin(names, ", ")));
     }
   } else {
     size_t best = SIZE_MAX;
