@@ -227,6 +227,8 @@ int Run() {
     scheduler.Shutdown();
     return 1;
   }
+  // Under the service's name too: meshes and `grpc_health_probe -service` check that, not only "".
+  server->GetHealthCheckService()->SetServingStatus(imgproc::v1::ImageProcessor::service_full_name(), true);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
             << " (backend " << backend.name << ": " << devices << ")" << std::endl;
