@@ -179,6 +179,9 @@ TEST_F(ServerTest, BadInputGetsPreciseStatusAndServerKeepsServing) {
        }, grpc::INVALID_ARGUMENT, "operations[1].median_blur.kernel_size: must be odd"},
       {"unknown_device", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.set_device("cuda:7"); }, grpc::INVALID_ARGUMENT,
        "device: 'cuda:7' is not on this server"},
+      // Echoed whole, an 8 KiB name overflowed the client's metadata limit and hid the real error.
+      {"long_device_name", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.set_device(std::string(8192, 'x')); },
+       grpc::INVALID_ARGUMENT, "...' (8192 bytes) is not on this server"},
   };
   for (const BadRequest& c : cases) {
     pb::ProcessRequest request;
@@ -200,6 +203,13 @@ TEST_F(ServerTest, HealthCheckServingAndServerInfoListsEveryOperation) {
   grpc::ClientContext hc;
   grpc::health::v1::HealthCheckResponse hr;
   ASSERT_TRUE(health->Check(&hc, grpc::health::v1::HealthCheckRequest(), &hr).ok());
+  EXPECT_EQ(hr.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  // Also by the service's name, which meshes and grpc_health_probe -service ask for.
+  grpc::ClientContext named_context;
+  grpc::health::v1::HealthCheckRequest named;
+  named.set_service(pb::ImageProcessor::service_full_name());
+  const grpc::Status named_status = health->Check(&named_context, named, &hr);
+  ASSERT_TRUE(named_status.ok()) << named_status.error_message();
   EXPECT_EQ(hr.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   auto stub = server_->NewStub();
