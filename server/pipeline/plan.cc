@@ -1,22 +1,64 @@
 #include "pipeline/plan.h"
 
+#include <string>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "codec/codec.h"
 
 namespace imgproc {
 
 namespace pb = ::imgproc::v1;
 
+namespace {
+
+// proto3 enums are open: a client may send any number, and the generated code keeps it. One check over the
+// whole request, so that every enum field (interpolation, border, axis, dtype...) refuses an undeclared value
+// the same way, rather than each operation mapping it to a default or not.
+absl::Status CheckEnumValues(const google::protobuf::Message& message, const std::string& path) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string where = field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& child =
+            field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i) : reflection->GetMessage(message, field);
+        if (absl::Status s = CheckEnumValues(child, where); !s.ok()) return s;
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+        const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
+                                               : reflection->GetEnumValue(message, field);
+        const google::protobuf::EnumDescriptor* type = field->enum_type();
+        if (type->FindValueByNumber(value) != nullptr) continue;
+        std::vector<std::string> names;
+        for (int v = 0; v < type->value_count(); ++v) names.push_back(type->value(v)->name());
+        return absl::InvalidArgumentError(absl::StrCat(where, ": ", value, " is not a value of ", type->name(),
+                                                       " (one of ", absl::StrJoin(names, ", "), ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
   Plan plan;
-  if (!pb::DecodeMode_IsValid(request.decode_mode())) {
-    return absl::InvalidArgumentError(absl::StrCat("decode_mode: unknown value ", request.decode_mode()));
-  }
-  plan.decode_mode = request.decode_mode();
   if (request.operations_size() > limits.max_operations) {
     return absl::InvalidArgumentError(absl::StrCat("operations: ", request.operations_size(),
                                                    " steps, over the limit of ", limits.max_operations));
   }
+  // Bounded by max_operations first: the check walks every step.
+  if (absl::Status s = CheckEnumValues(request, ""); !s.ok()) return s;
+  plan.decode_mode = request.decode_mode();
   if (static_cast<int64_t>(request.image().size()) > limits.max_input_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("image is ", request.image().size(), " bytes, over the limit of ",
                                                    limits.max_input_bytes));

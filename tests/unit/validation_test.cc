@@ -3,6 +3,9 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <functional>
+#include <vector>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "codec/image_header.h"
@@ -73,6 +76,50 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"jpeg_quality", "output { jpeg { quality: 0 } }", "output.jpeg.quality: must be in [1, 100]"},
         ErrorCase{"png_level", "output { png { compression_level: 10 } }", "output.png.compression_level: must be in [0, 9]"}),
     [](const auto& info) { return info.param.name; });
+
+TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
+  // proto3 keeps any number a client sends in an enum field; each must be refused, naming the field.
+  const std::string jpeg = EncodeAs(GeneratedImage(200, 100), ".jpg");
+  struct Case {
+    std::function<void(pb::ProcessRequest&)> set;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](pb::ProcessRequest& r) {
+         auto* resize = r.add_operations()->mutable_resize();
+         resize->set_width(10);
+         resize->set_height(10);
+         resize->set_interpolation(static_cast<pb::Interpolation>(99));
+       },
+       "operations[0].resize.interpolation: 99 is not a value of Interpolation (one of INTERPOLATION_LINEAR"},
+      {[](pb::ProcessRequest& r) {
+         r.add_operations()->mutable_flip();
+         r.add_operations()->mutable_gaussian_blur()->set_border(static_cast<pb::BorderMode>(-1));
+       },
+       "operations[1].gaussian_blur.border: -1 is not a value of BorderMode"},
+      {[](pb::ProcessRequest& r) {
+         auto* warp = r.add_operations()->mutable_warp_affine();
+         for (double v : {1.0, 0.0, 0.0, 0.0, 1.0, 0.0}) warp->add_matrix(v);
+         warp->set_border(static_cast<pb::BorderMode>(99));
+       },
+       "operations[0].warp_affine.border: 99 is not a value of BorderMode"},
+      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_flip()->set_axis(static_cast<pb::Flip::Axis>(7)); },
+       "operations[0].flip.axis: 7 is not a value of Axis"},
+      {[](pb::ProcessRequest& r) { r.set_decode_mode(static_cast<pb::DecodeMode>(42)); },
+       "decode_mode: 42 is not a value of DecodeMode"},
+      {[](pb::ProcessRequest& r) { r.mutable_output()->mutable_raw()->set_dtype(static_cast<pb::DType>(9)); },
+       "output.raw.dtype: 9 is not a value of DType"},
+  };
+  for (const Case& c : cases) {
+    pb::ProcessRequest request;
+    request.set_image(jpeg);
+    c.set(request);
+    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+    ASSERT_FALSE(plan.ok()) << c.message;
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(plan.status().message().find(c.message), std::string::npos) << plan.status().message();
+  }
+}
 
 TEST(ChainValidationTest, TooManySteps) {
   ImageLimits limits;
