@@ -19,9 +19,14 @@ WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capac
 
 WorkerPool::~WorkerPool() { Shutdown(); }
 
+void WorkerPool::ReportQueueDepthLocked() {
+  // Under the lock: reported after it, a worker's report of a shorter queue could land first and leave the
+  // gauge showing a request that had already run.
+  if (observer_) observer_->OnQueueDepth(device_.name, queue_.size() + in_front_stage_);
+}
+
 absl::Status WorkerPool::Submit(Job job) {
   const bool to_front_stage = front_stage_ != nullptr && front_stage_->Wants(job);
-  size_t depth;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
@@ -36,10 +41,9 @@ absl::Status WorkerPool::Submit(Job job) {
     } else {
       queue_.push_back(std::move(job));
     }
-    depth = queue_.size() + in_front_stage_;
+    ReportQueueDepthLocked();
   }
   if (!to_front_stage) cv_.notify_one();
-  if (observer_) observer_->OnQueueDepth(device_.name, depth);
   return absl::OkStatus();
 }
 
@@ -90,17 +94,15 @@ void WorkerPool::WorkerLoop(int index) {
   cv_.notify_all();
   for (;;) {
     Job job;
-    size_t depth;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && in_front_stage_ == 0); });
       if (queue_.empty()) return;  // stopping, and everything queued has run
       job = std::move(queue_.front());
       queue_.pop_front();
-      depth = queue_.size();
+      ReportQueueDepthLocked();
       ++running_;
     }
-    if (observer_) observer_->OnQueueDepth(device_.name, depth);
     const Clock::time_point start = Clock::now();
     const int64_t queue_wait_us = MicrosSince(job.arrival, start);
     const bool batched = job.left_front_stage != Clock::time_point();

@@ -78,6 +78,7 @@ class WorkerPool {
  private:
   void WorkerLoop(int index);
   void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
+  void ReportQueueDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const DeviceDescription device_;
   const size_t capacity_;
