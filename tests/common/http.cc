@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <sstream>
+#include <thread>
 
 namespace imgproc::testing {
 
@@ -71,6 +74,31 @@ int FreeLoopbackPort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+double MetricSum(int metrics_port, const std::string& name) {
+  double sum = 0;
+  for (const auto& [series, value] : ParseMetrics(HttpGet(metrics_port, "/metrics"))) {
+    if (series == name || series.rfind(name + "{", 0) == 0) sum += value;
+  }
+  return sum;
+}
+
+bool WaitForServerState(int metrics_port, double in_flight, double queued) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (MetricSum(metrics_port, "imgproc_in_flight_requests") == in_flight &&
+        MetricSum(metrics_port, "imgproc_queue_depth") == queued) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::string error;
+  const std::string text = HttpGet(metrics_port, "/metrics", &error);
+  std::printf("server state: %g in flight, %g queued (wanted %g, %g); scrape error '%s', %zu bytes\n",
+              MetricSum(metrics_port, "imgproc_in_flight_requests"), MetricSum(metrics_port, "imgproc_queue_depth"),
+              in_flight, queued, error.c_str(), text.size());
+  return false;
 }
 
 }  // namespace imgproc::testing

@@ -86,9 +86,9 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   bilateral->set_sigma_color(50);
   bilateral->set_sigma_space(50);
   auto running = std::async(std::launch::async, [&] { return CallProcess(*stub, slow); });
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
   auto expiring = std::async(std::launch::async, [&] { return CallProcess(*stub, Flip(small), nullptr, milliseconds(500)); });
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 2, 1));
   EXPECT_EQ(CallProcess(*stub, Flip(small)).error_code(), grpc::RESOURCE_EXHAUSTED);
   EXPECT_EQ(expiring.get().error_code(), grpc::DEADLINE_EXCEEDED);
   ASSERT_TRUE(running.get().ok());

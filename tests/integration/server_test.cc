@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
 #include "imgproc/client.h"
@@ -280,32 +281,35 @@ pb::ProcessRequest SlowRequest() {
 TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=1", "--queue_capacity=1"});
   ASSERT_TRUE(server.started());
+  ASSERT_GT(server.metrics_port(), 0);
   auto stub = server.NewStub();
-  const pb::ProcessRequest slow = SlowRequest();
-  // One runs, one waits, the rest find the queue full.
-  std::vector<std::future<grpc::Status>> calls;
-  for (int i = 0; i < 6; ++i) {
-    calls.push_back(std::async(std::launch::async, [&] {
+  const pb::ProcessRequest slow = SlowRequest();  // seconds on one CPU worker
+  auto call_async = [&](const pb::ProcessRequest& request) {
+    return std::async(std::launch::async, [&stub, &request] {
       pb::ProcessResponse response;
-      return CallProcess(*stub, slow, &response);
-    }));
-    std::this_thread::sleep_for(milliseconds(30));
+      return CallProcess(*stub, request, &response);
+    });
+  };
+  // One runs, one waits, the rest find the queue full.
+  auto running = call_async(slow);
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
+  auto waiting = call_async(slow);
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 2, 1));
+  for (int i = 0; i < 4; ++i) {
+    pb::ProcessResponse response;
+    const grpc::Status refused = CallProcess(*stub, slow, &response);
+    EXPECT_EQ(refused.error_code(), grpc::RESOURCE_EXHAUSTED) << refused.error_message();
   }
-  // Queued behind the slow ones with a deadline far shorter than their run time.
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_TRUE(waiting.get().ok());
+
+  // Queued behind a slow one with a deadline far shorter than its run time: skipped, not run.
   pb::ProcessRequest quick;
   quick.set_image(EncodeAs(GeneratedImage(64, 64), ".png"));
   pb::ProcessResponse quick_response;
-  std::map<int, int> codes;
-  for (auto& call : calls) codes[call.get().error_code()]++;
-  EXPECT_GE(codes[grpc::OK], 1);
-  EXPECT_GE(codes[grpc::RESOURCE_EXHAUSTED], 1);
-  EXPECT_EQ(codes[grpc::OK] + codes[grpc::RESOURCE_EXHAUSTED], 6);
-
-  auto busy = std::async(std::launch::async, [&] {
-    pb::ProcessResponse response;
-    return CallProcess(*stub, slow, &response);
-  });
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 0, 0));
+  auto busy = call_async(slow);
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
   grpc::Status expired = CallProcess(*stub, quick, &quick_response, milliseconds(200));
   EXPECT_EQ(expired.error_code(), grpc::DEADLINE_EXCEEDED) << expired.error_message();
   EXPECT_TRUE(busy.get().ok());
