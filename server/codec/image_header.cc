@@ -72,9 +72,23 @@ absl::StatusOr<ImageHeader> ReadPng(const unsigned char* p, size_t n) {
   switch (p[25]) {  // colour type
     case 0: h.channels = 1; break;
     case 4: h.channels = 2; break;
-    case 2: case 3: h.channels = 3; break;  // a palette may carry transparency, decoded as 4 in UNCHANGED
+    case 2: case 3: h.channels = 3; break;
     case 6: h.channels = 4; break;
     default: return Malformed(ImageFormat::kPng, absl::StrCat("colour type ", p[25]));
+  }
+  if (p[25] == 3) {
+    // A palette with a tRNS chunk (before the first IDAT) carries transparency, which OpenCV decodes as a fourth
+    // channel: predicting 3 would have the alpha dropped to match.
+    for (size_t i = 33; i + 8 <= n;) {
+      const uint32_t length = Be32(p + i);
+      const std::string_view type(reinterpret_cast<const char*>(p + i + 4), 4);
+      if (type == "tRNS") {
+        h.channels = 4;
+        break;
+      }
+      if (type == "IDAT" || type == "IEND" || length > n) break;
+      i += 12 + static_cast<size_t>(length);
+    }
   }
   return h;
 }

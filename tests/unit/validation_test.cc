@@ -8,6 +8,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "codec/codec.h"
 #include "codec/image_header.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
@@ -159,6 +160,55 @@ TEST(ImageHeaderTest, ReadsEveryFormatWithoutDecoding) {
     EXPECT_EQ(header->height, c.h) << ImageFormatName(c.format);
     EXPECT_EQ(header->channels, c.c) << ImageFormatName(c.format);
   }
+}
+
+// A 4x2 palette PNG with a tRNS chunk, written by hand (OpenCV cannot write palette PNGs): entry 0 opaque red,
+// entry 1 half-transparent green, entry 2 fully transparent blue; rows alternate 0,1,2,0 and 2,1,0,1.
+std::string PalettePngWithTransparency() {
+  auto crc32 = [](const std::string& bytes) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (unsigned char c : bytes) {
+      crc ^= c;
+      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+  };
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc32(type + data));
+  };
+  const std::string rows = std::string("\0\0\1\2\0", 5) + std::string("\0\2\1\0\1", 5);  // filter 0 + 4 indices
+  uint32_t a = 1, b = 0;  // Adler-32 of the uncompressed rows
+  for (unsigned char c : rows) a = (a + c) % 65521, b = (b + a) % 65521;
+  const uint16_t len = static_cast<uint16_t>(rows.size());
+  // zlib stream with one stored (uncompressed) deflate block.
+  const std::string idat = std::string("\x78\x01\x01", 3) + static_cast<char>(len & 0xFF) + static_cast<char>(len >> 8) +
+                           static_cast<char>(~len & 0xFF) + static_cast<char>((~len >> 8) & 0xFF) + rows +
+                           be32((b << 16) | a);
+  const std::string ihdr = be32(4) + be32(2) + std::string("\x08\x03\0\0\0", 5);  // 8-bit palette
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
+         chunk("PLTE", std::string("\xFF\0\0\0\xFF\0\0\0\xFF", 9)) + chunk("tRNS", std::string("\xFF\x80\0", 3)) +
+         chunk("IDAT", idat) + chunk("IEND", "");
+}
+
+TEST(ImageHeaderTest, PalettePngTransparencyIsKeptAsAlpha) {
+  const std::string png = PalettePngWithTransparency();
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(png);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->channels, 4);
+  const ImageSpec unchanged = DecodedSpec(*header, pb::DECODE_MODE_UNCHANGED);
+  EXPECT_EQ(unchanged.channels, 4);
+  absl::StatusOr<cv::Mat> decoded = Decode(png, *header, pb::DECODE_MODE_UNCHANGED, unchanged);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->type(), CV_8UC4);
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 0), cv::Vec4b(0, 0, 255, 255));    // red, opaque (BGRA)
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 1), cv::Vec4b(0, 255, 0, 128));    // green, half
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 2)[3], 0);                         // blue, transparent
+  // In colour mode the same image is 3 channels, as before.
+  EXPECT_EQ(DecodedSpec(*header, pb::DECODE_MODE_COLOR).channels, 3);
 }
 
 TEST(ImageHeaderTest, RealPhotoHeader) {
