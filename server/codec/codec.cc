@@ -30,7 +30,12 @@ ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode) {
   if (mode == pb::DECODE_MODE_GRAYSCALE) {
     spec.channels = 1;
   } else if (mode == pb::DECODE_MODE_UNCHANGED) {
-    spec.channels = header.channels == 2 ? 4 : header.channels;  // OpenCV decodes gray+alpha as BGRA
+    if (header.format == ImageFormat::kJpeg) {
+      // JPEG has no alpha: a 4-component one is CMYK or YCCK, which only a colour conversion makes pixels of.
+      spec.channels = header.channels == 1 ? 1 : 3;
+    } else {
+      spec.channels = header.channels == 2 ? 4 : header.channels;  // OpenCV decodes gray+alpha as BGRA
+    }
   }
   return spec;
 }
@@ -72,6 +77,10 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
   if (mode == pb::DECODE_MODE_GRAYSCALE) {
     flags |= cv::IMREAD_GRAYSCALE;
+  } else if (mode == pb::DECODE_MODE_UNCHANGED && header.format == ImageFormat::kJpeg) {
+    // As DecodedSpec says: libjpeg's colour conversion for CMYK/YCCK (unchanged, OpenCV hands back the 4 raw,
+    // inverted components), grayscale kept as one channel.
+    flags |= header.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
   } else if (mode == pb::DECODE_MODE_UNCHANGED) {
     flags = cv::IMREAD_UNCHANGED;
   } else {

@@ -211,6 +211,22 @@ TEST(ImageHeaderTest, PalettePngTransparencyIsKeptAsAlpha) {
   EXPECT_EQ(DecodedSpec(*header, pb::DECODE_MODE_COLOR).channels, 3);
 }
 
+TEST(ImageHeaderTest, CmykJpegUnchangedIsConvertedToThreeChannels) {
+  const std::string jpeg = ReadFile(TestDataPath("cmyk_64x48.jpg"));
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(jpeg);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->channels, 4);
+  const ImageSpec unchanged = DecodedSpec(*header, pb::DECODE_MODE_UNCHANGED);
+  EXPECT_EQ(unchanged.channels, 3);
+  absl::StatusOr<cv::Mat> decoded = Decode(jpeg, *header, pb::DECODE_MODE_UNCHANGED, unchanged);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->type(), CV_8UC3);
+  // The same pixels as libjpeg's colour conversion in OpenCV's colour mode.
+  const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data())),
+                                    cv::IMREAD_COLOR);
+  EXPECT_EQ(cv::norm(*decoded, want, cv::NORM_INF), 0);
+}
+
 TEST(ImageHeaderTest, RealPhotoHeader) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(ReadFile(PhotoPath("abstract/Elephants_3840x2160.jpg")));
   ASSERT_TRUE(header.ok()) << header.status();
