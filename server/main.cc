@@ -61,6 +61,7 @@ ABSL_FLAG(int, max_width, 16384, "widest image accepted, decoded or produced by 
 ABSL_FLAG(int, max_height, 16384, "tallest image accepted, decoded or produced by a step");
 ABSL_FLAG(int64_t, max_pixels, 100'000'000, "most pixels in an image, decoded or produced by a step");
 ABSL_FLAG(int, max_operations, 64, "longest operation chain");
+ABSL_FLAG(int, max_jpeg_scans, 100, "most scans in a progressive JPEG (decode cost grows with each; encoders write ~10)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long in-flight requests may take before they are cancelled");
 
@@ -71,7 +72,7 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
-                                     "max_height", "max_pixels", "max_operations", "shutdown_grace"};
+                                     "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "shutdown_grace"};
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
 // env, a developer types flags).
@@ -183,6 +184,7 @@ int Run() {
   limits.max_height = absl::GetFlag(FLAGS_max_height);
   limits.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   limits.max_operations = absl::GetFlag(FLAGS_max_operations);
+  limits.max_jpeg_scans = absl::GetFlag(FLAGS_max_jpeg_scans);
 
   Backend backend = ChooseBackend();
   BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};

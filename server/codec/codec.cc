@@ -22,6 +22,11 @@ absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, 
         ImageFormatName(header.format), " image is ", header.width, "x", header.height, ", over the limits (",
         limits.max_width, "x", limits.max_height, ", ", limits.max_pixels, " pixels); refused before decoding"));
   }
+  if (header.jpeg_scans > limits.max_jpeg_scans) {
+    return absl::InvalidArgumentError(absl::StrCat("progressive JPEG with ", header.jpeg_scans,
+                                                   " scans, over the limit of ", limits.max_jpeg_scans,
+                                                   " (its decode cost grows with every scan); refused before decoding"));
+  }
   return absl::OkStatus();
 }
 

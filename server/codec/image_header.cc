@@ -1,6 +1,7 @@
 #include "codec/image_header.h"
 
 #include <cstdint>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,37 @@ absl::Status Malformed(ImageFormat format, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("malformed ", ImageFormatName(format), " header: ", why));
 }
 
+// Start-of-scan markers from offset `i` (a marker) to the end of the image: each scan's entropy-coded data is
+// skipped to the next marker that is not a stuffed 0xFF00 or a restart. Linear in the file, no decoding.
+int CountJpegScans(const unsigned char* p, size_t n, size_t i) {
+  int scans = 0;
+  while (i + 4 <= n && p[i] == 0xFF) {
+    const unsigned char marker = p[i + 1];
+    if (marker == 0xD9) break;  // end of image
+    if (marker == 0xFF) {
+      ++i;
+      continue;
+    }
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      i += 2;
+      continue;
+    }
+    i += 2 + Be16(p + i + 2);
+    if (marker != 0xDA) continue;
+    ++scans;
+    for (;;) {  // the scan's data
+      const void* found = i < n ? std::memchr(p + i, 0xFF, n - i) : nullptr;
+      if (found == nullptr) return scans;
+      i = static_cast<size_t>(static_cast<const unsigned char*>(found) - p);
+      if (i + 1 >= n) return scans;
+      const unsigned char next = p[i + 1];
+      if (next != 0x00 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7)) break;
+      i += next == 0xFF ? 1 : 2;
+    }
+  }
+  return scans;
+}
+
 absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
   // Walk the markers up to the first start-of-frame, which holds the size and component count.
   size_t i = 2;
@@ -54,6 +86,9 @@ absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
       h.width = static_cast<int>(Be16(p + i + 7));
       h.channels = p[i + 9];
       h.jpeg_sequential = marker == 0xC0 || marker == 0xC1;
+      if (marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE) {  // progressive
+        h.jpeg_scans = CountJpegScans(p, n, i + 2 + length);
+      }
       return h;
     }
     if (marker == 0xD9 || marker == 0xDA) break;  // end of image or scan before any frame header

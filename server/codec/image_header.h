@@ -19,6 +19,8 @@ struct ImageHeader {
   // JPEG only: sequential Huffman coding (baseline or extended, SOF0/SOF1), what hardware JPEG decoders take;
   // false for progressive, lossless and arithmetic-coded JPEGs.
   bool jpeg_sequential = false;
+  // Progressive JPEG only: its start-of-scan markers, counted from the markers without decoding.
+  int jpeg_scans = 0;
 };
 
 // INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.

@@ -227,6 +227,35 @@ TEST(ImageHeaderTest, CmykJpegUnchangedIsConvertedToThreeChannels) {
   EXPECT_EQ(cv::norm(*decoded, want, cv::NORM_INF), 0);
 }
 
+TEST(ImageHeaderTest, ProgressiveJpegScanBombIsRefusedBeforeDecoding) {
+  std::vector<unsigned char> encoded;
+  cv::imencode(".jpg", GeneratedImage(320, 200), encoded, {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+  const std::string progressive(encoded.begin(), encoded.end());
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(progressive);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_FALSE(header->jpeg_sequential);
+  EXPECT_GE(header->jpeg_scans, 2);  // libjpeg's progression writes about 10
+  EXPECT_LE(header->jpeg_scans, 20);
+  EXPECT_TRUE(BuildPlan(Request(progressive, ""), ImageLimits{}).ok());
+
+  // The last scan repeated 3,000 times before the end of the image: small, and hours of decoding at this rate.
+  const size_t last_scan = progressive.rfind("\xFF\xDA");
+  const size_t end = progressive.rfind("\xFF\xD9");
+  ASSERT_NE(last_scan, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  std::string bomb = progressive.substr(0, end);
+  const std::string scan = progressive.substr(last_scan, end - last_scan);
+  for (int i = 0; i < 3000; ++i) bomb += scan;
+  bomb += "\xFF\xD9";
+  header = ReadImageHeader(bomb);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->jpeg_scans, 3000 + ReadImageHeader(progressive)->jpeg_scans);
+  absl::StatusOr<Plan> plan = BuildPlan(Request(bomb, ""), ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find("scans, over the limit of 100"), std::string::npos) << plan.status().message();
+}
+
 TEST(ImageHeaderTest, RealPhotoHeader) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(ReadFile(PhotoPath("abstract/Elephants_3840x2160.jpg")));
   ASSERT_TRUE(header.ok()) << header.status();
