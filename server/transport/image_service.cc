@@ -98,7 +98,9 @@ grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerCon
 
 namespace {
 
-// Reads requests, runs them concurrently (at most max_in_flight), writes each answer as it completes.
+// Reads requests, runs them concurrently, writes each answer as it completes. At most max_in_flight requests
+// are owed an answer at a time, counting answers that wait to be written: a client that sends without reading
+// stops being read, instead of having finished answers pile up in the server.
 // Finishes once the client has half-closed and every accepted request has been answered, so no request
 // that was read is dropped; a failed request is an answer with its own status, not the end of the stream.
 class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, pb::ProcessStreamResponse> {
@@ -120,8 +122,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
     bool read_more;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ++in_flight_;
-      read_more = in_flight_ < max_in_flight_;
+      ++owed_;
+      read_more = owed_ < max_in_flight_;
       read_paused_ = !read_more;
     }
     const pb::ProcessRequest& ref = *request;
@@ -140,17 +142,24 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
-    outbox_.pop_front();
-    if (!outbox_.empty() && !write_failed_) {
-      writing_ = true;
-      StartWrite(&outbox_.front());
-    } else if (write_failed_) {
-      outbox_.clear();
+    bool resume_read;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
+      outbox_.pop_front();
+      --owed_;
+      if (!outbox_.empty() && !write_failed_) {
+        writing_ = true;
+        StartWrite(&outbox_.front());
+      } else if (write_failed_) {
+        owed_ -= static_cast<int>(outbox_.size());
+        outbox_.clear();
+      }
+      resume_read = ResumeReadLocked();
+      MaybeFinishLocked();
     }
-    MaybeFinishLocked();
+    if (resume_read) StartRead(&incoming_);
   }
 
   void OnDone() override { delete this; }
@@ -160,25 +169,30 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
     bool resume_read = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      --in_flight_;
       if (!write_failed_) {
         outbox_.push_back(std::move(response));
         if (!writing_) {
           writing_ = true;
           StartWrite(&outbox_.front());
         }
-      }
-      if (read_paused_ && !reads_done_) {
-        read_paused_ = false;
-        resume_read = true;
+      } else {
+        --owed_;  // nobody to write it to
+        resume_read = ResumeReadLocked();
       }
       MaybeFinishLocked();
     }
     if (resume_read) StartRead(&incoming_);
   }
 
+  // Whether reading stopped for the in-flight bound and may go on; the caller starts the read outside the lock.
+  bool ResumeReadLocked() {
+    if (!read_paused_ || reads_done_ || owed_ >= max_in_flight_) return false;
+    read_paused_ = false;
+    return true;
+  }
+
   void MaybeFinishLocked() {
-    if (finished_ || !reads_done_ || in_flight_ > 0 || writing_ || !outbox_.empty()) return;
+    if (finished_ || !reads_done_ || owed_ > 0 || writing_ || !outbox_.empty()) return;
     finished_ = true;
     Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "client stopped reading") : grpc::Status::OK);
   }
@@ -189,7 +203,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   pb::ProcessRequest incoming_;
   std::mutex mu_;
   std::deque<pb::ProcessStreamResponse> outbox_;  // front() is being written while writing_
-  int in_flight_ = 0;
+  int owed_ = 0;  // requests read and not yet answered: running, or their answer not yet written
   bool reads_done_ = false;
   bool read_paused_ = false;
   bool writing_ = false;

@@ -117,16 +117,18 @@ TEST_F(ServerTest, StreamingAnswersEachRequestWithItsOwnStatus) {
   grpc::ClientContext context;
   context.set_deadline(system_clock::now() + std::chrono::minutes(5));
   auto stream = stub->ProcessStream(&context);
-  for (const OpCase& c : cases) {
-    expected[c.name] = c.reference(DecodeLikeServer(photo, c.decode));
-    const pb::DType dtype = expected[c.name].depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
-    ASSERT_TRUE(stream->Write(RawRequest(photo, c, dtype)));
-  }
-  pb::ProcessRequest bad;  // in the middle of the stream; must not end it
-  bad.set_image("not an image");
-  bad.set_request_id("bad");
-  ASSERT_TRUE(stream->Write(bad));
-  stream->WritesDone();
+  for (const OpCase& c : cases) expected[c.name] = c.reference(DecodeLikeServer(photo, c.decode));
+  // Written while the answers are read: the server stops reading a stream whose answers wait unread.
+  auto writer = std::async(std::launch::async, [&] {
+    for (const OpCase& c : cases) {
+      const pb::DType dtype = expected[c.name].depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+      if (!stream->Write(RawRequest(photo, c, dtype))) return false;
+    }
+    pb::ProcessRequest bad;  // in the middle of the stream; must not end it
+    bad.set_image("not an image");
+    bad.set_request_id("bad");
+    return stream->Write(bad) && stream->WritesDone();
+  });
   std::set<std::string> answered;
   pb::ProcessStreamResponse response;
   while (stream->Read(&response)) {
@@ -143,6 +145,7 @@ TEST_F(ServerTest, StreamingAnswersEachRequestWithItsOwnStatus) {
     const OpCase& c = *std::find_if(cases.begin(), cases.end(), [&](const OpCase& x) { return x.name == response.request_id(); });
     EXPECT_LE(Compare(got, want).max_abs, c.max_abs_diff) << response.request_id();
   }
+  EXPECT_TRUE(writer.get());
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_EQ(answered.size(), cases.size() + 1);
 }
@@ -316,6 +319,45 @@ TEST(OverloadTest, FullQueueIsResourceExhaustedAndExpiredDeadlineIsSkipped) {
   // Still serving.
   EXPECT_TRUE(CallProcess(*stub, quick, &quick_response).ok());
   EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+TEST(StreamBackpressureTest, AClientThatDoesNotReadStopsBeingServedAtTheInFlightBound) {
+  ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--max_stream_in_flight=2"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  // 12 MB answers (1000x1000x3 float32): a few fill the client's receive window, so unread answers stay unwritten.
+  pb::ProcessRequest request;
+  request.set_image(EncodeAs(GeneratedImage(1000, 1000), ".png"));
+  request.mutable_output()->mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
+  grpc::ClientContext context;
+  context.set_deadline(system_clock::now() + std::chrono::minutes(2));
+  auto stream = stub->ProcessStream(&context);
+  constexpr int kRequests = 16;
+  // Written from another thread: once the server stops reading, writes block on flow control.
+  auto writer = std::async(std::launch::async, [&] {
+    for (int i = 0; i < kRequests; ++i) {
+      request.set_request_id(std::to_string(i));
+      if (!stream->Write(request)) return false;
+    }
+    return stream->WritesDone();
+  });
+  // Not a timing assertion: time enough for the old server to run all 16 (~0.1 s each here), and the new one
+  // must stay at its bound however long the client waits.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const double processed = MetricSum(server.metrics_port(), "imgproc_requests_total");
+  // Before, answers piled up unwritten and all 16 ran; now the server stops reading at the bound: two owed,
+  // plus at most what the client's window let through (less than one 12 MB answer with gRPC's defaults).
+  EXPECT_LE(processed, 4) << "the server kept reading a stream whose answers nobody read";
+  int answers = 0;
+  pb::ProcessStreamResponse response;
+  while (stream->Read(&response)) {
+    EXPECT_EQ(response.status_code(), 0) << response.status_message();
+    ++answers;
+  }
+  EXPECT_TRUE(writer.get());
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answers, kRequests);
+  std::printf("requests run while the client did not read: %g of %d\n", processed, kRequests);
 }
 
 TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
