@@ -131,7 +131,6 @@ void ServiceMetrics::OnRequestStart(const char*) { in_flight_.Increment(); }
 
 void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
                                    int64_t duration_us) {
-  in_flight_.Decrement();
   bytes_received_.Increment(static_cast<double>(bytes_in));
   const std::string device = result.ok() ? result->device : "none";
   requests_.Add({{"method", method}, {"code", absl::StatusCodeToString(result.status().code())}, {"backend", backend_},
@@ -139,6 +138,7 @@ void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const ab
       .Increment();
   latency_.Add({{"method", method}}, LatencyBuckets()).Observe(Seconds(duration_us));
   if (result.ok()) bytes_sent_.Increment(static_cast<double>(result->image.bytes.size()));
+  in_flight_.Decrement();  // last: once it reads 0, the request's other series are all counted
 }
 
 void ServiceMetrics::OnQueueDepth(const std::string& device, size_t depth) {

@@ -95,7 +95,9 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   bytes_in += slow.image().size() + 2 * small.size();
   pixels += 2560.0 * 1920;
 
-  // The skipped request is counted when the worker reaches it, just after the slow one.
+  // The skipped request is counted when the worker reaches it, just after the slow one; its answer, which the
+  // client stopped waiting for, only then.
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 0, 0));
   std::map<std::string, double> m;
   for (int i = 0; i < 100; ++i) {
     m = Scrape(server.metrics_port());
