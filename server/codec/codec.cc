@@ -136,8 +136,7 @@ absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& ima
       }
       break;
     case pb::OutputSpec::kRaw:
-      if (!pb::DType_IsValid(spec.raw().dtype())) return absl::InvalidArgumentError("output.raw.dtype: unknown value");
-      if (!pb::Layout_IsValid(spec.raw().layout())) return absl::InvalidArgumentError("output.raw.layout: unknown value");
+      // dtype and layout: BuildPlan checks every enum field of the request first.
       return absl::OkStatus();
     case pb::OutputSpec::FORMAT_NOT_SET:
       format = "output (default JPEG)";

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "codec/codec.h"
 
 namespace imgproc {
@@ -19,30 +20,35 @@ namespace {
 // proto3 enums are open: a client may send any number, and the generated code keeps it. One check over the
 // whole request, so that every enum field (interpolation, border, axis, dtype...) refuses an undeclared value
 // the same way, rather than each operation mapping it to a default or not.
-absl::Status CheckEnumValues(const google::protobuf::Message& message, const std::string& path) {
+absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::string_view path) {
   using google::protobuf::FieldDescriptor;
   const google::protobuf::Reflection* reflection = message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const FieldDescriptor* field : fields) {
-    const std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!is_message && field->cpp_type() != FieldDescriptor::CPPTYPE_ENUM) continue;  // the image bytes, numbers
+    // Field paths are spelled out only for a nested message or an error: this runs on every request.
+    auto where = [&](int i) {
+      const std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+      return field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+    };
     const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
     for (int i = 0; i < count; ++i) {
-      const std::string where = field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
-      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (is_message) {
         const google::protobuf::Message& child =
             field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i) : reflection->GetMessage(message, field);
-        if (absl::Status s = CheckEnumValues(child, where); !s.ok()) return s;
-      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
-        const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
-                                               : reflection->GetEnumValue(message, field);
-        const google::protobuf::EnumDescriptor* type = field->enum_type();
-        if (type->FindValueByNumber(value) != nullptr) continue;
-        std::vector<std::string> names;
-        for (int v = 0; v < type->value_count(); ++v) names.push_back(type->value(v)->name());
-        return absl::InvalidArgumentError(absl::StrCat(where, ": ", value, " is not a value of ", type->name(),
-                                                       " (one of ", absl::StrJoin(names, ", "), ")"));
+        if (absl::Status s = CheckEnumValues(child, where(i)); !s.ok()) return s;
+        continue;
       }
+      const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
+                                             : reflection->GetEnumValue(message, field);
+      const google::protobuf::EnumDescriptor* type = field->enum_type();
+      if (type->FindValueByNumber(value) != nullptr) continue;
+      std::vector<std::string> names;
+      for (int v = 0; v < type->value_count(); ++v) names.push_back(type->value(v)->name());
+      return absl::InvalidArgumentError(absl::StrCat(where(i), ": ", value, " is not a value of ", type->name(),
+                                                     " (one of ", absl::StrJoin(names, ", "), ")"));
     }
   }
   return absl::OkStatus();
