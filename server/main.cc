@@ -62,6 +62,11 @@ ABSL_FLAG(int, max_height, 16384, "tallest image accepted, decoded or produced b
 ABSL_FLAG(int64_t, max_pixels, 100'000'000, "most pixels in an image, decoded or produced by a step");
 ABSL_FLAG(int, max_operations, 64, "longest operation chain");
 ABSL_FLAG(int, max_jpeg_scans, 100, "most scans in a progressive JPEG (decode cost grows with each; encoders write ~10)");
+ABSL_FLAG(double, max_request_work, imgproc::ImageLimits().max_request_work,
+          "most work one request may ask for, estimated from its plan in pixel-channel taps (pixels x channels x "
+          "kernel taps x passes, per operation family); RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
+          "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long in-flight requests may take before they are cancelled");
 
@@ -72,7 +77,9 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
-                                     "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "shutdown_grace"};
+                                     "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
+                                     "max_output_bytes",
+                                     "shutdown_grace"};
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
 // env, a developer types flags).
@@ -185,6 +192,8 @@ int Run() {
   limits.max_pixels = absl::GetFlag(FLAGS_max_pixels);
   limits.max_operations = absl::GetFlag(FLAGS_max_operations);
   limits.max_jpeg_scans = absl::GetFlag(FLAGS_max_jpeg_scans);
+  limits.max_request_work = absl::GetFlag(FLAGS_max_request_work);
+  limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
 
   Backend backend = ChooseBackend();
   BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};
@@ -221,7 +230,7 @@ int Run() {
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
   // Room for the largest accepted image plus the operation chain; answers (raw float32) can be larger.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX)));
-  builder.SetMaxSendMessageSize(INT32_MAX);
+  builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(limits.max_output_bytes + (1 << 20), INT32_MAX)));
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {

@@ -15,6 +15,14 @@ struct ImageLimits {
   // A progressive JPEG's decode cost grows with scans x blocks, and nothing else bounds the scans: a 64 KiB file
   // repeating an empty scan 3,000 times took 7.7 s of a worker. Encoders write about 10.
   int max_jpeg_scans = 100;
+  // The most work one request may ask for, estimated from its plan in pixel-channel taps (StepBinder::SetWork).
+  // Checked before any work, because work already queued on a CUDA stream cannot be cancelled. 5e10 lets through
+  // every bench workload (the heaviest, a 9-pixel bilateral filter on a 4K photo, is 2e9) and, e.g., a 15x15
+  // morphology or a 9-pixel bilateral filter on a 100 MP image.
+  double max_request_work = 5e10;
+  // The largest answer, checked from the plan: without it a 5.7 KB PNG resized to 100 MP with a float32 answer
+  // made a 1.2 GB response. 256 MiB holds a 20 MP image as raw float32.
+  int64_t max_output_bytes = int64_t{256} << 20;
 };
 
 }  // namespace imgproc

@@ -1,5 +1,6 @@
 // Filters and edges: gaussian_blur, box_filter, median_blur, bilateral_filter, sobel, laplacian, canny,
 // threshold, morphology.
+#include <algorithm>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
@@ -45,6 +46,7 @@ absl::Status BindGaussianBlur(const pb::Operation& op, StepBinder& b) {
   const cv::Size ksize(kw, kh);
   const int border = ToCvBorder(p.border());
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::GaussianBlur(src, dst, ksize, sx, sy, border); });
+  b.SetWork(PixelChannels(b.input()) * (kw + kh));  // separable: a row pass and a column pass
 #if IMGPROC_WITH_CUDA
   if (kw <= kMaxCudaSeparableKernel && kh <= kMaxCudaSeparableKernel) {
     b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
@@ -75,6 +77,7 @@ absl::Status BindBoxFilter(const pb::Operation& op, StepBinder& b) {
   const pb::BoxFilter& p = op.box_filter();
   const int kw = p.kernel_width();
   const int kh = p.kernel_height() != 0 ? p.kernel_height() : kw;
+  b.SetWork(PixelChannels(b.input()) * kw * kh);  // every tap: NPP's box filter is not separable
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "kernel_width", kw, 1, kMaxKernelSize));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "kernel_height", kh, 1, kMaxKernelSize));
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, p.border()));
@@ -114,6 +117,7 @@ IMGPROC_REGISTER_OPERATION(box_filter, BoxFilterDefinition());
 
 absl::Status BindMedianBlur(const pb::Operation& op, StepBinder& b) {
   const int k = op.median_blur().kernel_size();
+  b.SetWork(PixelChannels(b.input()) * k * k);
   IMGPROC_RETURN_IF_ERROR(CheckOddKernel(b, "kernel_size", k, 3, kMaxKernelSize));
   // cv::medianBlur: float images only with 3 or 5.
   if (k > 5 && b.input().depth != Depth::kU8) return b.Invalid("kernel_size", "over 5 needs uint8 pixels");
@@ -145,6 +149,7 @@ absl::Status BindBilateralFilter(const pb::Operation& op, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "sigma_space", p.sigma_space(), 1e-3, 1e4));
   // cv::bilateralFilter's own rule for d <= 0; bounded here because cost grows with d squared.
   const int d = p.diameter() > 0 ? p.diameter() : cvRound(p.sigma_space() * 1.5) * 2 + 1;
+  b.SetWork(PixelChannels(b.input()) * d * d);
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "diameter", d, 1, 31));
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, p.border()));
   const double sc = p.sigma_color(), ss = p.sigma_space();
@@ -193,6 +198,7 @@ absl::Status BindSobel(const pb::Operation& op, StepBinder& b) {
   const pb::Sobel& p = op.sobel();
   const int k = p.has_kernel_size() ? p.kernel_size() : 3;
   IMGPROC_RETURN_IF_ERROR(CheckDerivativeKernel(b, k));
+  b.SetWork(PixelChannels(b.input()) * std::max(k, 3) * std::max(k, 3));
   const int max_order = k == 1 ? 2 : k - 1;
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "dx", p.dx(), 0, max_order));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "dy", p.dy(), 0, max_order));
@@ -244,6 +250,7 @@ absl::Status BindLaplacian(const pb::Operation& op, StepBinder& b) {
   const pb::Laplacian& p = op.laplacian();
   const int k = p.has_kernel_size() ? p.kernel_size() : 1;
   IMGPROC_RETURN_IF_ERROR(CheckDerivativeKernel(b, k));
+  b.SetWork(PixelChannels(b.input()) * std::max(k, 3) * std::max(k, 3));
   const double scale = p.has_scale() ? p.scale() : 1.0;
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "scale", scale, -1e6, 1e6));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "delta", p.delta(), -1e6, 1e6));
@@ -305,6 +312,7 @@ absl::Status BindCanny(const pb::Operation& op, StepBinder& b) {
   }
   const double t1 = p.threshold1(), t2 = p.threshold2();
   const bool l2 = p.l2_gradient();
+  b.SetWork(PixelChannels(b.input()) * 2 * aperture * aperture);  // two Sobel derivatives
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
@@ -387,11 +395,47 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   const int morph_op = kOps[p.op()];
   const int shape = kShapes[p.shape()];
   const cv::Mat kernel = cv::getStructuringElement(shape, cv::Size(kw, kh));
+  // Every tap of the structuring element counts: NPP computes them all, and OpenCV's CUDA filter turns a
+  // rectangle repeated n times into one rectangle n times as wide (a 101x101 element with 50 iterations became
+  // 5001x5001: four such requests on a 4K image held an H100 for minutes).
+  b.SetWork(PixelChannels(b.input()) * kw * kh);
+  // Erode, dilate, open and close run one erosion or dilation per pass (open: n erosions, then n dilations), so
+  // the lane can stop between them; the same result as cv::morphologyEx with n iterations. Gradient, top-hat
+  // and black-hat combine with the step's input and run as one pass.
+  const bool in_passes = morph_op == cv::MORPH_ERODE || morph_op == cv::MORPH_DILATE || morph_op == cv::MORPH_OPEN ||
+                         morph_op == cv::MORPH_CLOSE;
+  if (in_passes) {
+    const int first = morph_op == cv::MORPH_CLOSE || morph_op == cv::MORPH_DILATE ? cv::MORPH_DILATE : cv::MORPH_ERODE;
+    const int second = first == cv::MORPH_ERODE ? cv::MORPH_DILATE : cv::MORPH_ERODE;
+    const bool two_phases = morph_op == cv::MORPH_OPEN || morph_op == cv::MORPH_CLOSE;
+    auto pass_op = [=](int pass) { return two_phases && pass >= iterations ? second : first; };
+    b.SetCpuPasses(two_phases ? 2 * iterations : iterations, [=](int pass, const cv::Mat& src, cv::Mat& dst) {
+      cv::morphologyEx(src, dst, pass_op(pass), kernel);
+    });
+#if IMGPROC_WITH_CUDA
+    // cv::cuda morphology: uint8 or float32 with 1 or 4 channels (3 go through BGRA).
+    b.SetCudaPasses([=](int pass, const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
+      const int op = pass_op(pass);
+      WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
+        ctx.objects
+            .Get<cv::cuda::Filter>(absl::StrCat("morphology ", op, " ", s.type(), " ", shape, " ", kw, "x", kh, " 1"),
+                                   [&] { return cv::cuda::createMorphologyFilter(op, s.type(), kernel); })
+            ->apply(s, d, ctx.stream);
+      });
+    });
+#endif
+    return absl::OkStatus();
+  }
+  // An erosion and a dilation of `iterations` each; OpenCV's CUDA filter runs a repeated rectangle as one
+  // enlarged rectangle.
+  const double taps = shape == cv::MORPH_RECT
+                          ? (iterations * (kw - 1.0) + 1) * (iterations * (kh - 1.0) + 1)
+                          : static_cast<double>(kw) * kh * iterations;
+  b.SetWork(PixelChannels(b.input()) * taps * 2);
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
     cv::morphologyEx(src, dst, morph_op, kernel, cv::Point(-1, -1), iterations);
   });
 #if IMGPROC_WITH_CUDA
-  // cv::cuda morphology: uint8 or float32 with 1 or 4 channels (3 go through BGRA).
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
     WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
       ctx.objects

@@ -17,6 +17,15 @@ const ParamInfo kInterpolationParam{"interpolation", "enum Interpolation", "LINE
 const ParamInfo kBorderParam{"border", "enum BorderMode", "REFLECT_101, CONSTANT, REPLICATE, REFLECT, WRAP",
                              "REFLECT_101", "how pixels outside the image are made"};
 
+// Source values an output value of an interpolating step reads.
+double InterpolationTaps(int interpolation) {
+  switch (interpolation) {
+    case cv::INTER_NEAREST: return 1;
+    case cv::INTER_CUBIC: return 16;
+    default: return 4;  // linear; AREA is counted per input value
+  }
+}
+
 // ---------------------------------------------------------------- resize
 
 absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
@@ -56,6 +65,8 @@ absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
   const cv::Size size(b.output().width, b.output().height);
   const int interpolation = ToCvInterpolation(p.interpolation());
   b.SetCpu([size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
+  // Every input value is read once (AREA) and every output value reads its interpolation's taps.
+  b.SetWork(PixelChannels(b.input()) + PixelChannels(b.output()) * InterpolationTaps(interpolation));
 #if IMGPROC_WITH_CUDA
   if (interpolation == cv::INTER_LINEAR || interpolation == cv::INTER_CUBIC) {
     // cv::cuda::resize maps pixel corners where cv::resize maps pixel centres, which shifts a downscaled image
@@ -190,6 +201,7 @@ IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
 // ---------------------------------------------------------------- warps (affine, perspective, rotate)
 
+
 struct WarpParams {
   cv::Mat matrix;  // 2x3 or 3x3, CV_64F, always mapping source to destination
   cv::Size size;
@@ -201,6 +213,7 @@ struct WarpParams {
 void SetWarp(StepBinder& b, const WarpParams& w) {
   b.output().width = w.size.width;
   b.output().height = w.size.height;
+  b.SetWork(PixelChannels(b.output()) * InterpolationTaps(w.interpolation));
   const bool affine = w.matrix.rows == 2;
   b.SetCpu([w, affine](const cv::Mat& src, cv::Mat& dst) {
     if (affine) {

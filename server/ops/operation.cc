@@ -1,5 +1,6 @@
 #include "ops/operation.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +35,11 @@ absl::Status StepBinder::RequireChannels(std::initializer_list<int> allowed) con
     if (op_.input.channels == c) return absl::OkStatus();
   }
   return Unsupported(absl::StrCat("needs ", absl::StrJoin(allowed, " or "), " channel(s)"));
+}
+
+BoundOp StepBinder::Take() {
+  if (op_.work_per_pass <= 0) op_.work_per_pass = std::max(PixelChannels(op_.input), PixelChannels(op_.output));
+  return std::move(op_);
 }
 
 namespace {

@@ -54,21 +54,35 @@ struct CudaOpContext {
   CudaObjectCache& objects;
 };
 using CudaImpl = std::function<void(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
+using CudaPassImpl =
+    std::function<void(int pass, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
 #endif
 
 using CpuImpl = std::function<void(const cv::Mat& in, cv::Mat& out)>;
+using CpuPassImpl = std::function<void(int pass, const cv::Mat& in, cv::Mat& out)>;
 
 // One validated step of a chain, parameters bound, ready to run on any lane.
+//
+// A step runs in `passes` passes (morphology's iterations; one for everything else), each pass's output the next
+// one's input, so that a lane can stop an expired or cancelled request between passes rather than only between
+// steps: a 100-iteration morphology otherwise holds its worker to the end.
 struct BoundOp {
   std::string name;  // the Operation oneof field, e.g. "gaussian_blur"
   int index = 0;     // position in the request's chain
   ImageSpec input;
   ImageSpec output;
-  CpuImpl cpu;
+  int passes = 1;
+  // Estimated work of one pass, in pixel-channel taps (see StepBinder::SetWork); the plan bounds the sum.
+  double work_per_pass = 0;
+  CpuPassImpl cpu;  // pass 0 .. passes-1
 #if IMGPROC_WITH_CUDA
-  CudaImpl cuda;  // empty: OpenCV has no CUDA path for these parameters; the lane runs `cpu` instead
+  CudaPassImpl cuda;  // empty: OpenCV has no CUDA path for these parameters; the lane runs `cpu` instead
 #endif
+  double work() const { return work_per_pass * passes; }
 };
+
+// Pixels x channels of an image: the unit of the work estimates.
+inline double PixelChannels(const ImageSpec& spec) { return static_cast<double>(spec.pixels()) * spec.channels; }
 
 // Handed to an operation's Bind: the incoming image, error helpers that name the step and field, and the
 // BoundOp the operation fills in.
@@ -87,11 +101,30 @@ class StepBinder {
   absl::Status RequireDepth(Depth depth) const;
   absl::Status RequireChannels(std::initializer_list<int> allowed) const;
 
-  void SetCpu(CpuImpl impl) { op_.cpu = std::move(impl); }
+  // The work of one pass, in pixel-channel taps: pixels x channels x the kernel taps each output value reads, per
+  // operation family (a separable filter reads width + height taps, a bilateral filter diameter squared,
+  // morphology every tap of its structuring element, as NPP computes it). Unset: one tap per pixel-channel of the
+  // larger of input and output, for per-pixel operations.
+  void SetWork(double work_per_pass) { op_.work_per_pass = work_per_pass; }
+
+  void SetCpu(CpuImpl impl) {
+    op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out) { impl(in, out); };
+  }
+  // A step of several passes: `impl` is called with each pass index in turn.
+  void SetCpuPasses(int passes, CpuPassImpl impl) {
+    op_.passes = passes;
+    op_.cpu = std::move(impl);
+  }
 #if IMGPROC_WITH_CUDA
-  void SetCuda(CudaImpl impl) { op_.cuda = std::move(impl); }
+  void SetCuda(CudaImpl impl) {
+    op_.cuda = [impl = std::move(impl)](int, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx) {
+      impl(in, out, ctx);
+    };
+  }
+  // As many passes as SetCpuPasses gave.
+  void SetCudaPasses(CudaPassImpl impl) { op_.cuda = std::move(impl); }
 #endif
-  BoundOp Take() { return std::move(op_); }
+  BoundOp Take();
 
  private:
   BoundOp op_;

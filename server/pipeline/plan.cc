@@ -54,6 +54,29 @@ absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::str
   return absl::OkStatus();
 }
 
+// An answer is at most the chain's last image, uncompressed, in the answer's type (PNG and WebP can be slightly
+// larger than raw pixels only for tiny images; JPEG is smaller). Over the limit, the message names the step
+// after which the image last grew past it, since that is the one to change.
+absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
+  const bool raw = plan.output.format_case() == pb::OutputSpec::kRaw;
+  const double value_bytes = raw && plan.output.raw().dtype() == pb::DTYPE_FLOAT32 ? 4 : 1;
+  auto bytes = [&](const ImageSpec& spec) { return PixelChannels(spec) * value_bytes; };
+  const double answer = bytes(plan.result);
+  if (answer <= static_cast<double>(limits.max_output_bytes)) return absl::OkStatus();
+  std::string grower = "the decoded image";
+  for (const BoundOp& step : plan.steps) {
+    if (bytes(step.input) <= limits.max_output_bytes && bytes(step.output) > limits.max_output_bytes) {
+      grower = absl::StrCat("operations[", step.index, "].", step.name, " (", step.input.DebugString(), " to ",
+                            step.output.DebugString(), ")");
+    }
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
+      raw ? absl::StrCat(" as raw ", value_bytes == 4 ? "float32" : "uint8") : std::string(" encoded"),
+      "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
+      " makes it that large"));
+}
+
 }  // namespace
 
 absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
@@ -89,11 +112,21 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
     StepBinder binder(i, def->name, current, limits);
     if (absl::Status s = def->bind(op, binder); !s.ok()) return s;
     plan.steps.push_back(binder.Take());
-    current = plan.steps.back().output;
+    const BoundOp& step = plan.steps.back();
+    plan.work += step.work();
+    if (plan.work > limits.max_request_work) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "operations[", i, "].", step.name, ": estimated work ", absl::SixDigits(step.work()),
+          " pixel-channel taps (", step.input.DebugString(), " in, ", step.passes, " pass(es)) brings the request to ",
+          absl::SixDigits(plan.work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
+          " (--max_request_work)"));
+    }
+    current = step.output;
   }
   plan.result = current;
   if (absl::Status s = ValidateOutputSpec(request.output(), current); !s.ok()) return s;
   plan.output = request.output();
+  if (absl::Status s = CheckAnswerSize(plan, limits); !s.ok()) return s;
   return plan;
 }
 

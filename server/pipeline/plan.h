@@ -18,11 +18,13 @@ struct Plan {
   imgproc::v1::DecodeMode decode_mode = imgproc::v1::DECODE_MODE_COLOR;
   ImageSpec decoded;
   std::vector<BoundOp> steps;
+  double work = 0;  // the steps' estimated work, pixel-channel taps
   ImageSpec result;
   imgproc::v1::OutputSpec output;
 };
 
-// INVALID_ARGUMENT naming the step index and field, or the header problem.
+// INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step
+// that takes the estimated work over limits.max_request_work.
 absl::StatusOr<Plan> BuildPlan(const imgproc::v1::ProcessRequest& request, const ImageLimits& limits);
 
 }  // namespace imgproc

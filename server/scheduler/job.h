@@ -59,6 +59,14 @@ struct Job {
   JobCallback done;
 };
 
+// Checked by lanes between steps and passes: CANCELLED once the client cancelled, DEADLINE_EXCEEDED once the
+// deadline passed (gRPC also cancels the call then, but the stream path has no per-call context), else OK.
+inline absl::Status StopReason(const Job& job) {
+  if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
+  if (Clock::now() > job.deadline) return absl::DeadlineExceededError("deadline passed while the request ran");
+  return absl::OkStatus();
+}
+
 inline int64_t MicrosSince(Clock::time_point start, Clock::time_point end = Clock::now()) {
   return std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
 }

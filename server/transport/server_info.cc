@@ -36,6 +36,9 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
   l->set_max_height(limits.max_height);
   l->set_max_pixels(limits.max_pixels);
   l->set_max_operations(limits.max_operations);
+  l->set_max_jpeg_scans(limits.max_jpeg_scans);
+  l->set_max_request_work(limits.max_request_work);
+  l->set_max_output_bytes(limits.max_output_bytes);
   for (const OpDefinition* def : OpRegistry::All()) {
     pb::OperationInfo* op = info.add_operations();
     op->set_name(def->name);

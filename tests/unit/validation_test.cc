@@ -142,6 +142,82 @@ TEST(ChainValidationTest, ValidChainTracksTheResult) {
   EXPECT_EQ(plan->steps.size(), 3u);
 }
 
+// The work budget: a request's steps are estimated from the plan (pixel-channel taps) and refused before any
+// work when over it, since work queued on a CUDA stream cannot be cancelled.
+TEST(CostBudgetTest, ARequestOverTheWorkBudgetIsRefusedNamingTheStepAndItsEstimate) {
+  // The case: an elliptic 255x255 morphology, 100 iterations, on a 1080p image (2.5 s per iteration on
+  // one CPU worker, so over four minutes).
+  absl::StatusOr<Plan> plan = BuildPlan(
+      Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
+              "operations { flip {} } "
+              "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
+      ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
+  const std::string message(plan.status().message());
+  EXPECT_NE(message.find("operations[1].morphology: estimated work 4.04508e+13"), std::string::npos) << message;
+  EXPECT_NE(message.find("1920x1080x3 uint8 in, 100 pass(es)"), std::string::npos) << message;
+  EXPECT_NE(message.find("--max_request_work"), std::string::npos) << message;
+
+  // A repeated rectangle counts as OpenCV's CUDA filter runs it: one rectangle as wide as all iterations together.
+  plan = BuildPlan(Request(EncodeAs(GeneratedImage(3840, 2160), ".jpg"),
+                           "operations { morphology { op: OP_GRADIENT kernel_width: 101 iterations: 50 } }"),
+                   ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
+
+  // The budget is the server's to set.
+  ImageLimits generous;
+  generous.max_request_work = 1e14;
+  EXPECT_TRUE(BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
+                                "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
+                        generous)
+                  .ok());
+}
+
+TEST(CostBudgetTest, BenchWorkloadsAndRealisticChainsFitTheDefaultBudget) {
+  const std::string uhd = EncodeAs(GeneratedImage(3840, 2160), ".jpg");
+  const std::string photo = EncodeAs(GeneratedImage(4000, 3000), ".jpg");  // a 12 MP phone photo
+  const std::vector<std::pair<std::string, std::string>> chains = {
+      {uhd, "operations { bilateral_filter { diameter: 9 sigma_color: 75 sigma_space: 75 } }"},  // W2
+      {photo, "operations { resize { scale: 0.5 } } operations { gaussian_blur { kernel_width: 5 sigma_x: 1.5 } }"},
+      {photo, "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
+              "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } "
+              "output { raw { dtype: DTYPE_FLOAT32 layout: LAYOUT_CHW } }"},
+      {photo, "operations { bilateral_filter { diameter: 15 sigma_color: 40 sigma_space: 40 } }"},
+      {photo, "operations { morphology { op: OP_OPEN shape: SHAPE_ELLIPSE kernel_width: 15 iterations: 3 } }"},
+      {photo, "operations { gaussian_blur { kernel_width: 101 } } operations { median_blur { kernel_size: 31 } }"},
+      {uhd, "operations { warp_perspective { matrix: [1, 0.1, 0, 0, 1, 0, 0, 0, 1] interpolation: INTERPOLATION_CUBIC } } "
+            "operations { clahe {} } operations { canny { threshold1: 50 threshold2: 150 aperture_size: 7 } }"},
+  };
+  for (const auto& [image, chain] : chains) {
+    std::string text = chain;
+    if (chain.find("canny") != std::string::npos) text = "operations { cvt_color { conversion: BGR2GRAY } } " + chain;
+    absl::StatusOr<Plan> plan = BuildPlan(Request(image, text), ImageLimits{});
+    EXPECT_TRUE(plan.ok()) << text << ": " << plan.status();
+  }
+}
+
+TEST(AnswerSizeTest, AnAnswerOverTheLimitIsRefusedFromThePlanNamingTheStepThatGrowsIt) {
+  // The case: a small PNG resized to the 100 MP limit with a float32 answer (1.2 GB).
+  const std::string png = EncodeAs(GeneratedImage(64, 64), ".png");
+  absl::StatusOr<Plan> plan =
+      BuildPlan(Request(png, "operations { flip {} } operations { resize { width: 10000 height: 10000 } } "
+                             "operations { flip {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
+                ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
+  const std::string message(plan.status().message());
+  EXPECT_NE(message.find("the answer would be up to 1.2e+09 bytes (10000x10000x3 uint8 as raw float32)"),
+            std::string::npos) << message;
+  EXPECT_NE(message.find("operations[1].resize (64x64x3 uint8 to 10000x10000x3 uint8) makes it that large"),
+            std::string::npos) << message;
+  EXPECT_NE(message.find("--max_output_bytes"), std::string::npos) << message;
+  // As uint8 PNG the same image is a quarter of that: within the default limit.
+  EXPECT_TRUE(BuildPlan(Request(png, "operations { resize { width: 8000 height: 8000 } } output { png {} }"), ImageLimits{})
+                  .ok());
+}
+
 TEST(ImageHeaderTest, ReadsEveryFormatWithoutDecoding) {
   const cv::Mat color = GeneratedImage(123, 45), rgba = GeneratedImage(31, 17, 4), gray = GeneratedImage(50, 60, 1);
   struct Case { std::string bytes; ImageFormat format; int w, h, c; };

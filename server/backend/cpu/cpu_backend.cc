@@ -18,14 +18,16 @@ class CpuLane final : public ExecutionLane {
     const Clock::time_point t = Clock::now();
     cv::Mat current = *std::move(decoded);
     for (const BoundOp& step : plan.steps) {
-      if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");
-      cv::Mat next;
-      try {
-        step.cpu(current, next);
-      } catch (const cv::Exception& e) {
-        return absl::InternalError(absl::StrCat("operations[", step.index, "].", step.name, " failed: ", e.what()));
+      for (int pass = 0; pass < step.passes; ++pass) {
+        if (absl::Status stop = StopReason(job); !stop.ok()) return stop;
+        cv::Mat next;
+        try {
+          step.cpu(pass, current, next);
+        } catch (const cv::Exception& e) {
+          return absl::InternalError(absl::StrCat("operations[", step.index, "].", step.name, " failed: ", e.what()));
+        }
+        current = std::move(next);
       }
-      current = std::move(next);
     }
     result.timings.operations_us = MicrosSince(t);
 
