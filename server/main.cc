@@ -65,6 +65,10 @@ ABSL_FLAG(int, max_jpeg_scans, 100, "most scans in a progressive JPEG (decode co
 ABSL_FLAG(double, max_request_work, imgproc::ImageLimits().max_request_work,
           "most work one request may ask for, estimated from its plan in pixel-channel taps (pixels x channels x "
           "kernel taps x passes, per operation family); RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(int64_t, max_queued_bytes, int64_t{4} << 30,
+          "encoded input that queued and running requests may hold in all; RESOURCE_EXHAUSTED beyond it");
+ABSL_FLAG(int64_t, max_queued_bytes_per_device, 0,
+          "the same per device; 0: --max_queued_bytes divided among the devices");
 ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -78,7 +82,7 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
-                                     "max_output_bytes",
+                                     "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
                                      "shutdown_grace"};
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
@@ -211,14 +215,18 @@ int Run() {
 
   std::vector<std::unique_ptr<WorkerPool>> pools;
   std::string devices;
+  const int64_t max_queued_bytes = absl::GetFlag(FLAGS_max_queued_bytes);
+  int64_t per_device_bytes = absl::GetFlag(FLAGS_max_queued_bytes_per_device);
+  if (per_device_bytes <= 0) per_device_bytes = max_queued_bytes / std::max<int64_t>(1, backend.devices.size());
   for (Backend::Device& d : backend.devices) {
     metrics->AddDevice(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity));
     pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
-                                                 std::move(d.lanes), metrics.get(), std::move(d.front_stage)));
+                                                 std::move(d.lanes), metrics.get(), std::move(d.front_stage),
+                                                 per_device_bytes));
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
                     d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }
-  Scheduler scheduler(std::move(pools));
+  Scheduler scheduler(std::move(pools), max_queued_bytes);
   ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight)};
   ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
                                 metrics.get());

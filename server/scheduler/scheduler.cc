@@ -6,7 +6,8 @@
 
 namespace imgproc {
 
-Scheduler::Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools) : pools_(std::move(pools)) {}
+Scheduler::Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes)
+    : pools_(std::move(pools)), max_queued_bytes_(max_queued_bytes) {}
 
 absl::Status Scheduler::Submit(Job job, absl::string_view device) {
   WorkerPool* target = nullptr;
@@ -32,7 +33,21 @@ absl::Status Scheduler::Submit(Job job, absl::string_view device) {
     }
   }
   if (target == nullptr) return absl::UnavailableError("no devices");
-  return target->Submit(std::move(job));
+  const int64_t bytes = static_cast<int64_t>(job.input.size());
+  const int64_t held = queued_bytes_.fetch_add(bytes) + bytes;
+  if (held > max_queued_bytes_) {
+    queued_bytes_ -= bytes;
+    return absl::ResourceExhaustedError(absl::StrCat("the server is full: its requests hold ", held - bytes,
+                                                     " bytes of input and this one ", bytes, ", over its limit of ",
+                                                     max_queued_bytes_, " (--max_queued_bytes); retry later"));
+  }
+  job.done = [this, bytes, done = std::move(job.done)](absl::StatusOr<JobResult> result) {
+    queued_bytes_ -= bytes;
+    done(std::move(result));
+  };
+  absl::Status submitted = target->Submit(std::move(job));
+  if (!submitted.ok()) queued_bytes_ -= bytes;
+  return submitted;
 }
 
 void Scheduler::Shutdown() {

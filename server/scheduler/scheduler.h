@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,10 +12,11 @@
 
 namespace imgproc {
 
-// Routes jobs to device pools: the one a request names, otherwise the one with the least work.
+// Routes jobs to device pools: the one a request names, otherwise the one with the least work. Bounds the
+// encoded input held by all pools together (`max_queued_bytes`), beside each pool's own bound.
 class Scheduler {
  public:
-  explicit Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools);
+  explicit Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes = INT64_MAX);
 
   // INVALID_ARGUMENT for an unknown device name; otherwise what the pool's Submit says.
   absl::Status Submit(Job job, absl::string_view device);
@@ -23,6 +26,8 @@ class Scheduler {
 
  private:
   std::vector<std::unique_ptr<WorkerPool>> pools_;
+  const int64_t max_queued_bytes_;
+  std::atomic<int64_t> queued_bytes_{0};
 };
 
 }  // namespace imgproc

@@ -8,8 +8,12 @@
 namespace imgproc {
 
 WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
-                       PoolObserver* observer, FrontStageFactory front_stage)
-    : device_(std::move(device)), capacity_(queue_capacity), factory_(std::move(factory)), observer_(observer) {
+                       PoolObserver* observer, FrontStageFactory front_stage, int64_t max_queued_bytes)
+    : device_(std::move(device)),
+      capacity_(queue_capacity),
+      max_queued_bytes_(max_queued_bytes),
+      factory_(std::move(factory)),
+      observer_(observer) {
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   if (front_stage) front_stage_ = front_stage([this](std::vector<Job> jobs) { Forward(std::move(jobs)); }, observer_);
@@ -34,6 +38,13 @@ absl::Status WorkerPool::Submit(Job job) {
       return absl::ResourceExhaustedError(absl::StrCat("queue of ", device_.name, " is full (", capacity_,
                                                        " requests waiting); retry later"));
     }
+    const int64_t bytes = static_cast<int64_t>(job.input.size());
+    if (queued_bytes_ + bytes > max_queued_bytes_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "queue of ", device_.name, " is full: its requests hold ", queued_bytes_, " bytes of input and this one ",
+          bytes, ", over its limit of ", max_queued_bytes_, " (--max_queued_bytes); retry later"));
+    }
+    queued_bytes_ += bytes;
     if (to_front_stage) {
       // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
       ++in_front_stage_;
@@ -136,6 +147,7 @@ void WorkerPool::WorkerLoop(int index) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       --running_;
+      queued_bytes_ -= static_cast<int64_t>(job.input.size());
     }
     if (observer_) observer_->OnJobDone(device_.name, job, result, skipped, skipped ? 0 : MicrosSince(start));
     job.done(std::move(result));

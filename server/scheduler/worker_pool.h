@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -58,13 +60,17 @@ class WorkerPool {
  public:
   // Returns once every worker has made its lane and the front stage is ready, so that the first requests do not
   // wait for device set-up.
+  // `max_queued_bytes` bounds the encoded input that queued and running jobs hold, as `queue_capacity` bounds
+  // their number: 256 requests of 64 MB would otherwise be 16 GB.
   WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
-             PoolObserver* observer = nullptr, FrontStageFactory front_stage = nullptr);
+             PoolObserver* observer = nullptr, FrontStageFactory front_stage = nullptr,
+             int64_t max_queued_bytes = INT64_MAX);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE once shutdown began; `job.done` is then not called.
+  // RESOURCE_EXHAUSTED when the queue is full (requests or bytes), UNAVAILABLE once shutdown began; `job.done`
+  // is then not called.
   absl::Status Submit(Job job);
   // Stops accepting, runs what is queued, joins the workers. Idempotent.
   void Shutdown();
@@ -82,6 +88,7 @@ class WorkerPool {
 
   const DeviceDescription device_;
   const size_t capacity_;
+  const int64_t max_queued_bytes_;
   LaneFactory factory_;
   PoolObserver* const observer_;
   mutable std::mutex mu_;
@@ -89,6 +96,7 @@ class WorkerPool {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   size_t in_front_stage_ ABSL_GUARDED_BY(mu_) = 0;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // input of queued and running jobs
   int lanes_made_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -92,5 +92,48 @@ TEST(ShutdownTest, SigtermEndsTheProcessWithinItsGraceWhileALongStepRuns) {
   EXPECT_TRUE(code == grpc::CANCELLED || code == grpc::UNAVAILABLE) << code;
 }
 
+// Memory admission by bytes: a queue of few requests can still hold gigabytes when each is large.
+pb::ProcessRequest SlowPhotoRequest() {  // seconds on one CPU worker
+  pb::ProcessRequest request;
+  request.set_image(ReadFile(PhotoPath("nature/Wood.jpg")));
+  auto* bilateral = request.add_operations()->mutable_bilateral_filter();
+  bilateral->set_diameter(25);
+  bilateral->set_sigma_color(50);
+  bilateral->set_sigma_space(50);
+  return request;
+}
+
+void ExpectSecondRequestRefusedForItsBytes(const std::vector<std::string>& flags, const std::string& message) {
+  ServerProcess server(flags);
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  const pb::ProcessRequest slow = SlowPhotoRequest();
+  auto running = std::async(std::launch::async, [&] { return CallProcess(*stub, slow); });
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
+  // One photo fits, two do not, though the queue has room for 256 requests.
+  const grpc::Status refused = CallProcess(*stub, slow);
+  EXPECT_EQ(refused.error_code(), grpc::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find(message), std::string::npos) << refused.error_message();
+  EXPECT_TRUE(running.get().ok());
+  // Released once answered: the same request is admitted again.
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 0, 0));
+  EXPECT_TRUE(CallProcess(*stub, slow).ok());
+}
+
+TEST(MemoryAdmissionTest, QueuedInputIsBoundedInBytesPerServer) {
+  const int64_t photo = static_cast<int64_t>(ReadFile(PhotoPath("nature/Wood.jpg")).size());
+  ExpectSecondRequestRefusedForItsBytes(
+      {"--backend=cpu", "--cpu_workers=1", "--max_queued_bytes=" + std::to_string(photo * 3 / 2)},
+      "the server is full: its requests hold " + std::to_string(photo) + " bytes of input");
+}
+
+TEST(MemoryAdmissionTest, QueuedInputIsBoundedInBytesPerDevice) {
+  const int64_t photo = static_cast<int64_t>(ReadFile(PhotoPath("nature/Wood.jpg")).size());
+  ExpectSecondRequestRefusedForItsBytes({"--backend=cpu", "--cpu_workers=1", "--max_queued_bytes=1000000000",
+                                         "--max_queued_bytes_per_device=" + std::to_string(photo * 3 / 2)},
+                                        "queue of cpu is full: its requests hold " + std::to_string(photo) +
+                                            " bytes of input");
+}
+
 }  // namespace
 }  // namespace imgproc::testing
