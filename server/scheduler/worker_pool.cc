@@ -31,8 +31,10 @@ absl::Status WorkerPool::Submit(Job job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
     if (queue_.size() + in_front_stage_ >= capacity_) {
-      return absl::ResourceExhaustedError(absl::StrCat("queue of ", device_.name, " is full (", capacity_,
-                                                       " requests waiting); retry later"));
+      absl::Status full = absl::ResourceExhaustedError(
+          absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
+      full.SetPayload(kQueueFullPayload, absl::Cord());
+      return full;
     }
     if (to_front_stage) {
       // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.

@@ -13,6 +13,13 @@
 
 namespace imgproc {
 
+// Marks the RESOURCE_EXHAUSTED of a full queue, which waiting and trying again can cure (unlike running out of
+// memory), so that the transport can tell the client when to retry.
+inline constexpr absl::string_view kQueueFullPayload = "imgproc/scheduler/queue_full";
+inline bool IsQueueFull(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted && status.GetPayload(kQueueFullPayload).has_value();
+}
+
 // One batch of a front stage: its size, and where its thread's time went, so that an operator can tell a
 // stage bound by its engine from one that waits for the lanes.
 struct BatchReport {
@@ -64,7 +71,8 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE once shutdown began; `job.done` is then not called.
+  // RESOURCE_EXHAUSTED when the queue is full (IsQueueFull), UNAVAILABLE once shutdown began; `job.done` is then
+  // not called.
   absl::Status Submit(Job job);
   // Stops accepting, runs what is queued, joins the workers. Idempotent.
   void Shutdown();
