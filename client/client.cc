@@ -1,7 +1,12 @@
 #include "imgproc/client.h"
 
+#include <algorithm>
+#include <optional>
+#include <thread>
+
 #include <google/protobuf/text_format.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -9,14 +14,41 @@ namespace imgproc {
 
 namespace pb = ::imgproc::v1;
 
+namespace {
+
+// gRPC caps a retry policy's maxAttempts at 5; the library's own retries keep to the same.
+int Attempts(const ClientOptions& options) { return std::clamp(options.max_attempts, 1, 5); }
+
+// The server's grpc-retry-pushback-ms: how long to wait before trying again, or nothing when it sent none
+// (or a negative or unreadable value, which gRPC defines as "do not retry").
+std::optional<std::chrono::milliseconds> ServerPushback(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto it = trailers.find("grpc-retry-pushback-ms");
+  int64_t ms = -1;
+  if (it == trailers.end() || !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &ms) ||
+      ms < 0) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+}  // namespace
+
 std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& target, const ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // raw float32 answers of large images exceed gRPC's 4 MB default
   args.SetMaxSendMessageSize(-1);
-  if (options.max_attempts > 1) {
+  if (Attempts(options) > 1) {
+    // RESOURCE_EXHAUSTED is not listed: gRPC would retry it with or without pushback (it honours pushback only
+    // for listed codes), so Process retries it itself, and only with pushback.
     args.SetServiceConfigJSON(absl::StrCat(R"({"methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
-        "retryPolicy": {"maxAttempts": )", std::min(options.max_attempts, 5), R"(, "initialBackoff": "0.05s",
-        "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]}}]})"));
+        "retryPolicy": {"maxAttempts": )", Attempts(options), R"(, "initialBackoff": "0.1s",
+        "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})"));
+    args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE,
+                static_cast<int>(std::clamp<int64_t>(options.retry_buffer_bytes, 0, INT32_MAX)));
+    // After a refused connection gRPC waits 1 s before the next, longer than the retries above take, so a
+    // server coming back would only be found once they were spent.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   } else {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   }
@@ -30,10 +62,17 @@ ImgprocClient::ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptio
     : channel_(std::move(channel)), stub_(pb::ImageProcessor::NewStub(channel_)), options_(options) {}
 
 grpc::Status ImgprocClient::Process(const pb::ProcessRequest& request, pb::ProcessResponse* response) const {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
-  context.set_wait_for_ready(options_.wait_for_ready);
-  return stub_->Process(&context, request, response);
+  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    context.set_wait_for_ready(options_.wait_for_ready);
+    const grpc::Status status = stub_->Process(&context, request, response);
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) return status;
+    const std::optional<std::chrono::milliseconds> pushback = ServerPushback(context);
+    if (!pushback || std::chrono::system_clock::now() + *pushback >= deadline) return status;
+    std::this_thread::sleep_for(*pushback);
+  }
 }
 
 grpc::Status ImgprocClient::GetServerInfo(pb::ServerInfo* info) const {

@@ -4,12 +4,15 @@
 #   scripts/install-deps.sh --run    only what building and running the server needs
 set -euo pipefail
 
+# grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
 packages=(build-essential cmake ninja-build pkg-config git
-          libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+          libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
           libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev prometheus-cpp-dev)
 if [ "${1:-}" != "--run" ]; then
-  # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC.
-  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl)
+  # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
+  # pip for scripts/fetch-grpcurl.sh.
+  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
+             python3-pip)
 fi
 
 missing=()

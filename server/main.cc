@@ -56,6 +56,9 @@ ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
+ABSL_FLAG(absl::Duration, retry_pushback, absl::Milliseconds(100),
+          "a Process call refused for a full queue tells the client to retry after this long, randomized up to "
+          "twice as long (gRPC's grpc-retry-pushback-ms); 0: no pushback, so clients do not retry");
 ABSL_FLAG(int64_t, max_input_bytes, 64 << 20, "largest encoded image accepted");
 ABSL_FLAG(int, max_width, 16384, "widest image accepted, decoded or produced by a step");
 ABSL_FLAG(int, max_height, 16384, "tallest image accepted, decoded or produced by a step");
@@ -80,7 +83,7 @@ namespace {
 constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
-                                     "queue_capacity", "max_stream_in_flight", "max_input_bytes", "max_width",
+                                     "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
                                      "shutdown_grace"};
@@ -227,7 +230,8 @@ int Run() {
                     d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }
   Scheduler scheduler(std::move(pools), max_queued_bytes);
-  ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight)};
+  ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight),
+                         absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
   ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
                                 metrics.get());
 

@@ -14,10 +14,19 @@
 namespace imgproc {
 
 struct ClientOptions {
-  std::chrono::milliseconds deadline{30000};
-  // Attempts per call for UNAVAILABLE (server restarting) and RESOURCE_EXHAUSTED (queue full), with
-  // exponential backoff from 50 ms; 1 turns retries off. Done by gRPC itself, from the service config.
+  std::chrono::milliseconds deadline{30000};  // per call, retries included
+  // Attempts per call (at most 5); 1 turns retries off.
+  // - UNAVAILABLE (nothing listening, server restarting): gRPC retries it from the service config, with
+  //   exponential backoff from 100 ms, and reconnects after 100 ms rather than its default 1 s.
+  // - RESOURCE_EXHAUSTED only when the server sends pushback (grpc-retry-pushback-ms; imgproc's server does
+  //   for a full queue, see --retry_pushback): Process waits that long and tries again, within the deadline.
+  //   Without pushback (memory, message size, another server) retrying would only add to the overload.
+  // Streams are not retried by the library.
   int max_attempts = 3;
+  // gRPC retries only requests it still holds, 256 KiB by default: less than most photos. This holds up to
+  // the server's default largest message (--max_input_bytes, 64 MiB, plus 1 MiB for the operations). The
+  // buffer is the serialized request itself, kept until the call succeeds or fails, not a copy per attempt.
+  int64_t retry_buffer_bytes = (64 << 20) + (1 << 20);
   bool wait_for_ready = false;  // block until the server is reachable instead of failing fast
 };
 

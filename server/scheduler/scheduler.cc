@@ -37,9 +37,10 @@ absl::Status Scheduler::Submit(Job job, absl::string_view device) {
   const int64_t held = queued_bytes_.fetch_add(bytes) + bytes;
   if (held > max_queued_bytes_) {
     queued_bytes_ -= bytes;
-    return absl::ResourceExhaustedError(absl::StrCat("the server is full: its requests hold ", held - bytes,
-                                                     " bytes of input and this one ", bytes, ", over its limit of ",
-                                                     max_queued_bytes_, " (--max_queued_bytes); retry later"));
+    return QueueFullError(absl::StrCat("the server is full: its requests hold ", held - bytes,
+                                       " bytes of input and this one ", bytes, ", over its limit of ",
+                                       max_queued_bytes_, " (--max_queued_bytes); retry later"),
+                          bytes <= max_queued_bytes_);
   }
   job.done = [this, bytes, done = std::move(job.done)](absl::StatusOr<JobResult> result) {
     queued_bytes_ -= bytes;

@@ -35,14 +35,15 @@ absl::Status WorkerPool::Submit(Job job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
     if (queue_.size() + in_front_stage_ >= capacity_) {
-      return absl::ResourceExhaustedError(absl::StrCat("queue of ", device_.name, " is full (", capacity_,
-                                                       " requests waiting); retry later"));
+      return QueueFullError(
+          absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
     }
     const int64_t bytes = static_cast<int64_t>(job.input.size());
     if (queued_bytes_ + bytes > max_queued_bytes_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "queue of ", device_.name, " is full: its requests hold ", queued_bytes_, " bytes of input and this one ",
-          bytes, ", over its limit of ", max_queued_bytes_, " (--max_queued_bytes); retry later"));
+      return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests hold ", queued_bytes_,
+                                         " bytes of input and this one ", bytes, ", over its limit of ",
+                                         max_queued_bytes_, " (--max_queued_bytes_per_device); retry later"),
+                            bytes <= max_queued_bytes_);
     }
     queued_bytes_ += bytes;
     if (to_front_stage) {

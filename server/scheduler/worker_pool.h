@@ -15,6 +15,20 @@
 
 namespace imgproc {
 
+// Marks the RESOURCE_EXHAUSTED of a full queue, which waiting and trying again can cure (unlike running out of
+// memory), so that the transport can tell the client when to retry.
+inline constexpr absl::string_view kQueueFullPayload = "imgproc/scheduler/queue_full";
+inline bool IsQueueFull(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted && status.GetPayload(kQueueFullPayload).has_value();
+}
+// RESOURCE_EXHAUSTED with `message`, marked as a full queue when `curable` (a request larger than the whole
+// bound will not fit later either).
+inline absl::Status QueueFullError(absl::string_view message, bool curable = true) {
+  absl::Status full = absl::ResourceExhaustedError(message);
+  if (curable) full.SetPayload(kQueueFullPayload, absl::Cord());
+  return full;
+}
+
 // One batch of a front stage: its size, and where its thread's time went, so that an operator can tell a
 // stage bound by its engine from one that waits for the lanes.
 struct BatchReport {
@@ -69,8 +83,8 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // RESOURCE_EXHAUSTED when the queue is full (requests or bytes), UNAVAILABLE once shutdown began; `job.done`
-  // is then not called.
+  // RESOURCE_EXHAUSTED when the queue is full, in requests or bytes (IsQueueFull), UNAVAILABLE once shutdown
+  // began; `job.done` is then not called.
   absl::Status Submit(Job job);
   // Stops accepting, runs what is queued, joins the workers. Idempotent.
   void Shutdown();

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <mutex>
+#include <random>
 
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
@@ -13,6 +14,12 @@ namespace pb = ::imgproc::v1;
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   // absl and gRPC share the canonical codes, value for value.
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+std::optional<std::chrono::milliseconds> RetryPushback(const absl::Status& status, std::chrono::milliseconds base) {
+  if (base <= std::chrono::milliseconds::zero() || !IsQueueFull(status)) return std::nullopt;
+  thread_local std::minstd_rand random(std::random_device{}());
+  return base + std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, base.count())(random));
 }
 
 void FillResponse(JobResult result, const std::string& request_id, pb::ProcessResponse* response) {
@@ -85,14 +92,20 @@ grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerCon
                                                          pb::ProcessResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // gRPC owns request and response until Finish, which comes after the job is done with them.
-  Start(*request, nullptr, context, "Process", [reactor, request, response](absl::StatusOr<JobResult> result) {
-    if (!result.ok()) {
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
-    }
-    FillResponse(*std::move(result), request->request_id(), response);
-    reactor->Finish(grpc::Status::OK);
-  });
+  const std::chrono::milliseconds pushback_base = options_.queue_full_pushback;
+  Start(*request, nullptr, context, "Process",
+        [reactor, context, request, response, pushback_base](absl::StatusOr<JobResult> result) {
+          if (!result.ok()) {
+            // Unary calls only: a stream's requests fail one by one inside it, with no call status to carry it.
+            if (auto pushback = RetryPushback(result.status(), pushback_base)) {
+              context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(pushback->count()));
+            }
+            reactor->Finish(ToGrpcStatus(result.status()));
+            return;
+          }
+          FillResponse(*std::move(result), request->request_id(), response);
+          reactor->Finish(grpc::Status::OK);
+        });
   return reactor;
 }
 

@@ -4,6 +4,9 @@
 // The callback API: a handler returns at once and the worker that finishes a job completes the RPC, so no
 // gRPC thread waits on image work and queueing is ours (bounded, per device), not gRPC's.
 
+#include <chrono>
+#include <optional>
+
 #include <grpcpp/grpcpp.h>
 
 #include "common/limits.h"
@@ -17,6 +20,9 @@ class RequestObserver;  // metrics/, optional
 struct ServiceOptions {
   ImageLimits limits;
   int max_stream_in_flight = 32;  // per ProcessStream call; further reads wait
+  // A unary call refused for a full queue tells the client to retry after this long, randomized up to twice
+  // as long (gRPC's grpc-retry-pushback-ms); zero: no pushback, and clients that follow it do not retry.
+  std::chrono::milliseconds queue_full_pushback{100};
 };
 
 class ImageProcessorService final : public imgproc::v1::ImageProcessor::CallbackService {
@@ -45,6 +51,9 @@ class ImageProcessorService final : public imgproc::v1::ImageProcessor::Callback
 };
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// The grpc-retry-pushback-ms value for a refusal: a full queue's gets `base` to 2 * `base`, at random so that
+// the clients refused together do not come back together; any other status, or a zero base, gets none.
+std::optional<std::chrono::milliseconds> RetryPushback(const absl::Status& status, std::chrono::milliseconds base);
 void FillResponse(JobResult result, const std::string& request_id, imgproc::v1::ProcessResponse* response);
 
 }  // namespace imgproc

@@ -14,7 +14,7 @@
 #include "common/server_process.h"
 #include "common/test_support.h"
 #include "imgproc/client.h"
-#include "integration/health.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace imgproc::testing {
 namespace {
