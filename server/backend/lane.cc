@@ -1,11 +1,14 @@
 #include "backend/lane.h"
 
+#include "codec/orientation.h"
+
 namespace imgproc {
 
 absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result) {
   const Clock::time_point start = Clock::now();
   const Plan& plan = *job.plan;
   absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+  if (decoded.ok()) ApplyOrientation(*decoded, plan.orientation);
   result.timings.decode_us = MicrosSince(start);
   return decoded;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "codec/orientation.h"
 
 namespace imgproc {
 
@@ -65,6 +66,7 @@ int CountJpegScans(const unsigned char* p, size_t n, size_t i) {
 absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
   // Walk the markers up to the first start-of-frame, which holds the size and component count.
   size_t i = 2;
+  int exif_orientation = 1;
   while (i + 4 <= n) {
     if (p[i] != 0xFF) return Malformed(ImageFormat::kJpeg, "marker expected");
     const unsigned char marker = p[i + 1];
@@ -79,9 +81,16 @@ absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
     const uint32_t length = Be16(p + i + 2);
     if (length < 2) return Malformed(ImageFormat::kJpeg, "segment length < 2");
     const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    // EXIF comes in APP1 before the frame header: "Exif\0\0", then a TIFF structure.
+    constexpr unsigned char kExif[] = {'E', 'x', 'i', 'f', 0, 0};
+    if (marker == 0xE1 && length >= 2 + sizeof(kExif) && i + 2 + length <= n &&
+        std::memcmp(p + i + 4, kExif, sizeof(kExif)) == 0) {
+      exif_orientation = ParseExifOrientation(p + i + 4 + sizeof(kExif), length - 2 - sizeof(kExif));
+    }
     if (start_of_frame) {
       if (i + 10 > n) break;
       ImageHeader h{ImageFormat::kJpeg};
+      h.exif_orientation = exif_orientation;
       h.height = static_cast<int>(Be16(p + i + 5));
       h.width = static_cast<int>(Be16(p + i + 7));
       h.channels = p[i + 9];

@@ -21,6 +21,8 @@ struct ImageHeader {
   bool jpeg_sequential = false;
   // Progressive JPEG only: its start-of-scan markers, counted from the markers without decoding.
   int jpeg_scans = 0;
+  // JPEG only: the EXIF Orientation tag (1-8), 1 when there is none.
+  int exif_orientation = 1;
 };
 
 // INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "codec/codec.h"
+#include "codec/orientation.h"
 
 namespace imgproc {
 
@@ -97,8 +98,10 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
   plan.header = *header;
   if (absl::Status s = CheckHeaderLimits(plan.header, request.image().size(), limits); !s.ok()) return s;
   plan.decoded = DecodedSpec(plan.header, plan.decode_mode);
+  plan.orientation = request.ignore_exif_orientation() ? 1 : plan.header.exif_orientation;
+  plan.oriented = Oriented(plan.decoded, plan.orientation);
 
-  ImageSpec current = plan.decoded;
+  ImageSpec current = plan.oriented;
   plan.steps.reserve(request.operations_size());
   for (int i = 0; i < request.operations_size(); ++i) {
     const pb::Operation& op = request.operations(i);

@@ -16,7 +16,10 @@ namespace imgproc {
 struct Plan {
   ImageHeader header;
   imgproc::v1::DecodeMode decode_mode = imgproc::v1::DECODE_MODE_COLOR;
-  ImageSpec decoded;
+  ImageSpec decoded;  // what the decoder produces, pixels as stored
+  // The EXIF orientation that lanes apply after decoding (1: none); the chain starts from `oriented`.
+  int orientation = 1;
+  ImageSpec oriented;
   std::vector<BoundOp> steps;
   double work = 0;  // the steps' estimated work, pixel-channel taps
   ImageSpec result;

@@ -78,6 +78,18 @@ std::string EncodeAs(const cv::Mat& image, const std::string& extension, std::ve
   return std::string(buffer.begin(), buffer.end());
 }
 
+std::string WithExifOrientation(const std::string& jpeg, int orientation) {
+  // Big-endian TIFF: header, then IFD0 at offset 8 with one SHORT entry (tag 0x0112) and no next IFD.
+  const std::string tiff = std::string("MM\0*\0\0\0\x08", 8) + std::string("\0\x01", 2) +
+                           std::string("\x01\x12\0\x03\0\0\0\x01", 8) +
+                           std::string{'\0', static_cast<char>(orientation), '\0', '\0'} + std::string(4, '\0');
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  const size_t length = payload.size() + 2;
+  const std::string segment = std::string("\xFF\xE1", 2) + static_cast<char>(length >> 8) +
+                              static_cast<char>(length & 0xFF) + payload;
+  return jpeg.substr(0, 2) + segment + jpeg.substr(2);
+}
+
 cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode) {
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
   int flags = cv::IMREAD_IGNORE_ORIENTATION | cv::IMREAD_COLOR;

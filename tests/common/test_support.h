@@ -27,6 +27,8 @@ cv::Mat GeneratedImage(int width, int height, int channels = 3);
 std::string EncodeAs(const cv::Mat& image, const std::string& extension, std::vector<int> params = {});
 
 // How the server decodes by default, done in-process.
+// `jpeg` with an EXIF APP1 segment holding only the Orientation tag (1-8), right after its start-of-image.
+std::string WithExifOrientation(const std::string& jpeg, int orientation);
 cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode = pb::DECODE_MODE_COLOR);
 
 // Raw response bytes (HWC) as a Mat of the given geometry.

@@ -74,6 +74,62 @@ TEST(RotateTest, ExpandHoldsTheWholeImage) {
   EXPECT_NEAR(result->image.spec.height, side, 1.0);
 }
 
+// Each EXIF orientation against OpenCV's imdecode, which applies the tag, and the plan's prediction.
+TEST(ExifOrientationTest, EveryTagTurnsThePhotoAsOpenCvDoesAndThePlanPredictsTheSize) {
+  const std::string stored = EncodeAs(GeneratedImage(320, 200), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95});
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    const std::string jpeg = WithExifOrientation(stored, orientation);
+    const cv::Mat expected = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U,
+                                                  const_cast<char*>(jpeg.data())), cv::IMREAD_COLOR);
+    pb::ProcessRequest request;
+    request.set_image(jpeg);
+    request.mutable_output()->mutable_raw();
+    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(plan->result.width, expected.cols) << "orientation " << orientation;
+    EXPECT_EQ(plan->result.height, expected.rows) << "orientation " << orientation;
+    absl::StatusOr<JobResult> result = RunOnCpu(request);
+    ASSERT_TRUE(result.ok()) << result.status();
+    const auto& out = result->image;
+    const cv::Mat actual = RawToMat(out.bytes, out.spec.width, out.spec.height, 3, pb::DTYPE_UINT8);
+    const PixelDiff diff = Compare(actual, expected);
+    EXPECT_TRUE(diff.same_shape) << "orientation " << orientation << ": got " << out.spec.DebugString();
+    EXPECT_EQ(diff.max_abs, 0) << "orientation " << orientation << ": " << diff.Describe();
+
+    // Turned off by the request: the pixels as stored.
+    request.set_ignore_exif_orientation(true);
+    result = RunOnCpu(request);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->image.spec.width, 320);
+    EXPECT_EQ(result->image.spec.height, 200);
+  }
+  // Validation sees the upright size: 200 wide once turned, so a crop 300 wide is refused.
+  pb::ProcessRequest crop;
+  crop.set_image(WithExifOrientation(stored, 6));
+  crop.add_operations()->mutable_crop()->set_width(300);
+  absl::StatusOr<Plan> plan = BuildPlan(crop, ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("must be in [1, 200]"), std::string::npos) << plan.status();
+}
+
+TEST(ExifOrientationTest, MalformedExifIsIgnoredNotFatal) {
+  const std::string stored = EncodeAs(GeneratedImage(64, 48), ".jpg");
+  for (int orientation : {0, 9, 255}) {  // out of range: used as stored
+    pb::ProcessRequest request;
+    request.set_image(WithExifOrientation(stored, orientation));
+    absl::StatusOr<JobResult> result = RunOnCpu(request);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->image.spec.width, 64);
+  }
+  // An APP1 segment that says Exif but is cut short.
+  std::string truncated = stored.substr(0, 2) + std::string("\xFF\xE1\x00\x0A" "Exif\0\0MM", 12) + stored.substr(2);
+  pb::ProcessRequest request;
+  request.set_image(truncated);
+  absl::StatusOr<JobResult> result = RunOnCpu(request);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->image.spec.width, 64);
+}
+
 TEST(OutputTest, JpegOfAnAlphaImageReportsTheThreeChannelsItHolds) {
   pb::ProcessRequest request;
   request.set_image(EncodeAs(GeneratedImage(40, 30, 4), ".png"));

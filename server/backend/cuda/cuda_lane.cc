@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
+#include "codec/orientation.h"
 
 namespace imgproc {
 namespace {
@@ -106,6 +107,12 @@ class CudaLane final : public ExecutionLane {
     start_->record(*stream_);
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
     if (!input.ok()) return input.status();
+    // An image the CPU decoded is turned upright already (DecodeInput); one decoded on the GPU is turned here.
+    if (plan.orientation != 1 && std::strcmp(result.decode_backend, "cpu") != 0) {
+      cv::cuda::GpuMat& upright = buffers_[0].data == input->data ? buffers_[1] : buffers_[0];
+      ApplyOrientation(*input, upright, plan.orientation, *stream_);
+      input = upright;
+    }
     input_ready_->record(*stream_);
 
     absl::StatusOr<cv::cuda::GpuMat> last = RunSteps(job, *input, result);
