@@ -72,6 +72,9 @@ ABSL_FLAG(int64_t, max_queued_bytes, int64_t{4} << 30,
           "encoded input that queued and running requests may hold in all; RESOURCE_EXHAUSTED beyond it");
 ABSL_FLAG(int64_t, max_queued_bytes_per_device, 0,
           "the same per device; 0: --max_queued_bytes divided among the devices");
+ABSL_FLAG(int64_t, max_pixel_bytes, int64_t{16} << 30,
+          "decoded pixel memory (each plan's peak) that a device's queued and running requests may need in all; "
+          "RESOURCE_EXHAUSTED beyond it");
 ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -86,6 +89,7 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
+                                     "max_pixel_bytes",
                                      "shutdown_grace"};
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
@@ -225,7 +229,7 @@ int Run() {
     metrics->AddDevice(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity));
     pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
                                                  std::move(d.lanes), metrics.get(), std::move(d.front_stage),
-                                                 per_device_bytes));
+                                                 per_device_bytes, absl::GetFlag(FLAGS_max_pixel_bytes)));
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
                     d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }

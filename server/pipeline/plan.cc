@@ -1,5 +1,6 @@
 #include "pipeline/plan.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,13 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
     current = step.output;
   }
   plan.result = current;
+  auto bytes = [](const ImageSpec& spec) {
+    return static_cast<int64_t>(PixelChannels(spec)) * (spec.depth == Depth::kF32 ? 4 : 1);
+  };
+  plan.peak_pixel_bytes = bytes(plan.decoded) + (plan.orientation != 1 ? bytes(plan.oriented) : 0);
+  for (const BoundOp& step : plan.steps) {
+    plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));
+  }
   if (absl::Status s = ValidateOutputSpec(request.output(), current); !s.ok()) return s;
   plan.output = request.output();
   if (absl::Status s = CheckAnswerSize(plan, limits); !s.ok()) return s;

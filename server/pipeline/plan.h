@@ -22,6 +22,8 @@ struct Plan {
   ImageSpec oriented;
   std::vector<BoundOp> steps;
   double work = 0;  // the steps' estimated work, pixel-channel taps
+  // The most pixel memory the chain holds at once: a step's input and output (the decoded image for none).
+  int64_t peak_pixel_bytes = 0;
   ImageSpec result;
   imgproc::v1::OutputSpec output;
 };

@@ -8,10 +8,12 @@
 namespace imgproc {
 
 WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
-                       PoolObserver* observer, FrontStageFactory front_stage, int64_t max_queued_bytes)
+                       PoolObserver* observer, FrontStageFactory front_stage, int64_t max_queued_bytes,
+                       int64_t max_pixel_bytes)
     : device_(std::move(device)),
       capacity_(queue_capacity),
       max_queued_bytes_(max_queued_bytes),
+      max_pixel_bytes_(max_pixel_bytes),
       factory_(std::move(factory)),
       observer_(observer) {
   threads_.reserve(workers);
@@ -45,7 +47,15 @@ absl::Status WorkerPool::Submit(Job job) {
                                          max_queued_bytes_, " (--max_queued_bytes_per_device); retry later"),
                             bytes <= max_queued_bytes_);
     }
+    const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+    if (pixel_bytes_ + pixels > max_pixel_bytes_) {
+      return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests will hold up to ",
+                                         pixel_bytes_, " bytes of decoded pixels and this one ", pixels,
+                                         ", over its limit of ", max_pixel_bytes_, " (--max_pixel_bytes); retry later"),
+                            pixels <= max_pixel_bytes_);
+    }
     queued_bytes_ += bytes;
+    pixel_bytes_ += pixels;
     if (to_front_stage) {
       // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
       ++in_front_stage_;
@@ -149,6 +159,7 @@ void WorkerPool::WorkerLoop(int index) {
       std::lock_guard<std::mutex> lock(mu_);
       --running_;
       queued_bytes_ -= static_cast<int64_t>(job.input.size());
+      pixel_bytes_ -= job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
     }
     if (observer_) observer_->OnJobDone(device_.name, job, result, skipped, skipped ? 0 : MicrosSince(start));
     job.done(std::move(result));

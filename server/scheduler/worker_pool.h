@@ -75,10 +75,11 @@ class WorkerPool {
   // Returns once every worker has made its lane and the front stage is ready, so that the first requests do not
   // wait for device set-up.
   // `max_queued_bytes` bounds the encoded input that queued and running jobs hold, as `queue_capacity` bounds
-  // their number: 256 requests of 64 MB would otherwise be 16 GB.
+  // their number: 256 requests of 64 MB would otherwise be 16 GB. `max_pixel_bytes` bounds the same jobs'
+  // decoded pixels (each plan's peak), counted from admission: what a queued job will need once it runs.
   WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
              PoolObserver* observer = nullptr, FrontStageFactory front_stage = nullptr,
-             int64_t max_queued_bytes = INT64_MAX);
+             int64_t max_queued_bytes = INT64_MAX, int64_t max_pixel_bytes = INT64_MAX);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -103,6 +104,7 @@ class WorkerPool {
   const DeviceDescription device_;
   const size_t capacity_;
   const int64_t max_queued_bytes_;
+  const int64_t max_pixel_bytes_;
   LaneFactory factory_;
   PoolObserver* const observer_;
   mutable std::mutex mu_;
@@ -111,6 +113,7 @@ class WorkerPool {
   size_t in_front_stage_ ABSL_GUARDED_BY(mu_) = 0;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // input of queued and running jobs
+  int64_t pixel_bytes_ ABSL_GUARDED_BY(mu_) = 0;   // their plans' peak pixel memory
   int lanes_made_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

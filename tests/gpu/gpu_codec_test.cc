@@ -281,6 +281,45 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
 #endif
 }
 
+// EXIF orientation after a GPU decode (engine and SMs) turns the image as the CPU path does.
+TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  GpuCodecOptions options;
+  CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
+  const bool engine = setup.decode_stage != nullptr;
+  WorkerPool pool(GpuDeviceDescription(), 2, 64, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
+  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  const std::vector<std::pair<std::string, std::string>> photos = {
+      {engine ? "hardware" : "cuda", ReadFile(PhotoPath("nature/Aqua.jpg"))},
+      {"cuda", ReadFile(PhotoPath("nature/GreenMeadow.jpg"))}};
+  for (const auto& [backend, stored] : photos) {
+    for (int orientation = 1; orientation <= 8; ++orientation) {
+      const std::string name = absl::StrCat(backend, " decode, orientation ", orientation);
+      pb::ProcessRequest request;
+      request.set_image(WithExifOrientation(stored, orientation));
+      request.mutable_output()->mutable_raw();
+      absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
+      ASSERT_TRUE(got.ok()) << name << ": " << got.status();
+      EXPECT_EQ(std::string(got->decode_backend), backend) << name;
+      Job job;
+      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+      ASSERT_TRUE(plan.ok()) << plan.status();
+      job.plan = std::make_shared<const Plan>(*std::move(plan));
+      job.input = request.image();
+      absl::StatusOr<JobResult> want = cpu->Run(job);
+      ASSERT_TRUE(want.ok());
+      ASSERT_EQ(got->image.spec.width, want->image.spec.width) << name;
+      ASSERT_EQ(got->image.spec.height, want->image.spec.height) << name;
+      const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, 3, pb::DTYPE_UINT8);
+      const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height, 3, pb::DTYPE_UINT8);
+      ExpectCloseDecode(name, g, w);
+    }
+  }
+  pool.Shutdown();
+#endif
+}
+
 // Corrupt JPEGs go through the batch decoder beside intact ones: each corrupt one ends in OK (a partial
 // decode) or INVALID_ARGUMENT, no CUDA error sticks, and every intact one in the same batches is right.
 TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {

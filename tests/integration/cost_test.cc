@@ -12,6 +12,7 @@
 #include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
+#include "pipeline/plan.h"
 
 namespace imgproc::testing {
 namespace {
@@ -133,6 +134,17 @@ TEST(MemoryAdmissionTest, QueuedInputIsBoundedInBytesPerDevice) {
                                          "--max_queued_bytes_per_device=" + std::to_string(photo * 3 / 2)},
                                         "queue of cpu is full: its requests hold " + std::to_string(photo) +
                                             " bytes of input");
+}
+
+TEST(MemoryAdmissionTest, DecodedPixelsAreBoundedInBytesPerDevice) {
+  absl::StatusOr<Plan> plan = BuildPlan(SlowPhotoRequest(), ImageLimits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const int64_t peak = plan->peak_pixel_bytes;  // the bilateral filter's input and output
+  EXPECT_EQ(peak, 2 * PixelChannels(plan->decoded));
+  ExpectSecondRequestRefusedForItsBytes({"--backend=cpu", "--cpu_workers=1",
+                                         "--max_pixel_bytes=" + std::to_string(peak * 3 / 2)},
+                                        "queue of cpu is full: its requests will hold up to " + std::to_string(peak) +
+                                            " bytes of decoded pixels");
 }
 
 }  // namespace
