@@ -9,6 +9,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <opencv2/core.hpp>
 
 #include "absl/flags/flag.h"
@@ -72,6 +73,7 @@ ABSL_FLAG(int64_t, max_queued_bytes, int64_t{4} << 30,
           "encoded input that queued and running requests may hold in all; RESOURCE_EXHAUSTED beyond it");
 ABSL_FLAG(int64_t, max_queued_bytes_per_device, 0,
           "the same per device; 0: --max_queued_bytes divided among the devices");
+ABSL_FLAG(int, max_concurrent_streams, 64, "calls one client connection may have open at once (HTTP/2)");
 ABSL_FLAG(int64_t, max_pixel_bytes, int64_t{16} << 30,
           "decoded pixel memory (each plan's peak) that a device's queued and running requests may need in all; "
           "RESOURCE_EXHAUSTED beyond it");
@@ -89,7 +91,7 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
-                                     "max_pixel_bytes",
+                                     "max_pixel_bytes", "max_concurrent_streams",
                                      "shutdown_grace"};
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
@@ -247,6 +249,13 @@ int Run() {
   // Room for the largest accepted image plus the operation chain; answers (raw float32) can be larger.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX)));
   builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(limits.max_output_bytes + (1 << 20), INT32_MAX)));
+  // gRPC holds a request's whole message before the handler can refuse it, so admission by bytes alone does not
+  // bound memory under a flood of large requests: gRPC's memory quota (it shrinks reads and refuses new streams
+  // under pressure) and a per-connection stream limit bound what is being received.
+  grpc::ResourceQuota quota("imgproc");
+  quota.Resize(static_cast<size_t>(max_queued_bytes));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
