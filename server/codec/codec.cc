@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "codec/animation_decode.h"
 
 namespace imgproc {
 
@@ -48,10 +49,18 @@ ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode) {
 namespace {
 
 // Brings a decoded image to the channel count and depth that validation predicted from the header; the
-// header can understate (a palette PNG with transparency) or the file can hold 16-bit samples.
+// header can understate (a palette PNG with transparency) or the file can hold 16-bit or float samples.
 absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
   if (image.depth() == CV_16U) {
     image.convertTo(image, CV_8U, 1.0 / 257.0);
+  } else if (image.depth() == CV_32F || image.depth() == CV_64F) {
+    // Float samples are intensities in [0, 1] (the convention of float TIFFs): uint8 = saturate(round(v * 255)).
+    // Clamped first because a NaN or an infinity would not saturate (cvRound of them is INT_MIN): NaN -> 0.
+    cv::Mat clamped;
+    image.convertTo(clamped, CV_32F);
+    cv::patchNaNs(clamped, 0.0);
+    cv::min(cv::max(clamped, 0.0), 1.0, clamped);
+    clamped.convertTo(image, CV_8U, 255.0);
   } else if (image.depth() != CV_8U) {
     cv::Mat u8;
     cv::normalize(image, u8, 0, 255, cv::NORM_MINMAX, CV_8U);
@@ -74,13 +83,14 @@ absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
-                               const ImageSpec& expected) {
+absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode) {
   // EXIF orientation is not applied: the size must stay the one the chain was validated against.
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
-  if (mode == pb::DECODE_MODE_GRAYSCALE) {
+  if (header.tiff_float) {
+    // OpenCV's 8-bit TIFF path goes through libtiff's RGBA reader, which refuses 32-bit samples (or scales a
+    // LogLuv one its own way): the floats are read as they are and Conform maps them, in every mode.
+    flags = cv::IMREAD_UNCHANGED;
+  } else if (mode == pb::DECODE_MODE_GRAYSCALE) {
     flags |= cv::IMREAD_GRAYSCALE;
   } else if (mode == pb::DECODE_MODE_UNCHANGED && header.format == ImageFormat::kJpeg) {
     // As DecodedSpec says: libjpeg's colour conversion for CMYK/YCCK (unchanged, OpenCV hands back the 4 raw,
@@ -102,6 +112,21 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
     return absl::InvalidArgumentError(
         absl::StrCat("could not decode ", ImageFormatName(header.format), " data (corrupt or truncated)"));
   }
+  return image;
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
+                               const ImageSpec& expected) {
+  // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
+  // which hand over the first frame as BGRA for Conform to bring to the predicted channels.
+  absl::StatusOr<cv::Mat> decoded = header.format == ImageFormat::kGif ? DecodeGifFirstFrame(bytes)
+                                    : header.format == ImageFormat::kWebp && header.webp_animated
+                                        ? DecodeAnimatedWebpFirstFrame(bytes)
+                                        : DecodeWithOpenCv(bytes, header, mode);
+  if (!decoded.ok()) return decoded.status();
+  cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {
     return absl::InvalidArgumentError(absl::StrCat("decoded image is ", image.cols, "x", image.rows,
                                                    " but its header says ", expected.width, "x", expected.height));

@@ -16,6 +16,7 @@ const char* ImageFormatName(ImageFormat format) {
     case ImageFormat::kWebp: return "webp";
     case ImageFormat::kTiff: return "tiff";
     case ImageFormat::kBmp: return "bmp";
+    case ImageFormat::kGif: return "gif";
   }
   return "unknown";
 }
@@ -30,6 +31,11 @@ uint32_t Le32(const unsigned char* p) { return Le16(p) | (Le16(p + 2) << 16); }
 
 absl::Status Malformed(ImageFormat format, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("malformed ", ImageFormatName(format), " header: ", why));
+}
+
+// Well-formed but beyond what the decoder takes: the client learns it is not a damaged file.
+absl::Status Unsupported(ImageFormat format, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("unsupported ", ImageFormatName(format), " image: ", why));
 }
 
 // Start-of-scan markers from offset `i` (a marker) to the end of the image: each scan's entropy-coded data is
@@ -156,6 +162,29 @@ absl::StatusOr<ImageHeader> ReadWebp(const unsigned char* p, size_t n) {
     h.width = static_cast<int>(Le24(p + 24) + 1);
     h.height = static_cast<int>(Le24(p + 27) + 1);
     h.channels = (p[20] & 0x10) ? 4 : 3;
+    h.webp_animated = (p[20] & 0x02) != 0;
+    if (h.webp_animated) {
+      // Frames are ANMF chunks; the walk reads chunk headers only, so it is linear in the chunk count.
+      h.frames = 0;
+      bool first_covers_canvas = false;
+      for (size_t i = 12; i + 8 <= n;) {
+        const std::string_view type(reinterpret_cast<const char*>(p + i), 4);
+        const size_t size = Le32(p + i + 4);
+        if (type == "ANMF") {
+          if (h.frames == 0 && i + 8 + 12 <= n) {
+            const unsigned char* f = p + i + 8;
+            first_covers_canvas = Le24(f) == 0 && Le24(f + 3) == 0 && static_cast<int>(Le24(f + 6) + 1) == h.width &&
+                                  static_cast<int>(Le24(f + 9) + 1) == h.height;
+          }
+          ++h.frames;
+        }
+        if (size > n) break;
+        i += 8 + size + (size & 1);
+      }
+      if (h.frames == 0) return Malformed(ImageFormat::kWebp, "animation without frames (truncated?)");
+      // What the first frame leaves uncovered is transparent on the canvas.
+      if (!first_covers_canvas) h.channels = 4;
+    }
   } else {
     return Malformed(ImageFormat::kWebp, "unknown chunk");
   }
@@ -174,11 +203,20 @@ absl::StatusOr<ImageHeader> ReadTiff(const unsigned char* p, size_t n) {
   for (uint32_t e = 0; e < entries; ++e) {
     const size_t at = size_t{ifd} + 2 + size_t{e} * 12;
     if (at + 12 > n) return Malformed(ImageFormat::kTiff, "directory truncated");
-    const uint32_t tag = u16(at), type = u16(at + 2);
-    const uint32_t value = type == 3 ? u16(at + 8) : u32(at + 8);  // SHORT or LONG
+    const uint32_t tag = u16(at), type = u16(at + 2), count = u32(at + 4);
+    uint32_t value = type == 3 ? u16(at + 8) : u32(at + 8);  // SHORT or LONG
+    if (type == 3 && count > 2) {
+      // A SHORT per sample (SampleFormat, BitsPerSample of RGB) lies at an offset; the first one speaks for all.
+      const uint32_t offset = u32(at + 8);
+      if (size_t{offset} + 2 > n) return Malformed(ImageFormat::kTiff, "tag value outside the data");
+      value = u16(offset);
+    }
     if (tag == 256) h.width = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
     if (tag == 257) h.height = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
     if (tag == 277) h.channels = static_cast<int>(std::min<uint32_t>(value, 4));
+    if (tag == 339 && value == 3) h.tiff_float = true;  // SAMPLEFORMAT_IEEEFP
+    // LogL and LogLuv (SGI's HDR encodings, what OpenCV writes for 3-channel floats) decode as floats too.
+    if (tag == 262 && (value == 32844 || value == 32845)) h.tiff_float = true;
   }
   if (h.width <= 0 || h.height <= 0) return Malformed(ImageFormat::kTiff, "no image size");
   return h;
@@ -201,6 +239,69 @@ absl::StatusOr<ImageHeader> ReadBmp(const unsigned char* p, size_t n) {
   return h;
 }
 
+
+// The logical screen is the canvas; the blocks are walked to count the frames, skipping every data sub-block by
+// its length (no LZW decoding), so the work is linear in the file whatever it claims.
+absl::StatusOr<ImageHeader> ReadGif(const unsigned char* p, size_t n) {
+  if (n < 13) return Malformed(ImageFormat::kGif, "truncated before the logical screen descriptor");
+  ImageHeader h{ImageFormat::kGif};
+  h.width = static_cast<int>(Le16(p + 6));
+  h.height = static_cast<int>(Le16(p + 8));
+  const bool global_colours = (p[10] & 0x80) != 0;
+  size_t i = 13 + (global_colours ? 3 * (size_t{2} << (p[10] & 7)) : 0);
+  auto skip_sub_blocks = [&] {
+    while (i < n) {
+      const size_t size = p[i];
+      i += 1 + size;
+      if (size == 0) break;
+    }
+  };
+  h.frames = 0;
+  bool transparent_next = false, first_transparent = false, first_covers_screen = false, first_has_colours = false;
+  uint32_t first_left = 0, first_top = 0, first_width = 0, first_height = 0;
+  while (i < n && p[i] != 0x3B) {  // trailer
+    if (p[i] == 0x21) {  // extension
+      if (i + 2 > n) break;
+      const unsigned char label = p[i + 1];
+      i += 2;
+      // Graphics control: its transparency flag applies to the next image.
+      if (label == 0xF9 && i + 5 <= n && p[i] >= 4) transparent_next = (p[i + 1] & 1) != 0;
+      skip_sub_blocks();
+    } else if (p[i] == 0x2C) {  // image descriptor
+      if (i + 10 > n) break;
+      const unsigned char packed = p[i + 9];
+      if (h.frames == 0) {
+        first_left = Le16(p + i + 1);
+        first_top = Le16(p + i + 3);
+        first_width = Le16(p + i + 5);
+        first_height = Le16(p + i + 7);
+        first_transparent = transparent_next;
+        first_has_colours = global_colours || (packed & 0x80) != 0;
+        first_covers_screen = first_left == 0 && first_top == 0 && static_cast<int>(first_width) == h.width &&
+                              static_cast<int>(first_height) == h.height;
+      }
+      ++h.frames;
+      transparent_next = false;
+      i += 10 + ((packed & 0x80) ? 3 * (size_t{2} << (packed & 7)) : 0) + 1;  // + LZW minimum code size
+      skip_sub_blocks();
+    } else {
+      break;  // not a GIF block: what follows is not read
+    }
+  }
+  if (h.frames == 0) return Malformed(ImageFormat::kGif, "no image descriptor (truncated?)");
+  if (first_left + first_width > static_cast<uint32_t>(h.width) ||
+      first_top + first_height > static_cast<uint32_t>(h.height)) {
+    // Decoders disagree on such files (clip, or grow the screen); decoding pixels off the canvas is work for nothing.
+    return Unsupported(ImageFormat::kGif, absl::StrCat("the first frame (", first_width, "x", first_height, " at ",
+                                                       first_left, ",", first_top, ") extends beyond the logical screen (",
+                                                       h.width, "x", h.height, ")"));
+  }
+  if (!first_has_colours) return Unsupported(ImageFormat::kGif, "the first frame has no colour table");
+  // Transparent pixels, and the screen outside the first frame, become alpha.
+  h.channels = first_transparent || !first_covers_screen ? 4 : 3;
+  return h;
+}
+
 }  // namespace
 
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
@@ -218,10 +319,12 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
     header = ReadTiff(p, n);
   } else if (n >= 2 && bytes.substr(0, 2) == "BM") {
     header = ReadBmp(p, n);
+  } else if (n >= 6 && (bytes.substr(0, 6) == "GIF87a" || bytes.substr(0, 6) == "GIF89a")) {
+    header = ReadGif(p, n);
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unrecognized image format (first bytes: ", absl::BytesToHexString(bytes.substr(0, 8)),
-        "); accepted: JPEG, PNG, WebP, TIFF, BMP"));
+        "); accepted: JPEG, PNG, WebP (still or animated), TIFF, BMP, GIF"));
   }
   if (header.ok() && (header->width <= 0 || header->height <= 0)) {
     return Malformed(header->format, absl::StrCat("size ", header->width, "x", header->height));

@@ -7,7 +7,7 @@
 
 namespace imgproc {
 
-enum class ImageFormat { kJpeg, kPng, kWebp, kTiff, kBmp };
+enum class ImageFormat { kJpeg, kPng, kWebp, kTiff, kBmp, kGif };
 const char* ImageFormatName(ImageFormat format);
 
 // What the first bytes of a file say, read without decoding pixels.
@@ -23,6 +23,14 @@ struct ImageHeader {
   int jpeg_scans = 0;
   // JPEG only: the EXIF Orientation tag (1-8), 1 when there is none.
   int exif_orientation = 1;
+  // Frames in the file, counted from the container without decoding: 1 for still images. Only the first frame
+  // of an animation is decoded, composited on the canvas (width x height: GIF's logical screen, WebP's VP8X canvas).
+  int frames = 1;
+  // WebP only: the VP8X animation flag; such a file is decoded with libwebp's demux API, which OpenCV lacks.
+  bool webp_animated = false;
+  // TIFF only: floating-point samples (SampleFormat 3, or LogL/LogLuv, which libtiff hands over as floats), which
+  // decode as [0, 1] -> [0, 255].
+  bool tiff_float = false;
 };
 
 // INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.

@@ -33,6 +33,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_layout(result.image.layout);
   response->set_device(result.device);
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
+  response->set_input_frames(result.input_frames);
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);
@@ -83,7 +84,10 @@ void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared
   job.cancelled = [context] { return context->IsCancelled(); };
   // The pool takes `done` only when it accepts the job; a refusal is reported here, once.
   auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
-  job.done = [shared_finish](absl::StatusOr<JobResult> result) { (*shared_finish)(std::move(result)); };
+  job.done = [shared_finish, frames = job.plan->header.frames](absl::StatusOr<JobResult> result) {
+    if (result.ok()) result->input_frames = frames;
+    (*shared_finish)(std::move(result));
+  };
   if (absl::Status s = scheduler_.Submit(std::move(job), request.device()); !s.ok()) (*shared_finish)(s);
 }
 

@@ -55,7 +55,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
     if (def->has_cuda) op->add_backends("cuda");
     op->set_cuda_notes(def->has_cuda ? def->cuda_notes : "no CUDA path: runs on the CPU of a GPU server");
   }
-  for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp"}) info.add_input_formats(f);
+  for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif"}) info.add_input_formats(f);
   for (const char* f : {"jpeg", "png", "webp", "raw"}) info.add_output_formats(f);
   return info;
 }

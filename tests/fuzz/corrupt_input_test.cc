@@ -5,7 +5,10 @@
 
 #include <random>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "backend/cpu/cpu_backend.h"
+#include "common/animation_images.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
 
@@ -44,6 +47,45 @@ TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
   }
   std::printf("corrupt inputs: %d still decodable, %d refused as INVALID_ARGUMENT\n", ok, invalid);
   EXPECT_GT(invalid, 10000);
+}
+
+// The formats decoded outside OpenCV (giflib, libwebp's demuxer) and float TIFF, apart from the seeds above so that
+// their sequence stays the one it was.
+TEST(CorruptInputTest, MutatedAnimationsAndFloatTiffsNeverCrashAndFailAsInvalidArgument) {
+  cv::Mat indices(30, 40, CV_8UC1), floats(30, 40, CV_32FC3);
+  cv::randu(indices, 0, 4);
+  cv::randu(floats, 0.0, 1.0);
+  const std::vector<cv::Vec3b> palette = {{200, 10, 20}, {30, 180, 60}, {90, 40, 250}, {255, 255, 0}};
+  std::vector<cv::Mat> frames = {GeneratedImage(40, 30, 4), GeneratedImage(40, 30, 4)};
+  cv::flip(frames[1], frames[1], 1);
+  const std::vector<std::string> seeds = {
+      EncodeGif(40, 30, palette, {GifFrame{0, 0, indices, 2, false}, GifFrame{5, 5, indices(cv::Rect(0, 0, 20, 10)).clone()}}),
+      EncodeGif(40, 30, palette, {GifFrame{2, 1, indices(cv::Rect(0, 0, 30, 20)).clone(), -1, true}}),
+      EncodeAnimatedWebp(frames), EncodeAs(floats, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), EncodeAs(floats, ".tiff")};
+  std::mt19937 random(20261201);
+  std::unique_ptr<ExecutionLane> lane = CpuLaneFactory()(0);
+  ImageLimits limits;
+  limits.max_pixels = 4'000'000;
+  int ok = 0, invalid = 0;
+  for (int i = 0; i < 5000; ++i) {
+    pb::ProcessRequest request;
+    request.set_image(Mutate(seeds, i, random));
+    request.set_decode_mode(static_cast<pb::DecodeMode>(random() % 3));
+    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(3);
+    request.mutable_output()->mutable_png();
+    absl::StatusOr<Plan> plan = BuildPlan(request, limits);
+    absl::Status status = plan.status();
+    if (plan.ok()) {
+      Job job;
+      job.plan = std::make_shared<const Plan>(*std::move(plan));
+      job.input = request.image();
+      status = lane->Run(job).status();
+    }
+    ASSERT_TRUE(status.ok() || status.code() == absl::StatusCode::kInvalidArgument) << "input " << i << ": " << status;
+    (status.ok() ? ok : invalid)++;
+  }
+  std::printf("corrupt gif/webp/float tiff inputs: %d still decodable, %d refused as INVALID_ARGUMENT\n", ok, invalid);
+  EXPECT_GT(invalid, 1000);
 }
 
 }  // namespace

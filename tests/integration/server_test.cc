@@ -168,7 +168,9 @@ TEST_F(ServerTest, BadInputGetsPreciseStatusAndServerKeepsServing) {
   huge_png.replace(20, 4, reinterpret_cast<const char*>(big), 4);
   const std::vector<BadRequest> cases = {
       {"empty", [](pb::ProcessRequest&) {}, grpc::INVALID_ARGUMENT, "image is empty"},
-      {"garbage", [](pb::ProcessRequest& r) { r.set_image("GIF89a....."); }, grpc::INVALID_ARGUMENT, "unrecognized image format"},
+      {"garbage", [](pb::ProcessRequest& r) { r.set_image("PK\x03\x04....."); }, grpc::INVALID_ARGUMENT, "unrecognized image format"},
+      {"gif_signature_only", [](pb::ProcessRequest& r) { r.set_image("GIF89a....."); }, grpc::INVALID_ARGUMENT,
+       "malformed gif header"},
       {"corrupt_jpeg", [](pb::ProcessRequest& r) { r.set_image(std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", 11) + std::string(100, '\x55')); },
        grpc::INVALID_ARGUMENT, "malformed jpeg header"},
       {"truncated_png", [&](pb::ProcessRequest& r) { r.set_image(truncated_png); }, grpc::INVALID_ARGUMENT, "could not decode png"},
