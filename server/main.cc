@@ -197,7 +197,11 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
     const GpuCodecOptions codecs = CodecOptionsFromFlags();
     for (size_t i = 0; i < gpus->size(); ++i) {
       DeviceDescription description = (*gpus)[i];
-      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs);
+      std::shared_ptr<TestFaultCountdown> test_fault;
+      if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress) {
+        test_fault = std::make_shared<TestFaultCountdown>(test_faults.after_requests);
+      }
+      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs, std::move(test_fault));
       description.codecs = setup.codec_note;
       b.devices.push_back({description, workers, std::move(setup.lanes), std::move(setup.decode_stage)});
     }
@@ -218,7 +222,7 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
 // No device is left in service: NOT_SERVING at once, so that probes and meshes stop sending; UNAVAILABLE answers and
 // /metrics for --no_device_exit_delay (or until SIGTERM/SIGINT), so that clients and scrapes learn why; then an
 // orderly stop and kExitNoUsableDevice, so that Kubernetes restarts the pod with a fresh CUDA context.
-int StopWithoutDevice(grpc::Server& server, Scheduler& scheduler, const sigset_t& signals) {
+[[noreturn]] void StopWithoutDevice(grpc::Server& server, Scheduler& scheduler, const sigset_t& signals) {
   server.GetHealthCheckService()->SetServingStatus(false);
   const absl::Duration delay = std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_no_device_exit_delay));
   std::cerr << "imgproc: no device is left in service; health NOT_SERVING, exiting with code " << kExitNoUsableDevice
@@ -233,7 +237,10 @@ int StopWithoutDevice(grpc::Server& server, Scheduler& scheduler, const sigset_t
   server.Shutdown(absl::ToChronoTime(absl::Now() + kNoDeviceShutdownGrace));
   scheduler.Shutdown();
   std::cerr << "imgproc: stopped: no usable device (exit code " << kExitNoUsableDevice << ")" << std::endl;
-  return kExitNoUsableDevice;
+  std::cout.flush();
+  // Everything is answered and every worker joined; what is left is the CUDA runtime's teardown at exit, on a
+  // context that a sticky error broke, which is the one part of exiting that could crash and hide the exit code.
+  std::_Exit(kExitNoUsableDevice);
 }
 
 int Run() {
@@ -333,7 +340,7 @@ int Run() {
   do {
     sigwait(&signals, &signal_number);
   } while (signal_number == kNoDeviceSignal && scheduler.serving());  // a SIGUSR1 from elsewhere changes nothing
-  if (signal_number == kNoDeviceSignal) return StopWithoutDevice(*server, scheduler, signals);
+  if (signal_number == kNoDeviceSignal) StopWithoutDevice(*server, scheduler, signals);
   std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": no new requests; finishing those in flight (grace " << absl::GetFlag(FLAGS_shutdown_grace) << ")"
             << std::endl;

@@ -23,6 +23,10 @@ class Scheduler {
 
   explicit Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes = INT64_MAX,
                      NoDeviceLeftFn on_no_device_left = nullptr);
+  // Shuts down first: the pools' workers call back into the scheduler until they are joined.
+  ~Scheduler() { Shutdown(); }
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
 
   // INVALID_ARGUMENT for an unknown device name; UNAVAILABLE naming the failure for a device out of service, or
   // when none is left; otherwise what the pool's Submit says.
