@@ -1,5 +1,6 @@
 // imgproc server: flags, wiring, signals.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "backend/cpu/cpu_backend.h"
+#include "backend/test_fault_injection.h"
 #include "metrics/service_metrics.h"
 #include "scheduler/scheduler.h"
 #include "transport/image_service.h"
@@ -81,6 +83,12 @@ ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long in-flight requests may take before they are cancelled");
+ABSL_FLAG(absl::Duration, no_device_exit_delay, absl::Seconds(5),
+          "once no device is left in service (a GPU failed with a sticky CUDA error), how long the server goes on "
+          "answering (UNAVAILABLE, health NOT_SERVING, /metrics) before it exits with code 3 to be restarted");
+ABSL_FLAG(std::string, test_fault_injection, "",
+          "TEST ONLY, never in production: device_failure_after=N (a lane reports a device failure after N "
+          "requests, any backend) or illegal_address_after=N (the CUDA backend launches a kernel that faults)");
 
 namespace imgproc {
 namespace {
@@ -92,7 +100,17 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
                                      "max_pixel_bytes", "max_concurrent_streams",
-                                     "shutdown_grace"};
+                                     "shutdown_grace", "no_device_exit_delay"};
+
+// The exit code when the server stops because no device is left in service (documented in README.md): distinct from
+// 1 (could not start) and 2 (bad flags), so that an operator can tell a failed GPU from a misconfiguration.
+constexpr int kExitNoUsableDevice = 3;
+// How the scheduler tells the main thread, which waits for SIGTERM and SIGINT in sigwait, that no device is left.
+constexpr int kNoDeviceSignal = SIGUSR1;
+// In-flight requests are refused, not run, once no device is left: they need no long grace.
+constexpr absl::Duration kNoDeviceShutdownGrace = absl::Seconds(2);
+// A thread stuck in a driver call on a failed GPU must not keep the process, and so the pod, alive.
+constexpr absl::Duration kNoDeviceExitWatchdog = absl::Seconds(20);
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
 // env, a developer types flags).
@@ -122,6 +140,16 @@ struct Backend {
   std::string reason;
   std::vector<Device> devices;
 };
+
+// TEST ONLY (--test_fault_injection): the faults the flag asks for, checked before any device is set up.
+TestFaultInjection TestFaultInjectionFromFlag() {
+  absl::StatusOr<TestFaultInjection> injection = ParseTestFaultInjection(absl::GetFlag(FLAGS_test_fault_injection));
+  if (!injection.ok()) {
+    std::cerr << "imgproc: " << injection.status().message() << "\n";
+    std::exit(2);
+  }
+  return *injection;
+}
 
 Backend CpuBackend(std::string reason) {
   int workers = absl::GetFlag(FLAGS_cpu_workers);
@@ -154,8 +182,12 @@ GpuCodecOptions CodecOptionsFromFlags() {
 }
 #endif
 
-Backend ChooseBackend() {
+Backend ChooseBackend(const TestFaultInjection& test_faults) {
   const std::string wanted = absl::GetFlag(FLAGS_backend);
+  if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress && wanted != "cuda") {
+    std::cerr << "imgproc: --test_fault_injection=illegal_address_after needs --backend=cuda\n";
+    std::exit(2);
+  }
   if (wanted == "cpu") return CpuBackend("--backend=cpu");
   if (wanted != "auto" && wanted != "cuda") {
     std::cerr << "imgproc: --backend must be auto, cpu or cuda (got '" << wanted << "')\n";
@@ -171,7 +203,11 @@ Backend ChooseBackend() {
     const GpuCodecOptions codecs = CodecOptionsFromFlags();
     for (size_t i = 0; i < gpus->size(); ++i) {
       DeviceDescription description = (*gpus)[i];
-      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs);
+      std::shared_ptr<TestFaultCountdown> test_fault;
+      if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress) {
+        test_fault = std::make_shared<TestFaultCountdown>(test_faults.after_requests);
+      }
+      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs, std::move(test_fault));
       description.codecs = setup.codec_note;
       b.devices.push_back({description, workers, std::move(setup.lanes), std::move(setup.decode_stage)});
     }
@@ -189,12 +225,37 @@ Backend ChooseBackend() {
   return CpuBackend(why);
 }
 
+// No device is left in service: NOT_SERVING at once, so that probes and meshes stop sending; UNAVAILABLE answers and
+// /metrics for --no_device_exit_delay (or until SIGTERM/SIGINT), so that clients and scrapes learn why; then an
+// orderly stop and kExitNoUsableDevice, so that Kubernetes restarts the pod with a fresh CUDA context.
+[[noreturn]] void StopWithoutDevice(grpc::Server& server, Scheduler& scheduler, const sigset_t& signals) {
+  server.GetHealthCheckService()->SetServingStatus(false);
+  const absl::Duration delay = std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_no_device_exit_delay));
+  std::cerr << "imgproc: no device is left in service; health NOT_SERVING, exiting with code " << kExitNoUsableDevice
+            << " in " << delay << std::endl;
+  const timespec wait = absl::ToTimespec(delay);
+  sigtimedwait(&signals, nullptr, &wait);  // a signal ends the wait early; its kind changes nothing
+  std::thread([] {
+    absl::SleepFor(kNoDeviceShutdownGrace + kNoDeviceExitWatchdog);
+    std::cerr << "imgproc: the stop after the device failure is stuck; exiting now" << std::endl;
+    std::_Exit(kExitNoUsableDevice);
+  }).detach();
+  server.Shutdown(absl::ToChronoTime(absl::Now() + kNoDeviceShutdownGrace));
+  scheduler.Shutdown();
+  std::cerr << "imgproc: stopped: no usable device (exit code " << kExitNoUsableDevice << ")" << std::endl;
+  std::cout.flush();
+  // Everything is answered and every worker joined; what is left is the CUDA runtime's teardown at exit, on a
+  // context that a sticky error broke, which is the one part of exiting that could crash and hide the exit code.
+  std::_Exit(kExitNoUsableDevice);
+}
+
 int Run() {
   // Signals are taken by sigwait below; blocked here, before any thread exists, so every thread inherits it.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, kNoDeviceSignal);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   cv::setNumThreads(absl::GetFlag(FLAGS_opencv_threads));
@@ -208,7 +269,20 @@ int Run() {
   limits.max_request_work = absl::GetFlag(FLAGS_max_request_work);
   limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
 
-  Backend backend = ChooseBackend();
+  const TestFaultInjection test_faults = TestFaultInjectionFromFlag();
+  Backend backend = ChooseBackend(test_faults);
+  if (test_faults.kind != TestFaultInjection::Kind::kNone) {
+    std::cerr << "imgproc: TEST ONLY fault injection armed (--test_fault_injection="
+              << absl::GetFlag(FLAGS_test_fault_injection) << "): each device fails after "
+              << test_faults.after_requests << " requests" << std::endl;
+  }
+  if (test_faults.kind == TestFaultInjection::Kind::kDeviceFailure) {
+    for (Backend::Device& d : backend.devices) {
+      d.lanes = WithSimulatedDeviceFailure(std::move(d.lanes),
+                                           std::make_shared<TestFaultCountdown>(test_faults.after_requests),
+                                           d.description.name);
+    }
+  }
   BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};
 #if IMGPROC_WITH_CUDA
   int runtime = 0, driver = 0;
@@ -235,7 +309,9 @@ int Run() {
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
                     d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }
-  Scheduler scheduler(std::move(pools), max_queued_bytes);
+  // Process-directed (kill, not raise, which would leave it pending on this worker thread, where it is blocked too),
+  // so that the main thread's sigwait takes it.
+  Scheduler scheduler(std::move(pools), max_queued_bytes, [](const absl::Status&) { kill(getpid(), kNoDeviceSignal); });
   ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight),
                          absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
   ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
@@ -274,7 +350,10 @@ int Run() {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  do {
+    sigwait(&signals, &signal_number);
+  } while (signal_number == kNoDeviceSignal && scheduler.serving());  // a SIGUSR1 from elsewhere changes nothing
+  if (signal_number == kNoDeviceSignal) StopWithoutDevice(*server, scheduler, signals);
   std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": no new requests; finishing those in flight (grace " << absl::GetFlag(FLAGS_shutdown_grace) << ")"
             << std::endl;

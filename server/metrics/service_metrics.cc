@@ -60,6 +60,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       queue_depth_(BuildGauge().Name("imgproc_queue_depth").Help("Requests waiting for a worker").Register(*registry_)),
       queue_capacity_(BuildGauge().Name("imgproc_queue_capacity").Help("Requests that may wait per device before RESOURCE_EXHAUSTED").Register(*registry_)),
       workers_(BuildGauge().Name("imgproc_workers").Help("Worker lanes per device").Register(*registry_)),
+      device_state_(BuildGauge().Name("imgproc_device_state").Help("1 for the state each device is in: serving, or failed (a sticky CUDA error; out of service until the process restarts)").Register(*registry_)),
       busy_seconds_(BuildCounter().Name("imgproc_worker_busy_seconds_total").Help("Worker time spent running requests").Register(*registry_)),
       busy_ratio_(BuildGauge().Name("imgproc_worker_busy_ratio").Help("Share of worker time busy over the last second").Register(*registry_)),
       bytes_received_(BuildCounter().Name("imgproc_received_bytes_total").Help("Encoded image bytes received").Register(*registry_).Add({})),
@@ -114,6 +115,8 @@ void ServiceMetrics::AddDevice(const DeviceDescription& device, int workers, siz
   d.workers = std::max(1, workers);
   const prometheus::Labels labels{{"device", device.name}};
   workers_.Add(labels).Set(workers);
+  device_state_.Add({{"device", device.name}, {"state", "serving"}}).Set(1);
+  device_state_.Add({{"device", device.name}, {"state", "failed"}}).Set(0);
   queue_capacity_.Add(labels).Set(static_cast<double>(queue_capacity));
   d.busy_seconds = &busy_seconds_.Add(labels);
   d.busy_ratio = &busy_ratio_.Add(labels);
@@ -185,6 +188,11 @@ void ServiceMetrics::OnBatch(const std::string& device, const BatchReport& batch
   for (const auto& [phase, micros] : phases) {
     decode_batcher_seconds_.Add({{"device", device}, {"phase", phase}}).Increment(Seconds(micros));
   }
+}
+
+void ServiceMetrics::OnDeviceFailed(const std::string& device, const std::string&) {
+  device_state_.Add({{"device", device}, {"state", "serving"}}).Set(0);
+  device_state_.Add({{"device", device}, {"state", "failed"}}).Set(1);
 }
 
 void ServiceMetrics::SampleLoop() {

@@ -50,6 +50,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result, bool skipped,
                  int64_t busy_us) override;
   void OnBatch(const std::string& device, const BatchReport& batch) override;
+  void OnDeviceFailed(const std::string& device, const std::string& failure) override;
 
  private:
   explicit ServiceMetrics(const BuildInfo& info);
@@ -81,6 +82,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Gauge>& queue_capacity_;
   prometheus::Family<prometheus::Gauge>& workers_;
+  prometheus::Family<prometheus::Gauge>& device_state_;
   prometheus::Family<prometheus::Counter>& busy_seconds_;
   prometheus::Family<prometheus::Gauge>& busy_ratio_;
   prometheus::Counter& bytes_received_;

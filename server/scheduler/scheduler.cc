@@ -6,8 +6,29 @@
 
 namespace imgproc {
 
-Scheduler::Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes)
-    : pools_(std::move(pools)), max_queued_bytes_(max_queued_bytes) {}
+Scheduler::Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes,
+                     NoDeviceLeftFn on_no_device_left)
+    : pools_(std::move(pools)), max_queued_bytes_(max_queued_bytes), on_no_device_left_(std::move(on_no_device_left)) {
+  for (auto& pool : pools_) pool->SetFailureListener([this](const absl::Status&) { OnDeviceFailed(); });
+}
+
+bool Scheduler::serving() const {
+  for (const auto& pool : pools_) {
+    if (pool->out_of_service().ok()) return true;
+  }
+  return false;
+}
+
+void Scheduler::OnDeviceFailed() {
+  if (serving() || no_device_reported_.exchange(true)) return;
+  if (on_no_device_left_) on_no_device_left_(NoDeviceInService());
+}
+
+absl::Status Scheduler::NoDeviceInService() const {
+  std::vector<std::string> failures;
+  for (const auto& pool : pools_) failures.push_back(std::string(pool->out_of_service().message()));
+  return absl::UnavailableError(absl::StrCat("no device is in service: ", absl::StrJoin(failures, "; ")));
+}
 
 absl::Status Scheduler::Submit(Job job, absl::string_view device) {
   WorkerPool* target = nullptr;
@@ -25,6 +46,7 @@ absl::Status Scheduler::Submit(Job job, absl::string_view device) {
   } else {
     size_t best = SIZE_MAX;
     for (auto& pool : pools_) {
+      if (!pool->out_of_service().ok()) continue;
       const size_t load = pool->load();
       if (load < best) {
         best = load;
@@ -32,7 +54,7 @@ absl::Status Scheduler::Submit(Job job, absl::string_view device) {
       }
     }
   }
-  if (target == nullptr) return absl::UnavailableError("no devices");
+  if (target == nullptr) return pools_.empty() ? absl::UnavailableError("no devices") : NoDeviceInService();
   const int64_t bytes = static_cast<int64_t>(job.input.size());
   const int64_t held = queued_bytes_.fetch_add(bytes) + bytes;
   if (held > max_queued_bytes_) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,22 +13,39 @@
 
 namespace imgproc {
 
-// Routes jobs to device pools: the one a request names, otherwise the one with the least work. Bounds the
-// encoded input held by all pools together (`max_queued_bytes`), beside each pool's own bound.
+// Routes jobs to device pools: the one a request names, otherwise the one in service with the least work. Bounds
+// the encoded input held by all pools together (`max_queued_bytes`), beside each pool's own bound.
 class Scheduler {
  public:
-  explicit Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes = INT64_MAX);
+  // Called once, on the worker thread that saw the last device fail, when no device is left in service, with the
+  // UNAVAILABLE that requests get from then on. Must not block.
+  using NoDeviceLeftFn = std::function<void(const absl::Status& unavailable)>;
 
-  // INVALID_ARGUMENT for an unknown device name; otherwise what the pool's Submit says.
+  explicit Scheduler(std::vector<std::unique_ptr<WorkerPool>> pools, int64_t max_queued_bytes = INT64_MAX,
+                     NoDeviceLeftFn on_no_device_left = nullptr);
+  // Shuts down first: the pools' workers call back into the scheduler until they are joined.
+  ~Scheduler() { Shutdown(); }
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // INVALID_ARGUMENT for an unknown device name; UNAVAILABLE naming the failure for a device out of service, or
+  // when none is left; otherwise what the pool's Submit says.
   absl::Status Submit(Job job, absl::string_view device);
   void Shutdown();
 
+  // Whether some device is still in service.
+  bool serving() const;
   const std::vector<std::unique_ptr<WorkerPool>>& pools() const { return pools_; }
 
  private:
+  void OnDeviceFailed();
+  absl::Status NoDeviceInService() const;
+
   std::vector<std::unique_ptr<WorkerPool>> pools_;
   const int64_t max_queued_bytes_;
+  const NoDeviceLeftFn on_no_device_left_;
   std::atomic<int64_t> queued_bytes_{0};
+  std::atomic<bool> no_device_reported_{false};
 };
 
 }  // namespace imgproc

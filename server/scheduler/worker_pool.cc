@@ -36,6 +36,7 @@ absl::Status WorkerPool::Submit(Job job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("server is shutting down");
+    if (!out_of_service_.ok()) return out_of_service_;
     if (queue_.size() + in_front_stage_ >= capacity_) {
       return QueueFullError(
           absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
@@ -101,6 +102,37 @@ void WorkerPool::Shutdown() {
   threads_.clear();
 }
 
+absl::Status WorkerPool::out_of_service() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return out_of_service_;
+}
+
+void WorkerPool::SetFailureListener(std::function<void(const absl::Status&)> listener) {
+  absl::Status already;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_listener_ = listener;
+    already = out_of_service_;
+  }
+  if (!already.ok() && listener) listener(already);
+}
+
+void WorkerPool::TakeOutOfService(const std::string& failure) {
+  absl::Status out_of_service;
+  std::function<void(const absl::Status&)> listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!out_of_service_.ok()) return;  // another lane of the device saw the same failure first
+    out_of_service_ = absl::UnavailableError(absl::StrCat("device ", device_.name, " is out of service: ", failure));
+    out_of_service = out_of_service_;
+    listener = failure_listener_;
+  }
+  std::cerr << "imgproc: " << device_.name << " failed and is out of service: " << failure
+            << "; it takes no more requests and its queued ones are answered UNAVAILABLE" << std::endl;
+  if (observer_) observer_->OnDeviceFailed(device_.name, failure);
+  if (listener) listener(out_of_service);
+}
+
 size_t WorkerPool::load() const {
   std::lock_guard<std::mutex> lock(mu_);
   return queue_.size() + in_front_stage_ + running_;
@@ -116,6 +148,7 @@ void WorkerPool::WorkerLoop(int index) {
   cv_.notify_all();
   for (;;) {
     Job job;
+    absl::Status out_of_service;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && in_front_stage_ == 0); });
@@ -124,13 +157,18 @@ void WorkerPool::WorkerLoop(int index) {
       queue_.pop_front();
       ReportQueueDepthLocked();
       ++running_;
+      out_of_service = out_of_service_;
     }
     const Clock::time_point start = Clock::now();
     const int64_t queue_wait_us = MicrosSince(job.arrival, start);
     const bool batched = job.left_front_stage != Clock::time_point();
     absl::StatusOr<JobResult> result;
     bool skipped = true;
-    if (start > job.deadline) {
+    if (!out_of_service.ok()) {
+      // Its lane would only fail the same way, or worse, answer from a device whose memory can no longer be trusted.
+      skipped = false;
+      result = out_of_service;
+    } else if (start > job.deadline) {
       result = absl::DeadlineExceededError(absl::StrCat("deadline passed after ", queue_wait_us / 1000,
                                                         " ms waiting in the queue of ", device_.name,
                                                         "; the work was skipped"));
@@ -148,6 +186,7 @@ void WorkerPool::WorkerLoop(int index) {
       } catch (const std::exception& e) {
         result = absl::InternalError(absl::StrCat("unexpected error on ", device_.name, ": ", e.what()));
       }
+      if (std::optional<std::string> failure = DeviceFailure(result.status())) TakeOutOfService(*failure);
     }
     if (result.ok()) {
       result->timings.queue_wait_us = batched ? MicrosSince(job.left_front_stage, start) : queue_wait_us;

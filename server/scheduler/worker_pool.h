@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -49,6 +50,8 @@ class PoolObserver {
                          bool skipped, int64_t busy_us) = 0;
   // A front stage processed a batch (the GPU decode batcher).
   virtual void OnBatch(const std::string& device, const BatchReport& batch) {}
+  // The device failed (DeviceFailure says what broke it) and is out of service; called once.
+  virtual void OnDeviceFailed(const std::string& device, const std::string& failure) {}
 };
 
 // A stage between admission and the lanes that takes some jobs first (the per-GPU JPEG decode batcher). It
@@ -69,7 +72,8 @@ using FrontStageFactory = std::function<std::unique_ptr<FrontStage>(ForwardFn fo
 
 // One device's workers and its bounded queue. Each worker owns one execution lane for its whole life. With a
 // front stage, the jobs it wants pass through it before they reach the lanes; the queue capacity counts them
-// wherever they wait.
+// wherever they wait. Once a lane reports that the device failed (DeviceFailedError), the pool is out of service
+// for good: it refuses new jobs and answers those still queued with UNAVAILABLE instead of running them.
 class WorkerPool {
  public:
   // Returns once every worker has made its lane and the front stage is ready, so that the first requests do not
@@ -85,8 +89,14 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // RESOURCE_EXHAUSTED when the queue is full, in requests or bytes (IsQueueFull), UNAVAILABLE once shutdown
-  // began; `job.done` is then not called.
+  // began or the device failed; `job.done` is then not called.
   absl::Status Submit(Job job);
+  // OK while the device serves; once it failed, the UNAVAILABLE that its requests get ("device cuda:0 is out of
+  // service: <what broke it>").
+  absl::Status out_of_service() const;
+  // Called once when the device fails, on the worker thread that saw it, after the pool is out of service; at once
+  // when it already is. Must not block. For the scheduler, which decides whether any device is left.
+  void SetFailureListener(std::function<void(const absl::Status& out_of_service)> listener);
   // Stops accepting, runs what is queued, joins the workers. Idempotent.
   void Shutdown();
 
@@ -100,6 +110,7 @@ class WorkerPool {
   void WorkerLoop(int index);
   void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
   void ReportQueueDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
 
   const DeviceDescription device_;
   const size_t capacity_;
@@ -116,6 +127,8 @@ class WorkerPool {
   int64_t pixel_bytes_ ABSL_GUARDED_BY(mu_) = 0;   // their plans' peak pixel memory
   int lanes_made_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status out_of_service_ ABSL_GUARDED_BY(mu_);  // OK while the device serves
+  std::function<void(const absl::Status&)> failure_listener_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
   std::unique_ptr<FrontStage> front_stage_;  // made last, shut down first
 };

@@ -78,18 +78,26 @@ std::unique_ptr<imgproc::v1::ImageProcessor::Stub> ServerProcess::NewStub() cons
   return imgproc::v1::ImageProcessor::NewStub(NewChannel());
 }
 
-int ServerProcess::Stop(int signal, int timeout_s) {
+int ServerProcess::WaitForExit(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
-  kill(pid_, signal);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto until = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  while (std::chrono::steady_clock::now() < until) {
+  do {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  } while (std::chrono::steady_clock::now() < until);
+  return kStillRunning;
+}
+
+int ServerProcess::Stop(int signal, int timeout_s) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  const int exit_code = WaitForExit(std::chrono::seconds(timeout_s));
+  if (exit_code != kStillRunning) return exit_code;
+  int status = 0;
   kill(pid_, SIGKILL);
   waitpid(pid_, &status, 0);
   pid_ = -1;

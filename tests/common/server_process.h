@@ -31,6 +31,10 @@ class ServerProcess {
   std::shared_ptr<grpc::Channel> NewChannel() const;
   // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit code, or -1 (killed/timeout).
   int Stop(int signal, int timeout_s = 30);
+  // Waits up to `timeout` for the server to exit by itself; returns its exit code, -1 when a signal ended it, or
+  // kStillRunning (it is left running, and the destructor stops it).
+  static constexpr int kStillRunning = -2;
+  int WaitForExit(std::chrono::milliseconds timeout);
   const std::string& first_line() const { return first_line_; }
 
  private:

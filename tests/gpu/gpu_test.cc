@@ -7,11 +7,14 @@
 #include <atomic>
 #include <cstdio>
 #include <future>
+#include <cstdlib>
 #include <map>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
+#include "common/device_failure_checks.h"
 #include "common/gpu_test_support.h"
 #include "common/http.h"
 #include "common/server_process.h"
@@ -274,6 +277,59 @@ TEST(GpuFaultTest, DeviceOutOfMemoryIsResourceExhaustedAndTheServerKeepsServing)
     EXPECT_EQ(response.device(), "cuda:0");
   }
   EXPECT_EQ(server.Stop(SIGTERM), 0);
+}
+
+// Sets an environment variable for the servers a test starts, and restores it afterwards.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A real sticky CUDA error (TEST ONLY --test_fault_injection=illegal_address_after=3: the lane that takes the fourth
+// request launches a kernel that stores through an invalid pointer on its stream) fails the request that was
+// running, takes the GPU out of service, and makes the server, with no other GPU, exit with code 3 for a restart.
+TEST(GpuFaultTest, StickyCudaErrorTakesTheGpuOutOfServiceAndTheServerExitsWithCode3) {
+  SKIP_WITHOUT_GPU();
+  // One GPU, so that no other one keeps the server in service: the first that this test process may use.
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::string visible_list = visible != nullptr && *visible != '\0' ? visible : "0";
+  ScopedEnvironment one_gpu("CUDA_VISIBLE_DEVICES", visible_list.substr(0, visible_list.find(',')));
+  ServerProcess server({"--backend=cuda", "--gpu_workers=2", "--test_fault_injection=illegal_address_after=3",
+                        "--no_device_exit_delay=15s"});
+  ASSERT_TRUE(server.started());
+  EXPECT_EQ(DeviceState(server, "cuda:0", "serving"), 1);
+  EXPECT_EQ(DeviceState(server, "cuda:0", "failed"), 0);
+  auto stub = server.NewStub();
+  const std::string photo = ReadFile(PhotoPath("nature/Dune.jpg"));
+  for (int i = 0; i < 3; ++i) {
+    pb::ProcessResponse response;
+    const grpc::Status status = CallProcess(*stub, ExactRequest(photo, i), &response, std::chrono::seconds(60));
+    ASSERT_TRUE(status.ok()) << "request " << i << " before the fault: " << status.error_message();
+    EXPECT_EQ(response.device(), "cuda:0");
+  }
+  const grpc::Status faulted = CallProcess(*stub, ExactRequest(photo, 3), nullptr, std::chrono::seconds(60));
+  std::printf("the faulting request: %d %s\n", static_cast<int>(faulted.error_code()), faulted.error_message().c_str());
+  EXPECT_EQ(faulted.error_code(), grpc::StatusCode::INTERNAL) << faulted.error_message();
+  EXPECT_NE(faulted.error_message().find("cuda:0"), std::string::npos) << faulted.error_message();
+  // cudaErrorIllegalAddress where the store faults as intended; any sticky error names itself the same way.
+  EXPECT_NE(faulted.error_message().find("cudaError"), std::string::npos) << faulted.error_message();
+  EXPECT_NE(faulted.error_message().find("the device is out of service"), std::string::npos) << faulted.error_message();
+  // 15 s of answering UNAVAILABLE, a 2 s grace, a 20 s watchdog at most, and room for a loaded machine.
+  ExpectOutOfServiceThenExit(server, "cuda:0", ExactRequest(photo, 4), std::chrono::seconds(60));
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
@@ -128,6 +131,168 @@ TEST(SchedulerTest, PicksTheLeastLoadedDeviceOrTheNamedOne) {
   EXPECT_EQ(ran_on["error"], 0);
   EXPECT_GT(ran_on["cpu:a"], 5);
   EXPECT_GT(ran_on["cpu:b"], 5);
+}
+
+// A device that can be broken on purpose: its lanes run jobs on the CPU until then, and afterwards report the
+// failure as a CUDA lane reports a sticky CUDA error (DeviceFailedError). Lanes hold each job until `Release`.
+struct BreakableDevice {
+  std::atomic<bool> broken{false};
+  std::atomic<int> runs{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  void Release() { release.set_value(); }
+
+  LaneFactory Lanes() {
+    class Lane final : public ExecutionLane {
+     public:
+      explicit Lane(BreakableDevice& device) : device_(device), cpu_(CpuLaneFactory()(0)) {}
+      absl::StatusOr<JobResult> Run(const Job& job) override {
+        ++device_.runs;
+        device_.released.wait();
+        if (device_.broken) return DeviceFailedError("cudaErrorIllegalAddress: made up by the test", "the test lane");
+        return cpu_->Run(job);
+      }
+
+     private:
+      BreakableDevice& device_;
+      std::unique_ptr<ExecutionLane> cpu_;
+    };
+    return [this](int) { return std::make_unique<Lane>(*this); };
+  }
+};
+
+bool WaitFor(const std::function<bool()>& condition) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+struct Answers {
+  std::mutex mu;
+  std::vector<absl::Status> statuses;
+  std::vector<std::string> devices;
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu);
+    return statuses.size();
+  }
+  JobCallback Callback() {
+    return [this](absl::StatusOr<JobResult> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      statuses.push_back(r.status());
+      devices.push_back(r.ok() ? r->device : "");
+    };
+  }
+};
+
+Job JobFor(const std::string& image, std::shared_ptr<const Plan> plan, Answers& answers) {
+  Job job;
+  job.plan = std::move(plan);
+  job.input = image;
+  job.done = answers.Callback();
+  return job;
+}
+
+TEST(WorkerPoolTest, ADeviceFailureAnswersQueuedAndNewJobsUnavailableWithoutRunningThem) {
+  const std::string image = EncodeAs(GeneratedImage(64, 48), ".png");
+  auto plan = PlanFor(image, 0);
+  BreakableDevice device;
+  DeviceDescription description = CpuDeviceDescription();
+  description.name = "cuda:7";
+  WorkerPool pool(description, 1, 16, device.Lanes());
+  std::atomic<int> failures_heard{0};
+  pool.SetFailureListener([&](const absl::Status& out_of_service) {
+    EXPECT_EQ(out_of_service.code(), absl::StatusCode::kUnavailable);
+    ++failures_heard;
+  });
+  Answers answers;
+  device.broken = true;
+  ASSERT_TRUE(pool.Submit(JobFor(image, plan, answers)).ok());
+  ASSERT_TRUE(WaitFor([&] { return device.runs == 1; }));  // the first job holds the only lane
+  ASSERT_TRUE(pool.Submit(JobFor(image, plan, answers)).ok());
+  ASSERT_TRUE(pool.Submit(JobFor(image, plan, answers)).ok());
+  device.Release();
+  ASSERT_TRUE(WaitFor([&] { return answers.size() == 3; }));
+
+  EXPECT_EQ(device.runs, 1) << "queued jobs ran on a failed device";
+  EXPECT_EQ(answers.statuses[0].code(), absl::StatusCode::kInternal) << answers.statuses[0];
+  EXPECT_NE(answers.statuses[0].message().find("cudaErrorIllegalAddress"), std::string::npos) << answers.statuses[0];
+  for (int i : {1, 2}) {
+    EXPECT_EQ(answers.statuses[i].code(), absl::StatusCode::kUnavailable) << answers.statuses[i];
+    EXPECT_EQ(answers.statuses[i].message(),
+              "device cuda:7 is out of service: cudaErrorIllegalAddress: made up by the test");
+  }
+  EXPECT_EQ(pool.out_of_service().message(), answers.statuses[1].message());
+  const absl::Status refused = pool.Submit(JobFor(image, plan, answers));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_EQ(failures_heard, 1);
+  int heard_late = 0;
+  pool.SetFailureListener([&](const absl::Status&) { ++heard_late; });  // told at once: it already failed
+  EXPECT_EQ(heard_late, 1);
+  pool.Shutdown();
+  EXPECT_EQ(answers.size(), 3u);
+  EXPECT_EQ(device.runs, 1);
+}
+
+TEST(SchedulerTest, AFailedDeviceGetsNoWorkAndTheLastFailureIsReportedOnce) {
+  const std::string image = EncodeAs(GeneratedImage(64, 48), ".png");
+  auto plan = PlanFor(image, 0);
+  BreakableDevice a, b;
+  a.Release();
+  b.Release();
+  DeviceDescription da = CpuDeviceDescription(), db = CpuDeviceDescription();
+  da.name = "cuda:0";
+  db.name = "cuda:1";
+  std::vector<std::unique_ptr<WorkerPool>> pools;
+  pools.push_back(std::make_unique<WorkerPool>(da, 2, 64, a.Lanes()));
+  pools.push_back(std::make_unique<WorkerPool>(db, 2, 64, b.Lanes()));
+  std::atomic<int> no_device_reports{0};
+  std::mutex mu;
+  absl::Status no_device;
+  Scheduler scheduler(std::move(pools), INT64_MAX, [&](const absl::Status& unavailable) {
+    std::lock_guard<std::mutex> lock(mu);
+    no_device = unavailable;
+    ++no_device_reports;
+  });
+  Answers answers;
+  a.broken = true;
+  ASSERT_TRUE(scheduler.Submit(JobFor(image, plan, answers), "cuda:0").ok());
+  ASSERT_TRUE(WaitFor([&] { return answers.size() == 1; }));
+  EXPECT_EQ(answers.statuses[0].code(), absl::StatusCode::kInternal) << answers.statuses[0];
+  EXPECT_TRUE(scheduler.serving());
+  EXPECT_EQ(no_device_reports, 0);
+
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(scheduler.Submit(JobFor(image, plan, answers), "").ok());
+  ASSERT_TRUE(WaitFor([&] { return answers.size() == 11; }));
+  for (size_t i = 1; i < 11; ++i) {
+    EXPECT_TRUE(answers.statuses[i].ok()) << answers.statuses[i];
+    EXPECT_EQ(answers.devices[i], "cuda:1");
+  }
+  const absl::Status named = scheduler.Submit(JobFor(image, plan, answers), "cuda:0");
+  EXPECT_EQ(named.code(), absl::StatusCode::kUnavailable) << named;
+  EXPECT_NE(named.message().find("device cuda:0 is out of service: cudaErrorIllegalAddress"), std::string::npos)
+      << named;
+
+  b.broken = true;
+  ASSERT_TRUE(scheduler.Submit(JobFor(image, plan, answers), "").ok());
+  ASSERT_TRUE(WaitFor([&] { return answers.size() == 12; }));
+  EXPECT_EQ(answers.statuses[11].code(), absl::StatusCode::kInternal) << answers.statuses[11];
+  EXPECT_FALSE(scheduler.serving());
+  EXPECT_EQ(no_device_reports, 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(no_device.code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(no_device.message().find("device cuda:0 is out of service"), std::string::npos) << no_device;
+    EXPECT_NE(no_device.message().find("device cuda:1 is out of service"), std::string::npos) << no_device;
+  }
+  const absl::Status unnamed = scheduler.Submit(JobFor(image, plan, answers), "");
+  EXPECT_EQ(unnamed.code(), absl::StatusCode::kUnavailable) << unnamed;
+  EXPECT_NE(unnamed.message().find("no device is in service"), std::string::npos) << unnamed;
+  scheduler.Shutdown();
+  EXPECT_EQ(answers.size(), 12u);
+  EXPECT_EQ(no_device_reports, 1);
 }
 
 }  // namespace

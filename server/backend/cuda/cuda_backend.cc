@@ -53,7 +53,8 @@ void PrepareCudaDevices(int count, int64_t memory_limit_bytes) {
   DeviceAllocator::Instance().Install(memory_limit_bytes, int64_t{2} << 30);
 }
 
-CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options) {
+CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options,
+                                std::shared_ptr<TestFaultCountdown> test_fault) {
   CudaDeviceSetup setup;
   absl::StatusOr<std::unique_ptr<NvJpegDevice>> made = NvJpegDevice::Create(device, options.hardware_decode);
   std::shared_ptr<NvJpegDevice> codec;
@@ -71,7 +72,7 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
   } else {
     setup.codec_note = absl::StrCat("nvJPEG unavailable (", made.status().message(), "): JPEG on the CPU");
   }
-  setup.lanes = CudaLaneFactory(device, codec, options.lanes);
+  setup.lanes = CudaLaneFactory(device, codec, options.lanes, std::move(test_fault));
   return setup;
 }
 

@@ -35,6 +35,8 @@ struct CudaDeviceSetup {
   FrontStageFactory decode_stage;  // null without a JPEG engine
   std::string codec_note;          // for the log and GetServerInfo
 };
-CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options);
+// `test_fault`: TEST ONLY (--test_fault_injection=illegal_address_after=N); null in production.
+CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options,
+                                std::shared_ptr<TestFaultCountdown> test_fault = nullptr);
 
 }  // namespace imgproc

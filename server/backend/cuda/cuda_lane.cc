@@ -9,8 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "backend/cuda/cuda_fault.h"
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
+#include "backend/cuda/test_fault_kernel.h"
 #include "codec/orientation.h"
 
 namespace imgproc {
@@ -52,8 +54,9 @@ int64_t ElapsedUs(const cv::cuda::Event& from, const cv::cuda::Event& to) {
 // WebP downloaded and encoded on the CPU.
 class CudaLane final : public ExecutionLane {
  public:
-  CudaLane(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options)
-      : device_(device), codec_(std::move(codec)), options_(options) {
+  CudaLane(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
+           std::shared_ptr<TestFaultCountdown> test_fault)
+      : device_(device), codec_(std::move(codec)), options_(options), test_fault_(std::move(test_fault)) {
     cv::cuda::setDevice(device);
     DeviceAllocator::Instance().BindThread(&cache_);
     stream_ = std::make_unique<cv::cuda::Stream>();
@@ -92,10 +95,15 @@ class CudaLane final : public ExecutionLane {
       for (const BoundOp& step : job.plan->steps) names.push_back(step.name);
       result = FromCvException(e, absl::StrCat("cuda:", device_, " running [", absl::StrJoin(names, ", "), "]"));
     }
-    if (!result.ok()) {
-      // Leave nothing half-done on the stream for the next request.
-      cudaStreamSynchronize(raw_stream_);
-      cudaGetLastError();
+    if (!result.ok() && !DeviceFailure(result.status())) {
+      // Leave nothing half-done on the stream for the next request, and tell a failed request from a failed device.
+      if (const cudaError_t sticky = FindStickyCudaError(raw_stream_); sticky != cudaSuccess) {
+        std::vector<std::string> names;
+        for (const BoundOp& step : job.plan->steps) names.push_back(step.name);
+        result = DeviceFailedError(CudaErrorText(sticky), absl::StrCat("cuda:", device_, " running [",
+                                                                       absl::StrJoin(names, ", "), "] (",
+                                                                       result.status().message(), ")"));
+      }
     }
     return result;
   }
@@ -105,6 +113,14 @@ class CudaLane final : public ExecutionLane {
     const Plan& plan = *job.plan;
     JobResult result;
     start_->record(*stream_);
+    if (test_fault_ != nullptr && test_fault_->Fire()) {
+      // TEST ONLY (--test_fault_injection=illegal_address_after=N): a kernel fault on this request's stream, which
+      // surfaces at the stream's next synchronization below.
+      if (const cudaError_t launched = LaunchIllegalAddressKernelForTest(raw_stream_); launched != cudaSuccess) {
+        std::cerr << "imgproc: cuda:" << device_ << ": the test fault kernel did not launch: "
+                  << CudaErrorText(launched) << std::endl;
+      }
+    }
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
     if (!input.ok()) return input.status();
     // An image the CPU decoded is turned upright already (DecodeInput); one decoded on the GPU is turned here.
@@ -171,9 +187,12 @@ class CudaLane final : public ExecutionLane {
         cv::cuda::cvtColor(buffers_[0], buffers_[1], cv::COLOR_GRAY2BGR, 3, *stream_);  // a gray JPEG as colour
         return buffers_[1];
       }
-      // Not decodable by nvJPEG: the CPU decoder gets its chance (and the same error where it fails too).
-      cudaStreamSynchronize(raw_stream_);
-      cudaGetLastError();
+      // Not decodable by nvJPEG: the CPU decoder gets its chance (and the same error where it fails too), unless
+      // nvJPEG failed because the device did.
+      if (const cudaError_t sticky = FindStickyCudaError(raw_stream_); sticky != cudaSuccess) {
+        return DeviceFailedError(CudaErrorText(sticky), absl::StrCat("cuda:", device_, " decoding the JPEG with nvJPEG (",
+                                                                     channels.status().message(), ")"));
+      }
       result.timings.decode_us = MicrosSince(t);
     }
     const int64_t gpu_attempt_us = result.timings.decode_us;
@@ -301,6 +320,7 @@ class CudaLane final : public ExecutionLane {
   const int device_;
   const std::shared_ptr<NvJpegDevice> codec_;
   const CudaCodecOptions options_;
+  const std::shared_ptr<TestFaultCountdown> test_fault_;  // TEST ONLY; null in production
   DeviceAllocator::ThreadCache cache_;
   std::unique_ptr<cv::cuda::Stream> stream_;
   cudaStream_t raw_stream_ = nullptr;
@@ -317,8 +337,11 @@ class CudaLane final : public ExecutionLane {
 
 }  // namespace
 
-LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options) {
-  return [device, codec, options](int) { return std::make_unique<CudaLane>(device, codec, options); };
+LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
+                            std::shared_ptr<TestFaultCountdown> test_fault) {
+  return [device, codec, options, test_fault](int) {
+    return std::make_unique<CudaLane>(device, codec, options, test_fault);
+  };
 }
 
 }  // namespace imgproc

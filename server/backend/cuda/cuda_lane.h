@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "backend/lane.h"
+#include "backend/test_fault_injection.h"
 #include "codec/gpu/nvjpeg_device.h"
 
 namespace imgproc {
@@ -14,7 +15,10 @@ struct CudaCodecOptions {
   bool gpu_encode = true;   // JPEG answers: nvJPEG
 };
 
-// `codec` may be null (no nvJPEG): then every image is decoded and encoded on the CPU.
-LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options);
+// `codec` may be null (no nvJPEG): then every image is decoded and encoded on the CPU. A lane whose request meets a
+// sticky CUDA error answers it with DeviceFailedError (backend/lane.h), which takes the device out of service.
+// `test_fault`: TEST ONLY (--test_fault_injection=illegal_address_after=N); null in production.
+LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
+                            std::shared_ptr<TestFaultCountdown> test_fault = nullptr);
 
 }  // namespace imgproc

@@ -6,6 +6,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "backend/cuda/cuda_fault.h"
+
 namespace imgproc {
 
 namespace {
@@ -58,7 +60,9 @@ class JpegDecodeStage final : public FrontStage {
  private:
   // Runs on batcher thread `thread`, which alone uses decoders_[thread].
   void DecodeBatch(int thread, std::vector<Job> jobs) {
-    JpegHardwareBatchDecoder* decoder = DecoderFor(thread);
+    // After a sticky CUDA error the jobs go on undecoded: the lanes see the error too, take the device out of
+    // service and answer them; the engine is not asked again on a context that cannot work.
+    JpegHardwareBatchDecoder* decoder = device_failed_ ? nullptr : DecoderFor(thread);
     std::vector<size_t> members;
     std::vector<EngineJpeg> inputs;
     Clock::time_point mark = Clock::now();
@@ -108,7 +112,13 @@ class JpegDecodeStage final : public FrontStage {
         // once a second: one bad image fails a whole batch, which costs throughput, not answers.
         budget_->Release(n);
         const int64_t failures = ++failed_batches_;
-        if (ShouldLog()) {
+        if (const cudaError_t sticky = SeenStickyCudaError(); sticky != cudaSuccess) {
+          if (!device_failed_.exchange(true)) {
+            std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
+                      << " failed with a sticky CUDA error, " << CudaErrorText(sticky)
+                      << "; the decode stage stops using the GPU and hands its jobs to the lanes undecoded" << std::endl;
+          }
+        } else if (ShouldLog()) {
           std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
                     << " failed; its members are decoded one by one (" << failures
                     << " failed batches so far): " << decoded.message() << std::endl;
@@ -195,6 +205,7 @@ class JpegDecodeStage final : public FrontStage {
   const int budget_limit_;
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> device_failed_{false};  // a sticky CUDA error: the context is unusable
   std::atomic<int64_t> failed_batches_{0};
   std::atomic<int64_t> last_log_us_{0};
   DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
