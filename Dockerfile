@@ -14,7 +14,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config git curl ca-certificates libjpeg-turbo8-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev prometheus-cpp-dev \
-      libgif-dev libwebp-dev \
+      libgif-dev libwebp-dev libmicrohttpd-dev \
       libgtest-dev mate-backgrounds python3 python3-pip \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

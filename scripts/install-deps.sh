@@ -6,9 +6,11 @@ set -euo pipefail
 
 # grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
+# libmicrohttpd-dev: the /metrics endpoint's HTTP server.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev prometheus-cpp-dev libgif-dev libwebp-dev)
+          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev prometheus-cpp-dev libgif-dev libwebp-dev
+          libmicrohttpd-dev)
 if [ "${1:-}" != "--run" ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh.

@@ -1,8 +1,8 @@
 #include "metrics/http_exposer.h"
 
+#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,9 +14,36 @@
 #include "absl/strings/str_cat.h"
 
 namespace imgproc {
+namespace {
 
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& listen, std::shared_ptr<prometheus::Registry> registry) {
+enum MHD_Result Reply(MHD_Connection* connection, unsigned status, const std::string& body) {
+  MHD_Response* response = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                           MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+  const enum MHD_Result queued = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return queued;
+}
+
+// Called by libmicrohttpd once the request line and headers are in (a GET has no body to wait for).
+enum MHD_Result HandleRequest(void* registry, MHD_Connection* connection, const char* url, const char* method,
+                              const char*, const char*, size_t* upload_data_size, void**) {
+  if (*upload_data_size != 0) {  // a body we do not read: drop it and answer once it is over
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (std::strcmp(url, "/metrics") != 0) return Reply(connection, MHD_HTTP_NOT_FOUND, "only GET /metrics is served here\n");
+  if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0 && std::strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+    return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics is served here\n");
+  }
+  auto* r = static_cast<prometheus::Registry*>(registry);
+  return Reply(connection, MHD_HTTP_OK, prometheus::TextSerializer().Serialize(r->Collect()));
+}
+
+// The listening socket is made here rather than by libmicrohttpd, so that "host:port" means what it means for
+// the gRPC port (names, IPv6 in brackets, port 0) and the port the kernel picked can be read back.
+absl::StatusOr<int> Listen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("metrics address '", listen, "' needs host:port"));
   std::string host = listen.substr(0, colon);
@@ -32,68 +59,54 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   }
   const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
     const std::string why = std::strerror(errno);
     freeaddrinfo(found);
     if (fd >= 0) close(fd);
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", why));
   }
   freeaddrinfo(found);
+  return fd;
+}
+
+int BoundPort(int fd) {
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
-  const int actual = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                       : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(fd, actual, std::move(registry)));
+  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-MetricsHttpServer::MetricsHttpServer(int fd, int port, std::shared_ptr<prometheus::Registry> registry)
-    : fd_(fd), port_(port), registry_(std::move(registry)) {
-  thread_ = std::thread([this] { Serve(); });
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
+    const std::string& listen, std::shared_ptr<prometheus::Registry> registry, MetricsHttpLimits limits) {
+  absl::StatusOr<int> fd = Listen(listen);
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer(BoundPort(*fd), std::move(registry)));
+  // Epoll (or poll) in a pool of threads: a connection costs a thread only while its request is answered.
+  // MHD_USE_TURBO is left out on purpose: it would skip the checks of a client that shuts its side early.
+  server->daemon_ = MHD_start_daemon(
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, nullptr, nullptr, &HandleRequest, server->registry_.get(),
+      MHD_OPTION_LISTEN_SOCKET, *fd, MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(limits.threads),
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned>(limits.idle_timeout_seconds), MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.max_request_bytes,
+      MHD_OPTION_END);
+  if (server->daemon_ == nullptr) {
+    close(*fd);
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": libmicrohttpd did not start"));
+  }
+  return server;
 }
 
 MetricsHttpServer::~MetricsHttpServer() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  close(fd_);
-}
-
-void MetricsHttpServer::Serve() {
-  while (!stopping_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) continue;  // wakes to see stopping_
-    const int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    timeval timeout{5, 0};  // a client that never sends must not hold the endpoint
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    Answer(client);
-    close(client);
-  }
-}
-
-void MetricsHttpServer::Answer(int client) const {
-  std::string request;
-  char buffer[4096];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
-    const ssize_t n = recv(client, buffer, sizeof buffer, 0);
-    if (n <= 0) return;
-    request.append(buffer, static_cast<size_t>(n));
-  }
-  const bool metrics = request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0;
-  const std::string body = metrics ? prometheus::TextSerializer().Serialize(registry_->Collect())
-                                   : "only GET /metrics is served here\n";
-  const std::string response = absl::StrCat(
-      metrics ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 404 Not Found\r\n",
-      "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: ", body.size(),
-      "\r\nConnection: close\r\n\r\n", body);
-  size_t sent = 0;
-  while (sent < response.size()) {
-    const ssize_t n = send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<size_t>(n);
-  }
+  if (daemon_ == nullptr) return;
+  // Quiescing hands the listening socket back (MHD_USE_ITC makes that possible in every thread mode), so that it
+  // is closed exactly once, here.
+  const MHD_socket listening = MHD_quiesce_daemon(daemon_);
+  MHD_stop_daemon(daemon_);
+  if (listening != MHD_INVALID_SOCKET) close(listening);
 }
 
 }  // namespace imgproc

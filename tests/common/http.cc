@@ -12,29 +12,39 @@
 
 namespace imgproc::testing {
 
-std::string HttpGet(int port, const std::string& path, std::string* error) {
+int ConnectLoopback(int port, int receive_timeout_s) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{10, 0};
+  timeval timeout{receive_timeout_s, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    if (error) *error = "connect to 127.0.0.1:" + std::to_string(port) + " failed";
-    return "";
+    return -1;
   }
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  send(fd, request.data(), request.size(), 0);
+  return fd;
+}
+
+std::string HttpExchange(int port, const std::string& request) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
+  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
   char buffer[65536];
   ssize_t n;
   while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) response.append(buffer, static_cast<size_t>(n));
   close(fd);
+  return response;
+}
+
+std::string HttpGet(int port, const std::string& path, std::string* error) {
+  const std::string response =
+      HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   const size_t body = response.find("\r\n\r\n");
   if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos || response.find(" 200 ") > body) {
-    if (error) *error = "bad HTTP response: " + response.substr(0, 200);
+    if (error) *error = "connect to or bad HTTP response from 127.0.0.1:" + std::to_string(port) + ": " + response.substr(0, 200);
     return "";
   }
   return response.substr(body + 4);

@@ -8,6 +8,11 @@ namespace imgproc::testing {
 // GET http://127.0.0.1:<port><path>; returns the body, or "" with `error` set.
 std::string HttpGet(int port, const std::string& path, std::string* error = nullptr);
 
+// A TCP connection to 127.0.0.1:<port> (-1 if refused) with a receive timeout; the caller closes it.
+int ConnectLoopback(int port, int receive_timeout_s = 10);
+// Sends `request` as it is on a new connection and returns all that comes back until the server closes it.
+std::string HttpExchange(int port, const std::string& request);
+
 // Prometheus text format: "name{a="x",b="y"}" -> value, labels as the exposition wrote them.
 std::map<std::string, double> ParseMetrics(const std::string& text);
 // The key ParseMetrics uses, labels sorted by name as prometheus-cpp writes them.
