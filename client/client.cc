@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include <google/protobuf/text_format.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "imgproc/pem_file.h"
 
 namespace imgproc {
 
@@ -34,6 +36,33 @@ std::optional<std::chrono::milliseconds> ServerPushback(const grpc::ClientContex
 
 }  // namespace
 
+absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca_path, const std::string& cert_path,
+                                             const std::string& key_path) {
+  ClientTls tls;
+  tls.enabled = enabled || !ca_path.empty() || !cert_path.empty() || !key_path.empty();
+  if (cert_path.empty() != key_path.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both or neither");
+  }
+  for (auto [path, flag, pem] : {std::tuple{&ca_path, "--tls_ca", &tls.root_certificates},
+                                 std::tuple{&cert_path, "--tls_cert", &tls.certificate_chain},
+                                 std::tuple{&key_path, "--tls_key", &tls.private_key}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text = ReadPemFile(*path, flag);
+    if (!text.ok()) return text.status();
+    *pem = *std::move(text);
+  }
+  return tls;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls) {
+  if (!tls.enabled) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.root_certificates;
+  options.pem_cert_chain = tls.certificate_chain;
+  options.pem_private_key = tls.private_key;
+  return grpc::SslCredentials(options);
+}
+
 std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& target, const ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // raw float32 answers of large images exceed gRPC's 4 MB default
@@ -52,7 +81,7 @@ std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& tar
   } else {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   }
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, ChannelCredentialsFor(options.tls), args);
 }
 
 ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)

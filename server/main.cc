@@ -26,6 +26,7 @@
 #include "scheduler/scheduler.h"
 #include "transport/image_service.h"
 #include "transport/server_info.h"
+#include "transport/tls.h"
 #include "version.h"
 #if IMGPROC_WITH_CUDA
 #include <cuda_runtime.h>
@@ -35,6 +36,10 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090", "Prometheus /metrics address; empty: metrics off");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS on the gRPC port (with --tls_key); empty: plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: clients must present a certificate signed by one (mutual TLS); needs --tls_cert");
 ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
 ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
 ABSL_FLAG(int, gpu_workers, 0,
@@ -93,7 +98,7 @@ ABSL_FLAG(std::string, test_fault_injection, "",
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
+constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tls_key", "tls_client_ca", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
@@ -270,6 +275,13 @@ int Run() {
   limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
 
   const TestFaultInjection test_faults = TestFaultInjectionFromFlag();
+  absl::StatusOr<ServerTls> tls_or = ServerTlsFrom(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!tls_or.ok()) {
+    std::cerr << "imgproc: " << tls_or.status().message() << "\n";
+    std::exit(2);
+  }
+  const ServerTls tls = *std::move(tls_or);
   Backend backend = ChooseBackend(test_faults);
   if (test_faults.kind != TestFaultInjection::Kind::kNone) {
     std::cerr << "imgproc: TEST ONLY fault injection armed (--test_fault_injection="
@@ -321,7 +333,7 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), tls.credentials, &port);
   // Room for the largest accepted image plus the operation chain; answers (raw float32) can be larger.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX)));
   builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(limits.max_output_bytes + (1 << 20), INT32_MAX)));
@@ -343,7 +355,7 @@ int Run() {
   server->GetHealthCheckService()->SetServingStatus(imgproc::v1::ImageProcessor::service_full_name(), true);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
-            << " (backend " << backend.name << ": " << devices << ")" << std::endl;
+            << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")" << std::endl;
   if (metrics->port() > 0) {
     const std::string m = absl::GetFlag(FLAGS_metrics_listen);
     std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics" << std::endl;

@@ -17,12 +17,27 @@ def load_stubs(stubs_dir):
     return imgproc_pb2, imgproc_pb2_grpc
 
 
+def read_file(path):
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 class Client:
-    def __init__(self, target, stubs_dir, timeout_s=30.0):
+    def __init__(self, target, stubs_dir, timeout_s=30.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None):
+        """tls_ca, tls_cert, tls_key: PEM files (CA of the server's certificate; the client's own certificate and
+        key for servers that require one). Any of them, or tls=True (the system's CAs), turns TLS on."""
         import grpc
         self.pb, pb_grpc = load_stubs(stubs_dir)
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-        self.channel = grpc.insecure_channel(target, options=options)
+        if tls or tls_ca or tls_cert or tls_key:
+            credentials = grpc.ssl_channel_credentials(root_certificates=read_file(tls_ca),
+                                                       private_key=read_file(tls_key),
+                                                       certificate_chain=read_file(tls_cert))
+            self.channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self.channel = grpc.insecure_channel(target, options=options)
         self.stub = pb_grpc.ImageProcessorStub(self.channel)
         self.timeout_s = timeout_s
 
@@ -68,8 +83,13 @@ def main():
     parser.add_argument("--stubs", default=os.path.join("build", "client", "python", "stubs"))
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--tls", action="store_true", help="TLS with the system's CA certificates")
+    parser.add_argument("--tls-ca", help="PEM CA certificates that sign the server's certificate (TLS)")
+    parser.add_argument("--tls-cert", help="PEM client certificate for mutual TLS (with --tls-key)")
+    parser.add_argument("--tls-key", help="PEM key of --tls-cert")
     args = parser.parse_args()
-    client = Client(args.target, args.stubs)
+    client = Client(args.target, args.stubs, tls=args.tls, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+                    tls_key=args.tls_key)
     with open(args.input, "rb") as f:
         response = client.thumbnail(f.read())
     with open(args.output, "wb") as f:

@@ -9,9 +9,26 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/status/statusor.h"
+
 #include "imgproc/v1/imgproc.grpc.pb.h"
 
 namespace imgproc {
+
+// TLS for the channel, as PEM text. Off: plaintext.
+struct ClientTls {
+  bool enabled = false;
+  std::string root_certificates;  // CAs that may sign the server's certificate; empty: the system's roots
+  std::string certificate_chain;  // the client's own certificate, for servers that require one (mutual TLS)
+  std::string private_key;        // its key
+};
+
+// TLS from files (PEM): on when `enabled` or any path is given; INVALID_ARGUMENT naming the flag whose file cannot
+// be read, or when only one of certificate and key is given.
+absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca_path, const std::string& cert_path,
+                                             const std::string& key_path);
+// The credentials for a channel: TLS as `tls` says, else plaintext.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls);
 
 struct ClientOptions {
   std::chrono::milliseconds deadline{30000};  // per call, retries included
@@ -28,6 +45,7 @@ struct ClientOptions {
   // buffer is the serialized request itself, kept until the call succeeds or fails, not a copy per attempt.
   int64_t retry_buffer_bytes = (64 << 20) + (1 << 20);
   bool wait_for_ready = false;  // block until the server is reachable instead of failing fast
+  ClientTls tls;
 };
 
 class ImgprocClient {

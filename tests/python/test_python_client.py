@@ -11,6 +11,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client", "python"))
@@ -83,6 +84,46 @@ class PythonClientTest(unittest.TestCase):
         info = self.client.server_info()
         self.assertEqual(len(info.operations), 22)
         self.assertIn("bilateral_filter", [op.name for op in info.operations])
+
+
+def make_certificates(directory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl (Debian's openssl)."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *key, "-days", "2", "-subj", "/CN=imgproc test CA", "-keyout", "ca.key", "-out", "ca.pem")
+    for name, extension in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        with open(os.path.join(directory, name + ".ext"), "w") as f:
+            f.write(extension + "\n")
+        run("req", *key, "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+
+
+class PythonClientMutualTlsTest(unittest.TestCase):
+    def test_a_client_with_its_certificate_is_served_and_one_without_is_refused(self):
+        import grpc
+        with tempfile.TemporaryDirectory() as d:
+            make_certificates(d)
+            path = lambda name: os.path.join(d, name)  # noqa: E731
+            server = subprocess.Popen([SERVER, "--listen=127.0.0.1:0", "--metrics_listen=", "--backend=cpu",
+                                       f"--tls_cert={path('server.pem')}", f"--tls_key={path('server.key')}",
+                                       f"--tls_client_ca={path('ca.pem')}"], stdout=subprocess.PIPE, text=True)
+            try:
+                line = server.stdout.readline()
+                match = re.search(r"listening on [0-9.]+:(\d+), mutual TLS", line)
+                self.assertIsNotNone(match, line)
+                target = f"127.0.0.1:{match.group(1)}"
+                client = imgproc_client.Client(target, STUBS, tls_ca=path("ca.pem"), tls_cert=path("client.pem"),
+                                               tls_key=path("client.key"))
+                self.assertEqual(len(client.server_info().operations), 22)
+                anonymous = imgproc_client.Client(target, STUBS, timeout_s=5, tls_ca=path("ca.pem"))
+                with self.assertRaises(grpc.RpcError) as refused:
+                    anonymous.server_info()
+                self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            finally:
+                server.send_signal(signal.SIGTERM)
+                self.assertEqual(server.wait(timeout=30), 0)
 
 
 if __name__ == "__main__":
