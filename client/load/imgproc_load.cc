@@ -67,6 +67,11 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request"
 ABSL_FLAG(std::string, format, "text", "report: text or json");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
 ABSL_FLAG(std::string, metrics, "", "host:port of the server's /metrics: report its CPU, GPU and codec figures");
+ABSL_FLAG(double, invalid_fraction, 0,
+          "share of requests sent with a truncated image (the first 64 bytes), which must fail as INVALID_ARGUMENT");
+ABSL_FLAG(double, cancel_fraction, 0,
+          "share of requests sent with the deadline --cancel_after, which must end OK or DEADLINE_EXCEEDED");
+ABSL_FLAG(absl::Duration, cancel_after, absl::Milliseconds(5), "deadline of the --cancel_fraction requests");
 ABSL_FLAG(double, verify_fraction, 1.0,
           "share of answers to check (decode, size): every round(1/F)-th answer of each worker; 0: none");
 
@@ -81,7 +86,19 @@ struct Input {
   pb::ProcessRequest request;
   ImageSpec expected;
   bool raw = false;
+  pb::ProcessRequest truncated;  // for --invalid_fraction
 };
+
+// What a request is sent to test, and so which statuses its answer may have (--invalid_fraction, --cancel_fraction).
+enum class Kind { kValid, kInvalid, kCancelled };
+bool Expected(Kind kind, int code) {
+  switch (kind) {
+    case Kind::kValid: return code == grpc::OK;
+    case Kind::kInvalid: return code == grpc::INVALID_ARGUMENT;
+    case Kind::kCancelled: return code == grpc::OK || code == grpc::DEADLINE_EXCEEDED;
+  }
+  return false;
+}
 
 constexpr int kStages = 7;
 constexpr const char* kStageNames[kStages] = {"batch_wait", "queue_wait", "decode", "upload", "operations", "download", "encode"};
@@ -158,6 +175,8 @@ std::vector<Input> LoadInputs() {
     in.expected = plan->result;
     if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_FLOAT32) in.expected.depth = Depth::kF32;
     if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_UINT8) in.expected.depth = Depth::kU8;
+    in.truncated = in.request;
+    in.truncated.set_image(in.request.image().substr(0, 64));
     inputs.push_back(std::move(in));
   }
   return inputs;
@@ -180,10 +199,9 @@ double ProcessCpuSeconds() {
   return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// --verify_fraction as "check every k-th answer"; 0: check none.
-int64_t VerifyEvery() {
-  const double fraction = absl::GetFlag(FLAGS_verify_fraction);
-  if (!(fraction >= 0 && fraction <= 1)) Die("--verify_fraction must be within [0, 1]");
+// A share as "every k-th"; 0: none.
+int64_t EveryKth(double fraction, const char* flag) {
+  if (!(fraction >= 0 && fraction <= 1)) Die(absl::StrCat(flag, " must be within [0, 1]"));
   return fraction == 0 ? 0 : std::max<int64_t>(1, std::llround(1 / fraction));
 }
 
@@ -199,7 +217,12 @@ int Run() {
   const int connections = std::clamp(absl::GetFlag(FLAGS_connections), 1, concurrency);
   const double rps = absl::GetFlag(FLAGS_rps);
   const bool streaming = absl::GetFlag(FLAGS_stream);
-  const int64_t verify_every = VerifyEvery();
+  const int64_t verify_every = EveryKth(absl::GetFlag(FLAGS_verify_fraction), "--verify_fraction");
+  const int64_t invalid_every = EveryKth(absl::GetFlag(FLAGS_invalid_fraction), "--invalid_fraction");
+  const int64_t cancel_every = EveryKth(absl::GetFlag(FLAGS_cancel_fraction), "--cancel_fraction");
+  if ((invalid_every > 0 || cancel_every > 0) && absl::GetFlag(FLAGS_stream)) {
+    Die("--invalid_fraction and --cancel_fraction are for unary calls, not --stream");
+  }
   const auto warmup = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
   auto duration = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
   const int64_t total = absl::GetFlag(FLAGS_total);
@@ -227,7 +250,8 @@ int Run() {
   const Clock::time_point start = Clock::now();
   const Clock::time_point measure_from = start + warmup;
   const Clock::time_point stop_at = measure_from + duration;
-  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0}, verified{0};
+  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0}, verified{0}, unexpected{0};
+  std::atomic<int64_t> invalid_sent{0}, cancelled_sent{0};
   std::atomic<bool> stop{false};
   std::vector<WorkerResults> results(static_cast<size_t>(concurrency));
 
@@ -245,10 +269,12 @@ int Run() {
   // and stretch the window over the drain, and so report half the server's rate. With --total, the requests
   // sent after the warm-up are measured, until the last answer.
   const bool window_by_answers = total <= 0;
-  auto record = [&](WorkerResults& mine, Clock::time_point sent, const Input& in, int code,
+  auto record = [&](WorkerResults& mine, Clock::time_point sent, const Input& in, Kind kind, int code,
                     const pb::ProcessResponse* response) {
     const Clock::time_point now = Clock::now();
     ++done;
+    if (!Expected(kind, code)) ++unexpected;
+    if (kind != Kind::kValid) return;  // counted above; their latency is not the service's
     const bool measured_answer =
         window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
     if (!measured_answer) {  // answers outside the window are neither reported nor checked
@@ -303,6 +329,10 @@ int Run() {
     workers.emplace_back([&, w] {
       WorkerResults& mine = results[static_cast<size_t>(w)];
       ImgprocClient client(channels[w % connections], options);
+      ClientOptions hasty_options = options;
+      hasty_options.deadline =
+          std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_cancel_after)));
+      ImgprocClient hasty(channels[w % connections], hasty_options);
       std::unique_ptr<ImgprocClient::Stream> stream;
       if (streaming) stream = client.OpenStream(std::chrono::duration_cast<std::chrono::milliseconds>(warmup + duration) + std::chrono::minutes(1));
       Clock::time_point due;
@@ -313,14 +343,27 @@ int Run() {
         if (streaming) {
           pb::ProcessStreamResponse r;
           if (!stream->Send(in.request) || !stream->Read(&r)) {
-            record(mine, sent, in, grpc::UNAVAILABLE, nullptr);
+            record(mine, sent, in, Kind::kValid, grpc::UNAVAILABLE, nullptr);
             break;
           }
-          record(mine, sent, in, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
+          record(mine, sent, in, Kind::kValid, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
         } else {
+          const int64_t n = i / concurrency;  // this worker's n-th request
+          const Kind kind = cancel_every > 0 && n % cancel_every == cancel_every - 1     ? Kind::kCancelled
+                            : invalid_every > 0 && n % invalid_every == invalid_every / 2 ? Kind::kInvalid
+                                                                                          : Kind::kValid;
           pb::ProcessResponse r;
-          const grpc::Status status = client.Process(in.request, &r);
-          record(mine, sent, in, status.error_code(), status.ok() ? &r : nullptr);
+          grpc::Status status;
+          if (kind == Kind::kCancelled) {
+            ++cancelled_sent;
+            status = hasty.Process(in.request, &r);
+          } else if (kind == Kind::kInvalid) {
+            ++invalid_sent;
+            status = client.Process(in.truncated, &r);
+          } else {
+            status = client.Process(in.request, &r);
+          }
+          record(mine, sent, in, kind, status.error_code(), status.ok() ? &r : nullptr);
         }
       }
       if (stream) stream->Finish();
@@ -398,10 +441,11 @@ int Run() {
   if (absl::GetFlag(FLAGS_format) == "json") {
     std::string json = absl::StrFormat(
         R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"verified":%d,"verify_fraction":%g,"outside_window_count":%d,)"
+        R"("unexpected":%d,"invalid_sent":%d,"cancelled_sent":%d,)"
         R"("duration_s":%.3f,"rps":%.3f,"client_cpu_cores":%.3f,)"
         R"("latency_ms":{"min":%.3f,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"max":%.3f},)",
         samples.size(), ok, errors.load(), wrong.load(), verified.load(), absl::GetFlag(FLAGS_verify_fraction),
-        outside_window_count, wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
+        outside_window_count, unexpected.load(), invalid_sent.load(), cancelled_sent.load(), wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
         Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99), Percentile(latencies, 100));
     json += R"("histogram":[)";
     for (size_t b = 0; b < histogram.size(); ++b) {
@@ -431,10 +475,12 @@ int Run() {
                                                         : absl::StrCat("1 in ", verify_every, " answers of each worker");
     std::printf("Summary:\n  Count:\t%zu (%lld more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
                 "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Verified:\t%lld (%s)\n"
-                "  Wrong answers:\t%lld\n  Load generator CPU:\t%.2f cores\n\n",
+                "  Wrong answers:\t%lld\n  Unexpected statuses:\t%lld (%lld truncated and %lld hasty requests sent)\n"
+                "  Load generator CPU:\t%.2f cores\n\n",
                 samples.size(), (long long)outside_window_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
                 throughput, (long long)errors.load(), (long long)verified.load(), sample_rule.c_str(),
-                (long long)wrong.load(), client_cpu_cores);
+                (long long)wrong.load(), (long long)unexpected.load(), (long long)invalid_sent.load(),
+                (long long)cancelled_sent.load(), client_cpu_cores);
     std::printf("Latency distribution:\n");
     for (double p : {50.0, 90.0, 95.0, 99.0}) std::printf("  %.0f%% in %.2f ms\n", p, Percentile(latencies, p));
     std::printf("\nResponse time histogram:\n");
