@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "imgproc/client.h"
+#include "tls_flags.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
@@ -32,10 +33,6 @@ ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
 ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");
 ABSL_FLAG(std::string, device, "", "device to run on (see info); empty: the server picks");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
-ABSL_FLAG(bool, tls, false, "TLS with the system's CA certificates (implied by the other --tls_* flags)");
-ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates that sign the server's certificate (TLS)");
-ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for servers that require one (mutual TLS; with --tls_key)");
-ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 
 namespace pb = ::imgproc::v1;
 
@@ -120,8 +117,7 @@ int main(int argc, char** argv) {
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;
   options.deadline = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000));
-  absl::StatusOr<imgproc::ClientTls> tls = imgproc::ClientTlsFromFiles(
-      absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  absl::StatusOr<imgproc::ClientTls> tls = imgproc::ClientTlsFromFlags();
   if (!tls.ok()) return Fail(std::string(tls.status().message()));
   options.tls = *std::move(tls);
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);

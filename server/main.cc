@@ -98,7 +98,8 @@ ABSL_FLAG(std::string, test_fault_injection, "",
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tls_key", "tls_client_ca", "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
+constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tls_key", "tls_client_ca",
+                                     "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
                                      "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",

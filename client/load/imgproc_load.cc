@@ -40,14 +40,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "imgproc/client.h"
+#include "tls_flags.h"
 #include "pipeline/plan.h"
 #include "server_metrics.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
-ABSL_FLAG(bool, tls, false, "TLS with the system's CA certificates (implied by the other --tls_* flags)");
-ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates that sign the server's certificate (TLS)");
-ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for servers that require one (mutual TLS; with --tls_key)");
-ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(int, concurrency, 10, "workers sending at once (streams with --stream)");
 ABSL_FLAG(int, connections, 1, "gRPC channels (TCP connections) the workers share round-robin");
 ABSL_FLAG(double, rps, 0, "requests per second over all workers; 0: as fast as answers come");
@@ -233,8 +230,7 @@ int Run() {
   options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
   options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
   options.wait_for_ready = true;
-  absl::StatusOr<ClientTls> tls = ClientTlsFromFiles(absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
-                                                     absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  absl::StatusOr<ClientTls> tls = ClientTlsFromFlags();
   if (!tls.ok()) Die(std::string(tls.status().message()));
   const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(*tls);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
