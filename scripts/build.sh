@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Configures and builds imgproc into build/ (or --build-dir).
 #   scripts/build.sh [--build-dir DIR] [--opencv-cuda PREFIX] [--cuda on|off|auto] [--cuda-libs DIR]
-#                    [--type Release|RelWithDebInfo|Debug]
+#                    [--type Release|RelWithDebInfo|Debug] [--sanitize address,undefined|thread] [--target NAME]
 # --opencv-cuda: the prefix scripts/build-opencv-cuda.sh installed into; the CUDA backend is then built.
 # --cuda-libs: where scripts/fetch-cuda-libs.sh put the NPP/nvJPEG that the CUDA toolkit lacks (IMGPROC_CUDA_LIBS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_dir=build cuda=AUTO type=RelWithDebInfo prefix_path="" cuda_libs=""
+build_dir=build cuda=AUTO type=RelWithDebInfo prefix_path="" cuda_libs="" sanitize="" targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -15,6 +15,8 @@ while [ $# -gt 0 ]; do
     --cuda-libs) [ -d "$2" ] || { echo "build.sh: --cuda-libs '$2' is no directory (scripts/fetch-cuda-libs.sh fills one)" >&2; exit 2; }
                  cuda_libs="$(cd "$2" && pwd)"; shift 2 ;;
     --type) type="$2"; shift 2 ;;
+    --sanitize) sanitize="$2"; shift 2 ;;
+    --target) targets+=(--target "$2"); shift 2 ;;
     *) echo "build.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -23,8 +25,9 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 args=(-DCMAKE_BUILD_TYPE="$type" -DIMGPROC_CUDA="$cuda")
 [ -n "$prefix_path" ] && args+=(-DCMAKE_PREFIX_PATH="$prefix_path")
 [ -n "$cuda_libs" ] && args+=(-DIMGPROC_CUDA_LIBS="$cuda_libs")
+args+=(-DIMGPROC_SANITIZE="$sanitize")
 mkdir -p "$build_dir"
 cmake -S . -B "$build_dir" "${generator[@]}" "${args[@]}" > "$build_dir/configure.log" 2>&1 \
   || { cat "$build_dir/configure.log"; exit 1; }
 grep -E "CUDA backend|OpenCV [0-9]" "$build_dir/configure.log" | sed 's/^-- /build: /'
-cmake --build "$build_dir" --parallel "$(nproc)"
+cmake --build "$build_dir" --parallel "$(nproc)" "${targets[@]}"

@@ -13,9 +13,10 @@ packages=(build-essential cmake ninja-build pkg-config git
           libmicrohttpd-dev)
 if [ "${1:-}" != "--run" ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
-  # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates.
+  # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
+  # scripts/fuzz.sh.
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
-             python3-pip openssl)
+             python3-pip openssl clang libclang-rt-dev)
 fi
 
 missing=()

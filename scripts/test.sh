@@ -3,8 +3,11 @@
 # grpcurl, which Debian lacks, comes from scripts/fetch-grpcurl.sh (PyPI, cached under ~/.cache/imgproc).
 # GPU tests (label gpu) skip with a printed reason where no CUDA device is present.
 #
-#   scripts/test.sh [--cuda-build [--cuda-arch 9.0]] [build.sh arguments for the default build]
+#   scripts/test.sh [--sanitizers] [--fuzz SECONDS] [--cuda-build [--cuda-arch 9.0]] [build.sh arguments]
 #
+# --sanitizers  also builds with ASan and UBSan (build-asan/) and runs the unit and integration tests there, and
+#   with ThreadSanitizer (build-tsan/) and runs the scheduler, worker-pool and batcher tests there.
+# --fuzz N  also runs each libFuzzer target for N seconds (scripts/fuzz.sh: clang, ASan, UBSan; build-fuzz/).
 # --cuda-build  after the default (CPU) configuration, also builds and tests the CUDA configuration, which
 #   needs nvcc but no GPU: NPP and nvJPEG from scripts/fetch-cuda-libs.sh where the toolkit lacks them,
 #   OpenCV with CUDA for --cuda-arch (default 9.0) built once by scripts/build-opencv-cuda.sh --cache and
@@ -12,10 +15,13 @@
 #   with the CUDA backend required, and ctest there. A compile error in GPU code fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cuda_build=0 cuda_arch=9.0 build_args=()
+cuda_build=0 cuda_arch=9.0 sanitizers=0 fuzz_seconds=0 build_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --cuda-build) cuda_build=1; shift ;;
+    --sanitizers) sanitizers=1; shift ;;
+    --fuzz) [ $# -ge 2 ] || { echo "test.sh: --fuzz needs seconds per target, e.g. 60" >&2; exit 2; }
+            fuzz_seconds="$2"; shift 2 ;;
     --cuda-arch) [ $# -ge 2 ] || { echo "test.sh: --cuda-arch needs a value, e.g. 9.0" >&2; exit 2; }
                  cuda_arch="$2"; shift 2 ;;
     *) build_args+=("$1"); shift ;;
@@ -28,16 +34,25 @@ if [ "$cuda_build" = 1 ]; then
   # shellcheck source=scripts/lib/cuda-toolkit.sh
   source scripts/lib/cuda-toolkit.sh
   cuda_find_toolkit
-  declare -a timings=()
-  timed() {  # timed NAME COMMAND...: runs it and records how long it took
-    local name="$1" start=$SECONDS; shift
-    echo "== test.sh: $name"
-    "$@"
-    timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - start)))")
-  }
-else
-  timed() { shift; "$@"; }
 fi
+declare -a timings=()
+timed() {  # timed NAME COMMAND...: runs it and records how long it took
+  local name="$1" start=$SECONDS; shift
+  echo "== test.sh: $name"
+  "$@"
+  timings+=("$(printf '%-28s %5d s' "$name" $((SECONDS - start)))")
+}
+print_timings() { [ ${#timings[@]} -le 2 ] || printf '  %s\n' "${timings[@]}"; }
+
+# Sanitized runs: a report fails the test that hit it (the server's own reports end it with a non-zero code).
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+asan_tests() { (cd build-asan && ctest --output-on-failure --timeout 1800 -j "$(nproc)" -L "unit|integration" -LE soak); }
+# ThreadSanitizer: the concurrent parts of the server (scheduler, worker pools, dynamic batcher, budgets, front stage).
+tsan_tests() {
+  (cd build-tsan && ctest --output-on-failure --timeout 1800 -j "$(nproc)" \
+     -R "unit\.(SchedulerTest|WorkerPoolTest|DynamicBatcherTest|CountedBudgetTest|FrontStageTest)\.")
+}
 
 cpu_tests() { (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
 scripts/install-deps.sh
@@ -46,7 +61,14 @@ IMGPROC_GRPCURL="$(scripts/fetch-grpcurl.sh | tail -n 1)"
 export IMGPROC_GRPCURL
 timed "CPU build" scripts/build.sh "${build_args[@]}"
 timed "CPU tests" cpu_tests
-[ "$cuda_build" = 1 ] || exit 0
+if [ "$sanitizers" = 1 ]; then
+  timed "ASan+UBSan build" scripts/build.sh --build-dir build-asan --cuda off --sanitize address,undefined
+  timed "ASan+UBSan tests" asan_tests
+  timed "TSan build" scripts/build.sh --build-dir build-tsan --cuda off --sanitize thread --target unit_tests
+  timed "TSan tests" tsan_tests
+fi
+[ "$fuzz_seconds" = 0 ] || timed "fuzzing (${fuzz_seconds}s a target)" scripts/fuzz.sh --seconds "$fuzz_seconds"
+if [ "$cuda_build" = 0 ]; then print_timings; exit 0; fi
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/imgproc"
 mkdir -p build-cuda
@@ -69,4 +91,4 @@ timed "CUDA build" scripts/build.sh --opencv-cuda "$opencv_prefix" --cuda on "${
 cuda_tests() { (cd build-cuda && ctest --output-on-failure --timeout 900 -j "$(nproc)" -LE soak); }
 timed "CUDA tests" cuda_tests
 echo "test.sh: both configurations pass"
-printf '  %s\n' "${timings[@]}"
+print_timings
