@@ -1,13 +1,14 @@
 #pragma once
-// The command-line TLS flags that imgproc_cli and imgproc-load share: --tls, --tls_ca, --tls_cert, --tls_key.
+// The command-line flags that imgproc_cli and imgproc-load share for their channels: TLS (--tls, --tls_ca,
+// --tls_cert, --tls_key) and load balancing (--round_robin).
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "imgproc/client.h"
 
 namespace imgproc {
 
-// TLS as the flags ask: off unless --tls or a --tls_* file is given; INVALID_ARGUMENT naming a flag whose file
-// cannot be read, or when --tls_cert and --tls_key do not come together.
-absl::StatusOr<ClientTls> ClientTlsFromFlags();
+// Sets options.tls and options.round_robin as the flags ask: TLS is off unless --tls or a --tls_* file is given.
+// INVALID_ARGUMENT naming a flag whose file cannot be read, or when --tls_cert and --tls_key do not come together.
+absl::Status ApplyChannelFlags(ClientOptions& options);
 
 }  // namespace imgproc

@@ -63,16 +63,24 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls&
   return grpc::SslCredentials(options);
 }
 
-std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& target, const ClientOptions& options) {
+grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // raw float32 answers of large images exceed gRPC's 4 MB default
   args.SetMaxSendMessageSize(-1);
+  std::string service_config;  // JSON members of the service config
+  // With round_robin the channel also watches each replica's health, so that one draining before it stops (health
+  // NOT_SERVING, see the server's --drain_delay) gets no new calls.
+  if (options.round_robin) {
+    service_config = R"("loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": "imgproc.v1.ImageProcessor"})";
+  }
   if (Attempts(options) > 1) {
     // RESOURCE_EXHAUSTED is not listed: gRPC would retry it with or without pushback (it honours pushback only
     // for listed codes), so Process retries it itself, and only with pushback.
-    args.SetServiceConfigJSON(absl::StrCat(R"({"methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
+    absl::StrAppend(&service_config, service_config.empty() ? "" : ", ",
+                    R"("methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
         "retryPolicy": {"maxAttempts": )", Attempts(options), R"(, "initialBackoff": "0.1s",
-        "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]})"));
+        "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}])");
     args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE,
                 static_cast<int>(std::clamp<int64_t>(options.retry_buffer_bytes, 0, INT32_MAX)));
     // After a refused connection gRPC waits 1 s before the next, longer than the retries above take, so a
@@ -81,7 +89,12 @@ std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& tar
   } else {
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   }
-  return grpc::CreateCustomChannel(target, ChannelCredentialsFor(options.tls), args);
+  if (!service_config.empty()) args.SetServiceConfigJSON("{" + service_config + "}");
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> ImgprocClient::MakeChannel(const std::string& target, const ClientOptions& options) {
+  return grpc::CreateCustomChannel(target, ChannelCredentialsFor(options.tls), ChannelArgumentsFor(options));
 }
 
 ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)

@@ -20,7 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "imgproc/client.h"
-#include "tls_flags.h"
+#include "channel_flags.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
@@ -117,9 +117,7 @@ int main(int argc, char** argv) {
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;
   options.deadline = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000));
-  absl::StatusOr<imgproc::ClientTls> tls = imgproc::ClientTlsFromFlags();
-  if (!tls.ok()) return Fail(std::string(tls.status().message()));
-  options.tls = *std::move(tls);
+  if (absl::Status s = imgproc::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
   if (command == "info") return Info(client);
   if (command == "process") return Process(client);

@@ -86,6 +86,9 @@ ABSL_FLAG(int64_t, max_pixel_bytes, int64_t{16} << 30,
           "RESOURCE_EXHAUSTED beyond it");
 ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "on SIGTERM/SIGINT, how long to keep serving while health says NOT_SERVING, so that clients that watch "
+          "health (round_robin with health checking) and load balancers stop sending first; then --shutdown_grace");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, how long in-flight requests may take before they are cancelled");
 ABSL_FLAG(absl::Duration, no_device_exit_delay, absl::Seconds(5),
@@ -106,7 +109,7 @@ constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tl
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
                                      "max_pixel_bytes", "max_concurrent_streams",
-                                     "shutdown_grace", "no_device_exit_delay"};
+                                     "drain_delay", "shutdown_grace", "no_device_exit_delay"};
 
 // The exit code when the server stops because no device is left in service (documented in README.md): distinct from
 // 1 (could not start) and 2 (bad flags), so that an operator can tell a failed GPU from a misconfiguration.
@@ -367,10 +370,18 @@ int Run() {
     sigwait(&signals, &signal_number);
   } while (signal_number == kNoDeviceSignal && scheduler.serving());  // a SIGUSR1 from elsewhere changes nothing
   if (signal_number == kNoDeviceSignal) StopWithoutDevice(*server, scheduler, signals);
+  // Health turns NOT_SERVING first, while calls are still served: gRPC cancels calls that reach a server that is
+  // shutting down before a handler takes them, so clients are told to go elsewhere before it stops accepting.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay); drain > absl::ZeroDuration()) {
+    std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") << ": NOT_SERVING; draining for "
+              << drain << std::endl;
+    const timespec wait = absl::ToTimespec(drain);
+    sigtimedwait(&signals, nullptr, &wait);  // a second signal ends the drain early
+  }
   std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << ": no new requests; finishing those in flight (grace " << absl::GetFlag(FLAGS_shutdown_grace) << ")"
             << std::endl;
-  server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_shutdown_grace)));
   scheduler.Shutdown();
   std::cout << "imgproc: stopped" << std::endl;

@@ -40,7 +40,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "imgproc/client.h"
-#include "tls_flags.h"
+#include "channel_flags.h"
 #include "pipeline/plan.h"
 #include "server_metrics.h"
 
@@ -230,16 +230,12 @@ int Run() {
   options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
   options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
   options.wait_for_ready = true;
-  absl::StatusOr<ClientTls> tls = ClientTlsFromFlags();
-  if (!tls.ok()) Die(std::string(tls.status().message()));
-  const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(*tls);
+  if (absl::Status s = ApplyChannelFlags(options); !s.ok()) Die(std::string(s.message()));
+  const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(options.tls);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < connections; ++i) {
-    grpc::ChannelArguments args;  // a distinct argument per channel keeps gRPC from sharing one connection
-    args.SetInt("imgproc.load.channel", i);
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    grpc::ChannelArguments args = ChannelArgumentsFor(options);  // retries off: max_attempts is 1
+    args.SetInt("imgproc.load.channel", i);  // a distinct argument per channel keeps gRPC from sharing one connection
     channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials, args));
   }
 

@@ -29,6 +29,9 @@ absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca
                                              const std::string& key_path);
 // The credentials for a channel: TLS as `tls` says, else plaintext.
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls);
+struct ClientOptions;
+// A channel's arguments for `options`: message sizes, retries and the load-balancing policy (service config).
+grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options);
 
 struct ClientOptions {
   std::chrono::milliseconds deadline{30000};  // per call, retries included
@@ -45,6 +48,10 @@ struct ClientOptions {
   // buffer is the serialized request itself, kept until the call succeeds or fails, not a copy per attempt.
   int64_t retry_buffer_bytes = (64 << 20) + (1 << 20);
   bool wait_for_ready = false;  // block until the server is reachable instead of failing fast
+  // Spread calls over every address the target resolves to (gRPC's round_robin policy) instead of using the first
+  // that connects (pick_first, gRPC's default). For replicas behind a headless Service, e.g.
+  // "dns:///imgproc.default.svc.cluster.local:50051", or a fixed list, "ipv4:10.0.0.1:50051,10.0.0.2:50051".
+  bool round_robin = false;
   ClientTls tls;
 };
 

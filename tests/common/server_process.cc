@@ -44,12 +44,13 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   FILE* stream = fdopen(out[0], "r");
   char line[1024];
   // Two lines once it is up: the gRPC port, then the metrics port (both picked by the kernel).
-  const std::regex listening("listening on [0-9.]+:([0-9]+)"), metrics("metrics on [0-9.]+:([0-9]+)");
+  const std::regex listening("listening on ([0-9.]+):([0-9]+)"), metrics("metrics on [0-9.]+:([0-9]+)");
   while (stream != nullptr && fgets(line, sizeof line, stream) != nullptr) {
     std::cmatch m;
     if (std::regex_search(line, m, listening)) {
       first_line_ = line;
-      port_ = std::stoi(m[1]);
+      host_ = m[1];
+      port_ = std::stoi(m[2]);
     } else if (std::regex_search(line, m, metrics)) {
       metrics_port_ = std::stoi(m[1]);
       break;

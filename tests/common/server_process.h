@@ -25,7 +25,7 @@ class ServerProcess {
   ~ServerProcess();
 
   bool started() const { return port_ > 0; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   int metrics_port() const { return metrics_port_; }
   std::unique_ptr<imgproc::v1::ImageProcessor::Stub> NewStub() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;
@@ -39,6 +39,7 @@ class ServerProcess {
 
  private:
   pid_t pid_ = -1;
+  std::string host_ = "127.0.0.1";  // as the server printed it (a test may pass another --listen)
   int port_ = 0;
   int metrics_port_ = 0;
   std::string first_line_;
