@@ -24,6 +24,13 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc:
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
+  // The arguments are made before fork: the child of a process with threads (another server's output reader, say)
+  // may only make async-signal-safe calls, and an allocation there hung under AddressSanitizer.
+  std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int out[2];
   if (pipe(out) != 0) return;
   pid_ = fork();
@@ -31,11 +38,6 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
-    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }

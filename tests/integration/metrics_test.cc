@@ -1,5 +1,6 @@
 // /metrics of the real server, scraped over HTTP: exact values after a known sequence of requests, accepted
 // by promtool, and collected by a real Prometheus server on loopback.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -177,15 +178,19 @@ TEST(MetricsTest, RealPrometheusCollectsTheSeries) {
   std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: imgproc\n"
                                          << "    static_configs:\n      - targets: ['127.0.0.1:" << server.metrics_port()
                                          << "']\n";
+  // Everything the child needs is made before fork: with threads in this process, the child may only make
+  // async-signal-safe calls.
+  const std::string config = "--config.file=" + dir + "/prometheus.yml";
+  const std::string storage = "--storage.tsdb.path=" + dir + "/data";
+  const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
+  const int log = open((dir + "/prometheus.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const pid_t prometheus = fork();
   if (prometheus == 0) {
-    const std::string config = "--config.file=" + dir + "/prometheus.yml";
-    const std::string storage = "--storage.tsdb.path=" + dir + "/data";
-    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
-    freopen((dir + "/prometheus.log").c_str(), "w", stderr);
+    if (log >= 0) dup2(log, STDERR_FILENO);
     execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
+  if (log >= 0) close(log);
   std::string answer;
   for (int i = 0; i < 60 && answer.find("imgproc_requests_total") == std::string::npos; ++i) {
     std::this_thread::sleep_for(milliseconds(500));
