@@ -2,11 +2,13 @@
 # Configures and builds imgproc into build/ (or --build-dir).
 #   scripts/build.sh [--build-dir DIR] [--opencv-cuda PREFIX] [--cuda on|off|auto] [--cuda-libs DIR]
 #                    [--type Release|RelWithDebInfo|Debug] [--sanitize address,undefined|thread] [--target NAME]
+#                    [--no-tests]
 # --opencv-cuda: the prefix scripts/build-opencv-cuda.sh installed into; the CUDA backend is then built.
+# --no-tests: only the server, the clients and the benchmarks (images; no GoogleTest needed).
 # --cuda-libs: where scripts/fetch-cuda-libs.sh put the NPP/nvJPEG that the CUDA toolkit lacks (IMGPROC_CUDA_LIBS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_dir=build cuda=AUTO type=RelWithDebInfo prefix_path="" cuda_libs="" sanitize="" targets=()
+build_dir=build cuda=AUTO type=RelWithDebInfo prefix_path="" cuda_libs="" sanitize="" targets=() tests=ON
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -17,12 +19,13 @@ while [ $# -gt 0 ]; do
     --type) type="$2"; shift 2 ;;
     --sanitize) sanitize="$2"; shift 2 ;;
     --target) targets+=(--target "$2"); shift 2 ;;
+    --no-tests) tests=OFF; shift ;;
     *) echo "build.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-args=(-DCMAKE_BUILD_TYPE="$type" -DIMGPROC_CUDA="$cuda")
+args=(-DCMAKE_BUILD_TYPE="$type" -DIMGPROC_CUDA="$cuda" -DIMGPROC_BUILD_TESTS="$tests")
 [ -n "$prefix_path" ] && args+=(-DCMAKE_PREFIX_PATH="$prefix_path")
 [ -n "$cuda_libs" ] && args+=(-DIMGPROC_CUDA_LIBS="$cuda_libs")
 args+=(-DIMGPROC_SANITIZE="$sanitize")

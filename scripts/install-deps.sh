@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
 # Installs what building and testing imgproc needs on Debian 12 or Ubuntu 24.04, skipping what is there.
 #   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --run    only what building and running the server needs
+#   scripts/install-deps.sh --run    only what building and running the server needs (the images' build stage)
+#   ... --opencv-cuda                without Debian's OpenCV: the build uses scripts/build-opencv-cuda.sh's, which
+#                                    needs libjpeg and pip (to download its sources); the CUDA image
+#   ... --deploy-checks              also what scripts/check-deploy.sh needs: a Python venv for the linters,
+#                                    debootstrap and podman for the CPU image
 set -euo pipefail
+mode=all opencv=debian deploy_checks=0
+for arg in "$@"; do
+  case "$arg" in
+    --run) mode=run ;;
+    --opencv-cuda) opencv=cuda ;;
+    --deploy-checks) deploy_checks=1 ;;
+    *) echo "install-deps: unknown argument '$arg' (--run, --opencv-cuda, --deploy-checks)" >&2; exit 2 ;;
+  esac
+done
 
 # grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
 # libmicrohttpd-dev: the /metrics endpoint's HTTP server.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev prometheus-cpp-dev libgif-dev libwebp-dev
-          libmicrohttpd-dev)
-if [ "${1:-}" != "--run" ]; then
+          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev)
+if [ "$opencv" = debian ]; then
+  packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
+else
+  packages+=(libjpeg-dev python3-pip ca-certificates)
+fi
+if [ "$deploy_checks" = 1 ]; then
+  packages+=(python3-venv debootstrap podman)
+fi
+if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
   # scripts/fuzz.sh.

@@ -3,10 +3,12 @@
 # grpcurl, which Debian lacks, comes from scripts/fetch-grpcurl.sh (PyPI, cached under ~/.cache/imgproc).
 # GPU tests (label gpu) skip with a printed reason where no CUDA device is present.
 #
-#   scripts/test.sh [--sanitizers] [--fuzz SECONDS] [--cuda-build [--cuda-arch 9.0]] [build.sh arguments]
+#   scripts/test.sh [--sanitizers] [--fuzz SECONDS] [--deploy] [--cuda-build [--cuda-arch 9.0]] [build.sh arguments]
 #
 # --sanitizers  also builds with ASan and UBSan (build-asan/) and runs the unit and integration tests there, and
 #   with ThreadSanitizer (build-tsan/) and runs the scheduler, worker-pool and batcher tests there.
+# --deploy  also checks deploy/ and the Dockerfiles, and builds and runs the CPU image (scripts/check-deploy.sh
+#   --image: kustomize, kubernetes-validate, yamllint, hadolint, checkov, podman; needs root).
 # --fuzz N  also runs each libFuzzer target for N seconds (scripts/fuzz.sh: clang, ASan, UBSan; build-fuzz/).
 # --cuda-build  after the default (CPU) configuration, also builds and tests the CUDA configuration, which
 #   needs nvcc but no GPU: NPP and nvJPEG from scripts/fetch-cuda-libs.sh where the toolkit lacks them,
@@ -15,11 +17,12 @@
 #   with the CUDA backend required, and ctest there. A compile error in GPU code fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cuda_build=0 cuda_arch=9.0 sanitizers=0 fuzz_seconds=0 build_args=()
+cuda_build=0 cuda_arch=9.0 sanitizers=0 fuzz_seconds=0 deploy=0 build_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --cuda-build) cuda_build=1; shift ;;
     --sanitizers) sanitizers=1; shift ;;
+    --deploy) deploy=1; shift ;;
     --fuzz) [ $# -ge 2 ] || { echo "test.sh: --fuzz needs seconds per target, e.g. 60" >&2; exit 2; }
             fuzz_seconds="$2"; shift 2 ;;
     --cuda-arch) [ $# -ge 2 ] || { echo "test.sh: --cuda-arch needs a value, e.g. 9.0" >&2; exit 2; }
@@ -55,12 +58,14 @@ tsan_tests() {
 }
 
 cpu_tests() { (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
-scripts/install-deps.sh
+install_args=(); [ "$deploy" = 0 ] || install_args=(--deploy-checks)
+scripts/install-deps.sh "${install_args[@]}"
 # grpcurl for integration.grpcurl, which fails rather than skips when IMGPROC_GRPCURL is set.
 IMGPROC_GRPCURL="$(scripts/fetch-grpcurl.sh | tail -n 1)"
 export IMGPROC_GRPCURL
 timed "CPU build" scripts/build.sh "${build_args[@]}"
 timed "CPU tests" cpu_tests
+[ "$deploy" = 0 ] || timed "deploy/ and the CPU image" scripts/check-deploy.sh --image
 if [ "$sanitizers" = 1 ]; then
   timed "ASan+UBSan build" scripts/build.sh --build-dir build-asan --cuda off --sanitize address,undefined
   timed "ASan+UBSan tests" asan_tests

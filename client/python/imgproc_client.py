@@ -5,6 +5,7 @@
         --input /usr/share/backgrounds/mate/nature/Dune.jpg --output thumb.jpg
 """
 import argparse
+import json
 import os
 import sys
 
@@ -24,13 +25,25 @@ def read_file(path):
         return f.read()
 
 
+# Spreads calls over every address the target resolves to (dns:///imgproc.NAMESPACE.svc:50051 for a headless
+# Service), and watches each replica's health so that one draining before it stops gets no new calls.
+ROUND_ROBIN_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": "imgproc.v1.ImageProcessor"},
+})
+
+
 class Client:
-    def __init__(self, target, stubs_dir, timeout_s=30.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None):
+    def __init__(self, target, stubs_dir, timeout_s=30.0, tls=False, tls_ca=None, tls_cert=None, tls_key=None,
+                 round_robin=False):
         """tls_ca, tls_cert, tls_key: PEM files (CA of the server's certificate; the client's own certificate and
-        key for servers that require one). Any of them, or tls=True (the system's CAs), turns TLS on."""
+        key for servers that require one). Any of them, or tls=True (the system's CAs), turns TLS on.
+        round_robin: spread calls over every replica the target names (see ROUND_ROBIN_SERVICE_CONFIG)."""
         import grpc
         self.pb, pb_grpc = load_stubs(stubs_dir)
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+        if round_robin:
+            options.append(("grpc.service_config", ROUND_ROBIN_SERVICE_CONFIG))
         if tls or tls_ca or tls_cert or tls_key:
             credentials = grpc.ssl_channel_credentials(root_certificates=read_file(tls_ca),
                                                        private_key=read_file(tls_key),
@@ -83,13 +96,15 @@ def main():
     parser.add_argument("--stubs", default=os.path.join("build", "client", "python", "stubs"))
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--round-robin", action="store_true",
+                        help="spread calls over every address of --target, e.g. dns:///imgproc.imgproc.svc:50051")
     parser.add_argument("--tls", action="store_true", help="TLS with the system's CA certificates")
     parser.add_argument("--tls-ca", help="PEM CA certificates that sign the server's certificate (TLS)")
     parser.add_argument("--tls-cert", help="PEM client certificate for mutual TLS (with --tls-key)")
     parser.add_argument("--tls-key", help="PEM key of --tls-cert")
     args = parser.parse_args()
     client = Client(args.target, args.stubs, tls=args.tls, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
-                    tls_key=args.tls_key)
+                    tls_key=args.tls_key, round_robin=args.round_robin)
     with open(args.input, "rb") as f:
         response = client.thumbnail(f.read())
     with open(args.output, "wb") as f:

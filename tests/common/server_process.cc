@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <thread>
 
@@ -23,10 +24,17 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc:
   return stub.Process(&context, request, response != nullptr ? response : &ignored);
 }
 
+// IMGPROC_TEST_SERVER runs the suites against another build of the server, such as an image's installed one with
+// only its runtime libraries on LD_LIBRARY_PATH (README, "Images").
+static std::string ServerBinary() {
+  const char* other = std::getenv("IMGPROC_TEST_SERVER");
+  return other != nullptr && *other != '\0' ? other : IMGPROC_SERVER_BINARY;
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   // The arguments are made before fork: the child of a process with threads (another server's output reader, say)
   // may only make async-signal-safe calls, and an allocation there hung under AddressSanitizer.
-  std::vector<std::string> args = {IMGPROC_SERVER_BINARY, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
+  std::vector<std::string> args = {ServerBinary(), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

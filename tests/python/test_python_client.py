@@ -8,11 +8,13 @@ PHOTO is relative to $IMGPROC_TEST_IMAGES (default /usr/share/backgrounds/mate, 
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client", "python"))
 import imgproc_client  # noqa: E402
@@ -124,6 +126,48 @@ class PythonClientMutualTlsTest(unittest.TestCase):
             finally:
                 server.send_signal(signal.SIGTERM)
                 self.assertEqual(server.wait(timeout=30), 0)
+
+
+def free_port(host):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def requests_answered(metrics_address):
+    """Process calls a server answered OK, from its /metrics."""
+    with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("imgproc_requests_total{") and 'code="OK"' in line and "Process\"" in line)
+
+
+class PythonClientRoundRobinTest(unittest.TestCase):
+    def test_calls_spread_over_two_replicas(self):
+        servers, grpc_addresses, metrics_addresses = [], [], []
+        try:
+            for host in ("127.0.0.1", "127.0.0.2"):
+                metrics = f"{host}:{free_port(host)}"
+                server = subprocess.Popen([SERVER, f"--listen={host}:0", f"--metrics_listen={metrics}",
+                                           "--backend=cpu"], stdout=subprocess.PIPE, text=True)
+                servers.append(server)
+                match = re.search(r"listening on ([0-9.]+:\d+)", server.stdout.readline())
+                self.assertIsNotNone(match)
+                grpc_addresses.append(match.group(1))
+                metrics_addresses.append(metrics)
+            client = imgproc_client.Client("ipv4:" + ",".join(grpc_addresses), STUBS, round_robin=True)
+            with open(PHOTO, "rb") as f:
+                photo = f.read()
+            for i in range(20):
+                self.assertEqual(jpeg_size(client.thumbnail(photo, width=64).image)[0], 64)
+            answered = [requests_answered(m) for m in metrics_addresses]
+            self.assertEqual(sum(answered), 20, answered)
+            self.assertTrue(all(n >= 5 for n in answered), f"calls per replica: {answered}")
+        finally:
+            for server in servers:
+                server.send_signal(signal.SIGTERM)
+                self.assertEqual(server.wait(timeout=30), 0)
+                server.stdout.close()
 
 
 if __name__ == "__main__":
