@@ -10,11 +10,21 @@
 #include <regex>
 #include <thread>
 
+#include "common/test_support.h"
+
 #ifndef IMGPROC_SERVER_BINARY
 #error "IMGPROC_SERVER_BINARY must name the server executable"
 #endif
 
 namespace imgproc::testing {
+
+imgproc::v1::ProcessRequest SmallFlipRequest() {
+  imgproc::v1::ProcessRequest request;
+  request.set_image(EncodeAs(GeneratedImage(64, 48), ".png"));
+  request.add_operations()->mutable_flip();
+  request.mutable_output()->mutable_raw();
+  return request;
+}
 
 grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response, std::chrono::milliseconds timeout) {

@@ -13,6 +13,10 @@
 
 namespace imgproc::testing {
 
+// A cheap valid request (a flip of a generated 64x48 PNG, raw answer) for tests about routing and lifecycle, where
+// what the request does does not matter.
+imgproc::v1::ProcessRequest SmallFlipRequest();
+
 // One unary Process call with a deadline; `response` may be null when only the status matters.
 grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response = nullptr,

@@ -16,13 +16,6 @@
 namespace imgproc::testing {
 namespace {
 
-pb::ProcessRequest SmallFlip() {
-  pb::ProcessRequest request;
-  request.set_image(EncodeAs(GeneratedImage(64, 48), ".png"));
-  request.add_operations()->mutable_flip();
-  return request;
-}
-
 double Answered(const ServerProcess& server) { return MetricSum(server.metrics_port(), "imgproc_requests_total"); }
 
 // Waits up to a minute for `count` to reach `at_least`.
@@ -40,7 +33,7 @@ TEST(BalancingTest, RoundRobinSpreadsCallsOverBothReplicasWherePickFirstUsesOne)
   ASSERT_TRUE(a.started() && b.started());
   ASSERT_EQ(b.address().rfind("127.0.0.2:", 0), 0u) << b.address();
   const std::string target = "ipv4:" + a.address() + "," + b.address();
-  const pb::ProcessRequest request = SmallFlip();
+  const pb::ProcessRequest request = SmallFlipRequest();
 
   ClientOptions options;
   options.round_robin = true;
@@ -67,7 +60,7 @@ TEST(BalancingTest, StoppingOneReplicaWithSigtermLosesNoRequest) {
   ClientOptions options;
   options.round_robin = true;
   const ImgprocClient client("ipv4:" + a.address() + "," + b.address(), options);
-  const pb::ProcessRequest request = SmallFlip();
+  const pb::ProcessRequest request = SmallFlipRequest();
 
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, failed{0};

@@ -12,14 +12,6 @@
 namespace imgproc::testing {
 namespace {
 
-pb::ProcessRequest SmallFlip() {
-  pb::ProcessRequest request;
-  request.set_image(EncodeAs(GeneratedImage(64, 48), ".png"));
-  request.add_operations()->mutable_flip();
-  request.mutable_output()->mutable_raw();
-  return request;
-}
-
 TEST(DeviceFailureTest, TheFailingRequestIsInternalThenTheDeviceIsOutOfServiceAndTheServerExitsWithCode3) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--test_fault_injection=device_failure_after=2",
                         "--no_device_exit_delay=8s"});
@@ -27,7 +19,7 @@ TEST(DeviceFailureTest, TheFailingRequestIsInternalThenTheDeviceIsOutOfServiceAn
   EXPECT_EQ(DeviceState(server, "cpu", "serving"), 1);
   EXPECT_EQ(DeviceState(server, "cpu", "failed"), 0);
   auto stub = server.NewStub();
-  const pb::ProcessRequest request = SmallFlip();
+  const pb::ProcessRequest request = SmallFlipRequest();
   for (int i = 0; i < 2; ++i) {
     pb::ProcessResponse response;
     const grpc::Status status = CallProcess(*stub, request, &response, std::chrono::seconds(30));
@@ -47,7 +39,7 @@ TEST(DeviceFailureTest, SigtermWhileWaitingToExitStillExitsWithCode3) {
                         "--no_device_exit_delay=10m"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
-  const grpc::Status failed = CallProcess(*stub, SmallFlip(), nullptr, std::chrono::seconds(30));
+  const grpc::Status failed = CallProcess(*stub, SmallFlipRequest(), nullptr, std::chrono::seconds(30));
   EXPECT_EQ(failed.error_code(), grpc::StatusCode::INTERNAL) << failed.error_message();
   EXPECT_EQ(server.Stop(SIGTERM, 30), kExitNoUsableDevice);
 }
