@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
 ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");
 ABSL_FLAG(std::string, device, "", "device to run on (see info); empty: the server picks");
+ABSL_FLAG(bool, shrink_on_load, true,
+          "let the CPU backend decode a JPEG/WebP at 1/2, 1/4 or 1/8 when the chain starts with such a downscale; "
+          "false: full-size decode, bit-exact with OpenCV");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
 
 namespace pb = ::imgproc::v1;
@@ -85,6 +88,7 @@ int Process(const imgproc::ImgprocClient& client) {
     return Fail(error);
   }
   request.set_device(absl::GetFlag(FLAGS_device));
+  request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_request_id("cli");
 
   pb::ProcessResponse response;
@@ -106,6 +110,9 @@ int Process(const imgproc::ImgprocClient& client) {
             << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
             << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
   for (const auto& op : response.cpu_fallback_operations()) std::cout << "ran on the CPU: " << op << "\n";
+  if (response.decode_shrink_factor() > 1) {
+    std::cout << "decoded at 1/" << response.decode_shrink_factor() << " of its size (shrink-on-load)\n";
+  }
   return 0;
 }
 

@@ -60,6 +60,7 @@ ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's de
 ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
 ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks");
+ABSL_FLAG(bool, shrink_on_load, true, "false: ask for full-size decodes (disable_shrink_on_load), as imgproc_cli");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request");
 ABSL_FLAG(std::string, format, "text", "report: text or json");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
@@ -141,6 +142,7 @@ pb::ProcessRequest RequestTemplate() {
                       absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
     Die(error);
   }
+  request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   return request;
 }
 

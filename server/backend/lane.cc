@@ -4,10 +4,13 @@
 
 namespace imgproc {
 
-absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result) {
+absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const ShrinkOnLoad* shrink) {
   const Clock::time_point start = Clock::now();
   const Plan& plan = *job.plan;
-  absl::StatusOr<cv::Mat> decoded = Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+  absl::StatusOr<cv::Mat> decoded =
+      shrink != nullptr ? Decode(job.input, plan.header, plan.decode_mode, shrink->decoded, shrink->factor)
+                        : Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+  if (decoded.ok()) result.decode_shrink_factor = shrink != nullptr ? shrink->factor : 1;
   if (decoded.ok()) ApplyOrientation(*decoded, plan.orientation);
   result.timings.decode_us = MicrosSince(start);
   return decoded;

@@ -58,9 +58,10 @@ struct DeviceDescription {
 
 namespace imgproc {
 
-// The CPU ends that every lane shares, timed into `result`: decoding the job's image as its plan predicts,
+// The CPU ends that every lane shares, timed into `result`: decoding the job's image as its plan predicts (at
+// the shrunk size of `shrink` where given: the lane then runs shrink->first_step in place of the plan's first),
 // and encoding the chain's result as the request asked.
-absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result);
+absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const ShrinkOnLoad* shrink = nullptr);
 absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result);
 
 }  // namespace imgproc

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
+#include "codec/shrink_on_load.h"
 
 namespace imgproc {
 
@@ -31,8 +32,8 @@ absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, 
   return absl::OkStatus();
 }
 
-ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode) {
-  ImageSpec spec{header.width, header.height, 3, Depth::kU8};
+ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode, int shrink_factor) {
+  ImageSpec spec{ShrunkSide(header.width, shrink_factor), ShrunkSide(header.height, shrink_factor), 3, Depth::kU8};
   if (mode == pb::DECODE_MODE_GRAYSCALE) {
     spec.channels = 1;
   } else if (mode == pb::DECODE_MODE_UNCHANGED) {
@@ -83,7 +84,18 @@ absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode) {
+// OpenCV's flag for a JPEG decode at 1/factor (libjpeg's scale_denom); added to IMREAD_COLOR or IMREAD_GRAYSCALE.
+int ReducedFlag(int shrink_factor) {
+  switch (shrink_factor) {
+    case 2: return cv::IMREAD_REDUCED_GRAYSCALE_2;
+    case 4: return cv::IMREAD_REDUCED_GRAYSCALE_4;
+    case 8: return cv::IMREAD_REDUCED_GRAYSCALE_8;
+    default: return 0;
+  }
+}
+
+absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
+                                         int shrink_factor) {
   // EXIF orientation is not applied: the size must stay the one the chain was validated against.
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
   if (header.tiff_float) {
@@ -101,6 +113,7 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
   } else {
     flags |= cv::IMREAD_COLOR;
   }
+  if (header.format == ImageFormat::kJpeg) flags |= ReducedFlag(shrink_factor);  // 0 at full size
   cv::Mat image;
   try {
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
@@ -118,13 +131,16 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
 }  // namespace
 
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
-                               const ImageSpec& expected) {
+                               const ImageSpec& expected, int shrink_factor) {
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
-  // which hand over the first frame as BGRA for Conform to bring to the predicted channels.
-  absl::StatusOr<cv::Mat> decoded = header.format == ImageFormat::kGif ? DecodeGifFirstFrame(bytes)
-                                    : header.format == ImageFormat::kWebp && header.webp_animated
-                                        ? DecodeAnimatedWebpFirstFrame(bytes)
-                                        : DecodeWithOpenCv(bytes, header, mode);
+  // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
+  // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
+  absl::StatusOr<cv::Mat> decoded =
+      header.format == ImageFormat::kGif                             ? DecodeGifFirstFrame(bytes)
+      : header.format == ImageFormat::kWebp && header.webp_animated ? DecodeAnimatedWebpFirstFrame(bytes)
+      : header.format == ImageFormat::kWebp && shrink_factor > 1
+          ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
+          : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {

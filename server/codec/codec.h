@@ -17,13 +17,15 @@ namespace imgproc {
 // Checks a header against the limits: the point where a 100000x100000 PNG of a few kilobytes is refused.
 absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, const ImageLimits& limits);
 
-// The image the decoder will hand to the first step, predicted from the header.
-ImageSpec DecodedSpec(const ImageHeader& header, imgproc::v1::DecodeMode mode);
+// The image the decoder will hand to the first step, predicted from the header; at 1/shrink_factor of the stored
+// size for shrink-on-load (codec/shrink_on_load.h).
+ImageSpec DecodedSpec(const ImageHeader& header, imgproc::v1::DecodeMode mode, int shrink_factor = 1);
 
-// Decodes and makes the result match `expected` (channels, 8-bit depth), so that the validated chain
-// sees exactly what it was validated for. INVALID_ARGUMENT when the data is corrupt.
+// Decodes (at 1/shrink_factor of the stored size for a plan's shrink-on-load) and makes the result match
+// `expected` (size, channels, 8-bit depth), so that the validated chain sees exactly what it was validated for.
+// INVALID_ARGUMENT when the data is corrupt.
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, imgproc::v1::DecodeMode mode,
-                               const ImageSpec& expected);
+                               const ImageSpec& expected, int shrink_factor = 1);
 
 // Validates the output spec for the image the chain will produce; errors name the field.
 absl::Status ValidateOutputSpec(const imgproc::v1::OutputSpec& spec, const ImageSpec& image);

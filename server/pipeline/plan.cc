@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "codec/codec.h"
 #include "codec/orientation.h"
+#include "codec/shrink_on_load.h"
 
 namespace imgproc {
 
@@ -79,6 +80,63 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
       " makes it that large"));
 }
 
+// The factor (2, 4, 8; 1: none) at which the decoder may start a first-step resize of the stored image to
+// width x height. The rule keeps the answer within 35 dB PSNR of the full-size path on every test photo at every
+// ratio from 2 to 40 (measured; tests/integration/shrink_on_load_test.cc holds the bar):
+// - libjpeg's 1/2 is close to a 2x2 average, which is what INTER_LINEAR computes when a side is exactly halved
+//   and INTER_AREA always: an exact half takes factor 2 with nothing left to resize (44 dB at worst);
+// - before an INTER_AREA resize, the decoded image must stay 1.5x (1/2), 2x (1/4) or 4x (1/8) the output: libjpeg's
+//   1/4 and 1/8 keep each block's lowest frequencies rather than average it, which the area resize after must
+//   smooth over (at 1.0x they fall to 31 dB on the sand of Dune.jpg);
+// - LINEAR, CUBIC and NEAREST beyond an exact half read a few source pixels per output pixel and alias on fine
+//   texture; a shrunk decode does not, and the answers would differ by far more (23 dB on Elephants_3840x2160.jpg),
+//   so those are decoded at full size.
+int ShrinkFactor(const ImageHeader& header, int width, int height, pb::Interpolation interpolation) {
+  if (!HasScaledDecode(header)) return 1;
+  const bool averages = interpolation == pb::INTERPOLATION_AREA || interpolation == pb::INTERPOLATION_LINEAR;
+  if (averages && width == ShrunkSide(header.width, 2) && height == ShrunkSide(header.height, 2)) return 2;
+  if (interpolation != pb::INTERPOLATION_AREA) return 1;
+  struct Margin { int factor, numerator, denominator; };  // decoded side >= output side * numerator / denominator
+  for (const Margin m : {Margin{8, 4, 1}, Margin{4, 2, 1}, Margin{2, 3, 2}}) {
+    if (int64_t{ShrunkSide(header.width, m.factor)} * m.denominator >= int64_t{width} * m.numerator &&
+        int64_t{ShrunkSide(header.height, m.factor)} * m.denominator >= int64_t{height} * m.numerator) {
+      return m.factor;
+    }
+  }
+  return 1;
+}
+
+// Shrink-on-load applies when the chain starts with a resize that ShrinkFactor accepts. The resize is bound again
+// from the shrunk image to the very same output size (its width/height/scale/keep_aspect were resolved against
+// the full-size image, so the new binding names the size outright).
+absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRequest& request, const Plan& plan,
+                                                            const ImageLimits& limits) {
+  if (request.disable_shrink_on_load() || plan.steps.empty() || request.operations(0).op_case() != pb::Operation::kResize) {
+    return std::nullopt;
+  }
+  const ImageSpec& target = plan.steps[0].output;
+  const pb::Interpolation interpolation = request.operations(0).resize().interpolation();
+  const bool transposed = plan.orientation >= 5;  // EXIF 5-8 swap width and height (see Oriented)
+  const int factor = ShrinkFactor(plan.header, transposed ? target.height : target.width,
+                                  transposed ? target.width : target.height, interpolation);
+  if (factor == 1) return std::nullopt;
+  ShrinkOnLoad shrink;
+  shrink.factor = factor;
+  shrink.decoded = DecodedSpec(plan.header, plan.decode_mode, factor);
+  shrink.oriented = Oriented(shrink.decoded, plan.orientation);
+  pb::Operation rest;
+  pb::Resize& resize = *rest.mutable_resize();
+  resize.set_width(target.width);
+  resize.set_height(target.height);
+  resize.set_interpolation(interpolation);
+  StepBinder binder(0, plan.steps[0].name, shrink.oriented, limits);
+  if (absl::Status s = OpRegistry::Find(pb::Operation::kResize)->bind(rest, binder); !s.ok()) {
+    return absl::InternalError(absl::StrCat("shrink-on-load: binding the rest of operations[0] failed: ", s.message()));
+  }
+  shrink.first_step = binder.Take();
+  return shrink;
+}
+
 }  // namespace
 
 absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
@@ -138,6 +196,9 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
   if (absl::Status s = ValidateOutputSpec(request.output(), current); !s.ok()) return s;
   plan.output = request.output();
   if (absl::Status s = CheckAnswerSize(plan, limits); !s.ok()) return s;
+  absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
+  if (!shrink.ok()) return shrink.status();
+  plan.shrink_on_load = *std::move(shrink);
   return plan;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -10,6 +11,16 @@
 #include "ops/operation.h"
 
 namespace imgproc {
+
+// The start of a plan when the decoder does the first part of its leading downscale (codec/shrink_on_load.h):
+// the decoded image at 1/factor of the stored size, and the first step bound again to resize that to the size
+// the full plan's first step outputs, so that every later step, and the answer, stay as validated.
+struct ShrinkOnLoad {
+  int factor = 1;  // 2, 4 or 8
+  ImageSpec decoded;
+  ImageSpec oriented;
+  BoundOp first_step;
+};
 
 // A request checked end to end before any pixel work: the header is within limits, every step's
 // parameters fit the image it will receive, and the output format fits the image the chain produces.
@@ -26,6 +37,9 @@ struct Plan {
   int64_t peak_pixel_bytes = 0;
   ImageSpec result;
   imgproc::v1::OutputSpec output;
+  // Set when the input and chain allow shrink-on-load and the request did not turn it off. A lane that decodes
+  // on the CPU may start from it; the limits and estimates above are those of the full-size decode, the larger.
+  std::optional<ShrinkOnLoad> shrink_on_load;
 };
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step

@@ -32,6 +32,7 @@ struct JobResult {
   StageTimings timings;
   std::vector<std::string> cpu_fallback_operations;
   int input_frames = 1;  // from the plan's header: of an animation only the first frame was processed
+  int decode_shrink_factor = 1;  // 2, 4 or 8 when the lane decoded with the plan's shrink-on-load
   int64_t gpu_busy_us = 0;  // upload, kernels and download as CUDA events on the worker's stream measured them
   const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
   const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers

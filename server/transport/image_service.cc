@@ -34,6 +34,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_device(result.device);
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);
+  response->set_decode_shrink_factor(result.decode_shrink_factor);
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);

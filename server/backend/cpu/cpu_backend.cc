@@ -12,12 +12,15 @@ class CpuLane final : public ExecutionLane {
   absl::StatusOr<JobResult> Run(const Job& job) override {
     const Plan& plan = *job.plan;
     JobResult result;
-    absl::StatusOr<cv::Mat> decoded = DecodeInput(job, result);
+    // The CPU decoders can shrink on load (codec/shrink_on_load.h); the plan says when the chain allows it.
+    const ShrinkOnLoad* shrink = plan.shrink_on_load ? &*plan.shrink_on_load : nullptr;
+    absl::StatusOr<cv::Mat> decoded = DecodeInput(job, result, shrink);
     if (!decoded.ok()) return decoded.status();
 
     const Clock::time_point t = Clock::now();
     cv::Mat current = *std::move(decoded);
-    for (const BoundOp& step : plan.steps) {
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const BoundOp& step = i == 0 && shrink != nullptr ? shrink->first_step : plan.steps[i];
       for (int pass = 0; pass < step.passes; ++pass) {
         if (absl::Status stop = StopReason(job); !stop.ok()) return stop;
         cv::Mat next;

@@ -1,0 +1,212 @@
+// Shrink-on-load (codec/shrink_on_load.h): which factor the plan picks at every size boundary, that the shrunk
+// decode has exactly the predicted size and the answer exactly the size of the full path, where it does not
+// apply, and the request's off switch. The fidelity on the real photos is in integration/shrink_on_load_test.cc.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "backend/cpu/cpu_backend.h"
+#include "codec/shrink_on_load.h"
+#include "common/test_support.h"
+#include "pipeline/plan.h"
+
+namespace imgproc::testing {
+namespace {
+
+// Odd sides, so that every factor rounds up: 1001 / 8 = 125.1 -> 126.
+constexpr int kWidth = 1001, kHeight = 757;
+
+absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request, Plan* plan_out = nullptr) {
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  if (!plan.ok()) return plan.status();
+  if (plan_out != nullptr) *plan_out = *plan;
+  Job job;
+  job.plan = std::make_shared<const Plan>(*std::move(plan));
+  job.input = request.image();
+  return CpuLaneFactory()(0)->Run(job);
+}
+
+pb::ProcessRequest ResizeRequest(const std::string& image, int width, int height,
+                                 pb::Interpolation interpolation = pb::INTERPOLATION_AREA) {
+  pb::ProcessRequest request;
+  request.set_image(image);
+  auto* resize = request.add_operations()->mutable_resize();
+  resize->set_width(width);
+  resize->set_height(height);
+  resize->set_interpolation(interpolation);
+  request.mutable_output()->mutable_raw();
+  return request;
+}
+
+// The factor the plan picks for an output of width x height, after checking that the CPU lane decodes at exactly
+// the predicted size (Decode refuses any other) and answers at exactly the requested one.
+int FactorFor(const std::string& image, int width, int height, pb::Interpolation interpolation = pb::INTERPOLATION_AREA,
+              pb::DecodeMode mode = pb::DECODE_MODE_COLOR) {
+  pb::ProcessRequest request = ResizeRequest(image, width, height, interpolation);
+  request.set_decode_mode(mode);
+  Plan plan;
+  absl::StatusOr<JobResult> result = RunOnCpu(request, &plan);
+  EXPECT_TRUE(result.ok()) << width << "x" << height << ": " << result.status();
+  if (!result.ok()) return -1;
+  EXPECT_EQ(result->image.spec.width, width);
+  EXPECT_EQ(result->image.spec.height, height);
+  const int factor = plan.shrink_on_load ? plan.shrink_on_load->factor : 1;
+  EXPECT_EQ(result->decode_shrink_factor, factor) << width << "x" << height;
+  if (plan.shrink_on_load) {
+    EXPECT_EQ(plan.shrink_on_load->decoded.width, ShrunkSide(kWidth, factor));
+    EXPECT_EQ(plan.shrink_on_load->decoded.height, ShrunkSide(kHeight, factor));
+    EXPECT_EQ(plan.shrink_on_load->first_step.output, plan.steps[0].output);
+  }
+  return factor;
+}
+
+// At 1/f the decoder gives ceil(side / f): 1001x757 -> 501x379, 251x190, 126x95. An AREA resize takes 1/8 while
+// that stays 4x its output, 1/4 while 2x, 1/2 while 1.5x (pipeline/plan.cc says why); one pixel more on either
+// side takes the next smaller factor. An exact half takes 1/2 for AREA and LINEAR alone.
+void ExpectEveryBoundary(const std::string& image, pb::DecodeMode mode) {
+  const auto area = pb::INTERPOLATION_AREA;
+  EXPECT_EQ(FactorFor(image, 1, 1, area, mode), 8);
+  EXPECT_EQ(FactorFor(image, 31, 23, area, mode), 8);   // 126 >= 4 * 31, 95 >= 4 * 23
+  EXPECT_EQ(FactorFor(image, 32, 23, area, mode), 4);
+  EXPECT_EQ(FactorFor(image, 31, 24, area, mode), 4);
+  EXPECT_EQ(FactorFor(image, 125, 95, area, mode), 4);  // 251 >= 2 * 125, 190 >= 2 * 95
+  EXPECT_EQ(FactorFor(image, 126, 95, area, mode), 2);
+  EXPECT_EQ(FactorFor(image, 125, 96, area, mode), 2);
+  EXPECT_EQ(FactorFor(image, 334, 252, area, mode), 2);  // 501 >= 1.5 * 334, 379 >= 1.5 * 252
+  EXPECT_EQ(FactorFor(image, 335, 252, area, mode), 1);
+  EXPECT_EQ(FactorFor(image, 334, 253, area, mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 379, area, mode), 2);  // the exact half
+  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_LINEAR, mode), 2);
+  EXPECT_EQ(FactorFor(image, 500, 379, pb::INTERPOLATION_LINEAR, mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 378, area, mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_CUBIC, mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_NEAREST, mode), 1);
+  EXPECT_EQ(FactorFor(image, 31, 23, pb::INTERPOLATION_LINEAR, mode), 1);  // point samples: decoded at full size
+  EXPECT_EQ(FactorFor(image, 2000, 1500, area, mode), 1);                    // an upscale
+}
+
+TEST(ShrinkOnLoadTest, JpegFactorAtEveryBoundary) {
+  const std::string jpeg = EncodeAs(GeneratedImage(kWidth, kHeight), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
+  for (const pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE, pb::DECODE_MODE_UNCHANGED}) {
+    SCOPED_TRACE(pb::DecodeMode_Name(mode));
+    ExpectEveryBoundary(jpeg, mode);
+  }
+}
+
+TEST(ShrinkOnLoadTest, WebpFactorAtEveryBoundary) {
+  for (const int channels : {3, 4}) {
+    SCOPED_TRACE(channels);
+    const std::string webp = EncodeAs(GeneratedImage(kWidth, kHeight, channels), ".webp", {cv::IMWRITE_WEBP_QUALITY, 90});
+    ExpectEveryBoundary(webp, channels == 4 ? pb::DECODE_MODE_UNCHANGED : pb::DECODE_MODE_COLOR);
+  }
+  const std::string webp = EncodeAs(GeneratedImage(kWidth, kHeight), ".webp");
+  EXPECT_EQ(FactorFor(webp, 31, 23, pb::INTERPOLATION_AREA, pb::DECODE_MODE_GRAYSCALE), 8);
+}
+
+// The output sizes of every form of resize (scale, one side, keep_aspect) are resolved against the full-size image
+// first, so the answer is the same size with and without shrink-on-load.
+TEST(ShrinkOnLoadTest, EveryResizeFormKeepsItsOutputSize) {
+  const std::string jpeg = EncodeAs(GeneratedImage(kWidth, kHeight), ".jpg");
+  std::vector<pb::Resize> forms(4);
+  forms[0].set_scale(0.5);  // LINEAR, an exact half
+  forms[1].set_width(300);
+  forms[2].set_height(100);
+  forms[3].set_width(200);
+  forms[3].set_height(200);
+  forms[3].set_keep_aspect(true);
+  for (int i = 1; i < 4; ++i) forms[i].set_interpolation(pb::INTERPOLATION_AREA);
+  for (const pb::Resize& form : forms) {
+    SCOPED_TRACE(form.ShortDebugString());
+    pb::ProcessRequest request;
+    request.set_image(jpeg);
+    *request.add_operations()->mutable_resize() = form;
+    request.mutable_output()->mutable_raw();
+    pb::ProcessRequest full = request;
+    full.set_disable_shrink_on_load(true);
+    absl::StatusOr<JobResult> shrunk = RunOnCpu(request), exact = RunOnCpu(full);
+    ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+    ASSERT_TRUE(exact.ok()) << exact.status();
+    EXPECT_GT(shrunk->decode_shrink_factor, 1);
+    EXPECT_EQ(exact->decode_shrink_factor, 1);
+    EXPECT_EQ(shrunk->image.spec, exact->image.spec);
+  }
+}
+
+// EXIF 5-8 turn the stored image a quarter: the factor is chosen on the stored sides, the output stays upright.
+TEST(ShrinkOnLoadTest, TransposingOrientationSwapsTheSidesCompared) {
+  const std::string jpeg = WithExifOrientation(EncodeAs(GeneratedImage(kWidth, kHeight), ".jpg"), 6);
+  // Upright the image is 757x1001; 23x31 upright is 31x23 stored, the largest output 1/8 takes.
+  Plan plan;
+  absl::StatusOr<JobResult> result = RunOnCpu(ResizeRequest(jpeg, 23, 31), &plan);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(plan.shrink_on_load.has_value());
+  EXPECT_EQ(plan.shrink_on_load->factor, 8);
+  EXPECT_EQ(plan.shrink_on_load->oriented, (ImageSpec{95, 126, 3, Depth::kU8}));
+  EXPECT_EQ(result->image.spec, (ImageSpec{23, 31, 3, Depth::kU8}));
+  result = RunOnCpu(ResizeRequest(jpeg, 24, 31), &plan);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->decode_shrink_factor, 4);
+}
+
+TEST(ShrinkOnLoadTest, NotForOtherFormatsOrChainsOrWhenTurnedOff) {
+  const cv::Mat picture = GeneratedImage(kWidth, kHeight);
+  const std::string jpeg = EncodeAs(picture, ".jpg");
+  for (const char* extension : {".png", ".tif", ".bmp"}) {
+    EXPECT_EQ(FactorFor(EncodeAs(picture, extension), 31, 23), 1) << extension;
+  }
+  pb::ProcessRequest blur_first = ResizeRequest(jpeg, 126, 95);
+  *blur_first.mutable_operations()->Add() = blur_first.operations(0);
+  blur_first.mutable_operations(0)->Clear();
+  blur_first.mutable_operations(0)->mutable_gaussian_blur()->set_kernel_width(3);
+  absl::StatusOr<Plan> plan = BuildPlan(blur_first, ImageLimits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_FALSE(plan->shrink_on_load.has_value()) << "the blur needs the full-size pixels";
+
+  pb::ProcessRequest off = ResizeRequest(jpeg, 126, 95);
+  off.set_disable_shrink_on_load(true);
+  plan = BuildPlan(off, ImageLimits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_FALSE(plan->shrink_on_load.has_value());
+}
+
+// Turned off, the answer is bit-exact with OpenCV's full decode and cv::resize; on, it is close.
+TEST(ShrinkOnLoadTest, OffSwitchGivesTheFullDecodeBitExact) {
+  const std::string photo = ReadFile(PhotoPath("nature/Storm.jpg"));
+  const cv::Mat full = DecodeLikeServer(photo);
+  cv::Mat expected;
+  cv::resize(full, expected, {full.cols / 4, full.rows / 4}, 0, 0, cv::INTER_AREA);
+  pb::ProcessRequest request = ResizeRequest(photo, expected.cols, expected.rows);
+  request.set_disable_shrink_on_load(true);
+  absl::StatusOr<JobResult> exact = RunOnCpu(request);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(exact->decode_shrink_factor, 1);
+  auto as_mat = [](const JobResult& r) {
+    return RawToMat(r.image.bytes, r.image.spec.width, r.image.spec.height, r.image.spec.channels, pb::DTYPE_UINT8);
+  };
+  EXPECT_EQ(Compare(as_mat(*exact), expected).max_abs, 0);
+
+  request.set_disable_shrink_on_load(false);
+  absl::StatusOr<JobResult> shrunk = RunOnCpu(request);
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  EXPECT_EQ(shrunk->decode_shrink_factor, 2);  // 1/4 would leave less than 2x for the area resize
+  EXPECT_GT(Compare(as_mat(*shrunk), expected).max_abs, 0) << "the shrunk path is not the same computation";
+  EXPECT_GE(Psnr(as_mat(*shrunk), expected), 35);
+}
+
+// A shrunk decode of corrupt data fails its request as the full decode does.
+TEST(ShrinkOnLoadTest, CorruptDataIsInvalidArgument) {
+  for (const char* extension : {".jpg", ".webp"}) {
+    std::string bytes = EncodeAs(GeneratedImage(kWidth, kHeight), extension);
+    bytes.resize(bytes.size() / 3);
+    absl::StatusOr<JobResult> result = RunOnCpu(ResizeRequest(bytes, 126, 95));
+    if (result.ok()) {
+      EXPECT_EQ(result->image.spec.width, 126) << extension << ": libjpeg fills a truncated scan with grey";
+    } else {
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << extension << ": " << result.status();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace imgproc::testing
