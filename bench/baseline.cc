@@ -1,14 +1,8 @@
 // The in-process baseline: what a user would write instead of calling imgproc. One thread per core, each
 // looping decode -> operations -> encode with plain OpenCV calls, no RPC. Same workloads as bench/run.sh.
 //
-//   imgproc-baseline --workload=W1 --input=DIR_OR_FILES --duration=10s [--threads=N] [--concurrency-one]
+//   imgproc-baseline --workload=W1 --input=DIR_OR_FILES --duration=10s [--threads=N]
 #include <algorithm>
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <sstream>
 #include <thread>
 
 #include <opencv2/core.hpp>
@@ -17,9 +11,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "harness.h"
 
 ABSL_FLAG(std::string, workload, "W1", "W1 thumbnail, W2 4K bilateral, W3 ML preprocessing, W4 small images");
 ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated");
@@ -27,8 +20,6 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to run");
 ABSL_FLAG(int, threads, 0, "worker threads; 0: one per core");
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string Process(const std::string& workload, const std::string& bytes) {
   const cv::Mat src = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
@@ -64,57 +55,12 @@ std::string Process(const std::string& workload, const std::string& bytes) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  std::vector<std::string> images;
-  for (const std::string& item : std::vector<std::string>(absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty()))) {
-    std::vector<std::string> files;
-    if (std::filesystem::is_directory(item)) {
-      for (const auto& e : std::filesystem::directory_iterator(item)) files.push_back(e.path().string());
-    } else {
-      files.push_back(item);
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      std::stringstream s;
-      s << in.rdbuf();
-      images.push_back(s.str());
-    }
-  }
-  if (images.empty()) {
-    std::cerr << "imgproc-baseline: --input names no images\n";
-    return 2;
-  }
+  const std::vector<std::string> images = imgproc::bench::LoadImages(absl::GetFlag(FLAGS_input), "imgproc-baseline");
   const std::string workload = absl::GetFlag(FLAGS_workload);
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cv::setNumThreads(1);  // the threads are the parallelism, as with the server's CPU workers
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point stop = start + absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
-  std::mutex mu;
-  std::vector<int64_t> latencies;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      std::vector<int64_t> mine;
-      for (size_t i = t; Clock::now() < stop; i += threads) {
-        const Clock::time_point s = Clock::now();
-        const std::string out = Process(workload, images[i % images.size()]);
-        if (out.empty()) std::abort();
-        mine.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - s).count());
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-    });
-  }
-  for (auto& t : pool) t.join();
-  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) {
-    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, size_t(p / 100 * latencies.size()))] / 1000.0;
-  };
-  std::cout << absl::StrFormat(R"({"count":%d,"errors":0,"wrong":0,"duration_s":%.3f,"rps":%.3f,"threads":%d,)"
-                               R"("latency_ms":{"p50":%.3f,"p99":%.3f,"max":%.3f}})",
-                               latencies.size(), wall, latencies.size() / wall, threads, pct(50), pct(99), pct(100))
-            << std::endl;
+  imgproc::bench::RunClosedLoop(images, threads, absl::GetFlag(FLAGS_duration),
+                                [&](const std::string& image) { return !Process(workload, image).empty(); });
   return 0;
 }

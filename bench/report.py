@@ -148,6 +148,17 @@ def main(out):
             print(f"Half load, {w} {system}, open loop at {rps}/s (half the saturation throughput): p50 "
                   f"{lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms, p99/p50 {lat['p99'] / lat['p50']:.2f} (target: <= 2)")
             print()
+    # libvips is the engine CPU users would run otherwise (imgproxy): the service against it at saturation, both
+    # ways of decoding on each side.
+    def best(w, system):
+        return max((r.get("rps", 0) for (ww, s, c, q), r in runs.items() if ww == w and s == system and not q), default=0)
+    for w in sorted(WORKLOADS):
+        pairs = [(a, b) for a in ("service-cpu", "service-cpu-full-decode")
+                 for b in ("vips-shrink-on-load", "vips") if best(w, a) and best(w, b)]
+        if pairs:
+            print(f"{w} against libvips, best of each at saturation: " + "; ".join(
+                f"{a} {best(w, a):.1f}/s vs {b} {best(w, b):.1f}/s = {best(w, a) / best(w, b):.2f}x" for a, b in pairs))
+            print()
     present = {w for (w, _, _, _) in runs} or set(WORKLOADS)
     for w, text in WORKLOADS.items():
         if w in present:

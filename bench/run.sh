@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
-#                [--workloads W1,W2,W3,W4,W5] [--systems service-cpu,service-cuda,baseline,torch]
+#                [--workloads W1,W2,W3,W4,W5] [--systems service-cpu,service-cuda,baseline,torch,vips]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
-# the saturation throughput; the in-process C++ baseline; and torchvision on the GPU where Python has torch
-# and CUDA. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build leaves the CUDA
-# backend out (nothing of it would run).
+# the saturation throughput; on the CPU backend W1 and W3 also at full-size decode (shrink-on-load off, the
+# service-cpu-full-decode rows); the in-process C++ baseline; libvips in-process on W1 (full-size decode and
+# shrink-on-load) and W4 (installed by scripts/install-deps.sh --bench); and torchvision on the GPU where
+# Python has torch and CUDA. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build
+# leaves the CUDA backend out (nothing of it would run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cores=$(nproc)
@@ -22,7 +24,7 @@ saturation_verify_fraction=0.05
 warmup=2s torch_threads=16
 
 duration=10 build_dir=build-release out=bench/results cuda_prefix=""
-workloads=W1,W2,W3,W4,W5 systems=service-cpu,service-cuda,baseline,torch
+workloads=W1,W2,W3,W4,W5 systems=service-cpu,service-cuda,baseline,torch,vips
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -37,11 +39,12 @@ done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
 for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
-  has service-cpu,service-cuda,baseline,torch "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
+  has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
 
 photos="${IMGPROC_TEST_IMAGES:-/usr/share/backgrounds/mate}"
 [ -d "$photos/nature" ] || scripts/install-deps.sh
+if has "$systems" vips && ! pkg-config --exists vips; then scripts/install-deps.sh --bench; fi
 build_args=(--build-dir "$build_dir" --type Release)
 [ -n "$cuda_prefix" ] && build_args+=(--opencv-cuda "$cuda_prefix")
 has "$systems" service-cuda || build_args+=(--cuda off)
@@ -118,6 +121,11 @@ for backend in "${backends[@]}"; do
   for w in ${workloads//,/ }; do
     load "$out/service-$backend-$w-c1.json" "$w" 1 1 1
     load "$out/service-$backend-$w-c$saturation.json" "$w" "$saturation" "$connections" "$saturation_verify_fraction"
+    # The CPU backend shrinks JPEGs on load where a chain starts with a downscale (W1, W3): the same at full size.
+    if [ "$backend" = cpu ] && { [ "$w" = W1 ] || [ "$w" = W3 ]; }; then
+      load "$out/service-cpu-full-decode-$w-c$saturation.json" "$w" "$saturation" "$connections" \
+           "$saturation_verify_fraction" --shrink_on_load=false
+    fi
   done
   # Latency at half load: open loop at half the saturation throughput (the target: p99 within 2x p50).
   if has "$workloads" W1; then
@@ -147,6 +155,22 @@ for w in "${inprocess[@]}"; do
           --threads="$threads" > "$out/baseline-$w-c$threads.json"
       summarize "$out/baseline-$w-c$threads.json"
     done
+  fi
+  if has "$systems" vips && { [ "$w" = W1 ] || [ "$w" = W4 ]; }; then
+    if [ -x "$bin/bench/imgproc-vips-peer" ]; then
+      variants=(vips)
+      [ "$w" = W1 ] && variants+=(vips-shrink-on-load)  # W4 has no downscale to shrink
+      for variant in "${variants[@]}"; do
+        for threads in 1 "$cores"; do
+          "$bin/bench/imgproc-vips-peer" --workload="$w" --input="${input[$w]}" --duration="${duration}s" \
+              --threads="$threads" --shrink_on_load="$([ "$variant" = vips ] && echo false || echo true)" \
+              > "$out/$variant-$w-c$threads.json"
+          summarize "$out/$variant-$w-c$threads.json"
+        done
+      done
+    else
+      echo "bench: no libvips rows: the build has no imgproc-vips-peer (libvips-dev missing)" >&2
+    fi
   fi
   if $torch_ok; then
     for threads in 1 "$torch_threads"; do

@@ -6,14 +6,16 @@
 #                                    needs libjpeg and pip (to download its sources); the CUDA image
 #   ... --deploy-checks              also what scripts/check-deploy.sh needs: a Python venv for the linters,
 #                                    debootstrap and podman for the CPU image
+#   ... --bench                      also libvips, the peer bench/run.sh compares the CPU backend with
 set -euo pipefail
-mode=all opencv=debian deploy_checks=0
+mode=all opencv=debian deploy_checks=0 bench=0
 for arg in "$@"; do
   case "$arg" in
     --run) mode=run ;;
     --opencv-cuda) opencv=cuda ;;
     --deploy-checks) deploy_checks=1 ;;
-    *) echo "install-deps: unknown argument '$arg' (--run, --opencv-cuda, --deploy-checks)" >&2; exit 2 ;;
+    --bench) bench=1 ;;
+    *) echo "install-deps: unknown argument '$arg' (--run, --opencv-cuda, --deploy-checks, --bench)" >&2; exit 2 ;;
   esac
 done
 
@@ -30,6 +32,9 @@ else
 fi
 if [ "$deploy_checks" = 1 ]; then
   packages+=(python3-venv debootstrap podman)
+fi
+if [ "$bench" = 1 ]; then
+  packages+=(libvips-dev)  # bench/vips_peer.cc: imgproxy's engine, in-process like the OpenCV baseline
 fi
 if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
