@@ -194,6 +194,34 @@ TEST(ShrinkOnLoadTest, OffSwitchGivesTheFullDecodeBitExact) {
   EXPECT_GE(Psnr(as_mat(*shrunk), expected), 35);
 }
 
+// libjpeg scales every kind of JPEG it decodes: progressive, grayscale, CMYK (tests/data, converted by libjpeg as
+// the full decode is). Each shrunk answer is close to the full path's.
+TEST(ShrinkOnLoadTest, EveryKindOfJpegShrinks) {
+  const cv::Mat photo = DecodeLikeServer(ReadFile(PhotoPath("nature/Storm.jpg")));
+  cv::Mat gray;
+  cv::cvtColor(photo, gray, cv::COLOR_BGR2GRAY);
+  const std::pair<std::string, std::string> inputs[] = {
+      {"baseline", EncodeAs(photo, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90})},
+      {"progressive", EncodeAs(photo, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90, cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+      {"grayscale", EncodeAs(gray, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90})},
+      {"cmyk", ReadFile(TestDataPath("cmyk_64x48.jpg"))}};
+  for (const auto& [kind, jpeg] : inputs) {
+    SCOPED_TRACE(kind);
+    const cv::Mat full = DecodeLikeServer(jpeg);
+    pb::ProcessRequest request = ResizeRequest(jpeg, full.cols / 4, full.rows / 4);
+    absl::StatusOr<JobResult> shrunk = RunOnCpu(request);
+    request.set_disable_shrink_on_load(true);
+    absl::StatusOr<JobResult> exact = RunOnCpu(request);
+    ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+    ASSERT_TRUE(exact.ok()) << exact.status();
+    EXPECT_EQ(shrunk->decode_shrink_factor, 2);
+    auto as_mat = [](const JobResult& r) {
+      return RawToMat(r.image.bytes, r.image.spec.width, r.image.spec.height, r.image.spec.channels, pb::DTYPE_UINT8);
+    };
+    EXPECT_GE(Psnr(as_mat(*shrunk), as_mat(*exact)), 35);
+  }
+}
+
 // A shrunk decode of corrupt data fails its request as the full decode does.
 TEST(ShrinkOnLoadTest, CorruptDataIsInvalidArgument) {
   for (const char* extension : {".jpg", ".webp"}) {
