@@ -51,7 +51,7 @@ struct DeviceDescription {
   int64_t memory_total_bytes = 0;
   std::string compute_capability;
   std::string pci_bus_id;  // how NVML finds the same GPU whatever CUDA_VISIBLE_DEVICES renumbered
-  std::string codecs;      // where images are decoded and encoded ("" on the CPU: libjpeg-turbo and friends)
+  std::string codecs;      // where and how images are decoded and encoded
 };
 
 }  // namespace imgproc

@@ -65,7 +65,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       busy_ratio_(BuildGauge().Name("imgproc_worker_busy_ratio").Help("Share of worker time busy over the last second").Register(*registry_)),
       bytes_received_(BuildCounter().Name("imgproc_received_bytes_total").Help("Encoded image bytes received").Register(*registry_).Add({})),
       bytes_sent_(BuildCounter().Name("imgproc_sent_bytes_total").Help("Image bytes returned").Register(*registry_).Add({})),
-      pixels_(BuildCounter().Name("imgproc_pixels_processed_total").Help("Decoded pixels of requests that ran").Register(*registry_)),
+      pixels_(BuildCounter().Name("imgproc_pixels_processed_total").Help("Pixels of the input images (as stored, whatever size shrink-on-load decoded) of requests that ran").Register(*registry_)),
       operations_(BuildCounter().Name("imgproc_operations_total").Help("Chain steps executed, by operation").Register(*registry_)),
       cpu_fallbacks_(BuildCounter().Name("imgproc_cpu_fallback_operations_total").Help("Steps a GPU request ran on the CPU for want of a CUDA path").Register(*registry_)),
       skipped_(BuildCounter().Name("imgproc_skipped_requests_total").Help("Queued requests dropped before running: deadline passed or cancelled").Register(*registry_)),
@@ -78,6 +78,7 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       decode_batcher_seconds_(BuildCounter().Name("imgproc_decode_batcher_seconds_total").Help("Time of the GPU decode batcher's threads, by phase (wait_for_lanes, prepare, engine, forward); the rest of their time they wait for requests").Register(*registry_)),
       decodes_(BuildCounter().Name("imgproc_decodes_total").Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format").Register(*registry_)),
       encodes_(BuildCounter().Name("imgproc_encodes_total").Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format").Register(*registry_)),
+      shrink_on_load_(BuildCounter().Name("imgproc_shrink_on_load_decodes_total").Help("Inputs decoded at 1/factor of their size because the chain starts with a downscale (shrink-on-load), by factor").Register(*registry_)),
       process_cpu_seconds_(BuildCounter().Name("process_cpu_seconds_total").Help("User and system CPU time of the server process").Register(*registry_).Add({})) {
   BuildGauge().Name("imgproc_build_info").Help("Versions of this server; always 1").Register(*registry_)
       .Add({{"version", info.version}, {"git_revision", info.git_revision}, {"opencv_version", info.opencv_version},
@@ -171,6 +172,9 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
   decodes_.Add({{"device", device}, {"backend", result->decode_backend}, {"format", ImageFormatName(job.plan->header.format)}})
       .Increment();
   encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
+  if (result->decode_shrink_factor > 1) {
+    shrink_on_load_.Add({{"device", device}, {"factor", std::to_string(result->decode_shrink_factor)}}).Increment();
+  }
   for (const BoundOp& step : job.plan->steps) operations_.Add({{"operation", step.name}, {"device", device}}).Increment();
   for (const std::string& where : result->cpu_fallback_operations) {
     // "operations[3].median_blur" -> "median_blur"

@@ -100,6 +100,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Counter>& decode_batcher_seconds_;
   prometheus::Family<prometheus::Counter>& decodes_;
   prometheus::Family<prometheus::Counter>& encodes_;
+  prometheus::Family<prometheus::Counter>& shrink_on_load_;
   prometheus::Counter& process_cpu_seconds_;
   double last_process_cpu_seconds_ = 0;
 

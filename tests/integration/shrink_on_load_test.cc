@@ -8,6 +8,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
 
@@ -113,6 +114,30 @@ TEST_F(ShrinkOnLoadFidelityTest, PointSamplingDownscalesDecodeAtFullSize) {
     EXPECT_EQ(factor, 1) << chain.name;
     EXPECT_TRUE(std::isinf(psnr)) << chain.name << ": " << psnr << " dB";
   }
+}
+
+// Operators see how often inputs shrink, by factor, and what the server says its CPU codecs do.
+TEST_F(ShrinkOnLoadFidelityTest, MetricsCountShrunkDecodesByFactor) {
+  const std::string series = "imgproc_shrink_on_load_decodes_total";
+  const std::string twice = SeriesKey(series, {{"device", "cpu"}, {"factor", "2"}});
+  auto count = [&] {
+    const std::map<std::string, double> metrics = ParseMetrics(HttpGet(server_->metrics_port(), "/metrics"));
+    const auto it = metrics.find(twice);
+    return it == metrics.end() ? 0.0 : it->second;
+  };
+  const double before = count();
+  Chain half{"half", {}};
+  half.resize.set_scale(0.5);
+  const std::string photo = ReadFile(PhotoPath("nature/Storm.jpg"));
+  EXPECT_EQ(Compare(photo, half).second, 2);  // one shrunk request and one at full size
+  EXPECT_EQ(count(), before + 1);
+
+  auto stub = server_->NewStub();
+  grpc::ClientContext context;
+  pb::ServerInfo info;
+  ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
+  ASSERT_GE(info.devices_size(), 1);
+  EXPECT_NE(info.devices(0).codecs().find("shrink on load"), std::string::npos) << info.devices(0).codecs();
 }
 
 // The same photos as WebP (encoded here from the decoded JPEGs): libwebp's rescaler does the shrinking.

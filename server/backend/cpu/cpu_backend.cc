@@ -46,6 +46,7 @@ DeviceDescription CpuDeviceDescription() {
   cpu.name = "cpu";
   cpu.kind = "cpu";
   cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
+  cpu.codecs = "OpenCV's codecs (libjpeg-turbo, libpng, libwebp, libtiff), giflib; JPEG and WebP shrink on load";
   return cpu;
 }
 
