@@ -3,10 +3,15 @@
 // apply, and the request's off switch. The fidelity on the real photos is in integration/shrink_on_load_test.cc.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <map>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
+#include "codec/codec.h"
 #include "codec/shrink_on_load.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
@@ -220,6 +225,46 @@ TEST(ShrinkOnLoadTest, EveryKindOfJpegShrinks) {
     };
     EXPECT_GE(Psnr(as_mat(*shrunk), as_mat(*exact)), 35);
   }
+}
+
+// The rule in pipeline/plan.cc claims 35 dB at every AREA ratio from 2 to 40 on every test photo: the sweep. Each
+// photo is decoded once per factor with the server's decoder; for each ratio the plan picks the factor and binds
+// both first steps, which run here on those decodes (the lane would do the same, minus the re-decoding).
+TEST(ShrinkOnLoadTest, AreaRatioSweepStaysOver35DbOnEveryPhoto) {
+  std::vector<std::string> photos = NaturePhotos();
+  photos.push_back(PhotoPath("abstract/Elephants_3840x2160.jpg"));
+  std::map<int, double> lowest;  // by factor
+  for (const std::string& path : photos) {
+    const std::string jpeg = ReadFile(path);
+    absl::StatusOr<ImageHeader> header = ReadImageHeader(jpeg);
+    ASSERT_TRUE(header.ok()) << header.status();
+    std::map<int, cv::Mat> decoded;
+    for (const int factor : {1, 2, 4, 8}) {
+      const ImageSpec spec = DecodedSpec(*header, pb::DECODE_MODE_COLOR, factor);
+      absl::StatusOr<cv::Mat> image = Decode(jpeg, *header, pb::DECODE_MODE_COLOR, spec, factor);
+      ASSERT_TRUE(image.ok()) << image.status();
+      decoded[factor] = *image;
+    }
+    for (double ratio = 2; ratio <= 40; ratio += 0.5) {
+      pb::ProcessRequest request = ResizeRequest(jpeg, static_cast<int>(std::lround(header->width / ratio)),
+                                                 static_cast<int>(std::lround(header->height / ratio)));
+      request.set_ignore_exif_orientation(true);
+      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+      ASSERT_TRUE(plan.ok()) << plan.status();
+      if (!plan->shrink_on_load) continue;
+      cv::Mat full, shrunk;
+      plan->steps[0].cpu(0, decoded[1], full);
+      plan->shrink_on_load->first_step.cpu(0, decoded[plan->shrink_on_load->factor], shrunk);
+      const double psnr = Psnr(shrunk, full);
+      EXPECT_GE(psnr, 35) << path << " at 1/" << ratio << " (decoded at 1/" << plan->shrink_on_load->factor << ")";
+      double& low = lowest.try_emplace(plan->shrink_on_load->factor, 1e9).first->second;
+      low = std::min(low, psnr);
+    }
+  }
+  for (const auto& [factor, psnr] : lowest) {
+    std::printf("AREA ratios 2-40, decoded at 1/%d: lowest %.2f dB over %zu photos\n", factor, psnr, photos.size());
+  }
+  EXPECT_EQ(lowest.size(), 3u) << "every factor should occur over these ratios";
 }
 
 // A shrunk decode of corrupt data fails its request as the full decode does.
