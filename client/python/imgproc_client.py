@@ -55,15 +55,16 @@ class Client:
         self.timeout_s = timeout_s
 
     def thumbnail(self, image_bytes, width=640, quality=90, request_id="", shrink_on_load=True):
-        """Resize to `width` keeping the aspect ratio, blur lightly, encode as JPEG. shrink_on_load=False asks
-        for a full-size decode (see ProcessRequest.disable_shrink_on_load)."""
+        """Resize to `width` keeping the aspect ratio (area averaging: no aliasing, and the server may shrink the
+        image on load), blur lightly, encode as JPEG. shrink_on_load=False asks for a full-size decode (see
+        ProcessRequest.disable_shrink_on_load)."""
         pb = self.pb
         request = pb.ProcessRequest(
             image=image_bytes,
             request_id=request_id,
             disable_shrink_on_load=not shrink_on_load,
             operations=[
-                pb.Operation(resize=pb.Resize(width=width, keep_aspect=True)),
+                pb.Operation(resize=pb.Resize(width=width, keep_aspect=True, interpolation=pb.INTERPOLATION_AREA)),
                 pb.Operation(gaussian_blur=pb.GaussianBlur(kernel_width=5, sigma_x=1.5)),
             ],
             output=pb.OutputSpec(jpeg=pb.JpegOutput(quality=quality)),
@@ -71,7 +72,7 @@ class Client:
         return self.stub.Process(request, timeout=self.timeout_s)
 
     def model_input(self, image_bytes, size=224, shrink_on_load=True):
-        """ImageNet preprocessing: resize, BGR to RGB, normalize, float32 CHW."""
+        """ImageNet preprocessing: resize, BGR to RGB, normalize, float32 CHW. shrink_on_load as for thumbnail."""
         pb = self.pb
         request = pb.ProcessRequest(
             image=image_bytes,
