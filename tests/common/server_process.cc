@@ -125,4 +125,16 @@ int ServerProcess::Stop(int signal, int timeout_s) {
   return -1;
 }
 
+ServerProcess* CpuServerSuite::server_ = nullptr;
+
+void CpuServerSuite::SetUpTestSuite() {
+  server_ = new ServerProcess({"--backend=cpu", "--cpu_workers=2"});
+  ASSERT_TRUE(server_->started()) << "server did not start";
+}
+
+void CpuServerSuite::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+}
+
 }  // namespace imgproc::testing

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "imgproc/v1/imgproc.grpc.pb.h"
 
@@ -47,6 +48,15 @@ class ServerProcess {
   int port_ = 0;
   int metrics_port_ = 0;
   std::string first_line_;
+};
+
+// A test suite whose tests share one server on the CPU backend (2 workers), started before the first test and
+// stopped after the last.
+class CpuServerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static ServerProcess* server_;
 };
 
 }  // namespace imgproc::testing

@@ -14,16 +14,8 @@
 namespace imgproc::testing {
 namespace {
 
-class FormatsTest : public ::testing::Test {
+class FormatsTest : public CpuServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--backend=cpu", "--cpu_workers=2"});
-    ASSERT_TRUE(server_->started()) << "server did not start";
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   // Raw uint8 HWC pixels of the decoded image, so the comparison sees exactly what the decoder produced.
   static grpc::Status ProcessRaw(const std::string& image, pb::DecodeMode mode, pb::ProcessResponse* response) {
     pb::ProcessRequest request;
@@ -32,9 +24,7 @@ class FormatsTest : public ::testing::Test {
     request.mutable_output()->mutable_raw();
     return CallProcess(*server_->NewStub(), request, response);
   }
-  static ServerProcess* server_;
 };
-ServerProcess* FormatsTest::server_ = nullptr;
 
 const std::vector<cv::Vec3b> kPalette = {{200, 10, 20}, {30, 180, 60}, {90, 40, 250}, {255, 255, 0}};
 

@@ -23,19 +23,7 @@ using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
 
-class ServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--backend=cpu", "--cpu_workers=2"});
-    ASSERT_TRUE(server_->started()) << "server did not start";
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static ServerProcess* server_;
-};
-ServerProcess* ServerTest::server_ = nullptr;
+class ServerTest : public CpuServerSuite {};
 
 TEST_F(ServerTest, EveryOperationMatchesInProcessOpenCv) {
   auto stub = server_->NewStub();

@@ -46,17 +46,8 @@ std::vector<Chain> DownscaleChains() {
   return chains;
 }
 
-class ShrinkOnLoadFidelityTest : public ::testing::Test {
+class ShrinkOnLoadFidelityTest : public CpuServerSuite {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--backend=cpu", "--cpu_workers=2"});
-    ASSERT_TRUE(server_->started()) << "server did not start";
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   // The chain on `image` with and without shrink-on-load; returns the PSNR of the two answers and the factor used.
   static std::pair<double, int> Compare(const std::string& image, const Chain& chain) {
     auto stub = server_->NewStub();
@@ -80,9 +71,7 @@ class ShrinkOnLoadFidelityTest : public ::testing::Test {
     return {Psnr(as_mat(shrunk), as_mat(full)), shrunk.decode_shrink_factor()};
   }
 
-  static ServerProcess* server_;
 };
-ServerProcess* ShrinkOnLoadFidelityTest::server_ = nullptr;
 
 TEST_F(ShrinkOnLoadFidelityTest, EveryPhotoOver35DbAsJpeg) {
   std::vector<std::string> photos = NaturePhotos();
