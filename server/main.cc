@@ -58,6 +58,9 @@ ABSL_FLAG(int, decode_threads, 2,
           "previous batch to finish while another's is decoded");
 ABSL_FLAG(int, decoded_images_max, 128,
           "CUDA backend: decoded images held for lanes at most (device memory: 12 MB each for a 4 MP photo)");
+ABSL_FLAG(int, progressive_decode_threads, -1,
+          "CUDA backend: threads per GPU decoding progressive JPEGs (nvJPEG: Huffman on the CPU, the rest on the GPU) "
+          "beside the lanes, which the JPEG engine does not take; -1: as many as lanes; 0: the lanes decode them");
 ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,
           "CUDA backend: JPEGs of fewer pixels skip the JPEG engine's batches and decode in their lane (nvJPEG on "
           "the SMs), which is faster for small images; 0: every JPEG the engine takes goes to it");
@@ -104,7 +107,7 @@ namespace {
 constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tls_key", "tls_client_ca",
                                      "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
                                      "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
-                                     "decode_threads", "decoded_images_max", "decode_batch_min_pixels", "opencv_threads",
+                                     "decode_threads", "decoded_images_max", "progressive_decode_threads", "decode_batch_min_pixels", "opencv_threads",
                                      "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
                                      "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
                                      "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
@@ -209,7 +212,10 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
     int workers = absl::GetFlag(FLAGS_gpu_workers);
     if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus->size());
-    const GpuCodecOptions codecs = CodecOptionsFromFlags();
+    GpuCodecOptions codecs = CodecOptionsFromFlags();
+    const int progressive = absl::GetFlag(FLAGS_progressive_decode_threads);
+    codecs.decode_stage.progressive_threads = progressive < 0 ? workers : progressive;
+    if (!codecs.lanes.cuda_decode) codecs.decode_stage.progressive_threads = 0;  // --jpeg_decode=cpu
     for (size_t i = 0; i < gpus->size(); ++i) {
       DeviceDescription description = (*gpus)[i];
       std::shared_ptr<TestFaultCountdown> test_fault;

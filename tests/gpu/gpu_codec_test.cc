@@ -110,6 +110,8 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   ASSERT_TRUE(device.ok()) << device.status();
   absl::StatusOr<std::unique_ptr<JpegCudaDecoder>> cuda = JpegCudaDecoder::Create(**device);
   ASSERT_TRUE(cuda.ok()) << cuda.status();
+  absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> stage = JpegStageCudaDecoder::Create(**device);
+  ASSERT_TRUE(stage.ok()) << stage.status();
   absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
   absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> classifier = JpegEngineClassifier::Create(**device);
   std::printf("JPEG engine: %s\n", hardware.ok() ? "present" : std::string(hardware.status().message()).c_str());
@@ -136,6 +138,18 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     ASSERT_TRUE((*cuda)->Decode(jpeg.bytes, true, out, raw).ok()) << jpeg.name;
     stream.waitForCompletion();
     ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want, kCudaDecode);
+
+    // The decode stage's own decoder (progressive JPEGs, beside the lanes): the same nvJPEG decode, into
+    // memory of its own; it takes colour JPEGs only, and refuses a size other than the plan's.
+    absl::StatusOr<std::unique_ptr<DeviceImage>> staged = (*stage)->Decode(jpeg.bytes, want.cols, want.rows);
+    if (*channels == 3) {
+      ASSERT_TRUE(staged.ok()) << jpeg.name << ": " << staged.status();
+      EXPECT_EQ(cv::norm(Download((*staged)->view()), got, cv::NORM_INF), 0) << jpeg.name << " (stage decoder)";
+      EXPECT_EQ((*stage)->Decode(jpeg.bytes, want.cols + 1, want.rows).status().code(),
+                absl::StatusCode::kInvalidArgument) << jpeg.name;
+    } else {
+      EXPECT_EQ(staged.status().code(), absl::StatusCode::kInvalidArgument) << jpeg.name;
+    }
 
     if (classifier.ok() && (*classifier)->Inspect(jpeg.bytes)) {
       ++taken_by_engine;
@@ -229,6 +243,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
   GpuCodecOptions options;
+  options.decode_stage.progressive_threads = 2;
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   const bool engine = setup.decode_stage != nullptr;
   WorkerPool pool(GpuDeviceDescription(), 2, 64, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
@@ -240,16 +255,20 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     std::string name, bytes;
     pb::DecodeMode mode;
     std::string backend;
+    bool decode_stage;  // decoded before the lane (the engine's batches, the progressive threads)
   };
   const std::vector<Case> cases = {
-      {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "hardware" : "cuda"},
-      {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda"},
-      {"small baseline photo (below decode_batch_min_pixels)", small_photo, pb::DECODE_MODE_COLOR, "cuda"},
-      {"baseline photo, grayscale", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda"},
-      {"grayscale JPEG", EncodeAs(GeneratedImage(160, 120, 1), ".jpg"), pb::DECODE_MODE_COLOR, "cuda"},
-      {"CMYK JPEG", ReadFile(TestDataPath("cmyk_64x48.jpg")), pb::DECODE_MODE_COLOR, "cpu"},
-      {"PNG", EncodeAs(picture, ".png"), pb::DECODE_MODE_COLOR, "cpu"},
-      {"WebP", EncodeAs(picture, ".webp"), pb::DECODE_MODE_COLOR, "cpu"},
+      {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "hardware" : "cuda",
+       engine},
+      {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda", engine},
+      {"progressive photo, grayscale", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_GRAYSCALE,
+       "cuda", false},
+      {"small baseline photo (below decode_batch_min_pixels)", small_photo, pb::DECODE_MODE_COLOR, "cuda", false},
+      {"baseline photo, grayscale", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda", false},
+      {"grayscale JPEG", EncodeAs(GeneratedImage(160, 120, 1), ".jpg"), pb::DECODE_MODE_COLOR, "cuda", false},
+      {"CMYK JPEG", ReadFile(TestDataPath("cmyk_64x48.jpg")), pb::DECODE_MODE_COLOR, "cpu", false},
+      {"PNG", EncodeAs(picture, ".png"), pb::DECODE_MODE_COLOR, "cpu", false},
+      {"WebP", EncodeAs(picture, ".webp"), pb::DECODE_MODE_COLOR, "cpu", false},
   };
   std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
   for (const Case& c : cases) {
@@ -261,6 +280,8 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
     ASSERT_TRUE(got.ok()) << c.name << ": " << got.status();
     EXPECT_EQ(std::string(got->decode_backend), c.backend) << c.name;
+    // Only jobs that passed through the decode stage spend time in it.
+    EXPECT_EQ(got->timings.batch_wait_us > 0, c.decode_stage) << c.name << ": " << got->timings.batch_wait_us << " us";
     Job job;
     absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
     job.plan = std::make_shared<const Plan>(*std::move(plan));
@@ -329,6 +350,7 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
   options.decode_stage.batching.max_batch = 32;
   options.decode_stage.batching.max_delay = std::chrono::milliseconds(2);
   options.decode_stage.min_pixels = 0;  // small images too go to the engine's batches
+  options.decode_stage.progressive_threads = 2;  // and progressive ones to the stage's own decoders
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   WorkerPool pool(GpuDeviceDescription(), 8, 4096, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
   const cv::Mat picture = GeneratedImage(64, 48);
@@ -441,6 +463,7 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
   }
   GpuCodecOptions options;
   options.decode_stage.min_pixels = 0;  // these small images too go to the engine's batches
+  options.decode_stage.progressive_threads = 2;  // and the progressive ones to the stage's own decoders
   absl::StatusOr<std::unique_ptr<NvJpegDevice>> codec = NvJpegDevice::Create(0, true);
   ASSERT_TRUE(codec.ok()) << codec.status();
   std::shared_ptr<NvJpegDevice> shared = *std::move(codec);

@@ -65,7 +65,12 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
         codec->hardware() != nullptr
             ? absl::StrCat("JPEG decode: hardware engine (", codec->hardware_engines(), "x",
                            codec->hardware_cores_per_engine(), "), batches of up to ", options.decode_stage.batching.max_batch,
-                           " across requests; others ", options.lanes.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
+                           " across requests; ",
+                           options.decode_stage.progressive_threads > 0
+                               ? absl::StrCat("progressive on ", options.decode_stage.progressive_threads,
+                                              " threads beside the lanes (nvJPEG CUDA); ")
+                               : "",
+                           "others ", options.lanes.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
             : absl::StrCat("JPEG decode: ", codec->hardware_note(), "; ",
                            options.lanes.cuda_decode ? "nvJPEG CUDA, then CPU" : "CPU");
     absl::StrAppend(&setup.codec_note, "; JPEG encode: ", options.lanes.gpu_encode ? "nvJPEG" : "CPU");

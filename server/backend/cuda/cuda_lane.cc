@@ -49,9 +49,9 @@ int64_t ElapsedUs(const cv::cuda::Event& from, const cv::cuda::Event& to) {
 }
 
 // Decodes on the GPU where it can and runs the chain there: the input arrives decoded by the decode stage
-// (JPEG engine), or is decoded here with nvJPEG on the SMs, or on the CPU and uploaded; JPEG answers are
-// encoded here with nvJPEG, raw answers converted on the GPU and copied straight into the answer, PNG and
-// WebP downloaded and encoded on the CPU.
+// (the JPEG engine, or nvJPEG for progressive JPEGs), or is decoded here with nvJPEG on the SMs, or on the CPU
+// and uploaded; JPEG answers are encoded here with nvJPEG, raw answers converted on the GPU and copied straight
+// into the answer, PNG and WebP downloaded and encoded on the CPU.
 class CudaLane final : public ExecutionLane {
  public:
   CudaLane(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
@@ -143,12 +143,14 @@ class CudaLane final : public ExecutionLane {
     if (const int64_t waited_us = MicrosSince(wait_start); waited_us > 1'000'000) {
       // Rare and worth knowing: the GPU or the decode this request waits for is stuck.
       std::cerr << "imgproc: cuda:" << device_ << ": a lane waited " << waited_us / 1000 << " ms for its stream ("
-                << (job.staged != nullptr ? "input from a JPEG engine batch" : "input decoded in the lane") << ")"
+                << (job.staged != nullptr ? "input from the decode stage" : "input decoded in the lane") << ")"
                 << std::endl;
     }
 
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
-      result.timings.decode_us = static_cast<int64_t>(staged->image().batch().ElapsedMs() * 1000);
+      result.timings.decode_us = staged->host_decode_us() >= 0
+                                     ? staged->host_decode_us()
+                                     : static_cast<int64_t>(staged->image().batch().ElapsedMs() * 1000);
       staged->Release();  // every read of it has completed
     } else if (std::strcmp(result.decode_backend, "cuda") == 0) {
       result.timings.decode_us = ElapsedUs(*start_, *input_ready_);
@@ -163,7 +165,7 @@ class CudaLane final : public ExecutionLane {
   absl::StatusOr<cv::cuda::GpuMat> InputOnDevice(const Job& job, JobResult& result) {
     const Plan& plan = *job.plan;
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {
-      result.decode_backend = "hardware";
+      result.decode_backend = staged->decoder();
       cv::cuda::GpuMat view = staged->image().view();
       if (view.cols != plan.decoded.width || view.rows != plan.decoded.height) {
         return absl::InvalidArgumentError(absl::StrCat("decoded image is ", view.cols, "x", view.rows,

@@ -33,7 +33,18 @@ class JpegDecodeStage final : public FrontStage {
         decoders_(options.batching.threads),
         budget_limit_(std::max(options.max_decoded, options.batching.max_batch)),
         budget_(std::make_shared<DecodedImageBudget>(budget_limit_)),
+        progressive_decoders_(std::max(0, options.progressive_threads)),
         batcher_(options.batching, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {
+    if (!progressive_decoders_.empty()) {
+      // A batch of one, taken as soon as it comes: each thread decodes one JPEG at a time.
+      BatcherOptions one_at_a_time;
+      one_at_a_time.max_batch = 1;
+      one_at_a_time.max_delay = std::chrono::microseconds(0);
+      one_at_a_time.threads = static_cast<int>(progressive_decoders_.size());
+      one_at_a_time.thread_name = options.batching.thread_name + "p";
+      progressive_ = std::make_unique<DynamicBatcher<Job>>(
+          one_at_a_time, [this](int thread, std::vector<Job> jobs) { DecodeProgressive(thread, std::move(jobs)); });
+    }
     WarmUp(options.batching.max_batch);
   }
 
@@ -42,22 +53,78 @@ class JpegDecodeStage final : public FrontStage {
   bool Wants(const Job& job) const override {
     const Plan& plan = *job.plan;
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
-    // and decode in the lanes; so do progressive ones, which would only wait for a batch the engine refuses.
-    if (classifier_ == nullptr || plan.header.format != ImageFormat::kJpeg || !plan.header.jpeg_sequential ||
-        plan.header.channels != 3 || plan.decode_mode != imgproc::v1::DECODE_MODE_COLOR ||
-        plan.decoded.pixels() < min_pixels_) {
+    // and decode in the lanes.
+    if (classifier_ == nullptr || plan.header.format != ImageFormat::kJpeg || plan.header.channels != 3 ||
+        plan.decode_mode != imgproc::v1::DECODE_MODE_COLOR || plan.decoded.pixels() < min_pixels_) {
       return false;
     }
+    // Progressive: the engine refuses them, the stage's own threads decode them if it has any.
+    if (!plan.header.jpeg_sequential) return progressive_ != nullptr;
     // The batch's memory is sized from the plan, so nvJPEG must read the same frame size from the header.
     const std::optional<EngineJpeg> taken = classifier_->Inspect(job.input);
     return taken && static_cast<int64_t>(taken->width) == plan.decoded.width &&
            static_cast<int64_t>(taken->height) == plan.decoded.height;
   }
 
-  void Add(Job job) override { batcher_.Add(std::move(job)); }
-  void Shutdown() override { batcher_.Shutdown(); }
+  void Add(Job job) override {
+    if (!job.plan->header.jpeg_sequential && progressive_ != nullptr) {
+      progressive_->Add(std::move(job));
+    } else {
+      batcher_.Add(std::move(job));
+    }
+  }
+  void Shutdown() override {
+    batcher_.Shutdown();
+    if (progressive_ != nullptr) progressive_->Shutdown();
+  }
 
  private:
+  // Runs on progressive thread `thread`, which alone uses progressive_decoders_[thread]: one JPEG (the batch
+  // holds one), decoded with nvJPEG's CUDA decoder, then handed on. A JPEG it cannot decode goes on undecoded,
+  // and its lane tries again (nvJPEG, then the CPU, whose error the request gets).
+  void DecodeProgressive(int thread, std::vector<Job> jobs) {
+    const Clock::time_point start = Clock::now();
+    for (Job& job : jobs) {
+      if (device_failed_ || start > job.deadline || (job.cancelled && job.cancelled())) continue;
+      JpegStageCudaDecoder* decoder = ProgressiveDecoderFor(thread);
+      if (decoder == nullptr) continue;
+      while (!budget_->TryAcquireFor(1, std::chrono::seconds(2))) {
+        std::cerr << "imgproc: " << device_name_ << ": a progressive JPEG has waited " << MicrosSince(start) / 1000
+                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
+                  << budget_limit_ << " free)" << std::endl;
+      }
+      const Clock::time_point decode_start = Clock::now();
+      absl::StatusOr<std::unique_ptr<DeviceImage>> image =
+          decoder->Decode(job.input, static_cast<int>(job.plan->decoded.width),
+                          static_cast<int>(job.plan->decoded.height));
+      if (image.ok()) {
+        job.staged = std::make_shared<GpuStagedImage>(*std::move(image), budget_, "cuda", MicrosSince(decode_start));
+        continue;
+      }
+      budget_->Release();
+      if (const cudaError_t sticky = SeenStickyCudaError(); sticky != cudaSuccess && !device_failed_.exchange(true)) {
+        std::cerr << "imgproc: " << device_name_ << ": a progressive JPEG decode failed with a sticky CUDA error, "
+                  << CudaErrorText(sticky) << "; the decode stage hands its jobs to the lanes undecoded" << std::endl;
+      }
+    }
+    forward_(std::move(jobs));
+  }
+
+  JpegStageCudaDecoder* ProgressiveDecoderFor(int thread) {
+    std::unique_ptr<JpegStageCudaDecoder>& decoder = progressive_decoders_[thread];
+    if (decoder == nullptr && !progressive_failed_) {
+      absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> made = JpegStageCudaDecoder::Create(*codec_);
+      if (made.ok()) {
+        decoder = *std::move(made);
+      } else {
+        std::cerr << "imgproc: " << device_name_ << ": progressive JPEG decoder unavailable, lanes decode them: "
+                  << made.status().message() << std::endl;
+        progressive_failed_ = true;
+      }
+    }
+    return decoder.get();
+  }
+
   // Runs on batcher thread `thread`, which alone uses decoders_[thread].
   void DecodeBatch(int thread, std::vector<Job> jobs) {
     // After a sticky CUDA error the jobs go on undecoded: the lanes see the error too, take the device out of
@@ -208,7 +275,11 @@ class JpegDecodeStage final : public FrontStage {
   std::atomic<bool> device_failed_{false};  // a sticky CUDA error: the context is unusable
   std::atomic<int64_t> failed_batches_{0};
   std::atomic<int64_t> last_log_us_{0};
-  DynamicBatcher<Job> batcher_;  // last: its threads use the members above and are joined first
+  std::vector<std::unique_ptr<JpegStageCudaDecoder>> progressive_decoders_;  // one per progressive thread
+  std::atomic<bool> progressive_failed_{false};
+  // Last: their threads use the members above and are joined first.
+  DynamicBatcher<Job> batcher_;
+  std::unique_ptr<DynamicBatcher<Job>> progressive_;  // null without progressive threads
 };
 
 }  // namespace

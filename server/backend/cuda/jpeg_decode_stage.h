@@ -1,10 +1,13 @@
 #pragma once
 // The CUDA backend's decode stage: JPEGs that the GPU's hardware JPEG engine takes are decoded together,
 // across concurrent requests, in batches formed by a DynamicBatcher (--decode_max_batch,
-// --decode_max_delay_us); each decoded image goes on to a lane with its job. What the engine does not take
-// (progressive, 4:1:1, CMYK, other formats), and every member of a batch that nvJPEG failed as a whole,
-// reaches the lanes undecoded and is decoded there alone: on the SMs with nvJPEG, else on the CPU. So a bad
-// image in a batch fails only its own request.
+// --decode_max_delay_us); each decoded image goes on to a lane with its job. Progressive colour JPEGs, which
+// the engine does not take, are decoded by the stage's own threads with nvJPEG's CUDA decoder (Huffman on the
+// thread, the rest on the SMs; --progressive_decode_threads), so that a lane does not spend its time on the
+// host decoding them while GPU work waits. What else the engine does not take (4:1:1, CMYK, grayscale
+// requests, other formats), every member of a batch that nvJPEG failed as a whole and every JPEG the stage's
+// threads could not decode reach the lanes undecoded and are decoded there alone: on the SMs with nvJPEG, else
+// on the CPU. So a bad image fails only its own request.
 
 #include <memory>
 #include <string>
@@ -23,10 +26,15 @@ using DecodedImageBudget = CountedBudget;
 // A job's input as the decode stage left it: decoded, in device memory, ready once its batch's `done` is.
 class GpuStagedImage final : public StagedInput {
  public:
-  GpuStagedImage(std::unique_ptr<DeviceImage> image, std::shared_ptr<DecodedImageBudget> budget)
-      : image_(std::move(image)), budget_(std::move(budget)) {}
+  // `decoder`: "hardware" (the JPEG engine) or "cuda" (nvJPEG's CUDA decoder); `host_decode_us`: the decode's
+  // wall time where the host took part, -1 where the GPU's time (the batch's events) tells it.
+  GpuStagedImage(std::unique_ptr<DeviceImage> image, std::shared_ptr<DecodedImageBudget> budget,
+                 const char* decoder = "hardware", int64_t host_decode_us = -1)
+      : image_(std::move(image)), budget_(std::move(budget)), decoder_(decoder), host_decode_us_(host_decode_us) {}
   ~GpuStagedImage() override { Release(); }
   const DeviceImage& image() const { return *image_; }
+  const char* decoder() const { return decoder_; }
+  int64_t host_decode_us() const { return host_decode_us_; }
   // Once the lane's reads of the image have completed: its memory may go to a later batch, and the stage may
   // decode one more image.
   void Release() {
@@ -38,6 +46,8 @@ class GpuStagedImage final : public StagedInput {
  private:
   std::unique_ptr<DeviceImage> image_;
   std::shared_ptr<DecodedImageBudget> budget_;
+  const char* decoder_;
+  int64_t host_decode_us_;
 };
 
 struct DecodeStageOptions {
@@ -49,6 +59,12 @@ struct DecodeStageOptions {
   // batch costs more than the decode. On an H100, 256x256 JPEGs (W4) went 11,286-12,138 images/s that way
   // against 9,494-9,694 through engine batches.
   int64_t min_pixels = 100'000;
+  // Threads decoding progressive JPEGs (of at least min_pixels) beside the lanes; 0: the lanes decode them.
+  // Their Huffman decoding is host work (nvJPEG decodes it on the CPU), so they take as many cores as lanes
+  // would have spent on them. On an H200, W1's two progressive photos took a lane ~12.5 ms each (~2.3 ms per
+  // answer on average, 30% of a lane's time), and W2's 4K progressive photo left GPU work waiting on 16 lanes
+  // busy with Huffman decoding.
+  int progressive_threads = 0;
 };
 
 // Null when the device has no JPEG engine: then the lanes decode every JPEG themselves.

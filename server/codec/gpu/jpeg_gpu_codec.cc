@@ -1,5 +1,7 @@
 #include "codec/gpu/jpeg_gpu_codec.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace imgproc {
@@ -228,6 +230,68 @@ absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_on
 
 // ---------------------------------------------------------------------------------------------------------
 
+absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> JpegStageCudaDecoder::Create(NvJpegDevice& device) {
+  std::unique_ptr<JpegStageCudaDecoder> d(new JpegStageCudaDecoder(device));
+  if (absl::Status s = CudaError(cudaSetDevice(device.device()), "cudaSetDevice"); !s.ok()) return s;
+  if (absl::Status s = CudaError(cudaStreamCreateWithFlags(&d->stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = NvJpegError(nvjpegJpegStateCreate(device.cuda(), &d->state_), "nvjpegJpegStateCreate"); !s.ok()) {
+    return s;
+  }
+  return d;
+}
+
+JpegStageCudaDecoder::~JpegStageCudaDecoder() {
+  if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  if (state_ != nullptr) nvjpegJpegStateDestroy(state_);
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+}
+
+absl::StatusOr<std::unique_ptr<DeviceImage>> JpegStageCudaDecoder::Decode(absl::string_view jpeg, int width,
+                                                                          int height) {
+  int components = 0;
+  nvjpegChromaSubsampling_t subsampling;
+  int widths[NVJPEG_MAX_COMPONENT] = {0}, heights[NVJPEG_MAX_COMPONENT] = {0};
+  if (absl::Status s = NvJpegError(
+          nvjpegGetImageInfo(device_.cuda(), Bytes(jpeg), jpeg.size(), &components, &subsampling, widths, heights),
+          "nvjpegGetImageInfo");
+      !s.ok()) {
+    return s;
+  }
+  if (components != 3 || widths[0] != width || heights[0] != height) {
+    return absl::InvalidArgumentError(absl::StrCat("nvJPEG reads a ", widths[0], "x", heights[0], " JPEG of ",
+                                                   components, " components where ", width, "x", height,
+                                                   " colour was expected"));
+  }
+  const size_t pitch = AlignUp(size_t(width) * 3, 256);
+  absl::StatusOr<NvJpegDevice::BatchEvents> events = device_.TakeBatchEvents();
+  if (!events.ok()) return events.status();
+  absl::StatusOr<void*> memory = device_.Allocate(pitch * height, stream_);
+  if (!memory.ok()) {
+    device_.ReturnBatchEvents(*events);
+    return memory.status();
+  }
+  // A batch of one: the image owns its memory and events, as an engine batch's images share theirs.
+  auto shared = std::make_shared<DecodedBatch>(&device_, *memory, *events);
+  auto image = std::make_unique<DeviceImage>(shared, static_cast<unsigned char*>(*memory), pitch, width, height);
+  nvjpegImage_t destination{};
+  destination.channel[0] = static_cast<unsigned char*>(*memory);
+  destination.pitch[0] = pitch;
+  cudaEventRecord(shared->start(), stream_);
+  absl::Status decoded = NvJpegError(
+      nvjpegDecode(device_.cuda(), state_, Bytes(jpeg), jpeg.size(), NVJPEG_OUTPUT_BGRI, &destination, stream_),
+      "nvjpegDecode");
+  // Recorded in every case: the memory goes back only once whatever nvJPEG queued has run.
+  cudaEventRecord(shared->done(), stream_);
+  if (decoded.ok()) decoded = CudaError(cudaEventSynchronize(shared->done()), "nvJPEG decode");
+  if (!decoded.ok()) return decoded;
+  return image;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
 absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> JpegGpuEncoder::Create(NvJpegDevice& device, cudaStream_t stream) {
   std::unique_ptr<JpegGpuEncoder> e(new JpegGpuEncoder(device));
   if (absl::Status s = NvJpegError(nvjpegEncoderStateCreate(device.cuda(), &e->state_, stream),
@@ -244,6 +308,7 @@ absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> JpegGpuEncoder::Create(NvJpegDev
 }
 
 JpegGpuEncoder::~JpegGpuEncoder() {
+  if (pinned_ != nullptr) cudaFreeHost(pinned_);
   if (params_ != nullptr) nvjpegEncoderParamsDestroy(params_);
   if (state_ != nullptr) nvjpegEncoderStateDestroy(state_);
 }
@@ -286,15 +351,29 @@ absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image
       !s.ok()) {
     return s;
   }
-  std::string bitstream(length, '\0');
-  if (absl::Status s = NvJpegError(nvjpegEncodeRetrieveBitstream(device_.cuda(), state_,
-                                                                 reinterpret_cast<unsigned char*>(bitstream.data()),
-                                                                 &length, stream),
+  if (length > pinned_size_ && length <= kMaxPinnedBitstream) {
+    // Grows once to past the largest answer so far, so a warm lane allocates nothing here.
+    const size_t size = std::min(kMaxPinnedBitstream, std::max(length + length / 4, size_t{1} << 20));
+    unsigned char* grown = nullptr;
+    if (cudaHostAlloc(reinterpret_cast<void**>(&grown), size, cudaHostAllocDefault) == cudaSuccess) {
+      if (pinned_ != nullptr) cudaFreeHost(pinned_);
+      pinned_ = grown;
+      pinned_size_ = size;
+    } else {
+      cudaGetLastError();  // no pinned memory to spare: retrieve into the answer directly
+    }
+  }
+  const bool through_pinned = length <= pinned_size_;
+  std::string bitstream;
+  if (!through_pinned) bitstream.resize(length);
+  unsigned char* target = through_pinned ? pinned_ : reinterpret_cast<unsigned char*>(bitstream.data());
+  if (absl::Status s = NvJpegError(nvjpegEncodeRetrieveBitstream(device_.cuda(), state_, target, &length, stream),
                                    "bitstream copy");
       !s.ok()) {
     return s;
   }
   if (absl::Status s = CudaError(cudaStreamSynchronize(stream), "bitstream copy"); !s.ok()) return s;
+  if (through_pinned) return std::string(reinterpret_cast<const char*>(pinned_), length);
   bitstream.resize(length);
   return bitstream;
 }
