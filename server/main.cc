@@ -18,6 +18,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "backend/cpu/cpu_backend.h"
@@ -104,16 +105,6 @@ ABSL_FLAG(std::string, test_fault_injection, "",
 namespace imgproc {
 namespace {
 
-constexpr const char* kEnvFlags[] = {"listen", "metrics_listen", "tls_cert", "tls_key", "tls_client_ca",
-                                     "backend", "cpu_workers", "gpu_workers", "gpu_memory_limit",
-                                     "jpeg_decode", "jpeg_encode", "decode_max_batch", "decode_max_delay_us",
-                                     "decode_threads", "decoded_images_max", "progressive_decode_threads", "decode_batch_min_pixels", "opencv_threads",
-                                     "queue_capacity", "max_stream_in_flight", "retry_pushback", "max_input_bytes", "max_width",
-                                     "max_height", "max_pixels", "max_operations", "max_jpeg_scans", "max_request_work",
-                                     "max_output_bytes", "max_queued_bytes", "max_queued_bytes_per_device",
-                                     "max_pixel_bytes", "max_concurrent_streams",
-                                     "drain_delay", "shutdown_grace", "no_device_exit_delay"};
-
 // The exit code when the server stops because no device is left in service (documented in README.md): distinct from
 // 1 (could not start) and 2 (bad flags), so that an operator can tell a failed GPU from a misconfiguration.
 constexpr int kExitNoUsableDevice = 3;
@@ -125,15 +116,16 @@ constexpr absl::Duration kNoDeviceShutdownGrace = absl::Seconds(2);
 constexpr absl::Duration kNoDeviceExitWatchdog = absl::Seconds(20);
 
 // IMGPROC_<FLAG> in the environment sets a flag's default; the command line still wins (Kubernetes sets
-// env, a developer types flags).
+// env, a developer types flags). Every flag of this file takes part, found in the flag registry, except the
+// test-only fault injection, which must never be switched on by a deployment's environment.
 void ApplyEnvironmentDefaults() {
-  for (const char* name : kEnvFlags) {
-    const std::string env = "IMGPROC_" + absl::AsciiStrToUpper(name);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "server/main.cc") || name == "test_fault_injection") continue;
+    const std::string env = absl::StrCat("IMGPROC_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
-    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+    if (!flag->ParseFrom(value, &error)) {
       std::cerr << "imgproc: invalid " << env << "='" << value << "': " << error << "\n";
       std::exit(2);
     }

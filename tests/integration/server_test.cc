@@ -426,5 +426,39 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
   EXPECT_EQ(info.backend(), "cpu");
 }
 
+// IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);
+// the command line wins; a bad value stops the server with exit code 2; the test-only fault injection cannot be
+// switched on from the environment.
+TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
+  struct Env {
+    Env(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+    ~Env() { unsetenv(name_); }
+    const char* name_;
+  };
+  auto limits_of = [](ServerProcess& server) {
+    pb::ServerInfo info;
+    grpc::ClientContext context;
+    EXPECT_TRUE(server.NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
+    return std::make_pair(info.limits().max_operations(), info.devices(0).queue_capacity());
+  };
+  {
+    Env operations("IMGPROC_MAX_OPERATIONS", "3");
+    Env queue("IMGPROC_QUEUE_CAPACITY", "9");
+    Env fault("IMGPROC_TEST_FAULT_INJECTION", "device_failure_after=0");
+    ServerProcess from_env({"--backend=cpu", "--cpu_workers=1"});
+    ASSERT_TRUE(from_env.started());
+    EXPECT_EQ(limits_of(from_env), std::make_pair(3, 9));
+    auto stub = from_env.NewStub();
+    EXPECT_TRUE(CallProcess(*stub, SmallFlipRequest()).ok()) << "the fault injection must stay off";
+    ServerProcess overridden({"--backend=cpu", "--cpu_workers=1", "--max_operations=4"});
+    ASSERT_TRUE(overridden.started());
+    EXPECT_EQ(limits_of(overridden), std::make_pair(4, 9));
+  }
+  Env bad("IMGPROC_QUEUE_CAPACITY", "many");
+  ServerProcess refused({"--backend=cpu"});
+  EXPECT_FALSE(refused.started());
+  EXPECT_EQ(refused.WaitForExit(std::chrono::seconds(30)), 2);
+}
+
 }  // namespace
 }  // namespace imgproc::testing
