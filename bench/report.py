@@ -39,8 +39,10 @@ def percent(v):
 
 
 def per_device(server, prefix):
-    """'gpu_util:cuda:0' and the like: one value, or 'cuda:0 80%, cuda:1 75%' on several devices."""
-    values = {k[len(prefix):]: v for k, v in server.items() if k.startswith(prefix)}
+    """'gpu_util:cuda:0' and the like: one value, or 'cuda:0 80%, cuda:1 75%' on several devices. The gauges are
+    in the server object's "utilization" (reports before it had them at its top level)."""
+    gauges = {**{k: v for k, v in server.items() if isinstance(v, float)}, **server.get("utilization", {})}
+    values = {k[len(prefix):]: v for k, v in gauges.items() if k.startswith(prefix)}
     if len(values) == 1:
         return percent(next(iter(values.values())))
     return ", ".join(f"{d} {percent(v)}" for d, v in sorted(values.items()))

@@ -8,9 +8,14 @@
 // Closed loop at --concurrency by default (each worker sends its next request when the last is answered);
 // --rps spreads sends evenly in time instead (open loop) up to that rate. Answers are checked, all of them by
 // default or a deterministic sample with --verify_fraction: an answer must decode (or be raw pixels of the
-// right byte count) and have the size the chain produces, which is predicted with the server's own validation
-// code. Wrong answers are counted apart from errors. With --metrics, the server's own figures over the measured
-// window (CPU, GPU and JPEG-engine busy, decode/encode backends, decode batch size) come with the report.
+// right byte count) and have the size that the same request got when it was sent alone before the run (a bad
+// chain stops the run there, with the server's error). Wrong answers are counted apart from errors. With
+// --metrics, the server's own figures over the measured window (CPU, GPU and JPEG-engine busy, decode/encode
+// backends, decode batch size) come with the report. The report is a LoadReport (load_report.proto), printed
+// as text or JSON.
+//
+// The program runs in four steps: Prepare (flags, inputs, channels, reference answers), Drive (the workers and
+// the window's scrapes), Aggregate (samples into a LoadReport) and Print.
 #include <algorithm>
 #include <atomic>
 #include <array>
@@ -37,12 +42,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "imgproc/client.h"
 #include "channel_flags.h"
-#include "pipeline/plan.h"
-#include "server_metrics.h"
+#include "load_report.pb.h"
+#include "server_window.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(int, concurrency, 10, "workers sending at once (streams with --stream)");
@@ -77,14 +83,25 @@ namespace imgproc {
 namespace {
 
 namespace pb = ::imgproc::v1;
+using load::HistogramBucket;
+using load::LatencyMs;
+using load::LoadReport;
+using load::ServerFigures;
 using Clock = std::chrono::steady_clock;
+
+// What an answer to an input must be: the size the server gave it alone, before the run.
+struct ExpectedAnswer {
+  int width = 0;
+  int height = 0;
+  bool raw = false;
+  size_t raw_bytes = 0;  // raw answers: the pixels' byte count
+};
 
 struct Input {
   std::string name;
   pb::ProcessRequest request;
-  ImageSpec expected;
-  bool raw = false;
   pb::ProcessRequest truncated;  // for --invalid_fraction
+  ExpectedAnswer expected;
 };
 
 // What a request is sent to test, and so which statuses its answer may have (--invalid_fraction, --cancel_fraction).
@@ -165,15 +182,9 @@ std::vector<Input> LoadInputs() {
   const pb::ProcessRequest base = RequestTemplate();
   std::vector<Input> inputs;
   for (const std::string& f : files) {
-    Input in{f, base, {}, base.output().format_case() == pb::OutputSpec::kRaw};
+    Input in{f, base, {}, {}};
     in.request.set_image(ReadAll(f));
     in.request.set_device(absl::GetFlag(FLAGS_device));
-    // The server's own validation predicts the answer's size, and refuses bad chains before any load.
-    absl::StatusOr<Plan> plan = BuildPlan(in.request, ImageLimits{});
-    if (!plan.ok()) Die(f + ": " + std::string(plan.status().message()));
-    in.expected = plan->result;
-    if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_FLOAT32) in.expected.depth = Depth::kF32;
-    if (in.raw && in.request.output().raw().dtype() == pb::DTYPE_UINT8) in.expected.depth = Depth::kU8;
     in.truncated = in.request;
     in.truncated.set_image(in.request.image().substr(0, 64));
     inputs.push_back(std::move(in));
@@ -181,12 +192,23 @@ std::vector<Input> LoadInputs() {
   return inputs;
 }
 
+// Each input sent once, alone, before the run: its answer is what answers under load must match, and a chain
+// the server refuses stops the run here with the server's own message.
+void LearnExpectedAnswers(ImgprocClient& client, std::vector<Input>& inputs) {
+  for (Input& in : inputs) {
+    pb::ProcessResponse response;
+    const grpc::Status status = client.Process(in.request, &response);
+    if (!status.ok()) Die(absl::StrCat(in.name, ": the server refused it alone: ", status.error_message()));
+    in.expected.width = response.width();
+    in.expected.height = response.height();
+    in.expected.raw = in.request.output().format_case() == pb::OutputSpec::kRaw;
+    in.expected.raw_bytes = response.image().size();
+  }
+}
+
 bool IsWrong(const Input& in, const pb::ProcessResponse& r) {
   if (r.width() != in.expected.width || r.height() != in.expected.height) return true;
-  if (in.raw) {
-    const size_t elem = in.expected.depth == Depth::kF32 ? 4 : 1;
-    return r.image().size() != size_t(in.expected.width) * in.expected.height * in.expected.channels * elem;
-  }
+  if (in.expected.raw) return r.image().size() != in.expected.raw_bytes;
   const cv::Mat buffer(1, static_cast<int>(r.image().size()), CV_8U, const_cast<char*>(r.image().data()));
   const cv::Mat decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
   return decoded.empty() || decoded.cols != in.expected.width || decoded.rows != in.expected.height;
@@ -210,51 +232,85 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   return sorted[i] / 1000.0;
 }
 
-int Run() {
-  const std::vector<Input> inputs = LoadInputs();
-  const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
-  const int connections = std::clamp(absl::GetFlag(FLAGS_connections), 1, concurrency);
-  const double rps = absl::GetFlag(FLAGS_rps);
-  const bool streaming = absl::GetFlag(FLAGS_stream);
-  const int64_t verify_every = EveryKth(absl::GetFlag(FLAGS_verify_fraction), "--verify_fraction");
-  const int64_t invalid_every = EveryKth(absl::GetFlag(FLAGS_invalid_fraction), "--invalid_fraction");
-  const int64_t cancel_every = EveryKth(absl::GetFlag(FLAGS_cancel_fraction), "--cancel_fraction");
-  if ((invalid_every > 0 || cancel_every > 0) && absl::GetFlag(FLAGS_stream)) {
+// ---- Prepare: what the flags ask for, the channels, and each input's expected answer.
+struct Plan {
+  std::vector<Input> inputs;
+  int concurrency = 1;
+  int connections = 1;
+  double rps = 0;
+  bool streaming = false;
+  int64_t verify_every = 0, invalid_every = 0, cancel_every = 0;  // every k-th; 0: none
+  std::chrono::nanoseconds warmup{0}, duration{0};
+  int64_t total = 0;
+  ClientOptions options;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+};
+
+Plan Prepare() {
+  Plan p;
+  p.inputs = LoadInputs();
+  p.concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
+  p.connections = std::clamp(absl::GetFlag(FLAGS_connections), 1, p.concurrency);
+  p.rps = absl::GetFlag(FLAGS_rps);
+  p.streaming = absl::GetFlag(FLAGS_stream);
+  p.verify_every = EveryKth(absl::GetFlag(FLAGS_verify_fraction), "--verify_fraction");
+  p.invalid_every = EveryKth(absl::GetFlag(FLAGS_invalid_fraction), "--invalid_fraction");
+  p.cancel_every = EveryKth(absl::GetFlag(FLAGS_cancel_fraction), "--cancel_fraction");
+  if ((p.invalid_every > 0 || p.cancel_every > 0) && p.streaming) {
     Die("--invalid_fraction and --cancel_fraction are for unary calls, not --stream");
   }
-  const auto warmup = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
-  auto duration = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
-  const int64_t total = absl::GetFlag(FLAGS_total);
-  if (duration.count() <= 0 && total <= 0) Die("set --duration or --total");
-  if (duration.count() <= 0) duration = std::chrono::hours(24);  // bounded by --total
+  p.warmup = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
+  p.duration = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
+  p.total = absl::GetFlag(FLAGS_total);
+  if (p.duration.count() <= 0 && p.total <= 0) Die("set --duration or --total");
+  if (p.duration.count() <= 0) p.duration = std::chrono::hours(24);  // bounded by --total
 
-  ClientOptions options;
-  options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
-  options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
-  options.wait_for_ready = true;
-  if (absl::Status s = ApplyChannelFlags(options); !s.ok()) Die(std::string(s.message()));
-  const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(options.tls);
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < connections; ++i) {
-    grpc::ChannelArguments args = ChannelArgumentsFor(options);  // retries off: max_attempts is 1
+  p.options.deadline =
+      std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
+  p.options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
+  p.options.wait_for_ready = true;
+  if (absl::Status s = ApplyChannelFlags(p.options); !s.ok()) Die(std::string(s.message()));
+  const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(p.options.tls);
+  for (int i = 0; i < p.connections; ++i) {
+    grpc::ChannelArguments args = ChannelArgumentsFor(p.options);  // retries off: max_attempts is 1
     args.SetInt("imgproc.load.channel", i);  // a distinct argument per channel keeps gRPC from sharing one connection
-    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials, args));
+    p.channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials, args));
   }
+  ImgprocClient client(p.channels[0], p.options);
+  LearnExpectedAnswers(client, p.inputs);
+  return p;
+}
 
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point measure_from = start + warmup;
-  const Clock::time_point stop_at = measure_from + duration;
-  std::atomic<int64_t> tickets{0}, measured{0}, done{0}, errors{0}, wrong{0}, verified{0}, unexpected{0};
+// ---- Drive: the workers send, each keeping its own samples; a thread of its own scrapes the server.
+struct Counters {
+  std::atomic<int64_t> done{0}, errors{0}, wrong{0}, verified{0}, unexpected{0};
   std::atomic<int64_t> invalid_sent{0}, cancelled_sent{0};
+};
+
+struct Run {
+  std::vector<WorkerResults> results;  // one per worker
+  Counters counters;
+  double window_s = 0;
+  double client_cpu_cores = 0;
+  std::optional<ServerFigures> server;
+  std::map<std::string, double> busy;
+};
+
+void Drive(const Plan& p, Run& run) {
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point measure_from = start + p.warmup;
+  const Clock::time_point stop_at = measure_from + p.duration;
+  std::atomic<int64_t> tickets{0}, measured{0};
   std::atomic<bool> stop{false};
-  std::vector<WorkerResults> results(static_cast<size_t>(concurrency));
+  Counters& c = run.counters;
+  run.results.resize(static_cast<size_t>(p.concurrency));
 
   auto take_ticket = [&](Clock::time_point* due) -> bool {
     if (stop) return false;
     const int64_t t = tickets++;
-    *due = rps > 0 ? start + std::chrono::nanoseconds(static_cast<int64_t>(t * 1e9 / rps)) : Clock::now();
+    *due = p.rps > 0 ? start + std::chrono::nanoseconds(static_cast<int64_t>(t * 1e9 / p.rps)) : Clock::now();
     if (*due >= stop_at) return false;
-    if (*due >= measure_from && total > 0 && measured++ >= total) return false;
+    if (*due >= measure_from && p.total > 0 && measured++ >= p.total) return false;
     return true;
   };
   // With --duration, what is measured is the window [measure_from, stop_at): the answers that arrive in it,
@@ -262,15 +318,14 @@ int Run() {
   // would, once latency nears the window (W2 at 256 in flight: 6 s), leave out the answers to warm-up requests
   // and stretch the window over the drain, and so report half the server's rate. With --total, the requests
   // sent after the warm-up are measured, until the last answer.
-  const bool window_by_answers = total <= 0;
+  const bool window_by_answers = p.total <= 0;
   auto record = [&](WorkerResults& mine, Clock::time_point sent, const Input& in, Kind kind, int code,
                     const pb::ProcessResponse* response) {
     const Clock::time_point now = Clock::now();
-    ++done;
-    if (!Expected(kind, code)) ++unexpected;
+    ++c.done;
+    if (!Expected(kind, code)) ++c.unexpected;
     if (kind != Kind::kValid) return;  // counted above; their latency is not the service's
-    const bool measured_answer =
-        window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
+    const bool measured_answer = window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
     if (!measured_answer) {  // answers outside the window are neither reported nor checked
       ++mine.answers_outside_window;
       return;
@@ -279,13 +334,13 @@ int Run() {
              static_cast<int64_t>(in.request.image().size()), response ? static_cast<int64_t>(response->image().size()) : 0,
              {}};
     if (code != 0 || response == nullptr) {
-      ++errors;
+      ++c.errors;
     } else {
       const pb::StageTimings& t = response->timings();
       s.stage_us = {t.batch_wait_us(), t.queue_wait_us(), t.decode_us(), t.upload_us(), t.operations_us(), t.download_us(), t.encode_us()};
-      if (verify_every > 0 && mine.ok_answers % verify_every == 0) {
-        ++verified;
-        if (IsWrong(in, *response)) ++wrong;
+      if (p.verify_every > 0 && mine.ok_answers % p.verify_every == 0) {
+        ++c.verified;
+        if (IsWrong(in, *response)) ++c.wrong;
       }
       ++mine.ok_answers;
     }
@@ -298,8 +353,7 @@ int Run() {
   std::mutex window_mu;
   std::condition_variable window_cv;
   bool workers_done = false;
-  std::optional<double> client_cpu_begin;
-  std::optional<double> client_cpu_end;
+  std::optional<double> client_cpu_begin, client_cpu_end;
   std::optional<Clock::time_point> window_end;
   std::thread window_thread([&] {
     std::unique_lock<std::mutex> lock(window_mu);
@@ -319,46 +373,50 @@ int Run() {
   });
 
   std::vector<std::thread> workers;
-  for (int w = 0; w < concurrency; ++w) {
+  for (int w = 0; w < p.concurrency; ++w) {
     workers.emplace_back([&, w] {
-      WorkerResults& mine = results[static_cast<size_t>(w)];
-      ImgprocClient client(channels[w % connections], options);
-      ClientOptions hasty_options = options;
+      WorkerResults& mine = run.results[static_cast<size_t>(w)];
+      const std::shared_ptr<grpc::Channel>& channel = p.channels[static_cast<size_t>(w % p.connections)];
+      ImgprocClient client(channel, p.options);
+      ClientOptions hasty_options = p.options;
       hasty_options.deadline =
           std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_cancel_after)));
-      ImgprocClient hasty(channels[w % connections], hasty_options);
+      ImgprocClient hasty(channel, hasty_options);
       std::unique_ptr<ImgprocClient::Stream> stream;
-      if (streaming) stream = client.OpenStream(std::chrono::duration_cast<std::chrono::milliseconds>(warmup + duration) + std::chrono::minutes(1));
+      if (p.streaming) {
+        stream = client.OpenStream(std::chrono::duration_cast<std::chrono::milliseconds>(p.warmup + p.duration) +
+                                   std::chrono::minutes(1));
+      }
       Clock::time_point due;
-      for (int64_t i = w; take_ticket(&due); i += concurrency) {
+      for (int64_t i = w; take_ticket(&due); i += p.concurrency) {
         std::this_thread::sleep_until(due);
-        const Input& in = inputs[static_cast<size_t>(i) % inputs.size()];
-        const Clock::time_point sent = rps > 0 ? due : Clock::now();  // open loop: latency from when it was due
-        if (streaming) {
+        const Input& in = p.inputs[static_cast<size_t>(i) % p.inputs.size()];
+        const Clock::time_point sent = p.rps > 0 ? due : Clock::now();  // open loop: latency from when it was due
+        if (p.streaming) {
           pb::ProcessStreamResponse r;
           if (!stream->Send(in.request) || !stream->Read(&r)) {
             record(mine, sent, in, Kind::kValid, grpc::UNAVAILABLE, nullptr);
             break;
           }
           record(mine, sent, in, Kind::kValid, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
-        } else {
-          const int64_t n = i / concurrency;  // this worker's n-th request
-          const Kind kind = cancel_every > 0 && n % cancel_every == cancel_every - 1     ? Kind::kCancelled
-                            : invalid_every > 0 && n % invalid_every == invalid_every / 2 ? Kind::kInvalid
-                                                                                          : Kind::kValid;
-          pb::ProcessResponse r;
-          grpc::Status status;
-          if (kind == Kind::kCancelled) {
-            ++cancelled_sent;
-            status = hasty.Process(in.request, &r);
-          } else if (kind == Kind::kInvalid) {
-            ++invalid_sent;
-            status = client.Process(in.truncated, &r);
-          } else {
-            status = client.Process(in.request, &r);
-          }
-          record(mine, sent, in, kind, status.error_code(), status.ok() ? &r : nullptr);
+          continue;
         }
+        const int64_t n = i / p.concurrency;  // this worker's n-th request
+        const Kind kind = p.cancel_every > 0 && n % p.cancel_every == p.cancel_every - 1       ? Kind::kCancelled
+                          : p.invalid_every > 0 && n % p.invalid_every == p.invalid_every / 2 ? Kind::kInvalid
+                                                                                              : Kind::kValid;
+        pb::ProcessResponse r;
+        grpc::Status status;
+        if (kind == Kind::kCancelled) {
+          ++c.cancelled_sent;
+          status = hasty.Process(in.request, &r);
+        } else if (kind == Kind::kInvalid) {
+          ++c.invalid_sent;
+          status = client.Process(in.truncated, &r);
+        } else {
+          status = client.Process(in.request, &r);
+        }
+        record(mine, sent, in, kind, status.error_code(), status.ok() ? &r : nullptr);
       }
       if (stream) stream->Finish();
     });
@@ -369,10 +427,10 @@ int Run() {
       for (int i = 0; i < 10 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (stop || !absl::GetFlag(FLAGS_progress)) continue;
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      const int64_t now_done = done;
+      const int64_t now_done = c.done;
       std::fprintf(stderr, "[%6.1fs]%s %lld answers, %.1f/s now, %lld errors, %lld verified, %lld wrong\n", elapsed,
                    Clock::now() < measure_from ? " warm-up," : "", (long long)now_done, double(now_done - last),
-                   (long long)errors.load(), (long long)verified.load(), (long long)wrong.load());
+                   (long long)c.errors.load(), (long long)c.verified.load(), (long long)c.wrong.load());
       last = now_done;
     }
   });
@@ -385,24 +443,30 @@ int Run() {
   window_thread.join();
   stop = true;
   progress.join();
-  const std::optional<load::ServerFigures> figures = server.Figures();
-  if (server.enabled() && !figures) {
-    std::cerr << "imgproc-load: no server figures: " << server.last_error() << "\n";
-  }
 
-  // ---- report
-  const double wall = std::chrono::duration<double>(window_end.value_or(measure_from) - measure_from).count();
+  run.window_s = std::chrono::duration<double>(window_end.value_or(measure_from) - measure_from).count();
+  run.client_cpu_cores = client_cpu_begin && client_cpu_end
+                             ? (*client_cpu_end - *client_cpu_begin) / std::max(run.window_s, 1e-9)
+                             : 0;
+  run.server = server.Figures();
+  if (run.server) run.busy = server.BusyRatios();
+  if (server.enabled() && !run.server) std::cerr << "imgproc-load: no server figures: " << server.last_error() << "\n";
+}
+
+// ---- Aggregate: the workers' samples into the report.
+LoadReport Aggregate(const Run& run) {
   std::vector<Sample> samples;
-  int64_t outside_window_count = 0;
-  for (WorkerResults& r : results) {
+  int64_t outside_window = 0;
+  for (const WorkerResults& r : run.results) {
     samples.insert(samples.end(), r.samples.begin(), r.samples.end());
-    outside_window_count += r.answers_outside_window;
+    outside_window += r.answers_outside_window;
   }
+  LoadReport report;
   std::vector<int64_t> latencies;
-  std::map<std::string, int64_t> codes;
-  int64_t bytes_sent = 0, bytes_received = 0;
+  std::map<std::string, uint32_t> codes;
+  double bytes_sent = 0, bytes_received = 0;
   double stage_sum[kStages] = {0};
-  int64_t ok = 0;
+  uint32_t ok = 0;
   for (const Sample& s : samples) {
     latencies.push_back(s.latency_us);
     codes[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.code))]++;
@@ -417,79 +481,96 @@ int Run() {
   double mean = 0;
   for (int64_t l : latencies) mean += l / 1000.0;
   if (!latencies.empty()) mean /= latencies.size();
-  const double throughput = samples.size() / std::max(wall, 1e-9);
-  // The load generator's own CPU: if it nears the host's cores, the figures measure the client, not the server.
-  const double client_cpu_cores =
-      client_cpu_begin && client_cpu_end ? (*client_cpu_end - *client_cpu_begin) / std::max(wall, 1e-9) : 0;
-  const std::map<std::string, double> busy = figures ? figures->busy : std::map<std::string, double>{};
-  // Histogram: ten buckets from the fastest to the slowest answer.
-  std::vector<std::pair<double, int64_t>> histogram;
+
+  const Counters& c = run.counters;
+  report.set_count(static_cast<uint32_t>(samples.size()));
+  report.set_ok(ok);
+  report.set_errors(static_cast<uint32_t>(c.errors));
+  report.set_wrong(static_cast<uint32_t>(c.wrong));
+  report.set_verified(static_cast<uint32_t>(c.verified));
+  report.set_verify_fraction(absl::GetFlag(FLAGS_verify_fraction));
+  report.set_outside_window_count(static_cast<uint32_t>(outside_window));
+  report.set_unexpected(static_cast<uint32_t>(c.unexpected));
+  report.set_invalid_sent(static_cast<uint32_t>(c.invalid_sent));
+  report.set_cancelled_sent(static_cast<uint32_t>(c.cancelled_sent));
+  report.set_duration_s(run.window_s);
+  report.set_rps(samples.size() / std::max(run.window_s, 1e-9));
+  report.set_client_cpu_cores(run.client_cpu_cores);
+  LatencyMs& l = *report.mutable_latency_ms();
+  l.set_min(Percentile(latencies, 0));
+  l.set_mean(mean);
+  l.set_p50(Percentile(latencies, 50));
+  l.set_p90(Percentile(latencies, 90));
+  l.set_p95(Percentile(latencies, 95));
+  l.set_p99(Percentile(latencies, 99));
+  l.set_max(Percentile(latencies, 100));
+  // Ten buckets from the fastest to the slowest answer.
   if (!latencies.empty()) {
     const double lo = latencies.front() / 1000.0, hi = latencies.back() / 1000.0, step = (hi - lo) / 10;
-    for (int b = 1; b <= 10; ++b) histogram.push_back({lo + step * b, 0});
-    for (int64_t l : latencies) {
-      size_t b = step > 0 ? static_cast<size_t>((l / 1000.0 - lo) / step) : 0;
-      histogram[std::min<size_t>(b, 9)].second++;
+    for (int b = 1; b <= 10; ++b) report.add_histogram()->set_le_ms(lo + step * b);
+    for (int64_t v : latencies) {
+      const size_t b = step > 0 ? static_cast<size_t>((v / 1000.0 - lo) / step) : 0;
+      HistogramBucket& bucket = *report.mutable_histogram(static_cast<int>(std::min<size_t>(b, 9)));
+      bucket.set_count(bucket.count() + 1);
     }
   }
+  for (const auto& [code, n] : codes) (*report.mutable_status_codes())[code] = n;
+  report.set_bytes_sent(bytes_sent);
+  report.set_bytes_received(bytes_received);
+  for (int k = 0; k < kStages; ++k) (*report.mutable_server_stage_mean_us())[kStageNames[k]] = ok ? stage_sum[k] / ok : 0.0;
+  for (const auto& [name, ratio] : run.busy) (*report.mutable_busy_ratio())[name] = ratio;
+  if (run.server) *report.mutable_server() = *run.server;
+  return report;
+}
+
+// ---- Print: JSON (the proto's own field names) or text for a person.
+void Print(const LoadReport& r, int64_t verify_every) {
   if (absl::GetFlag(FLAGS_format) == "json") {
-    std::string json = absl::StrFormat(
-        R"({"count":%d,"ok":%d,"errors":%d,"wrong":%d,"verified":%d,"verify_fraction":%g,"outside_window_count":%d,)"
-        R"("unexpected":%d,"invalid_sent":%d,"cancelled_sent":%d,)"
-        R"("duration_s":%.3f,"rps":%.3f,"client_cpu_cores":%.3f,)"
-        R"("latency_ms":{"min":%.3f,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"max":%.3f},)",
-        samples.size(), ok, errors.load(), wrong.load(), verified.load(), absl::GetFlag(FLAGS_verify_fraction),
-        outside_window_count, unexpected.load(), invalid_sent.load(), cancelled_sent.load(), wall, throughput, client_cpu_cores, Percentile(latencies, 0), mean, Percentile(latencies, 50),
-        Percentile(latencies, 90), Percentile(latencies, 95), Percentile(latencies, 99), Percentile(latencies, 100));
-    json += R"("histogram":[)";
-    for (size_t b = 0; b < histogram.size(); ++b) {
-      json += absl::StrFormat(R"(%s{"le_ms":%.3f,"count":%d})", b ? "," : "", histogram[b].first, histogram[b].second);
-    }
-    json += R"(],"status_codes":{)";
-    bool first = true;
-    for (const auto& [code, n] : codes) {
-      json += absl::StrFormat(R"(%s"%s":%d)", first ? "" : ",", code, n);
-      first = false;
-    }
-    json += absl::StrFormat(R"(},"bytes_sent":%d,"bytes_received":%d,"server_stage_mean_us":{)", bytes_sent, bytes_received);
-    for (int k = 0; k < kStages; ++k) json += absl::StrFormat(R"(%s"%s":%.1f)", k ? "," : "", kStageNames[k], ok ? stage_sum[k] / ok : 0.0);
-    json += R"(},"busy_ratio":{)";
-    first = true;
-    for (const auto& [name, ratio] : busy) {
-      json += absl::StrFormat(R"(%s"%s":%.4f)", first ? "" : ",", name, ratio);
-      first = false;
-    }
-    json += "}";
-    if (figures) json += R"(,"server":)" + load::ServerFiguresJson(*figures);
-    json += "}";
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(r, &json, options).ok()) Die("cannot print the report as JSON");
     std::cout << json << std::endl;
-  } else {
-    const std::string sample_rule = verify_every == 0   ? "none checked"
-                                    : verify_every == 1 ? "every answer"
-                                                        : absl::StrCat("1 in ", verify_every, " answers of each worker");
-    std::printf("Summary:\n  Count:\t%zu (%lld more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
-                "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%lld\n  Verified:\t%lld (%s)\n"
-                "  Wrong answers:\t%lld\n  Unexpected statuses:\t%lld (%lld truncated and %lld hasty requests sent)\n"
-                "  Load generator CPU:\t%.2f cores\n\n",
-                samples.size(), (long long)outside_window_count, wall, Percentile(latencies, 100), Percentile(latencies, 0), mean,
-                throughput, (long long)errors.load(), (long long)verified.load(), sample_rule.c_str(),
-                (long long)wrong.load(), (long long)unexpected.load(), (long long)invalid_sent.load(),
-                (long long)cancelled_sent.load(), client_cpu_cores);
-    std::printf("Latency distribution:\n");
-    for (double p : {50.0, 90.0, 95.0, 99.0}) std::printf("  %.0f%% in %.2f ms\n", p, Percentile(latencies, p));
-    std::printf("\nResponse time histogram:\n");
-    int64_t peak = 1;
-    for (const auto& [le, n] : histogram) peak = std::max(peak, n);
-    for (const auto& [le, n] : histogram) {
-      std::printf("  %10.2f ms [%lld]\t|%s\n", le, (long long)n, std::string(static_cast<size_t>(40 * n / peak), '#').c_str());
-    }
-    std::printf("\nStatus code distribution:\n");
-    for (const auto& [code, n] : codes) std::printf("  [%s]\t%lld responses\n", code.c_str(), (long long)n);
-    std::printf("\nBytes: sent %lld, received %lld\nServer stage means (us):", (long long)bytes_sent, (long long)bytes_received);
-    for (int k = 0; k < kStages; ++k) std::printf(" %s %.0f", kStageNames[k], ok ? stage_sum[k] / ok : 0.0);
-    std::printf("\n");
-    if (figures) std::printf("\n%s", load::ServerFiguresText(*figures).c_str());
+    return;
   }
+  const std::string sample_rule = verify_every == 0   ? "none checked"
+                                  : verify_every == 1 ? "every answer"
+                                                      : absl::StrCat("1 in ", verify_every, " answers of each worker");
+  const LatencyMs& l = r.latency_ms();
+  std::printf("Summary:\n  Count:\t%u (%u more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
+              "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%u\n  Verified:\t%u (%s)\n"
+              "  Wrong answers:\t%u\n  Unexpected statuses:\t%u (%u truncated and %u hasty requests sent)\n"
+              "  Load generator CPU:\t%.2f cores\n\n",
+              r.count(), r.outside_window_count(), r.duration_s(), l.max(), l.min(), l.mean(), r.rps(), r.errors(),
+              r.verified(), sample_rule.c_str(), r.wrong(), r.unexpected(), r.invalid_sent(), r.cancelled_sent(),
+              r.client_cpu_cores());
+  std::printf("Latency distribution:\n  50%% in %.2f ms\n  90%% in %.2f ms\n  95%% in %.2f ms\n  99%% in %.2f ms\n",
+              l.p50(), l.p90(), l.p95(), l.p99());
+  std::printf("\nResponse time histogram:\n");
+  uint32_t peak = 1;
+  for (const HistogramBucket& b : r.histogram()) peak = std::max(peak, b.count());
+  for (const HistogramBucket& b : r.histogram()) {
+    std::printf("  %10.2f ms [%u]\t|%s\n", b.le_ms(), b.count(), std::string(static_cast<size_t>(40 * b.count() / peak), '#').c_str());
+  }
+  std::printf("\nStatus code distribution:\n");
+  for (const auto& [code, n] : std::map<std::string, uint32_t>(r.status_codes().begin(), r.status_codes().end())) {
+    std::printf("  [%s]\t%u responses\n", code.c_str(), n);
+  }
+  std::printf("\nBytes: sent %.0f, received %.0f\nServer stage means (us):", r.bytes_sent(), r.bytes_received());
+  for (int k = 0; k < kStages; ++k) std::printf(" %s %.0f", kStageNames[k], r.server_stage_mean_us().at(kStageNames[k]));
+  std::printf("\n");
+  if (r.has_server()) {
+    const std::map<std::string, double> busy(r.busy_ratio().begin(), r.busy_ratio().end());
+    std::printf("\n%s", load::ServerFiguresText(r.server(), busy).c_str());
+  }
+}
+
+int RunLoad() {
+  const Plan plan = Prepare();
+  Run run;
+  Drive(plan, run);
+  Print(Aggregate(run), plan.verify_every);
   return 0;
 }
 
@@ -499,5 +580,5 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("imgproc-load: load generator for imgproc (see the flags)");
   absl::ParseCommandLine(argc, argv);
-  return imgproc::Run();
+  return imgproc::RunLoad();
 }

@@ -40,38 +40,18 @@ std::string HttpExchange(int port, const std::string& request) {
 }
 
 std::string HttpGet(int port, const std::string& path, std::string* error) {
-  const std::string response =
-      HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  const size_t body = response.find("\r\n\r\n");
-  if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos || response.find(" 200 ") > body) {
-    if (error) *error = "connect to or bad HTTP response from 127.0.0.1:" + std::to_string(port) + ": " + response.substr(0, 200);
+  absl::StatusOr<std::string> body = ::imgproc::HttpGet("127.0.0.1:" + std::to_string(port), path, absl::Seconds(10));
+  if (!body.ok()) {
+    if (error) *error = std::string(body.status().message());
     return "";
   }
-  return response.substr(body + 4);
+  return *std::move(body);
 }
 
 std::map<std::string, double> ParseMetrics(const std::string& text) {
-  std::map<std::string, double> series;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    series[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return series;
-}
-
-std::string SeriesKey(const std::string& name, std::map<std::string, std::string> labels) {
-  if (labels.empty()) return name;
-  std::string key = name + "{";
-  bool first = true;
-  for (const auto& [k, v] : labels) {
-    key += (first ? "" : ",") + k + "=\"" + v + "\"";
-    first = false;
-  }
-  return key + "}";
+  std::map<std::string, double> values;
+  for (const auto& [key, series] : ParseExposition(text)) values[key] = series.value;
+  return values;
 }
 
 int FreeLoopbackPort() {

@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 
+#include "metrics_scrape.h"
+
 namespace imgproc::testing {
 
 // GET http://127.0.0.1:<port><path>; returns the body, or "" with `error` set.
@@ -13,10 +15,10 @@ int ConnectLoopback(int port, int receive_timeout_s = 10);
 // Sends `request` as it is on a new connection and returns all that comes back until the server closes it.
 std::string HttpExchange(int port, const std::string& request);
 
-// Prometheus text format: "name{a="x",b="y"}" -> value, labels as the exposition wrote them.
+// Prometheus text format: SeriesKey(name, labels) -> value (client/metrics_scrape.h, which imgproc-load uses
+// too).
 std::map<std::string, double> ParseMetrics(const std::string& text);
-// The key ParseMetrics uses, labels sorted by name as prometheus-cpp writes them.
-std::string SeriesKey(const std::string& name, std::map<std::string, std::string> labels = {});
+using ::imgproc::SeriesKey;
 
 // The sum of a metric's series in the server's exposition on `metrics_port` (0 when absent).
 double MetricSum(int metrics_port, const std::string& name);

@@ -120,7 +120,7 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   for (const char* stage : {"queue_wait", "decode", "upload", "operations", "download", "encode"}) {
     EXPECT_EQ(Get(m, "imgproc_stage_duration_seconds_count", {{"device", "cpu"}, {"stage", stage}}), 6) << stage;
   }
-  EXPECT_EQ(m[R"(imgproc_stage_duration_seconds_bucket{device="cpu",stage="decode",le="+Inf"})"], 6);
+  EXPECT_EQ(Get(m, "imgproc_stage_duration_seconds_bucket", {{"device", "cpu"}, {"stage", "decode"}, {"le", "+Inf"}}), 6);
   EXPECT_EQ(Get(m, "imgproc_operations_total", {{"device", "cpu"}, {"operation", "flip"}}), 5);
   EXPECT_EQ(Get(m, "imgproc_operations_total", {{"device", "cpu"}, {"operation", "bilateral_filter"}}), 1);
   EXPECT_EQ(Get(m, "imgproc_received_bytes_total", {}), bytes_in);

@@ -93,8 +93,8 @@ checks = {
     "verify_fraction=0.25 verifies 15-35%": quarter["count"] > 0 and 0.15 <= quarter["verified"] / quarter["count"] <= 0.35,
     "verify_fraction=0 verifies none": fake["verified"] == 0 and fake["wrong"] == 0,
     "stand-in: server_cpu_cores from process_cpu_seconds_total": near(fs.get("server_cpu_cores"), 1.5, 0.1),
-    "stand-in: GPU utilization mean": near(fs.get("gpu_util:cuda:0"), 0.8, 0.001),
-    "stand-in: JPEG engine mean (line with timestamp)": near(fs.get("jpeg_engine_util:cuda:0"), 0.6, 0.001),
+    "stand-in: GPU utilization mean": near(fs.get("utilization", {}).get("gpu_util:cuda:0"), 0.8, 0.001),
+    "stand-in: JPEG engine mean (line with timestamp)": near(fs.get("utilization", {}).get("jpeg_engine_util:cuda:0"), 0.6, 0.001),
     "stand-in: one gauge sample a second": fs.get("gauge_samples", 0) >= 2,
     "stand-in: decode shares by backend": near(fs.get("decode_backend_share", {}).get("nvjpeg"), 0.9, 0.01)
                                           and near(fs.get("decode_backend_share", {}).get("cpu"), 0.1, 0.01),
