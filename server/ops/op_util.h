@@ -10,13 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "ops/operation.h"
-
-#define IMGPROC_RETURN_IF_ERROR(expr)        \
-  do {                                       \
-    absl::Status _status = (expr);           \
-    if (!_status.ok()) return _status;       \
-  } while (false)
 
 namespace imgproc {
 

@@ -1,6 +1,8 @@
 #include "ops/operation.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -50,8 +52,15 @@ std::map<int, OpDefinition>& Definitions() {
 }  // namespace
 
 bool OpRegistry::Register(OpDefinition def) {
-  int key = static_cast<int>(def.op_case);
-  return Definitions().emplace(key, std::move(def)).second;
+  const int key = static_cast<int>(def.op_case);
+  for (const auto& [existing_key, existing] : Definitions()) {
+    if (existing_key == key || existing.name == def.name) {
+      std::fprintf(stderr, "imgproc: operation '%s' (Operation field %d) is registered twice\n", def.name.c_str(), key);
+      std::abort();
+    }
+  }
+  Definitions().emplace(key, std::move(def));
+  return true;
 }
 
 const OpDefinition* OpRegistry::Find(pb::Operation::OpCase op_case) {

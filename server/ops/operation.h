@@ -152,6 +152,8 @@ struct OpDefinition {
 
 class OpRegistry {
  public:
+  // A second definition for an operation (the same oneof case or name) is a programming error: it ends the
+  // program at start-up with a message naming the operation, so that no build with it can serve.
   static bool Register(OpDefinition def);
   static const OpDefinition* Find(pb::Operation::OpCase op_case);
   static std::vector<const OpDefinition*> All();  // in proto field order

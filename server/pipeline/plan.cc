@@ -13,6 +13,7 @@
 #include "codec/codec.h"
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
+#include "common/status_macros.h"
 
 namespace imgproc {
 
@@ -41,7 +42,7 @@ absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::str
       if (is_message) {
         const google::protobuf::Message& child =
             field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i) : reflection->GetMessage(message, field);
-        if (absl::Status s = CheckEnumValues(child, where(i)); !s.ok()) return s;
+        IMGPROC_RETURN_IF_ERROR(CheckEnumValues(child, where(i)));
         continue;
       }
       const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
@@ -147,7 +148,7 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
                                                    " steps, over the limit of ", limits.max_operations));
   }
   // Bounded by max_operations first: the check walks every step.
-  if (absl::Status s = CheckEnumValues(request, ""); !s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(CheckEnumValues(request, ""));
   plan.decode_mode = request.decode_mode();
   if (static_cast<int64_t>(request.image().size()) > limits.max_input_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("image is ", request.image().size(), " bytes, over the limit of ",
@@ -156,7 +157,7 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
   absl::StatusOr<ImageHeader> header = ReadImageHeader(request.image());
   if (!header.ok()) return header.status();
   plan.header = *header;
-  if (absl::Status s = CheckHeaderLimits(plan.header, request.image().size(), limits); !s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(CheckHeaderLimits(plan.header, request.image().size(), limits));
   plan.decoded = DecodedSpec(plan.header, plan.decode_mode);
   plan.orientation = request.ignore_exif_orientation() ? 1 : plan.header.exif_orientation;
   plan.oriented = Oriented(plan.decoded, plan.orientation);
@@ -173,7 +174,7 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
                                        : absl::StrCat("unknown operation (field ", static_cast<int>(op.op_case()), ")")));
     }
     StepBinder binder(i, def->name, current, limits);
-    if (absl::Status s = def->bind(op, binder); !s.ok()) return s;
+    IMGPROC_RETURN_IF_ERROR(def->bind(op, binder));
     plan.steps.push_back(binder.Take());
     const BoundOp& step = plan.steps.back();
     plan.work += step.work();
@@ -194,9 +195,9 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
   for (const BoundOp& step : plan.steps) {
     plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));
   }
-  if (absl::Status s = ValidateOutputSpec(request.output(), current); !s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output(), current));
   plan.output = request.output();
-  if (absl::Status s = CheckAnswerSize(plan, limits); !s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(CheckAnswerSize(plan, limits));
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();
   plan.shrink_on_load = *std::move(shrink);

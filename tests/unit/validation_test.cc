@@ -11,6 +11,7 @@
 #include "codec/codec.h"
 #include "codec/image_header.h"
 #include "common/test_support.h"
+#include "ops/operation.h"
 #include "pipeline/plan.h"
 
 namespace imgproc::testing {
@@ -120,6 +121,16 @@ TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
     EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(plan.status().message().find(c.message), std::string::npos) << plan.status().message();
   }
+}
+
+// Two definitions for one operation end the program at start-up instead of one silently shadowing the other.
+TEST(OperationRegistryDeathTest, ASecondDefinitionOfAnOperationEndsTheProgram) {
+  const OpDefinition* flip = OpRegistry::Find(pb::Operation::kFlip);
+  ASSERT_NE(flip, nullptr);
+  EXPECT_DEATH(OpRegistry::Register(*flip), "operation 'flip' .* is registered twice");
+  OpDefinition same_name = *flip;
+  same_name.op_case = pb::Operation::OP_NOT_SET;
+  EXPECT_DEATH(OpRegistry::Register(same_name), "operation 'flip' .* is registered twice");
 }
 
 TEST(ChainValidationTest, TooManySteps) {
