@@ -59,7 +59,8 @@ ABSL_FLAG(int, decode_threads, 2,
           "previous batch to finish while another's is decoded");
 ABSL_FLAG(int, decoded_images_max, 128,
           "CUDA backend: decoded images held for lanes at most (device memory: 12 MB each for a 4 MP photo)");
-ABSL_FLAG(int, progressive_decode_threads, -1,
+// Off by default until it has been measured on a GPU (BENCHMARKS.md); the gpu tests run it.
+ABSL_FLAG(int, progressive_decode_threads, 0,
           "CUDA backend: threads per GPU decoding progressive JPEGs (nvJPEG: Huffman on the CPU, the rest on the GPU) "
           "beside the lanes, which the JPEG engine does not take; -1: as many as lanes; 0: the lanes decode them");
 ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,
