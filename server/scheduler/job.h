@@ -47,8 +47,8 @@ class StagedInput {
 
 using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;
 
-// One validated request on its way through a worker pool. `done` is called exactly once, on a worker
-// thread (or by the pool when it refuses to run the job).
+// One validated request on its way through a worker pool. `done` is called exactly once: on a worker thread
+// with the result, or on the submitting thread when the scheduler or the pool refuses the job.
 struct Job {
   std::shared_ptr<const Plan> plan;
   absl::string_view input;                   // encoded image

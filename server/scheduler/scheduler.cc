@@ -30,47 +30,54 @@ absl::Status Scheduler::NoDeviceInService() const {
   return absl::UnavailableError(absl::StrCat("no device is in service: ", absl::StrJoin(failures, "; ")));
 }
 
-absl::Status Scheduler::Submit(Job job, absl::string_view device) {
-  WorkerPool* target = nullptr;
-  if (!device.empty()) {
-    for (auto& pool : pools_) {
-      if (pool->device().name == device) target = pool.get();
-    }
-    if (target == nullptr) {
-      std::vector<std::string> names;
-      for (auto& pool : pools_) names.push_back(pool->device().name);
-      return absl::InvalidArgumentError(
-          absl::StrCat("device: ", QuoteClientText(device), " is not on this server; available: ",
-                       absl::StrJoin(names, ", ")));
-    }
-  } else {
-    size_t best = SIZE_MAX;
-    for (auto& pool : pools_) {
-      if (!pool->out_of_service().ok()) continue;
-      const size_t load = pool->load();
-      if (load < best) {
-        best = load;
-        target = pool.get();
-      }
-    }
+void Scheduler::Submit(Job job, absl::string_view device) {
+  absl::StatusOr<WorkerPool*> target = Route(device);
+  if (!target.ok()) {
+    if (job.done) job.done(target.status());
+    return;
   }
-  if (target == nullptr) return pools_.empty() ? absl::UnavailableError("no devices") : NoDeviceInService();
   const int64_t bytes = static_cast<int64_t>(job.input.size());
   const int64_t held = queued_bytes_.fetch_add(bytes) + bytes;
   if (held > max_queued_bytes_) {
     queued_bytes_ -= bytes;
-    return QueueFullError(absl::StrCat("the server is full: its requests hold ", held - bytes,
-                                       " bytes of input and this one ", bytes, ", over its limit of ",
-                                       max_queued_bytes_, " (--max_queued_bytes); retry later"),
-                          bytes <= max_queued_bytes_);
+    if (job.done) {
+      job.done(QueueFullError(absl::StrCat("the server is full: its requests hold ", held - bytes,
+                                           " bytes of input and this one ", bytes, ", over its limit of ",
+                                           max_queued_bytes_, " (--max_queued_bytes); retry later"),
+                              bytes <= max_queued_bytes_));
+    }
+    return;
   }
+  // The pool calls done in every outcome, its refusals included: the bytes are given back there.
   job.done = [this, bytes, done = std::move(job.done)](absl::StatusOr<JobResult> result) {
     queued_bytes_ -= bytes;
-    done(std::move(result));
+    if (done) done(std::move(result));
   };
-  absl::Status submitted = target->Submit(std::move(job));
-  if (!submitted.ok()) queued_bytes_ -= bytes;
-  return submitted;
+  (*target)->Submit(std::move(job));
+}
+
+absl::StatusOr<WorkerPool*> Scheduler::Route(absl::string_view device) const {
+  if (!device.empty()) {
+    for (const auto& pool : pools_) {
+      if (pool->device().name == device) return pool.get();
+    }
+    std::vector<std::string> names;
+    for (const auto& pool : pools_) names.push_back(pool->device().name);
+    return absl::InvalidArgumentError(absl::StrCat("device: ", QuoteClientText(device),
+                                                   " is not on this server; available: ", absl::StrJoin(names, ", ")));
+  }
+  WorkerPool* target = nullptr;
+  size_t best = SIZE_MAX;
+  for (const auto& pool : pools_) {
+    if (!pool->out_of_service().ok()) continue;
+    const size_t load = pool->load();
+    if (load < best) {
+      best = load;
+      target = pool.get();
+    }
+  }
+  if (target == nullptr) return pools_.empty() ? absl::UnavailableError("no devices") : NoDeviceInService();
+  return target;
 }
 
 void Scheduler::Shutdown() {

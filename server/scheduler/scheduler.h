@@ -28,9 +28,10 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // INVALID_ARGUMENT for an unknown device name; UNAVAILABLE naming the failure for a device out of service, or
-  // when none is left; otherwise what the pool's Submit says.
-  absl::Status Submit(Job job, absl::string_view device);
+  // Takes the job and with it `job.done`, called exactly once in every outcome (WorkerPool::Submit): at once with
+  // INVALID_ARGUMENT for an unknown device name, UNAVAILABLE naming the failure for a device out of service or
+  // when none is left, RESOURCE_EXHAUSTED over --max_queued_bytes, or the pool's refusal.
+  void Submit(Job job, absl::string_view device);
   void Shutdown();
 
   // Whether some device is still in service.
@@ -40,6 +41,8 @@ class Scheduler {
  private:
   void OnDeviceFailed();
   absl::Status NoDeviceInService() const;
+  // The named device's pool, or the least loaded one in service.
+  absl::StatusOr<WorkerPool*> Route(absl::string_view device) const;
 
   std::vector<std::unique_ptr<WorkerPool>> pools_;
   const int64_t max_queued_bytes_;

@@ -31,42 +31,48 @@ void WorkerPool::ReportQueueDepthLocked() {
   if (observer_) observer_->OnQueueDepth(device_.name, queue_.size() + in_front_stage_);
 }
 
-absl::Status WorkerPool::Submit(Job job) {
+void WorkerPool::Submit(Job job) {
   const bool to_front_stage = front_stage_ != nullptr && front_stage_->Wants(job);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return absl::UnavailableError("server is shutting down");
-    if (!out_of_service_.ok()) return out_of_service_;
-    if (queue_.size() + in_front_stage_ >= capacity_) {
-      return QueueFullError(
-          absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
-    }
-    const int64_t bytes = static_cast<int64_t>(job.input.size());
-    if (queued_bytes_ + bytes > max_queued_bytes_) {
-      return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests hold ", queued_bytes_,
-                                         " bytes of input and this one ", bytes, ", over its limit of ",
-                                         max_queued_bytes_, " (--max_queued_bytes_per_device); retry later"),
-                            bytes <= max_queued_bytes_);
-    }
-    const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
-    if (pixel_bytes_ + pixels > max_pixel_bytes_) {
-      return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests will hold up to ",
-                                         pixel_bytes_, " bytes of decoded pixels and this one ", pixels,
-                                         ", over its limit of ", max_pixel_bytes_, " (--max_pixel_bytes); retry later"),
-                            pixels <= max_pixel_bytes_);
-    }
-    queued_bytes_ += bytes;
-    pixel_bytes_ += pixels;
-    if (to_front_stage) {
-      // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
-      ++in_front_stage_;
-      front_stage_->Add(std::move(job));
-    } else {
-      queue_.push_back(std::move(job));
-    }
-    ReportQueueDepthLocked();
+  absl::Status refused = Admit(job, to_front_stage);
+  if (!refused.ok()) {
+    if (job.done) job.done(std::move(refused));  // outside the lock: done may take time or submit again
+    return;
   }
   if (!to_front_stage) cv_.notify_one();
+}
+
+absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return absl::UnavailableError("server is shutting down");
+  if (!out_of_service_.ok()) return out_of_service_;
+  if (queue_.size() + in_front_stage_ >= capacity_) {
+    return QueueFullError(
+        absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
+  }
+  const int64_t bytes = static_cast<int64_t>(job.input.size());
+  if (queued_bytes_ + bytes > max_queued_bytes_) {
+    return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests hold ", queued_bytes_,
+                                       " bytes of input and this one ", bytes, ", over its limit of ",
+                                       max_queued_bytes_, " (--max_queued_bytes_per_device); retry later"),
+                          bytes <= max_queued_bytes_);
+  }
+  const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+  if (pixel_bytes_ + pixels > max_pixel_bytes_) {
+    return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests will hold up to ",
+                                       pixel_bytes_, " bytes of decoded pixels and this one ", pixels,
+                                       ", over its limit of ", max_pixel_bytes_, " (--max_pixel_bytes); retry later"),
+                          pixels <= max_pixel_bytes_);
+  }
+  queued_bytes_ += bytes;
+  pixel_bytes_ += pixels;
+  if (to_front_stage) {
+    // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
+    ++in_front_stage_;
+    front_stage_->Add(std::move(job));
+  } else {
+    queue_.push_back(std::move(job));
+  }
+  ReportQueueDepthLocked();
   return absl::OkStatus();
 }
 

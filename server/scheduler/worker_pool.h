@@ -88,9 +88,10 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // RESOURCE_EXHAUSTED when the queue is full, in requests or bytes (IsQueueFull), UNAVAILABLE once shutdown
-  // began or the device failed; `job.done` is then not called.
-  absl::Status Submit(Job job);
+  // Takes the job and with it `job.done`, which is called exactly once in every outcome: with the result, or at
+  // once on the caller's thread when the pool refuses the job: RESOURCE_EXHAUSTED when the queue is full, in
+  // requests or bytes (IsQueueFull), UNAVAILABLE once shutdown began or the device failed.
+  void Submit(Job job);
   // OK while the device serves; once it failed, the UNAVAILABLE that its requests get ("device cuda:0 is out of
   // service: <what broke it>").
   absl::Status out_of_service() const;
@@ -110,6 +111,8 @@ class WorkerPool {
   void WorkerLoop(int index);
   void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
   void ReportQueueDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues the job (moving it into the queue or the front stage), or says why not and leaves it as it was.
+  absl::Status Admit(Job& job, bool to_front_stage) ABSL_LOCKS_EXCLUDED(mu_);
   void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
 
   const DeviceDescription device_;

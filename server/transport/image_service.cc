@@ -83,13 +83,11 @@ void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared
   job.arrival = arrival;
   job.deadline = SteadyDeadline(context);
   job.cancelled = [context] { return context->IsCancelled(); };
-  // The pool takes `done` only when it accepts the job; a refusal is reported here, once.
-  auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
-  job.done = [shared_finish, frames = job.plan->header.frames](absl::StatusOr<JobResult> result) {
+  job.done = [finish = std::move(finish), frames = job.plan->header.frames](absl::StatusOr<JobResult> result) {
     if (result.ok()) result->input_frames = frames;
-    (*shared_finish)(std::move(result));
+    finish(std::move(result));
   };
-  if (absl::Status s = scheduler_.Submit(std::move(job), request.device()); !s.ok()) (*shared_finish)(s);
+  scheduler_.Submit(std::move(job), request.device());  // answers a refusal through done, too
 }
 
 grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerContext* context,
