@@ -9,7 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "backend/lane.h"
+#include "core/device.h"
+#include "core/lane.h"
 
 namespace imgproc {
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 
 #include "absl/status/statusor.h"
-#include "scheduler/job.h"
+#include "core/job.h"
 
 namespace imgproc {
 

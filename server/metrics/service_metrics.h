@@ -16,7 +16,7 @@
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
-#include "backend/lane.h"
+#include "core/device.h"
 #include "metrics/http_exposer.h"
 #include "metrics/nvml.h"
 #include "metrics/request_observer.h"

@@ -11,8 +11,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "backend/lane.h"
-#include "scheduler/job.h"
+#include "core/device.h"
+#include "core/lane.h"
+#include "core/job.h"
 
 namespace imgproc {
 

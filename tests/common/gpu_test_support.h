@@ -3,7 +3,8 @@
 
 #include <string>
 
-#include "backend/lane.h"
+#include "core/device.h"
+#include "core/lane.h"
 #include "imgproc/v1/imgproc.pb.h"
 #include "scheduler/worker_pool.h"
 

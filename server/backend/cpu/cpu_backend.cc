@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "backend/lane_io.h"
 
 namespace imgproc {
 namespace {

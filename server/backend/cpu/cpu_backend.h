@@ -1,6 +1,7 @@
 #pragma once
 
-#include "backend/lane.h"
+#include "core/device.h"
+#include "core/lane.h"
 
 namespace imgproc {
 

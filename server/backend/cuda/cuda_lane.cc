@@ -13,6 +13,7 @@
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
 #include "backend/cuda/test_fault_kernel.h"
+#include "backend/lane_io.h"
 #include "codec/orientation.h"
 
 namespace imgproc {

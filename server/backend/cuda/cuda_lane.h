@@ -4,7 +4,8 @@
 
 #include <memory>
 
-#include "backend/lane.h"
+#include "core/device.h"
+#include "core/lane.h"
 #include "backend/test_fault_injection.h"
 #include "codec/gpu/nvjpeg_device.h"
 
@@ -16,7 +17,7 @@ struct CudaCodecOptions {
 };
 
 // `codec` may be null (no nvJPEG): then every image is decoded and encoded on the CPU. A lane whose request meets a
-// sticky CUDA error answers it with DeviceFailedError (backend/lane.h), which takes the device out of service.
+// sticky CUDA error answers it with DeviceFailedError (core/device.h), which takes the device out of service.
 // `test_fault`: TEST ONLY (--test_fault_injection=illegal_address_after=N); null in production.
 LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
                             std::shared_ptr<TestFaultCountdown> test_fault = nullptr);

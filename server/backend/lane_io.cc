@@ -1,4 +1,4 @@
-#include "backend/lane.h"
+#include "backend/lane_io.h"
 
 #include "codec/orientation.h"
 
