@@ -321,6 +321,10 @@ int Run() {
     pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
                                                  std::move(d.lanes), metrics.get(), std::move(d.front_stage),
                                                  per_device_bytes, absl::GetFlag(FLAGS_max_pixel_bytes)));
+    if (absl::Status lanes = pools.back()->lanes_status(); !lanes.ok()) {
+      std::cerr << "imgproc: cannot start: " << lanes.message() << "\n";
+      return 1;
+    }
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
                     d.workers, " workers", d.description.codecs.empty() ? "" : "; ", d.description.codecs, ")");
   }

@@ -51,10 +51,10 @@ absl::StatusOr<TestFaultInjection> ParseTestFaultInjection(absl::string_view spe
 LaneFactory WithSimulatedDeviceFailure(LaneFactory lanes, std::shared_ptr<TestFaultCountdown> countdown,
                                        std::string device_name) {
   return [lanes = std::move(lanes), countdown = std::move(countdown),
-          device_name = std::move(device_name)](int worker_index) -> std::unique_ptr<ExecutionLane> {
-    std::unique_ptr<ExecutionLane> lane = lanes(worker_index);
-    if (lane == nullptr) return nullptr;  // the pool reports the missing lane
-    return std::make_unique<SimulatedDeviceFailureLane>(std::move(lane), countdown, device_name);
+          device_name = std::move(device_name)](int worker_index) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> {
+    absl::StatusOr<std::unique_ptr<ExecutionLane>> lane = lanes(worker_index);
+    if (!lane.ok()) return lane.status();
+    return std::make_unique<SimulatedDeviceFailureLane>(*std::move(lane), countdown, device_name);
   };
 }
 

@@ -18,6 +18,8 @@ class ExecutionLane {
   virtual absl::StatusOr<JobResult> Run(const Job& job) = 0;
 };
 
-using LaneFactory = std::function<std::unique_ptr<ExecutionLane>(int worker_index)>;
+// Makes worker `worker_index`'s lane, on that worker's thread; a lane that cannot be set up (no device context,
+// no memory for its buffers) is an error status, reported when the pool is built.
+using LaneFactory = std::function<absl::StatusOr<std::unique_ptr<ExecutionLane>>(int worker_index)>;
 
 }  // namespace imgproc

@@ -144,12 +144,39 @@ size_t WorkerPool::load() const {
   return queue_.size() + in_front_stage_ + running_;
 }
 
+absl::StatusOr<std::unique_ptr<ExecutionLane>> WorkerPool::MakeLane(int index) {
+  absl::StatusOr<std::unique_ptr<ExecutionLane>> made;
+  try {
+    made = factory_(index);
+  } catch (const std::exception& e) {  // a throwing lane constructor must not end the process on this thread
+    made = absl::InternalError(e.what());
+  }
+  if (made.ok() && *made == nullptr) made = absl::InternalError("the lane factory made no lane");
+  if (!made.ok()) {
+    return absl::Status(made.status().code(), absl::StrCat("worker ", index, " of ", device_.name,
+                                                           " has no execution lane: ", made.status().message()));
+  }
+  return made;
+}
+
+absl::Status WorkerPool::lanes_status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lanes_status_;
+}
+
 void WorkerPool::WorkerLoop(int index) {
   NameThisThread(absl::StrCat(device_.name, "-lane", index));
-  std::unique_ptr<ExecutionLane> lane = factory_(index);
+  absl::StatusOr<std::unique_ptr<ExecutionLane>> made = MakeLane(index);
+  std::unique_ptr<ExecutionLane> lane;
+  const absl::Status no_lane = made.status();  // what this worker's jobs are answered with if it has none
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++lanes_made_;
+    if (made.ok()) {
+      lane = *std::move(made);
+    } else if (lanes_status_.ok()) {
+      lanes_status_ = made.status();
+    }
   }
   cv_.notify_all();
   for (;;) {
@@ -182,7 +209,7 @@ void WorkerPool::WorkerLoop(int index) {
       result = absl::CancelledError("request cancelled by the client before it ran; the work was skipped");
     } else if (lane == nullptr) {
       skipped = false;
-      result = absl::InternalError(absl::StrCat("worker ", index, " of ", device_.name, " has no execution lane"));
+      result = no_lane;
     } else {
       skipped = false;
       try {

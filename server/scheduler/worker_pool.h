@@ -93,6 +93,9 @@ class WorkerPool {
   // once on the caller's thread when the pool refuses the job: RESOURCE_EXHAUSTED when the queue is full, in
   // requests or bytes (IsQueueFull), UNAVAILABLE once shutdown began or the device failed.
   void Submit(Job job);
+  // OK when every worker made its lane, else why the first could not (its jobs are answered with that error).
+  // Lanes are made when the pool is built, so a server checks this before it serves.
+  absl::Status lanes_status() const;
   // OK while the device serves; once it failed, the UNAVAILABLE that its requests get ("device cuda:0 is out of
   // service: <what broke it>").
   absl::Status out_of_service() const;
@@ -112,6 +115,7 @@ class WorkerPool {
   void WorkerLoop(int index);
   void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
   void ReportQueueDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::unique_ptr<ExecutionLane>> MakeLane(int index);
   // Queues the job (moving it into the queue or the front stage), or says why not and leaves it as it was.
   absl::Status Admit(Job& job, bool to_front_stage) ABSL_LOCKS_EXCLUDED(mu_);
   void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
@@ -130,6 +134,7 @@ class WorkerPool {
   int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // input of queued and running jobs
   int64_t pixel_bytes_ ABSL_GUARDED_BY(mu_) = 0;   // their plans' peak pixel memory
   int lanes_made_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status lanes_status_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status out_of_service_ ABSL_GUARDED_BY(mu_);  // OK while the device serves
   std::function<void(const absl::Status&)> failure_listener_ ABSL_GUARDED_BY(mu_);

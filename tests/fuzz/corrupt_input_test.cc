@@ -21,7 +21,7 @@ TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
                                           EncodeAs(image, ".tiff"), EncodeAs(image, ".bmp"),
                                           EncodeAs(GeneratedImage(40, 30, 4), ".png")};
   std::mt19937 random(20261124);  // fixed: the same inputs on every run
-  std::unique_ptr<ExecutionLane> lane = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
   ImageLimits limits;
   limits.max_pixels = 4'000'000;  // mutated headers may claim large sizes; keep each decode small
   int ok = 0, invalid = 0;
@@ -63,7 +63,7 @@ TEST(CorruptInputTest, MutatedAnimationsAndFloatTiffsNeverCrashAndFailAsInvalidA
       EncodeGif(40, 30, palette, {GifFrame{2, 1, indices(cv::Rect(0, 0, 30, 20)).clone(), -1, true}}),
       EncodeAnimatedWebp(frames), EncodeAs(floats, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), EncodeAs(floats, ".tiff")};
   std::mt19937 random(20261201);
-  std::unique_ptr<ExecutionLane> lane = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
   ImageLimits limits;
   limits.max_pixels = 4'000'000;
   int ok = 0, invalid = 0;

@@ -270,7 +270,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
       {"PNG", EncodeAs(picture, ".png"), pb::DECODE_MODE_COLOR, "cpu", false},
       {"WebP", EncodeAs(picture, ".webp"), pb::DECODE_MODE_COLOR, "cpu", false},
   };
-  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
   for (const Case& c : cases) {
     pb::ProcessRequest request;
     request.set_image(c.bytes);
@@ -310,7 +310,7 @@ TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   const bool engine = setup.decode_stage != nullptr;
   WorkerPool pool(GpuDeviceDescription(), 2, 64, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
-  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
   const std::vector<std::pair<std::string, std::string>> photos = {
       {engine ? "hardware" : "cuda", ReadFile(PhotoPath("nature/Aqua.jpg"))},
       {"cuda", ReadFile(PhotoPath("nature/GreenMeadow.jpg"))}};

@@ -82,10 +82,10 @@ Tolerance ToleranceFor(const std::string& name) {
 TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
   // Without nvJPEG the lane decodes on the CPU, so both sides start from the same pixels: this test is about
   // the operations; gpu_codec_test.cc compares the GPU decoders with libjpeg.
-  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0);
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0).value();
   for (const char* photo : {"nature/Dune.jpg", "nature/Garden.jpg"}) {
     const std::string image = ReadFile(PhotoPath(photo));
     for (const OpCase& c : OperationCases()) {
@@ -116,7 +116,7 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
 TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0);
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0).value();
   pb::ProcessRequest request;
   request.set_image(ReadFile(PhotoPath("nature/Dune.jpg")));
   request.add_operations()->mutable_flip();
@@ -128,7 +128,7 @@ TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->cpu_fallback_operations.size(), 1u);
   EXPECT_EQ(got->cpu_fallback_operations[0], "operations[1].gaussian_blur");
-  absl::StatusOr<JobResult> want = RunOn(*CpuLaneFactory()(0), request);
+  absl::StatusOr<JobResult> want = RunOn(*MakeCpuLane(), request);
   ASSERT_TRUE(want.ok());
   EXPECT_EQ(got->image.bytes, want->image.bytes);  // flip is exact, the blur ran on the same CPU code
 #endif
@@ -161,7 +161,7 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
   const std::vector<std::string> photos = NaturePhotos();
   std::vector<std::string> images;
   for (const auto& p : photos) images.push_back(ReadFile(p));
-  std::unique_ptr<ExecutionLane> cpu = CpuLaneFactory()(0);
+  std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
   std::atomic<int> correct{0};
   std::vector<std::future<std::string>> calls;
   auto channel = server.NewChannel();

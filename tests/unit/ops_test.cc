@@ -17,7 +17,7 @@ absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request) {
   Job job;
   job.plan = std::make_shared<const Plan>(*std::move(plan));
   job.input = request.image();
-  return CpuLaneFactory()(0)->Run(job);
+  return MakeCpuLane()->Run(job);
 }
 
 class OperationTest : public ::testing::TestWithParam<OpCase> {};

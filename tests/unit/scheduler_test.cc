@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
@@ -54,13 +55,41 @@ TEST(WorkerPoolTest, ConstructionReturnsOnceEveryLaneIsMade) {
   LaneFactory cpu = CpuLaneFactory();
   LaneFactory slow_setup = [&](int index) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + 50 * index));
-    std::unique_ptr<ExecutionLane> lane = cpu(index);
+    absl::StatusOr<std::unique_ptr<ExecutionLane>> lane = cpu(index);
     ++made;
     return lane;
   };
   WorkerPool pool(CpuDeviceDescription(), 4, 8, slow_setup);
   EXPECT_EQ(made.load(), 4);
   pool.Shutdown();
+}
+
+// A lane that cannot be set up (a throwing constructor, an error status) is reported by the pool as a status when
+// it is built, for the server to refuse to start, instead of ending the process on the worker's thread.
+TEST(WorkerPoolTest, ALaneThatCannotBeMadeIsReportedAsAStatus) {
+  LaneFactory cpu = CpuLaneFactory();
+  LaneFactory throwing = [&](int index) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> {
+    if (index == 1) throw std::runtime_error("no device context");
+    return cpu(index);
+  };
+  WorkerPool broken(CpuDeviceDescription(), 2, 8, throwing);
+  EXPECT_EQ(broken.lanes_status().code(), absl::StatusCode::kInternal) << broken.lanes_status();
+  EXPECT_EQ(broken.lanes_status().message(), "worker 1 of cpu has no execution lane: no device context");
+  broken.Shutdown();
+
+  LaneFactory refusing = [](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> {
+    return absl::ResourceExhaustedError("no memory for the lane's buffers");
+  };
+  WorkerPool refused(CpuDeviceDescription(), 1, 8, refusing);
+  EXPECT_EQ(refused.lanes_status().code(), absl::StatusCode::kResourceExhausted) << refused.lanes_status();
+  const std::string image = EncodeAs(GeneratedImage(32, 32), ".png");
+  Collected out;
+  refused.Submit(MakeJob(image, PlanFor(image, 0), out));
+  refused.Shutdown();
+  EXPECT_EQ(out.Count(absl::StatusCode::kResourceExhausted), 1) << "its jobs get the lane's error";
+
+  WorkerPool fine(CpuDeviceDescription(), 2, 8, CpuLaneFactory());
+  EXPECT_TRUE(fine.lanes_status().ok()) << fine.lanes_status();
 }
 
 TEST(WorkerPoolTest, BoundedQueueRefusesWhenFullAndShutdownDrains) {
@@ -147,7 +176,7 @@ struct BreakableDevice {
   LaneFactory Lanes() {
     class Lane final : public ExecutionLane {
      public:
-      explicit Lane(BreakableDevice& device) : device_(device), cpu_(CpuLaneFactory()(0)) {}
+      explicit Lane(BreakableDevice& device) : device_(device), cpu_(MakeCpuLane()) {}
       absl::StatusOr<JobResult> Run(const Job& job) override {
         ++device_.runs;
         device_.released.wait();

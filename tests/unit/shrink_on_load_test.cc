@@ -29,7 +29,7 @@ absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request, Plan* plan
   Job job;
   job.plan = std::make_shared<const Plan>(*std::move(plan));
   job.input = request.image();
-  return CpuLaneFactory()(0)->Run(job);
+  return MakeCpuLane()->Run(job);
 }
 
 pb::ProcessRequest ResizeRequest(const std::string& image, int width, int height,

@@ -51,8 +51,10 @@ DeviceDescription CpuDeviceDescription() {
   return cpu;
 }
 
+std::unique_ptr<ExecutionLane> MakeCpuLane() { return std::make_unique<CpuLane>(); }
+
 LaneFactory CpuLaneFactory() {
-  return [](int) { return std::make_unique<CpuLane>(); };
+  return [](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> { return MakeCpuLane(); };
 }
 
 }  // namespace imgproc

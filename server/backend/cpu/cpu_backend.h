@@ -9,5 +9,7 @@ namespace imgproc {
 // per lane (see main): parallelism comes from the workers, which keeps tail latency predictable.
 DeviceDescription CpuDeviceDescription();
 LaneFactory CpuLaneFactory();
+// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail.
+std::unique_ptr<ExecutionLane> MakeCpuLane();
 
 }  // namespace imgproc

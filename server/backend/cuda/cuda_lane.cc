@@ -342,8 +342,12 @@ class CudaLane final : public ExecutionLane {
 
 LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
                             std::shared_ptr<TestFaultCountdown> test_fault) {
-  return [device, codec, options, test_fault](int) {
-    return std::make_unique<CudaLane>(device, codec, options, test_fault);
+  return [device, codec, options, test_fault](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> {
+    try {
+      return std::make_unique<CudaLane>(device, codec, options, test_fault);
+    } catch (const cv::Exception& e) {  // no context, stream or event on the device
+      return FromCvException(e, absl::StrCat("setting up a lane on cuda:", device));
+    }
   };
 }
 
