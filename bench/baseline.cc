@@ -3,11 +3,10 @@
 //
 //   imgproc-baseline --workload=W1 --input=DIR_OR_FILES --duration=10s [--threads=N]
 #include <algorithm>
-#include <thread>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"

@@ -18,13 +18,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <opencv2/core/cuda_stream_accessor.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"

@@ -64,7 +64,8 @@ void RunClosedLoop(const std::vector<std::string>& images, int threads, absl::Du
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
-    return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, size_t(p / 100 * latencies.size()))] / 1000.0;
+    return latencies.empty() ? 0.0
+                             : latencies[std::min(latencies.size() - 1, size_t(p / 100 * latencies.size()))] / 1000.0;
   };
   const int64_t ok = static_cast<int64_t>(latencies.size()) - errors.load();
   std::cout << absl::StrFormat(R"({"count":%d,"errors":%d,"wrong":0,"duration_s":%.3f,"rps":%.3f,"threads":%d,)"

@@ -7,12 +7,12 @@
 // Each thread runs its own pipeline with libvips' own thread pool set to one thread, so that --threads is the
 // parallelism, as with the baseline and the server's CPU workers; the operation cache is off, since bench
 // inputs repeat.
+#include <vips/vips.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <thread>
-
-#include <vips/vips.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"

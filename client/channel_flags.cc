@@ -6,7 +6,8 @@
 
 ABSL_FLAG(bool, tls, false, "TLS with the system's CA certificates (implied by the other --tls_* flags)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates that sign the server's certificate (TLS)");
-ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for servers that require one (mutual TLS; with --tls_key)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for servers that require one (mutual TLS; with --tls_key)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
 ABSL_FLAG(bool, round_robin, false,
           "spread calls over every address of --target (e.g. dns:///name:50051 of a headless Service, or "

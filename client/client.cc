@@ -1,11 +1,11 @@
 #include "imgproc/client.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <algorithm>
 #include <optional>
 #include <thread>
 #include <tuple>
-
-#include <google/protobuf/text_format.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -79,7 +79,8 @@ grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options) {
     // for listed codes), so Process retries it itself, and only with pushback.
     absl::StrAppend(&service_config, service_config.empty() ? "" : ", ",
                     R"("methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
-        "retryPolicy": {"maxAttempts": )", Attempts(options), R"(, "initialBackoff": "0.1s",
+        "retryPolicy": {"maxAttempts": )",
+                    Attempts(options), R"(, "initialBackoff": "0.1s",
         "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}])");
     args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE,
                 static_cast<int>(std::clamp<int64_t>(options.retry_buffer_bytes, 0, INT32_MAX)));

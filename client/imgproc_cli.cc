@@ -6,11 +6,11 @@
 //
 // --ops is a '|'-separated chain; each step is an Operation field name followed by name=value parameters
 // of its message (enums by their proto names, lists comma-separated: mean=0.485,0.456,0.406).
+#include <grpcpp/grpcpp.h>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -19,8 +19,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "imgproc/client.h"
 #include "channel_flags.h"
+#include "imgproc/client.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
@@ -80,7 +80,7 @@ int Process(const imgproc::ImgprocClient& client) {
   std::string error;
   if (!imgproc::ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) return Fail(error);
   const std::string decode = absl::GetFlag(FLAGS_decode);
-  request.set_decode_mode(decode == "grayscale" ? pb::DECODE_MODE_GRAYSCALE
+  request.set_decode_mode(decode == "grayscale"   ? pb::DECODE_MODE_GRAYSCALE
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
                                                   : pb::DECODE_MODE_COLOR);
   if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
@@ -105,9 +105,9 @@ int Process(const imgproc::ImgprocClient& client) {
   const auto& t = response.timings();
   std::cout << "wrote " << (out_path.empty() ? "(nothing)" : out_path) << ": " << response.format() << " "
             << response.width() << "x" << response.height() << "x" << response.channels() << " "
-            << pb::DType_Name(response.dtype()) << ", " << response.image().size() << " bytes, on "
-            << response.device() << "\ntimings (us): batch " << t.batch_wait_us() << ", queue " << t.queue_wait_us() << ", decode " << t.decode_us()
-            << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
+            << pb::DType_Name(response.dtype()) << ", " << response.image().size() << " bytes, on " << response.device()
+            << "\ntimings (us): batch " << t.batch_wait_us() << ", queue " << t.queue_wait_us() << ", decode "
+            << t.decode_us() << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
             << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
   for (const auto& op : response.cpu_fallback_operations()) std::cout << "ran on the CPU: " << op << "\n";
   if (response.decode_shrink_factor() > 1) {

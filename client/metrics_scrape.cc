@@ -37,7 +37,8 @@ absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::stri
   freeaddrinfo(found);
   std::string response;
   if (connected) {
-    const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", hostport, "\r\nConnection: close\r\n\r\n");
+    const std::string request =
+        absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", hostport, "\r\nConnection: close\r\n\r\n");
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
       char buffer[65536];
       ssize_t n;
@@ -50,8 +51,8 @@ absl::StatusOr<std::string> HttpGet(const std::string& hostport, const std::stri
   const size_t status_end = response.find("\r\n");
   if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos ||
       response.substr(0, status_end).find(" 200") == std::string::npos) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("bad answer from http://", hostport, path, ": '", response.substr(0, std::min<size_t>(status_end, 200)), "'"));
+    return absl::FailedPreconditionError(absl::StrCat("bad answer from http://", hostport, path, ": '",
+                                                      response.substr(0, std::min<size_t>(status_end, 200)), "'"));
   }
   return response.substr(body + 4);
 }

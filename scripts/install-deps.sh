@@ -39,9 +39,9 @@ fi
 if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
-  # scripts/fuzz.sh.
+  # scripts/fuzz.sh, clang-format for scripts/check-format.sh.
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
-             python3-pip openssl clang libclang-rt-dev)
+             python3-pip openssl clang libclang-rt-dev clang-format)
 fi
 
 missing=()

@@ -3,8 +3,11 @@
 # grpcurl, which Debian lacks, comes from scripts/fetch-grpcurl.sh (PyPI, cached under ~/.cache/imgproc).
 # GPU tests (label gpu) skip with a printed reason where no CUDA device is present.
 #
-#   scripts/test.sh [--sanitizers] [--fuzz SECONDS] [--deploy] [--cuda-build [--cuda-arch 9.0]] [build.sh arguments]
+#   scripts/test.sh [--format] [--sanitizers] [--fuzz SECONDS] [--deploy] [--cuda-build [--cuda-arch 9.0]]
+#                   [build.sh arguments]
 #
+# --format  first checks that the sources are formatted as .clang-format says (scripts/check-format.sh, Debian
+#   12's clang-format 14; other releases format some lines differently, so CI checks, not every machine).
 # --sanitizers  also builds with ASan and UBSan (build-asan/) and runs the unit and integration tests there, and
 #   with ThreadSanitizer (build-tsan/) and runs the scheduler, worker-pool and batcher tests there.
 # --deploy  also checks deploy/ and the Dockerfiles, and builds and runs the CPU image (scripts/check-deploy.sh
@@ -17,10 +20,11 @@
 #   with the CUDA backend required, and ctest there. A compile error in GPU code fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cuda_build=0 cuda_arch=9.0 sanitizers=0 fuzz_seconds=0 deploy=0 build_args=()
+format=0 cuda_build=0 cuda_arch=9.0 sanitizers=0 fuzz_seconds=0 deploy=0 build_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --cuda-build) cuda_build=1; shift ;;
+    --format) format=1; shift ;;
     --sanitizers) sanitizers=1; shift ;;
     --deploy) deploy=1; shift ;;
     --fuzz) [ $# -ge 2 ] || { echo "test.sh: --fuzz needs seconds per target, e.g. 60" >&2; exit 2; }
@@ -63,6 +67,7 @@ scripts/install-deps.sh "${install_args[@]}"
 # grpcurl for integration.grpcurl, which fails rather than skips when IMGPROC_GRPCURL is set.
 IMGPROC_GRPCURL="$(scripts/fetch-grpcurl.sh | tail -n 1)"
 export IMGPROC_GRPCURL
+[ "$format" = 0 ] || timed "format check" scripts/check-format.sh
 timed "CPU build" scripts/build.sh "${build_args[@]}"
 timed "CPU tests" cpu_tests
 [ "$deploy" = 0 ] || timed "deploy/ and the CPU image" scripts/check-deploy.sh --image

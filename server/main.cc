@@ -1,17 +1,16 @@
 // imgproc server: flags, wiring, signals.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <thread>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
 #include <opencv2/core.hpp>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -37,7 +36,8 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090", "Prometheus /metrics address; empty: metrics off");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS on the gRPC port (with --tls_key); empty: plaintext");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for TLS on the gRPC port (with --tls_key); empty: plaintext");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificates: clients must present a certificate signed by one (mutual TLS); needs --tls_cert");
@@ -77,7 +77,8 @@ ABSL_FLAG(int, max_width, 16384, "widest image accepted, decoded or produced by 
 ABSL_FLAG(int, max_height, 16384, "tallest image accepted, decoded or produced by a step");
 ABSL_FLAG(int64_t, max_pixels, 100'000'000, "most pixels in an image, decoded or produced by a step");
 ABSL_FLAG(int, max_operations, 64, "longest operation chain");
-ABSL_FLAG(int, max_jpeg_scans, 100, "most scans in a progressive JPEG (decode cost grows with each; encoders write ~10)");
+ABSL_FLAG(int, max_jpeg_scans, 100,
+          "most scans in a progressive JPEG (decode cost grows with each; encoders write ~10)");
 ABSL_FLAG(double, max_request_work, imgproc::ImageLimits().max_request_work,
           "most work one request may ask for, estimated from its plan in pixel-channel taps (pixels x channels x "
           "kernel taps x passes, per operation family); RESOURCE_EXHAUSTED above it");
@@ -278,8 +279,8 @@ int Run() {
   limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
 
   const TestFaultInjection test_faults = TestFaultInjectionFromFlag();
-  absl::StatusOr<ServerTls> tls_or = ServerTlsFrom(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
+  absl::StatusOr<ServerTls> tls_or =
+      ServerTlsFrom({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
   if (!tls_or.ok()) {
     std::cerr << "imgproc: " << tls_or.status().message() << "\n";
     std::exit(2);
@@ -293,18 +294,20 @@ int Run() {
   }
   if (test_faults.kind == TestFaultInjection::Kind::kDeviceFailure) {
     for (Backend::Device& d : backend.devices) {
-      d.lanes = WithSimulatedDeviceFailure(std::move(d.lanes),
-                                           std::make_shared<TestFaultCountdown>(test_faults.after_requests),
-                                           d.description.name);
+      d.lanes = WithSimulatedDeviceFailure(
+          std::move(d.lanes), std::make_shared<TestFaultCountdown>(test_faults.after_requests), d.description.name);
     }
   }
   BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};
 #if IMGPROC_WITH_CUDA
   int runtime = 0, driver = 0;
-  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) build.cuda_runtime_version = absl::StrCat(runtime / 1000, ".", runtime % 1000 / 10);
-  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) build.cuda_driver_version = absl::StrCat(driver / 1000, ".", driver % 1000 / 10);
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess)
+    build.cuda_runtime_version = absl::StrCat(runtime / 1000, ".", runtime % 1000 / 10);
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
+    build.cuda_driver_version = absl::StrCat(driver / 1000, ".", driver % 1000 / 10);
 #endif
-  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics_or = ServiceMetrics::Start(absl::GetFlag(FLAGS_metrics_listen), build);
+  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics_or =
+      ServiceMetrics::Start(absl::GetFlag(FLAGS_metrics_listen), build);
   if (!metrics_or.ok()) {
     std::cerr << "imgproc: " << metrics_or.status().message() << "\n";
     return 1;
@@ -331,8 +334,9 @@ int Run() {
   // Process-directed (kill, not raise, which would leave it pending on this worker thread, where it is blocked too),
   // so that the main thread's sigwait takes it.
   Scheduler scheduler(std::move(pools), max_queued_bytes, [](const absl::Status&) { kill(getpid(), kNoDeviceSignal); });
-  ServiceOptions options{limits, absl::GetFlag(FLAGS_max_stream_in_flight),
-                         absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
+  ServiceOptions options{
+      limits, absl::GetFlag(FLAGS_max_stream_in_flight),
+      absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
   ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
                                 metrics.get());
 
@@ -365,7 +369,8 @@ int Run() {
             << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")" << std::endl;
   if (metrics->port() > 0) {
     const std::string m = absl::GetFlag(FLAGS_metrics_listen);
-    std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics" << std::endl;
+    std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics"
+              << std::endl;
   }
 
   int signal_number = 0;

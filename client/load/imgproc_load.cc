@@ -16,9 +16,12 @@
 //
 // The program runs in four steps: Prepare (flags, inputs, channels, reference answers), Drive (the workers and
 // the window's scrapes), Aggregate (samples into a LoadReport) and Print.
+#include <google/protobuf/util/json_util.h>
+#include <sys/resource.h>
+
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -27,14 +30,10 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <opencv2/imgcodecs.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
-
-#include <sys/resource.h>
-
-#include <google/protobuf/util/json_util.h>
-#include <opencv2/imgcodecs.hpp>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -45,8 +44,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "imgproc/client.h"
 #include "channel_flags.h"
+#include "imgproc/client.h"
 #include "load_report.pb.h"
 #include "server_window.h"
 
@@ -60,7 +59,8 @@ ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(), "sending before measurin
 ABSL_FLAG(bool, stream, false, "use ProcessStream (one stream per worker) instead of unary Process");
 ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; requests cycle through them");
 ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
-ABSL_FLAG(std::string, request_file, "", "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
+ABSL_FLAG(std::string, request_file, "",
+          "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
 ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp or raw (ignored with --request_file)");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
 ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8 or float32");
@@ -116,7 +116,8 @@ bool Expected(Kind kind, int code) {
 }
 
 constexpr int kStages = 7;
-constexpr const char* kStageNames[kStages] = {"batch_wait", "queue_wait", "decode", "upload", "operations", "download", "encode"};
+constexpr const char* kStageNames[kStages] = {"batch_wait", "queue_wait", "decode", "upload",
+                                              "operations", "download",   "encode"};
 
 struct Sample {
   int64_t latency_us;
@@ -165,7 +166,8 @@ pb::ProcessRequest RequestTemplate() {
 
 std::vector<Input> LoadInputs() {
   std::vector<std::string> files;
-  for (const std::string& item : std::vector<std::string>(absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty()))) {
+  for (const std::string& item :
+       std::vector<std::string>(absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty()))) {
     if (std::filesystem::is_directory(item)) {
       for (const auto& e : std::filesystem::directory_iterator(item)) {
         const std::string ext = e.path().extension().string();
@@ -228,7 +230,8 @@ int64_t EveryKth(double fraction, const char* flag) {
 
 double Percentile(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(p / 100.0 * sorted.size())) - (p > 0 ? 1 : 0));
+  const size_t i =
+      std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(p / 100.0 * sorted.size())) - (p > 0 ? 1 : 0));
   return sorted[i] / 1000.0;
 }
 
@@ -330,14 +333,17 @@ void Drive(const Plan& p, Run& run) {
       ++mine.answers_outside_window;
       return;
     }
-    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(), code,
-             static_cast<int64_t>(in.request.image().size()), response ? static_cast<int64_t>(response->image().size()) : 0,
+    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(),
+             code,
+             static_cast<int64_t>(in.request.image().size()),
+             response ? static_cast<int64_t>(response->image().size()) : 0,
              {}};
     if (code != 0 || response == nullptr) {
       ++c.errors;
     } else {
       const pb::StageTimings& t = response->timings();
-      s.stage_us = {t.batch_wait_us(), t.queue_wait_us(), t.decode_us(), t.upload_us(), t.operations_us(), t.download_us(), t.encode_us()};
+      s.stage_us = {t.batch_wait_us(), t.queue_wait_us(), t.decode_us(), t.upload_us(),
+                    t.operations_us(), t.download_us(),   t.encode_us()};
       if (p.verify_every > 0 && mine.ok_answers % p.verify_every == 0) {
         ++c.verified;
         if (IsWrong(in, *response)) ++c.wrong;
@@ -379,8 +385,8 @@ void Drive(const Plan& p, Run& run) {
       const std::shared_ptr<grpc::Channel>& channel = p.channels[static_cast<size_t>(w % p.connections)];
       ImgprocClient client(channel, p.options);
       ClientOptions hasty_options = p.options;
-      hasty_options.deadline =
-          std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_cancel_after)));
+      hasty_options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+          absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_cancel_after)));
       ImgprocClient hasty(channel, hasty_options);
       std::unique_ptr<ImgprocClient::Stream> stream;
       if (p.streaming) {
@@ -402,7 +408,7 @@ void Drive(const Plan& p, Run& run) {
           continue;
         }
         const int64_t n = i / p.concurrency;  // this worker's n-th request
-        const Kind kind = p.cancel_every > 0 && n % p.cancel_every == p.cancel_every - 1       ? Kind::kCancelled
+        const Kind kind = p.cancel_every > 0 && n % p.cancel_every == p.cancel_every - 1      ? Kind::kCancelled
                           : p.invalid_every > 0 && n % p.invalid_every == p.invalid_every / 2 ? Kind::kInvalid
                                                                                               : Kind::kValid;
         pb::ProcessResponse r;
@@ -445,9 +451,8 @@ void Drive(const Plan& p, Run& run) {
   progress.join();
 
   run.window_s = std::chrono::duration<double>(window_end.value_or(measure_from) - measure_from).count();
-  run.client_cpu_cores = client_cpu_begin && client_cpu_end
-                             ? (*client_cpu_end - *client_cpu_begin) / std::max(run.window_s, 1e-9)
-                             : 0;
+  run.client_cpu_cores =
+      client_cpu_begin && client_cpu_end ? (*client_cpu_end - *client_cpu_begin) / std::max(run.window_s, 1e-9) : 0;
   run.server = server.Figures();
   if (run.server) run.busy = server.BusyRatios();
   if (server.enabled() && !run.server) std::cerr << "imgproc-load: no server figures: " << server.last_error() << "\n";
@@ -517,7 +522,8 @@ LoadReport Aggregate(const Run& run) {
   for (const auto& [code, n] : codes) (*report.mutable_status_codes())[code] = n;
   report.set_bytes_sent(bytes_sent);
   report.set_bytes_received(bytes_received);
-  for (int k = 0; k < kStages; ++k) (*report.mutable_server_stage_mean_us())[kStageNames[k]] = ok ? stage_sum[k] / ok : 0.0;
+  for (int k = 0; k < kStages; ++k)
+    (*report.mutable_server_stage_mean_us())[kStageNames[k]] = ok ? stage_sum[k] / ok : 0.0;
   for (const auto& [name, ratio] : run.busy) (*report.mutable_busy_ratio())[name] = ratio;
   if (run.server) *report.mutable_server() = *run.server;
   return report;
@@ -538,27 +544,31 @@ void Print(const LoadReport& r, int64_t verify_every) {
                                   : verify_every == 1 ? "every answer"
                                                       : absl::StrCat("1 in ", verify_every, " answers of each worker");
   const LatencyMs& l = r.latency_ms();
-  std::printf("Summary:\n  Count:\t%u (%u more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f ms\n"
-              "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%u\n  Verified:\t%u (%s)\n"
-              "  Wrong answers:\t%u\n  Unexpected statuses:\t%u (%u truncated and %u hasty requests sent)\n"
-              "  Load generator CPU:\t%.2f cores\n\n",
-              r.count(), r.outside_window_count(), r.duration_s(), l.max(), l.min(), l.mean(), r.rps(), r.errors(),
-              r.verified(), sample_rule.c_str(), r.wrong(), r.unexpected(), r.invalid_sent(), r.cancelled_sent(),
-              r.client_cpu_cores());
+  std::printf(
+      "Summary:\n  Count:\t%u (%u more outside the window)\n  Total:\t%.2f s\n  Slowest:\t%.2f ms\n  Fastest:\t%.2f "
+      "ms\n"
+      "  Average:\t%.2f ms\n  Requests/sec:\t%.2f\n  Errors:\t%u\n  Verified:\t%u (%s)\n"
+      "  Wrong answers:\t%u\n  Unexpected statuses:\t%u (%u truncated and %u hasty requests sent)\n"
+      "  Load generator CPU:\t%.2f cores\n\n",
+      r.count(), r.outside_window_count(), r.duration_s(), l.max(), l.min(), l.mean(), r.rps(), r.errors(),
+      r.verified(), sample_rule.c_str(), r.wrong(), r.unexpected(), r.invalid_sent(), r.cancelled_sent(),
+      r.client_cpu_cores());
   std::printf("Latency distribution:\n  50%% in %.2f ms\n  90%% in %.2f ms\n  95%% in %.2f ms\n  99%% in %.2f ms\n",
               l.p50(), l.p90(), l.p95(), l.p99());
   std::printf("\nResponse time histogram:\n");
   uint32_t peak = 1;
   for (const HistogramBucket& b : r.histogram()) peak = std::max(peak, b.count());
   for (const HistogramBucket& b : r.histogram()) {
-    std::printf("  %10.2f ms [%u]\t|%s\n", b.le_ms(), b.count(), std::string(static_cast<size_t>(40 * b.count() / peak), '#').c_str());
+    std::printf("  %10.2f ms [%u]\t|%s\n", b.le_ms(), b.count(),
+                std::string(static_cast<size_t>(40 * b.count() / peak), '#').c_str());
   }
   std::printf("\nStatus code distribution:\n");
   for (const auto& [code, n] : std::map<std::string, uint32_t>(r.status_codes().begin(), r.status_codes().end())) {
     std::printf("  [%s]\t%u responses\n", code.c_str(), n);
   }
   std::printf("\nBytes: sent %.0f, received %.0f\nServer stage means (us):", r.bytes_sent(), r.bytes_received());
-  for (int k = 0; k < kStages; ++k) std::printf(" %s %.0f", kStageNames[k], r.server_stage_mean_us().at(kStageNames[k]));
+  for (int k = 0; k < kStages; ++k)
+    std::printf(" %s %.0f", kStageNames[k], r.server_stage_mean_us().at(kStageNames[k]));
   std::printf("\n");
   if (r.has_server()) {
     const std::map<std::string, double> busy(r.busy_ratio().begin(), r.busy_ratio().end());

@@ -89,9 +89,9 @@ std::optional<ServerWindow::Scrape> ServerWindow::Fetch() {
 void ServerWindow::AddGaugeSample(const Scrape& s) {
   ++gauge_samples_;
   for (const auto& [key, series] : s) {
-    const char* prefix = series.name == "imgproc_gpu_utilization_ratio"            ? "gpu_util:"
+    const char* prefix = series.name == "imgproc_gpu_utilization_ratio"           ? "gpu_util:"
                          : series.name == "imgproc_jpeg_engine_utilization_ratio" ? "jpeg_engine_util:"
-                                                                                    : nullptr;
+                                                                                  : nullptr;
     const auto device = series.labels.find("device");
     if (prefix == nullptr || device == series.labels.end()) continue;
     gauge_sums_[prefix + device->second] += series.value;
@@ -135,8 +135,8 @@ std::string ServerFiguresText(const ServerFigures& f, const std::map<std::string
   for (const auto& [name, value] : busy) absl::StrAppendFormat(&text, "  %s\t%.1f%%\n", name, value * 100);
   const std::map<std::string, double> utilization(f.utilization().begin(), f.utilization().end());
   for (const auto& [name, value] : utilization) absl::StrAppendFormat(&text, "  %s\t%.1f%%\n", name, value * 100);
-  for (const auto& [what, shares] : {std::pair{"decodes", &f.decode_backend_share()},
-                                     std::pair{"encodes", &f.encode_backend_share()}}) {
+  for (const auto& [what, shares] :
+       {std::pair{"decodes", &f.decode_backend_share()}, std::pair{"encodes", &f.encode_backend_share()}}) {
     if (shares->empty()) continue;
     absl::StrAppendFormat(&text, "  %s by backend:", what);
     for (const auto& [backend, share] : std::map<std::string, double>(shares->begin(), shares->end())) {
@@ -144,7 +144,8 @@ std::string ServerFiguresText(const ServerFigures& f, const std::map<std::string
     }
     text += "\n";
   }
-  if (f.has_decode_batch_mean()) absl::StrAppendFormat(&text, "  decode batch mean:\t%.2f images\n", f.decode_batch_mean());
+  if (f.has_decode_batch_mean())
+    absl::StrAppendFormat(&text, "  decode batch mean:\t%.2f images\n", f.decode_batch_mean());
   if (!f.decode_batcher_busy().empty()) {
     text += "  decode batcher busy (threads):";
     for (const auto& [phase, busy_threads] :

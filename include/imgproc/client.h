@@ -2,15 +2,14 @@
 // A small client library over the generated stub: channel options, deadlines, retries through the gRPC
 // service config, and a streaming helper. Used by imgproc_cli, imgproc-load and the tests.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/statusor.h"
-
 #include "imgproc/v1/imgproc.grpc.pb.h"
 
 namespace imgproc {

@@ -1,12 +1,12 @@
 #include "codec/animation_decode.h"
 
+#include <gif_lib.h>
+#include <webp/demux.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
-
-#include <gif_lib.h>
-#include <webp/demux.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -52,7 +52,8 @@ absl::StatusOr<cv::Mat> DecodeGifFirstFrame(absl::string_view bytes) {
     GifRecordType record;
     if (DGifGetRecordType(gif.get(), &record) == GIF_ERROR) return GifError("reading a block", gif->Error);
     if (record == TERMINATE_RECORD_TYPE) {
-      return absl::InvalidArgumentError("could not decode gif data (corrupt or truncated): no image before the trailer");
+      return absl::InvalidArgumentError(
+          "could not decode gif data (corrupt or truncated): no image before the trailer");
     }
     if (record == EXTENSION_RECORD_TYPE) {
       int code = 0;
@@ -74,7 +75,8 @@ absl::StatusOr<cv::Mat> DecodeGifFirstFrame(absl::string_view bytes) {
 
   const GifImageDesc& frame = gif->Image;
   const ColorMapObject* colours = frame.ColorMap != nullptr ? frame.ColorMap : gif->SColorMap;
-  if (colours == nullptr) return absl::InvalidArgumentError("unsupported gif image: the first frame has no colour table");
+  if (colours == nullptr)
+    return absl::InvalidArgumentError("unsupported gif image: the first frame has no colour table");
   // Indices past the table's end (corrupt data) read as opaque black rather than past the array.
   std::array<cv::Vec4b, 256> bgra;
   bgra.fill(cv::Vec4b(0, 0, 0, 255));
@@ -122,9 +124,10 @@ absl::StatusOr<cv::Mat> DecodeAnimatedWebpFirstFrame(absl::string_view bytes) {
   options.use_threads = 0;  // the lane is the unit of parallelism
   const WebPData data{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
   std::unique_ptr<WebPAnimDecoder, void (*)(WebPAnimDecoder*)> decoder(WebPAnimDecoderNew(&data, &options),
-                                                                        WebPAnimDecoderDelete);
+                                                                       WebPAnimDecoderDelete);
   if (decoder == nullptr) {
-    return absl::InvalidArgumentError("could not decode animated webp data (corrupt or truncated): libwebp's demuxer refused it");
+    return absl::InvalidArgumentError(
+        "could not decode animated webp data (corrupt or truncated): libwebp's demuxer refused it");
   }
   WebPAnimInfo info;
   if (!WebPAnimDecoderGetInfo(decoder.get(), &info)) {

@@ -1,7 +1,6 @@
 #include "codec/codec.h"
 
 #include <cstring>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -15,8 +14,8 @@ namespace pb = ::imgproc::v1;
 
 absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, const ImageLimits& limits) {
   if (static_cast<int64_t>(encoded_bytes) > limits.max_input_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("image is ", encoded_bytes, " bytes, over the limit of ",
-                                                   limits.max_input_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("image is ", encoded_bytes, " bytes, over the limit of ", limits.max_input_bytes));
   }
   const int64_t pixels = int64_t{header.width} * header.height;
   if (header.width > limits.max_width || header.height > limits.max_height || pixels > limits.max_pixels) {
@@ -25,9 +24,9 @@ absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, 
         limits.max_width, "x", limits.max_height, ", ", limits.max_pixels, " pixels); refused before decoding"));
   }
   if (header.jpeg_scans > limits.max_jpeg_scans) {
-    return absl::InvalidArgumentError(absl::StrCat("progressive JPEG with ", header.jpeg_scans,
-                                                   " scans, over the limit of ", limits.max_jpeg_scans,
-                                                   " (its decode cost grows with every scan); refused before decoding"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("progressive JPEG with ", header.jpeg_scans, " scans, over the limit of ", limits.max_jpeg_scans,
+                     " (its decode cost grows with every scan); refused before decoding"));
   }
   return absl::OkStatus();
 }
@@ -69,12 +68,11 @@ absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
   }
   const int have = image.channels(), want = expected.channels;
   if (have != want) {
-    static constexpr int kCodes[5][5] = {
-        {-1, -1, -1, -1, -1},
-        {-1, -1, -1, cv::COLOR_GRAY2BGR, cv::COLOR_GRAY2BGRA},
-        {-1, -1, -1, -1, -1},
-        {-1, cv::COLOR_BGR2GRAY, -1, -1, cv::COLOR_BGR2BGRA},
-        {-1, cv::COLOR_BGRA2GRAY, -1, cv::COLOR_BGRA2BGR, -1}};
+    static constexpr int kCodes[5][5] = {{-1, -1, -1, -1, -1},
+                                         {-1, -1, -1, cv::COLOR_GRAY2BGR, cv::COLOR_GRAY2BGRA},
+                                         {-1, -1, -1, -1, -1},
+                                         {-1, cv::COLOR_BGR2GRAY, -1, -1, cv::COLOR_BGR2BGRA},
+                                         {-1, cv::COLOR_BGRA2GRAY, -1, cv::COLOR_BGRA2BGR, -1}};
     const int code = (have <= 4 && want <= 4) ? kCodes[have][want] : -1;
     if (code < 0) {
       return absl::InvalidArgumentError(absl::StrCat("decoded image has ", have, " channels, expected ", want));
@@ -119,7 +117,8 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
     image = cv::imdecode(buffer, flags);
   } catch (const cv::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("could not decode ", ImageFormatName(header.format), ": ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("could not decode ", ImageFormatName(header.format), ": ", e.what()));
   }
   if (image.empty()) {
     return absl::InvalidArgumentError(
@@ -135,12 +134,12 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
   // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
   // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
-  absl::StatusOr<cv::Mat> decoded =
-      header.format == ImageFormat::kGif                             ? DecodeGifFirstFrame(bytes)
-      : header.format == ImageFormat::kWebp && header.webp_animated ? DecodeAnimatedWebpFirstFrame(bytes)
-      : header.format == ImageFormat::kWebp && shrink_factor > 1
-          ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
-          : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+  absl::StatusOr<cv::Mat> decoded = header.format == ImageFormat::kGif ? DecodeGifFirstFrame(bytes)
+                                    : header.format == ImageFormat::kWebp && header.webp_animated
+                                        ? DecodeAnimatedWebpFirstFrame(bytes)
+                                    : header.format == ImageFormat::kWebp && shrink_factor > 1
+                                        ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
+                                        : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {
@@ -167,7 +166,8 @@ absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& ima
     case pb::OutputSpec::kPng:
       format = "output.png";
       if (spec.png().has_compression_level()) {
-        if (absl::Status s = range("output.png.compression_level", spec.png().compression_level(), 0, 9); !s.ok()) return s;
+        if (absl::Status s = range("output.png.compression_level", spec.png().compression_level(), 0, 9); !s.ok())
+          return s;
       }
       break;
     case pb::OutputSpec::kWebp:
@@ -179,9 +179,7 @@ absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& ima
     case pb::OutputSpec::kRaw:
       // dtype and layout: BuildPlan checks every enum field of the request first.
       return absl::OkStatus();
-    case pb::OutputSpec::FORMAT_NOT_SET:
-      format = "output (default JPEG)";
-      break;
+    case pb::OutputSpec::FORMAT_NOT_SET: format = "output (default JPEG)"; break;
   }
   if (image.depth != Depth::kU8) {
     return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 pixels but the chain ends in ",

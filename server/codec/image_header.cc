@@ -122,7 +122,8 @@ absl::StatusOr<ImageHeader> ReadPng(const unsigned char* p, size_t n) {
   switch (p[25]) {  // colour type
     case 0: h.channels = 1; break;
     case 4: h.channels = 2; break;
-    case 2: case 3: h.channels = 3; break;
+    case 2:
+    case 3: h.channels = 3; break;
     case 6: h.channels = 4; break;
     default: return Malformed(ImageFormat::kPng, absl::StrCat("colour type ", p[25]));
   }
@@ -239,7 +240,6 @@ absl::StatusOr<ImageHeader> ReadBmp(const unsigned char* p, size_t n) {
   return h;
 }
 
-
 // The logical screen is the canvas; the blocks are walked to count the frames, skipping every data sub-block by
 // its length (no LZW decoding), so the work is linear in the file whatever it claims.
 absl::StatusOr<ImageHeader> ReadGif(const unsigned char* p, size_t n) {
@@ -260,7 +260,7 @@ absl::StatusOr<ImageHeader> ReadGif(const unsigned char* p, size_t n) {
   bool transparent_next = false, first_transparent = false, first_covers_screen = false, first_has_colours = false;
   uint32_t first_left = 0, first_top = 0, first_width = 0, first_height = 0;
   while (i < n && p[i] != 0x3B) {  // trailer
-    if (p[i] == 0x21) {  // extension
+    if (p[i] == 0x21) {            // extension
       if (i + 2 > n) break;
       const unsigned char label = p[i + 1];
       i += 2;
@@ -292,9 +292,9 @@ absl::StatusOr<ImageHeader> ReadGif(const unsigned char* p, size_t n) {
   if (first_left + first_width > static_cast<uint32_t>(h.width) ||
       first_top + first_height > static_cast<uint32_t>(h.height)) {
     // Decoders disagree on such files (clip, or grow the screen); decoding pixels off the canvas is work for nothing.
-    return Unsupported(ImageFormat::kGif, absl::StrCat("the first frame (", first_width, "x", first_height, " at ",
-                                                       first_left, ",", first_top, ") extends beyond the logical screen (",
-                                                       h.width, "x", h.height, ")"));
+    return Unsupported(ImageFormat::kGif,
+                       absl::StrCat("the first frame (", first_width, "x", first_height, " at ", first_left, ",",
+                                    first_top, ") extends beyond the logical screen (", h.width, "x", h.height, ")"));
   }
   if (!first_has_colours) return Unsupported(ImageFormat::kGif, "the first frame has no colour table");
   // Transparent pixels, and the screen outside the first frame, become alpha.
@@ -315,16 +315,17 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
     header = ReadPng(p, n);
   } else if (n >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
     header = ReadWebp(p, n);
-  } else if (n >= 8 && (bytes.substr(0, 4) == absl::string_view("II*\0", 4) || bytes.substr(0, 4) == absl::string_view("MM\0*", 4))) {
+  } else if (n >= 8 && (bytes.substr(0, 4) == absl::string_view("II*\0", 4) ||
+                        bytes.substr(0, 4) == absl::string_view("MM\0*", 4))) {
     header = ReadTiff(p, n);
   } else if (n >= 2 && bytes.substr(0, 2) == "BM") {
     header = ReadBmp(p, n);
   } else if (n >= 6 && (bytes.substr(0, 6) == "GIF87a" || bytes.substr(0, 6) == "GIF89a")) {
     header = ReadGif(p, n);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unrecognized image format (first bytes: ", absl::BytesToHexString(bytes.substr(0, 8)),
-        "); accepted: JPEG, PNG, WebP (still or animated), TIFF, BMP, GIF"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unrecognized image format (first bytes: ", absl::BytesToHexString(bytes.substr(0, 8)),
+                     "); accepted: JPEG, PNG, WebP (still or animated), TIFF, BMP, GIF"));
   }
   if (header.ok() && (header->width <= 0 || header->height <= 0)) {
     return Malformed(header->format, absl::StrCat("size ", header->width, "x", header->height));

@@ -42,9 +42,12 @@ ImageSpec Oriented(const ImageSpec& stored, int orientation) {
 void ApplyOrientation(cv::Mat& image, int orientation) {
   if (orientation >= 5) cv::transpose(image, image);
   switch (orientation) {
-    case 2: case 6: cv::flip(image, image, 1); break;
-    case 3: case 7: cv::flip(image, image, -1); break;
-    case 4: case 8: cv::flip(image, image, 0); break;
+    case 2:
+    case 6: cv::flip(image, image, 1); break;
+    case 3:
+    case 7: cv::flip(image, image, -1); break;
+    case 4:
+    case 8: cv::flip(image, image, 0); break;
     default: break;
   }
 }
@@ -57,13 +60,48 @@ void ApplyOrientation(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, int ori
   // Destination (x', y') from source (x, y), per tag; 5-8 transpose first, as ApplyOrientation(cv::Mat&).
   double m[6] = {1, 0, 0, 0, 1, 0};
   switch (orientation) {
-    case 2: m[0] = -1; m[2] = w; break;
-    case 3: m[0] = -1; m[2] = w; m[4] = -1; m[5] = h; break;
-    case 4: m[4] = -1; m[5] = h; break;
-    case 5: m[0] = 0; m[1] = 1; m[3] = 1; m[4] = 0; break;
-    case 6: m[0] = 0; m[1] = -1; m[2] = h; m[3] = 1; m[4] = 0; break;
-    case 7: m[0] = 0; m[1] = -1; m[2] = h; m[3] = -1; m[4] = 0; m[5] = w; break;
-    case 8: m[0] = 0; m[1] = 1; m[3] = -1; m[4] = 0; m[5] = w; break;
+    case 2:
+      m[0] = -1;
+      m[2] = w;
+      break;
+    case 3:
+      m[0] = -1;
+      m[2] = w;
+      m[4] = -1;
+      m[5] = h;
+      break;
+    case 4:
+      m[4] = -1;
+      m[5] = h;
+      break;
+    case 5:
+      m[0] = 0;
+      m[1] = 1;
+      m[3] = 1;
+      m[4] = 0;
+      break;
+    case 6:
+      m[0] = 0;
+      m[1] = -1;
+      m[2] = h;
+      m[3] = 1;
+      m[4] = 0;
+      break;
+    case 7:
+      m[0] = 0;
+      m[1] = -1;
+      m[2] = h;
+      m[3] = -1;
+      m[4] = 0;
+      m[5] = w;
+      break;
+    case 8:
+      m[0] = 0;
+      m[1] = 1;
+      m[3] = -1;
+      m[4] = 0;
+      m[5] = w;
+      break;
     default: break;
   }
   const cv::Size size = orientation >= 5 ? cv::Size(in.rows, in.cols) : in.size();

@@ -6,7 +6,6 @@
 // agree before any pixel is decoded.
 
 #include <cstddef>
-
 #include <opencv2/core.hpp>
 
 #include "common/image_spec.h"

@@ -16,7 +16,7 @@ struct ImageSpec {
   Depth depth = Depth::kU8;
 
   int64_t pixels() const { return int64_t{width} * height; }
-  int cv_type() const;  // CV_8UC(n) or CV_32FC(n)
+  int cv_type() const;              // CV_8UC(n) or CV_32FC(n)
   std::string DebugString() const;  // "1920x1080x3 uint8"
   bool operator==(const ImageSpec& o) const {
     return width == o.width && height == o.height && channels == o.channels && depth == o.depth;

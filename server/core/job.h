@@ -31,9 +31,9 @@ struct JobResult {
   std::string device;
   StageTimings timings;
   std::vector<std::string> cpu_fallback_operations;
-  int input_frames = 1;  // from the plan's header: of an animation only the first frame was processed
+  int input_frames = 1;          // from the plan's header: of an animation only the first frame was processed
   int decode_shrink_factor = 1;  // 2, 4 or 8 when the lane decoded with the plan's shrink-on-load
-  int64_t gpu_busy_us = 0;  // upload, kernels and download as CUDA events on the worker's stream measured them
+  int64_t gpu_busy_us = 0;       // upload, kernels and download as CUDA events on the worker's stream measured them
   const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
   const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers
 };
@@ -51,13 +51,13 @@ using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;
 // with the result, or on the submitting thread when the scheduler or the pool refuses the job.
 struct Job {
   std::shared_ptr<const Plan> plan;
-  absl::string_view input;                   // encoded image
-  std::shared_ptr<const void> input_owner;   // keeps `input` alive where the caller cannot
+  absl::string_view input;                  // encoded image
+  std::shared_ptr<const void> input_owner;  // keeps `input` alive where the caller cannot
   Clock::time_point arrival = Clock::now();
   Clock::time_point deadline = Clock::time_point::max();
-  std::function<bool()> cancelled;           // may be empty
-  std::shared_ptr<StagedInput> staged;       // set by a front stage; may be empty
-  Clock::time_point left_front_stage;        // when a front stage handed the job on; epoch if none had it
+  std::function<bool()> cancelled;      // may be empty
+  std::shared_ptr<StagedInput> staged;  // set by a front stage; may be empty
+  Clock::time_point left_front_stage;   // when a front stage handed the job on; epoch if none had it
   JobCallback done;
 };
 

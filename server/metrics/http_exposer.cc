@@ -3,13 +3,12 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <prometheus/text_serializer.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -17,8 +16,8 @@ namespace imgproc {
 namespace {
 
 enum MHD_Result Reply(MHD_Connection* connection, unsigned status, const std::string& body) {
-  MHD_Response* response = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
-                                                           MHD_RESPMEM_MUST_COPY);
+  MHD_Response* response =
+      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
   const enum MHD_Result queued = MHD_queue_response(connection, status, response);
@@ -33,7 +32,8 @@ enum MHD_Result HandleRequest(void* registry, MHD_Connection* connection, const 
     *upload_data_size = 0;
     return MHD_YES;
   }
-  if (std::strcmp(url, "/metrics") != 0) return Reply(connection, MHD_HTTP_NOT_FOUND, "only GET /metrics is served here\n");
+  if (std::strcmp(url, "/metrics") != 0)
+    return Reply(connection, MHD_HTTP_NOT_FOUND, "only GET /metrics is served here\n");
   if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0 && std::strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
     return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics is served here\n");
   }
@@ -45,7 +45,8 @@ enum MHD_Result HandleRequest(void* registry, MHD_Connection* connection, const 
 // the gRPC port (names, IPv6 in brackets, port 0) and the port the kernel picked can be read back.
 absl::StatusOr<int> Listen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError(absl::StrCat("metrics address '", listen, "' needs host:port"));
+  if (colon == std::string::npos)
+    return absl::InvalidArgumentError(absl::StrCat("metrics address '", listen, "' needs host:port"));
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
   if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);  // [::]
@@ -87,12 +88,12 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer(BoundPort(*fd), std::move(registry)));
   // Epoll (or poll) in a pool of threads: a connection costs a thread only while its request is answered.
   // MHD_USE_TURBO is left out on purpose: it would skip the checks of a client that shuts its side early.
-  server->daemon_ = MHD_start_daemon(
-      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, nullptr, nullptr, &HandleRequest, server->registry_.get(),
-      MHD_OPTION_LISTEN_SOCKET, *fd, MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(limits.threads),
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(limits.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
-      static_cast<unsigned>(limits.idle_timeout_seconds), MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.max_request_bytes,
-      MHD_OPTION_END);
+  server->daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, nullptr, nullptr, &HandleRequest,
+                                     server->registry_.get(), MHD_OPTION_LISTEN_SOCKET, *fd,
+                                     MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(limits.threads),
+                                     MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(limits.max_connections),
+                                     MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(limits.idle_timeout_seconds),
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.max_request_bytes, MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     close(*fd);
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": libmicrohttpd did not start"));

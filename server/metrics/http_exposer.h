@@ -10,10 +10,10 @@
 // longer fits and civetweb cannot start ("Cannot create first worker thread", seen on an H100 host).
 // libmicrohttpd's threads get the system's default stack size.
 
+#include <prometheus/registry.h>
+
 #include <memory>
 #include <string>
-
-#include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
 
@@ -23,18 +23,18 @@ namespace imgproc {
 
 // What one scrape endpoint accepts; the defaults are what the server uses.
 struct MetricsHttpLimits {
-  int threads = 2;                         // scrapes answered at once; idle connections take none
-  int max_connections = 1000;              // beyond it, new connections are closed at once
-  int idle_timeout_seconds = 10;           // a connection that sends nothing for this long is closed
-  size_t max_request_bytes = 32 << 10;     // request line and headers; beyond it the answer is 431
+  int threads = 2;                      // scrapes answered at once; idle connections take none
+  int max_connections = 1000;           // beyond it, new connections are closed at once
+  int idle_timeout_seconds = 10;        // a connection that sends nothing for this long is closed
+  size_t max_request_bytes = 32 << 10;  // request line and headers; beyond it the answer is 431
 };
 
 class MetricsHttpServer {
  public:
   // Listens on "host:port" (port 0: the kernel picks; see port()).
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& listen,
-                                                                   std::shared_ptr<prometheus::Registry> registry,
-                                                                   MetricsHttpLimits limits = {});
+                                                                  std::shared_ptr<prometheus::Registry> registry,
+                                                                  MetricsHttpLimits limits = {});
   ~MetricsHttpServer();  // stops listening, closes every connection and joins the threads
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
@@ -42,7 +42,8 @@ class MetricsHttpServer {
   int port() const { return port_; }
 
  private:
-  MetricsHttpServer(int port, std::shared_ptr<prometheus::Registry> registry) : port_(port), registry_(std::move(registry)) {}
+  MetricsHttpServer(int port, std::shared_ptr<prometheus::Registry> registry)
+      : port_(port), registry_(std::move(registry)) {}
 
   const int port_;
   std::shared_ptr<prometheus::Registry> registry_;

@@ -53,42 +53,127 @@ double ProcessCpuSeconds() {
 
 ServiceMetrics::ServiceMetrics(const BuildInfo& info)
     : backend_(info.backend),
-      requests_(BuildCounter().Name("imgproc_requests_total").Help("Requests by RPC method, gRPC status code, backend and device").Register(*registry_)),
-      latency_(BuildHistogram().Name("imgproc_request_duration_seconds").Help("End-to-end request latency in the server").Register(*registry_)),
-      stage_(BuildHistogram().Name("imgproc_stage_duration_seconds").Help("Time per processing stage: batch_wait (GPU JPEG decode batcher), queue_wait (for a lane), decode, upload, operations, download, encode").Register(*registry_)),
-      in_flight_(BuildGauge().Name("imgproc_in_flight_requests").Help("Requests accepted and not yet answered").Register(*registry_).Add({})),
+      requests_(BuildCounter()
+                    .Name("imgproc_requests_total")
+                    .Help("Requests by RPC method, gRPC status code, backend and device")
+                    .Register(*registry_)),
+      latency_(BuildHistogram()
+                   .Name("imgproc_request_duration_seconds")
+                   .Help("End-to-end request latency in the server")
+                   .Register(*registry_)),
+      stage_(BuildHistogram()
+                 .Name("imgproc_stage_duration_seconds")
+                 .Help("Time per processing stage: batch_wait (GPU JPEG decode batcher), queue_wait (for a lane), "
+                       "decode, upload, operations, download, encode")
+                 .Register(*registry_)),
+      in_flight_(BuildGauge()
+                     .Name("imgproc_in_flight_requests")
+                     .Help("Requests accepted and not yet answered")
+                     .Register(*registry_)
+                     .Add({})),
       queue_depth_(BuildGauge().Name("imgproc_queue_depth").Help("Requests waiting for a worker").Register(*registry_)),
-      queue_capacity_(BuildGauge().Name("imgproc_queue_capacity").Help("Requests that may wait per device before RESOURCE_EXHAUSTED").Register(*registry_)),
+      queue_capacity_(BuildGauge()
+                          .Name("imgproc_queue_capacity")
+                          .Help("Requests that may wait per device before RESOURCE_EXHAUSTED")
+                          .Register(*registry_)),
       workers_(BuildGauge().Name("imgproc_workers").Help("Worker lanes per device").Register(*registry_)),
-      device_state_(BuildGauge().Name("imgproc_device_state").Help("1 for the state each device is in: serving, or failed (a sticky CUDA error; out of service until the process restarts)").Register(*registry_)),
-      busy_seconds_(BuildCounter().Name("imgproc_worker_busy_seconds_total").Help("Worker time spent running requests").Register(*registry_)),
-      busy_ratio_(BuildGauge().Name("imgproc_worker_busy_ratio").Help("Share of worker time busy over the last second").Register(*registry_)),
-      bytes_received_(BuildCounter().Name("imgproc_received_bytes_total").Help("Encoded image bytes received").Register(*registry_).Add({})),
-      bytes_sent_(BuildCounter().Name("imgproc_sent_bytes_total").Help("Image bytes returned").Register(*registry_).Add({})),
-      pixels_(BuildCounter().Name("imgproc_pixels_processed_total").Help("Pixels of the input images (as stored, whatever size shrink-on-load decoded) of requests that ran").Register(*registry_)),
-      operations_(BuildCounter().Name("imgproc_operations_total").Help("Chain steps executed, by operation").Register(*registry_)),
-      cpu_fallbacks_(BuildCounter().Name("imgproc_cpu_fallback_operations_total").Help("Steps a GPU request ran on the CPU for want of a CUDA path").Register(*registry_)),
-      skipped_(BuildCounter().Name("imgproc_skipped_requests_total").Help("Queued requests dropped before running: deadline passed or cancelled").Register(*registry_)),
-      gpu_utilization_(BuildGauge().Name("imgproc_gpu_utilization_ratio").Help("GPU utilization sampled through NVML").Register(*registry_)),
-      gpu_memory_used_(BuildGauge().Name("imgproc_gpu_memory_used_bytes").Help("GPU memory in use (NVML)").Register(*registry_)),
-      gpu_memory_total_(BuildGauge().Name("imgproc_gpu_memory_total_bytes").Help("GPU memory (NVML)").Register(*registry_)),
-      gpu_busy_seconds_(BuildCounter().Name("imgproc_gpu_busy_seconds_total").Help("GPU time of requests measured with CUDA events on the workers' streams").Register(*registry_)),
-      jpeg_engine_utilization_(BuildGauge().Name("imgproc_jpeg_engine_utilization_ratio").Help("Hardware JPEG decoder utilization sampled through NVML, where the driver reports it").Register(*registry_)),
-      decode_batch_size_(BuildHistogram().Name("imgproc_decode_batch_size").Help("Images decoded together in one batch on the GPU's JPEG engine").Register(*registry_)),
-      decode_batcher_seconds_(BuildCounter().Name("imgproc_decode_batcher_seconds_total").Help("Time of the GPU decode batcher's threads, by phase (wait_for_lanes, prepare, engine, forward); the rest of their time they wait for requests").Register(*registry_)),
-      decodes_(BuildCounter().Name("imgproc_decodes_total").Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format").Register(*registry_)),
-      encodes_(BuildCounter().Name("imgproc_encodes_total").Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format").Register(*registry_)),
-      shrink_on_load_(BuildCounter().Name("imgproc_shrink_on_load_decodes_total").Help("Inputs decoded at 1/factor of their size because the chain starts with a downscale (shrink-on-load), by factor").Register(*registry_)),
-      process_cpu_seconds_(BuildCounter().Name("process_cpu_seconds_total").Help("User and system CPU time of the server process").Register(*registry_).Add({})) {
-  BuildGauge().Name("imgproc_build_info").Help("Versions of this server; always 1").Register(*registry_)
-      .Add({{"version", info.version}, {"git_revision", info.git_revision}, {"opencv_version", info.opencv_version},
+      device_state_(BuildGauge()
+                        .Name("imgproc_device_state")
+                        .Help("1 for the state each device is in: serving, or failed (a sticky CUDA error; out of "
+                              "service until the process restarts)")
+                        .Register(*registry_)),
+      busy_seconds_(BuildCounter()
+                        .Name("imgproc_worker_busy_seconds_total")
+                        .Help("Worker time spent running requests")
+                        .Register(*registry_)),
+      busy_ratio_(BuildGauge()
+                      .Name("imgproc_worker_busy_ratio")
+                      .Help("Share of worker time busy over the last second")
+                      .Register(*registry_)),
+      bytes_received_(BuildCounter()
+                          .Name("imgproc_received_bytes_total")
+                          .Help("Encoded image bytes received")
+                          .Register(*registry_)
+                          .Add({})),
+      bytes_sent_(
+          BuildCounter().Name("imgproc_sent_bytes_total").Help("Image bytes returned").Register(*registry_).Add({})),
+      pixels_(
+          BuildCounter()
+              .Name("imgproc_pixels_processed_total")
+              .Help("Pixels of the input images (as stored, whatever size shrink-on-load decoded) of requests that ran")
+              .Register(*registry_)),
+      operations_(BuildCounter()
+                      .Name("imgproc_operations_total")
+                      .Help("Chain steps executed, by operation")
+                      .Register(*registry_)),
+      cpu_fallbacks_(BuildCounter()
+                         .Name("imgproc_cpu_fallback_operations_total")
+                         .Help("Steps a GPU request ran on the CPU for want of a CUDA path")
+                         .Register(*registry_)),
+      skipped_(BuildCounter()
+                   .Name("imgproc_skipped_requests_total")
+                   .Help("Queued requests dropped before running: deadline passed or cancelled")
+                   .Register(*registry_)),
+      gpu_utilization_(BuildGauge()
+                           .Name("imgproc_gpu_utilization_ratio")
+                           .Help("GPU utilization sampled through NVML")
+                           .Register(*registry_)),
+      gpu_memory_used_(
+          BuildGauge().Name("imgproc_gpu_memory_used_bytes").Help("GPU memory in use (NVML)").Register(*registry_)),
+      gpu_memory_total_(
+          BuildGauge().Name("imgproc_gpu_memory_total_bytes").Help("GPU memory (NVML)").Register(*registry_)),
+      gpu_busy_seconds_(BuildCounter()
+                            .Name("imgproc_gpu_busy_seconds_total")
+                            .Help("GPU time of requests measured with CUDA events on the workers' streams")
+                            .Register(*registry_)),
+      jpeg_engine_utilization_(
+          BuildGauge()
+              .Name("imgproc_jpeg_engine_utilization_ratio")
+              .Help("Hardware JPEG decoder utilization sampled through NVML, where the driver reports it")
+              .Register(*registry_)),
+      decode_batch_size_(BuildHistogram()
+                             .Name("imgproc_decode_batch_size")
+                             .Help("Images decoded together in one batch on the GPU's JPEG engine")
+                             .Register(*registry_)),
+      decode_batcher_seconds_(BuildCounter()
+                                  .Name("imgproc_decode_batcher_seconds_total")
+                                  .Help("Time of the GPU decode batcher's threads, by phase (wait_for_lanes, prepare, "
+                                        "engine, forward); the rest of their time they wait for requests")
+                                  .Register(*registry_)),
+      decodes_(
+          BuildCounter()
+              .Name("imgproc_decodes_total")
+              .Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format")
+              .Register(*registry_)),
+      encodes_(BuildCounter()
+                   .Name("imgproc_encodes_total")
+                   .Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format")
+                   .Register(*registry_)),
+      shrink_on_load_(BuildCounter()
+                          .Name("imgproc_shrink_on_load_decodes_total")
+                          .Help("Inputs decoded at 1/factor of their size because the chain starts with a downscale "
+                                "(shrink-on-load), by factor")
+                          .Register(*registry_)),
+      process_cpu_seconds_(BuildCounter()
+                               .Name("process_cpu_seconds_total")
+                               .Help("User and system CPU time of the server process")
+                               .Register(*registry_)
+                               .Add({})) {
+  BuildGauge()
+      .Name("imgproc_build_info")
+      .Help("Versions of this server; always 1")
+      .Register(*registry_)
+      .Add({{"version", info.version},
+            {"git_revision", info.git_revision},
+            {"opencv_version", info.opencv_version},
             {"cuda_runtime_version", info.cuda_runtime_version},
             {"cuda_driver_version", info.cuda_driver_version},
             {"backend", info.backend}})
       .Set(1);
 }
 
-absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& listen, const BuildInfo& info) {
+absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std::string& listen,
+                                                                      const BuildInfo& info) {
   std::unique_ptr<ServiceMetrics> metrics(new ServiceMetrics(info));
   if (!listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> exposer = MetricsHttpServer::Start(listen, metrics->registry_);
@@ -137,8 +222,11 @@ void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const ab
                                    int64_t duration_us) {
   bytes_received_.Increment(static_cast<double>(bytes_in));
   const std::string device = result.ok() ? result->device : "none";
-  requests_.Add({{"method", method}, {"code", absl::StatusCodeToString(result.status().code())}, {"backend", backend_},
-                 {"device", device}})
+  requests_
+      .Add({{"method", method},
+            {"code", absl::StatusCodeToString(result.status().code())},
+            {"backend", backend_},
+            {"device", device}})
       .Increment();
   latency_.Add({{"method", method}}, LatencyBuckets()).Observe(Seconds(duration_us));
   if (result.ok()) bytes_sent_.Increment(static_cast<double>(result->image.bytes.size()));
@@ -169,13 +257,17 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
     stage_.Add({{"stage", "batch_wait"}, {"device", device}}, LatencyBuckets()).Observe(Seconds(t.batch_wait_us));
   }
   pixels_.Add({{"device", device}}).Increment(static_cast<double>(job.plan->decoded.pixels()));
-  decodes_.Add({{"device", device}, {"backend", result->decode_backend}, {"format", ImageFormatName(job.plan->header.format)}})
+  decodes_
+      .Add({{"device", device},
+            {"backend", result->decode_backend},
+            {"format", ImageFormatName(job.plan->header.format)}})
       .Increment();
   encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
   if (result->decode_shrink_factor > 1) {
     shrink_on_load_.Add({{"device", device}, {"factor", std::to_string(result->decode_shrink_factor)}}).Increment();
   }
-  for (const BoundOp& step : job.plan->steps) operations_.Add({{"operation", step.name}, {"device", device}}).Increment();
+  for (const BoundOp& step : job.plan->steps)
+    operations_.Add({{"operation", step.name}, {"device", device}}).Increment();
   for (const std::string& where : result->cpu_fallback_operations) {
     // "operations[3].median_blur" -> "median_blur"
     cpu_fallbacks_.Add({{"operation", where.substr(where.find('.') + 1)}, {"device", device}}).Increment();
@@ -220,7 +312,8 @@ void ServiceMetrics::SampleLoop() {
         d.gpu_memory_used->Set(sample.memory_used_bytes);
         d.gpu_memory_total->Set(sample.memory_total_bytes);
         if (sample.jpeg_utilization_ratio >= 0) {
-          if (d.jpeg_engine_utilization == nullptr) d.jpeg_engine_utilization = &jpeg_engine_utilization_.Add({{"device", name}});
+          if (d.jpeg_engine_utilization == nullptr)
+            d.jpeg_engine_utilization = &jpeg_engine_utilization_.Add({{"device", name}});
           d.jpeg_engine_utilization->Set(sample.jpeg_utilization_ratio);
         }
       }

@@ -2,18 +2,18 @@
 // The one owner of the service's Prometheus metrics: it observes requests at the transport and jobs in the
 // worker pools, samples GPUs in its own thread, and serves /metrics.
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
 #include "core/device.h"

@@ -1,6 +1,5 @@
 // Colour and intensity: cvt_color, equalize_hist, clahe, gamma, brightness_contrast, normalize.
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "ops/op_util.h"
@@ -49,8 +48,8 @@ absl::Status BindCvtColor(const pb::Operation& op, StepBinder& b) {
                                        : absl::StrCat("unknown value ", requested));
   }
   if (b.input().channels != conversion->in_channels) {
-    return b.Unsupported(absl::StrCat(pb::CvtColor::Conversion_Name(requested), " needs ", conversion->in_channels,
-                                      " channel(s)"));
+    return b.Unsupported(
+        absl::StrCat(pb::CvtColor::Conversion_Name(requested), " needs ", conversion->in_channels, " channel(s)"));
   }
   b.output().channels = conversion->out_channels;
   const Conversion cv_conv = *conversion;
@@ -64,12 +63,16 @@ absl::Status BindCvtColor(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition CvtColorDefinition() {
-  return {"cvt_color", pb::Operation::kCvtColor, "Colour space conversion (cv::cvtColor)",
+  return {"cvt_color",
+          pb::Operation::kCvtColor,
+          "Colour space conversion (cv::cvtColor)",
           {{"conversion", "enum CvtColor.Conversion",
             "BGR2GRAY, RGB2GRAY, GRAY2BGR, BGR2RGB, BGR2HSV, HSV2BGR, BGR2LAB, LAB2BGR, BGR2YCRCB, YCRCB2BGR, "
             "BGRA2BGR, BGR2BGRA",
             "required", "uint8 HSV has hue in [0, 180)"}},
-          true, "", BindCvtColor};
+          true,
+          "",
+          BindCvtColor};
 }
 IMGPROC_REGISTER_OPERATION(cvt_color, CvtColorDefinition());
 
@@ -118,15 +121,21 @@ absl::Status BindEqualizeHist(const pb::Operation&, StepBinder& b) {
   });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    OnLumaCuda(src, dst, ctx, [&ctx](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) { cv::cuda::equalizeHist(s, d, ctx.stream); });
+    OnLumaCuda(src, dst, ctx,
+               [&ctx](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) { cv::cuda::equalizeHist(s, d, ctx.stream); });
   });
 #endif
   return absl::OkStatus();
 }
 
 OpDefinition EqualizeHistDefinition() {
-  return {"equalize_hist", pb::Operation::kEqualizeHist,
-          "Histogram equalization; on 3-channel images of the luma (Y of YCrCb)", {}, true, "", BindEqualizeHist};
+  return {"equalize_hist",
+          pb::Operation::kEqualizeHist,
+          "Histogram equalization; on 3-channel images of the luma (Y of YCrCb)",
+          {},
+          true,
+          "",
+          BindEqualizeHist};
 }
 IMGPROC_REGISTER_OPERATION(equalize_hist, EqualizeHistDefinition());
 
@@ -148,8 +157,9 @@ absl::Status BindClahe(const pb::Operation& op, StepBinder& b) {
   });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([clip, grid](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::Ptr<cv::cuda::CLAHE> clahe = ctx.objects.Get<cv::cuda::CLAHE>(
-        absl::StrCat("clahe ", clip, " ", grid.width, "x", grid.height), [&] { return cv::cuda::createCLAHE(clip, grid); });
+    cv::Ptr<cv::cuda::CLAHE> clahe =
+        ctx.objects.Get<cv::cuda::CLAHE>(absl::StrCat("clahe ", clip, " ", grid.width, "x", grid.height),
+                                         [&] { return cv::cuda::createCLAHE(clip, grid); });
     OnLumaCuda(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) { clahe->apply(s, d, ctx.stream); });
   });
 #endif
@@ -157,12 +167,15 @@ absl::Status BindClahe(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition ClaheDefinition() {
-  return {"clahe", pb::Operation::kClahe,
+  return {"clahe",
+          pb::Operation::kClahe,
           "Contrast-limited adaptive histogram equalization; on 3-channel images of the luma",
           {{"clip_limit", "double", "[0, 1000]", "2", ""},
            {"tiles_x", "int32", "[1, 64]", "8", "grid columns"},
            {"tiles_y", "int32", "[1, 64]", "tiles_x", "grid rows"}},
-          true, "", BindClahe};
+          true,
+          "",
+          BindClahe};
 }
 IMGPROC_REGISTER_OPERATION(clahe, ClaheDefinition());
 
@@ -179,7 +192,8 @@ absl::Status BindGamma(const pb::Operation& op, StepBinder& b) {
   // cv::cuda::LookUpTable takes 1 or 3 channels; 4-channel images run on the CPU.
   if (b.input().channels != 4) {
     b.SetCuda([lut, gamma](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      ctx.objects.Get<cv::cuda::LookUpTable>(absl::StrCat("gamma ", gamma), [&] { return cv::cuda::createLookUpTable(lut); })
+      ctx.objects
+          .Get<cv::cuda::LookUpTable>(absl::StrCat("gamma ", gamma), [&] { return cv::cuda::createLookUpTable(lut); })
           ->transform(src, dst, ctx.stream);
     });
   }
@@ -188,9 +202,13 @@ absl::Status BindGamma(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition GammaDefinition() {
-  return {"gamma", pb::Operation::kGamma, "out = 255 * (in / 255) ^ gamma through a lookup table",
+  return {"gamma",
+          pb::Operation::kGamma,
+          "out = 255 * (in / 255) ^ gamma through a lookup table",
           {{"gamma", "double", "[0.01, 100]", "required", "< 1 brightens, > 1 darkens"}},
-          true, "4-channel images run on the CPU (cv::cuda::LookUpTable takes 1 or 3 channels)", BindGamma};
+          true,
+          "4-channel images run on the CPU (cv::cuda::LookUpTable takes 1 or 3 channels)",
+          BindGamma};
 }
 IMGPROC_REGISTER_OPERATION(gamma, GammaDefinition());
 
@@ -212,10 +230,14 @@ absl::Status BindBrightnessContrast(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition BrightnessContrastDefinition() {
-  return {"brightness_contrast", pb::Operation::kBrightnessContrast, "out = saturate(alpha * in + beta)",
+  return {"brightness_contrast",
+          pb::Operation::kBrightnessContrast,
+          "out = saturate(alpha * in + beta)",
           {{"alpha", "double", "[-1e4, 1e4]", "1", "contrast (gain)"},
            {"beta", "double", "[-1e6, 1e6]", "0", "brightness (offset)"}},
-          true, "", BindBrightnessContrast};
+          true,
+          "",
+          BindBrightnessContrast};
 }
 IMGPROC_REGISTER_OPERATION(brightness_contrast, BrightnessContrastDefinition());
 
@@ -259,12 +281,15 @@ absl::Status BindNormalize(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition NormalizeDefinition() {
-  return {"normalize", pb::Operation::kNormalize,
+  return {"normalize",
+          pb::Operation::kNormalize,
           "out = (in * scale - mean[c]) / std[c] as float32, for ML input; channel order is the image's",
           {{"mean", "repeated double", "1 or one per channel", "0", ""},
            {"std", "repeated double", "1 or one per channel, non-zero", "1", ""},
            {"scale", "double", "[-1e6, 1e6]", "1/255", "applied before mean and std"}},
-          true, "", BindNormalize};
+          true,
+          "",
+          BindNormalize};
 }
 IMGPROC_REGISTER_OPERATION(normalize, NormalizeDefinition());
 

@@ -2,7 +2,6 @@
 // threshold, morphology.
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "ops/cuda_util.h"
@@ -37,7 +36,9 @@ absl::Status BindGaussianBlur(const pb::Operation& op, StepBinder& b) {
   const double sx = p.sigma_x();
   const double sy = p.sigma_y() != 0 ? p.sigma_y() : sx;
   // OpenCV derives a zero kernel size from sigma this way; doing it here lets validation bound it.
-  auto from_sigma = [&](double sigma) { return (cvRound(sigma * (b.input().depth == Depth::kU8 ? 3 : 4) * 2 + 1) | 1); };
+  auto from_sigma = [&](double sigma) {
+    return (cvRound(sigma * (b.input().depth == Depth::kU8 ? 3 : 4) * 2 + 1) | 1);
+  };
   if (kw == 0) kw = from_sigma(sx);
   if (kh == 0) kh = from_sigma(sy);
   IMGPROC_RETURN_IF_ERROR(CheckOddKernel(b, "kernel_width", kw, 1, kMaxKernelSize));
@@ -51,8 +52,9 @@ absl::Status BindGaussianBlur(const pb::Operation& op, StepBinder& b) {
   if (kw <= kMaxCudaSeparableKernel && kh <= kMaxCudaSeparableKernel) {
     b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
       ctx.objects
-          .Get<cv::cuda::Filter>(absl::StrCat("gaussian ", src.type(), " ", kw, "x", kh, " ", sx, " ", sy, " ", border),
-                                 [&] { return cv::cuda::createGaussianFilter(src.type(), src.type(), ksize, sx, sy, border, border); })
+          .Get<cv::cuda::Filter>(
+              absl::StrCat("gaussian ", src.type(), " ", kw, "x", kh, " ", sx, " ", sy, " ", border),
+              [&] { return cv::cuda::createGaussianFilter(src.type(), src.type(), ksize, sx, sy, border, border); })
           ->apply(src, dst, ctx.stream);
     });
   }
@@ -61,13 +63,17 @@ absl::Status BindGaussianBlur(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition GaussianBlurDefinition() {
-  return {"gaussian_blur", pb::Operation::kGaussianBlur, "Gaussian smoothing (cv::GaussianBlur)",
+  return {"gaussian_blur",
+          pb::Operation::kGaussianBlur,
+          "Gaussian smoothing (cv::GaussianBlur)",
           {{"kernel_width", "int32", "odd, [1, 255]", "derived from sigma_x", ""},
            {"kernel_height", "int32", "odd, [1, 255]", "kernel_width", ""},
            {"sigma_x", "double", "[0, 1000]", "derived from the kernel size", ""},
            {"sigma_y", "double", "[0, 1000]", "sigma_x", ""},
            kFilterBorderParam},
-          true, "kernels over 32 pixels run on the CPU", BindGaussianBlur};
+          true,
+          "kernels over 32 pixels run on the CPU",
+          BindGaussianBlur};
 }
 IMGPROC_REGISTER_OPERATION(gaussian_blur, GaussianBlurDefinition());
 
@@ -93,8 +99,9 @@ absl::Status BindBoxFilter(const pb::Operation& op, StepBinder& b) {
     b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
       WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
         ctx.objects
-            .Get<cv::cuda::Filter>(absl::StrCat("box ", s.type(), " ", ksize.width, "x", ksize.height, " ", border),
-                                   [&] { return cv::cuda::createBoxFilter(s.type(), s.type(), ksize, cv::Point(-1, -1), border); })
+            .Get<cv::cuda::Filter>(
+                absl::StrCat("box ", s.type(), " ", ksize.width, "x", ksize.height, " ", border),
+                [&] { return cv::cuda::createBoxFilter(s.type(), s.type(), ksize, cv::Point(-1, -1), border); })
             ->apply(s, d, ctx.stream);
       });
     });
@@ -104,12 +111,16 @@ absl::Status BindBoxFilter(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition BoxFilterDefinition() {
-  return {"box_filter", pb::Operation::kBoxFilter, "Mean (or sum) over a rectangle (cv::boxFilter)",
+  return {"box_filter",
+          pb::Operation::kBoxFilter,
+          "Mean (or sum) over a rectangle (cv::boxFilter)",
           {{"kernel_width", "int32", "[1, 255]", "required", ""},
            {"kernel_height", "int32", "[1, 255]", "kernel_width", ""},
            {"unnormalized", "bool", "", "false", "sum instead of mean"},
            kFilterBorderParam},
-          true, "unnormalized sums and 3/4-channel float32 images run on the CPU", BindBoxFilter};
+          true,
+          "unnormalized sums and 3/4-channel float32 images run on the CPU",
+          BindBoxFilter};
 }
 IMGPROC_REGISTER_OPERATION(box_filter, BoxFilterDefinition());
 
@@ -125,7 +136,9 @@ absl::Status BindMedianBlur(const pb::Operation& op, StepBinder& b) {
 #if IMGPROC_WITH_CUDA
   if (b.input().depth == Depth::kU8) {
     b.SetCuda([k](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      ctx.objects.Get<cv::cuda::Filter>(absl::StrCat("median ", src.type(), " ", k), [&] { return cv::cuda::createMedianFilter(src.type(), k); })
+      ctx.objects
+          .Get<cv::cuda::Filter>(absl::StrCat("median ", src.type(), " ", k),
+                                 [&] { return cv::cuda::createMedianFilter(src.type(), k); })
           ->apply(src, dst, ctx.stream);
     });
   }
@@ -134,9 +147,13 @@ absl::Status BindMedianBlur(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition MedianBlurDefinition() {
-  return {"median_blur", pb::Operation::kMedianBlur, "Median of a square window (cv::medianBlur)",
+  return {"median_blur",
+          pb::Operation::kMedianBlur,
+          "Median of a square window (cv::medianBlur)",
           {{"kernel_size", "int32", "odd, [3, 255]; over 5 uint8 only", "required", ""}},
-          true, "float32 images run on the CPU", BindMedianBlur};
+          true,
+          "float32 images run on the CPU",
+          BindMedianBlur};
 }
 IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 
@@ -164,12 +181,16 @@ absl::Status BindBilateralFilter(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition BilateralFilterDefinition() {
-  return {"bilateral_filter", pb::Operation::kBilateralFilter, "Edge-preserving smoothing (cv::bilateralFilter)",
+  return {"bilateral_filter",
+          pb::Operation::kBilateralFilter,
+          "Edge-preserving smoothing (cv::bilateralFilter)",
           {{"diameter", "int32", "[1, 31]", "derived from sigma_space", "pixel neighbourhood"},
            {"sigma_color", "double", "[1e-3, 1e4]", "required", ""},
            {"sigma_space", "double", "[1e-3, 1e4]", "required", ""},
            kFilterBorderParam},
-          true, "", BindBilateralFilter};
+          true,
+          "",
+          BindBilateralFilter};
 }
 IMGPROC_REGISTER_OPERATION(bilateral_filter, BilateralFilterDefinition());
 
@@ -224,8 +245,9 @@ absl::Status BindSobel(const pb::Operation& op, StepBinder& b) {
     const int ftype = CV_MAKETYPE(CV_32F, src.channels());
     src.convertTo(ctx.scratch[0], ftype, ctx.stream);
     ctx.objects
-        .Get<cv::cuda::Filter>(absl::StrCat("sobel ", ftype, " ", dx, " ", dy, " ", k, " ", scale, " ", border),
-                               [&] { return cv::cuda::createSobelFilter(ftype, ftype, dx, dy, k, scale, border, border); })
+        .Get<cv::cuda::Filter>(
+            absl::StrCat("sobel ", ftype, " ", dx, " ", dy, " ", k, " ", scale, " ", border),
+            [&] { return cv::cuda::createSobelFilter(ftype, ftype, dx, dy, k, scale, border, border); })
         ->apply(ctx.scratch[0], ctx.scratch[1], ctx.stream);
     cv::cuda::add(ctx.scratch[1], cv::Scalar::all(delta), ctx.scratch[2], cv::noArray(), -1, ctx.stream);
     FinishDerivative(ctx.scratch[2], to_u8, dst, ctx);
@@ -235,14 +257,18 @@ absl::Status BindSobel(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition SobelDefinition() {
-  return {"sobel", pb::Operation::kSobel, "Image derivative (cv::Sobel); uint8 images get |result| saturated",
+  return {"sobel",
+          pb::Operation::kSobel,
+          "Image derivative (cv::Sobel); uint8 images get |result| saturated",
           {{"dx", "int32", "[0, kernel_size - 1]", "0", "order in x"},
            {"dy", "int32", "[0, kernel_size - 1]", "0", "order in y; dx + dy > 0"},
            {"kernel_size", "int32", "1, 3, 5, 7", "3", ""},
            {"scale", "double", "", "1", ""},
            {"delta", "double", "", "0", ""},
            kFilterBorderParam},
-          true, "", BindSobel};
+          true,
+          "",
+          BindSobel};
 }
 IMGPROC_REGISTER_OPERATION(sobel, SobelDefinition());
 
@@ -276,8 +302,9 @@ absl::Status BindLaplacian(const pb::Operation& op, StepBinder& b) {
       cv::cuda::GpuMat& filtered = ctx.scratch[3];
       WithOneOrFourChannels(ctx.scratch[2], filtered, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
         ctx.objects
-            .Get<cv::cuda::Filter>(absl::StrCat("laplacian ", s.type(), " ", k, " ", scale, " ", border),
-                                   [&] { return cv::cuda::createLaplacianFilter(s.type(), s.type(), k, scale, border); })
+            .Get<cv::cuda::Filter>(
+                absl::StrCat("laplacian ", s.type(), " ", k, " ", scale, " ", border),
+                [&] { return cv::cuda::createLaplacianFilter(s.type(), s.type(), k, scale, border); })
             ->apply(s, d, ctx.stream);
       });
       cv::cuda::add(filtered, cv::Scalar::all(delta), ctx.scratch[2], cv::noArray(), -1, ctx.stream);
@@ -289,12 +316,16 @@ absl::Status BindLaplacian(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition LaplacianDefinition() {
-  return {"laplacian", pb::Operation::kLaplacian, "Laplacian (cv::Laplacian); uint8 images get |result| saturated",
+  return {"laplacian",
+          pb::Operation::kLaplacian,
+          "Laplacian (cv::Laplacian); uint8 images get |result| saturated",
           {{"kernel_size", "int32", "1, 3, 5, 7", "1", ""},
            {"scale", "double", "", "1", ""},
            {"delta", "double", "", "0", ""},
            kFilterBorderParam},
-          true, "kernel_size 5 and 7 run on the CPU", BindLaplacian};
+          true,
+          "kernel_size 5 and 7 run on the CPU",
+          BindLaplacian};
 }
 IMGPROC_REGISTER_OPERATION(laplacian, LaplacianDefinition());
 
@@ -326,12 +357,16 @@ absl::Status BindCanny(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition CannyDefinition() {
-  return {"canny", pb::Operation::kCanny, "Canny edges of a 1-channel uint8 image (put cvt_color BGR2GRAY first)",
+  return {"canny",
+          pb::Operation::kCanny,
+          "Canny edges of a 1-channel uint8 image (put cvt_color BGR2GRAY first)",
           {{"threshold1", "double", "[0, 1e6]", "0", "hysteresis low"},
            {"threshold2", "double", "[0, 1e6]", "0", "hysteresis high"},
            {"aperture_size", "int32", "3, 5, 7", "3", "Sobel aperture"},
            {"l2_gradient", "bool", "", "false", ""}},
-          true, "", BindCanny};
+          true,
+          "",
+          BindCanny};
 }
 IMGPROC_REGISTER_OPERATION(canny, CannyDefinition());
 
@@ -368,12 +403,16 @@ absl::Status BindThreshold(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition ThresholdDefinition() {
-  return {"threshold", pb::Operation::kThreshold, "Fixed-level or Otsu threshold (cv::threshold)",
+  return {"threshold",
+          pb::Operation::kThreshold,
+          "Fixed-level or Otsu threshold (cv::threshold)",
           {{"threshold", "double", "", "0", "ignored with otsu"},
            {"max_value", "double", "", "255", "for BINARY and BINARY_INV"},
            {"type", "enum Threshold.Type", "BINARY, BINARY_INV, TRUNC, TOZERO, TOZERO_INV", "BINARY", ""},
            {"otsu", "bool", "", "false", "1-channel uint8 only"}},
-          true, "", BindThreshold};
+          true,
+          "",
+          BindThreshold};
 }
 IMGPROC_REGISTER_OPERATION(threshold, ThresholdDefinition());
 
@@ -381,7 +420,7 @@ IMGPROC_REGISTER_OPERATION(threshold, ThresholdDefinition());
 
 absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   const pb::Morphology& p = op.morphology();
-  static constexpr int kOps[] = {cv::MORPH_ERODE, cv::MORPH_DILATE, cv::MORPH_OPEN, cv::MORPH_CLOSE,
+  static constexpr int kOps[] = {cv::MORPH_ERODE,    cv::MORPH_DILATE, cv::MORPH_OPEN,    cv::MORPH_CLOSE,
                                  cv::MORPH_GRADIENT, cv::MORPH_TOPHAT, cv::MORPH_BLACKHAT};
   static constexpr int kShapes[] = {cv::MORPH_RECT, cv::MORPH_CROSS, cv::MORPH_ELLIPSE};
   if (p.op() < 0 || p.op() > 6) return b.Invalid("op", absl::StrCat("unknown value ", p.op()));
@@ -428,9 +467,8 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   }
   // An erosion and a dilation of `iterations` each; OpenCV's CUDA filter runs a repeated rectangle as one
   // enlarged rectangle.
-  const double taps = shape == cv::MORPH_RECT
-                          ? (iterations * (kw - 1.0) + 1) * (iterations * (kh - 1.0) + 1)
-                          : static_cast<double>(kw) * kh * iterations;
+  const double taps = shape == cv::MORPH_RECT ? (iterations * (kw - 1.0) + 1) * (iterations * (kh - 1.0) + 1)
+                                              : static_cast<double>(kw) * kh * iterations;
   b.SetWork(PixelChannels(b.input()) * taps * 2);
   b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
     cv::morphologyEx(src, dst, morph_op, kernel, cv::Point(-1, -1), iterations);
@@ -439,8 +477,11 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
     WithOneOrFourChannels(src, dst, ctx, [&](const cv::cuda::GpuMat& s, cv::cuda::GpuMat& d) {
       ctx.objects
-          .Get<cv::cuda::Filter>(absl::StrCat("morphology ", morph_op, " ", s.type(), " ", shape, " ", kw, "x", kh, " ", iterations),
-                                 [&] { return cv::cuda::createMorphologyFilter(morph_op, s.type(), kernel, cv::Point(-1, -1), iterations); })
+          .Get<cv::cuda::Filter>(
+              absl::StrCat("morphology ", morph_op, " ", s.type(), " ", shape, " ", kw, "x", kh, " ", iterations),
+              [&] {
+                return cv::cuda::createMorphologyFilter(morph_op, s.type(), kernel, cv::Point(-1, -1), iterations);
+              })
           ->apply(s, d, ctx.stream);
     });
   });
@@ -449,13 +490,17 @@ absl::Status BindMorphology(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition MorphologyDefinition() {
-  return {"morphology", pb::Operation::kMorphology, "Erode, dilate, open, close, gradient, top-hat, black-hat",
+  return {"morphology",
+          pb::Operation::kMorphology,
+          "Erode, dilate, open, close, gradient, top-hat, black-hat",
           {{"op", "enum Morphology.Op", "ERODE, DILATE, OPEN, CLOSE, GRADIENT, TOPHAT, BLACKHAT", "ERODE", ""},
            {"shape", "enum Morphology.Shape", "RECT, CROSS, ELLIPSE", "RECT", ""},
            {"kernel_width", "int32", "[1, 255]", "3", ""},
            {"kernel_height", "int32", "[1, 255]", "kernel_width", ""},
            {"iterations", "int32", "[1, 100]", "1", ""}},
-          true, "the GPU extends the image by reflection at its edges, the CPU by the neutral value", BindMorphology};
+          true,
+          "the GPU extends the image by reflection at its edges, the CPU by the neutral value",
+          BindMorphology};
 }
 IMGPROC_REGISTER_OPERATION(morphology, MorphologyDefinition());
 

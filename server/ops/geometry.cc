@@ -1,6 +1,5 @@
 // Geometry: resize, crop, pad, flip, rotate, warp_affine, warp_perspective.
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "ops/op_util.h"
@@ -13,7 +12,8 @@
 namespace imgproc {
 namespace {
 
-const ParamInfo kInterpolationParam{"interpolation", "enum Interpolation", "LINEAR, NEAREST, CUBIC, AREA", "LINEAR", ""};
+const ParamInfo kInterpolationParam{"interpolation", "enum Interpolation", "LINEAR, NEAREST, CUBIC, AREA", "LINEAR",
+                                    ""};
 const ParamInfo kBorderParam{"border", "enum BorderMode", "REFLECT_101, CONSTANT, REPLICATE, REFLECT, WRAP",
                              "REFLECT_101", "how pixels outside the image are made"};
 
@@ -64,7 +64,8 @@ absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
   b.output().height = static_cast<int>(height);
   const cv::Size size(b.output().width, b.output().height);
   const int interpolation = ToCvInterpolation(p.interpolation());
-  b.SetCpu([size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
+  b.SetCpu(
+      [size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
   // Every input value is read once (AREA) and every output value reads its interpolation's taps.
   b.SetWork(PixelChannels(b.input()) + PixelChannels(b.output()) * InterpolationTaps(interpolation));
 #if IMGPROC_WITH_CUDA
@@ -88,13 +89,16 @@ absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition ResizeDefinition() {
-  return {"resize", pb::Operation::kResize, "Scale to a size or by a factor",
+  return {"resize",
+          pb::Operation::kResize,
+          "Scale to a size or by a factor",
           {{"width", "int32", ">= 0", "0", "target width; 0: derived from height and the aspect ratio"},
            {"height", "int32", ">= 0", "0", "target height; 0: derived from width and the aspect ratio"},
            {"scale", "double", "[1e-4, 1e4]", "0 (unset)", "factor for both sides, instead of width/height"},
            kInterpolationParam,
            {"keep_aspect", "bool", "", "false", "fit inside width x height keeping the aspect ratio"}},
-          true, "CUBIC uses OpenCV CUDA's bicubic kernel (a = -0.5; the CPU's is a = -0.75): values differ by a few levels",
+          true,
+          "CUBIC uses OpenCV CUDA's bicubic kernel (a = -0.5; the CPU's is a = -0.75): values differ by a few levels",
           BindResize};
 }
 IMGPROC_REGISTER_OPERATION(resize, ResizeDefinition());
@@ -104,13 +108,17 @@ IMGPROC_REGISTER_OPERATION(resize, ResizeDefinition());
 absl::Status BindCrop(const pb::Operation& op, StepBinder& b) {
   const pb::Crop& p = op.crop();
   const ImageSpec& in = b.input();
-  if (p.x() < 0 || p.x() >= in.width) return b.Invalid("x", absl::StrCat("must be in [0, ", in.width - 1, "] (got ", p.x(), ")"));
-  if (p.y() < 0 || p.y() >= in.height) return b.Invalid("y", absl::StrCat("must be in [0, ", in.height - 1, "] (got ", p.y(), ")"));
+  if (p.x() < 0 || p.x() >= in.width)
+    return b.Invalid("x", absl::StrCat("must be in [0, ", in.width - 1, "] (got ", p.x(), ")"));
+  if (p.y() < 0 || p.y() >= in.height)
+    return b.Invalid("y", absl::StrCat("must be in [0, ", in.height - 1, "] (got ", p.y(), ")"));
   if (p.width() < 1 || int64_t{p.x()} + p.width() > in.width) {
-    return b.Invalid("width", absl::StrCat("must be in [1, ", in.width - p.x(), "] for x=", p.x(), " (got ", p.width(), ")"));
+    return b.Invalid("width",
+                     absl::StrCat("must be in [1, ", in.width - p.x(), "] for x=", p.x(), " (got ", p.width(), ")"));
   }
   if (p.height() < 1 || int64_t{p.y()} + p.height() > in.height) {
-    return b.Invalid("height", absl::StrCat("must be in [1, ", in.height - p.y(), "] for y=", p.y(), " (got ", p.height(), ")"));
+    return b.Invalid("height",
+                     absl::StrCat("must be in [1, ", in.height - p.y(), "] for y=", p.y(), " (got ", p.height(), ")"));
   }
   b.output().width = p.width();
   b.output().height = p.height();
@@ -126,12 +134,16 @@ absl::Status BindCrop(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition CropDefinition() {
-  return {"crop", pb::Operation::kCrop, "Cut out a rectangle",
+  return {"crop",
+          pb::Operation::kCrop,
+          "Cut out a rectangle",
           {{"x", "int32", "[0, width)", "0", "left column"},
            {"y", "int32", "[0, height)", "0", "top row"},
            {"width", "int32", "[1, width - x]", "required", ""},
            {"height", "int32", "[1, height - y]", "required", ""}},
-          true, "", BindCrop};
+          true,
+          "",
+          BindCrop};
 }
 IMGPROC_REGISTER_OPERATION(crop, CropDefinition());
 
@@ -140,7 +152,8 @@ IMGPROC_REGISTER_OPERATION(crop, CropDefinition());
 absl::Status BindPad(const pb::Operation& op, StepBinder& b) {
   const pb::Pad& p = op.pad();
   const ImageSpec& in = b.input();
-  const std::pair<const char*, int> sides[] = {{"top", p.top()}, {"bottom", p.bottom()}, {"left", p.left()}, {"right", p.right()}};
+  const std::pair<const char*, int> sides[] = {
+      {"top", p.top()}, {"bottom", p.bottom()}, {"left", p.left()}, {"right", p.right()}};
   for (const auto& [field, value] : sides) {
     if (value < 0) return b.Invalid(field, absl::StrCat("must be >= 0 (got ", value, ")"));
   }
@@ -154,7 +167,8 @@ absl::Status BindPad(const pb::Operation& op, StepBinder& b) {
   const int border = ToCvBorder(p.border());
   const int top = p.top(), bottom = p.bottom(), left = p.left(), right = p.right();
   const cv::Scalar fill = *value;
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::copyMakeBorder(src, dst, top, bottom, left, right, border, fill); });
+  b.SetCpu(
+      [=](const cv::Mat& src, cv::Mat& dst) { cv::copyMakeBorder(src, dst, top, bottom, left, right, border, fill); });
 #if IMGPROC_WITH_CUDA
   b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
     cv::cuda::copyMakeBorder(src, dst, top, bottom, left, right, border, fill, ctx.stream);
@@ -164,12 +178,18 @@ absl::Status BindPad(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition PadDefinition() {
-  return {"pad", pb::Operation::kPad, "Add a border",
-          {{"top", "int32", ">= 0", "0", ""}, {"bottom", "int32", ">= 0", "0", ""},
-           {"left", "int32", ">= 0", "0", ""}, {"right", "int32", ">= 0", "0", ""},
+  return {"pad",
+          pb::Operation::kPad,
+          "Add a border",
+          {{"top", "int32", ">= 0", "0", ""},
+           {"bottom", "int32", ">= 0", "0", ""},
+           {"left", "int32", ">= 0", "0", ""},
+           {"right", "int32", ">= 0", "0", ""},
            kBorderParam,
            {"value", "repeated double", "1 or one per channel", "0", "colour for BORDER_CONSTANT"}},
-          true, "", BindPad};
+          true,
+          "",
+          BindPad};
 }
 IMGPROC_REGISTER_OPERATION(pad, PadDefinition());
 
@@ -193,14 +213,17 @@ absl::Status BindFlip(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition FlipDefinition() {
-  return {"flip", pb::Operation::kFlip, "Mirror the image",
+  return {"flip",
+          pb::Operation::kFlip,
+          "Mirror the image",
           {{"axis", "enum Flip.Axis", "HORIZONTAL, VERTICAL, BOTH", "HORIZONTAL", "HORIZONTAL mirrors left-right"}},
-          true, "", BindFlip};
+          true,
+          "",
+          BindFlip};
 }
 IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
 // ---------------------------------------------------------------- warps (affine, perspective, rotate)
-
 
 struct WarpParams {
   cv::Mat matrix;  // 2x3 or 3x3, CV_64F, always mapping source to destination
@@ -237,7 +260,8 @@ template <typename Params>
 absl::Status BindWarp(const Params& p, int rows, StepBinder& b) {
   const int expected = rows * 3;
   if (p.matrix_size() != expected) {
-    return b.Invalid("matrix", absl::StrCat("needs ", expected, " values, row-major ", rows, "x3 (got ", p.matrix_size(), ")"));
+    return b.Invalid("matrix",
+                     absl::StrCat("needs ", expected, " values, row-major ", rows, "x3 (got ", p.matrix_size(), ")"));
   }
   WarpParams w;
   w.matrix = cv::Mat(rows, 3, CV_64F);
@@ -281,15 +305,23 @@ std::vector<ParamInfo> WarpParamsInfo(const char* matrix_doc) {
 }
 
 OpDefinition WarpAffineDefinition() {
-  return {"warp_affine", pb::Operation::kWarpAffine, "Affine transform (cv::warpAffine)",
-          WarpParamsInfo("6 values, 2x3, non-singular"), true, "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
+  return {"warp_affine",
+          pb::Operation::kWarpAffine,
+          "Affine transform (cv::warpAffine)",
+          WarpParamsInfo("6 values, 2x3, non-singular"),
+          true,
+          "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
           [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_affine(), 2, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_affine, WarpAffineDefinition());
 
 OpDefinition WarpPerspectiveDefinition() {
-  return {"warp_perspective", pb::Operation::kWarpPerspective, "Perspective transform (cv::warpPerspective)",
-          WarpParamsInfo("9 values, 3x3, non-singular"), true, "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
+  return {"warp_perspective",
+          pb::Operation::kWarpPerspective,
+          "Perspective transform (cv::warpPerspective)",
+          WarpParamsInfo("9 values, 3x3, non-singular"),
+          true,
+          "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
           [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_perspective(), 3, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_perspective, WarpPerspectiveDefinition());
@@ -307,10 +339,10 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
     // Exact: an integer pixel mapping with nearest-neighbour sampling, identical on CPU and GPU.
     const int turns = static_cast<int>(angle / 90.0);
     const int W = in.width, H = in.height;
-    const double m[4][6] = {{1, 0, 0, 0, 1, 0},                       // 0
-                            {0, 1, 0, -1, 0, double(W - 1)},          // 90 counter-clockwise
+    const double m[4][6] = {{1, 0, 0, 0, 1, 0},                            // 0
+                            {0, 1, 0, -1, 0, double(W - 1)},               // 90 counter-clockwise
                             {-1, 0, double(W - 1), 0, -1, double(H - 1)},  // 180
-                            {0, -1, double(H - 1), 1, 0, 0}};         // 270
+                            {0, -1, double(H - 1), 1, 0, 0}};              // 270
     w.matrix = cv::Mat(2, 3, CV_64F, const_cast<double*>(m[turns])).clone();
     w.size = turns % 2 == 1 ? cv::Size(H, W) : cv::Size(W, H);
     w.interpolation = cv::INTER_NEAREST;
@@ -331,7 +363,8 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
     w.matrix = cv::getRotationMatrix2D(center, angle, 1.0);
     w.size = cv::Size(in.width, in.height);
     if (p.expand()) {
-      const cv::Rect2f box = cv::RotatedRect(cv::Point2f(), cv::Size2f(in.width, in.height), float(angle)).boundingRect2f();
+      const cv::Rect2f box =
+          cv::RotatedRect(cv::Point2f(), cv::Size2f(in.width, in.height), float(angle)).boundingRect2f();
       w.size = cv::Size(static_cast<int>(std::ceil(box.width - 1e-3)), static_cast<int>(std::ceil(box.height - 1e-3)));
       w.matrix.at<double>(0, 2) += (w.size.width - 1) / 2.0 - center.x;
       w.matrix.at<double>(1, 2) += (w.size.height - 1) / 2.0 - center.y;
@@ -348,13 +381,17 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
 }
 
 OpDefinition RotateDefinition() {
-  return {"rotate", pb::Operation::kRotate, "Rotate counter-clockwise; multiples of 90 degrees are exact",
+  return {"rotate",
+          pb::Operation::kRotate,
+          "Rotate counter-clockwise; multiples of 90 degrees are exact",
           {{"angle", "double", "any, degrees", "0", "counter-clockwise"},
            {"interpolation", "enum Interpolation", "LINEAR, NEAREST, CUBIC", "LINEAR", "other angles only"},
            kBorderParam,
            {"border_value", "repeated double", "1 or one per channel", "0", ""},
            {"expand", "bool", "", "false", "grow the output to hold the whole rotated image"}},
-          true, "", BindRotate};
+          true,
+          "",
+          BindRotate};
 }
 IMGPROC_REGISTER_OPERATION(rotate, RotateDefinition());
 

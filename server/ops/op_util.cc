@@ -52,18 +52,17 @@ absl::Status CheckOutputSize(const StepBinder& b, int64_t width, int64_t height)
   }
   if (width > limits.max_width || height > limits.max_height || width * height > limits.max_pixels) {
     return b.Unsupported(absl::StrCat("output would be ", width, "x", height, ", over the server's limits (",
-                                      limits.max_width, "x", limits.max_height, ", ", limits.max_pixels,
-                                      " pixels)"));
+                                      limits.max_width, "x", limits.max_height, ", ", limits.max_pixels, " pixels)"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string& field,
-                                          const google::protobuf::RepeatedField<double>& values, double fill) {
+                                         const google::protobuf::RepeatedField<double>& values, double fill) {
   const int channels = b.input().channels;
   if (values.size() > 1 && values.size() != channels) {
-    return b.Invalid(field, absl::StrCat("needs 1 or ", channels, " values for a ", channels,
-                                         "-channel image (got ", values.size(), ")"));
+    return b.Invalid(field, absl::StrCat("needs 1 or ", channels, " values for a ", channels, "-channel image (got ",
+                                         values.size(), ")"));
   }
   cv::Scalar scalar = cv::Scalar::all(values.empty() ? fill : values[0]);
   for (int c = 0; c < values.size(); ++c) {

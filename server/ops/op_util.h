@@ -2,10 +2,9 @@
 // Parameter conversions and checks shared by the operation families.
 
 #include <cmath>
-#include <string>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -30,6 +29,6 @@ absl::Status CheckFilterBorder(const StepBinder& b, pb::BorderMode border);
 absl::Status CheckOutputSize(const StepBinder& b, int64_t width, int64_t height);
 // One value for all channels or one per channel; empty gives `fill`.
 absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string& field,
-                                          const google::protobuf::RepeatedField<double>& values, double fill);
+                                         const google::protobuf::RepeatedField<double>& values, double fill);
 
 }  // namespace imgproc

@@ -23,8 +23,8 @@ absl::Status StepBinder::Invalid(const std::string& field, const std::string& re
 }
 
 absl::Status StepBinder::Unsupported(const std::string& reason) const {
-  return absl::InvalidArgumentError(absl::StrCat("operations[", op_.index, "].", op_.name, ": ", reason,
-                                                 " (input is ", op_.input.DebugString(), ")"));
+  return absl::InvalidArgumentError(absl::StrCat("operations[", op_.index, "].", op_.name, ": ", reason, " (input is ",
+                                                 op_.input.DebugString(), ")"));
 }
 
 absl::Status StepBinder::RequireDepth(Depth depth) const {

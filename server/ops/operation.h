@@ -5,11 +5,10 @@
 
 #include <functional>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "absl/status/status.h"
 #include "common/image_spec.h"

@@ -1,11 +1,11 @@
 #include "pipeline/plan.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,8 +40,9 @@ absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::str
     const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
     for (int i = 0; i < count; ++i) {
       if (is_message) {
-        const google::protobuf::Message& child =
-            field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i) : reflection->GetMessage(message, field);
+        const google::protobuf::Message& child = field->is_repeated()
+                                                     ? reflection->GetRepeatedMessage(message, field, i)
+                                                     : reflection->GetMessage(message, field);
         IMGPROC_RETURN_IF_ERROR(CheckEnumValues(child, where(i)));
         continue;
       }
@@ -74,11 +75,11 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
                             step.output.DebugString(), ")");
     }
   }
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
-      raw ? absl::StrCat(" as raw ", value_bytes == 4 ? "float32" : "uint8") : std::string(" encoded"),
-      "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
-      " makes it that large"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
+                   raw ? absl::StrCat(" as raw ", value_bytes == 4 ? "float32" : "uint8") : std::string(" encoded"),
+                   "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
+                   " makes it that large"));
 }
 
 // The factor (2, 4, 8; 1: none) at which the decoder may start a first-step resize of the stored image to
@@ -98,7 +99,9 @@ int ShrinkFactor(const ImageHeader& header, int width, int height, pb::Interpola
   const bool averages = interpolation == pb::INTERPOLATION_AREA || interpolation == pb::INTERPOLATION_LINEAR;
   if (averages && width == ShrunkSide(header.width, 2) && height == ShrunkSide(header.height, 2)) return 2;
   if (interpolation != pb::INTERPOLATION_AREA) return 1;
-  struct Margin { int factor, numerator, denominator; };  // decoded side >= output side * numerator / denominator
+  struct Margin {
+    int factor, numerator, denominator;
+  };  // decoded side >= output side * numerator / denominator
   for (const Margin m : {Margin{8, 4, 1}, Margin{4, 2, 1}, Margin{2, 3, 2}}) {
     if (int64_t{ShrunkSide(header.width, m.factor)} * m.denominator >= int64_t{width} * m.numerator &&
         int64_t{ShrunkSide(header.height, m.factor)} * m.denominator >= int64_t{height} * m.numerator) {
@@ -112,8 +115,9 @@ int ShrinkFactor(const ImageHeader& header, int width, int height, pb::Interpola
 // from the shrunk image to the very same output size (its width/height/scale/keep_aspect were resolved against
 // the full-size image, so the new binding names the size outright).
 absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRequest& request, const Plan& plan,
-                                                            const ImageLimits& limits) {
-  if (request.disable_shrink_on_load() || plan.steps.empty() || request.operations(0).op_case() != pb::Operation::kResize) {
+                                                             const ImageLimits& limits) {
+  if (request.disable_shrink_on_load() || plan.steps.empty() ||
+      request.operations(0).op_case() != pb::Operation::kResize) {
     return std::nullopt;
   }
   const ImageSpec& target = plan.steps[0].output;
@@ -144,15 +148,15 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRe
 absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
   Plan plan;
   if (request.operations_size() > limits.max_operations) {
-    return absl::InvalidArgumentError(absl::StrCat("operations: ", request.operations_size(),
-                                                   " steps, over the limit of ", limits.max_operations));
+    return absl::InvalidArgumentError(
+        absl::StrCat("operations: ", request.operations_size(), " steps, over the limit of ", limits.max_operations));
   }
   // Bounded by max_operations first: the check walks every step.
   IMGPROC_RETURN_IF_ERROR(CheckEnumValues(request, ""));
   plan.decode_mode = request.decode_mode();
   if (static_cast<int64_t>(request.image().size()) > limits.max_input_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("image is ", request.image().size(), " bytes, over the limit of ",
-                                                   limits.max_input_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("image is ", request.image().size(), " bytes, over the limit of ", limits.max_input_bytes));
   }
   absl::StatusOr<ImageHeader> header = ReadImageHeader(request.image());
   if (!header.ok()) return header.status();
@@ -168,10 +172,11 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
     const pb::Operation& op = request.operations(i);
     const OpDefinition* def = OpRegistry::Find(op.op_case());
     if (def == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "operations[", i, "]: ", op.op_case() == pb::Operation::OP_NOT_SET
-                                       ? "no operation set"
-                                       : absl::StrCat("unknown operation (field ", static_cast<int>(op.op_case()), ")")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("operations[", i, "]: ",
+                       op.op_case() == pb::Operation::OP_NOT_SET
+                           ? "no operation set"
+                           : absl::StrCat("unknown operation (field ", static_cast<int>(op.op_case()), ")")));
     }
     StepBinder binder(i, def->name, current, limits);
     IMGPROC_RETURN_IF_ERROR(def->bind(op, binder));
@@ -180,8 +185,8 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
     plan.work += step.work();
     if (plan.work > limits.max_request_work) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "operations[", i, "].", step.name, ": estimated work ", absl::SixDigits(step.work()),
-          " pixel-channel taps (", step.input.DebugString(), " in, ", step.passes, " pass(es)) brings the request to ",
+          "operations[", i, "].", step.name, ": estimated work ", absl::SixDigits(step.work()), " pixel-channel taps (",
+          step.input.DebugString(), " in, ", step.passes, " pass(es)) brings the request to ",
           absl::SixDigits(plan.work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
           " (--max_request_work)"));
     }

@@ -41,10 +41,10 @@ void Scheduler::Submit(Job job, absl::string_view device) {
   if (held > max_queued_bytes_) {
     queued_bytes_ -= bytes;
     if (job.done) {
-      job.done(QueueFullError(absl::StrCat("the server is full: its requests hold ", held - bytes,
-                                           " bytes of input and this one ", bytes, ", over its limit of ",
-                                           max_queued_bytes_, " (--max_queued_bytes); retry later"),
-                              bytes <= max_queued_bytes_));
+      job.done(QueueFullError(
+          absl::StrCat("the server is full: its requests hold ", held - bytes, " bytes of input and this one ", bytes,
+                       ", over its limit of ", max_queued_bytes_, " (--max_queued_bytes); retry later"),
+          bytes <= max_queued_bytes_));
     }
     return;
   }

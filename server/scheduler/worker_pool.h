@@ -1,8 +1,7 @@
 #pragma once
 
-#include <cstdint>
-
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -12,8 +11,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "core/device.h"
-#include "core/lane.h"
 #include "core/job.h"
+#include "core/lane.h"
 
 namespace imgproc {
 

@@ -4,10 +4,10 @@
 // The callback API: a handler returns at once and the worker that finishes a job completes the RPC, so no
 // gRPC thread waits on image work and queueing is ours (bounded, per device), not gRPC's.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <optional>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/limits.h"
 #include "imgproc/v1/imgproc.grpc.pb.h"

@@ -1,6 +1,7 @@
 #include "transport/server_info.h"
 
 #include <grpcpp/grpcpp.h>
+
 #include <opencv2/core/version.hpp>
 
 #include "ops/operation.h"

@@ -2,10 +2,10 @@
 // TLS for the gRPC port, from PEM files: the server's certificate chain and key, and optionally the CA whose
 // certificates clients must present (mutual TLS). Without a certificate and key the port speaks plaintext.
 
+#include <grpcpp/security/server_credentials.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/security/server_credentials.h>
 
 #include "absl/status/statusor.h"
 

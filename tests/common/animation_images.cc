@@ -61,9 +61,9 @@ std::string EncodeGif(int screen_width, int screen_height, const std::vector<cv:
       for (int r = 0; r < frame.indices.rows; ++r) rows.push_back(r);
     }
     for (int r : rows) {
-      Check(EGifPutLine(gif, const_cast<GifPixelType*>(frame.indices.ptr<GifPixelType>(r)), frame.indices.cols) ==
-                GIF_OK,
-            "EGifPutLine");
+      Check(
+          EGifPutLine(gif, const_cast<GifPixelType*>(frame.indices.ptr<GifPixelType>(r)), frame.indices.cols) == GIF_OK,
+          "EGifPutLine");
     }
   }
   Check(EGifCloseFile(gif, &error) == GIF_OK, "EGifCloseFile");

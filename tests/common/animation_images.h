@@ -2,16 +2,15 @@
 // GIFs and animated WebPs with known pixels, written with the encoders of the same libraries the server reads
 // them with (giflib's EGif API, libwebp's WebPAnimEncoder), so tests can compare decoded frames exactly.
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace imgproc::testing {
 
 struct GifFrame {
   int left = 0, top = 0;
-  cv::Mat indices;            // CV_8UC1: palette indices, the frame's size
+  cv::Mat indices;             // CV_8UC1: palette indices, the frame's size
   int transparent_index = -1;  // -1: no graphics control transparency
   bool interlaced = false;
 };

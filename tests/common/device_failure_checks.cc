@@ -56,8 +56,8 @@ void ExpectOutOfServiceThenExit(ServerProcess& server, const std::string& device
 
   const int exit_code = server.WaitForExit(exit_within);
   EXPECT_EQ(exit_code, kExitNoUsableDevice)
-      << (exit_code == ServerProcess::kStillRunning ? "still running" : "exit code " + std::to_string(exit_code))
-      << " " << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count()
+      << (exit_code == ServerProcess::kStillRunning ? "still running" : "exit code " + std::to_string(exit_code)) << " "
+      << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count()
       << " s after the device failed";
 }
 

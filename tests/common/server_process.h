@@ -1,14 +1,13 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
 
 #include "imgproc/v1/imgproc.grpc.pb.h"
 

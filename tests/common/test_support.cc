@@ -1,15 +1,15 @@
 #include "common/test_support.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
-#include <google/protobuf/text_format.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 namespace imgproc::testing {
 
@@ -52,9 +52,9 @@ cv::Mat GeneratedImage(int width, int height, int channels) {
   cv::Mat bgr(height, width, CV_8UC3);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
-      bgr.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(255 * x / std::max(1, width - 1)),
-                                          static_cast<uchar>(255 * y / std::max(1, height - 1)),
-                                          static_cast<uchar>((x * 7 + y * 13) % 256));
+      bgr.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>(255 * x / std::max(1, width - 1)),
+                    static_cast<uchar>(255 * y / std::max(1, height - 1)), static_cast<uchar>((x * 7 + y * 13) % 256));
     }
   }
   cv::circle(bgr, {width / 3, height / 2}, std::min(width, height) / 4, {255, 255, 255}, -1);
@@ -85,8 +85,8 @@ std::string WithExifOrientation(const std::string& jpeg, int orientation) {
                            std::string{'\0', static_cast<char>(orientation), '\0', '\0'} + std::string(4, '\0');
   const std::string payload = std::string("Exif\0\0", 6) + tiff;
   const size_t length = payload.size() + 2;
-  const std::string segment = std::string("\xFF\xE1", 2) + static_cast<char>(length >> 8) +
-                              static_cast<char>(length & 0xFF) + payload;
+  const std::string segment =
+      std::string("\xFF\xE1", 2) + static_cast<char>(length >> 8) + static_cast<char>(length & 0xFF) + payload;
   return jpeg.substr(0, 2) + segment + jpeg.substr(2);
 }
 
@@ -207,73 +207,107 @@ std::vector<OpCase> OperationCases() {
   const pb::DecodeMode gray = pb::DECODE_MODE_GRAYSCALE;
 
   add("resize_width_keep_aspect", {"resize { width: 640 keep_aspect: true }"}, [](M s) {
-    return Apply(s, [&](M a, cv::Mat& b) { cv::resize(a, b, {640, int(std::llround(s.rows * 640.0 / s.cols))}, 0, 0, cv::INTER_LINEAR); });
+    return Apply(s, [&](M a, cv::Mat& b) {
+      cv::resize(a, b, {640, int(std::llround(s.rows * 640.0 / s.cols))}, 0, 0, cv::INTER_LINEAR);
+    });
   });
-  add("resize_fit_box_area", {"resize { width: 300 height: 300 keep_aspect: true interpolation: INTERPOLATION_AREA }"}, [](M s) {
-    const double f = std::min(300.0 / s.cols, 300.0 / s.rows);
-    return Apply(s, [&](M a, cv::Mat& b) { cv::resize(a, b, {int(std::llround(s.cols * f)), int(std::llround(s.rows * f))}, 0, 0, cv::INTER_AREA); });
-  });
+  add("resize_fit_box_area", {"resize { width: 300 height: 300 keep_aspect: true interpolation: INTERPOLATION_AREA }"},
+      [](M s) {
+        const double f = std::min(300.0 / s.cols, 300.0 / s.rows);
+        return Apply(s, [&](M a, cv::Mat& b) {
+          cv::resize(a, b, {int(std::llround(s.cols * f)), int(std::llround(s.rows * f))}, 0, 0, cv::INTER_AREA);
+        });
+      });
   add("resize_scale_half_cubic", {"resize { scale: 0.5 interpolation: INTERPOLATION_CUBIC }"}, [](M s) {
-    return Apply(s, [&](M a, cv::Mat& b) { cv::resize(a, b, {int(std::llround(s.cols * 0.5)), int(std::llround(s.rows * 0.5))}, 0, 0, cv::INTER_CUBIC); });
+    return Apply(s, [&](M a, cv::Mat& b) {
+      cv::resize(a, b, {int(std::llround(s.cols * 0.5)), int(std::llround(s.rows * 0.5))}, 0, 0, cv::INTER_CUBIC);
+    });
   });
-  add("resize_exact_nearest", {"resize { width: 333 height: 127 interpolation: INTERPOLATION_NEAREST }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::resize(a, b, {333, 127}, 0, 0, cv::INTER_NEAREST); }); });
-  add("crop", {"crop { x: 10 y: 20 width: 300 height: 200 }"}, [](M s) { return s(cv::Rect(10, 20, 300, 200)).clone(); });
-  add("pad_constant", {"pad { top: 5 bottom: 6 left: 7 right: 8 border: BORDER_CONSTANT value: [255, 0, 0] }"}, [](M s) {
-    return Apply(s, [](M a, cv::Mat& b) { cv::copyMakeBorder(a, b, 5, 6, 7, 8, cv::BORDER_CONSTANT, {255, 0, 0}); });
+  add("resize_exact_nearest", {"resize { width: 333 height: 127 interpolation: INTERPOLATION_NEAREST }"}, [](M s) {
+    return Apply(s, [](M a, cv::Mat& b) { cv::resize(a, b, {333, 127}, 0, 0, cv::INTER_NEAREST); });
   });
-  add("pad_reflect", {"pad { top: 9 left: 3 border: BORDER_REFLECT }"}, [](M s) {
-    return Apply(s, [](M a, cv::Mat& b) { cv::copyMakeBorder(a, b, 9, 0, 3, 0, cv::BORDER_REFLECT); });
-  });
+  add("crop", {"crop { x: 10 y: 20 width: 300 height: 200 }"},
+      [](M s) { return s(cv::Rect(10, 20, 300, 200)).clone(); });
+  add("pad_constant", {"pad { top: 5 bottom: 6 left: 7 right: 8 border: BORDER_CONSTANT value: [255, 0, 0] }"},
+      [](M s) {
+        return Apply(s, [](M a, cv::Mat& b) {
+          cv::copyMakeBorder(a, b, 5, 6, 7, 8, cv::BORDER_CONSTANT, {255, 0, 0});
+        });
+      });
+  add("pad_reflect", {"pad { top: 9 left: 3 border: BORDER_REFLECT }"},
+      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::copyMakeBorder(a, b, 9, 0, 3, 0, cv::BORDER_REFLECT); }); });
   for (auto [axis, code] : {std::pair{"AXIS_HORIZONTAL", 1}, {"AXIS_VERTICAL", 0}, {"AXIS_BOTH", -1}}) {
     add(std::string("flip_") + axis, {std::string("flip { axis: ") + axis + " }"},
         [code = code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::flip(a, b, code); }); });
   }
-  for (auto [angle, code] : {std::pair{90, cv::ROTATE_90_COUNTERCLOCKWISE}, {180, cv::ROTATE_180}, {-90, cv::ROTATE_90_CLOCKWISE}}) {
-    add("rotate_" + std::string(angle < 0 ? "minus_" : "") + std::to_string(std::abs(angle)), {"rotate { angle: " + std::to_string(angle) + " }"},
+  for (auto [angle, code] :
+       {std::pair{90, cv::ROTATE_90_COUNTERCLOCKWISE}, {180, cv::ROTATE_180}, {-90, cv::ROTATE_90_CLOCKWISE}}) {
+    add("rotate_" + std::string(angle < 0 ? "minus_" : "") + std::to_string(std::abs(angle)),
+        {"rotate { angle: " + std::to_string(angle) + " }"},
         [code = code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::rotate(a, b, code); }); });
   }
   add("rotate_30_linear", {"rotate { angle: 30 }"}, [](M s) {
     const cv::Mat m = cv::getRotationMatrix2D({(s.cols - 1) / 2.0f, (s.rows - 1) / 2.0f}, 30, 1.0);
-    return Apply(s, [&](M a, cv::Mat& b) { cv::warpAffine(a, b, m, a.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101); });
+    return Apply(s,
+                 [&](M a, cv::Mat& b) { cv::warpAffine(a, b, m, a.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101); });
   });
-  struct Conv { const char* name; int code; pb::DecodeMode mode; };
-  for (const Conv& c : {Conv{"BGR2GRAY", cv::COLOR_BGR2GRAY, pb::DECODE_MODE_COLOR}, {"RGB2GRAY", cv::COLOR_RGB2GRAY, pb::DECODE_MODE_COLOR},
-                        {"GRAY2BGR", cv::COLOR_GRAY2BGR, gray}, {"BGR2RGB", cv::COLOR_BGR2RGB, pb::DECODE_MODE_COLOR},
-                        {"BGR2HSV", cv::COLOR_BGR2HSV, pb::DECODE_MODE_COLOR}, {"HSV2BGR", cv::COLOR_HSV2BGR, pb::DECODE_MODE_COLOR},
-                        {"BGR2LAB", cv::COLOR_BGR2Lab, pb::DECODE_MODE_COLOR}, {"LAB2BGR", cv::COLOR_Lab2BGR, pb::DECODE_MODE_COLOR},
-                        {"BGR2YCRCB", cv::COLOR_BGR2YCrCb, pb::DECODE_MODE_COLOR}, {"YCRCB2BGR", cv::COLOR_YCrCb2BGR, pb::DECODE_MODE_COLOR},
+  struct Conv {
+    const char* name;
+    int code;
+    pb::DecodeMode mode;
+  };
+  for (const Conv& c : {Conv{"BGR2GRAY", cv::COLOR_BGR2GRAY, pb::DECODE_MODE_COLOR},
+                        {"RGB2GRAY", cv::COLOR_RGB2GRAY, pb::DECODE_MODE_COLOR},
+                        {"GRAY2BGR", cv::COLOR_GRAY2BGR, gray},
+                        {"BGR2RGB", cv::COLOR_BGR2RGB, pb::DECODE_MODE_COLOR},
+                        {"BGR2HSV", cv::COLOR_BGR2HSV, pb::DECODE_MODE_COLOR},
+                        {"HSV2BGR", cv::COLOR_HSV2BGR, pb::DECODE_MODE_COLOR},
+                        {"BGR2LAB", cv::COLOR_BGR2Lab, pb::DECODE_MODE_COLOR},
+                        {"LAB2BGR", cv::COLOR_Lab2BGR, pb::DECODE_MODE_COLOR},
+                        {"BGR2YCRCB", cv::COLOR_BGR2YCrCb, pb::DECODE_MODE_COLOR},
+                        {"YCRCB2BGR", cv::COLOR_YCrCb2BGR, pb::DECODE_MODE_COLOR},
                         {"BGR2BGRA", cv::COLOR_BGR2BGRA, pb::DECODE_MODE_COLOR}}) {
-    add(std::string("cvt_color_") + c.name, {std::string("cvt_color { conversion: ") + c.name + " }"},
+    add(
+        std::string("cvt_color_") + c.name, {std::string("cvt_color { conversion: ") + c.name + " }"},
         [code = c.code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::cvtColor(a, b, code); }); }, c.mode);
   }
   add("cvt_color_BGRA2BGR", {"cvt_color { conversion: BGR2BGRA }", "cvt_color { conversion: BGRA2BGR }"},
       [](M s) { return s.clone(); });
-  add("gaussian_blur_5x5", {"gaussian_blur { kernel_width: 5 sigma_x: 1.5 }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {5, 5}, 1.5, 1.5); }); });
+  add("gaussian_blur_5x5", {"gaussian_blur { kernel_width: 5 sigma_x: 1.5 }"}, [](M s) {
+    return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {5, 5}, 1.5, 1.5); });
+  });
   add("gaussian_blur_sigma_only_replicate", {"gaussian_blur { sigma_x: 2 sigma_y: 3 border: BORDER_REPLICATE }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {0, 0}, 2, 3, cv::BORDER_REPLICATE); }); });
-  add("box_filter_7x5", {"box_filter { kernel_width: 7 kernel_height: 5 }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {7, 5}); }); });
-  add("box_filter_unnormalized", {"box_filter { kernel_width: 3 unnormalized: true }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {3, 3}, {-1, -1}, false); }); });
-  add("median_blur_5", {"median_blur { kernel_size: 5 }"}, [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::medianBlur(a, b, 5); }); });
-  add("median_blur_9_gray", {"median_blur { kernel_size: 9 }"},
+      [](M s) {
+        return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {0, 0}, 2, 3, cv::BORDER_REPLICATE); });
+      });
+  add("box_filter_7x5", {"box_filter { kernel_width: 7 kernel_height: 5 }"}, [](M s) {
+    return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {7, 5}); });
+  });
+  add("box_filter_unnormalized", {"box_filter { kernel_width: 3 unnormalized: true }"}, [](M s) {
+    return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {3, 3}, {-1, -1}, false); });
+  });
+  add("median_blur_5", {"median_blur { kernel_size: 5 }"},
+      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::medianBlur(a, b, 5); }); });
+  add(
+      "median_blur_9_gray", {"median_blur { kernel_size: 9 }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::medianBlur(a, b, 9); }); }, gray);
   add("bilateral_filter", {"bilateral_filter { diameter: 9 sigma_color: 75 sigma_space: 75 }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::bilateralFilter(a, b, 9, 75, 75); }); });
-  add("sobel_dx", {"sobel { dx: 1 }"}, [](M s) {
-    return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 1, 0, 3); }));
-  });
-  add("sobel_dy_k5_scaled", {"sobel { dy: 1 kernel_size: 5 scale: 0.25 delta: 3 }"}, [](M s) {
-    return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 0, 1, 5, 0.25, 3); }));
-  }, gray);
-  add("laplacian_k1", {"laplacian {}"}, [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Laplacian(a, b, CV_32F, 1); })); });
-  add("laplacian_k3_gray", {"laplacian { kernel_size: 3 scale: 0.5 }"},
+  add("sobel_dx", {"sobel { dx: 1 }"},
+      [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 1, 0, 3); })); });
+  add(
+      "sobel_dy_k5_scaled", {"sobel { dy: 1 kernel_size: 5 scale: 0.25 delta: 3 }"},
+      [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 0, 1, 5, 0.25, 3); })); }, gray);
+  add("laplacian_k1", {"laplacian {}"},
+      [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Laplacian(a, b, CV_32F, 1); })); });
+  add(
+      "laplacian_k3_gray", {"laplacian { kernel_size: 3 scale: 0.5 }"},
       [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Laplacian(a, b, CV_32F, 3, 0.5); })); }, gray);
-  add("canny", {"canny { threshold1: 50 threshold2: 150 }"},
+  add(
+      "canny", {"canny { threshold1: 50 threshold2: 150 }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::Canny(a, b, 50, 150); }); }, gray);
-  add("canny_l2_aperture5", {"canny { threshold1: 400 threshold2: 1200 aperture_size: 5 l2_gradient: true }"},
+  add(
+      "canny_l2_aperture5", {"canny { threshold1: 400 threshold2: 1200 aperture_size: 5 l2_gradient: true }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::Canny(a, b, 400, 1200, 5, true); }); }, gray);
   add("canny_after_gray", {"cvt_color { conversion: BGR2GRAY }", "canny { threshold1: 50 threshold2: 150 }"}, [](M s) {
     cv::Mat g, e;
@@ -287,27 +321,45 @@ std::vector<OpCase> OperationCases() {
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 100, 255, cv::THRESH_TRUNC); }); });
   add("threshold_tozero_inv", {"threshold { threshold: 90 type: TYPE_TOZERO_INV }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 90, 255, cv::THRESH_TOZERO_INV); }); });
-  add("threshold_otsu_inv", {"threshold { otsu: true type: TYPE_BINARY_INV max_value: 200 }"},
-      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 0, 200, cv::THRESH_BINARY_INV | cv::THRESH_OTSU); }); }, gray);
-  struct Morph { const char* op; int code; const char* shape; int cv_shape; };
-  for (const Morph& m : {Morph{"OP_ERODE", cv::MORPH_ERODE, "SHAPE_RECT", cv::MORPH_RECT}, {"OP_DILATE", cv::MORPH_DILATE, "SHAPE_ELLIPSE", cv::MORPH_ELLIPSE},
-                         {"OP_OPEN", cv::MORPH_OPEN, "SHAPE_CROSS", cv::MORPH_CROSS}, {"OP_CLOSE", cv::MORPH_CLOSE, "SHAPE_RECT", cv::MORPH_RECT},
-                         {"OP_GRADIENT", cv::MORPH_GRADIENT, "SHAPE_RECT", cv::MORPH_RECT}, {"OP_TOPHAT", cv::MORPH_TOPHAT, "SHAPE_ELLIPSE", cv::MORPH_ELLIPSE},
+  add(
+      "threshold_otsu_inv", {"threshold { otsu: true type: TYPE_BINARY_INV max_value: 200 }"},
+      [](M s) {
+        return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 0, 200, cv::THRESH_BINARY_INV | cv::THRESH_OTSU); });
+      },
+      gray);
+  struct Morph {
+    const char* op;
+    int code;
+    const char* shape;
+    int cv_shape;
+  };
+  for (const Morph& m : {Morph{"OP_ERODE", cv::MORPH_ERODE, "SHAPE_RECT", cv::MORPH_RECT},
+                         {"OP_DILATE", cv::MORPH_DILATE, "SHAPE_ELLIPSE", cv::MORPH_ELLIPSE},
+                         {"OP_OPEN", cv::MORPH_OPEN, "SHAPE_CROSS", cv::MORPH_CROSS},
+                         {"OP_CLOSE", cv::MORPH_CLOSE, "SHAPE_RECT", cv::MORPH_RECT},
+                         {"OP_GRADIENT", cv::MORPH_GRADIENT, "SHAPE_RECT", cv::MORPH_RECT},
+                         {"OP_TOPHAT", cv::MORPH_TOPHAT, "SHAPE_ELLIPSE", cv::MORPH_ELLIPSE},
                          {"OP_BLACKHAT", cv::MORPH_BLACKHAT, "SHAPE_RECT", cv::MORPH_RECT}}) {
     add(std::string("morphology_") + m.op,
-        {std::string("morphology { op: ") + m.op + " shape: " + m.shape + " kernel_width: 5 iterations: 2 }"}, [m](M s) {
+        {std::string("morphology { op: ") + m.op + " shape: " + m.shape + " kernel_width: 5 iterations: 2 }"},
+        [m](M s) {
           cv::Mat k = cv::getStructuringElement(m.cv_shape, {5, 5});
           return Apply(s, [&](M a, cv::Mat& b) { cv::morphologyEx(a, b, m.code, k, {-1, -1}, 2); });
         });
   }
-  add("equalize_hist_gray", {"equalize_hist {}"}, [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::equalizeHist(a, b); }); }, gray);
+  add(
+      "equalize_hist_gray", {"equalize_hist {}"},
+      [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::equalizeHist(a, b); }); }, gray);
   add("equalize_hist_color_luma", {"equalize_hist {}"},
       [](M s) { return EqualizeLuma(s, [](M a, cv::Mat& b) { cv::equalizeHist(a, b); }); });
-  add("clahe_gray", {"clahe { clip_limit: 3 tiles_x: 4 }"}, [](M s) {
-    return Apply(s, [](M a, cv::Mat& b) { cv::createCLAHE(3, {4, 4})->apply(a, b); });
-  }, gray);
-  add("clahe_color_luma", {"clahe {}"},
-      [](M s) { return EqualizeLuma(s, [](M a, cv::Mat& b) { cv::createCLAHE(2, {8, 8})->apply(a, b); }); });
+  add(
+      "clahe_gray", {"clahe { clip_limit: 3 tiles_x: 4 }"},
+      [](M s) { return Apply(s, [](M a, cv::Mat& b) {
+                  cv::createCLAHE(3, {4, 4})->apply(a, b);
+                }); }, gray);
+  add("clahe_color_luma", {"clahe {}"}, [](M s) {
+    return EqualizeLuma(s, [](M a, cv::Mat& b) { cv::createCLAHE(2, {8, 8})->apply(a, b); });
+  });
   add("gamma", {"gamma { gamma: 0.5 }"}, [](M s) {
     cv::Mat f, out;
     s.convertTo(f, CV_64F, 1 / 255.0);
@@ -320,30 +372,47 @@ std::vector<OpCase> OperationCases() {
     s.convertTo(out, -1, 1.3, -20);
     return out;
   });
-  add("warp_affine", {"warp_affine { matrix: [0.9, 0.2, 10, -0.1, 1.1, -5] width: 400 height: 300 border: BORDER_CONSTANT border_value: [0, 255, 0] }"}, [](M s) {
-    const cv::Mat m = (cv::Mat_<double>(2, 3) << 0.9, 0.2, 10, -0.1, 1.1, -5);
-    return Apply(s, [&](M a, cv::Mat& b) { cv::warpAffine(a, b, m, {400, 300}, cv::INTER_LINEAR, cv::BORDER_CONSTANT, {0, 255, 0}); });
-  });
-  add("warp_affine_inverse_nearest", {"warp_affine { matrix: [2, 0, 0, 0, 2, 0] inverse_map: true interpolation: INTERPOLATION_NEAREST }"}, [](M s) {
-    const cv::Mat m = (cv::Mat_<double>(2, 3) << 2, 0, 0, 0, 2, 0);
-    return Apply(s, [&](M a, cv::Mat& b) { cv::warpAffine(a, b, m, a.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_REFLECT_101); });
-  });
-  add("warp_perspective", {"warp_perspective { matrix: [1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1] interpolation: INTERPOLATION_CUBIC border: BORDER_REPLICATE }"}, [](M s) {
-    const cv::Mat m = (cv::Mat_<double>(3, 3) << 1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1);
-    return Apply(s, [&](M a, cv::Mat& b) { cv::warpPerspective(a, b, m, a.size(), cv::INTER_CUBIC, cv::BORDER_REPLICATE); });
-  });
+  add("warp_affine",
+      {"warp_affine { matrix: [0.9, 0.2, 10, -0.1, 1.1, -5] width: 400 height: 300 border: BORDER_CONSTANT "
+       "border_value: [0, 255, 0] }"},
+      [](M s) {
+        const cv::Mat m = (cv::Mat_<double>(2, 3) << 0.9, 0.2, 10, -0.1, 1.1, -5);
+        return Apply(s, [&](M a, cv::Mat& b) {
+          cv::warpAffine(a, b, m, {400, 300}, cv::INTER_LINEAR, cv::BORDER_CONSTANT, {0, 255, 0});
+        });
+      });
+  add("warp_affine_inverse_nearest",
+      {"warp_affine { matrix: [2, 0, 0, 0, 2, 0] inverse_map: true interpolation: INTERPOLATION_NEAREST }"}, [](M s) {
+        const cv::Mat m = (cv::Mat_<double>(2, 3) << 2, 0, 0, 0, 2, 0);
+        return Apply(s, [&](M a, cv::Mat& b) {
+          cv::warpAffine(a, b, m, a.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_REFLECT_101);
+        });
+      });
+  add("warp_perspective",
+      {"warp_perspective { matrix: [1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1] interpolation: INTERPOLATION_CUBIC "
+       "border: BORDER_REPLICATE }"},
+      [](M s) {
+        const cv::Mat m = (cv::Mat_<double>(3, 3) << 1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1);
+        return Apply(
+            s, [&](M a, cv::Mat& b) { cv::warpPerspective(a, b, m, a.size(), cv::INTER_CUBIC, cv::BORDER_REPLICATE); });
+      });
   // ImageNet preprocessing written out pixel by pixel in double precision.
-  add("normalize_imagenet_rgb", {"cvt_color { conversion: BGR2RGB }", "normalize { mean: [0.485, 0.456, 0.406] std: [0.229, 0.224, 0.225] }"}, [](M s) {
-    const double mean[3] = {0.485, 0.456, 0.406}, stddev[3] = {0.229, 0.224, 0.225};
-    cv::Mat out(s.size(), CV_32FC3);
-    for (int y = 0; y < s.rows; ++y) {
-      for (int x = 0; x < s.cols; ++x) {
-        const cv::Vec3b bgr = s.at<cv::Vec3b>(y, x);
-        for (int c = 0; c < 3; ++c) out.at<cv::Vec3f>(y, x)[c] = static_cast<float>((bgr[2 - c] / 255.0 - mean[c]) / stddev[c]);
-      }
-    }
-    return out;
-  }, pb::DECODE_MODE_COLOR, 1e-5);
+  add(
+      "normalize_imagenet_rgb",
+      {"cvt_color { conversion: BGR2RGB }", "normalize { mean: [0.485, 0.456, 0.406] std: [0.229, 0.224, 0.225] }"},
+      [](M s) {
+        const double mean[3] = {0.485, 0.456, 0.406}, stddev[3] = {0.229, 0.224, 0.225};
+        cv::Mat out(s.size(), CV_32FC3);
+        for (int y = 0; y < s.rows; ++y) {
+          for (int x = 0; x < s.cols; ++x) {
+            const cv::Vec3b bgr = s.at<cv::Vec3b>(y, x);
+            for (int c = 0; c < 3; ++c)
+              out.at<cv::Vec3f>(y, x)[c] = static_cast<float>((bgr[2 - c] / 255.0 - mean[c]) / stddev[c]);
+          }
+        }
+        return out;
+      },
+      pb::DECODE_MODE_COLOR, 1e-5);
   return cases;
 }
 

@@ -3,11 +3,10 @@
 // their OpenCV references, and pixel comparison.
 
 #include <functional>
+#include <opencv2/core.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "imgproc/v1/imgproc.pb.h"
 
@@ -19,8 +18,8 @@ namespace pb = ::imgproc::v1;
 std::string PhotoRoot();
 std::string PhotoPath(const std::string& relative);  // e.g. "nature/Dune.jpg"
 std::vector<std::string> NaturePhotos();             // every nature/*.jpg
-std::string ReadFile(const std::string& path);        // aborts the test binary if unreadable
-std::string TestDataPath(const std::string& name);    // a file of tests/data, e.g. "cmyk_64x48.jpg"
+std::string ReadFile(const std::string& path);       // aborts the test binary if unreadable
+std::string TestDataPath(const std::string& name);   // a file of tests/data, e.g. "cmyk_64x48.jpg"
 
 // A deterministic synthetic picture: gradients, shapes and text, so edges and flat areas both exist.
 cv::Mat GeneratedImage(int width, int height, int channels = 3);
@@ -54,7 +53,7 @@ struct OpCase {
   std::vector<pb::Operation> chain;
   pb::DecodeMode decode = pb::DECODE_MODE_COLOR;
   std::function<cv::Mat(const cv::Mat&)> reference;  // applied to the decoded input
-  double max_abs_diff = 0;  // between the service and the reference, on the CPU backend
+  double max_abs_diff = 0;                           // between the service and the reference, on the CPU backend
 };
 
 // At least one case for every operation in the proto, most with several parameter sets.

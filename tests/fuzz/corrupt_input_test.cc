@@ -3,9 +3,8 @@
 // must end in OK or INVALID_ARGUMENT (never a crash, never another code).
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include <opencv2/imgcodecs.hpp>
+#include <random>
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/animation_images.h"
@@ -17,9 +16,9 @@ namespace {
 
 TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
   const cv::Mat image = GeneratedImage(64, 48);
-  const std::vector<std::string> seeds = {EncodeAs(image, ".jpg"), EncodeAs(image, ".png"), EncodeAs(image, ".webp"),
-                                          EncodeAs(image, ".tiff"), EncodeAs(image, ".bmp"),
-                                          EncodeAs(GeneratedImage(40, 30, 4), ".png")};
+  const std::vector<std::string> seeds = {EncodeAs(image, ".jpg"),  EncodeAs(image, ".png"),
+                                          EncodeAs(image, ".webp"), EncodeAs(image, ".tiff"),
+                                          EncodeAs(image, ".bmp"),  EncodeAs(GeneratedImage(40, 30, 4), ".png")};
   std::mt19937 random(20261124);  // fixed: the same inputs on every run
   std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
   ImageLimits limits;
@@ -41,8 +40,7 @@ TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
       job.input = request.image();
       status = lane->Run(job).status();
     }
-    ASSERT_TRUE(status.ok() || status.code() == absl::StatusCode::kInvalidArgument)
-        << "input " << i << ": " << status;
+    ASSERT_TRUE(status.ok() || status.code() == absl::StatusCode::kInvalidArgument) << "input " << i << ": " << status;
     (status.ok() ? ok : invalid)++;
   }
   std::printf("corrupt inputs: %d still decodable, %d refused as INVALID_ARGUMENT\n", ok, invalid);
@@ -59,9 +57,11 @@ TEST(CorruptInputTest, MutatedAnimationsAndFloatTiffsNeverCrashAndFailAsInvalidA
   std::vector<cv::Mat> frames = {GeneratedImage(40, 30, 4), GeneratedImage(40, 30, 4)};
   cv::flip(frames[1], frames[1], 1);
   const std::vector<std::string> seeds = {
-      EncodeGif(40, 30, palette, {GifFrame{0, 0, indices, 2, false}, GifFrame{5, 5, indices(cv::Rect(0, 0, 20, 10)).clone()}}),
+      EncodeGif(40, 30, palette,
+                {GifFrame{0, 0, indices, 2, false}, GifFrame{5, 5, indices(cv::Rect(0, 0, 20, 10)).clone()}}),
       EncodeGif(40, 30, palette, {GifFrame{2, 1, indices(cv::Rect(0, 0, 30, 20)).clone(), -1, true}}),
-      EncodeAnimatedWebp(frames), EncodeAs(floats, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), EncodeAs(floats, ".tiff")};
+      EncodeAnimatedWebp(frames), EncodeAs(floats, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}),
+      EncodeAs(floats, ".tiff")};
   std::mt19937 random(20261201);
   std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
   ImageLimits limits;

@@ -2,14 +2,14 @@
 // decode mode, device), so that seeds are readable (tests/fuzz/chain_seeds) and mutations keep field names; its
 // image is replaced by a small real PNG, so that every input reaches the operations' validation and the plan's
 // work, memory and answer-size estimates.
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
+
+#include <cstddef>
+#include <cstdint>
 #include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <vector>
 
 #include "pipeline/plan.h"
 

@@ -8,12 +8,11 @@
 #include <cstdio>
 #include <future>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <random>
 #include <thread>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/gpu_test_support.h"
@@ -84,7 +83,8 @@ void ExpectCloseDecode(const std::string& what, const cv::Mat& got, const cv::Ma
   const PixelDiff diff = Compare(got, want);
   const double psnr = Psnr(got, want);
   const double mean_abs = cv::norm(got, want, cv::NORM_L1) / static_cast<double>(got.total() * got.channels());
-  std::printf("decode %-32s PSNR %6.2f dB  mean|diff| %.3f  max|diff| %3.0f\n", what.c_str(), psnr, mean_abs, diff.max_abs);
+  std::printf("decode %-32s PSNR %6.2f dB  mean|diff| %.3f  max|diff| %3.0f\n", what.c_str(), psnr, mean_abs,
+              diff.max_abs);
   EXPECT_GE(psnr, tolerance.min_psnr) << what;
   EXPECT_LE(mean_abs, tolerance.max_mean_abs) << what;
 }
@@ -123,8 +123,8 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   int taken_by_engine = 0;
   const std::vector<NamedJpeg> corpus = DecodeCorpus();  // the batch below points into it
   for (const NamedJpeg& jpeg : corpus) {
-    const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
-                                      cv::IMREAD_COLOR);
+    const cv::Mat want = cv::imdecode(
+        cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())), cv::IMREAD_COLOR);
     cv::cuda::GpuMat out;
     absl::StatusOr<int> channels = (*cuda)->Decode(jpeg.bytes, false, out, raw);
     ASSERT_TRUE(channels.ok()) << jpeg.name << ": " << channels.status();
@@ -133,8 +133,9 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     if (*channels == 1) cv::cvtColor(got, got, cv::COLOR_GRAY2BGR);
     ExpectCloseDecode(jpeg.name + " (cuda)", got, want, kCudaDecode);
 
-    cv::Mat luma_want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
-                                     cv::IMREAD_GRAYSCALE);
+    cv::Mat luma_want =
+        cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())),
+                     cv::IMREAD_GRAYSCALE);
     ASSERT_TRUE((*cuda)->Decode(jpeg.bytes, true, out, raw).ok()) << jpeg.name;
     stream.waitForCompletion();
     ExpectCloseDecode(jpeg.name + " (cuda, luma)", Download(out), luma_want, kCudaDecode);
@@ -146,7 +147,8 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
       ASSERT_TRUE(staged.ok()) << jpeg.name << ": " << staged.status();
       EXPECT_EQ(cv::norm(Download((*staged)->view()), got, cv::NORM_INF), 0) << jpeg.name << " (stage decoder)";
       EXPECT_EQ((*stage)->Decode(jpeg.bytes, want.cols + 1, want.rows).status().code(),
-                absl::StatusCode::kInvalidArgument) << jpeg.name;
+                absl::StatusCode::kInvalidArgument)
+          << jpeg.name;
     } else {
       EXPECT_EQ(staged.status().code(), absl::StatusCode::kInvalidArgument) << jpeg.name;
     }
@@ -195,8 +197,8 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   for (size_t i = 0; i < batch.size(); ++i) {
     cudaEventSynchronize((*images)[i]->batch().done());
     const std::string& bytes = batch_members[i]->bytes;
-    const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
-                                      cv::IMREAD_COLOR);
+    const cv::Mat want = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), cv::IMREAD_COLOR);
     const bool generated = batch_members[i]->name.rfind("generated", 0) == 0;
     ExpectCloseDecode(batch_members[i]->name + " (engine)", Download((*images)[i]->view()), want,
                       generated ? kEngineDecodeGenerated : kEngineDecodePhoto);
@@ -228,7 +230,8 @@ TEST(GpuCodecTest, GpuEncodedJpegsAreAsFaithfulAsTheCpuEncoders) {
       const std::string cpu = EncodeAs(source, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality});
       const int flags = source.channels() == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
       const cv::Mat gpu_decoded = cv::imdecode(cv::Mat(1, static_cast<int>(gpu->size()), CV_8U, gpu->data()), flags);
-      const cv::Mat cpu_decoded = cv::imdecode(cv::Mat(1, static_cast<int>(cpu.size()), CV_8U, const_cast<char*>(cpu.data())), flags);
+      const cv::Mat cpu_decoded =
+          cv::imdecode(cv::Mat(1, static_cast<int>(cpu.size()), CV_8U, const_cast<char*>(cpu.data())), flags);
       ASSERT_FALSE(gpu_decoded.empty()) << name << " q" << quality << ": libjpeg cannot read the GPU's JPEG";
       const double gpu_psnr = Psnr(gpu_decoded, source), cpu_psnr = Psnr(cpu_decoded, source);
       std::printf("encode %-18s q%-3d GPU %6.2f dB %7zu bytes | CPU %6.2f dB %7zu bytes\n", name.c_str(), quality,
@@ -261,8 +264,8 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
       {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "hardware" : "cuda",
        engine},
       {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda", engine},
-      {"progressive photo, grayscale", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_GRAYSCALE,
-       "cuda", false},
+      {"progressive photo, grayscale", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda",
+       false},
       {"small baseline photo (below decode_batch_min_pixels)", small_photo, pb::DECODE_MODE_COLOR, "cuda", false},
       {"baseline photo, grayscale", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda", false},
       {"grayscale JPEG", EncodeAs(GeneratedImage(160, 120, 1), ".jpg"), pb::DECODE_MODE_COLOR, "cuda", false},
@@ -288,8 +291,8 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     job.input = request.image();
     absl::StatusOr<JobResult> want = cpu->Run(job);
     ASSERT_TRUE(want.ok());
-    const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, got->image.spec.channels,
-                               pb::DTYPE_UINT8);
+    const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height,
+                               got->image.spec.channels, pb::DTYPE_UINT8);
     const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height,
                                want->image.spec.channels, pb::DTYPE_UINT8);
     if (c.backend == "cpu") {
@@ -333,7 +336,8 @@ TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
       ASSERT_EQ(got->image.spec.width, want->image.spec.width) << name;
       ASSERT_EQ(got->image.spec.height, want->image.spec.height) << name;
       const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, 3, pb::DTYPE_UINT8);
-      const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height, 3, pb::DTYPE_UINT8);
+      const cv::Mat w =
+          RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height, 3, pb::DTYPE_UINT8);
       ExpectCloseDecode(name, g, w);
     }
   }
@@ -349,7 +353,7 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
   GpuCodecOptions options;
   options.decode_stage.batching.max_batch = 32;
   options.decode_stage.batching.max_delay = std::chrono::milliseconds(2);
-  options.decode_stage.min_pixels = 0;  // small images too go to the engine's batches
+  options.decode_stage.min_pixels = 0;           // small images too go to the engine's batches
   options.decode_stage.progressive_threads = 2;  // and progressive ones to the stage's own decoders
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   WorkerPool pool(GpuDeviceDescription(), 8, 4096, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
@@ -366,7 +370,9 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     ASSERT_TRUE(device.ok()) << device.status();
     cv::cuda::Stream stream;
     const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
-    auto as_bytes = [](const cv::Mat& m) { return std::string(reinterpret_cast<const char*>(m.data), m.total() * m.elemSize()); };
+    auto as_bytes = [](const cv::Mat& m) {
+      return std::string(reinterpret_cast<const char*>(m.data), m.total() * m.elemSize());
+    };
     cv::cuda::GpuMat out;
     ASSERT_TRUE((*JpegCudaDecoder::Create(**device))->Decode(intact, false, out, raw).ok());
     reference["cuda"] = as_bytes(Download(out));
@@ -413,7 +419,8 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     job.input = inputs[i];
     job.done = [&, control = is_intact[i]](absl::StatusOr<JobResult> r) {
       if (control) {
-        const bool right = r.ok() && reference.count(r->decode_backend) && r->image.bytes == reference.at(r->decode_backend);
+        const bool right =
+            r.ok() && reference.count(r->decode_backend) && r->image.bytes == reference.at(r->decode_backend);
         (right ? intact_right : intact_wrong)++;
       } else if (r.ok()) {
         ++ok;
@@ -429,8 +436,10 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     while (pool.load() > 2048) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   pool.Shutdown();
-  std::printf("corrupt inputs on the GPU path: %d decodable, %d INVALID_ARGUMENT, %d other; intact batch mates: %d right, %d wrong\n",
-              ok.load(), invalid.load(), other.load(), intact_right.load(), intact_wrong.load());
+  std::printf(
+      "corrupt inputs on the GPU path: %d decodable, %d INVALID_ARGUMENT, %d other; intact batch mates: %d right, %d "
+      "wrong\n",
+      ok.load(), invalid.load(), other.load(), intact_right.load(), intact_wrong.load());
   EXPECT_EQ(other, 0) << first_other;
   EXPECT_EQ(intact_wrong, 0);
   EXPECT_EQ(intact_right, 2500);
@@ -462,7 +471,7 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
     requests.push_back(request);
   }
   GpuCodecOptions options;
-  options.decode_stage.min_pixels = 0;  // these small images too go to the engine's batches
+  options.decode_stage.min_pixels = 0;           // these small images too go to the engine's batches
   options.decode_stage.progressive_threads = 2;  // and the progressive ones to the stage's own decoders
   absl::StatusOr<std::unique_ptr<NvJpegDevice>> codec = NvJpegDevice::Create(0, true);
   ASSERT_TRUE(codec.ok()) << codec.status();
@@ -494,12 +503,12 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
   run(5000);
   const int64_t used_second = device_used();
   const int64_t pool_second = shared->reserved_device_bytes();
-  std::printf("codec steady state: device used %lld -> %lld -> %lld bytes, cudaMalloc calls %lld -> %lld, "
-              "decode pool reserves %lld -> %lld -> %lld bytes, nvJPEG pinned allocations %lld -> %lld\n",
-              (long long)used_warm, (long long)used_first, (long long)used_second, (long long)mallocs_before,
-              (long long)DeviceAllocator::Instance().device_malloc_calls(), (long long)pool_before,
-              (long long)pool_first, (long long)pool_second, (long long)pinned_before,
-              (long long)shared->pinned_allocations());
+  std::printf(
+      "codec steady state: device used %lld -> %lld -> %lld bytes, cudaMalloc calls %lld -> %lld, "
+      "decode pool reserves %lld -> %lld -> %lld bytes, nvJPEG pinned allocations %lld -> %lld\n",
+      (long long)used_warm, (long long)used_first, (long long)used_second, (long long)mallocs_before,
+      (long long)DeviceAllocator::Instance().device_malloc_calls(), (long long)pool_before, (long long)pool_first,
+      (long long)pool_second, (long long)pinned_before, (long long)shared->pinned_allocations());
   pool.Shutdown();
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(ok, 10600);
@@ -515,7 +524,6 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
       << "device memory in use grew by more than 16 MiB after warm-up, besides the decode pool";
 #endif
 }
-
 
 }  // namespace
 }  // namespace imgproc::testing

@@ -6,12 +6,11 @@
 
 #include <atomic>
 #include <cstdio>
-#include <future>
 #include <cstdlib>
+#include <future>
 #include <map>
-#include <optional>
-
 #include <opencv2/imgproc.hpp>
+#include <optional>
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/device_failure_checks.h"
@@ -59,19 +58,19 @@ Tolerance ToleranceFor(const std::string& name) {
       {"resize_scale_half_cubic", {12, 0.3}},  // bicubic a = -0.5 on the GPU, -0.75 on the CPU
       {"resize_", {1, 0.2}},                   // float versus fixed-point bilinear weights
       {"rotate_30", {2, 0.06}},
-      {"warp_perspective", {10, 0.2}},         // cubic, as resize
-      {"warp_affine", {255, 0.02}},            // pixels on the edge of the constant border flip in or out
+      {"warp_perspective", {10, 0.2}},  // cubic, as resize
+      {"warp_affine", {255, 0.02}},     // pixels on the edge of the constant border flip in or out
       {"cvt_color_HSV2BGR", {1, 0.4}},
       {"cvt_color_LAB2BGR", {2, 0.06}},
       {"cvt_color_", {1, 0.01}},
       {"gaussian_blur", {1, 0.03}},
-      {"box_filter", {1, 0.5}},                // NPP truncates the mean, the CPU rounds it
-      {"median_blur", {64, 0.01}},             // border handling
+      {"box_filter", {1, 0.5}},     // NPP truncates the mean, the CPU rounds it
+      {"median_blur", {64, 0.01}},  // border handling
       {"bilateral", {2, 0.001}},
-      {"canny", {255, 0.003}},                 // hysteresis near the thresholds
-      {"morphology", {255, 0.01}},             // border: reflection on the GPU, neutral value on the CPU
+      {"canny", {255, 0.003}},      // hysteresis near the thresholds
+      {"morphology", {255, 0.01}},  // border: reflection on the GPU, neutral value on the CPU
       {"clahe", {2, 0.002}},
-      {"normalize", {1e-5, 1.0}},              // float32 rounding
+      {"normalize", {1e-5, 1.0}},  // float32 rounding
   };
   for (const auto& [prefix, tolerance] : table) {
     if (name.rfind(prefix, 0) == 0) return tolerance;
@@ -107,7 +106,8 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
                   diff.fraction_differing * 100, fallback.empty() ? "" : (" cpu fallback:" + fallback).c_str());
       EXPECT_TRUE(diff.same_shape) << c.name;
       EXPECT_LE(diff.max_abs, tolerance.max_abs) << c.name << " on " << photo << ": " << diff.Describe();
-      EXPECT_LE(diff.fraction_differing, tolerance.max_fraction) << c.name << " on " << photo << ": " << diff.Describe();
+      EXPECT_LE(diff.fraction_differing, tolerance.max_fraction)
+          << c.name << " on " << photo << ": " << diff.Describe();
     }
   }
 #endif
@@ -184,7 +184,8 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
       absl::StatusOr<JobResult> want = cpu->Run(job);
       if (!want.ok()) return want.status().ToString();
       const auto& s = want->image.spec;
-      const cv::Mat got = RawToMat(response.image(), response.width(), response.height(), response.channels(), pb::DTYPE_UINT8);
+      const cv::Mat got =
+          RawToMat(response.image(), response.width(), response.height(), response.channels(), pb::DTYPE_UINT8);
       const cv::Mat expected = RawToMat(want->image.bytes, s.width, s.height, s.channels, pb::DTYPE_UINT8);
       if (!Compare(got, expected).same_shape || Psnr(got, expected) < 40.0) {
         return "pixels differ for request " + request.request_id();
@@ -213,7 +214,8 @@ TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
 #if IMGPROC_WITH_CUDA
   // Three sizes and a chain that makes OpenCV allocate temporaries (filters, colour conversion, CLAHE).
   std::vector<std::string> images;
-  for (const auto& [w, h] : {std::pair{320, 240}, {640, 480}, {256, 256}}) images.push_back(EncodeAs(GeneratedImage(w, h), ".jpg"));
+  for (const auto& [w, h] : {std::pair{320, 240}, {640, 480}, {256, 256}})
+    images.push_back(EncodeAs(GeneratedImage(w, h), ".jpg"));
   auto request_for = [&](int i) {
     pb::ProcessRequest request;
     request.set_image(images[i % images.size()]);
@@ -241,9 +243,10 @@ TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
   run(10000);
   cudaMemGetInfo(&free_after, &total);
   const int64_t mallocs_after = DeviceAllocator::Instance().device_malloc_calls();
-  std::printf("steady state: device used %zu -> %zu bytes, allocator holds %lld -> %lld bytes, cudaMalloc calls %lld -> %lld\n",
-              total - free_before, total - free_after, (long long)allocated_before,
-              (long long)DeviceAllocator::Instance().allocated_bytes(0), (long long)mallocs_before, (long long)mallocs_after);
+  std::printf(
+      "steady state: device used %zu -> %zu bytes, allocator holds %lld -> %lld bytes, cudaMalloc calls %lld -> %lld\n",
+      total - free_before, total - free_after, (long long)allocated_before,
+      (long long)DeviceAllocator::Instance().allocated_bytes(0), (long long)mallocs_before, (long long)mallocs_after);
   pool.Shutdown();
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(ok, 10400);

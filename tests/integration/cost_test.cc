@@ -130,10 +130,10 @@ TEST(MemoryAdmissionTest, QueuedInputIsBoundedInBytesPerServer) {
 
 TEST(MemoryAdmissionTest, QueuedInputIsBoundedInBytesPerDevice) {
   const int64_t photo = static_cast<int64_t>(ReadFile(PhotoPath("nature/Wood.jpg")).size());
-  ExpectSecondRequestRefusedForItsBytes({"--backend=cpu", "--cpu_workers=1", "--max_queued_bytes=1000000000",
-                                         "--max_queued_bytes_per_device=" + std::to_string(photo * 3 / 2)},
-                                        "queue of cpu is full: its requests hold " + std::to_string(photo) +
-                                            " bytes of input");
+  ExpectSecondRequestRefusedForItsBytes(
+      {"--backend=cpu", "--cpu_workers=1", "--max_queued_bytes=1000000000",
+       "--max_queued_bytes_per_device=" + std::to_string(photo * 3 / 2)},
+      "queue of cpu is full: its requests hold " + std::to_string(photo) + " bytes of input");
 }
 
 TEST(MemoryAdmissionTest, DecodedPixelsAreBoundedInBytesPerDevice) {
@@ -141,10 +141,9 @@ TEST(MemoryAdmissionTest, DecodedPixelsAreBoundedInBytesPerDevice) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   const int64_t peak = plan->peak_pixel_bytes;  // the bilateral filter's input and output
   EXPECT_EQ(peak, 2 * PixelChannels(plan->decoded));
-  ExpectSecondRequestRefusedForItsBytes({"--backend=cpu", "--cpu_workers=1",
-                                         "--max_pixel_bytes=" + std::to_string(peak * 3 / 2)},
-                                        "queue of cpu is full: its requests will hold up to " + std::to_string(peak) +
-                                            " bytes of decoded pixels");
+  ExpectSecondRequestRefusedForItsBytes(
+      {"--backend=cpu", "--cpu_workers=1", "--max_pixel_bytes=" + std::to_string(peak * 3 / 2)},
+      "queue of cpu is full: its requests will hold up to " + std::to_string(peak) + " bytes of decoded pixels");
 }
 
 }  // namespace

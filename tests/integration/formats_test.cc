@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -36,12 +35,15 @@ cv::Mat Indices(int width, int height, int seed) {
   return indices;
 }
 
-cv::Mat Pixels(const pb::ProcessResponse& r) { return RawToMat(r.image(), r.width(), r.height(), r.channels(), r.dtype()); }
+cv::Mat Pixels(const pb::ProcessResponse& r) {
+  return RawToMat(r.image(), r.width(), r.height(), r.channels(), r.dtype());
+}
 
 TEST_F(FormatsTest, AnimatedGifAnswersItsFirstFrameAndSaysHowManyFramesItHad) {
   const GifFrame first{5, 3, Indices(30, 20, 0), 1, true};
-  const std::string gif = EncodeGif(48, 27, kPalette, {first, GifFrame{0, 0, Indices(48, 27, 2)},
-                                                       GifFrame{0, 0, Indices(48, 27, 3)}, GifFrame{2, 2, Indices(3, 3, 1)}});
+  const std::string gif = EncodeGif(48, 27, kPalette,
+                                    {first, GifFrame{0, 0, Indices(48, 27, 2)}, GifFrame{0, 0, Indices(48, 27, 3)},
+                                     GifFrame{2, 2, Indices(3, 3, 1)}});
   const cv::Mat reference = GifFirstFrameReference(48, 27, kPalette, first);
   pb::ProcessResponse response;
   grpc::Status status = ProcessRaw(gif, pb::DECODE_MODE_UNCHANGED, &response);
@@ -85,7 +87,8 @@ TEST_F(FormatsTest, AnimatedWebpAnswersItsFirstFrameAndSaysHowManyFramesItHad) {
 TEST_F(FormatsTest, StillImagesHaveOneFrame) {
   for (const std::string extension : {".jpg", ".png", ".webp", ".tiff", ".bmp"}) {
     pb::ProcessResponse response;
-    const grpc::Status status = ProcessRaw(EncodeAs(GeneratedImage(40, 30), extension), pb::DECODE_MODE_COLOR, &response);
+    const grpc::Status status =
+        ProcessRaw(EncodeAs(GeneratedImage(40, 30), extension), pb::DECODE_MODE_COLOR, &response);
     ASSERT_TRUE(status.ok()) << extension << ": " << status.error_message();
     EXPECT_EQ(response.input_frames(), 1) << extension;
   }
@@ -110,7 +113,8 @@ TEST_F(FormatsTest, FloatTiffSamplesMapZeroToOneOntoZeroTo255) {
   PixelDiff diff = Compare(Pixels(response), expected);
   EXPECT_EQ(diff.max_abs, 0) << diff.Describe();
 
-  status = ProcessRaw(EncodeAs(color, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), pb::DECODE_MODE_UNCHANGED, &response);
+  status =
+      ProcessRaw(EncodeAs(color, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), pb::DECODE_MODE_UNCHANGED, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.channels(), 3);
   diff = Compare(Pixels(response), rule(color));
@@ -119,11 +123,14 @@ TEST_F(FormatsTest, FloatTiffSamplesMapZeroToOneOntoZeroTo255) {
 }
 
 TEST_F(FormatsTest, HostileAndTruncatedAnimationsAreInvalidArgumentAndTheServerKeepsServing) {
-  const std::string gif = EncodeGif(48, 27, kPalette, {GifFrame{0, 0, Indices(48, 27, 0)}, GifFrame{0, 0, Indices(48, 27, 1)}});
+  const std::string gif =
+      EncodeGif(48, 27, kPalette, {GifFrame{0, 0, Indices(48, 27, 0)}, GifFrame{0, 0, Indices(48, 27, 1)}});
   std::vector<cv::Mat> frames = {GeneratedImage(16, 16, 4), GeneratedImage(16, 16, 4)};
   cv::flip(frames[1], frames[1], 0);
   const std::string webp = EncodeAnimatedWebp(frames);
-  struct Case { std::string name, image, message; };
+  struct Case {
+    std::string name, image, message;
+  };
   const std::vector<Case> cases = {
       {"gif_65535_square", EncodeGif(65535, 65535, kPalette, {GifFrame{0, 0, Indices(1, 1, 0)}}),
        "gif image is 65535x65535, over the limits"},

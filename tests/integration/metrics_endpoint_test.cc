@@ -39,7 +39,8 @@ TEST(MetricsEndpointTest, TwoHundredIdleConnectionsDoNotDelayAScrape) {
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_NE(body.find("imgproc_in_flight_requests"), std::string::npos) << error;
   // The bound; a healthy scrape takes milliseconds here, one behind the idle connections minutes.
-  EXPECT_LT(took, std::chrono::seconds(1)) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_LT(took, std::chrono::seconds(1))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   for (int fd : idle) close(fd);
 }
 

@@ -10,9 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <thread>
-
 #include <opencv2/imgcodecs.hpp>
+#include <thread>
 
 #include "common/http.h"
 #include "common/server_process.h"
@@ -22,7 +21,6 @@ namespace imgproc::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
 
 pb::ProcessRequest Flip(const std::string& image) {
   pb::ProcessRequest request;
@@ -88,7 +86,8 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   bilateral->set_sigma_space(50);
   auto running = std::async(std::launch::async, [&] { return CallProcess(*stub, slow); });
   ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
-  auto expiring = std::async(std::launch::async, [&] { return CallProcess(*stub, Flip(small), nullptr, milliseconds(500)); });
+  auto expiring =
+      std::async(std::launch::async, [&] { return CallProcess(*stub, Flip(small), nullptr, milliseconds(500)); });
   ASSERT_TRUE(WaitForServerState(server.metrics_port(), 2, 1));
   EXPECT_EQ(CallProcess(*stub, Flip(small)).error_code(), grpc::RESOURCE_EXHAUSTED);
   EXPECT_EQ(expiring.get().error_code(), grpc::DEADLINE_EXCEEDED);
@@ -106,7 +105,8 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
     std::this_thread::sleep_for(milliseconds(100));
   }
   auto requests = [&](const char* method, const char* code, const char* device) {
-    return Get(m, "imgproc_requests_total", {{"backend", "cpu"}, {"code", code}, {"device", device}, {"method", method}});
+    return Get(m, "imgproc_requests_total",
+               {{"backend", "cpu"}, {"code", code}, {"device", device}, {"method", method}});
   };
   EXPECT_EQ(requests("Process", "OK", "cpu"), 4);
   EXPECT_EQ(requests("Process", "INVALID_ARGUMENT", "none"), 3);
@@ -120,7 +120,8 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
   for (const char* stage : {"queue_wait", "decode", "upload", "operations", "download", "encode"}) {
     EXPECT_EQ(Get(m, "imgproc_stage_duration_seconds_count", {{"device", "cpu"}, {"stage", stage}}), 6) << stage;
   }
-  EXPECT_EQ(Get(m, "imgproc_stage_duration_seconds_bucket", {{"device", "cpu"}, {"stage", "decode"}, {"le", "+Inf"}}), 6);
+  EXPECT_EQ(Get(m, "imgproc_stage_duration_seconds_bucket", {{"device", "cpu"}, {"stage", "decode"}, {"le", "+Inf"}}),
+            6);
   EXPECT_EQ(Get(m, "imgproc_operations_total", {{"device", "cpu"}, {"operation", "flip"}}), 5);
   EXPECT_EQ(Get(m, "imgproc_operations_total", {{"device", "cpu"}, {"operation", "bilateral_filter"}}), 1);
   EXPECT_EQ(Get(m, "imgproc_received_bytes_total", {}), bytes_in);
@@ -166,7 +167,8 @@ TEST(MetricsTest, PromtoolAcceptsTheScrape) {
 }
 
 TEST(MetricsTest, RealPrometheusCollectsTheSeries) {
-  if (!OnPath("prometheus")) GTEST_SKIP() << "prometheus not found (Debian package prometheus; scripts/install-deps.sh)";
+  if (!OnPath("prometheus"))
+    GTEST_SKIP() << "prometheus not found (Debian package prometheus; scripts/install-deps.sh)";
   ServerProcess server({"--backend=cpu"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
@@ -176,8 +178,8 @@ TEST(MetricsTest, RealPrometheusCollectsTheSeries) {
   const std::string dir = mkdtemp(dir_template);
   const int port = FreeLoopbackPort();
   std::ofstream(dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: imgproc\n"
-                                         << "    static_configs:\n      - targets: ['127.0.0.1:" << server.metrics_port()
-                                         << "']\n";
+                                         << "    static_configs:\n      - targets: ['127.0.0.1:"
+                                         << server.metrics_port() << "']\n";
   // Everything the child needs is made before fork: with threads in this process, the child may only make
   // async-signal-safe calls.
   const std::string config = "--config.file=" + dir + "/prometheus.yml";

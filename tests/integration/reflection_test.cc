@@ -1,5 +1,8 @@
 // Server reflection against the real server: every service it lists must be describable, methods included,
 // since that is what grpcurl and other generic clients need to call it.
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,10 +10,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/descriptor_database.h>
 
 #include "common/server_process.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"

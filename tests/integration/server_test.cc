@@ -5,23 +5,21 @@
 #include <atomic>
 #include <future>
 #include <map>
-#include <thread>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
-#include "imgproc/client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imgproc/client.h"
 
 namespace imgproc::testing {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
-
 
 class ServerTest : public CpuServerSuite {};
 
@@ -60,7 +58,11 @@ TEST_F(ServerTest, EveryOutputFormat) {
     return request;
   };
   auto decode = [](const std::string& bytes) { return DecodeLikeServer(bytes, pb::DECODE_MODE_UNCHANGED); };
-  struct Format { std::string name; std::function<void(pb::OutputSpec&)> set; cv::Mat want; };
+  struct Format {
+    std::string name;
+    std::function<void(pb::OutputSpec&)> set;
+    cv::Mat want;
+  };
   const std::vector<Format> lossy = {
       {"jpeg", [](pb::OutputSpec& o) { o.mutable_jpeg()->set_quality(80); },
        decode(EncodeAs(expected, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 80}))},
@@ -81,12 +83,15 @@ TEST_F(ServerTest, EveryOutputFormat) {
   // Raw uint8 HWC and float32 CHW.
   pb::ProcessResponse raw;
   ASSERT_TRUE(CallProcess(*stub, request_for([](pb::OutputSpec& o) { o.mutable_raw(); }), &raw).ok());
-  EXPECT_EQ(Compare(RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8), expected).max_abs, 0);
+  EXPECT_EQ(
+      Compare(RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8), expected).max_abs, 0);
   pb::ProcessResponse planar;
   ASSERT_TRUE(CallProcess(*stub, request_for([](pb::OutputSpec& o) {
-                 o.mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
-                 o.mutable_raw()->set_layout(pb::LAYOUT_CHW);
-               }), &planar).ok());
+                o.mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
+                o.mutable_raw()->set_layout(pb::LAYOUT_CHW);
+              }),
+                          &planar)
+                  .ok());
   ASSERT_EQ(planar.image().size(), 320u * 256 * 3 * 4);
   EXPECT_EQ(planar.layout(), pb::LAYOUT_CHW);
   std::vector<cv::Mat> planes;
@@ -131,7 +136,8 @@ TEST_F(ServerTest, StreamingAnswersEachRequestWithItsOwnStatus) {
     const auto& r = response.response();
     const cv::Mat& want = expected[response.request_id()];
     const cv::Mat got = RawToMat(r.image(), r.width(), r.height(), r.channels(), r.dtype());
-    const OpCase& c = *std::find_if(cases.begin(), cases.end(), [&](const OpCase& x) { return x.name == response.request_id(); });
+    const OpCase& c =
+        *std::find_if(cases.begin(), cases.end(), [&](const OpCase& x) { return x.name == response.request_id(); });
     EXPECT_LE(Compare(got, want).max_abs, c.max_abs_diff) << response.request_id();
   }
   EXPECT_TRUE(writer.get());
@@ -157,25 +163,44 @@ TEST_F(ServerTest, BadInputGetsPreciseStatusAndServerKeepsServing) {
   huge_png.replace(20, 4, reinterpret_cast<const char*>(big), 4);
   const std::vector<BadRequest> cases = {
       {"empty", [](pb::ProcessRequest&) {}, grpc::INVALID_ARGUMENT, "image is empty"},
-      {"garbage", [](pb::ProcessRequest& r) { r.set_image("PK\x03\x04....."); }, grpc::INVALID_ARGUMENT, "unrecognized image format"},
+      {"garbage", [](pb::ProcessRequest& r) { r.set_image("PK\x03\x04....."); }, grpc::INVALID_ARGUMENT,
+       "unrecognized image format"},
       {"gif_signature_only", [](pb::ProcessRequest& r) { r.set_image("GIF89a....."); }, grpc::INVALID_ARGUMENT,
        "malformed gif header"},
-      {"corrupt_jpeg", [](pb::ProcessRequest& r) { r.set_image(std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", 11) + std::string(100, '\x55')); },
+      {"corrupt_jpeg",
+       [](pb::ProcessRequest& r) {
+         r.set_image(std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", 11) + std::string(100, '\x55'));
+       },
        grpc::INVALID_ARGUMENT, "malformed jpeg header"},
-      {"truncated_png", [&](pb::ProcessRequest& r) { r.set_image(truncated_png); }, grpc::INVALID_ARGUMENT, "could not decode png"},
+      {"truncated_png", [&](pb::ProcessRequest& r) { r.set_image(truncated_png); }, grpc::INVALID_ARGUMENT,
+       "could not decode png"},
       {"huge_dimensions", [&](pb::ProcessRequest& r) { r.set_image(huge_png); }, grpc::INVALID_ARGUMENT,
        "100000x100000, over the limits"},
-      {"unknown_operation", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.add_operations(); }, grpc::INVALID_ARGUMENT,
-       "operations[0]: no operation set"},
-      {"wrong_parameter", [&](pb::ProcessRequest& r) {
+      {"unknown_operation",
+       [&](pb::ProcessRequest& r) {
+         r.set_image(jpeg);
+         r.add_operations();
+       },
+       grpc::INVALID_ARGUMENT, "operations[0]: no operation set"},
+      {"wrong_parameter",
+       [&](pb::ProcessRequest& r) {
          r.set_image(jpeg);
          r.add_operations()->mutable_flip();
          r.add_operations()->mutable_median_blur()->set_kernel_size(4);
-       }, grpc::INVALID_ARGUMENT, "operations[1].median_blur.kernel_size: must be odd"},
-      {"unknown_device", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.set_device("cuda:7"); }, grpc::INVALID_ARGUMENT,
-       "device: 'cuda:7' is not on this server"},
+       },
+       grpc::INVALID_ARGUMENT, "operations[1].median_blur.kernel_size: must be odd"},
+      {"unknown_device",
+       [&](pb::ProcessRequest& r) {
+         r.set_image(jpeg);
+         r.set_device("cuda:7");
+       },
+       grpc::INVALID_ARGUMENT, "device: 'cuda:7' is not on this server"},
       // Echoed whole, an 8 KiB name overflowed the client's metadata limit and hid the real error.
-      {"long_device_name", [&](pb::ProcessRequest& r) { r.set_image(jpeg); r.set_device(std::string(8192, 'x')); },
+      {"long_device_name",
+       [&](pb::ProcessRequest& r) {
+         r.set_image(jpeg);
+         r.set_device(std::string(8192, 'x'));
+       },
        grpc::INVALID_ARGUMENT, "...' (8192 bytes) is not on this server"},
   };
   for (const BadRequest& c : cases) {
@@ -397,7 +422,8 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
   request.set_image(EncodeAs(GeneratedImage(120, 80), ".png"));
   std::string error;
   ASSERT_TRUE(ParseOperationChain("resize width=60 height=40 interpolation=INTERPOLATION_AREA | flip axis=AXIS_BOTH",
-                                  &request, &error)) << error;
+                                  &request, &error))
+      << error;
   ASSERT_EQ(request.operations_size(), 2);
   EXPECT_FALSE(ParseOperationChain("resize widht=60", &request, &error));
   EXPECT_NE(error.find("widht"), std::string::npos) << error;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
 #include <opencv2/imgcodecs.hpp>
 
 #include "common/http.h"
@@ -70,7 +69,6 @@ class ShrinkOnLoadFidelityTest : public CpuServerSuite {
     };
     return {Psnr(as_mat(shrunk), as_mat(full)), shrunk.decode_shrink_factor()};
   }
-
 };
 
 TEST_F(ShrinkOnLoadFidelityTest, EveryPhotoOver35DbAsJpeg) {

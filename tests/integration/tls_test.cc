@@ -9,9 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "common/server_process.h"
 #include "common/test_support.h"
@@ -42,21 +41,25 @@ int RunShell(const std::string& command, std::string* output = nullptr) {
 // certificates from each.
 class Certificates {
  public:
-  Certificates() : dir_(fs::temp_directory_path() / ("imgproc-tls-" + std::to_string(getpid()) + "-" + std::to_string(counter_++))) {
+  Certificates()
+      : dir_(fs::temp_directory_path() /
+             ("imgproc-tls-" + std::to_string(getpid()) + "-" + std::to_string(counter_++))) {
     fs::create_directories(dir_);
     const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     std::string log;
     auto openssl = [&](const std::string& args) {
-      if (RunShell("cd '" + dir_.string() + "' && openssl " + args, &log) != 0) ADD_FAILURE() << "openssl " << args << ":\n" << log;
+      if (RunShell("cd '" + dir_.string() + "' && openssl " + args, &log) != 0)
+        ADD_FAILURE() << "openssl " << args << ":\n" << log;
     };
     for (const char* ca : {"ca", "other"}) {
-      openssl("req -x509 " + key + " -days 2 -subj '/CN=imgproc test " + ca + "' -keyout " + ca + ".key -out " + ca + ".pem");
+      openssl("req -x509 " + key + " -days 2 -subj '/CN=imgproc test " + ca + "' -keyout " + ca + ".key -out " + ca +
+              ".pem");
     }
     auto issue = [&](const std::string& name, const std::string& ca, const std::string& extension) {
       std::ofstream(dir_ / (name + ".ext")) << extension << "\n";
       openssl("req " + key + " -subj '/CN=" + name + "' -keyout " + name + ".key -out " + name + ".csr");
-      openssl("x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca + ".key -CAcreateserial -days 2 -extfile " +
-              name + ".ext -out " + name + ".pem");
+      openssl("x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
+              ".key -CAcreateserial -days 2 -extfile " + name + ".ext -out " + name + ".pem");
     };
     issue("server", "ca", "subjectAltName=IP:127.0.0.1");
     issue("client", "ca", "extendedKeyUsage=clientAuth");
@@ -67,8 +70,8 @@ class Certificates {
   std::string Path(const std::string& file) const { return (dir_ / file).string(); }
   // The client library's TLS settings: the server's CA and, when `client` is not empty, that client's certificate.
   ClientTls Tls(const std::string& client = "") const {
-    absl::StatusOr<ClientTls> tls = ClientTlsFromFiles(true, Path("ca.pem"), client.empty() ? "" : Path(client + ".pem"),
-                                                       client.empty() ? "" : Path(client + ".key"));
+    absl::StatusOr<ClientTls> tls = ClientTlsFromFiles(
+        true, Path("ca.pem"), client.empty() ? "" : Path(client + ".pem"), client.empty() ? "" : Path(client + ".key"));
     EXPECT_TRUE(tls.ok()) << tls.status();
     return tls.ok() ? *tls : ClientTls{};
   }
@@ -129,7 +132,7 @@ TEST(TlsTest, MutualTlsServesClientsWithACertificateFromItsCaAndRefusesOthers) {
   EXPECT_TRUE(exact);
   EXPECT_EQ(FlipThrough(server, certs.Tls()).error_code(), grpc::UNAVAILABLE);            // no certificate
   EXPECT_EQ(FlipThrough(server, certs.Tls("stranger")).error_code(), grpc::UNAVAILABLE);  // another CA's
-  EXPECT_TRUE(FlipThrough(server, certs.Tls("client")).ok());  // and the server still serves
+  EXPECT_TRUE(FlipThrough(server, certs.Tls("client")).ok());                             // and the server still serves
 }
 
 TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
@@ -140,19 +143,20 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
   const std::string tls = " --tls_ca=" + certs.Path("ca.pem") + " --tls_cert=" + certs.Path("client.pem") +
                           " --tls_key=" + certs.Path("client.key");
   std::string output;
-  EXPECT_EQ(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=" + server.address() + tls + " info", &output), 0) << output;
+  EXPECT_EQ(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=" + server.address() + tls + " info", &output), 0)
+      << output;
   EXPECT_NE(output.find("bilateral_filter"), std::string::npos) << output;
-  EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=" + server.address() + " --tls_ca=" + certs.Path("ca.pem") +
-                    " --timeout=5 info",
-                &output),
+  EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=" + server.address() +
+                         " --tls_ca=" + certs.Path("ca.pem") + " --timeout=5 info",
+                     &output),
             0)
       << "a CLI without a client certificate was served: " << output;
 
   const std::string photo = PhotoPath("nature/Dune.jpg");
   EXPECT_EQ(RunShell(std::string(IMGPROC_LOAD_BINARY) + " --target=" + server.address() + tls + " --input=" + photo +
-                    " --ops='resize width=320 keep_aspect=true' --concurrency=2 --total=20 --verify_fraction=1 "
-                    "--format=json --progress=false",
-                &output),
+                         " --ops='resize width=320 keep_aspect=true' --concurrency=2 --total=20 --verify_fraction=1 "
+                         "--format=json --progress=false",
+                     &output),
             0)
       << output;
   EXPECT_NE(output.find(R"("count":20,"ok":20,"errors":0,"wrong":0,"verified":20)"), std::string::npos) << output;
@@ -161,8 +165,8 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
 TEST(TlsTest, IncompleteOrUnreadableTlsFlagsStopTheServerWithExitCode2) {
   Certificates certs;
   const std::vector<std::vector<std::string>> bad = {
-      {"--tls_cert=" + certs.Path("server.pem")},                                          // no key
-      {"--tls_client_ca=" + certs.Path("ca.pem")},                                         // mutual TLS without TLS
+      {"--tls_cert=" + certs.Path("server.pem")},                                            // no key
+      {"--tls_client_ca=" + certs.Path("ca.pem")},                                           // mutual TLS without TLS
       {"--tls_cert=" + certs.Path("missing.pem"), "--tls_key=" + certs.Path("server.key")},  // unreadable
       {"--tls_cert=" + certs.Path("server.ext"), "--tls_key=" + certs.Path("server.key")},   // no PEM in it
   };

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -38,7 +37,9 @@ std::vector<GifCase> GifCases() {
   return {
       {"opaque_still", 17, 9, {GifFrame{0, 0, Indices(17, 9, 0)}}, 3},
       // First frame smaller than the screen, interlaced, with a transparent index: alpha from both.
-      {"animated_partial_transparent", 32, 16,
+      {"animated_partial_transparent",
+       32,
+       16,
        {GifFrame{3, 2, Indices(20, 13, 1), 2, true}, GifFrame{0, 0, Indices(32, 16, 2)},
         GifFrame{1, 1, Indices(4, 4, 3)}},
        4},
@@ -59,7 +60,8 @@ cv::Mat InMode(const cv::Mat& bgra, pb::DecodeMode mode, int unchanged_channels)
 }
 
 // ReadImageHeader, DecodedSpec and Decode as the lanes run them, checking that the prediction holds.
-absl::StatusOr<cv::Mat> DecodeAsServer(const std::string& bytes, pb::DecodeMode mode, ImageHeader* header_out = nullptr) {
+absl::StatusOr<cv::Mat> DecodeAsServer(const std::string& bytes, pb::DecodeMode mode,
+                                       ImageHeader* header_out = nullptr) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
   if (!header.ok()) return header.status();
   if (header_out != nullptr) *header_out = *header;
@@ -102,9 +104,10 @@ std::vector<cv::Mat> WebpFrames(int width, int height, bool with_alpha, int coun
     for (int y = 0; y < height; ++y) {
       for (int x = 0; x < width; ++x) {
         const uchar alpha = with_alpha ? static_cast<uchar>(std::array<int, 3>{0, 128, 255}[(x + y + f) % 3]) : 255;
-        bgra.at<cv::Vec4b>(y, x) = alpha == 0 ? cv::Vec4b(0, 0, 0, 0)
-                                              : cv::Vec4b(static_cast<uchar>(x * 9 + f * 40), static_cast<uchar>(y * 17),
-                                                          static_cast<uchar>((x ^ y) * 5 + f), alpha);
+        bgra.at<cv::Vec4b>(y, x) = alpha == 0
+                                       ? cv::Vec4b(0, 0, 0, 0)
+                                       : cv::Vec4b(static_cast<uchar>(x * 9 + f * 40), static_cast<uchar>(y * 17),
+                                                   static_cast<uchar>((x ^ y) * 5 + f), alpha);
       }
     }
     frames.push_back(bgra);
@@ -156,7 +159,10 @@ cv::Mat FloatImage(int width, int height, int channels) {
 
 TEST(FloatTiffTest, SamplesMapZeroToOneOntoZeroTo255InEveryMode) {
   const cv::Mat gray = FloatImage(37, 21, 1), color = FloatImage(37, 21, 3);
-  struct Case { std::string name, tiff; cv::Mat floats; };
+  struct Case {
+    std::string name, tiff;
+    cv::Mat floats;
+  };
   std::vector<Case> cases = {
       {"gray_float32", EncodeAs(gray, ".tiff"), gray},
       {"rgb_float32_uncompressed", EncodeAs(color, ".tiff", {cv::IMWRITE_TIFF_COMPRESSION, 1}), color},
@@ -176,8 +182,10 @@ TEST(FloatTiffTest, SamplesMapZeroToOneOntoZeroTo255InEveryMode) {
       EXPECT_TRUE(header.tiff_float);
       EXPECT_EQ(header.channels, c.floats.channels());
       cv::Mat expected = expected_unchanged;
-      if (mode == pb::DECODE_MODE_COLOR && expected.channels() == 1) cv::cvtColor(expected, expected, cv::COLOR_GRAY2BGR);
-      if (mode == pb::DECODE_MODE_GRAYSCALE && expected.channels() == 3) cv::cvtColor(expected, expected, cv::COLOR_BGR2GRAY);
+      if (mode == pb::DECODE_MODE_COLOR && expected.channels() == 1)
+        cv::cvtColor(expected, expected, cv::COLOR_GRAY2BGR);
+      if (mode == pb::DECODE_MODE_GRAYSCALE && expected.channels() == 3)
+        cv::cvtColor(expected, expected, cv::COLOR_BGR2GRAY);
       const PixelDiff diff = Compare(*decoded, expected);
       EXPECT_TRUE(diff.same_shape) << diff.Describe();
       EXPECT_EQ(diff.max_abs, 0) << diff.Describe();

@@ -79,8 +79,8 @@ TEST(ExifOrientationTest, EveryTagTurnsThePhotoAsOpenCvDoesAndThePlanPredictsThe
   const std::string stored = EncodeAs(GeneratedImage(320, 200), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95});
   for (int orientation = 1; orientation <= 8; ++orientation) {
     const std::string jpeg = WithExifOrientation(stored, orientation);
-    const cv::Mat expected = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U,
-                                                  const_cast<char*>(jpeg.data())), cv::IMREAD_COLOR);
+    const cv::Mat expected = cv::imdecode(
+        cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data())), cv::IMREAD_COLOR);
     pb::ProcessRequest request;
     request.set_image(jpeg);
     request.mutable_output()->mutable_raw();
@@ -122,7 +122,12 @@ TEST(ExifOrientationTest, MalformedExifIsIgnoredNotFatal) {
     EXPECT_EQ(result->image.spec.width, 64);
   }
   // An APP1 segment that says Exif but is cut short.
-  std::string truncated = stored.substr(0, 2) + std::string("\xFF\xE1\x00\x0A" "Exif\0\0MM", 12) + stored.substr(2);
+  std::string truncated = stored.substr(0, 2) +
+                          std::string(
+                              "\xFF\xE1\x00\x0A"
+                              "Exif\0\0MM",
+                              12) +
+                          stored.substr(2);
   pb::ProcessRequest request;
   request.set_image(truncated);
   absl::StatusOr<JobResult> result = RunOnCpu(request);

@@ -1,4 +1,6 @@
 // Worker pools and the scheduler with real CPU lanes.
+#include "scheduler/scheduler.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,7 +14,6 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "common/test_support.h"
-#include "scheduler/scheduler.h"
 
 namespace imgproc::testing {
 namespace {
@@ -103,7 +104,7 @@ TEST(WorkerPoolTest, BoundedQueueRefusesWhenFullAndShutdownDrains) {
   const int accepted = 8 - refused;
   EXPECT_GE(accepted, 2);
   EXPECT_LE(accepted, 3);  // one running, two queued
-  pool.Shutdown();  // runs what was accepted
+  pool.Shutdown();         // runs what was accepted
   EXPECT_EQ(out.Count(absl::StatusCode::kOk), accepted);
   pool.Submit(MakeJob(image, slow, out));
   EXPECT_EQ(out.Count(absl::StatusCode::kUnavailable), 1);

@@ -1,18 +1,18 @@
 // Shrink-on-load (codec/shrink_on_load.h): which factor the plan picks at every size boundary, that the shrunk
 // decode has exactly the predicted size and the answer exactly the size of the full path, where it does not
 // apply, and the request's off switch. The fidelity on the real photos is in integration/shrink_on_load_test.cc.
+#include "codec/shrink_on_load.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <map>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
 #include "codec/codec.h"
-#include "codec/shrink_on_load.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
 
@@ -72,7 +72,7 @@ int FactorFor(const std::string& image, int width, int height, pb::Interpolation
 void ExpectEveryBoundary(const std::string& image, pb::DecodeMode mode) {
   const auto area = pb::INTERPOLATION_AREA;
   EXPECT_EQ(FactorFor(image, 1, 1, area, mode), 8);
-  EXPECT_EQ(FactorFor(image, 31, 23, area, mode), 8);   // 126 >= 4 * 31, 95 >= 4 * 23
+  EXPECT_EQ(FactorFor(image, 31, 23, area, mode), 8);  // 126 >= 4 * 31, 95 >= 4 * 23
   EXPECT_EQ(FactorFor(image, 32, 23, area, mode), 4);
   EXPECT_EQ(FactorFor(image, 31, 24, area, mode), 4);
   EXPECT_EQ(FactorFor(image, 125, 95, area, mode), 4);  // 251 >= 2 * 125, 190 >= 2 * 95
@@ -88,7 +88,7 @@ void ExpectEveryBoundary(const std::string& image, pb::DecodeMode mode) {
   EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_CUBIC, mode), 1);
   EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_NEAREST, mode), 1);
   EXPECT_EQ(FactorFor(image, 31, 23, pb::INTERPOLATION_LINEAR, mode), 1);  // point samples: decoded at full size
-  EXPECT_EQ(FactorFor(image, 2000, 1500, area, mode), 1);                    // an upscale
+  EXPECT_EQ(FactorFor(image, 2000, 1500, area, mode), 1);                  // an upscale
 }
 
 TEST(ShrinkOnLoadTest, JpegFactorAtEveryBoundary) {
@@ -102,7 +102,8 @@ TEST(ShrinkOnLoadTest, JpegFactorAtEveryBoundary) {
 TEST(ShrinkOnLoadTest, WebpFactorAtEveryBoundary) {
   for (const int channels : {3, 4}) {
     SCOPED_TRACE(channels);
-    const std::string webp = EncodeAs(GeneratedImage(kWidth, kHeight, channels), ".webp", {cv::IMWRITE_WEBP_QUALITY, 90});
+    const std::string webp =
+        EncodeAs(GeneratedImage(kWidth, kHeight, channels), ".webp", {cv::IMWRITE_WEBP_QUALITY, 90});
     ExpectEveryBoundary(webp, channels == 4 ? pb::DECODE_MODE_UNCHANGED : pb::DECODE_MODE_COLOR);
   }
   const std::string webp = EncodeAs(GeneratedImage(kWidth, kHeight), ".webp");

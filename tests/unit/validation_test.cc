@@ -1,12 +1,10 @@
 // Chain validation and header checks: every error names where it is, and nothing is decoded first.
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
-#include <google/protobuf/text_format.h>
-
 #include <functional>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
+#include <vector>
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
@@ -48,12 +46,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "operations[1].gaussian_blur.kernel_width: must be odd"},
         ErrorCase{"canny_needs_gray", "operations { canny { threshold1: 1 threshold2: 2 } }",
                   "operations[0].canny: needs 1 channel(s) (input is 200x100x3 uint8)"},
-        ErrorCase{"channels_tracked", "operations { cvt_color { conversion: BGR2GRAY } } operations { cvt_color { conversion: BGR2HSV } }",
+        ErrorCase{"channels_tracked",
+                  "operations { cvt_color { conversion: BGR2GRAY } } operations { cvt_color { conversion: BGR2HSV } }",
                   "operations[1].cvt_color: BGR2HSV needs 3 channel(s)"},
         ErrorCase{"depth_tracked", "operations { normalize {} } operations { canny {} }",
                   "operations[1].canny: needs uint8 pixels"},
-        ErrorCase{"size_tracked", "operations { resize { width: 50 height: 50 } } operations { crop { x: 10 y: 10 width: 60 height: 5 } }",
-                  "operations[1].crop.width: must be in [1, 40]"},
+        ErrorCase{
+            "size_tracked",
+            "operations { resize { width: 50 height: 50 } } operations { crop { x: 10 y: 10 width: 60 height: 5 } }",
+            "operations[1].crop.width: must be in [1, 40]"},
         ErrorCase{"resize_over_limits", "operations { resize { width: 100000 height: 100000 } }",
                   "operations[0].resize: output would be 100000x100000, over the server's limits"},
         ErrorCase{"scale_and_size", "operations { resize { width: 10 scale: 2 } }",
@@ -62,13 +63,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "operations[0].warp_affine.matrix: is singular"},
         ErrorCase{"warp_matrix_size", "operations { warp_perspective { matrix: [1, 0, 0] } }",
                   "operations[0].warp_perspective.matrix: needs 9 values"},
-        ErrorCase{"std_zero", "operations { normalize { std: [0] } }", "operations[0].normalize.std: values must not be 0"},
+        ErrorCase{"std_zero", "operations { normalize { std: [0] } }",
+                  "operations[0].normalize.std: values must not be 0"},
         ErrorCase{"mean_count", "operations { normalize { mean: [1, 2] } }",
                   "operations[0].normalize.mean: needs 1 or 3 values"},
-        ErrorCase{"pad_value_count", "operations { pad { top: 1 value: [1, 2] } }", "operations[0].pad.value: needs 1 or 3 values"},
+        ErrorCase{"pad_value_count", "operations { pad { top: 1 value: [1, 2] } }",
+                  "operations[0].pad.value: needs 1 or 3 values"},
         ErrorCase{"median_float", "operations { normalize {} } operations { median_blur { kernel_size: 7 } }",
                   "operations[1].median_blur.kernel_size: over 5 needs uint8"},
-        ErrorCase{"otsu_color", "operations { threshold { otsu: true } }", "operations[0].threshold.otsu: needs a 1-channel uint8"},
+        ErrorCase{"otsu_color", "operations { threshold { otsu: true } }",
+                  "operations[0].threshold.otsu: needs a 1-channel uint8"},
         ErrorCase{"morph_iterations", "operations { morphology { iterations: 0 } }",
                   "operations[0].morphology.iterations: must be in [1, 100]"},
         ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_WRAP } }",
@@ -76,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"cvt_unspecified", "operations { cvt_color {} }", "operations[0].cvt_color.conversion: is required"},
         ErrorCase{"jpeg_of_float", "operations { normalize {} }", "output (default JPEG): needs uint8 pixels"},
         ErrorCase{"jpeg_quality", "output { jpeg { quality: 0 } }", "output.jpeg.quality: must be in [1, 100]"},
-        ErrorCase{"png_level", "output { png { compression_level: 10 } }", "output.png.compression_level: must be in [0, 9]"}),
+        ErrorCase{"png_level", "output { png { compression_level: 10 } }",
+                  "output.png.compression_level: must be in [0, 9]"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
@@ -136,18 +141,20 @@ TEST(OperationRegistryDeathTest, ASecondDefinitionOfAnOperationEndsTheProgram) {
 TEST(ChainValidationTest, TooManySteps) {
   ImageLimits limits;
   limits.max_operations = 2;
-  absl::StatusOr<Plan> plan = BuildPlan(
-      Request(EncodeAs(GeneratedImage(20, 20), ".png"), "operations { flip {} } operations { flip {} } operations { flip {} }"), limits);
+  absl::StatusOr<Plan> plan = BuildPlan(Request(EncodeAs(GeneratedImage(20, 20), ".png"),
+                                                "operations { flip {} } operations { flip {} } operations { flip {} }"),
+                                        limits);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("3 steps, over the limit of 2"), std::string::npos);
 }
 
 TEST(ChainValidationTest, ValidChainTracksTheResult) {
-  absl::StatusOr<Plan> plan = BuildPlan(
-      Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
-              "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-              "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
-      ImageLimits{});
+  absl::StatusOr<Plan> plan =
+      BuildPlan(Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
+                        "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
+                        "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } output { raw { "
+                        "dtype: DTYPE_FLOAT32 } }"),
+                ImageLimits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->result, (ImageSpec{224, 224, 3, Depth::kF32}));
   EXPECT_EQ(plan->steps.size(), 3u);
@@ -158,11 +165,11 @@ TEST(ChainValidationTest, ValidChainTracksTheResult) {
 TEST(CostBudgetTest, ARequestOverTheWorkBudgetIsRefusedNamingTheStepAndItsEstimate) {
   // The case: an elliptic 255x255 morphology, 100 iterations, on a 1080p image (2.5 s per iteration on
   // one CPU worker, so over four minutes).
-  absl::StatusOr<Plan> plan = BuildPlan(
-      Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
-              "operations { flip {} } "
-              "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
-      ImageLimits{});
+  absl::StatusOr<Plan> plan =
+      BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
+                        "operations { flip {} } "
+                        "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
+                ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
   const std::string message(plan.status().message());
@@ -192,14 +199,16 @@ TEST(CostBudgetTest, BenchWorkloadsAndRealisticChainsFitTheDefaultBudget) {
   const std::vector<std::pair<std::string, std::string>> chains = {
       {uhd, "operations { bilateral_filter { diameter: 9 sigma_color: 75 sigma_space: 75 } }"},  // W2
       {photo, "operations { resize { scale: 0.5 } } operations { gaussian_blur { kernel_width: 5 sigma_x: 1.5 } }"},
-      {photo, "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-              "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } "
-              "output { raw { dtype: DTYPE_FLOAT32 layout: LAYOUT_CHW } }"},
+      {photo,
+       "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
+       "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } "
+       "output { raw { dtype: DTYPE_FLOAT32 layout: LAYOUT_CHW } }"},
       {photo, "operations { bilateral_filter { diameter: 15 sigma_color: 40 sigma_space: 40 } }"},
       {photo, "operations { morphology { op: OP_OPEN shape: SHAPE_ELLIPSE kernel_width: 15 iterations: 3 } }"},
       {photo, "operations { gaussian_blur { kernel_width: 101 } } operations { median_blur { kernel_size: 31 } }"},
-      {uhd, "operations { warp_perspective { matrix: [1, 0.1, 0, 0, 1, 0, 0, 0, 1] interpolation: INTERPOLATION_CUBIC } } "
-            "operations { clahe {} } operations { canny { threshold1: 50 threshold2: 150 aperture_size: 7 } }"},
+      {uhd,
+       "operations { warp_perspective { matrix: [1, 0.1, 0, 0, 1, 0, 0, 0, 1] interpolation: INTERPOLATION_CUBIC } } "
+       "operations { clahe {} } operations { canny { threshold1: 50 threshold2: 150 aperture_size: 7 } }"},
   };
   for (const auto& [image, chain] : chains) {
     std::string text = chain;
@@ -213,25 +222,33 @@ TEST(AnswerSizeTest, AnAnswerOverTheLimitIsRefusedFromThePlanNamingTheStepThatGr
   // The case: a small PNG resized to the 100 MP limit with a float32 answer (1.2 GB).
   const std::string png = EncodeAs(GeneratedImage(64, 64), ".png");
   absl::StatusOr<Plan> plan =
-      BuildPlan(Request(png, "operations { flip {} } operations { resize { width: 10000 height: 10000 } } "
-                             "operations { flip {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
+      BuildPlan(Request(png,
+                        "operations { flip {} } operations { resize { width: 10000 height: 10000 } } "
+                        "operations { flip {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
                 ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
   const std::string message(plan.status().message());
   EXPECT_NE(message.find("the answer would be up to 1.2e+09 bytes (10000x10000x3 uint8 as raw float32)"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
   EXPECT_NE(message.find("operations[1].resize (64x64x3 uint8 to 10000x10000x3 uint8) makes it that large"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
   EXPECT_NE(message.find("--max_output_bytes"), std::string::npos) << message;
   // As uint8 PNG the same image is a quarter of that: within the default limit.
-  EXPECT_TRUE(BuildPlan(Request(png, "operations { resize { width: 8000 height: 8000 } } output { png {} }"), ImageLimits{})
-                  .ok());
+  EXPECT_TRUE(
+      BuildPlan(Request(png, "operations { resize { width: 8000 height: 8000 } } output { png {} }"), ImageLimits{})
+          .ok());
 }
 
 TEST(ImageHeaderTest, ReadsEveryFormatWithoutDecoding) {
   const cv::Mat color = GeneratedImage(123, 45), rgba = GeneratedImage(31, 17, 4), gray = GeneratedImage(50, 60, 1);
-  struct Case { std::string bytes; ImageFormat format; int w, h, c; };
+  struct Case {
+    std::string bytes;
+    ImageFormat format;
+    int w, h, c;
+  };
   for (const Case& c : {Case{EncodeAs(color, ".jpg"), ImageFormat::kJpeg, 123, 45, 3},
                         Case{EncodeAs(gray, ".jpg"), ImageFormat::kJpeg, 50, 60, 1},
                         Case{EncodeAs(color, ".png"), ImageFormat::kPng, 123, 45, 3},
@@ -272,9 +289,9 @@ std::string PalettePngWithTransparency() {
   for (unsigned char c : rows) a = (a + c) % 65521, b = (b + a) % 65521;
   const uint16_t len = static_cast<uint16_t>(rows.size());
   // zlib stream with one stored (uncompressed) deflate block.
-  const std::string idat = std::string("\x78\x01\x01", 3) + static_cast<char>(len & 0xFF) + static_cast<char>(len >> 8) +
-                           static_cast<char>(~len & 0xFF) + static_cast<char>((~len >> 8) & 0xFF) + rows +
-                           be32((b << 16) | a);
+  const std::string idat = std::string("\x78\x01\x01", 3) + static_cast<char>(len & 0xFF) +
+                           static_cast<char>(len >> 8) + static_cast<char>(~len & 0xFF) +
+                           static_cast<char>((~len >> 8) & 0xFF) + rows + be32((b << 16) | a);
   const std::string ihdr = be32(4) + be32(2) + std::string("\x08\x03\0\0\0", 5);  // 8-bit palette
   return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
          chunk("PLTE", std::string("\xFF\0\0\0\xFF\0\0\0\xFF", 9)) + chunk("tRNS", std::string("\xFF\x80\0", 3)) +
@@ -291,9 +308,9 @@ TEST(ImageHeaderTest, PalettePngTransparencyIsKeptAsAlpha) {
   absl::StatusOr<cv::Mat> decoded = Decode(png, *header, pb::DECODE_MODE_UNCHANGED, unchanged);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->type(), CV_8UC4);
-  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 0), cv::Vec4b(0, 0, 255, 255));    // red, opaque (BGRA)
-  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 1), cv::Vec4b(0, 255, 0, 128));    // green, half
-  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 2)[3], 0);                         // blue, transparent
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 0), cv::Vec4b(0, 0, 255, 255));  // red, opaque (BGRA)
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 1), cv::Vec4b(0, 255, 0, 128));  // green, half
+  EXPECT_EQ(decoded->at<cv::Vec4b>(0, 2)[3], 0);                       // blue, transparent
   // In colour mode the same image is 3 channels, as before.
   EXPECT_EQ(DecodedSpec(*header, pb::DECODE_MODE_COLOR).channels, 3);
 }
@@ -309,8 +326,8 @@ TEST(ImageHeaderTest, CmykJpegUnchangedIsConvertedToThreeChannels) {
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->type(), CV_8UC3);
   // The same pixels as libjpeg's colour conversion in OpenCV's colour mode.
-  const cv::Mat want = cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data())),
-                                    cv::IMREAD_COLOR);
+  const cv::Mat want =
+      cv::imdecode(cv::Mat(1, static_cast<int>(jpeg.size()), CV_8U, const_cast<char*>(jpeg.data())), cv::IMREAD_COLOR);
   EXPECT_EQ(cv::norm(*decoded, want, cv::NORM_INF), 0);
 }
 

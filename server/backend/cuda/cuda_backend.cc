@@ -4,9 +4,9 @@
 
 #include <opencv2/core/cuda.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
 
@@ -64,8 +64,8 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
     setup.codec_note =
         codec->hardware() != nullptr
             ? absl::StrCat("JPEG decode: hardware engine (", codec->hardware_engines(), "x",
-                           codec->hardware_cores_per_engine(), "), batches of up to ", options.decode_stage.batching.max_batch,
-                           " across requests; ",
+                           codec->hardware_cores_per_engine(), "), batches of up to ",
+                           options.decode_stage.batching.max_batch, " across requests; ",
                            options.decode_stage.progressive_threads > 0
                                ? absl::StrCat("progressive on ", options.decode_stage.progressive_threads,
                                               " threads beside the lanes (nvJPEG CUDA); ")

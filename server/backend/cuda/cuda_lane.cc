@@ -1,7 +1,6 @@
 #include "backend/cuda/cuda_lane.h"
 
 #include <cstring>
-
 #include <opencv2/core/cuda_stream_accessor.hpp>
 #include <opencv2/cudaarithm.hpp>
 #include <opencv2/cudaimgproc.hpp>
@@ -41,7 +40,8 @@ class PinnedBuffer {
 
 absl::Status FromCvException(const cv::Exception& e, const std::string& where) {
   // Our allocator and CUDA's cudaErrorMemoryAllocation ("out of memory") both say so in the message.
-  if (absl::StrContains(e.what(), "out of memory")) return absl::ResourceExhaustedError(absl::StrCat(where, ": ", e.what()));
+  if (absl::StrContains(e.what(), "out of memory"))
+    return absl::ResourceExhaustedError(absl::StrCat(where, ": ", e.what()));
   return absl::InternalError(absl::StrCat(where, " failed on the GPU: ", e.what()));
 }
 
@@ -101,9 +101,9 @@ class CudaLane final : public ExecutionLane {
       if (const cudaError_t sticky = FindStickyCudaError(raw_stream_); sticky != cudaSuccess) {
         std::vector<std::string> names;
         for (const BoundOp& step : job.plan->steps) names.push_back(step.name);
-        result = DeviceFailedError(CudaErrorText(sticky), absl::StrCat("cuda:", device_, " running [",
-                                                                       absl::StrJoin(names, ", "), "] (",
-                                                                       result.status().message(), ")"));
+        result = DeviceFailedError(CudaErrorText(sticky),
+                                   absl::StrCat("cuda:", device_, " running [", absl::StrJoin(names, ", "), "] (",
+                                                result.status().message(), ")"));
       }
     }
     return result;
@@ -118,8 +118,8 @@ class CudaLane final : public ExecutionLane {
       // TEST ONLY (--test_fault_injection=illegal_address_after=N): a kernel fault on this request's stream, which
       // surfaces at the stream's next synchronization below.
       if (const cudaError_t launched = LaunchIllegalAddressKernelForTest(raw_stream_); launched != cudaSuccess) {
-        std::cerr << "imgproc: cuda:" << device_ << ": the test fault kernel did not launch: "
-                  << CudaErrorText(launched) << std::endl;
+        std::cerr << "imgproc: cuda:" << device_
+                  << ": the test fault kernel did not launch: " << CudaErrorText(launched) << std::endl;
       }
     }
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
@@ -178,7 +178,8 @@ class CudaLane final : public ExecutionLane {
     }
     if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {
       const Clock::time_point t = Clock::now();
-      absl::StatusOr<int> channels = jpeg_decoder_->Decode(job.input, plan.decoded.channels == 1, buffers_[0], raw_stream_);
+      absl::StatusOr<int> channels =
+          jpeg_decoder_->Decode(job.input, plan.decoded.channels == 1, buffers_[0], raw_stream_);
       if (channels.ok()) {
         if (buffers_[0].cols != plan.decoded.width || buffers_[0].rows != plan.decoded.height) {
           return absl::InvalidArgumentError(absl::StrCat("decoded image is ", buffers_[0].cols, "x", buffers_[0].rows,
@@ -193,8 +194,9 @@ class CudaLane final : public ExecutionLane {
       // Not decodable by nvJPEG: the CPU decoder gets its chance (and the same error where it fails too), unless
       // nvJPEG failed because the device did.
       if (const cudaError_t sticky = FindStickyCudaError(raw_stream_); sticky != cudaSuccess) {
-        return DeviceFailedError(CudaErrorText(sticky), absl::StrCat("cuda:", device_, " decoding the JPEG with nvJPEG (",
-                                                                     channels.status().message(), ")"));
+        return DeviceFailedError(
+            CudaErrorText(sticky),
+            absl::StrCat("cuda:", device_, " decoding the JPEG with nvJPEG (", channels.status().message(), ")"));
       }
       result.timings.decode_us = MicrosSince(t);
     }
@@ -261,7 +263,8 @@ class CudaLane final : public ExecutionLane {
 
   absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
     const pb::OutputSpec& spec = plan.output;
-    const bool jpeg = spec.format_case() == pb::OutputSpec::kJpeg || spec.format_case() == pb::OutputSpec::FORMAT_NOT_SET;
+    const bool jpeg =
+        spec.format_case() == pb::OutputSpec::kJpeg || spec.format_case() == pb::OutputSpec::FORMAT_NOT_SET;
     if (jpeg && jpeg_encoder_ != nullptr) {
       const Clock::time_point t = Clock::now();
       const cv::cuda::GpuMat* source = &image;
@@ -305,7 +308,8 @@ class CudaLane final : public ExecutionLane {
     if (raw.layout() == pb::LAYOUT_CHW && channels > 1) {
       cv::cuda::createContinuous(converted.rows * channels, converted.cols, depth, scratch_[1]);
       std::vector<cv::cuda::GpuMat> planes;
-      for (int c = 0; c < channels; ++c) planes.push_back(scratch_[1].rowRange(c * converted.rows, (c + 1) * converted.rows));
+      for (int c = 0; c < channels; ++c)
+        planes.push_back(scratch_[1].rowRange(c * converted.rows, (c + 1) * converted.rows));
       cv::cuda::split(converted, planes, *stream_);
       packed = scratch_[1];
     } else {

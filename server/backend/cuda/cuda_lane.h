@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include "core/device.h"
-#include "core/lane.h"
 #include "backend/test_fault_injection.h"
 #include "codec/gpu/nvjpeg_device.h"
+#include "core/device.h"
+#include "core/lane.h"
 
 namespace imgproc {
 

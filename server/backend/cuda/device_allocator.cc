@@ -97,10 +97,10 @@ bool DeviceAllocator::allocate(cv::cuda::GpuMat* mat, int rows, int cols, size_t
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
     // The word "out of memory" is what the lanes map to RESOURCE_EXHAUSTED.
-    CV_Error(cv::Error::GpuApiCallError,
-             absl::StrCat("out of memory on cuda:", device, ": cannot allocate ", size, " bytes (", free_bytes,
-                          " free of ", total_bytes, limit_bytes_ > 0 ? absl::StrCat(", server limit ", limit_bytes_) : "",
-                          ")"));
+    CV_Error(
+        cv::Error::GpuApiCallError,
+        absl::StrCat("out of memory on cuda:", device, ": cannot allocate ", size, " bytes (", free_bytes, " free of ",
+                     total_bytes, limit_bytes_ > 0 ? absl::StrCat(", server limit ", limit_bytes_) : "", ")"));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -9,10 +9,9 @@
 
 #include <cstdint>
 #include <mutex>
+#include <opencv2/core/cuda.hpp>
 #include <unordered_map>
 #include <vector>
-
-#include <opencv2/core/cuda.hpp>
 
 namespace imgproc {
 

@@ -2,9 +2,8 @@
 
 #include <atomic>
 #include <iostream>
-#include <optional>
-
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 
 #include "backend/cuda/cuda_fault.h"
 
@@ -34,7 +33,8 @@ class JpegDecodeStage final : public FrontStage {
         budget_limit_(std::max(options.max_decoded, options.batching.max_batch)),
         budget_(std::make_shared<DecodedImageBudget>(budget_limit_)),
         progressive_decoders_(std::max(0, options.progressive_threads)),
-        batcher_(options.batching, [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {
+        batcher_(options.batching,
+                 [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {
     if (!progressive_decoders_.empty()) {
       // A batch of one, taken as soon as it comes: each thread decodes one JPEG at a time.
       BatcherOptions one_at_a_time;
@@ -90,13 +90,12 @@ class JpegDecodeStage final : public FrontStage {
       if (decoder == nullptr) continue;
       while (!budget_->TryAcquireFor(1, std::chrono::seconds(2))) {
         std::cerr << "imgproc: " << device_name_ << ": a progressive JPEG has waited " << MicrosSince(start) / 1000
-                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
-                  << budget_limit_ << " free)" << std::endl;
+                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of " << budget_limit_
+                  << " free)" << std::endl;
       }
       const Clock::time_point decode_start = Clock::now();
-      absl::StatusOr<std::unique_ptr<DeviceImage>> image =
-          decoder->Decode(job.input, static_cast<int>(job.plan->decoded.width),
-                          static_cast<int>(job.plan->decoded.height));
+      absl::StatusOr<std::unique_ptr<DeviceImage>> image = decoder->Decode(
+          job.input, static_cast<int>(job.plan->decoded.width), static_cast<int>(job.plan->decoded.height));
       if (image.ok()) {
         job.staged = std::make_shared<GpuStagedImage>(*std::move(image), budget_, "cuda", MicrosSince(decode_start));
         continue;
@@ -117,8 +116,9 @@ class JpegDecodeStage final : public FrontStage {
       if (made.ok()) {
         decoder = *std::move(made);
       } else {
-        std::cerr << "imgproc: " << device_name_ << ": progressive JPEG decoder unavailable, lanes decode them: "
-                  << made.status().message() << std::endl;
+        std::cerr << "imgproc: " << device_name_
+                  << ": progressive JPEG decoder unavailable, lanes decode them: " << made.status().message()
+                  << std::endl;
         progressive_failed_ = true;
       }
     }
@@ -153,8 +153,8 @@ class JpegDecodeStage final : public FrontStage {
       const int n = static_cast<int>(inputs.size());
       while (!budget_->TryAcquireFor(n, std::chrono::seconds(2))) {
         std::cerr << "imgproc: " << device_name_ << ": the decode stage has waited " << MicrosSince(mark) / 1000
-                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
-                  << budget_limit_ << " free, a batch of " << n << " waiting)" << std::endl;
+                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of " << budget_limit_
+                  << " free, a batch of " << n << " waiting)" << std::endl;
       }
       lap(report.wait_for_lanes_us);
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
@@ -183,7 +183,8 @@ class JpegDecodeStage final : public FrontStage {
           if (!device_failed_.exchange(true)) {
             std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
                       << " failed with a sticky CUDA error, " << CudaErrorText(sticky)
-                      << "; the decode stage stops using the GPU and hands its jobs to the lanes undecoded" << std::endl;
+                      << "; the decode stage stops using the GPU and hands its jobs to the lanes undecoded"
+                      << std::endl;
           }
         } else if (ShouldLog()) {
           std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
@@ -202,8 +203,8 @@ class JpegDecodeStage final : public FrontStage {
   void LogIfSlow(const BatchReport& report) {
     const int64_t total_us = report.wait_for_lanes_us + report.prepare_us + report.engine_us + report.forward_us;
     if (total_us < 1'000'000 || !ShouldLog()) return;
-    std::cerr << "imgproc: " << device_name_ << ": a decode batch of " << report.size << " took "
-              << total_us / 1000 << " ms: waiting for lanes " << report.wait_for_lanes_us / 1000 << " ms, prepare "
+    std::cerr << "imgproc: " << device_name_ << ": a decode batch of " << report.size << " took " << total_us / 1000
+              << " ms: waiting for lanes " << report.wait_for_lanes_us / 1000 << " ms, prepare "
               << report.prepare_us / 1000 << " ms, engine " << report.engine_us / 1000 << " ms, forward "
               << report.forward_us / 1000 << " ms" << std::endl;
   }
@@ -254,8 +255,8 @@ class JpegDecodeStage final : public FrontStage {
       if (made.ok()) {
         decoder = *std::move(made);
       } else {
-        std::cerr << "imgproc: " << device_name_ << ": JPEG engine batch decoder unavailable, lanes decode: "
-                  << made.status().message() << std::endl;
+        std::cerr << "imgproc: " << device_name_
+                  << ": JPEG engine batch decoder unavailable, lanes decode: " << made.status().message() << std::endl;
         failed_ = true;
       }
     }
@@ -267,7 +268,7 @@ class JpegDecodeStage final : public FrontStage {
   PoolObserver* const observer_;
   const ForwardFn forward_;
   const int64_t min_pixels_;
-  const std::unique_ptr<JpegEngineClassifier> classifier_;  // null: the lanes decode every JPEG
+  const std::unique_ptr<JpegEngineClassifier> classifier_;           // null: the lanes decode every JPEG
   std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
   const int budget_limit_;
   const std::shared_ptr<DecodedImageBudget> budget_;

@@ -61,8 +61,7 @@ std::optional<EngineJpeg> JpegEngineClassifier::Inspect(absl::string_view jpeg) 
   const bool takes =
       nvjpegJpegStreamParseHeader(device_.hardware(), Bytes(jpeg), jpeg.size(), parser) == NVJPEG_STATUS_SUCCESS &&
       nvjpegJpegStreamGetComponentsNum(parser, &components) == NVJPEG_STATUS_SUCCESS && components == 3 &&
-      nvjpegDecodeBatchedSupported(device_.hardware(), parser, &supported) == NVJPEG_STATUS_SUCCESS &&
-      supported == 0 &&
+      nvjpegDecodeBatchedSupported(device_.hardware(), parser, &supported) == NVJPEG_STATUS_SUCCESS && supported == 0 &&
       nvjpegJpegStreamGetFrameDimensions(parser, &taken.width, &taken.height) == NVJPEG_STATUS_SUCCESS &&
       taken.width > 0 && taken.height > 0;
   {
@@ -117,9 +116,8 @@ absl::StatusOr<PreparedBatch> JpegHardwareBatchDecoder::Prepare(absl::Span<const
   batch.shared = std::make_shared<DecodedBatch>(&device_, *memory, *events);
   for (size_t i = 0; i < jpegs.size(); ++i) {
     unsigned char* data = static_cast<unsigned char*>(*memory) + offsets[i];
-    batch.images.push_back(std::make_unique<DeviceImage>(batch.shared, data, pitches[i],
-                                                         static_cast<int>(jpegs[i].width),
-                                                         static_cast<int>(jpegs[i].height)));
+    batch.images.push_back(std::make_unique<DeviceImage>(
+        batch.shared, data, pitches[i], static_cast<int>(jpegs[i].width), static_cast<int>(jpegs[i].height)));
     batch.data.push_back(Bytes(jpegs[i].data));
     batch.lengths.push_back(jpegs[i].data.size());
     nvjpegImage_t destination{};
@@ -172,8 +170,8 @@ absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> JpegHardwareBatchDecod
   for (absl::string_view jpeg : jpegs) {
     std::optional<EngineJpeg> inspected = classifier.Inspect(jpeg);
     if (!inspected) {
-      return absl::InvalidArgumentError(absl::StrCat("the JPEG engine does not take image ", taken.size(),
-                                                     " of the batch"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the JPEG engine does not take image ", taken.size(), " of the batch"));
     }
     taken.push_back(*inspected);
   }
@@ -198,13 +196,13 @@ JpegCudaDecoder::~JpegCudaDecoder() {
 }
 
 absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_only, cv::cuda::GpuMat& out,
-                                           cudaStream_t stream) {
+                                            cudaStream_t stream) {
   int components = 0;
   nvjpegChromaSubsampling_t subsampling;
   int widths[NVJPEG_MAX_COMPONENT] = {0}, heights[NVJPEG_MAX_COMPONENT] = {0};
-  if (absl::Status s = NvJpegError(
-          nvjpegGetImageInfo(handle_, Bytes(jpeg), jpeg.size(), &components, &subsampling, widths, heights),
-          "nvjpegGetImageInfo");
+  if (absl::Status s =
+          NvJpegError(nvjpegGetImageInfo(handle_, Bytes(jpeg), jpeg.size(), &components, &subsampling, widths, heights),
+                      "nvjpegGetImageInfo");
       !s.ok()) {
     return s;
   }
@@ -218,10 +216,10 @@ absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_on
   nvjpegImage_t destination{};
   destination.channel[0] = out.data;
   destination.pitch[0] = out.step;
-  if (absl::Status s = NvJpegError(nvjpegDecode(handle_, state_, Bytes(jpeg), jpeg.size(),
-                                                channels == 1 ? NVJPEG_OUTPUT_Y : NVJPEG_OUTPUT_BGRI, &destination,
-                                                stream),
-                                   "nvjpegDecode");
+  if (absl::Status s =
+          NvJpegError(nvjpegDecode(handle_, state_, Bytes(jpeg), jpeg.size(),
+                                   channels == 1 ? NVJPEG_OUTPUT_Y : NVJPEG_OUTPUT_BGRI, &destination, stream),
+                      "nvjpegDecode");
       !s.ok()) {
     return s;
   }
@@ -237,7 +235,8 @@ absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> JpegStageCudaDecoder::Crea
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = NvJpegError(nvjpegJpegStateCreate(device.cuda(), &d->state_), "nvjpegJpegStateCreate"); !s.ok()) {
+  if (absl::Status s = NvJpegError(nvjpegJpegStateCreate(device.cuda(), &d->state_), "nvjpegJpegStateCreate");
+      !s.ok()) {
     return s;
   }
   return d;
@@ -294,13 +293,13 @@ absl::StatusOr<std::unique_ptr<DeviceImage>> JpegStageCudaDecoder::Decode(absl::
 
 absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> JpegGpuEncoder::Create(NvJpegDevice& device, cudaStream_t stream) {
   std::unique_ptr<JpegGpuEncoder> e(new JpegGpuEncoder(device));
-  if (absl::Status s = NvJpegError(nvjpegEncoderStateCreate(device.cuda(), &e->state_, stream),
-                                   "nvjpegEncoderStateCreate");
+  if (absl::Status s =
+          NvJpegError(nvjpegEncoderStateCreate(device.cuda(), &e->state_, stream), "nvjpegEncoderStateCreate");
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = NvJpegError(nvjpegEncoderParamsCreate(device.cuda(), &e->params_, stream),
-                                   "nvjpegEncoderParamsCreate");
+  if (absl::Status s =
+          NvJpegError(nvjpegEncoderParamsCreate(device.cuda(), &e->params_, stream), "nvjpegEncoderParamsCreate");
       !s.ok()) {
     return s;
   }
@@ -316,7 +315,8 @@ JpegGpuEncoder::~JpegGpuEncoder() {
 absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image, int quality, cudaStream_t stream) {
   const int channels = image.channels();
   if (image.depth() != CV_8U || (channels != 1 && channels != 3)) {
-    return absl::InternalError(absl::StrCat("GPU JPEG encode takes 8-bit 1- or 3-channel images, got type ", image.type()));
+    return absl::InternalError(
+        absl::StrCat("GPU JPEG encode takes 8-bit 1- or 3-channel images, got type ", image.type()));
   }
   if (quality != quality_) {
     if (absl::Status s = NvJpegError(nvjpegEncoderParamsSetQuality(params_, quality, stream), "encoder quality");
@@ -337,11 +337,10 @@ absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image
   nvjpegImage_t source{};
   source.channel[0] = const_cast<unsigned char*>(image.ptr<unsigned char>());
   source.pitch[0] = image.step;
-  const nvjpegStatus_t status =
-      channels == 3 ? nvjpegEncodeImage(device_.cuda(), state_, params_, &source, NVJPEG_INPUT_BGRI, image.cols,
-                                        image.rows, stream)
-                    : nvjpegEncodeYUV(device_.cuda(), state_, params_, &source, NVJPEG_CSS_GRAY, image.cols,
-                                      image.rows, stream);
+  const nvjpegStatus_t status = channels == 3 ? nvjpegEncodeImage(device_.cuda(), state_, params_, &source,
+                                                                  NVJPEG_INPUT_BGRI, image.cols, image.rows, stream)
+                                              : nvjpegEncodeYUV(device_.cuda(), state_, params_, &source,
+                                                                NVJPEG_CSS_GRAY, image.cols, image.rows, stream);
   if (absl::Status s = NvJpegError(status, "nvjpegEncode"); !s.ok()) return s;
   // The bitstream's length is known once the encode has run.
   if (absl::Status s = CudaError(cudaStreamSynchronize(stream), "JPEG encode"); !s.ok()) return s;
@@ -367,8 +366,8 @@ absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image
   std::string bitstream;
   if (!through_pinned) bitstream.resize(length);
   unsigned char* target = through_pinned ? pinned_ : reinterpret_cast<unsigned char*>(bitstream.data());
-  if (absl::Status s = NvJpegError(nvjpegEncodeRetrieveBitstream(device_.cuda(), state_, target, &length, stream),
-                                   "bitstream copy");
+  if (absl::Status s =
+          NvJpegError(nvjpegEncodeRetrieveBitstream(device_.cuda(), state_, target, &length, stream), "bitstream copy");
       !s.ok()) {
     return s;
   }

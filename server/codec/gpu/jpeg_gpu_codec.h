@@ -6,11 +6,10 @@
 
 #include <memory>
 #include <mutex>
+#include <opencv2/core/cuda.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <opencv2/core/cuda.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"

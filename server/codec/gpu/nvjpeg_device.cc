@@ -35,12 +35,9 @@ absl::Status NvJpegError(nvjpegStatus_t status, const std::string& where) {
   switch (status) {
     case NVJPEG_STATUS_BAD_JPEG:
     case NVJPEG_STATUS_JPEG_NOT_SUPPORTED:
-    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM:
-      return absl::InvalidArgumentError(message);
-    case NVJPEG_STATUS_ALLOCATOR_FAILURE:
-      return absl::ResourceExhaustedError(absl::StrCat(message, ": out of memory"));
-    default:
-      return absl::InternalError(message);
+    case NVJPEG_STATUS_INCOMPLETE_BITSTREAM: return absl::InvalidArgumentError(message);
+    case NVJPEG_STATUS_ALLOCATOR_FAILURE: return absl::ResourceExhaustedError(absl::StrCat(message, ": out of memory"));
+    default: return absl::InternalError(message);
   }
 }
 
@@ -83,8 +80,7 @@ absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, b
     // ARCH_MISMATCH on GPUs without the engine; also seen in containers without the `video` capability.
     d->hardware_ = nullptr;
     d->hardware_note_ = absl::StrCat("no JPEG engine usable (", s.message(), "): JPEG decodes on the SMs");
-  } else if (nvjpegGetHardwareDecoderInfo(d->hardware_, &d->engines_, &d->cores_per_engine_) !=
-             NVJPEG_STATUS_SUCCESS) {
+  } else if (nvjpegGetHardwareDecoderInfo(d->hardware_, &d->engines_, &d->cores_per_engine_) != NVJPEG_STATUS_SUCCESS) {
     d->engines_ = 1, d->cores_per_engine_ = 5;  // what nvJPEG reported before the query existed
   }
   return d;
@@ -100,7 +96,8 @@ absl::Status NvJpegDevice::CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t*
   const unsigned flags = hardware ? NVJPEG_FLAGS_DEFAULT : NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION;
   absl::Status s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, flags, handle), where);
   if (!s.ok() && flags != NVJPEG_FLAGS_DEFAULT) {  // libraries that predate the flag
-    s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, NVJPEG_FLAGS_DEFAULT, handle), where);
+    s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, NVJPEG_FLAGS_DEFAULT, handle),
+                    where);
   }
   if (!s.ok()) return s;
   // Padding keeps buffers from regrowing for images a little larger than the largest seen so far.
@@ -125,8 +122,9 @@ NvJpegDevice::~NvJpegDevice() {
 
 absl::StatusOr<void*> NvJpegDevice::Allocate(size_t bytes, cudaStream_t stream) {
   void* p = nullptr;
-  if (absl::Status s = CudaError(cudaMallocFromPoolAsync(&p, bytes, pool_, stream),
-                                 absl::StrCat("out of memory on cuda:", device_, ": decoded image of ", bytes, " bytes"));
+  if (absl::Status s =
+          CudaError(cudaMallocFromPoolAsync(&p, bytes, pool_, stream),
+                    absl::StrCat("out of memory on cuda:", device_, ": decoded image of ", bytes, " bytes"));
       !s.ok()) {
     return s;
   }

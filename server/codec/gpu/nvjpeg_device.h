@@ -16,6 +16,7 @@
 // (cudaMallocFromPoolAsync) that keeps what it reserved, so a warm server reserves nothing new per request;
 // pinned host allocations are counted, so tests can show that they stop once the buffers have grown.
 
+#include <cuda_runtime.h>
 #include <nvjpeg.h>
 
 #include <atomic>
@@ -23,8 +24,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <cuda_runtime.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
