@@ -200,7 +200,12 @@ void LearnExpectedAnswers(ImgprocClient& client, std::vector<Input>& inputs) {
   for (Input& in : inputs) {
     pb::ProcessResponse response;
     const grpc::Status status = client.Process(in.request, &response);
-    if (!status.ok()) Die(absl::StrCat(in.name, ": the server refused it alone: ", status.error_message()));
+    if (!status.ok()) {
+      // A bad chain (INVALID_ARGUMENT naming the field) or no server at --target (UNAVAILABLE, DEADLINE_EXCEEDED).
+      Die(absl::StrCat(in.name, ": sent alone before the run, it got ",
+                       absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())), ": ",
+                       status.error_message()));
+    }
     in.expected.width = response.width();
     in.expected.height = response.height();
     in.expected.raw = in.request.output().format_case() == pb::OutputSpec::kRaw;

@@ -110,16 +110,21 @@ class JpegDecodeStage final : public FrontStage {
   }
 
   JpegStageCudaDecoder* ProgressiveDecoderFor(int thread) {
-    std::unique_ptr<JpegStageCudaDecoder>& decoder = progressive_decoders_[thread];
-    if (decoder == nullptr && !progressive_failed_) {
-      absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> made = JpegStageCudaDecoder::Create(*codec_);
+    return MadeOnFirstUse(progressive_decoders_[thread], progressive_failed_, "progressive JPEG decoder");
+  }
+
+  // A stage thread's decoder, made on its first use; once one could not be made, none is tried again and the
+  // lanes decode what it would have.
+  template <typename Decoder>
+  Decoder* MadeOnFirstUse(std::unique_ptr<Decoder>& decoder, std::atomic<bool>& failed, const char* what) {
+    if (decoder == nullptr && !failed) {
+      absl::StatusOr<std::unique_ptr<Decoder>> made = Decoder::Create(*codec_);
       if (made.ok()) {
         decoder = *std::move(made);
       } else {
-        std::cerr << "imgproc: " << device_name_
-                  << ": progressive JPEG decoder unavailable, lanes decode them: " << made.status().message()
-                  << std::endl;
-        progressive_failed_ = true;
+        std::cerr << "imgproc: " << device_name_ << ": " << what
+                  << " unavailable, lanes decode instead: " << made.status().message() << std::endl;
+        failed = true;
       }
     }
     return decoder.get();
@@ -249,18 +254,7 @@ class JpegDecodeStage final : public FrontStage {
   }
 
   JpegHardwareBatchDecoder* DecoderFor(int thread) {
-    std::unique_ptr<JpegHardwareBatchDecoder>& decoder = decoders_[thread];
-    if (decoder == nullptr && !failed_) {
-      absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> made = JpegHardwareBatchDecoder::Create(*codec_);
-      if (made.ok()) {
-        decoder = *std::move(made);
-      } else {
-        std::cerr << "imgproc: " << device_name_
-                  << ": JPEG engine batch decoder unavailable, lanes decode: " << made.status().message() << std::endl;
-        failed_ = true;
-      }
-    }
-    return decoder.get();
+    return MadeOnFirstUse(decoders_[thread], failed_, "JPEG engine batch decoder");
   }
 
   const std::shared_ptr<NvJpegDevice> codec_;
