@@ -29,8 +29,6 @@
 #include "transport/tls.h"
 #include "version.h"
 #if IMGPROC_WITH_CUDA
-#include <cuda_runtime.h>
-
 #include "backend/cuda/cuda_backend.h"
 #endif
 
@@ -300,11 +298,9 @@ int Run() {
   }
   BuildInfo build{kImgprocVersion, kImgprocGitRevision, CV_VERSION, "none", "none", backend.name};
 #if IMGPROC_WITH_CUDA
-  int runtime = 0, driver = 0;
-  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess)
-    build.cuda_runtime_version = absl::StrCat(runtime / 1000, ".", runtime % 1000 / 10);
-  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
-    build.cuda_driver_version = absl::StrCat(driver / 1000, ".", driver % 1000 / 10);
+  const CudaVersions cuda_versions = ReadCudaVersions();
+  build.cuda_runtime_version = cuda_versions.runtime;
+  build.cuda_driver_version = cuda_versions.driver;
 #endif
   absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics_or =
       ServiceMetrics::Start(absl::GetFlag(FLAGS_metrics_listen), build);

@@ -22,7 +22,7 @@ absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& res
   if (!encoded.ok()) return encoded.status();
   result.image = *std::move(encoded);
   result.timings.encode_us = MicrosSince(start);
-  result.encode_backend = plan.output.format_case() == imgproc::v1::OutputSpec::kRaw ? "none" : "cpu";
+  result.encode_backend = plan.output.format == OutputFormat::kRaw ? "none" : "cpu";
   return absl::OkStatus();
 }
 

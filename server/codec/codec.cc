@@ -10,8 +10,6 @@
 
 namespace imgproc {
 
-namespace pb = ::imgproc::v1;
-
 absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, const ImageLimits& limits) {
   if (static_cast<int64_t>(encoded_bytes) > limits.max_input_bytes) {
     return absl::InvalidArgumentError(
@@ -31,11 +29,11 @@ absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, 
   return absl::OkStatus();
 }
 
-ImageSpec DecodedSpec(const ImageHeader& header, pb::DecodeMode mode, int shrink_factor) {
+ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_factor) {
   ImageSpec spec{ShrunkSide(header.width, shrink_factor), ShrunkSide(header.height, shrink_factor), 3, Depth::kU8};
-  if (mode == pb::DECODE_MODE_GRAYSCALE) {
+  if (mode == DecodeMode::kGrayscale) {
     spec.channels = 1;
-  } else if (mode == pb::DECODE_MODE_UNCHANGED) {
+  } else if (mode == DecodeMode::kUnchanged) {
     if (header.format == ImageFormat::kJpeg) {
       // JPEG has no alpha: a 4-component one is CMYK or YCCK, which only a colour conversion makes pixels of.
       spec.channels = header.channels == 1 ? 1 : 3;
@@ -92,7 +90,7 @@ int ReducedFlag(int shrink_factor) {
   }
 }
 
-absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
+absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
                                          int shrink_factor) {
   // EXIF orientation is not applied: the size must stay the one the chain was validated against.
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
@@ -100,13 +98,13 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
     // OpenCV's 8-bit TIFF path goes through libtiff's RGBA reader, which refuses 32-bit samples (or scales a
     // LogLuv one its own way): the floats are read as they are and Conform maps them, in every mode.
     flags = cv::IMREAD_UNCHANGED;
-  } else if (mode == pb::DECODE_MODE_GRAYSCALE) {
+  } else if (mode == DecodeMode::kGrayscale) {
     flags |= cv::IMREAD_GRAYSCALE;
-  } else if (mode == pb::DECODE_MODE_UNCHANGED && header.format == ImageFormat::kJpeg) {
+  } else if (mode == DecodeMode::kUnchanged && header.format == ImageFormat::kJpeg) {
     // As DecodedSpec says: libjpeg's colour conversion for CMYK/YCCK (unchanged, OpenCV hands back the 4 raw,
     // inverted components), grayscale kept as one channel.
     flags |= header.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR;
-  } else if (mode == pb::DECODE_MODE_UNCHANGED) {
+  } else if (mode == DecodeMode::kUnchanged) {
     flags = cv::IMREAD_UNCHANGED;
   } else {
     flags |= cv::IMREAD_COLOR;
@@ -129,7 +127,7 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, pb::DecodeMode mode,
+absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
                                const ImageSpec& expected, int shrink_factor) {
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
   // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
@@ -150,36 +148,26 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
   return image;
 }
 
-absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& image) {
-  auto range = [](const char* field, int value, int lo, int hi) -> absl::Status {
-    if (value >= lo && value <= hi) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be in [", lo, ", ", hi, "] (got ", value, ")"));
+absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) {
+  auto range = [](const char* field, const std::optional<int>& value, int lo, int hi) -> absl::Status {
+    if (!value.has_value() || (*value >= lo && *value <= hi)) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be in [", lo, ", ", hi, "] (got ", *value, ")"));
   };
   const char* format = nullptr;
-  switch (spec.format_case()) {
-    case pb::OutputSpec::kJpeg:
-      format = "output.jpeg";
-      if (spec.jpeg().has_quality()) {
-        if (absl::Status s = range("output.jpeg.quality", spec.jpeg().quality(), 1, 100); !s.ok()) return s;
-      }
+  switch (spec.format) {
+    case OutputFormat::kJpeg:
+      format = spec.format_named ? "output.jpeg" : "output (default JPEG)";
+      if (absl::Status s = range("output.jpeg.quality", spec.quality, 1, 100); !s.ok()) return s;
       break;
-    case pb::OutputSpec::kPng:
+    case OutputFormat::kPng:
       format = "output.png";
-      if (spec.png().has_compression_level()) {
-        if (absl::Status s = range("output.png.compression_level", spec.png().compression_level(), 0, 9); !s.ok())
-          return s;
-      }
+      if (absl::Status s = range("output.png.compression_level", spec.compression_level, 0, 9); !s.ok()) return s;
       break;
-    case pb::OutputSpec::kWebp:
+    case OutputFormat::kWebp:
       format = "output.webp";
-      if (spec.webp().has_quality()) {
-        if (absl::Status s = range("output.webp.quality", spec.webp().quality(), 1, 101); !s.ok()) return s;
-      }
+      if (absl::Status s = range("output.webp.quality", spec.quality, 1, 101); !s.ok()) return s;
       break;
-    case pb::OutputSpec::kRaw:
-      // dtype and layout: BuildPlan checks every enum field of the request first.
-      return absl::OkStatus();
-    case pb::OutputSpec::FORMAT_NOT_SET: format = "output (default JPEG)"; break;
+    case OutputFormat::kRaw: return absl::OkStatus();  // any pixels convert to either dtype
   }
   if (image.depth != Depth::kU8) {
     return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 pixels but the chain ends in ",
@@ -193,18 +181,18 @@ absl::Status ValidateOutputSpec(const pb::OutputSpec& spec, const ImageSpec& ima
 
 namespace {
 
-absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const pb::RawOutput& raw) {
+absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& spec) {
   cv::Mat pixels = image;
-  const int depth = raw.dtype() == pb::DTYPE_FLOAT32 ? CV_32F : CV_8U;
+  const int depth = spec.raw_depth == Depth::kF32 ? CV_32F : CV_8U;
   if (pixels.depth() != depth) pixels.convertTo(pixels, depth);  // uint8 rounds and saturates
   if (!pixels.isContinuous()) pixels = pixels.clone();
   EncodedImage out;
   out.format = "raw";
   out.spec = ImageSpec{pixels.cols, pixels.rows, pixels.channels(), depth == CV_32F ? Depth::kF32 : Depth::kU8};
-  out.layout = raw.layout();
+  out.layout = spec.raw_layout;
   const size_t bytes = pixels.total() * pixels.elemSize();
   out.bytes.resize(bytes);
-  if (raw.layout() == pb::LAYOUT_CHW && pixels.channels() > 1) {
+  if (spec.raw_layout == Layout::kChw && pixels.channels() > 1) {
     const size_t plane_bytes = pixels.total() * pixels.elemSize1();
     std::vector<cv::Mat> planes;
     for (int c = 0; c < pixels.channels(); ++c) {
@@ -219,25 +207,25 @@ absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const pb::RawOutput
 
 }  // namespace
 
-absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const pb::OutputSpec& spec) {
-  if (spec.format_case() == pb::OutputSpec::kRaw) return EncodeRaw(image, spec.raw());
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec) {
+  if (spec.format == OutputFormat::kRaw) return EncodeRaw(image, spec);
   EncodedImage out;
   std::vector<int> params;
   const char* extension = ".jpg";
-  switch (spec.format_case()) {
-    case pb::OutputSpec::kPng:
+  switch (spec.format) {
+    case OutputFormat::kPng:
       out.format = "png";
       extension = ".png";
-      params = {cv::IMWRITE_PNG_COMPRESSION, spec.png().has_compression_level() ? spec.png().compression_level() : 3};
+      params = {cv::IMWRITE_PNG_COMPRESSION, spec.compression_level.value_or(3)};
       break;
-    case pb::OutputSpec::kWebp:
+    case OutputFormat::kWebp:
       out.format = "webp";
       extension = ".webp";
-      params = {cv::IMWRITE_WEBP_QUALITY, spec.webp().has_quality() ? spec.webp().quality() : 90};
+      params = {cv::IMWRITE_WEBP_QUALITY, spec.quality.value_or(90)};
       break;
     default:
       out.format = "jpeg";
-      params = {cv::IMWRITE_JPEG_QUALITY, spec.jpeg().has_quality() ? spec.jpeg().quality() : 95};
+      params = {cv::IMWRITE_JPEG_QUALITY, spec.quality.value_or(95)};
       break;
   }
   std::vector<uchar> buffer;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -9,33 +10,49 @@
 #include "codec/image_header.h"
 #include "common/image_spec.h"
 #include "common/limits.h"
-#include "imgproc/v1/imgproc.pb.h"
 
 namespace imgproc {
+
+// How the decoder renders the image: 3-channel BGR, 1 channel, or the file's own channels (alpha kept).
+enum class DecodeMode { kColor, kGrayscale, kUnchanged };
+
+enum class OutputFormat { kJpeg, kPng, kWebp, kRaw };
+// Raw pixels interleaved (row-major HWC) or as planes (CHW, ML input).
+enum class Layout { kHwc, kChw };
+
+// What the answer is: an encoded image or raw pixels. An unset quality or level takes the encoder's default.
+struct OutputSpec {
+  OutputFormat format = OutputFormat::kJpeg;
+  bool format_named = false;             // false: JPEG by default; errors then say so
+  std::optional<int> quality;            // JPEG [1, 100], default 95; WebP [1, 101] (101: lossless), default 90
+  std::optional<int> compression_level;  // PNG [0, 9], default 3
+  Depth raw_depth = Depth::kU8;          // raw: the chain's last image converted to it (uint8 saturates)
+  Layout raw_layout = Layout::kHwc;
+};
 
 // Checks a header against the limits: the point where a 100000x100000 PNG of a few kilobytes is refused.
 absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, const ImageLimits& limits);
 
 // The image the decoder will hand to the first step, predicted from the header; at 1/shrink_factor of the stored
 // size for shrink-on-load (codec/shrink_on_load.h).
-ImageSpec DecodedSpec(const ImageHeader& header, imgproc::v1::DecodeMode mode, int shrink_factor = 1);
+ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_factor = 1);
 
 // Decodes (at 1/shrink_factor of the stored size for a plan's shrink-on-load) and makes the result match
 // `expected` (size, channels, 8-bit depth), so that the validated chain sees exactly what it was validated for.
 // INVALID_ARGUMENT when the data is corrupt.
-absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, imgproc::v1::DecodeMode mode,
+absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
                                const ImageSpec& expected, int shrink_factor = 1);
 
 // Validates the output spec for the image the chain will produce; errors name the field.
-absl::Status ValidateOutputSpec(const imgproc::v1::OutputSpec& spec, const ImageSpec& image);
+absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image);
 
 struct EncodedImage {
   std::string bytes;
   std::string format;  // "jpeg", "png", "webp", "raw"
   ImageSpec spec;      // of the pixels encoded (raw: after dtype conversion)
-  imgproc::v1::Layout layout = imgproc::v1::LAYOUT_HWC;
+  Layout layout = Layout::kHwc;
 };
 
-absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const imgproc::v1::OutputSpec& spec);
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec);
 
 }  // namespace imgproc

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/device.h"
 #include "metrics/http_exposer.h"
@@ -104,10 +105,10 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Counter& process_cpu_seconds_;
   double last_process_cpu_seconds_ = 0;
 
-  std::mutex mu_;
-  std::map<std::string, DeviceSeries> devices_;
+  std::mutex mu_;  // start-up adds devices, the sampler thread reads them
+  std::map<std::string, DeviceSeries> devices_ ABSL_GUARDED_BY(mu_);
   std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread sampler_;
 };
 

@@ -1,13 +1,10 @@
 // Geometry: resize, crop, pad, flip, rotate, warp_affine, warp_perspective.
+#include "ops/geometry.h"
+
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
 #include "ops/op_util.h"
-
-#if IMGPROC_WITH_CUDA
-#include <opencv2/cudaarithm.hpp>
-#include <opencv2/cudawarping.hpp>
-#endif
 
 namespace imgproc {
 namespace {
@@ -28,33 +25,36 @@ double InterpolationTaps(int interpolation) {
 
 // ---------------------------------------------------------------- resize
 
-absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
-  const pb::Resize& p = op.resize();
+absl::Status BindResize(const OpArgs& args, StepBinder& b) {
   const ImageSpec& in = b.input();
+  const int requested_width = args.Int("width"), requested_height = args.Int("height");
+  const double scale = args.Double("scale");
   int64_t width = 0, height = 0;
-  if (p.scale() != 0) {
-    if (p.width() != 0 || p.height() != 0) return b.Invalid("scale", "set either scale or width/height, not both");
-    IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "scale", p.scale(), 1e-4, 1e4));
-    width = std::llround(in.width * p.scale());
-    height = std::llround(in.height * p.scale());
+  if (scale != 0) {
+    if (requested_width != 0 || requested_height != 0) {
+      return b.Invalid("scale", "set either scale or width/height, not both");
+    }
+    IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "scale", scale, 1e-4, 1e4));
+    width = std::llround(in.width * scale);
+    height = std::llround(in.height * scale);
   } else {
-    if (p.width() < 0) return b.Invalid("width", absl::StrCat("must be >= 0 (got ", p.width(), ")"));
-    if (p.height() < 0) return b.Invalid("height", absl::StrCat("must be >= 0 (got ", p.height(), ")"));
-    if (p.width() == 0 && p.height() == 0) return b.Invalid("width", "width, height or scale is required");
-    const double fx = double(p.width()) / in.width, fy = double(p.height()) / in.height;
-    if (p.width() > 0 && p.height() > 0 && p.keep_aspect()) {
+    if (requested_width < 0) return b.Invalid("width", absl::StrCat("must be >= 0 (got ", requested_width, ")"));
+    if (requested_height < 0) return b.Invalid("height", absl::StrCat("must be >= 0 (got ", requested_height, ")"));
+    if (requested_width == 0 && requested_height == 0) return b.Invalid("width", "width, height or scale is required");
+    const double fx = double(requested_width) / in.width, fy = double(requested_height) / in.height;
+    if (requested_width > 0 && requested_height > 0 && args.Bool("keep_aspect")) {
       const double f = std::min(fx, fy);
       width = std::llround(in.width * f);
       height = std::llround(in.height * f);
-    } else if (p.width() > 0 && p.height() > 0) {
-      width = p.width();
-      height = p.height();
-    } else if (p.width() > 0) {  // the missing side follows the aspect ratio
-      width = p.width();
+    } else if (requested_width > 0 && requested_height > 0) {
+      width = requested_width;
+      height = requested_height;
+    } else if (requested_width > 0) {  // the missing side follows the aspect ratio
+      width = requested_width;
       height = std::llround(in.height * fx);
     } else {
       width = std::llround(in.width * fy);
-      height = p.height();
+      height = requested_height;
     }
     width = std::max<int64_t>(width, 1);
     height = std::max<int64_t>(height, 1);
@@ -63,123 +63,88 @@ absl::Status BindResize(const pb::Operation& op, StepBinder& b) {
   b.output().width = static_cast<int>(width);
   b.output().height = static_cast<int>(height);
   const cv::Size size(b.output().width, b.output().height);
-  const int interpolation = ToCvInterpolation(p.interpolation());
+  const int interpolation = ToCvInterpolation(args.Enum("interpolation"));
+  b.SetParams(ResizeParams{size, interpolation});
   b.SetCpu(
       [size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
   // Every input value is read once (AREA) and every output value reads its interpolation's taps.
   b.SetWork(PixelChannels(b.input()) + PixelChannels(b.output()) * InterpolationTaps(interpolation));
-#if IMGPROC_WITH_CUDA
-  if (interpolation == cv::INTER_LINEAR || interpolation == cv::INTER_CUBIC) {
-    // cv::cuda::resize maps pixel corners where cv::resize maps pixel centres, which shifts a downscaled image
-    // by up to half a source pixel. The same sampling as the CPU, as an inverse affine map:
-    // src = (dst + 0.5) * scale - 0.5, edges replicated as cv::resize does.
-    const double sx = double(in.width) / size.width, sy = double(in.height) / size.height;
-    const cv::Mat inverse = (cv::Mat_<double>(2, 3) << sx, 0, (sx - 1) / 2, 0, sy, (sy - 1) / 2);
-    b.SetCuda([size, interpolation, inverse](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      cv::cuda::warpAffine(src, dst, inverse, size, interpolation | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE,
-                           cv::Scalar(), ctx.stream);
-    });
-  } else {
-    b.SetCuda([size, interpolation](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-      cv::cuda::resize(src, dst, size, 0, 0, interpolation, ctx.stream);
-    });
-  }
-#endif
   return absl::OkStatus();
 }
 
 OpDefinition ResizeDefinition() {
   return {"resize",
-          pb::Operation::kResize,
           "Scale to a size or by a factor",
           {{"width", "int32", ">= 0", "0", "target width; 0: derived from height and the aspect ratio"},
            {"height", "int32", ">= 0", "0", "target height; 0: derived from width and the aspect ratio"},
            {"scale", "double", "[1e-4, 1e4]", "0 (unset)", "factor for both sides, instead of width/height"},
            kInterpolationParam,
            {"keep_aspect", "bool", "", "false", "fit inside width x height keeping the aspect ratio"}},
-          true,
-          "CUBIC uses OpenCV CUDA's bicubic kernel (a = -0.5; the CPU's is a = -0.75): values differ by a few levels",
           BindResize};
 }
 IMGPROC_REGISTER_OPERATION(resize, ResizeDefinition());
 
 // ---------------------------------------------------------------- crop
 
-absl::Status BindCrop(const pb::Operation& op, StepBinder& b) {
-  const pb::Crop& p = op.crop();
+absl::Status BindCrop(const OpArgs& args, StepBinder& b) {
   const ImageSpec& in = b.input();
-  if (p.x() < 0 || p.x() >= in.width)
-    return b.Invalid("x", absl::StrCat("must be in [0, ", in.width - 1, "] (got ", p.x(), ")"));
-  if (p.y() < 0 || p.y() >= in.height)
-    return b.Invalid("y", absl::StrCat("must be in [0, ", in.height - 1, "] (got ", p.y(), ")"));
-  if (p.width() < 1 || int64_t{p.x()} + p.width() > in.width) {
-    return b.Invalid("width",
-                     absl::StrCat("must be in [1, ", in.width - p.x(), "] for x=", p.x(), " (got ", p.width(), ")"));
+  const int x = args.Int("x"), y = args.Int("y"), width = args.Int("width"), height = args.Int("height");
+  if (x < 0 || x >= in.width) return b.Invalid("x", absl::StrCat("must be in [0, ", in.width - 1, "] (got ", x, ")"));
+  if (y < 0 || y >= in.height) {
+    return b.Invalid("y", absl::StrCat("must be in [0, ", in.height - 1, "] (got ", y, ")"));
   }
-  if (p.height() < 1 || int64_t{p.y()} + p.height() > in.height) {
-    return b.Invalid("height",
-                     absl::StrCat("must be in [1, ", in.height - p.y(), "] for y=", p.y(), " (got ", p.height(), ")"));
+  if (width < 1 || int64_t{x} + width > in.width) {
+    return b.Invalid("width", absl::StrCat("must be in [1, ", in.width - x, "] for x=", x, " (got ", width, ")"));
   }
-  b.output().width = p.width();
-  b.output().height = p.height();
-  const cv::Rect roi(p.x(), p.y(), p.width(), p.height());
+  if (height < 1 || int64_t{y} + height > in.height) {
+    return b.Invalid("height", absl::StrCat("must be in [1, ", in.height - y, "] for y=", y, " (got ", height, ")"));
+  }
+  b.output().width = width;
+  b.output().height = height;
+  const cv::Rect roi(x, y, width, height);
+  b.SetParams(CropParams{roi});
   // A copy, not a view: the next step must never write into memory it reads.
   b.SetCpu([roi](const cv::Mat& src, cv::Mat& dst) { src(roi).copyTo(dst); });
-#if IMGPROC_WITH_CUDA
-  b.SetCuda([roi](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    src(roi).copyTo(dst, ctx.stream);
-  });
-#endif
   return absl::OkStatus();
 }
 
 OpDefinition CropDefinition() {
   return {"crop",
-          pb::Operation::kCrop,
           "Cut out a rectangle",
           {{"x", "int32", "[0, width)", "0", "left column"},
            {"y", "int32", "[0, height)", "0", "top row"},
            {"width", "int32", "[1, width - x]", "required", ""},
            {"height", "int32", "[1, height - y]", "required", ""}},
-          true,
-          "",
           BindCrop};
 }
 IMGPROC_REGISTER_OPERATION(crop, CropDefinition());
 
 // ---------------------------------------------------------------- pad
 
-absl::Status BindPad(const pb::Operation& op, StepBinder& b) {
-  const pb::Pad& p = op.pad();
+absl::Status BindPad(const OpArgs& args, StepBinder& b) {
   const ImageSpec& in = b.input();
-  const std::pair<const char*, int> sides[] = {
-      {"top", p.top()}, {"bottom", p.bottom()}, {"left", p.left()}, {"right", p.right()}};
+  const int top = args.Int("top"), bottom = args.Int("bottom"), left = args.Int("left"), right = args.Int("right");
+  const std::pair<const char*, int> sides[] = {{"top", top}, {"bottom", bottom}, {"left", left}, {"right", right}};
   for (const auto& [field, value] : sides) {
     if (value < 0) return b.Invalid(field, absl::StrCat("must be >= 0 (got ", value, ")"));
   }
-  const int64_t width = int64_t{in.width} + p.left() + p.right();
-  const int64_t height = int64_t{in.height} + p.top() + p.bottom();
+  const int64_t width = int64_t{in.width} + left + right;
+  const int64_t height = int64_t{in.height} + top + bottom;
   IMGPROC_RETURN_IF_ERROR(CheckOutputSize(b, width, height));
-  absl::StatusOr<cv::Scalar> value = ChannelValues(b, "value", p.value(), 0);
+  absl::StatusOr<cv::Scalar> value = ChannelValues(b, "value", args.Doubles("value"), 0);
   if (!value.ok()) return value.status();
   b.output().width = static_cast<int>(width);
   b.output().height = static_cast<int>(height);
-  const int border = ToCvBorder(p.border());
-  const int top = p.top(), bottom = p.bottom(), left = p.left(), right = p.right();
+  const int border = ToCvBorder(args.Enum("border"));
   const cv::Scalar fill = *value;
+  b.SetParams(PadParams{top, bottom, left, right, border, fill});
   b.SetCpu(
       [=](const cv::Mat& src, cv::Mat& dst) { cv::copyMakeBorder(src, dst, top, bottom, left, right, border, fill); });
-#if IMGPROC_WITH_CUDA
-  b.SetCuda([=](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::cuda::copyMakeBorder(src, dst, top, bottom, left, right, border, fill, ctx.stream);
-  });
-#endif
   return absl::OkStatus();
 }
 
 OpDefinition PadDefinition() {
   return {"pad",
-          pb::Operation::kPad,
           "Add a border",
           {{"top", "int32", ">= 0", "0", ""},
            {"bottom", "int32", ">= 0", "0", ""},
@@ -187,91 +152,64 @@ OpDefinition PadDefinition() {
            {"right", "int32", ">= 0", "0", ""},
            kBorderParam,
            {"value", "repeated double", "1 or one per channel", "0", "colour for BORDER_CONSTANT"}},
-          true,
-          "",
           BindPad};
 }
 IMGPROC_REGISTER_OPERATION(pad, PadDefinition());
 
 // ---------------------------------------------------------------- flip
 
-absl::Status BindFlip(const pb::Operation& op, StepBinder& b) {
-  int code = 1;  // cv::flip: 1 mirrors around the vertical axis (left-right)
-  switch (op.flip().axis()) {
-    case pb::Flip::AXIS_HORIZONTAL: code = 1; break;
-    case pb::Flip::AXIS_VERTICAL: code = 0; break;
-    case pb::Flip::AXIS_BOTH: code = -1; break;
-    default: return b.Invalid("axis", absl::StrCat("unknown value ", op.flip().axis()));
-  }
+absl::Status BindFlip(const OpArgs& args, StepBinder& b) {
+  // cv::flip's codes: 1 mirrors around the vertical axis (left-right).
+  static constexpr NamedValue<int> kAxes[] = {{"AXIS_HORIZONTAL", 1}, {"AXIS_VERTICAL", 0}, {"AXIS_BOTH", -1}};
+  const absl::string_view axis = args.Enum("axis");
+  const std::optional<int> flip_code = LookUpName(kAxes, axis.empty() ? "AXIS_HORIZONTAL" : axis);
+  if (!flip_code.has_value()) return b.Invalid("axis", absl::StrCat("unknown value ", axis));
+  const int code = *flip_code;
+  b.SetParams(FlipParams{code});
   b.SetCpu([code](const cv::Mat& src, cv::Mat& dst) { cv::flip(src, dst, code); });
-#if IMGPROC_WITH_CUDA
-  b.SetCuda([code](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    cv::cuda::flip(src, dst, code, ctx.stream);
-  });
-#endif
   return absl::OkStatus();
 }
 
 OpDefinition FlipDefinition() {
   return {"flip",
-          pb::Operation::kFlip,
           "Mirror the image",
           {{"axis", "enum Flip.Axis", "HORIZONTAL, VERTICAL, BOTH", "HORIZONTAL", "HORIZONTAL mirrors left-right"}},
-          true,
-          "",
           BindFlip};
 }
 IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
 // ---------------------------------------------------------------- warps (affine, perspective, rotate)
 
-struct WarpParams {
-  cv::Mat matrix;  // 2x3 or 3x3, CV_64F, always mapping source to destination
-  cv::Size size;
-  int interpolation = cv::INTER_LINEAR;
-  int border = cv::BORDER_CONSTANT;
-  cv::Scalar border_value;
-};
-
 void SetWarp(StepBinder& b, const WarpParams& w) {
   b.output().width = w.size.width;
   b.output().height = w.size.height;
   b.SetWork(PixelChannels(b.output()) * InterpolationTaps(w.interpolation));
-  const bool affine = w.matrix.rows == 2;
-  b.SetCpu([w, affine](const cv::Mat& src, cv::Mat& dst) {
-    if (affine) {
+  b.SetParams(w);
+  b.SetCpu([w](const cv::Mat& src, cv::Mat& dst) {
+    if (w.affine()) {
       cv::warpAffine(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
     } else {
       cv::warpPerspective(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
     }
   });
-#if IMGPROC_WITH_CUDA
-  b.SetCuda([w, affine](const cv::cuda::GpuMat& src, cv::cuda::GpuMat& dst, CudaOpContext& ctx) {
-    if (affine) {
-      cv::cuda::warpAffine(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value, ctx.stream);
-    } else {
-      cv::cuda::warpPerspective(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value, ctx.stream);
-    }
-  });
-#endif
 }
 
-template <typename Params>
-absl::Status BindWarp(const Params& p, int rows, StepBinder& b) {
+absl::Status BindWarp(const OpArgs& args, int rows, StepBinder& b) {
   const int expected = rows * 3;
-  if (p.matrix_size() != expected) {
+  const absl::Span<const double> matrix = args.Doubles("matrix");
+  if (static_cast<int>(matrix.size()) != expected) {
     return b.Invalid("matrix",
-                     absl::StrCat("needs ", expected, " values, row-major ", rows, "x3 (got ", p.matrix_size(), ")"));
+                     absl::StrCat("needs ", expected, " values, row-major ", rows, "x3 (got ", matrix.size(), ")"));
   }
   WarpParams w;
   w.matrix = cv::Mat(rows, 3, CV_64F);
   for (int i = 0; i < expected; ++i) {
-    if (!std::isfinite(p.matrix(i))) return b.Invalid("matrix", "values must be finite");
-    w.matrix.at<double>(i / 3, i % 3) = p.matrix(i);
+    if (!std::isfinite(matrix[i])) return b.Invalid("matrix", "values must be finite");
+    w.matrix.at<double>(i / 3, i % 3) = matrix[i];
   }
   const double det = rows == 2 ? cv::determinant(w.matrix.colRange(0, 2)) : cv::determinant(w.matrix);
   if (std::abs(det) < 1e-12) return b.Invalid("matrix", "is singular (determinant 0)");
-  if (p.inverse_map()) {
+  if (args.Bool("inverse_map")) {
     // Both lanes get the forward matrix, so the CPU and CUDA paths read the same parameters.
     if (rows == 2) {
       cv::invertAffineTransform(w.matrix, w.matrix);
@@ -279,15 +217,20 @@ absl::Status BindWarp(const Params& p, int rows, StepBinder& b) {
       w.matrix = w.matrix.inv();
     }
   }
-  if (p.width() < 0 || p.height() < 0) return b.Invalid(p.width() < 0 ? "width" : "height", "must be >= 0");
-  const int64_t width = p.width() > 0 ? p.width() : b.input().width;
-  const int64_t height = p.height() > 0 ? p.height() : b.input().height;
+  const int requested_width = args.Int("width"), requested_height = args.Int("height");
+  if (requested_width < 0 || requested_height < 0) {
+    return b.Invalid(requested_width < 0 ? "width" : "height", "must be >= 0");
+  }
+  const int64_t width = requested_width > 0 ? requested_width : b.input().width;
+  const int64_t height = requested_height > 0 ? requested_height : b.input().height;
   IMGPROC_RETURN_IF_ERROR(CheckOutputSize(b, width, height));
   w.size = cv::Size(static_cast<int>(width), static_cast<int>(height));
-  if (p.interpolation() == pb::INTERPOLATION_AREA) return b.Invalid("interpolation", "AREA is for resize only");
-  w.interpolation = ToCvInterpolation(p.interpolation());
-  w.border = ToCvBorder(p.border());
-  absl::StatusOr<cv::Scalar> value = ChannelValues(b, "border_value", p.border_value(), 0);
+  if (args.Enum("interpolation") == "INTERPOLATION_AREA") {
+    return b.Invalid("interpolation", "AREA is for resize only");
+  }
+  w.interpolation = ToCvInterpolation(args.Enum("interpolation"));
+  w.border = ToCvBorder(args.Enum("border"));
+  absl::StatusOr<cv::Scalar> value = ChannelValues(b, "border_value", args.Doubles("border_value"), 0);
   if (!value.ok()) return value.status();
   w.border_value = *value;
   SetWarp(b, w);
@@ -305,33 +248,25 @@ std::vector<ParamInfo> WarpParamsInfo(const char* matrix_doc) {
 }
 
 OpDefinition WarpAffineDefinition() {
-  return {"warp_affine",
-          pb::Operation::kWarpAffine,
-          "Affine transform (cv::warpAffine)",
-          WarpParamsInfo("6 values, 2x3, non-singular"),
-          true,
-          "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
-          [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_affine(), 2, b); }};
+  return {"warp_affine", "Affine transform (cv::warpAffine)", WarpParamsInfo("6 values, 2x3, non-singular"),
+          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 2, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_affine, WarpAffineDefinition());
 
 OpDefinition WarpPerspectiveDefinition() {
-  return {"warp_perspective",
-          pb::Operation::kWarpPerspective,
-          "Perspective transform (cv::warpPerspective)",
+  return {"warp_perspective", "Perspective transform (cv::warpPerspective)",
           WarpParamsInfo("9 values, 3x3, non-singular"),
-          true,
-          "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU",
-          [](const pb::Operation& op, StepBinder& b) { return BindWarp(op.warp_perspective(), 3, b); }};
+          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 3, b); }};
 }
 IMGPROC_REGISTER_OPERATION(warp_perspective, WarpPerspectiveDefinition());
 
-absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
-  const pb::Rotate& p = op.rotate();
-  IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "angle", p.angle(), -1e6, 1e6));
-  if (p.interpolation() == pb::INTERPOLATION_AREA) return b.Invalid("interpolation", "AREA is for resize only");
+absl::Status BindRotate(const OpArgs& args, StepBinder& b) {
+  IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "angle", args.Double("angle"), -1e6, 1e6));
+  if (args.Enum("interpolation") == "INTERPOLATION_AREA") {
+    return b.Invalid("interpolation", "AREA is for resize only");
+  }
   const ImageSpec& in = b.input();
-  double angle = std::fmod(p.angle(), 360.0);
+  double angle = std::fmod(args.Double("angle"), 360.0);
   if (angle < 0) angle += 360.0;
   const bool quarter_turn = std::fmod(angle, 90.0) == 0.0;
   WarpParams w;
@@ -347,7 +282,7 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
     w.size = turns % 2 == 1 ? cv::Size(H, W) : cv::Size(W, H);
     w.interpolation = cv::INTER_NEAREST;
     w.border = cv::BORDER_CONSTANT;
-    SetWarp(b, w);  // the CUDA path; the CPU has a dedicated function
+    SetWarp(b, w);  // what backends run; the CPU kernel below has a dedicated function
     static constexpr int kRotateCode[] = {-1, cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
     const int code = kRotateCode[turns];
     b.SetCpu([code](const cv::Mat& src, cv::Mat& dst) {
@@ -362,7 +297,7 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
     const cv::Point2f center((in.width - 1) / 2.0f, (in.height - 1) / 2.0f);
     w.matrix = cv::getRotationMatrix2D(center, angle, 1.0);
     w.size = cv::Size(in.width, in.height);
-    if (p.expand()) {
+    if (args.Bool("expand")) {
       const cv::Rect2f box =
           cv::RotatedRect(cv::Point2f(), cv::Size2f(in.width, in.height), float(angle)).boundingRect2f();
       w.size = cv::Size(static_cast<int>(std::ceil(box.width - 1e-3)), static_cast<int>(std::ceil(box.height - 1e-3)));
@@ -370,9 +305,9 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
       w.matrix.at<double>(1, 2) += (w.size.height - 1) / 2.0 - center.y;
     }
     IMGPROC_RETURN_IF_ERROR(CheckOutputSize(b, w.size.width, w.size.height));
-    w.interpolation = ToCvInterpolation(p.interpolation());
-    w.border = ToCvBorder(p.border());
-    absl::StatusOr<cv::Scalar> value = ChannelValues(b, "border_value", p.border_value(), 0);
+    w.interpolation = ToCvInterpolation(args.Enum("interpolation"));
+    w.border = ToCvBorder(args.Enum("border"));
+    absl::StatusOr<cv::Scalar> value = ChannelValues(b, "border_value", args.Doubles("border_value"), 0);
     if (!value.ok()) return value.status();
     w.border_value = *value;
   }
@@ -382,15 +317,12 @@ absl::Status BindRotate(const pb::Operation& op, StepBinder& b) {
 
 OpDefinition RotateDefinition() {
   return {"rotate",
-          pb::Operation::kRotate,
           "Rotate counter-clockwise; multiples of 90 degrees are exact",
           {{"angle", "double", "any, degrees", "0", "counter-clockwise"},
            {"interpolation", "enum Interpolation", "LINEAR, NEAREST, CUBIC", "LINEAR", "other angles only"},
            kBorderParam,
            {"border_value", "repeated double", "1 or one per channel", "0", ""},
            {"expand", "bool", "", "false", "grow the output to hold the whole rotated image"}},
-          true,
-          "",
           BindRotate};
 }
 IMGPROC_REGISTER_OPERATION(rotate, RotateDefinition());

@@ -2,32 +2,21 @@
 
 namespace imgproc {
 
-int ToCvInterpolation(pb::Interpolation interpolation) {
-  switch (interpolation) {
-    case pb::INTERPOLATION_NEAREST: return cv::INTER_NEAREST;
-    case pb::INTERPOLATION_CUBIC: return cv::INTER_CUBIC;
-    case pb::INTERPOLATION_AREA: return cv::INTER_AREA;
-    default: return cv::INTER_LINEAR;
-  }
+int ToCvInterpolation(absl::string_view interpolation) {
+  static constexpr NamedValue<int> kInterpolations[] = {{"INTERPOLATION_LINEAR", cv::INTER_LINEAR},
+                                                        {"INTERPOLATION_NEAREST", cv::INTER_NEAREST},
+                                                        {"INTERPOLATION_CUBIC", cv::INTER_CUBIC},
+                                                        {"INTERPOLATION_AREA", cv::INTER_AREA}};
+  return LookUpName(kInterpolations, interpolation).value_or(cv::INTER_LINEAR);
 }
 
-const char* InterpolationName(pb::Interpolation interpolation) {
-  switch (interpolation) {
-    case pb::INTERPOLATION_NEAREST: return "NEAREST";
-    case pb::INTERPOLATION_CUBIC: return "CUBIC";
-    case pb::INTERPOLATION_AREA: return "AREA";
-    default: return "LINEAR";
-  }
-}
-
-int ToCvBorder(pb::BorderMode border) {
-  switch (border) {
-    case pb::BORDER_CONSTANT: return cv::BORDER_CONSTANT;
-    case pb::BORDER_REPLICATE: return cv::BORDER_REPLICATE;
-    case pb::BORDER_REFLECT: return cv::BORDER_REFLECT;
-    case pb::BORDER_WRAP: return cv::BORDER_WRAP;
-    default: return cv::BORDER_REFLECT_101;
-  }
+int ToCvBorder(absl::string_view border) {
+  static constexpr NamedValue<int> kBorders[] = {{"BORDER_REFLECT_101", cv::BORDER_REFLECT_101},
+                                                 {"BORDER_CONSTANT", cv::BORDER_CONSTANT},
+                                                 {"BORDER_REPLICATE", cv::BORDER_REPLICATE},
+                                                 {"BORDER_REFLECT", cv::BORDER_REFLECT},
+                                                 {"BORDER_WRAP", cv::BORDER_WRAP}};
+  return LookUpName(kBorders, border).value_or(cv::BORDER_REFLECT_101);
 }
 
 absl::Status CheckInRange(const StepBinder& b, const std::string& field, double value, double lo, double hi) {
@@ -40,8 +29,8 @@ absl::Status CheckOddKernel(const StepBinder& b, const std::string& field, int s
   return b.Invalid(field, absl::StrCat("must be odd and in [", lo, ", ", hi, "] (got ", size, ")"));
 }
 
-absl::Status CheckFilterBorder(const StepBinder& b, pb::BorderMode border) {
-  if (border != pb::BORDER_WRAP) return absl::OkStatus();
+absl::Status CheckFilterBorder(const StepBinder& b, absl::string_view border) {
+  if (border != "BORDER_WRAP") return absl::OkStatus();
   return b.Invalid("border", "BORDER_WRAP is not supported by filters");
 }
 
@@ -57,15 +46,16 @@ absl::Status CheckOutputSize(const StepBinder& b, int64_t width, int64_t height)
   return absl::OkStatus();
 }
 
-absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string& field,
-                                         const google::protobuf::RepeatedField<double>& values, double fill) {
+absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string& field, absl::Span<const double> values,
+                                         double fill) {
   const int channels = b.input().channels;
-  if (values.size() > 1 && values.size() != channels) {
-    return b.Invalid(field, absl::StrCat("needs 1 or ", channels, " values for a ", channels, "-channel image (got ",
-                                         values.size(), ")"));
+  const int count = static_cast<int>(values.size());
+  if (count > 1 && count != channels) {
+    return b.Invalid(
+        field, absl::StrCat("needs 1 or ", channels, " values for a ", channels, "-channel image (got ", count, ")"));
   }
   cv::Scalar scalar = cv::Scalar::all(values.empty() ? fill : values[0]);
-  for (int c = 0; c < values.size(); ++c) {
+  for (int c = 0; c < count; ++c) {
     if (!std::isfinite(values[c])) return b.Invalid(field, "values must be finite");
     scalar[c] = values[c];
   }

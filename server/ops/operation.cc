@@ -45,26 +45,24 @@ BoundOp StepBinder::Take() {
 }
 
 namespace {
-std::map<int, OpDefinition>& Definitions() {
-  static auto* defs = new std::map<int, OpDefinition>();
+std::map<std::string, OpDefinition, std::less<>>& Definitions() {
+  static auto* defs = new std::map<std::string, OpDefinition, std::less<>>();
   return *defs;
 }
 }  // namespace
 
 bool OpRegistry::Register(OpDefinition def) {
-  const int key = static_cast<int>(def.op_case);
-  for (const auto& [existing_key, existing] : Definitions()) {
-    if (existing_key == key || existing.name == def.name) {
-      std::fprintf(stderr, "imgproc: operation '%s' (Operation field %d) is registered twice\n", def.name.c_str(), key);
-      std::abort();
-    }
+  if (Definitions().count(def.name) != 0) {
+    std::fprintf(stderr, "imgproc: operation '%s' is registered twice\n", def.name.c_str());
+    std::abort();
   }
-  Definitions().emplace(key, std::move(def));
+  std::string name = def.name;
+  Definitions().emplace(std::move(name), std::move(def));
   return true;
 }
 
-const OpDefinition* OpRegistry::Find(pb::Operation::OpCase op_case) {
-  auto it = Definitions().find(static_cast<int>(op_case));
+const OpDefinition* OpRegistry::Find(absl::string_view name) {
+  auto it = Definitions().find(name);
   return it == Definitions().end() ? nullptr : &it->second;
 }
 

@@ -1,61 +1,24 @@
 #pragma once
-// An operation is defined in one place: its parameter metadata, its validation against the incoming
-// image, and its CPU and CUDA implementations (ops/<family>.cc). The registry below is how the rest of
-// the service finds it, so adding an operation touches its family file and the proto, nothing else.
+// An operation is defined in one place, ops/<family>.cc: its parameters, their validation against the incoming
+// image, and its CPU kernel, the reference that every backend falls back to and is compared with. What Bind
+// resolves goes into the step's parameters (a struct in ops/<family>.h), which a backend's own kernels read: those
+// live in the backend's folder and register themselves there (backend/cuda/kernels/), so that adding a backend
+// touches no file here, and adding an operation touches its family file, its proto message and, for a GPU path,
+// the backend's kernel file.
 
+#include <any>
 #include <functional>
-#include <memory>
 #include <opencv2/core.hpp>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/image_spec.h"
 #include "common/limits.h"
-#include "imgproc/v1/imgproc.pb.h"
-
-#if IMGPROC_WITH_CUDA
-#include <opencv2/core/cuda.hpp>
-#endif
+#include "ops/op_args.h"
 
 namespace imgproc {
-
-namespace pb = ::imgproc::v1;
-
-#if IMGPROC_WITH_CUDA
-// Objects a CUDA implementation builds once per lane and reuses, found by a key naming everything they depend
-// on (parameters, pixel type). Building a cv::cuda filter, CLAHE or lookup table uploads its coefficients on
-// the legacy default stream, which waits for the work of every lane's stream: one per request would order all
-// lanes behind one another.
-class CudaObjectCache {
- public:
-  template <typename T, typename Make>
-  cv::Ptr<T> Get(const std::string& key, Make&& make) {
-    auto it = objects_.find(key);
-    if (it != objects_.end()) return cv::Ptr<T>(std::static_pointer_cast<T>(it->second));
-    if (objects_.size() >= kMaxObjects) objects_.clear();  // requests may vary their parameters without end
-    cv::Ptr<T> made = make();
-    objects_.emplace(key, made);
-    return made;
-  }
-
- private:
-  static constexpr size_t kMaxObjects = 64;
-  std::unordered_map<std::string, std::shared_ptr<void>> objects_;
-};
-
-// What a CUDA implementation gets besides its input and output: the worker's stream, scratch matrices and
-// built objects that live as long as the worker, so that steady state allocates and builds nothing.
-struct CudaOpContext {
-  cv::cuda::Stream& stream;
-  std::vector<cv::cuda::GpuMat>& scratch;  // at least 4 entries
-  CudaObjectCache& objects;
-};
-using CudaImpl = std::function<void(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
-using CudaPassImpl =
-    std::function<void(int pass, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx)>;
-#endif
 
 using CpuImpl = std::function<void(const cv::Mat& in, cv::Mat& out)>;
 using CpuPassImpl = std::function<void(int pass, const cv::Mat& in, cv::Mat& out)>;
@@ -73,11 +36,18 @@ struct BoundOp {
   int passes = 1;
   // Estimated work of one pass, in pixel-channel taps (see StepBinder::SetWork); the plan bounds the sum.
   double work_per_pass = 0;
+  // What Bind resolved (kernel sizes, matrices, lookup tables), as the family header's struct for this operation:
+  // backends' kernels read it rather than the request.
+  std::any params;
   CpuPassImpl cpu;  // pass 0 .. passes-1
-#if IMGPROC_WITH_CUDA
-  CudaPassImpl cuda;  // empty: OpenCV has no CUDA path for these parameters; the lane runs `cpu` instead
-#endif
   double work() const { return work_per_pass * passes; }
+
+  // The parameters as the operation's struct; nullptr if they are of another type (a kernel registered with the
+  // wrong struct, which the backend reports as an error of that step).
+  template <typename Params>
+  const Params* params_as() const {
+    return std::any_cast<Params>(&params);
+  }
 };
 
 // Pixels x channels of an image: the unit of the work estimates.
@@ -114,15 +84,11 @@ class StepBinder {
     op_.passes = passes;
     op_.cpu = std::move(impl);
   }
-#if IMGPROC_WITH_CUDA
-  void SetCuda(CudaImpl impl) {
-    op_.cuda = [impl = std::move(impl)](int, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx) {
-      impl(in, out, ctx);
-    };
+  // What backends' kernels read; the operation's struct from its family header.
+  template <typename Params>
+  void SetParams(Params params) {
+    op_.params = std::move(params);
   }
-  // As many passes as SetCpuPasses gave.
-  void SetCudaPasses(CudaPassImpl impl) { op_.cuda = std::move(impl); }
-#endif
   BoundOp Take();
 
  private:
@@ -139,23 +105,20 @@ struct ParamInfo {
 };
 
 struct OpDefinition {
-  std::string name;  // the Operation oneof field
-  pb::Operation::OpCase op_case;
+  std::string name;  // the proto's Operation field; the arguments are its message's fields
   std::string description;
   std::vector<ParamInfo> params;
-  bool has_cuda = false;
-  std::string cuda_notes;
   // Validates the parameters against binder.input(), sets binder.output() and the implementations.
-  std::function<absl::Status(const pb::Operation& op, StepBinder& binder)> bind;
+  std::function<absl::Status(const OpArgs& args, StepBinder& binder)> bind;
 };
 
 class OpRegistry {
  public:
-  // A second definition for an operation (the same oneof case or name) is a programming error: it ends the
-  // program at start-up with a message naming the operation, so that no build with it can serve.
+  // A second definition for an operation name is a programming error: it ends the program at start-up with a
+  // message naming the operation, so that no build with it can serve.
   static bool Register(OpDefinition def);
-  static const OpDefinition* Find(pb::Operation::OpCase op_case);
-  static std::vector<const OpDefinition*> All();  // in proto field order
+  static const OpDefinition* Find(absl::string_view name);
+  static std::vector<const OpDefinition*> All();  // by name
 };
 
 }  // namespace imgproc

@@ -1,8 +1,5 @@
 #include "pipeline/plan.h"
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -14,57 +11,18 @@
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
 #include "common/status_macros.h"
+#include "ops/op_util.h"
 
 namespace imgproc {
 
-namespace pb = ::imgproc::v1;
-
 namespace {
-
-// proto3 enums are open: a client may send any number, and the generated code keeps it. One check over the
-// whole request, so that every enum field (interpolation, border, axis, dtype...) refuses an undeclared value
-// the same way, rather than each operation mapping it to a default or not.
-absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::string_view path) {
-  using google::protobuf::FieldDescriptor;
-  const google::protobuf::Reflection* reflection = message.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  for (const FieldDescriptor* field : fields) {
-    const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
-    if (!is_message && field->cpp_type() != FieldDescriptor::CPPTYPE_ENUM) continue;  // the image bytes, numbers
-    // Field paths are spelled out only for a nested message or an error: this runs on every request.
-    auto where = [&](int i) {
-      const std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
-      return field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
-    };
-    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
-    for (int i = 0; i < count; ++i) {
-      if (is_message) {
-        const google::protobuf::Message& child = field->is_repeated()
-                                                     ? reflection->GetRepeatedMessage(message, field, i)
-                                                     : reflection->GetMessage(message, field);
-        IMGPROC_RETURN_IF_ERROR(CheckEnumValues(child, where(i)));
-        continue;
-      }
-      const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
-                                             : reflection->GetEnumValue(message, field);
-      const google::protobuf::EnumDescriptor* type = field->enum_type();
-      if (type->FindValueByNumber(value) != nullptr) continue;
-      std::vector<std::string> names;
-      for (int v = 0; v < type->value_count(); ++v) names.push_back(type->value(v)->name());
-      return absl::InvalidArgumentError(absl::StrCat(where(i), ": ", value, " is not a value of ", type->name(),
-                                                     " (one of ", absl::StrJoin(names, ", "), ")"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // An answer is at most the chain's last image, uncompressed, in the answer's type (PNG and WebP can be slightly
 // larger than raw pixels only for tiny images; JPEG is smaller). Over the limit, the message names the step
 // after which the image last grew past it, since that is the one to change.
 absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
-  const bool raw = plan.output.format_case() == pb::OutputSpec::kRaw;
-  const double value_bytes = raw && plan.output.raw().dtype() == pb::DTYPE_FLOAT32 ? 4 : 1;
+  const bool raw = plan.output.format == OutputFormat::kRaw;
+  const double value_bytes = raw && plan.output.raw_depth == Depth::kF32 ? 4 : 1;
   auto bytes = [&](const ImageSpec& spec) { return PixelChannels(spec) * value_bytes; };
   const double answer = bytes(plan.result);
   if (answer <= static_cast<double>(limits.max_output_bytes)) return absl::OkStatus();
@@ -94,11 +52,11 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
 // - LINEAR, CUBIC and NEAREST beyond an exact half read a few source pixels per output pixel and alias on fine
 //   texture; a shrunk decode does not, and the answers would differ by far more (23 dB on Elephants_3840x2160.jpg),
 //   so those are decoded at full size.
-int ShrinkFactor(const ImageHeader& header, int width, int height, pb::Interpolation interpolation) {
+int ShrinkFactor(const ImageHeader& header, int width, int height, int interpolation) {
   if (!HasScaledDecode(header)) return 1;
-  const bool averages = interpolation == pb::INTERPOLATION_AREA || interpolation == pb::INTERPOLATION_LINEAR;
+  const bool averages = interpolation == cv::INTER_AREA || interpolation == cv::INTER_LINEAR;
   if (averages && width == ShrunkSide(header.width, 2) && height == ShrunkSide(header.height, 2)) return 2;
-  if (interpolation != pb::INTERPOLATION_AREA) return 1;
+  if (interpolation != cv::INTER_AREA) return 1;
   struct Margin {
     int factor, numerator, denominator;
   };  // decoded side >= output side * numerator / denominator
@@ -114,14 +72,14 @@ int ShrinkFactor(const ImageHeader& header, int width, int height, pb::Interpola
 // Shrink-on-load applies when the chain starts with a resize that ShrinkFactor accepts. The resize is bound again
 // from the shrunk image to the very same output size (its width/height/scale/keep_aspect were resolved against
 // the full-size image, so the new binding names the size outright).
-absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRequest& request, const Plan& plan,
+absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const ImageRequest& request, const Plan& plan,
                                                              const ImageLimits& limits) {
-  if (request.disable_shrink_on_load() || plan.steps.empty() ||
-      request.operations(0).op_case() != pb::Operation::kResize) {
+  if (request.disable_shrink_on_load || plan.steps.empty() || request.operations[0].name != "resize") {
     return std::nullopt;
   }
   const ImageSpec& target = plan.steps[0].output;
-  const pb::Interpolation interpolation = request.operations(0).resize().interpolation();
+  const absl::string_view interpolation_name = request.operations[0].args.Enum("interpolation");
+  const int interpolation = ToCvInterpolation(interpolation_name);
   const bool transposed = plan.orientation >= 5;  // EXIF 5-8 swap width and height (see Oriented)
   const int factor = ShrinkFactor(plan.header, transposed ? target.height : target.width,
                                   transposed ? target.width : target.height, interpolation);
@@ -130,13 +88,11 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRe
   shrink.factor = factor;
   shrink.decoded = DecodedSpec(plan.header, plan.decode_mode, factor);
   shrink.oriented = Oriented(shrink.decoded, plan.orientation);
-  pb::Operation rest;
-  pb::Resize& resize = *rest.mutable_resize();
-  resize.set_width(target.width);
-  resize.set_height(target.height);
-  resize.set_interpolation(interpolation);
+  OpArgs rest;
+  rest.Set("width", int64_t{target.width}).Set("height", int64_t{target.height});
+  rest.Set("interpolation", std::string(interpolation_name));
   StepBinder binder(0, plan.steps[0].name, shrink.oriented, limits);
-  if (absl::Status s = OpRegistry::Find(pb::Operation::kResize)->bind(rest, binder); !s.ok()) {
+  if (absl::Status s = OpRegistry::Find("resize")->bind(rest, binder); !s.ok()) {
     return absl::InternalError(absl::StrCat("shrink-on-load: binding the rest of operations[0] failed: ", s.message()));
   }
   shrink.first_step = binder.Take();
@@ -145,41 +101,37 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const pb::ProcessRe
 
 }  // namespace
 
-absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
+absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& limits) {
   Plan plan;
-  if (request.operations_size() > limits.max_operations) {
+  if (static_cast<int64_t>(request.operations.size()) > limits.max_operations) {
     return absl::InvalidArgumentError(
-        absl::StrCat("operations: ", request.operations_size(), " steps, over the limit of ", limits.max_operations));
+        absl::StrCat("operations: ", request.operations.size(), " steps, over the limit of ", limits.max_operations));
   }
-  // Bounded by max_operations first: the check walks every step.
-  IMGPROC_RETURN_IF_ERROR(CheckEnumValues(request, ""));
-  plan.decode_mode = request.decode_mode();
-  if (static_cast<int64_t>(request.image().size()) > limits.max_input_bytes) {
+  plan.decode_mode = request.decode_mode;
+  if (static_cast<int64_t>(request.image.size()) > limits.max_input_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("image is ", request.image().size(), " bytes, over the limit of ", limits.max_input_bytes));
+        absl::StrCat("image is ", request.image.size(), " bytes, over the limit of ", limits.max_input_bytes));
   }
-  absl::StatusOr<ImageHeader> header = ReadImageHeader(request.image());
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(request.image);
   if (!header.ok()) return header.status();
   plan.header = *header;
-  IMGPROC_RETURN_IF_ERROR(CheckHeaderLimits(plan.header, request.image().size(), limits));
+  IMGPROC_RETURN_IF_ERROR(CheckHeaderLimits(plan.header, request.image.size(), limits));
   plan.decoded = DecodedSpec(plan.header, plan.decode_mode);
-  plan.orientation = request.ignore_exif_orientation() ? 1 : plan.header.exif_orientation;
+  plan.orientation = request.ignore_exif_orientation ? 1 : plan.header.exif_orientation;
   plan.oriented = Oriented(plan.decoded, plan.orientation);
 
   ImageSpec current = plan.oriented;
-  plan.steps.reserve(request.operations_size());
-  for (int i = 0; i < request.operations_size(); ++i) {
-    const pb::Operation& op = request.operations(i);
-    const OpDefinition* def = OpRegistry::Find(op.op_case());
+  plan.steps.reserve(request.operations.size());
+  for (int i = 0; i < static_cast<int>(request.operations.size()); ++i) {
+    const OpCall& op = request.operations[i];
+    const OpDefinition* def = OpRegistry::Find(op.name);
     if (def == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("operations[", i, "]: ",
-                       op.op_case() == pb::Operation::OP_NOT_SET
-                           ? "no operation set"
-                           : absl::StrCat("unknown operation (field ", static_cast<int>(op.op_case()), ")")));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "operations[", i,
+          "]: ", op.name.empty() ? "no operation set" : absl::StrCat("unknown operation '", op.name, "'")));
     }
     StepBinder binder(i, def->name, current, limits);
-    IMGPROC_RETURN_IF_ERROR(def->bind(op, binder));
+    IMGPROC_RETURN_IF_ERROR(def->bind(op.args, binder));
     plan.steps.push_back(binder.Take());
     const BoundOp& step = plan.steps.back();
     plan.work += step.work();
@@ -200,8 +152,8 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
   for (const BoundOp& step : plan.steps) {
     plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));
   }
-  IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output(), current));
-  plan.output = request.output();
+  IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output, current));
+  plan.output = request.output;
   IMGPROC_RETURN_IF_ERROR(CheckAnswerSize(plan, limits));
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();

@@ -7,8 +7,8 @@
 #include "codec/image_header.h"
 #include "common/image_spec.h"
 #include "common/limits.h"
-#include "imgproc/v1/imgproc.pb.h"
 #include "ops/operation.h"
+#include "pipeline/image_request.h"
 
 namespace imgproc {
 
@@ -26,7 +26,7 @@ struct ShrinkOnLoad {
 // parameters fit the image it will receive, and the output format fits the image the chain produces.
 struct Plan {
   ImageHeader header;
-  imgproc::v1::DecodeMode decode_mode = imgproc::v1::DECODE_MODE_COLOR;
+  DecodeMode decode_mode = DecodeMode::kColor;
   ImageSpec decoded;  // what the decoder produces, pixels as stored
   // The EXIF orientation that lanes apply after decoding (1: none); the chain starts from `oriented`.
   int orientation = 1;
@@ -36,7 +36,7 @@ struct Plan {
   // The most pixel memory the chain holds at once: a step's input and output (the decoded image for none).
   int64_t peak_pixel_bytes = 0;
   ImageSpec result;
-  imgproc::v1::OutputSpec output;
+  OutputSpec output;
   // Set when the input and chain allow shrink-on-load and the request did not turn it off. A lane that decodes
   // on the CPU may start from it; the limits and estimates above are those of the full-size decode, the larger.
   std::optional<ShrinkOnLoad> shrink_on_load;
@@ -44,6 +44,6 @@ struct Plan {
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step
 // that takes the estimated work over limits.max_request_work.
-absl::StatusOr<Plan> BuildPlan(const imgproc::v1::ProcessRequest& request, const ImageLimits& limits);
+absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& limits);
 
 }  // namespace imgproc

@@ -4,8 +4,10 @@
 #include <mutex>
 #include <random>
 
+#include "absl/base/thread_annotations.h"
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc {
 
@@ -30,7 +32,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_height(result.image.spec.height);
   response->set_channels(result.image.spec.channels);
   response->set_dtype(result.image.spec.depth == Depth::kF32 ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
-  response->set_layout(result.image.layout);
+  response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);
@@ -201,13 +203,13 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   }
 
   // Whether reading stopped for the in-flight bound and may go on; the caller starts the read outside the lock.
-  bool ResumeReadLocked() {
+  bool ResumeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!read_paused_ || reads_done_ || owed_ >= max_in_flight_) return false;
     read_paused_ = false;
     return true;
   }
 
-  void MaybeFinishLocked() {
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || !reads_done_ || owed_ > 0 || writing_ || !outbox_.empty()) return;
     finished_ = true;
     Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "client stopped reading") : grpc::Status::OK);
@@ -216,15 +218,16 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   ImageProcessorService& service_;
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
-  pb::ProcessRequest incoming_;
-  std::mutex mu_;
-  std::deque<pb::ProcessStreamResponse> outbox_;  // front() is being written while writing_
-  int owed_ = 0;  // requests read and not yet answered: running, or their answer not yet written
-  bool reads_done_ = false;
-  bool read_paused_ = false;
-  bool writing_ = false;
-  bool write_failed_ = false;
-  bool finished_ = false;
+  pb::ProcessRequest incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
+  std::mutex mu_;                // the callbacks of reads, writes and finished jobs run on different threads
+  std::deque<pb::ProcessStreamResponse> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
+  // Requests read and not yet answered: running, or their answer not yet written.
+  int owed_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <opencv2/core/version.hpp>
 
+#include "core/kernel_catalog.h"
 #include "ops/operation.h"
 #include "version.h"
 
@@ -40,7 +41,11 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
   l->set_max_jpeg_scans(limits.max_jpeg_scans);
   l->set_max_request_work(limits.max_request_work);
   l->set_max_output_bytes(limits.max_output_bytes);
-  for (const OpDefinition* def : OpRegistry::All()) {
+  // In the proto's field order: the order a client's generated code lists them in.
+  const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
+  for (int i = 0; i < ops->field_count(); ++i) {
+    const OpDefinition* def = OpRegistry::Find(ops->field(i)->name());
+    if (def == nullptr) continue;  // the schema test keeps the proto and the registry in step
     pb::OperationInfo* op = info.add_operations();
     op->set_name(def->name);
     op->set_description(def->description);
@@ -53,8 +58,11 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
       param->set_description(p.description);
     }
     op->add_backends("cpu");
-    if (def->has_cuda) op->add_backends("cuda");
-    op->set_cuda_notes(def->has_cuda ? def->cuda_notes : "no CUDA path: runs on the CPU of a GPU server");
+    op->set_cuda_notes("no CUDA kernel in this build: runs on the CPU of a GPU server");
+    for (const BackendKernelInfo& kernel : BackendKernelsFor(def->name)) {
+      op->add_backends(kernel.backend);
+      if (kernel.backend == "cuda") op->set_cuda_notes(kernel.notes);
+    }
   }
   for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif"}) info.add_input_formats(f);
   for (const char* f : {"jpeg", "png", "webp", "raw"}) info.add_output_formats(f);

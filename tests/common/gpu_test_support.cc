@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 #if IMGPROC_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"

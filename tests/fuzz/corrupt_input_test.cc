@@ -10,6 +10,7 @@
 #include "common/animation_images.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {

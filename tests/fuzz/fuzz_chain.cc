@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace {
 

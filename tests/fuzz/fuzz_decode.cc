@@ -8,6 +8,7 @@
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   imgproc::ImageLimits limits;

@@ -20,6 +20,7 @@
 #include "common/test_support.h"
 #include "pipeline/plan.h"
 #include "scheduler/worker_pool.h"
+#include "transport/request_translation.h"
 #if IMGPROC_WITH_CUDA
 #include <cuda_runtime.h>
 

@@ -13,6 +13,7 @@
 #include "common/server_process.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {

@@ -11,6 +11,7 @@
 #include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {

@@ -12,6 +12,7 @@
 #include "common/animation_images.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -65,8 +66,8 @@ absl::StatusOr<cv::Mat> DecodeAsServer(const std::string& bytes, pb::DecodeMode 
   absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
   if (!header.ok()) return header.status();
   if (header_out != nullptr) *header_out = *header;
-  const ImageSpec expected = DecodedSpec(*header, mode);
-  absl::StatusOr<cv::Mat> image = Decode(bytes, *header, mode, expected);
+  const ImageSpec expected = DecodedSpec(*header, TranslateDecodeMode(mode));
+  absl::StatusOr<cv::Mat> image = Decode(bytes, *header, TranslateDecodeMode(mode), expected);
   if (image.ok()) {
     EXPECT_EQ(image->cols, expected.width);
     EXPECT_EQ(image->rows, expected.height);

@@ -7,6 +7,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {

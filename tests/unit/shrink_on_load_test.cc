@@ -15,6 +15,7 @@
 #include "codec/codec.h"
 #include "common/test_support.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -241,8 +242,8 @@ TEST(ShrinkOnLoadTest, AreaRatioSweepStaysOver35DbOnEveryPhoto) {
     ASSERT_TRUE(header.ok()) << header.status();
     std::map<int, cv::Mat> decoded;
     for (const int factor : {1, 2, 4, 8}) {
-      const ImageSpec spec = DecodedSpec(*header, pb::DECODE_MODE_COLOR, factor);
-      absl::StatusOr<cv::Mat> image = Decode(jpeg, *header, pb::DECODE_MODE_COLOR, spec, factor);
+      const ImageSpec spec = DecodedSpec(*header, DecodeMode::kColor, factor);
+      absl::StatusOr<cv::Mat> image = Decode(jpeg, *header, DecodeMode::kColor, spec, factor);
       ASSERT_TRUE(image.ok()) << image.status();
       decoded[factor] = *image;
     }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 #include <vector>
 
 #include "codec/codec.h"
@@ -11,6 +12,11 @@
 #include "common/test_support.h"
 #include "ops/operation.h"
 #include "pipeline/plan.h"
+#include "transport/request_translation.h"
+#if IMGPROC_WITH_CUDA
+#include "backend/cuda/cuda_kernel.h"
+#include "core/kernel_catalog.h"
+#endif
 
 namespace imgproc::testing {
 namespace {
@@ -130,13 +136,107 @@ TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
 
 // Two definitions for one operation end the program at start-up instead of one silently shadowing the other.
 TEST(OperationRegistryDeathTest, ASecondDefinitionOfAnOperationEndsTheProgram) {
-  const OpDefinition* flip = OpRegistry::Find(pb::Operation::kFlip);
+  const OpDefinition* flip = OpRegistry::Find("flip");
   ASSERT_NE(flip, nullptr);
-  EXPECT_DEATH(OpRegistry::Register(*flip), "operation 'flip' .* is registered twice");
-  OpDefinition same_name = *flip;
-  same_name.op_case = pb::Operation::OP_NOT_SET;
-  EXPECT_DEATH(OpRegistry::Register(same_name), "operation 'flip' .* is registered twice");
+  EXPECT_DEATH(OpRegistry::Register(*flip), "operation 'flip' is registered twice");
 }
+
+// The proto is the schema of the gRPC frontend, the registry that of the engine: every Operation field names a
+// definition, every definition a field, and each operation's parameters are its message's fields with their types,
+// which are the only types request_translation.cc carries into OpArgs.
+TEST(OperationSchemaTest, EveryOperationFieldHasADefinitionWhoseParametersAreItsMessageFields) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
+  ASSERT_NE(ops, nullptr);
+  std::set<std::string> proto_names;
+  for (int i = 0; i < ops->field_count(); ++i) {
+    const FieldDescriptor* op = ops->field(i);
+    SCOPED_TRACE(op->name());
+    proto_names.insert(op->name());
+    const OpDefinition* def = OpRegistry::Find(op->name());
+    ASSERT_NE(def, nullptr) << "no definition for Operation." << op->name();
+    const google::protobuf::Descriptor* message = op->message_type();
+    ASSERT_EQ(def->params.size(), static_cast<size_t>(message->field_count()));
+    for (int f = 0; f < message->field_count(); ++f) {
+      const FieldDescriptor* field = message->field(f);
+      const ParamInfo& param = def->params[f];
+      EXPECT_EQ(param.name, field->name());
+      std::string type;
+      switch (field->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32: type = "int32"; break;
+        case FieldDescriptor::CPPTYPE_DOUBLE: type = "double"; break;
+        case FieldDescriptor::CPPTYPE_BOOL: type = "bool"; break;
+        case FieldDescriptor::CPPTYPE_ENUM: {
+          std::string name = field->enum_type()->full_name();
+          type = "enum " + name.substr(std::string("imgproc.v1.").size());
+          break;
+        }
+        default: type = "unsupported type " + std::string(field->cpp_type_name()); break;
+      }
+      if (field->is_repeated()) type = "repeated " + type;
+      EXPECT_EQ(param.type, type) << field->name();
+      if (field->is_repeated()) EXPECT_EQ(type, "repeated double") << "OpArgs carries lists of reals only";
+    }
+  }
+  for (const OpDefinition* def : OpRegistry::All()) {
+    EXPECT_EQ(proto_names.count(def->name), 1u) << def->name << " has no Operation field";
+  }
+}
+
+// What the frontend translates is what the operation reads: unset optional fields are absent, plain fields present
+// at their zero value, enumerations by name.
+TEST(OperationSchemaTest, TranslationKeepsPresenceAndNamesEnumerationValues) {
+  pb::Operation op;
+  op.mutable_morphology()->set_op(pb::Morphology::OP_CLOSE);
+  op.mutable_morphology()->set_iterations(4);
+  const OpCall call = TranslateOperation(op);
+  EXPECT_EQ(call.name, "morphology");
+  EXPECT_EQ(call.args.Enum("op"), "OP_CLOSE");
+  EXPECT_EQ(call.args.Enum("shape"), "SHAPE_RECT");
+  EXPECT_EQ(call.args.Int("iterations"), 4);
+  EXPECT_FALSE(call.args.Has("kernel_width"));
+  EXPECT_EQ(call.args.Int("kernel_width", 3), 3);
+
+  pb::Operation pad;
+  pad.mutable_pad()->add_value(7);
+  pad.mutable_pad()->add_value(8);
+  const OpCall pad_call = TranslateOperation(pad);
+  EXPECT_TRUE(pad_call.args.Has("top"));  // a plain proto3 field: present at 0
+  EXPECT_EQ(pad_call.args.Int("top", 99), 0);
+  ASSERT_EQ(pad_call.args.Doubles("value").size(), 2u);
+  EXPECT_EQ(pad_call.args.Doubles("value")[1], 8);
+
+  EXPECT_TRUE(TranslateOperation(pb::Operation()).name.empty());
+}
+
+#if IMGPROC_WITH_CUDA
+// The CUDA backend's kernels are found by operation name and decide per binding; no GPU is needed to check either.
+TEST(CudaKernelRegistryTest, EveryKernelNamesAnOperationAndAcceptsTheBindingsItComputes) {
+  EXPECT_TRUE(CudaKernelRegistry::CheckEveryKernelHasAnOperation().ok())
+      << CudaKernelRegistry::CheckEveryKernelHasAnOperation();
+  for (const char* op : {"resize", "gaussian_blur", "gamma", "morphology", "normalize", "rotate"}) {
+    EXPECT_NE(CudaKernelRegistry::Find(op), nullptr) << op;
+    std::vector<BackendKernelInfo> listed = BackendKernelsFor(op);
+    ASSERT_EQ(listed.size(), 1u) << op;
+    EXPECT_EQ(listed[0].backend, "cuda");
+  }
+  // cv::cuda::LookUpTable takes 1 or 3 channels: a 4-channel gamma runs on the CPU.
+  for (const auto& [channels, on_gpu] : {std::pair{3, true}, std::pair{4, false}}) {
+    absl::StatusOr<Plan> plan =
+        BuildPlan(Request(EncodeAs(GeneratedImage(64, 48, channels), ".png"),
+                          "decode_mode: DECODE_MODE_UNCHANGED operations { gamma { gamma: 0.5 } }"),
+                  ImageLimits{});
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(CudaKernelRegistry::Find("gamma")->accepts(plan->steps[0]), on_gpu) << channels << " channels";
+  }
+  // Kernels over 32 taps are beyond OpenCV's separable CUDA filters.
+  absl::StatusOr<Plan> wide =
+      BuildPlan(Request(EncodeAs(GeneratedImage(64, 48), ".png"), "operations { gaussian_blur { kernel_width: 33 } }"),
+                ImageLimits{});
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_FALSE(CudaKernelRegistry::Find("gaussian_blur")->accepts(wide->steps[0]));
+}
+#endif
 
 TEST(ChainValidationTest, TooManySteps) {
   ImageLimits limits;
@@ -303,16 +403,16 @@ TEST(ImageHeaderTest, PalettePngTransparencyIsKeptAsAlpha) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(png);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_EQ(header->channels, 4);
-  const ImageSpec unchanged = DecodedSpec(*header, pb::DECODE_MODE_UNCHANGED);
+  const ImageSpec unchanged = DecodedSpec(*header, DecodeMode::kUnchanged);
   EXPECT_EQ(unchanged.channels, 4);
-  absl::StatusOr<cv::Mat> decoded = Decode(png, *header, pb::DECODE_MODE_UNCHANGED, unchanged);
+  absl::StatusOr<cv::Mat> decoded = Decode(png, *header, DecodeMode::kUnchanged, unchanged);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->type(), CV_8UC4);
   EXPECT_EQ(decoded->at<cv::Vec4b>(0, 0), cv::Vec4b(0, 0, 255, 255));  // red, opaque (BGRA)
   EXPECT_EQ(decoded->at<cv::Vec4b>(0, 1), cv::Vec4b(0, 255, 0, 128));  // green, half
   EXPECT_EQ(decoded->at<cv::Vec4b>(0, 2)[3], 0);                       // blue, transparent
   // In colour mode the same image is 3 channels, as before.
-  EXPECT_EQ(DecodedSpec(*header, pb::DECODE_MODE_COLOR).channels, 3);
+  EXPECT_EQ(DecodedSpec(*header, DecodeMode::kColor).channels, 3);
 }
 
 TEST(ImageHeaderTest, CmykJpegUnchangedIsConvertedToThreeChannels) {
@@ -320,9 +420,9 @@ TEST(ImageHeaderTest, CmykJpegUnchangedIsConvertedToThreeChannels) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(jpeg);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_EQ(header->channels, 4);
-  const ImageSpec unchanged = DecodedSpec(*header, pb::DECODE_MODE_UNCHANGED);
+  const ImageSpec unchanged = DecodedSpec(*header, DecodeMode::kUnchanged);
   EXPECT_EQ(unchanged.channels, 3);
-  absl::StatusOr<cv::Mat> decoded = Decode(jpeg, *header, pb::DECODE_MODE_UNCHANGED, unchanged);
+  absl::StatusOr<cv::Mat> decoded = Decode(jpeg, *header, DecodeMode::kUnchanged, unchanged);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ASSERT_EQ(decoded->type(), CV_8UC3);
   // The same pixels as libjpeg's colour conversion in OpenCV's colour mode.

@@ -12,6 +12,18 @@
 
 namespace imgproc {
 
+CudaVersions ReadCudaVersions() {
+  CudaVersions versions;
+  int runtime = 0, driver = 0;
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) {
+    versions.runtime = absl::StrCat(runtime / 1000, ".", runtime % 1000 / 10);
+  }
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0) {
+    versions.driver = absl::StrCat(driver / 1000, ".", driver % 1000 / 10);
+  }
+  return versions;
+}
+
 absl::StatusOr<std::vector<DeviceDescription>> ProbeCudaDevices() {
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);

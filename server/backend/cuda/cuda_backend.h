@@ -15,6 +15,13 @@
 
 namespace imgproc {
 
+// The CUDA runtime this build links and the driver's, as "13.0"; "none" where there is none.
+struct CudaVersions {
+  std::string runtime = "none";
+  std::string driver = "none";
+};
+CudaVersions ReadCudaVersions();
+
 // The usable CUDA devices, or why there are none (no driver, no device, built for other architectures).
 absl::StatusOr<std::vector<DeviceDescription>> ProbeCudaDevices();
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "backend/cuda/cuda_fault.h"
+#include "backend/cuda/cuda_kernel.h"
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
 #include "backend/cuda/test_fault_kernel.h"
@@ -17,8 +18,6 @@
 
 namespace imgproc {
 namespace {
-
-namespace pb = ::imgproc::v1;
 
 // Most estimated work (pixel-channel taps) a lane queues on its stream between two checks of the request: on an
 // H100, NPP's morphology computes ~2e11 taps a second, so a chunk is ~0.1 s of GPU time.
@@ -219,7 +218,9 @@ class CudaLane final : public ExecutionLane {
     double unsynced_work = 0;  // queued on the stream since the lane last waited for it
     for (const BoundOp& step : job.plan->steps) {
       const std::string where = absl::StrCat("operations[", step.index, "].", step.name);
-      if (!step.cuda) result.cpu_fallback_operations.push_back(where);
+      const CudaKernel* kernel = CudaKernelRegistry::Find(step.name);
+      if (kernel != nullptr && !kernel->accepts(step)) kernel = nullptr;
+      if (kernel == nullptr) result.cpu_fallback_operations.push_back(where);
       for (int pass = 0; pass < step.passes; ++pass) {
         // Queued GPU work cannot be cancelled: long work goes in chunks, waited for before the request is checked
         // again, so that an expired request frees the lane within one chunk.
@@ -231,8 +232,8 @@ class CudaLane final : public ExecutionLane {
         // Ping-pong between the two buffers, never writing into the one being read.
         cv::cuda::GpuMat& next = buffers_[0].data == current.data ? buffers_[1] : buffers_[0];
         try {
-          if (step.cuda) {
-            step.cuda(pass, current, next, ctx);
+          if (kernel != nullptr) {
+            kernel->run(step, pass, current, next, ctx);
             unsynced_work += step.work_per_pass;
           } else {
             RunOnCpu(step, pass, current, next);
@@ -262,9 +263,8 @@ class CudaLane final : public ExecutionLane {
   }
 
   absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
-    const pb::OutputSpec& spec = plan.output;
-    const bool jpeg =
-        spec.format_case() == pb::OutputSpec::kJpeg || spec.format_case() == pb::OutputSpec::FORMAT_NOT_SET;
+    const OutputSpec& spec = plan.output;
+    const bool jpeg = spec.format == OutputFormat::kJpeg;
     if (jpeg && jpeg_encoder_ != nullptr) {
       const Clock::time_point t = Clock::now();
       const cv::cuda::GpuMat* source = &image;
@@ -272,7 +272,7 @@ class CudaLane final : public ExecutionLane {
         cv::cuda::cvtColor(image, scratch_[0], cv::COLOR_BGRA2BGR, 3, *stream_);
         source = &scratch_[0];
       }
-      const int quality = spec.jpeg().has_quality() ? spec.jpeg().quality() : 95;
+      const int quality = spec.quality.value_or(95);
       absl::StatusOr<std::string> bitstream = jpeg_encoder_->Encode(*source, quality, raw_stream_);
       if (!bitstream.ok()) return bitstream.status();
       result.image.bytes = *std::move(bitstream);
@@ -282,9 +282,9 @@ class CudaLane final : public ExecutionLane {
       result.timings.encode_us = MicrosSince(t);
       return absl::OkStatus();
     }
-    if (spec.format_case() == pb::OutputSpec::kRaw) {
+    if (spec.format == OutputFormat::kRaw) {
       result.encode_backend = "none";
-      return DownloadRaw(image, spec.raw(), result.image);
+      return DownloadRaw(image, spec, result.image);
     }
     // PNG and WebP: the CPU encoders, from pinned memory.
     const Clock::time_point t = Clock::now();
@@ -296,8 +296,8 @@ class CudaLane final : public ExecutionLane {
   }
 
   // Raw pixels: dtype conversion and CHW planes on the GPU, then one copy into the answer's bytes.
-  absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const pb::RawOutput& raw, EncodedImage& out) {
-    const int depth = raw.dtype() == pb::DTYPE_FLOAT32 ? CV_32F : CV_8U;
+  absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec, EncodedImage& out) {
+    const int depth = spec.raw_depth == Depth::kF32 ? CV_32F : CV_8U;
     const int channels = image.channels();
     cv::cuda::GpuMat converted = image;
     if (image.depth() != depth) {
@@ -305,7 +305,7 @@ class CudaLane final : public ExecutionLane {
       converted = scratch_[0];
     }
     cv::cuda::GpuMat packed;  // tight rows, planes one after the other for CHW
-    if (raw.layout() == pb::LAYOUT_CHW && channels > 1) {
+    if (spec.raw_layout == Layout::kChw && channels > 1) {
       cv::cuda::createContinuous(converted.rows * channels, converted.cols, depth, scratch_[1]);
       std::vector<cv::cuda::GpuMat> planes;
       for (int c = 0; c < channels; ++c)
@@ -316,7 +316,7 @@ class CudaLane final : public ExecutionLane {
       packed = converted;
     }
     out.format = "raw";
-    out.layout = raw.layout();
+    out.layout = spec.raw_layout;
     out.spec = ImageSpec{image.cols, image.rows, channels, depth == CV_32F ? Depth::kF32 : Depth::kU8};
     out.bytes.resize(size_t(packed.rows) * packed.cols * packed.elemSize());
     cv::Mat destination(packed.rows, packed.cols, packed.type(), out.bytes.data());
@@ -347,6 +347,7 @@ class CudaLane final : public ExecutionLane {
 LaneFactory CudaLaneFactory(int device, std::shared_ptr<NvJpegDevice> codec, CudaCodecOptions options,
                             std::shared_ptr<TestFaultCountdown> test_fault) {
   return [device, codec, options, test_fault](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> {
+    if (absl::Status kernels = CudaKernelRegistry::CheckEveryKernelHasAnOperation(); !kernels.ok()) return kernels;
     try {
       return std::make_unique<CudaLane>(device, codec, options, test_fault);
     } catch (const cv::Exception& e) {  // no context, stream or event on the device

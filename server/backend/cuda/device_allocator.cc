@@ -96,11 +96,16 @@ bool DeviceAllocator::allocate(cv::cuda::GpuMat* mat, int rows, int cols, size_t
   if (p == nullptr) {
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
+    int64_t limit_bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      limit_bytes = limit_bytes_;
+    }
     // The word "out of memory" is what the lanes map to RESOURCE_EXHAUSTED.
     CV_Error(
         cv::Error::GpuApiCallError,
         absl::StrCat("out of memory on cuda:", device, ": cannot allocate ", size, " bytes (", free_bytes, " free of ",
-                     total_bytes, limit_bytes_ > 0 ? absl::StrCat(", server limit ", limit_bytes_) : "", ")"));
+                     total_bytes, limit_bytes > 0 ? absl::StrCat(", server limit ", limit_bytes) : "", ")"));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -115,13 +120,15 @@ bool DeviceAllocator::allocate(cv::cuda::GpuMat* mat, int rows, int cols, size_t
 void DeviceAllocator::free(cv::cuda::GpuMat* mat) {
   void* p = mat->datastart;
   Block block{};
+  int64_t cache_bytes = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = blocks_.find(p);
     if (it != blocks_.end()) block = it->second;
+    cache_bytes = cache_bytes_;
   }
   if (block.size > 0 && block.owner != nullptr && block.owner == t_cache &&
-      static_cast<int64_t>(t_cache->cached_bytes + block.size) <= cache_bytes_) {
+      static_cast<int64_t>(t_cache->cached_bytes + block.size) <= cache_bytes) {
     t_cache->free_blocks[block.size].push_back(p);
     t_cache->cached_bytes += block.size;
   } else {

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+
 namespace imgproc {
 
 class DeviceAllocator final : public cv::cuda::GpuMat::Allocator {
@@ -41,15 +43,16 @@ class DeviceAllocator final : public cv::cuda::GpuMat::Allocator {
     int device;
     ThreadCache* owner;
   };
-  void* TakeFromDevice(int device, size_t size);
-  void ReleaseCache(ThreadCache& cache);
+  void* TakeFromDevice(int device, size_t size) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReleaseCache(ThreadCache& cache) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Every lane's thread allocates and frees; a thread's own cache (ThreadCache) needs no lock.
   mutable std::mutex mu_;
-  std::unordered_map<void*, Block> blocks_;
-  std::unordered_map<int, int64_t> allocated_;  // per device
-  int64_t limit_bytes_ = 0;
-  int64_t cache_bytes_ = int64_t{2} << 30;
-  int64_t malloc_calls_ = 0;
+  std::unordered_map<void*, Block> blocks_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<int, int64_t> allocated_ ABSL_GUARDED_BY(mu_);  // per device
+  int64_t limit_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t cache_bytes_ ABSL_GUARDED_BY(mu_) = int64_t{2} << 30;
+  int64_t malloc_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace imgproc

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -81,7 +82,7 @@ class JpegEngineClassifier {
   explicit JpegEngineClassifier(NvJpegDevice& device) : device_(device) {}
   NvJpegDevice& device_;
   std::mutex mutex_;
-  std::vector<nvjpegJpegStream_t> idle_parsers_;  // guarded by mutex_; one more is made when all are busy
+  std::vector<nvjpegJpegStream_t> idle_parsers_ ABSL_GUARDED_BY(mutex_);  // one more is made when all are busy
 };
 
 // A batch given its output memory, ready for the engine: what Prepare leaves for Run.

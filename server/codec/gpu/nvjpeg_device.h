@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -92,7 +93,7 @@ class NvJpegDevice {
   unsigned cores_per_engine_ = 0;
   std::atomic<int64_t> pinned_allocations_{0};
   std::mutex events_mutex_;
-  std::vector<BatchEvents> idle_events_;  // guarded by events_mutex_
+  std::vector<BatchEvents> idle_events_ ABSL_GUARDED_BY(events_mutex_);
   nvjpegDevAllocatorV2_t device_allocator_{};
   nvjpegPinnedAllocatorV2_t pinned_allocator_{};
 };

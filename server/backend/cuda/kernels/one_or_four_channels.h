@@ -1,15 +1,14 @@
 #pragma once
-// Helpers for CUDA implementations whose OpenCV function takes fewer channel layouts than the CPU one.
-#if IMGPROC_WITH_CUDA
+// For kernels whose OpenCV CUDA function takes fewer channel layouts than the CPU one.
 
 #include <opencv2/cudaimgproc.hpp>
 
-#include "ops/operation.h"
+#include "backend/cuda/cuda_kernel.h"
 
 namespace imgproc {
 
-// Runs `fn` on a 4-channel copy of a 3-channel image (BGR -> BGRA -> fn -> BGR): several NPP-backed
-// filters take only 1 or 4 channels. Other channel counts go straight through.
+// Runs `fn` on a 4-channel copy of a 3-channel image (BGR -> BGRA -> fn -> BGR): several NPP-backed filters take
+// only 1 or 4 channels. Other channel counts go straight through. Uses scratch[0] and scratch[1].
 template <typename Fn>
 void WithOneOrFourChannels(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, CudaOpContext& ctx, Fn&& fn) {
   if (in.channels() != 3) {
@@ -22,5 +21,3 @@ void WithOneOrFourChannels(const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out, Cu
 }
 
 }  // namespace imgproc
-
-#endif  // IMGPROC_WITH_CUDA

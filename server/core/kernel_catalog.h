@@ -1,0 +1,23 @@
+#pragma once
+// Which backends have kernels of their own for an operation, and what differs there: backends record their
+// kernels as they register them, GetServerInfo lists them. Every operation also has its CPU kernel (ops/), which
+// is not recorded here.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace imgproc {
+
+struct BackendKernelInfo {
+  std::string backend;  // "cuda"
+  std::string notes;    // parameters that run on the CPU instead, results that differ from the CPU's
+};
+
+void RecordBackendKernel(std::string op, BackendKernelInfo info);
+std::vector<BackendKernelInfo> BackendKernelsFor(absl::string_view op);
+// Every operation a backend has recorded a kernel for, to check them against the operation registry.
+std::vector<std::string> OperationsWithBackendKernels(absl::string_view backend);
+
+}  // namespace imgproc

@@ -1,0 +1,22 @@
+#pragma once
+// A request as the engine sees it, whichever frontend made it: the gRPC service translates its ProcessRequest into
+// one (transport/request_translation.h); a library call or a batch tool would fill it directly.
+
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "codec/codec.h"
+#include "ops/op_args.h"
+
+namespace imgproc {
+
+struct ImageRequest {
+  absl::string_view image;  // the encoded input; not owned, and only read while the plan is built
+  DecodeMode decode_mode = DecodeMode::kColor;
+  std::vector<OpCall> operations;
+  OutputSpec output;
+  bool ignore_exif_orientation = false;  // true: the stored pixel order, whatever EXIF says
+  bool disable_shrink_on_load = false;   // true: always decode at full size
+};
+
+}  // namespace imgproc

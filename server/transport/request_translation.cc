@@ -1,0 +1,158 @@
+#include "transport/request_translation.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace imgproc {
+
+namespace pb = ::imgproc::v1;
+using google::protobuf::FieldDescriptor;
+
+namespace {
+
+// One check over the whole request, so that every enum field (interpolation, border, axis, dtype...) refuses an
+// undeclared value the same way, rather than each operation mapping it to a default or not.
+absl::Status CheckEnumValues(const google::protobuf::Message& message, absl::string_view path) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!is_message && field->cpp_type() != FieldDescriptor::CPPTYPE_ENUM) continue;  // the image bytes, numbers
+    // Field paths are spelled out only for a nested message or an error: this runs on every request.
+    auto where = [&](int i) {
+      const std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+      return field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+    };
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      if (is_message) {
+        const google::protobuf::Message& child = field->is_repeated()
+                                                     ? reflection->GetRepeatedMessage(message, field, i)
+                                                     : reflection->GetMessage(message, field);
+        IMGPROC_RETURN_IF_ERROR(CheckEnumValues(child, where(i)));
+        continue;
+      }
+      const int value = field->is_repeated() ? reflection->GetRepeatedEnumValue(message, field, i)
+                                             : reflection->GetEnumValue(message, field);
+      const google::protobuf::EnumDescriptor* type = field->enum_type();
+      if (type->FindValueByNumber(value) != nullptr) continue;
+      std::vector<std::string> names;
+      for (int v = 0; v < type->value_count(); ++v) names.push_back(type->value(v)->name());
+      return absl::InvalidArgumentError(absl::StrCat(where(i), ": ", value, " is not a value of ", type->name(),
+                                                     " (one of ", absl::StrJoin(names, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+DecodeMode TranslateDecodeMode(pb::DecodeMode mode) {
+  switch (mode) {
+    case pb::DECODE_MODE_GRAYSCALE: return DecodeMode::kGrayscale;
+    case pb::DECODE_MODE_UNCHANGED: return DecodeMode::kUnchanged;
+    default: return DecodeMode::kColor;
+  }
+}
+
+OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
+  OutputSpec out;
+  out.format_named = spec.format_case() != pb::OutputSpec::FORMAT_NOT_SET;
+  switch (spec.format_case()) {
+    case pb::OutputSpec::kPng:
+      out.format = OutputFormat::kPng;
+      if (spec.png().has_compression_level()) out.compression_level = spec.png().compression_level();
+      break;
+    case pb::OutputSpec::kWebp:
+      out.format = OutputFormat::kWebp;
+      if (spec.webp().has_quality()) out.quality = spec.webp().quality();
+      break;
+    case pb::OutputSpec::kRaw:
+      out.format = OutputFormat::kRaw;
+      out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32 ? Depth::kF32 : Depth::kU8;
+      out.raw_layout = spec.raw().layout() == pb::LAYOUT_CHW ? Layout::kChw : Layout::kHwc;
+      break;
+    default:
+      out.format = OutputFormat::kJpeg;
+      if (spec.jpeg().has_quality()) out.quality = spec.jpeg().quality();
+      break;
+  }
+  return out;
+}
+
+OpCall TranslateOperation(const pb::Operation& operation) {
+  OpCall call;
+  const google::protobuf::Reflection* reflection = operation.GetReflection();
+  const FieldDescriptor* chosen =
+      reflection->GetOneofFieldDescriptor(operation, pb::Operation::descriptor()->FindOneofByName("op"));
+  if (chosen == nullptr) return call;  // no operation set (or one this build does not know): the name stays empty
+  call.name = chosen->name();
+  const google::protobuf::Message& message = reflection->GetMessage(operation, chosen);
+  const google::protobuf::Reflection* fields = message.GetReflection();
+  const google::protobuf::Descriptor* type = message.GetDescriptor();
+  for (int f = 0; f < type->field_count(); ++f) {
+    const FieldDescriptor* field = type->field(f);
+    if (field->is_repeated()) {
+      // Lists of reals are the only repeated arguments (the schema test holds every operation to it).
+      std::vector<double> values;
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        const int n = fields->FieldSize(message, field);
+        values.reserve(n);
+        for (int i = 0; i < n; ++i) values.push_back(fields->GetRepeatedDouble(message, field, i));
+      }
+      call.args.Set(field->name(), std::move(values));
+      continue;
+    }
+    if (field->has_presence() && !fields->HasField(message, field)) continue;
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32: call.args.Set(field->name(), int64_t{fields->GetInt32(message, field)}); break;
+      case FieldDescriptor::CPPTYPE_DOUBLE: call.args.Set(field->name(), fields->GetDouble(message, field)); break;
+      case FieldDescriptor::CPPTYPE_BOOL: call.args.Set(field->name(), fields->GetBool(message, field)); break;
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        // CheckEnumValues has refused undeclared numbers; an unknown one here would reach Bind as "".
+        const google::protobuf::EnumValueDescriptor* value =
+            field->enum_type()->FindValueByNumber(fields->GetEnumValue(message, field));
+        call.args.Set(field->name(), value != nullptr ? value->name() : std::string());
+        break;
+      }
+      default: break;  // no operation has other field types (the schema test says which it may have)
+    }
+  }
+  return call;
+}
+
+absl::StatusOr<ImageRequest> TranslateRequest(const pb::ProcessRequest& request, const ImageLimits& limits) {
+  if (request.operations_size() > limits.max_operations) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("operations: ", request.operations_size(), " steps, over the limit of ", limits.max_operations));
+  }
+  // Bounded by max_operations first: the check walks every step.
+  IMGPROC_RETURN_IF_ERROR(CheckEnumValues(request, ""));
+  ImageRequest out;
+  out.image = request.image();
+  out.decode_mode = TranslateDecodeMode(request.decode_mode());
+  out.operations.reserve(request.operations_size());
+  for (const pb::Operation& operation : request.operations()) out.operations.push_back(TranslateOperation(operation));
+  out.output = TranslateOutputSpec(request.output());
+  out.ignore_exif_orientation = request.ignore_exif_orientation();
+  out.disable_shrink_on_load = request.disable_shrink_on_load();
+  return out;
+}
+
+absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLimits& limits) {
+  absl::StatusOr<ImageRequest> translated = TranslateRequest(request, limits);
+  if (!translated.ok()) return translated.status();
+  return BuildPlan(*translated, limits);
+}
+
+pb::Layout ToProtoLayout(Layout layout) { return layout == Layout::kChw ? pb::LAYOUT_CHW : pb::LAYOUT_HWC; }
+
+}  // namespace imgproc
