@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/unknown_field_set.h>
 
 #include <string>
 #include <vector>
@@ -113,7 +114,9 @@ OpCall TranslateOperation(const pb::Operation& operation) {
     }
     if (field->has_presence() && !fields->HasField(message, field)) continue;
     switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32: call.args.Set(field->name(), int64_t{fields->GetInt32(message, field)}); break;
+      case FieldDescriptor::CPPTYPE_INT32:
+        call.args.Set(field->name(), int64_t{fields->GetInt32(message, field)});
+        break;
       case FieldDescriptor::CPPTYPE_DOUBLE: call.args.Set(field->name(), fields->GetDouble(message, field)); break;
       case FieldDescriptor::CPPTYPE_BOOL: call.args.Set(field->name(), fields->GetBool(message, field)); break;
       case FieldDescriptor::CPPTYPE_ENUM: {
@@ -140,7 +143,17 @@ absl::StatusOr<ImageRequest> TranslateRequest(const pb::ProcessRequest& request,
   out.image = request.image();
   out.decode_mode = TranslateDecodeMode(request.decode_mode());
   out.operations.reserve(request.operations_size());
-  for (const pb::Operation& operation : request.operations()) out.operations.push_back(TranslateOperation(operation));
+  for (int i = 0; i < request.operations_size(); ++i) {
+    const pb::Operation& operation = request.operations(i);
+    const google::protobuf::UnknownFieldSet& unknown = operation.GetReflection()->GetUnknownFields(operation);
+    if (operation.op_case() == pb::Operation::OP_NOT_SET && unknown.field_count() > 0) {
+      // A client built from a newer imgproc.proto asked for an operation this server predates.
+      return absl::InvalidArgumentError(
+          absl::StrCat("operations[", i, "]: unknown operation (Operation field ", unknown.field(0).number(),
+                       "): this server's API does not have it; GetServerInfo lists the operations it has"));
+    }
+    out.operations.push_back(TranslateOperation(operation));
+  }
   out.output = TranslateOutputSpec(request.output());
   out.ignore_exif_orientation = request.ignore_exif_orientation();
   out.disable_shrink_on_load = request.disable_shrink_on_load();

@@ -209,6 +209,19 @@ TEST(OperationSchemaTest, TranslationKeepsPresenceAndNamesEnumerationValues) {
   EXPECT_TRUE(TranslateOperation(pb::Operation()).name.empty());
 }
 
+// An operation from a newer proto arrives as an unknown field: the answer says so rather than "no operation set".
+TEST(OperationSchemaTest, AnOperationFromANewerProtoIsNamedByItsFieldNumber) {
+  pb::ProcessRequest request = Request(EncodeAs(GeneratedImage(20, 20), ".png"), "operations { flip {} }");
+  pb::Operation* newer = request.add_operations();
+  newer->GetReflection()->MutableUnknownFields(newer)->AddLengthDelimited(99, "");
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(plan.status().message(),
+            "operations[1]: unknown operation (Operation field 99): this server's API does not have it; "
+            "GetServerInfo lists the operations it has");
+}
+
 #if IMGPROC_WITH_CUDA
 // The CUDA backend's kernels are found by operation name and decide per binding; no GPU is needed to check either.
 TEST(CudaKernelRegistryTest, EveryKernelNamesAnOperationAndAcceptsTheBindingsItComputes) {

@@ -40,8 +40,8 @@ absl::Status CudaKernelRegistry::CheckEveryKernelHasAnOperation() {
     if (OpRegistry::Find(op) == nullptr) orphans.push_back(op);
   }
   if (orphans.empty()) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat("CUDA kernels registered for operations that have no definition: ",
-                                                    absl::StrJoin(orphans, ", ")));
+  return absl::FailedPreconditionError(
+      absl::StrCat("CUDA kernels registered for operations that have no definition: ", absl::StrJoin(orphans, ", ")));
 }
 
 }  // namespace imgproc

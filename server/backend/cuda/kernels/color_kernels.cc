@@ -39,9 +39,9 @@ void EqualizeHist(const EqualizeHistParams&, int, const GpuMat& src, GpuMat& dst
 const bool kEqualizeHist = RegisterCudaKernel<EqualizeHistParams>("equalize_hist", "", nullptr, EqualizeHist);
 
 void Clahe(const ClaheParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
-  cv::Ptr<cv::cuda::CLAHE> clahe = ctx.objects.Get<cv::cuda::CLAHE>(
-      absl::StrCat("clahe ", p.clip_limit, " ", p.grid.width, "x", p.grid.height),
-      [&] { return cv::cuda::createCLAHE(p.clip_limit, p.grid); });
+  cv::Ptr<cv::cuda::CLAHE> clahe =
+      ctx.objects.Get<cv::cuda::CLAHE>(absl::StrCat("clahe ", p.clip_limit, " ", p.grid.width, "x", p.grid.height),
+                                       [&] { return cv::cuda::createCLAHE(p.clip_limit, p.grid); });
   OnLuma(src, dst, ctx, [&](const GpuMat& s, GpuMat& d) { clahe->apply(s, d, ctx.stream); });
 }
 const bool kClahe = RegisterCudaKernel<ClaheParams>("clahe", "", nullptr, Clahe);

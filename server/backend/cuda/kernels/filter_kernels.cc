@@ -60,8 +60,8 @@ const bool kMedianBlur =
     RegisterCudaKernel<MedianBlurParams>("median_blur", "float32 images run on the CPU", MedianAccepts, MedianBlur);
 
 void BilateralFilter(const BilateralFilterParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
-  cv::cuda::bilateralFilter(src, dst, p.diameter, static_cast<float>(p.sigma_color),
-                            static_cast<float>(p.sigma_space), p.border, ctx.stream);
+  cv::cuda::bilateralFilter(src, dst, p.diameter, static_cast<float>(p.sigma_color), static_cast<float>(p.sigma_space),
+                            p.border, ctx.stream);
 }
 const bool kBilateralFilter =
     RegisterCudaKernel<BilateralFilterParams>("bilateral_filter", "", nullptr, BilateralFilter);
@@ -97,16 +97,16 @@ void Laplacian(const LaplacianParams& p, int, const GpuMat& src, GpuMat& dst, Cu
   GpuMat& filtered = ctx.scratch[3];
   WithOneOrFourChannels(ctx.scratch[2], filtered, ctx, [&](const GpuMat& s, GpuMat& d) {
     ctx.objects
-        .Get<cv::cuda::Filter>(absl::StrCat("laplacian ", s.type(), " ", p.ksize, " ", p.scale, " ", p.border),
-                               [&] { return cv::cuda::createLaplacianFilter(s.type(), s.type(), p.ksize, p.scale,
-                                                                            p.border); })
+        .Get<cv::cuda::Filter>(
+            absl::StrCat("laplacian ", s.type(), " ", p.ksize, " ", p.scale, " ", p.border),
+            [&] { return cv::cuda::createLaplacianFilter(s.type(), s.type(), p.ksize, p.scale, p.border); })
         ->apply(s, d, ctx.stream);
   });
   cv::cuda::add(filtered, cv::Scalar::all(p.delta), ctx.scratch[2], cv::noArray(), -1, ctx.stream);
   FinishDerivative(ctx.scratch[2], p.to_u8, dst, ctx);
 }
-const bool kLaplacian = RegisterCudaKernel<LaplacianParams>("laplacian", "kernel_size 5 and 7 run on the CPU",
-                                                            LaplacianAccepts, Laplacian);
+const bool kLaplacian =
+    RegisterCudaKernel<LaplacianParams>("laplacian", "kernel_size 5 and 7 run on the CPU", LaplacianAccepts, Laplacian);
 
 void Canny(const CannyParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   ctx.objects
@@ -130,12 +130,10 @@ void Morphology(const MorphologyParams& p, int pass, const GpuMat& src, GpuMat& 
   const int iterations = p.in_passes ? 1 : p.iterations;
   WithOneOrFourChannels(src, dst, ctx, [&](const GpuMat& s, GpuMat& d) {
     ctx.objects
-        .Get<cv::cuda::Filter>(absl::StrCat("morphology ", op, " ", s.type(), " ", p.shape, " ", p.ksize.width, "x",
-                                            p.ksize.height, " ", iterations),
-                               [&] {
-                                 return cv::cuda::createMorphologyFilter(op, s.type(), p.element, cv::Point(-1, -1),
-                                                                         iterations);
-                               })
+        .Get<cv::cuda::Filter>(
+            absl::StrCat("morphology ", op, " ", s.type(), " ", p.shape, " ", p.ksize.width, "x", p.ksize.height, " ",
+                         iterations),
+            [&] { return cv::cuda::createMorphologyFilter(op, s.type(), p.element, cv::Point(-1, -1), iterations); })
         ->apply(s, d, ctx.stream);
   });
 }
