@@ -108,7 +108,7 @@ struct OpDefinition {
   std::string name;  // the proto's Operation field; the arguments are its message's fields
   std::string description;
   std::vector<ParamInfo> params;
-  // Validates the parameters against binder.input(), sets binder.output() and the implementations.
+  // Validates the arguments against binder.input(), sets binder.output(), the bound parameters and the CPU kernel.
   std::function<absl::Status(const OpArgs& args, StepBinder& binder)> bind;
 };
 
