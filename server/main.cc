@@ -40,7 +40,10 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificates: clients must present a certificate signed by one (mutual TLS); needs --tls_cert");
 ABSL_FLAG(std::string, backend, "auto", "auto (CUDA when a GPU is usable, else CPU), cpu or cuda");
-ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers; 0: one per hardware thread");
+ABSL_FLAG(int, cpu_workers, 0, "CPU backend workers (per device with --cpu_devices); 0: one per hardware thread");
+ABSL_FLAG(int, cpu_devices, 1,
+          "CPU backend: devices (pools of --cpu_workers each, named cpu:0, cpu:1...), to run and test the multi-device "
+          "paths (routing, device hints, one device out of service) without GPUs; 1: one device named cpu");
 ABSL_FLAG(int, gpu_workers, 0,
           "workers (each with its own CUDA stream) per GPU; 0: CPU hardware threads / GPUs, since each worker also "
           "decodes and encodes on the CPU");
@@ -100,7 +103,8 @@ ABSL_FLAG(absl::Duration, no_device_exit_delay, absl::Seconds(5),
           "answering (UNAVAILABLE, health NOT_SERVING, /metrics) before it exits with code 3 to be restarted");
 ABSL_FLAG(std::string, test_fault_injection, "",
           "TEST ONLY, never in production: device_failure_after=N (a lane reports a device failure after N "
-          "requests, any backend) or illegal_address_after=N (the CUDA backend launches a kernel that faults)");
+          "requests, any backend) or illegal_address_after=N (the CUDA backend launches a kernel that faults); "
+          "with @DEVICE (device_failure_after=0@cpu:1) only that device fails, otherwise each one");
 
 namespace imgproc {
 namespace {
@@ -158,7 +162,15 @@ TestFaultInjection TestFaultInjectionFromFlag() {
 Backend CpuBackend(std::string reason) {
   int workers = absl::GetFlag(FLAGS_cpu_workers);
   if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  return Backend{"cpu", std::move(reason), {{CpuDeviceDescription(), workers, CpuLaneFactory()}}};
+  const int devices = absl::GetFlag(FLAGS_cpu_devices);
+  if (devices < 1 || devices > 64) {
+    std::cerr << "imgproc: --cpu_devices must be in [1, 64] (got " << devices << ")\n";
+    std::exit(2);
+  }
+  Backend backend{"cpu", std::move(reason), {}};
+  for (int i = 0; i < devices; ++i)
+    backend.devices.push_back({CpuDeviceDescription(i, devices), workers, CpuLaneFactory()});
+  return backend;
 }
 
 #if IMGPROC_WITH_CUDA
@@ -211,7 +223,7 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
     for (size_t i = 0; i < gpus->size(); ++i) {
       DeviceDescription description = (*gpus)[i];
       std::shared_ptr<TestFaultCountdown> test_fault;
-      if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress) {
+      if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress && test_faults.Targets(description.name)) {
         test_fault = std::make_shared<TestFaultCountdown>(test_faults.after_requests);
       }
       CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs, std::move(test_fault));
@@ -287,11 +299,20 @@ int Run() {
   Backend backend = ChooseBackend(test_faults);
   if (test_faults.kind != TestFaultInjection::Kind::kNone) {
     std::cerr << "imgproc: TEST ONLY fault injection armed (--test_fault_injection="
-              << absl::GetFlag(FLAGS_test_fault_injection) << "): each device fails after "
-              << test_faults.after_requests << " requests" << std::endl;
+              << absl::GetFlag(FLAGS_test_fault_injection)
+              << "): " << (test_faults.device.empty() ? std::string("each device") : test_faults.device)
+              << " fails after " << test_faults.after_requests << " requests" << std::endl;
+    bool targets_one = test_faults.device.empty();
+    for (const Backend::Device& d : backend.devices)
+      targets_one = targets_one || test_faults.Targets(d.description.name);
+    if (!targets_one) {
+      std::cerr << "imgproc: --test_fault_injection names " << test_faults.device << ", which is not a device here\n";
+      return 2;
+    }
   }
   if (test_faults.kind == TestFaultInjection::Kind::kDeviceFailure) {
     for (Backend::Device& d : backend.devices) {
+      if (!test_faults.Targets(d.description.name)) continue;
       d.lanes = WithSimulatedDeviceFailure(
           std::move(d.lanes), std::make_shared<TestFaultCountdown>(test_faults.after_requests), d.description.name);
     }

@@ -1,5 +1,6 @@
 #include "backend/test_fault_injection.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -41,9 +42,15 @@ absl::StatusOr<TestFaultInjection> ParseTestFaultInjection(absl::string_view spe
     return absl::InvalidArgumentError(absl::StrCat("--test_fault_injection: '", spec,
                                                    "' is neither device_failure_after=N nor illegal_address_after=N"));
   }
-  if (!absl::SimpleAtoi(kind_and_count.second, &injection.after_requests) || injection.after_requests < 0) {
+  const std::pair<absl::string_view, absl::string_view> count_and_device =
+      absl::StrSplit(kind_and_count.second, absl::MaxSplits('@', 1));
+  if (!absl::SimpleAtoi(count_and_device.first, &injection.after_requests) || injection.after_requests < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--test_fault_injection: '", kind_and_count.second, "' is no count of requests (0 or more)"));
+        absl::StrCat("--test_fault_injection: '", count_and_device.first, "' is no count of requests (0 or more)"));
+  }
+  injection.device = std::string(count_and_device.second);
+  if (absl::StrContains(kind_and_count.second, '@') && injection.device.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--test_fault_injection: '", spec, "' names no device after '@'"));
   }
   return injection;
 }

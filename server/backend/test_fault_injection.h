@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,9 +26,13 @@ struct TestFaultInjection {
   };
   Kind kind = Kind::kNone;
   int64_t after_requests = 0;
+  std::string device;  // the one device that fails; empty: each device, after its own N requests
+
+  bool Targets(absl::string_view device_name) const { return device.empty() || device == device_name; }
 };
 
-// "" (none), "device_failure_after=N" or "illegal_address_after=N"; INVALID_ARGUMENT otherwise.
+// "" (none), "device_failure_after=N" or "illegal_address_after=N", either with "@DEVICE" for one device only
+// ("device_failure_after=0@cpu:1"); INVALID_ARGUMENT otherwise.
 absl::StatusOr<TestFaultInjection> ParseTestFaultInjection(absl::string_view spec);
 
 // Counts the requests that one device's lanes start, and fires once: for the request after the first `after`.

@@ -42,9 +42,9 @@ class CpuLane final : public ExecutionLane {
 
 }  // namespace
 
-DeviceDescription CpuDeviceDescription() {
+DeviceDescription CpuDeviceDescription(int index, int count) {
   DeviceDescription cpu;
-  cpu.name = "cpu";
+  cpu.name = count == 1 ? "cpu" : absl::StrCat("cpu:", index);
   cpu.kind = "cpu";
   cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
   cpu.codecs = "OpenCV's codecs (libjpeg-turbo, libpng, libwebp, libtiff), giflib; JPEG and WebP shrink on load";

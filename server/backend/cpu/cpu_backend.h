@@ -7,7 +7,9 @@ namespace imgproc {
 
 // OpenCV's CPU functions, one lane per worker thread. OpenCV's own thread pool is limited to one thread
 // per lane (see main): parallelism comes from the workers, which keeps tail latency predictable.
-DeviceDescription CpuDeviceDescription();
+// `index` of `count` CPU devices: named "cpu" when there is one, "cpu:0", "cpu:1"... when --cpu_devices splits the
+// CPU backend into several pools (to run the multi-device paths without GPUs).
+DeviceDescription CpuDeviceDescription(int index = 0, int count = 1);
 LaneFactory CpuLaneFactory();
 // One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail.
 std::unique_ptr<ExecutionLane> MakeCpuLane();
