@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/client_text.h"
@@ -66,14 +68,17 @@ absl::StatusOr<WorkerPool*> Scheduler::Route(absl::string_view device) const {
     return absl::InvalidArgumentError(absl::StrCat("device: ", QuoteClientText(device),
                                                    " is not on this server; available: ", absl::StrJoin(names, ", ")));
   }
+  // The least work per worker: devices of more workers take proportionally more, and a faster device, whose
+  // work drains sooner, more again. Ties go to the first device.
   WorkerPool* target = nullptr;
-  size_t best = SIZE_MAX;
+  size_t target_load = 0, target_workers = 1;
   for (const auto& pool : pools_) {
     if (!pool->out_of_service().ok()) continue;
-    const size_t load = pool->load();
-    if (load < best) {
-      best = load;
+    const size_t load = pool->load(), workers = std::max(1, pool->workers());
+    if (target == nullptr || load * target_workers < target_load * workers) {
       target = pool.get();
+      target_load = load;
+      target_workers = workers;
     }
   }
   if (target == nullptr) return pools_.empty() ? absl::UnavailableError("no devices") : NoDeviceInService();

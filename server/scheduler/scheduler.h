@@ -13,7 +13,8 @@
 
 namespace imgproc {
 
-// Routes jobs to device pools: the one a request names, otherwise the one in service with the least work. Bounds
+// Routes jobs to device pools: the one a request names, otherwise the one in service with the least work per worker
+// (queued and running jobs over its workers). Bounds
 // the encoded input held by all pools together (`max_queued_bytes`), beside each pool's own bound.
 class Scheduler {
  public:

@@ -228,6 +228,29 @@ Job JobFor(const std::string& image, std::shared_ptr<const Plan> plan, Answers& 
   return job;
 }
 
+// Devices of unequal size share work in proportion to their workers: with nothing finishing, 8 jobs over a
+// 1-worker and a 3-worker device land 2 and 6.
+TEST(SchedulerTest, WorkIsSpreadInProportionToEachDevicesWorkers) {
+  const std::string image = EncodeAs(GeneratedImage(64, 48), ".png");
+  auto plan = PlanFor(image, 0);
+  BreakableDevice small, large;
+  DeviceDescription a = CpuDeviceDescription(0, 2), b = CpuDeviceDescription(1, 2);
+  std::vector<std::unique_ptr<WorkerPool>> pools;
+  pools.push_back(std::make_unique<WorkerPool>(a, 1, 64, small.Lanes()));
+  pools.push_back(std::make_unique<WorkerPool>(b, 3, 64, large.Lanes()));
+  Scheduler scheduler(std::move(pools));
+  Answers answers;
+  for (int i = 0; i < 8; ++i) scheduler.Submit(JobFor(image, plan, answers), "");
+  small.Release();
+  large.Release();
+  ASSERT_TRUE(WaitFor([&] { return answers.size() == 8; }));
+  scheduler.Shutdown();
+  std::lock_guard<std::mutex> lock(answers.mu);
+  for (const absl::Status& s : answers.statuses) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(std::count(answers.devices.begin(), answers.devices.end(), "cpu:0"), 2);
+  EXPECT_EQ(std::count(answers.devices.begin(), answers.devices.end(), "cpu:1"), 6);
+}
+
 TEST(WorkerPoolTest, ADeviceFailureAnswersQueuedAndNewJobsUnavailableWithoutRunningThem) {
   const std::string image = EncodeAs(GeneratedImage(64, 48), ".png");
   auto plan = PlanFor(image, 0);
