@@ -161,6 +161,16 @@ def main(out):
             print(f"{w} against libvips, best of each at saturation: " + "; ".join(
                 f"{a} {best(w, a):.1f}/s vs {b} {best(w, b):.1f}/s = {best(w, a) / best(w, b):.2f}x" for a, b in pairs))
             print()
+    # bench/run.sh --cuda-devices "0 0,1": the same workload on 1 GPU and on several, side by side.
+    for w in sorted(WORKLOADS):
+        gpus = sorted({int(m.group(1)) for (ww, s, _, _) in runs if ww == w
+                       for m in [re.fullmatch(r"service-cuda-(\d+)gpu", s)] if m})
+        if len(gpus) > 1 and gpus[0] == 1 and best(w, "service-cuda-1gpu"):
+            n = gpus[-1]
+            one, many = best(w, "service-cuda-1gpu"), best(w, f"service-cuda-{n}gpu")
+            print(f"{w} on {n} GPUs against 1, at saturation: {many:.1f}/s vs {one:.1f}/s = {many / one:.2f}x "
+                  f"(target: >= {0.9 * n:.1f}x)")
+            print()
     present = {w for (w, _, _, _) in runs} or set(WORKLOADS)
     for w, text in WORKLOADS.items():
         if w in present:

@@ -2,13 +2,16 @@
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
 #                [--workloads W1,W2,W3,W4,W5] [--systems service-cpu,service-cuda,baseline,torch,vips]
+#                [--cuda-devices "0 all"]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
 # the saturation throughput; on the CPU backend W1 and W3 also at full-size decode (shrink-on-load off, the
 # service-cpu-full-decode rows); the in-process C++ baseline; libvips in-process on W1 (full-size decode and
 # shrink-on-load) and W4 (installed by scripts/install-deps.sh --bench); and torchvision on the GPU where
 # Python has torch and CUDA. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build
-# leaves the CUDA backend out (nothing of it would run).
+# leaves the CUDA backend out (nothing of it would run). --cuda-devices runs the CUDA backend once per device set
+# (CUDA_VISIBLE_DEVICES; "all": every visible GPU, the service-cuda rows; "0" or "0,1": the service-cuda-1gpu or
+# -2gpu rows), so that a multi-GPU host measures 1 GPU against 2 in one run and the report prints the scaling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cores=$(nproc)
@@ -23,7 +26,7 @@ queue_capacity=$((4 * cuda_concurrency))  # no RESOURCE_EXHAUSTED at saturation,
 saturation_verify_fraction=0.05
 warmup=2s torch_threads=16
 
-duration=10 build_dir=build-release out=bench/results cuda_prefix=""
+duration=10 build_dir=build-release out=bench/results cuda_prefix="" cuda_device_sets="all"
 workloads=W1,W2,W3,W4,W5 systems=service-cpu,service-cuda,baseline,torch,vips
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --workloads) workloads="$2"; shift 2 ;;
     --systems) systems="$2"; shift 2 ;;
+    --cuda-devices) cuda_device_sets="$2"; shift 2 ;;
     *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -56,11 +60,13 @@ mkdir -p "$out"
 rm -f "$out"/*.json
 bin="$build_dir"
 
-start_server() {  # start_server BACKEND -> sets server_pid, port, metrics
-  local log="$out/server-$1.log"
+start_server() {  # start_server BACKEND [SYSTEM [CUDA_VISIBLE_DEVICES]] -> sets server_pid, port, metrics
+  local log="$out/server-${2:-$1}.log"
+  [ -n "${3:-}" ] && export CUDA_VISIBLE_DEVICES="$3"
   "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
       --queue_capacity="$queue_capacity" > "$log" 2>&1 &
   server_pid=$!
+  [ -n "${3:-}" ] && unset CUDA_VISIBLE_DEVICES
   for _ in $(seq 300); do grep -q "metrics on" "$log" && break; sleep 0.1; done
   port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log")
   metrics=$(sed -n 's/.*metrics on \([0-9.]*:[0-9]*\).*/\1/p' "$log")
@@ -100,10 +106,17 @@ cuda_usable() {
   kill -KILL $p || true
   return 1
 }
-backends=()
-has "$systems" service-cpu && backends+=(cpu)
+servers=()  # BACKEND:SYSTEM:CUDA_VISIBLE_DEVICES
+has "$systems" service-cpu && servers+=("cpu:service-cpu:")
 if has "$systems" service-cuda; then
-  if cuda_usable; then backends+=(cuda); else echo "bench: no CUDA rows: $(tail -n1 "$out/probe-cuda.log")" >&2; fi
+  if cuda_usable; then
+    for set in $cuda_device_sets; do
+      if [ "$set" = all ]; then servers+=("cuda:service-cuda:")
+      else servers+=("cuda:service-cuda-$(echo "$set" | tr ',' '\n' | grep -c .)gpu:$set"); fi
+    done
+  else
+    echo "bench: no CUDA rows: $(tail -n1 "$out/probe-cuda.log")" >&2
+  fi
 fi
 
 load() {  # load OUT_JSON WORKLOAD CONCURRENCY CONNECTIONS VERIFY_FRACTION [more imgproc-load flags]
@@ -117,13 +130,14 @@ load() {  # load OUT_JSON WORKLOAD CONCURRENCY CONNECTIONS VERIFY_FRACTION [more
 }
 summarize() { echo "bench: $(python3 bench/report.py --line "$1")" >&2; }
 
-for backend in "${backends[@]}"; do
-  start_server "$backend"
+for server in "${servers[@]}"; do
+  IFS=: read -r backend system devices <<< "$server"
+  start_server "$backend" "$system" "$devices"
   if [ "$backend" = cpu ]; then saturation=$cpu_concurrency connections=$cpu_connections
   else saturation=$cuda_concurrency connections=$cuda_connections; fi
   for w in ${workloads//,/ }; do
-    load "$out/service-$backend-$w-c1.json" "$w" 1 1 1
-    load "$out/service-$backend-$w-c$saturation.json" "$w" "$saturation" "$connections" "$saturation_verify_fraction"
+    load "$out/$system-$w-c1.json" "$w" 1 1 1
+    load "$out/$system-$w-c$saturation.json" "$w" "$saturation" "$connections" "$saturation_verify_fraction"
     # The CPU backend shrinks JPEGs on load where a chain starts with a downscale (W1, W3): the same at full size.
     if [ "$backend" = cpu ] && { [ "$w" = W1 ] || [ "$w" = W3 ]; }; then
       load "$out/service-cpu-full-decode-$w-c$saturation.json" "$w" "$saturation" "$connections" \
@@ -133,9 +147,9 @@ for backend in "${backends[@]}"; do
   # Latency at half load: open loop at half the saturation throughput (the target: p99 within 2x p50).
   if has "$workloads" W1; then
     half=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1])).get('rps', 0) / 2))" \
-           "$out/service-$backend-W1-c$saturation.json")
+           "$out/$system-W1-c$saturation.json")
     if [ "$half" -gt 0 ]; then
-      load "$out/service-$backend-W1-c$saturation-rps$half.json" W1 "$saturation" "$connections" \
+      load "$out/$system-W1-c$saturation-rps$half.json" W1 "$saturation" "$connections" \
            "$saturation_verify_fraction" --rps="$half"
     fi
   fi
