@@ -27,6 +27,16 @@ std::string WhyNoGpu() {
 #endif
 }
 
+int UsableGpuCount() {
+#if IMGPROC_WITH_CUDA
+  if (!WhyNoGpu().empty()) return 0;
+  absl::StatusOr<std::vector<DeviceDescription>> devices = ProbeCudaDevices();
+  return devices.ok() ? static_cast<int>(devices->size()) : 0;
+#else
+  return 0;
+#endif
+}
+
 DeviceDescription GpuDeviceDescription() {
   DeviceDescription d;
   d.name = "cuda:0";

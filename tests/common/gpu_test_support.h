@@ -12,6 +12,8 @@ namespace imgproc::testing {
 
 // Empty when a GPU is usable (and prepares it once, as the server does); otherwise why not.
 std::string WhyNoGpu();
+// The usable GPUs (0 without one).
+int UsableGpuCount();
 
 // cuda:0 as the server describes it.
 DeviceDescription GpuDeviceDescription();

@@ -1,0 +1,94 @@
+// Two GPUs in one server: requests spread over both, a device hint pins one, and one GPU out of service leaves
+// the other serving. Skipped with fewer than two usable GPUs (integration.MultiDeviceTest checks the same paths
+// on CPU devices everywhere).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/device_failure_checks.h"
+#include "common/gpu_test_support.h"
+#include "common/server_process.h"
+#include "common/test_support.h"
+
+namespace imgproc::testing {
+namespace {
+
+#define SKIP_WITHOUT_TWO_GPUS()                                                                        \
+  do {                                                                                                 \
+    SKIP_WITHOUT_GPU();                                                                                \
+    if (UsableGpuCount() < 2) GTEST_SKIP() << "GPU test skipped: " << UsableGpuCount() << " usable GPU(s), needs 2"; \
+  } while (false)
+
+pb::ProcessRequest PhotoRequest(const std::string& photo) {
+  pb::ProcessRequest request;
+  request.set_image(photo);
+  request.add_operations()->mutable_resize()->set_scale(0.5);
+  request.mutable_output()->mutable_jpeg()->set_quality(90);
+  return request;
+}
+
+TEST(MultiGpuTest, RequestsSpreadOverBothGpusAndAHintPinsOne) {
+  SKIP_WITHOUT_TWO_GPUS();
+  ServerProcess server({"--backend=cuda", "--gpu_workers=2"});
+  ASSERT_TRUE(server.started());
+  const pb::ProcessRequest request = PhotoRequest(ReadFile(PhotoPath("nature/Dune.jpg")));
+  std::mutex mu;
+  std::map<std::string, int> answered_by;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      auto stub = server.NewStub();
+      for (int i = 0; i < 8; ++i) {
+        pb::ProcessResponse response;
+        if (!CallProcess(*stub, request, &response).ok()) {
+          ++failed;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        ++answered_by[response.device()];
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_GE(answered_by["cuda:0"], 16) << answered_by["cuda:0"] << " of 128 on cuda:0";
+  EXPECT_GE(answered_by["cuda:1"], 16) << answered_by["cuda:1"] << " of 128 on cuda:1";
+
+  auto stub = server.NewStub();
+  pb::ProcessRequest pinned = request;
+  pinned.set_device("cuda:1");
+  for (int i = 0; i < 4; ++i) {
+    pb::ProcessResponse response;
+    ASSERT_TRUE(CallProcess(*stub, pinned, &response).ok());
+    EXPECT_EQ(response.device(), "cuda:1");
+  }
+}
+
+TEST(MultiGpuTest, OneGpuOutOfServiceLeavesTheOtherServing) {
+  SKIP_WITHOUT_TWO_GPUS();
+  ServerProcess server({"--backend=cuda", "--gpu_workers=2", "--test_fault_injection=device_failure_after=0@cuda:1",
+                        "--no_device_exit_delay=1s"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  const pb::ProcessRequest request = PhotoRequest(ReadFile(PhotoPath("nature/Dune.jpg")));
+  pb::ProcessRequest on_second = request;
+  on_second.set_device("cuda:1");
+  EXPECT_EQ(CallProcess(*stub, on_second).error_code(), grpc::StatusCode::INTERNAL);
+  for (int i = 0; i < 6; ++i) {
+    pb::ProcessResponse response;
+    const grpc::Status status = CallProcess(*stub, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.device(), "cuda:0");
+  }
+  EXPECT_EQ(DeviceState(server, "cuda:1", "failed"), 1);
+  EXPECT_EQ(DeviceState(server, "cuda:0", "serving"), 1);
+  EXPECT_EQ(server.WaitForExit(std::chrono::seconds(3)), ServerProcess::kStillRunning);
+}
+
+}  // namespace
+}  // namespace imgproc::testing
