@@ -1,15 +1,15 @@
 #include "core/kernel_catalog.h"
 
 #include <map>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 namespace {
 
 struct Catalog {
-  std::mutex mu;  // recorded from static initializers, read at start-up: the lock is for the rare late caller
+  Mutex mu;  // recorded from static initializers, read at start-up: the lock is for the rare late caller
   std::multimap<std::string, BackendKernelInfo, std::less<>> kernels ABSL_GUARDED_BY(mu);
 };
 
@@ -22,13 +22,13 @@ Catalog& TheCatalog() {
 
 void RecordBackendKernel(std::string op, BackendKernelInfo info) {
   Catalog& c = TheCatalog();
-  std::lock_guard<std::mutex> lock(c.mu);
+  MutexLock lock(&c.mu);
   c.kernels.emplace(std::move(op), std::move(info));
 }
 
 std::vector<BackendKernelInfo> BackendKernelsFor(absl::string_view op) {
   Catalog& c = TheCatalog();
-  std::lock_guard<std::mutex> lock(c.mu);
+  MutexLock lock(&c.mu);
   std::vector<BackendKernelInfo> found;
   auto [first, last] = c.kernels.equal_range(op);
   for (auto it = first; it != last; ++it) found.push_back(it->second);
@@ -37,7 +37,7 @@ std::vector<BackendKernelInfo> BackendKernelsFor(absl::string_view op) {
 
 std::vector<std::string> OperationsWithBackendKernels(absl::string_view backend) {
   Catalog& c = TheCatalog();
-  std::lock_guard<std::mutex> lock(c.mu);
+  MutexLock lock(&c.mu);
   std::vector<std::string> ops;
   for (const auto& [op, info] : c.kernels) {
     if (info.backend == backend) ops.push_back(op);

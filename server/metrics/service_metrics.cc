@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 namespace {
@@ -187,15 +188,15 @@ absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Start(const std:
 
 ServiceMetrics::~ServiceMetrics() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  stop_cv_.notify_all();
+  stop_cv_.SignalAll();
   if (sampler_.joinable()) sampler_.join();
 }
 
 void ServiceMetrics::AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   DeviceSeries& d = devices_[device.name];
   d.pci_bus_id = device.pci_bus_id;
   d.workers = std::max(1, workers);
@@ -294,8 +295,11 @@ void ServiceMetrics::OnDeviceFailed(const std::string& device, const std::string
 void ServiceMetrics::SampleLoop() {
   nvml_ = std::make_unique<Nvml>();  // here, not at start-up: dlopen and nvmlInit take a moment
   auto last = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_cv_.wait_for(lock, kSamplePeriod, [this] { return stopping_; })) {
+  MutexLock lock(&mu_);
+  for (;;) {
+    // Sleeps a period unless stopped; a spurious wake only samples early.
+    if (!stopping_) stop_cv_.WaitFor(&mu_, kSamplePeriod);
+    if (stopping_) return;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - last).count();
     last = now;

@@ -8,15 +8,14 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "core/device.h"
 #include "metrics/http_exposer.h"
 #include "metrics/nvml.h"
@@ -105,9 +104,9 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Counter& process_cpu_seconds_;
   double last_process_cpu_seconds_ = 0;
 
-  std::mutex mu_;  // start-up adds devices, the sampler thread reads them
+  Mutex mu_;  // start-up adds devices, the sampler thread reads them
   std::map<std::string, DeviceSeries> devices_ ABSL_GUARDED_BY(mu_);
-  std::condition_variable stop_cv_;
+  CondVar stop_cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread sampler_;
 };

@@ -4,10 +4,9 @@
 // could pick a taker that still cannot proceed and leave another asleep whose amount is free.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 
@@ -19,32 +18,35 @@ class CountedBudget {
 
   // Waits until n are available, then takes them.
   void Acquire(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return available_ >= n; });
+    MutexLock lock(&mu_);
+    while (available_ < n) cv_.Wait(&mu_);
     available_ -= n;
   }
   // Acquire, but gives up after `timeout` (false: nothing taken), so that a long wait can be reported.
   bool TryAcquireFor(int n, std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return available_ >= n; })) return false;
+    MutexLock lock(&mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (available_ < n) {
+      if (cv_.WaitUntil(&mu_, deadline) && available_ < n) return false;
+    }
     available_ -= n;
     return true;
   }
   void Release(int n = 1) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       available_ += n;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
   }
   int available() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return available_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   int available_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -8,15 +8,14 @@
 // The batcher does not bound its queue: whoever admits items (WorkerPool) does, before Add.
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "scheduler/thread_name.h"
 
 namespace imgproc {
@@ -46,19 +45,19 @@ class DynamicBatcher {
   // After Shutdown began, items are still processed: shutdown drains, it never drops.
   void Add(T item) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       queue_.push_back({std::move(item), Clock::now()});
     }
-    cv_.notify_one();
+    cv_.Signal();
   }
 
   // Processes what is queued without waiting for the delay, then joins the threads. Idempotent.
   void Shutdown() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (std::thread& t : threads_) {
       if (t.joinable()) t.join();
     }
@@ -66,7 +65,7 @@ class DynamicBatcher {
   }
 
   size_t queued() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return queue_.size();
   }
 
@@ -83,14 +82,14 @@ class DynamicBatcher {
       std::vector<T> batch;
       bool more = false;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        MutexLock lock(&mu_);
+        while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
         if (queue_.empty()) return;  // stopping and drained
         // Wait for a full batch until the oldest item's delay is spent; wakes on every Add.
         while (!stopping_ && !queue_.empty() && static_cast<int>(queue_.size()) < options_.max_batch) {
           const Clock::time_point due = queue_.front().added + options_.max_delay;
           if (Clock::now() >= due) break;
-          cv_.wait_until(lock, due);
+          cv_.WaitUntil(&mu_, due);
         }
         if (queue_.empty()) continue;  // another thread took them
         const size_t n = std::min<size_t>(queue_.size(), options_.max_batch);
@@ -101,15 +100,15 @@ class DynamicBatcher {
         }
         more = !queue_.empty();
       }
-      if (more) cv_.notify_one();  // the rest is another thread's next batch
+      if (more) cv_.Signal();  // the rest is another thread's next batch
       process_(index, std::move(batch));
     }
   }
 
   BatcherOptions options_;
   ProcessFn process_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 #include "scheduler/thread_name.h"
 
 namespace imgproc {
@@ -19,8 +20,8 @@ WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capac
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   if (front_stage) front_stage_ = front_stage([this](std::vector<Job> jobs) { Forward(std::move(jobs)); }, observer_);
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return lanes_made_ == workers; });
+  MutexLock lock(&mu_);
+  while (lanes_made_ != workers) cv_.Wait(&mu_);
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }
@@ -38,11 +39,11 @@ void WorkerPool::Submit(Job job) {
     if (job.done) job.done(std::move(refused));  // outside the lock: done may take time or submit again
     return;
   }
-  if (!to_front_stage) cv_.notify_one();
+  if (!to_front_stage) cv_.Signal();
 }
 
 absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (!out_of_service_.ok()) return out_of_service_;
   if (queue_.size() + in_front_stage_ >= capacity_) {
@@ -79,7 +80,7 @@ absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
 void WorkerPool::Forward(std::vector<Job> jobs) {
   const Clock::time_point now = Clock::now();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     in_front_stage_ -= jobs.size();
     for (Job& job : jobs) {
       job.left_front_stage = now;
@@ -87,21 +88,21 @@ void WorkerPool::Forward(std::vector<Job> jobs) {
     }
   }
   if (jobs.size() == 1) {
-    cv_.notify_one();
+    cv_.Signal();
   } else {
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 }
 
 void WorkerPool::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
   // The front stage forwards what it holds before the workers are told to finish what is queued.
   if (front_stage_) front_stage_->Shutdown();
-  cv_.notify_all();
+  cv_.SignalAll();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -109,14 +110,14 @@ void WorkerPool::Shutdown() {
 }
 
 absl::Status WorkerPool::out_of_service() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return out_of_service_;
 }
 
 void WorkerPool::SetFailureListener(std::function<void(const absl::Status&)> listener) {
   absl::Status already;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     failure_listener_ = listener;
     already = out_of_service_;
   }
@@ -127,7 +128,7 @@ void WorkerPool::TakeOutOfService(const std::string& failure) {
   absl::Status out_of_service;
   std::function<void(const absl::Status&)> listener;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!out_of_service_.ok()) return;  // another lane of the device saw the same failure first
     out_of_service_ = absl::UnavailableError(absl::StrCat("device ", device_.name, " is out of service: ", failure));
     out_of_service = out_of_service_;
@@ -140,7 +141,7 @@ void WorkerPool::TakeOutOfService(const std::string& failure) {
 }
 
 size_t WorkerPool::load() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size() + in_front_stage_ + running_;
 }
 
@@ -160,7 +161,7 @@ absl::StatusOr<std::unique_ptr<ExecutionLane>> WorkerPool::MakeLane(int index) {
 }
 
 absl::Status WorkerPool::lanes_status() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return lanes_status_;
 }
 
@@ -170,7 +171,7 @@ void WorkerPool::WorkerLoop(int index) {
   std::unique_ptr<ExecutionLane> lane;
   const absl::Status no_lane = made.status();  // what this worker's jobs are answered with if it has none
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++lanes_made_;
     if (made.ok()) {
       lane = *std::move(made);
@@ -178,13 +179,13 @@ void WorkerPool::WorkerLoop(int index) {
       lanes_status_ = made.status();
     }
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   for (;;) {
     Job job;
     absl::Status out_of_service;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && in_front_stage_ == 0); });
+      MutexLock lock(&mu_);
+      while (queue_.empty() && !(stopping_ && in_front_stage_ == 0)) cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping, and everything queued has run
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -228,7 +229,7 @@ void WorkerPool::WorkerLoop(int index) {
       result->device = device_.name;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       --running_;
       queued_bytes_ -= static_cast<int64_t>(job.input.size());
       pixel_bytes_ -= job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;

@@ -1,15 +1,14 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "common/mutex.h"
 #include "core/device.h"
 #include "core/job.h"
 #include "core/lane.h"
@@ -125,8 +124,8 @@ class WorkerPool {
   const int64_t max_pixel_bytes_;
   LaneFactory factory_;
   PoolObserver* const observer_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable Mutex mu_;
+  CondVar cv_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   size_t in_front_stage_ ABSL_GUARDED_BY(mu_) = 0;
   int running_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,10 +1,10 @@
 #include "transport/image_service.h"
 
 #include <deque>
-#include <mutex>
 #include <random>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
@@ -130,7 +130,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       reads_done_ = true;
       MaybeFinishLocked();
       return;
@@ -139,7 +139,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
     incoming_.Clear();
     bool read_more;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ++owed_;
       read_more = owed_ < max_in_flight_;
       read_paused_ = !read_more;
@@ -162,7 +162,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   void OnWriteDone(bool ok) override {
     bool resume_read;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
       outbox_.pop_front();
@@ -186,7 +186,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   void Complete(pb::ProcessStreamResponse response) {
     bool resume_read = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!write_failed_) {
         outbox_.push_back(std::move(response));
         if (!writing_) {
@@ -219,7 +219,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
   pb::ProcessRequest incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
-  std::mutex mu_;                // the callbacks of reads, writes and finished jobs run on different threads
+  Mutex mu_;                     // the callbacks of reads, writes and finished jobs run on different threads
   std::deque<pb::ProcessStreamResponse> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
   // Requests read and not yet answered: running, or their answer not yet written.
   int owed_ ABSL_GUARDED_BY(mu_) = 0;

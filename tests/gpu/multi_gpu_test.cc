@@ -17,9 +17,9 @@
 namespace imgproc::testing {
 namespace {
 
-#define SKIP_WITHOUT_TWO_GPUS()                                                                        \
-  do {                                                                                                 \
-    SKIP_WITHOUT_GPU();                                                                                \
+#define SKIP_WITHOUT_TWO_GPUS()                                                                                      \
+  do {                                                                                                               \
+    SKIP_WITHOUT_GPU();                                                                                              \
     if (UsableGpuCount() < 2) GTEST_SKIP() << "GPU test skipped: " << UsableGpuCount() << " usable GPU(s), needs 2"; \
   } while (false)
 

@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 namespace {
@@ -32,7 +33,7 @@ DeviceAllocator& DeviceAllocator::Instance() {
 
 void DeviceAllocator::Install(int64_t limit_bytes, int64_t cache_bytes_per_worker) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     limit_bytes_ = limit_bytes;
     cache_bytes_ = cache_bytes_per_worker;
   }
@@ -45,7 +46,7 @@ void DeviceAllocator::BindThread(ThreadCache* cache) {
 }
 
 void DeviceAllocator::ReleaseCache(ThreadCache& cache) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [size, pointers] : cache.free_blocks) {
     for (void* p : pointers) {
       cudaFree(p);
@@ -59,7 +60,7 @@ void DeviceAllocator::ReleaseCache(ThreadCache& cache) {
 
 void* DeviceAllocator::TakeFromDevice(int device, size_t size) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (limit_bytes_ > 0 && allocated_[device] + static_cast<int64_t>(size) > limit_bytes_) return nullptr;
   }
   void* p = nullptr;
@@ -67,7 +68,7 @@ void* DeviceAllocator::TakeFromDevice(int device, size_t size) {
     cudaGetLastError();  // out of memory is not sticky; clear it so the stream stays usable
     return nullptr;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   allocated_[device] += static_cast<int64_t>(size);
   ++malloc_calls_;
   return p;
@@ -98,7 +99,7 @@ bool DeviceAllocator::allocate(cv::cuda::GpuMat* mat, int rows, int cols, size_t
     cudaMemGetInfo(&free_bytes, &total_bytes);
     int64_t limit_bytes = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       limit_bytes = limit_bytes_;
     }
     // The word "out of memory" is what the lanes map to RESOURCE_EXHAUSTED.
@@ -108,7 +109,7 @@ bool DeviceAllocator::allocate(cv::cuda::GpuMat* mat, int rows, int cols, size_t
                      total_bytes, limit_bytes > 0 ? absl::StrCat(", server limit ", limit_bytes) : "", ")"));
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     blocks_[p] = Block{size, device, t_cache};
   }
   mat->data = static_cast<uchar*>(p);
@@ -122,7 +123,7 @@ void DeviceAllocator::free(cv::cuda::GpuMat* mat) {
   Block block{};
   int64_t cache_bytes = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blocks_.find(p);
     if (it != blocks_.end()) block = it->second;
     cache_bytes = cache_bytes_;
@@ -133,7 +134,7 @@ void DeviceAllocator::free(cv::cuda::GpuMat* mat) {
     t_cache->cached_bytes += block.size;
   } else {
     cudaFree(p);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (block.size > 0) allocated_[block.device] -= static_cast<int64_t>(block.size);
     blocks_.erase(p);
   }
@@ -141,13 +142,13 @@ void DeviceAllocator::free(cv::cuda::GpuMat* mat) {
 }
 
 int64_t DeviceAllocator::allocated_bytes(int device) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = allocated_.find(device);
   return it == allocated_.end() ? 0 : it->second;
 }
 
 int64_t DeviceAllocator::device_malloc_calls() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return malloc_calls_;
 }
 

@@ -8,12 +8,12 @@
 // before the kernels that used it earlier have finished. Blocks freed elsewhere are released at once.
 
 #include <cstdint>
-#include <mutex>
 #include <opencv2/core/cuda.hpp>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 
@@ -47,7 +47,7 @@ class DeviceAllocator final : public cv::cuda::GpuMat::Allocator {
   void ReleaseCache(ThreadCache& cache) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Every lane's thread allocates and frees; a thread's own cache (ThreadCache) needs no lock.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::unordered_map<void*, Block> blocks_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<int, int64_t> allocated_ ABSL_GUARDED_BY(mu_);  // per device
   int64_t limit_bytes_ ABSL_GUARDED_BY(mu_) = 0;

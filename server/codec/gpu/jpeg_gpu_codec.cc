@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 namespace {
@@ -46,7 +47,7 @@ JpegEngineClassifier::~JpegEngineClassifier() {
 std::optional<EngineJpeg> JpegEngineClassifier::Inspect(absl::string_view jpeg) {
   nvjpegJpegStream_t parser = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(&mutex_);
     if (!idle_parsers_.empty()) {
       parser = idle_parsers_.back();
       idle_parsers_.pop_back();
@@ -65,7 +66,7 @@ std::optional<EngineJpeg> JpegEngineClassifier::Inspect(absl::string_view jpeg) 
       nvjpegJpegStreamGetFrameDimensions(parser, &taken.width, &taken.height) == NVJPEG_STATUS_SUCCESS &&
       taken.width > 0 && taken.height > 0;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(&mutex_);
     idle_parsers_.push_back(parser);
   }
   if (!takes) return std::nullopt;
@@ -140,7 +141,7 @@ absl::Status JpegHardwareBatchDecoder::Run(PreparedBatch& batch) {
     batch.images.clear();
     return s;
   }
-  std::lock_guard<std::mutex> engine(device_.hardware_mutex());
+  MutexLock engine(&device_.hardware_mutex());
   absl::Status decoded =
       NvJpegError(nvjpegDecodeBatchedInitialize(device_.hardware(), state_, n, 1, NVJPEG_OUTPUT_BGRI),
                   "nvjpegDecodeBatchedInitialize");

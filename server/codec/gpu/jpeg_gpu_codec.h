@@ -5,7 +5,6 @@
 // thread, one JpegStageCudaDecoder per decode-stage thread, one JpegCudaDecoder and one JpegGpuEncoder per lane.
 
 #include <memory>
-#include <mutex>
 #include <opencv2/core/cuda.hpp>
 #include <optional>
 #include <string>
@@ -16,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "codec/gpu/nvjpeg_device.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 
@@ -81,7 +81,7 @@ class JpegEngineClassifier {
  private:
   explicit JpegEngineClassifier(NvJpegDevice& device) : device_(device) {}
   NvJpegDevice& device_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::vector<nvjpegJpegStream_t> idle_parsers_ ABSL_GUARDED_BY(mutex_);  // one more is made when all are busy
 };
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 namespace {
@@ -137,7 +138,7 @@ void NvJpegDevice::Free(void* pointer, cudaStream_t stream) {
 
 absl::StatusOr<NvJpegDevice::BatchEvents> NvJpegDevice::TakeBatchEvents() {
   {
-    std::lock_guard<std::mutex> lock(events_mutex_);
+    MutexLock lock(&events_mutex_);
     if (!idle_events_.empty()) {
       const BatchEvents events = idle_events_.back();
       idle_events_.pop_back();
@@ -154,7 +155,7 @@ absl::StatusOr<NvJpegDevice::BatchEvents> NvJpegDevice::TakeBatchEvents() {
 }
 
 void NvJpegDevice::ReturnBatchEvents(BatchEvents events) {
-  std::lock_guard<std::mutex> lock(events_mutex_);
+  MutexLock lock(&events_mutex_);
   idle_events_.push_back(events);
 }
 

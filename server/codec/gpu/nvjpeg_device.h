@@ -21,13 +21,13 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 
 namespace imgproc {
 
@@ -51,7 +51,7 @@ class NvJpegDevice {
   // Held around each batched decode on hardware(). nvJPEG spends its host time for an engine batch (about
   // 0.4 ms per photo on an H100) inside one call, and calls from two threads on one handle took twice as long
   // each: so batch threads take turns at the engine and prepare (parse, allocate, hand on) outside the lock.
-  std::mutex& hardware_mutex() { return hardware_mutex_; }
+  Mutex& hardware_mutex() { return hardware_mutex_; }
   unsigned hardware_engines() const { return engines_; }
   unsigned hardware_cores_per_engine() const { return cores_per_engine_; }
   // The handle for single-image CUDA decoding and for encoding.
@@ -86,13 +86,13 @@ class NvJpegDevice {
   const int device_;
   cudaMemPool_t pool_ = nullptr;
   nvjpegHandle_t hardware_ = nullptr;
-  std::mutex hardware_mutex_;
+  Mutex hardware_mutex_;
   nvjpegHandle_t cuda_ = nullptr;
   std::string hardware_note_;
   unsigned engines_ = 0;
   unsigned cores_per_engine_ = 0;
   std::atomic<int64_t> pinned_allocations_{0};
-  std::mutex events_mutex_;
+  Mutex events_mutex_;
   std::vector<BatchEvents> idle_events_ ABSL_GUARDED_BY(events_mutex_);
   nvjpegDevAllocatorV2_t device_allocator_{};
   nvjpegPinnedAllocatorV2_t pinned_allocator_{};
