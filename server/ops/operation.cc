@@ -1,12 +1,10 @@
 #include "ops/operation.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/named_registry.h"
 
 namespace imgproc {
 
@@ -45,30 +43,23 @@ BoundOp StepBinder::Take() {
 }
 
 namespace {
-std::map<std::string, OpDefinition, std::less<>>& Definitions() {
-  static auto* defs = new std::map<std::string, OpDefinition, std::less<>>();
-  return *defs;
+NamedRegistry<OpDefinition>& Definitions() {
+  static auto* definitions = new NamedRegistry<OpDefinition>("operation");
+  return *definitions;
 }
 }  // namespace
 
 bool OpRegistry::Register(OpDefinition def) {
-  if (Definitions().count(def.name) != 0) {
-    std::fprintf(stderr, "imgproc: operation '%s' is registered twice\n", def.name.c_str());
-    std::abort();
-  }
   std::string name = def.name;
-  Definitions().emplace(std::move(name), std::move(def));
+  Definitions().Add(std::move(name), std::move(def));
   return true;
 }
 
-const OpDefinition* OpRegistry::Find(absl::string_view name) {
-  auto it = Definitions().find(name);
-  return it == Definitions().end() ? nullptr : &it->second;
-}
+const OpDefinition* OpRegistry::Find(absl::string_view name) { return Definitions().Find(name); }
 
 std::vector<const OpDefinition*> OpRegistry::All() {
   std::vector<const OpDefinition*> all;
-  for (const auto& [key, def] : Definitions()) all.push_back(&def);
+  for (const auto& [name, def] : Definitions().All()) all.push_back(def);
   return all;
 }
 

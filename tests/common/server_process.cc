@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <regex>
 #include <thread>
+#include <vector>
 
 #include "common/test_support.h"
 
@@ -135,6 +137,26 @@ void CpuServerSuite::SetUpTestSuite() {
 void CpuServerSuite::TearDownTestSuite() {
   delete server_;
   server_ = nullptr;
+}
+
+std::map<std::string, int> AnswersByDevice(const ServerProcess& server, const imgproc::v1::ProcessRequest& request,
+                                           int clients, int per_client) {
+  std::mutex mu;
+  std::map<std::string, int> answered_by;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      auto stub = server.NewStub();
+      for (int i = 0; i < per_client; ++i) {
+        imgproc::v1::ProcessResponse response;
+        const bool ok = CallProcess(*stub, request, &response).ok();
+        std::lock_guard<std::mutex> lock(mu);
+        ++answered_by[ok ? response.device() : ""];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  return answered_by;
 }
 
 }  // namespace imgproc::testing

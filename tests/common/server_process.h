@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,11 @@ class ServerProcess {
   int metrics_port_ = 0;
   std::string first_line_;
 };
+
+// Sends `request` to `server` from `clients` threads, `per_client` calls each on a connection of its own, and
+// counts the answers by the device that ran them; failed calls count under "".
+std::map<std::string, int> AnswersByDevice(const ServerProcess& server, const imgproc::v1::ProcessRequest& request,
+                                           int clients, int per_client);
 
 // A test suite whose tests share one server on the CPU backend (2 workers), started before the first test and
 // stopped after the last.

@@ -3,11 +3,7 @@
 // on CPU devices everywhere).
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <map>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 #include "common/device_failure_checks.h"
 #include "common/gpu_test_support.h"
@@ -36,26 +32,8 @@ TEST(MultiGpuTest, RequestsSpreadOverBothGpusAndAHintPinsOne) {
   ServerProcess server({"--backend=cuda", "--gpu_workers=2"});
   ASSERT_TRUE(server.started());
   const pb::ProcessRequest request = PhotoRequest(ReadFile(PhotoPath("nature/Dune.jpg")));
-  std::mutex mu;
-  std::map<std::string, int> answered_by;
-  std::atomic<int> failed{0};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 16; ++c) {
-    clients.emplace_back([&] {
-      auto stub = server.NewStub();
-      for (int i = 0; i < 8; ++i) {
-        pb::ProcessResponse response;
-        if (!CallProcess(*stub, request, &response).ok()) {
-          ++failed;
-          continue;
-        }
-        std::lock_guard<std::mutex> lock(mu);
-        ++answered_by[response.device()];
-      }
-    });
-  }
-  for (std::thread& t : clients) t.join();
-  EXPECT_EQ(failed, 0);
+  std::map<std::string, int> answered_by = AnswersByDevice(server, request, 16, 8);
+  EXPECT_EQ(answered_by.count(""), 0u) << answered_by[""] << " calls failed";
   EXPECT_GE(answered_by["cuda:0"], 16) << answered_by["cuda:0"] << " of 128 on cuda:0";
   EXPECT_GE(answered_by["cuda:1"], 16) << answered_by["cuda:1"] << " of 128 on cuda:1";
 

@@ -3,11 +3,7 @@
 // serves), so that they are checked here and in CI; the 2-GPU machine measures the rest.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <map>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 #include "common/device_failure_checks.h"
 #include "common/http.h"
@@ -52,26 +48,8 @@ TEST(MultiDeviceTest, RequestsSpreadOverTheDevicesAndAHintPinsOne) {
 
   // 8 clients, 6 requests each: the least loaded device takes each one.
   const pb::ProcessRequest request = BlurRequest();
-  std::mutex mu;
-  std::map<std::string, int> answered_by;
-  std::atomic<int> failed{0};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 8; ++c) {
-    clients.emplace_back([&] {
-      auto own = server.NewStub();
-      for (int i = 0; i < 6; ++i) {
-        pb::ProcessResponse response;
-        if (!CallProcess(*own, request, &response).ok()) {
-          ++failed;
-          continue;
-        }
-        std::lock_guard<std::mutex> lock(mu);
-        ++answered_by[response.device()];
-      }
-    });
-  }
-  for (std::thread& t : clients) t.join();
-  EXPECT_EQ(failed, 0);
+  std::map<std::string, int> answered_by = AnswersByDevice(server, request, 8, 6);
+  EXPECT_EQ(answered_by.count(""), 0u) << answered_by[""] << " calls failed";
   EXPECT_EQ(answered_by.size(), 2u);
   // Each device has one worker and the router sends a request to the one with less work: neither may take most.
   EXPECT_GE(answered_by["cpu:0"], 12) << answered_by["cpu:0"] << " of 48 on cpu:0";
