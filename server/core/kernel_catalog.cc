@@ -35,14 +35,4 @@ std::vector<BackendKernelInfo> BackendKernelsFor(absl::string_view op) {
   return found;
 }
 
-std::vector<std::string> OperationsWithBackendKernels(absl::string_view backend) {
-  Catalog& c = TheCatalog();
-  MutexLock lock(&c.mu);
-  std::vector<std::string> ops;
-  for (const auto& [op, info] : c.kernels) {
-    if (info.backend == backend) ops.push_back(op);
-  }
-  return ops;
-}
-
 }  // namespace imgproc

@@ -17,7 +17,5 @@ struct BackendKernelInfo {
 
 void RecordBackendKernel(std::string op, BackendKernelInfo info);
 std::vector<BackendKernelInfo> BackendKernelsFor(absl::string_view op);
-// Every operation a backend has recorded a kernel for, to check them against the operation registry.
-std::vector<std::string> OperationsWithBackendKernels(absl::string_view backend);
 
 }  // namespace imgproc
