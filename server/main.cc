@@ -60,7 +60,8 @@ ABSL_FLAG(int, decode_threads, 2,
           "previous batch to finish while another's is decoded");
 ABSL_FLAG(int, decoded_images_max, 128,
           "CUDA backend: decoded images held for lanes at most (device memory: 12 MB each for a 4 MP photo)");
-// Off by default until it has been measured on a GPU (BENCHMARKS.md); the gpu tests run it.
+// Off by default: on an H100 it was no faster (W1 2,013 against 2,090/s, W2 36.8 against 39.6/s) and W1's half-load
+// p99/p50 went from 1.82 to 2.02 (BENCHMARKS.md, 2026-12-05); the gpu tests still run it.
 ABSL_FLAG(int, progressive_decode_threads, 0,
           "CUDA backend: threads per GPU decoding progressive JPEGs (nvJPEG: Huffman on the CPU, the rest on the GPU) "
           "beside the lanes, which the JPEG engine does not take; -1: as many as lanes; 0: the lanes decode them");
