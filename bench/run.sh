@@ -202,6 +202,10 @@ done
   echo "host: $(hostname), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed 's/^/gpu: /'
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), date: $(date -u +%Y-%m-%dT%H:%MZ), duration ${duration}s per run, warm-up $warmup"
+  # Which libvips ran matters: builds differ by 1.5x and more (BENCHMARKS.md, 2026-12-05).
+  if has "$systems" vips && [ -x "$bin/bench/imgproc-vips-peer" ]; then
+    echo "libvips: $(pkg-config --modversion vips 2>/dev/null || echo unknown), $(ldd "$bin/bench/imgproc-vips-peer" | awk '/libvips/ {print $3}')"
+  fi
   echo "saturation: service-cpu $cpu_concurrency in flight over $cpu_connections connections, service-cuda $cuda_concurrency over $cuda_connections; answers verified: all at concurrency 1, a $saturation_verify_fraction sample otherwise"
 } > "$out/host.txt"
 python3 bench/report.py "$out"
