@@ -21,14 +21,14 @@ done
 
 # grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
-# libmicrohttpd-dev: the /metrics endpoint's HTTP server.
+# libmicrohttpd-dev: the /metrics endpoint's HTTP server. libjpeg-dev (libjpeg-turbo): JPEG on the CPU.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev)
+          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else
-  packages+=(libjpeg-dev python3-pip ca-certificates)
+  packages+=(python3-pip ca-certificates)
 fi
 if [ "$deploy_checks" = 1 ]; then
   packages+=(python3-venv debootstrap podman)

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
+#include "codec/jpeg_turbo.h"
 #include "codec/shrink_on_load.h"
 
 namespace imgproc {
@@ -125,6 +126,16 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
   return image;
 }
 
+// JPEGs go to libjpeg-turbo directly (codec/jpeg_turbo.h says why), except CMYK/YCCK ones, which need OpenCV's
+// colour conversion.
+absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
+                                             int shrink_factor) {
+  const bool grayscale = mode == DecodeMode::kGrayscale || (mode == DecodeMode::kUnchanged && header.channels == 1);
+  absl::StatusOr<cv::Mat> image = DecodeJpegBgr(bytes, grayscale, shrink_factor);
+  if (absl::IsUnimplemented(image.status())) return DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+  return image;
+}
+
 }  // namespace
 
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
@@ -132,12 +143,13 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
   // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
   // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
-  absl::StatusOr<cv::Mat> decoded = header.format == ImageFormat::kGif ? DecodeGifFirstFrame(bytes)
-                                    : header.format == ImageFormat::kWebp && header.webp_animated
-                                        ? DecodeAnimatedWebpFirstFrame(bytes)
-                                    : header.format == ImageFormat::kWebp && shrink_factor > 1
-                                        ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
-                                        : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+  absl::StatusOr<cv::Mat> decoded =
+      header.format == ImageFormat::kGif                            ? DecodeGifFirstFrame(bytes)
+      : header.format == ImageFormat::kWebp && header.webp_animated ? DecodeAnimatedWebpFirstFrame(bytes)
+      : header.format == ImageFormat::kWebp && shrink_factor > 1
+          ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
+      : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor)
+                                            : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {
@@ -210,8 +222,17 @@ absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& s
 absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec) {
   if (spec.format == OutputFormat::kRaw) return EncodeRaw(image, spec);
   EncodedImage out;
+  if (spec.format == OutputFormat::kJpeg) {
+    absl::StatusOr<std::string> bytes = EncodeJpegBgr(image, spec.quality.value_or(95));
+    if (!bytes.ok()) return bytes.status();
+    out.format = "jpeg";
+    out.bytes = *std::move(bytes);
+    // JPEG has no alpha: the fourth channel is dropped, so the answer reports the three it stored.
+    out.spec = ImageSpec{image.cols, image.rows, image.channels() == 4 ? 3 : image.channels(), Depth::kU8};
+    return out;
+  }
   std::vector<int> params;
-  const char* extension = ".jpg";
+  const char* extension = nullptr;
   switch (spec.format) {
     case OutputFormat::kPng:
       out.format = "png";
@@ -223,10 +244,7 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec
       extension = ".webp";
       params = {cv::IMWRITE_WEBP_QUALITY, spec.quality.value_or(90)};
       break;
-    default:
-      out.format = "jpeg";
-      params = {cv::IMWRITE_JPEG_QUALITY, spec.quality.value_or(95)};
-      break;
+    default: return absl::InternalError("unknown output format");
   }
   std::vector<uchar> buffer;
   try {
@@ -237,9 +255,7 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec
     return absl::InternalError(absl::StrCat("encoding ", out.format, " failed: ", e.what()));
   }
   out.bytes.assign(reinterpret_cast<const char*>(buffer.data()), buffer.size());
-  // JPEG has no alpha: OpenCV drops the fourth channel, so the answer reports the three it stored.
-  const int stored = out.format == "jpeg" && image.channels() == 4 ? 3 : image.channels();
-  out.spec = ImageSpec{image.cols, image.rows, stored, Depth::kU8};
+  out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
   return out;
 }
 

@@ -47,7 +47,8 @@ DeviceDescription CpuDeviceDescription(int index, int count) {
   cpu.name = count == 1 ? "cpu" : absl::StrCat("cpu:", index);
   cpu.kind = "cpu";
   cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
-  cpu.codecs = "OpenCV's codecs (libjpeg-turbo, libpng, libwebp, libtiff), giflib; JPEG and WebP shrink on load";
+  cpu.codecs =
+      "libjpeg-turbo (JPEG in BGR), OpenCV's codecs (libpng, libwebp, libtiff), giflib; JPEG and WebP shrink on load";
   return cpu;
 }
 

@@ -1,0 +1,180 @@
+#include "codec/jpeg_turbo.h"
+
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h needs FILE
+#include <cstdlib>
+#include <exception>
+#include <vector>
+
+#include <jpeglib.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+#ifndef JCS_EXTENSIONS
+#error "imgproc needs libjpeg-turbo (its JCS_EXT_BGR colour spaces): install libjpeg-dev from libjpeg-turbo"
+#endif
+
+namespace imgproc {
+namespace {
+
+// libjpeg reports a fatal error by calling error_exit, which must not return: it jumps back to the setjmp in
+// RunDecode/RunEncode with libjpeg's message. Warnings (a stream that ends early, a bad Huffman code) let the
+// decode go on, as in OpenCV, but are not printed to stderr.
+struct ErrorManager {
+  jpeg_error_mgr base;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+[[noreturn]] void JumpOnError(j_common_ptr info) {
+  auto* errors = reinterpret_cast<ErrorManager*>(info->err);
+  errors->base.format_message(info, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+void DropMessage(j_common_ptr) {}
+
+void InstallErrorManager(ErrorManager& errors, j_common_ptr info) {
+  info->err = jpeg_std_error(&errors.base);
+  errors.base.error_exit = JumpOnError;
+  errors.base.output_message = DropMessage;
+  errors.message[0] = '\0';
+}
+
+// What a decode touches after setjmp lives here, in the caller's frame, so that a longjmp leaves nothing
+// half-destroyed: the function that calls setjmp has no object with a destructor of its own.
+struct DecodeJob {
+  absl::string_view bytes;
+  bool grayscale = false;
+  int shrink_factor = 1;
+  ErrorManager errors;
+  jpeg_decompress_struct info{};  // zeroed: jpeg_destroy_decompress is safe whatever happened
+  cv::Mat image;
+  std::vector<JSAMPROW> rows;
+  bool every_row_decoded = false;
+};
+
+enum class Outcome { kDone, kFailed, kNotOurs };
+
+Outcome RunDecode(DecodeJob* job) {
+  InstallErrorManager(job->errors, reinterpret_cast<j_common_ptr>(&job->info));
+  // Once every row is out, an error can only come from what follows the scan (a bad marker before the end of the
+  // image): the pixels are complete, and OpenCV, which does not read that far, returns them too.
+  if (setjmp(job->errors.jump)) return job->every_row_decoded ? Outcome::kDone : Outcome::kFailed;
+  jpeg_create_decompress(&job->info);
+  jpeg_mem_src(&job->info, reinterpret_cast<const unsigned char*>(job->bytes.data()), job->bytes.size());
+  jpeg_read_header(&job->info, TRUE);
+  if (job->info.num_components != 1 && job->info.num_components != 3) return Outcome::kNotOurs;
+  job->info.out_color_space = job->grayscale ? JCS_GRAYSCALE : JCS_EXT_BGR;
+  job->info.scale_num = 1;
+  job->info.scale_denom = static_cast<unsigned int>(job->shrink_factor);
+  jpeg_start_decompress(&job->info);
+  const int height = static_cast<int>(job->info.output_height);
+  job->image.create(height, static_cast<int>(job->info.output_width), job->grayscale ? CV_8UC1 : CV_8UC3);
+  job->rows.resize(height);
+  for (int y = 0; y < height; ++y) job->rows[y] = job->image.ptr(y);
+  while (job->info.output_scanline < job->info.output_height) {
+    const JDIMENSION done = job->info.output_scanline;
+    // An in-memory source never suspends; a stream that ends early is padded by libjpeg with a warning.
+    if (jpeg_read_scanlines(&job->info, job->rows.data() + done, job->info.output_height - done) == 0) {
+      return Outcome::kFailed;
+    }
+  }
+  job->every_row_decoded = true;
+  jpeg_finish_decompress(&job->info);
+  return Outcome::kDone;
+}
+
+struct EncodeJob {
+  const cv::Mat* image = nullptr;
+  int quality = 95;
+  ErrorManager errors;
+  jpeg_compress_struct info{};
+  unsigned char* buffer = nullptr;  // malloc'ed by jpeg_mem_dest, grown by libjpeg; freed by the caller
+  unsigned long size = 0;
+  std::vector<JSAMPROW> rows;
+};
+
+bool RunEncode(EncodeJob* job) {
+  InstallErrorManager(job->errors, reinterpret_cast<j_common_ptr>(&job->info));
+  if (setjmp(job->errors.jump)) return false;
+  jpeg_create_compress(&job->info);
+  jpeg_mem_dest(&job->info, &job->buffer, &job->size);
+  const cv::Mat& image = *job->image;
+  job->info.image_width = static_cast<JDIMENSION>(image.cols);
+  job->info.image_height = static_cast<JDIMENSION>(image.rows);
+  job->info.input_components = image.channels();
+  job->info.in_color_space = image.channels() == 1 ? JCS_GRAYSCALE : image.channels() == 3 ? JCS_EXT_BGR : JCS_EXT_BGRX;
+  jpeg_set_defaults(&job->info);
+  jpeg_set_quality(&job->info, job->quality, TRUE);
+  jpeg_start_compress(&job->info, TRUE);
+  job->rows.resize(image.rows);
+  for (int y = 0; y < image.rows; ++y) job->rows[y] = const_cast<JSAMPROW>(image.ptr(y));
+  while (job->info.next_scanline < job->info.image_height) {
+    const JDIMENSION done = job->info.next_scanline;
+    if (jpeg_write_scanlines(&job->info, job->rows.data() + done, job->info.image_height - done) == 0) return false;
+  }
+  jpeg_finish_compress(&job->info);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor) {
+  if (shrink_factor != 1 && shrink_factor != 2 && shrink_factor != 4 && shrink_factor != 8) {
+    return absl::InvalidArgumentError(absl::StrCat("JPEG decode at 1/", shrink_factor, ": not a libjpeg scale"));
+  }
+  DecodeJob job;
+  job.bytes = bytes;
+  job.grayscale = grayscale;
+  job.shrink_factor = shrink_factor;
+  Outcome outcome = Outcome::kFailed;
+  try {
+    outcome = RunDecode(&job);
+  } catch (const std::exception& e) {  // the image's allocation (cv::Exception, std::bad_alloc)
+    jpeg_destroy_decompress(&job.info);
+    return absl::ResourceExhaustedError(absl::StrCat("decoding jpeg: ", e.what()));
+  }
+  jpeg_destroy_decompress(&job.info);
+  switch (outcome) {
+    case Outcome::kDone: return std::move(job.image);
+    case Outcome::kNotOurs:
+      return absl::UnimplementedError("JPEG with 4 components (CMYK or YCCK): OpenCV converts those");
+    case Outcome::kFailed: break;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
+                   job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows"));
+}
+
+absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {
+  if (image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JPEG encode needs 8-bit pixels with 1, 3 or 4 channels (got depth ", image.depth(), ", ",
+                     image.channels(), " channels)"));
+  }
+  EncodeJob job;
+  job.image = &image;
+  job.quality = quality;
+  bool ok = false;
+  try {
+    ok = RunEncode(&job);
+  } catch (const std::exception& e) {  // the row table's allocation
+    jpeg_destroy_compress(&job.info);
+    std::free(job.buffer);
+    return absl::ResourceExhaustedError(absl::StrCat("encoding jpeg: ", e.what()));
+  }
+  jpeg_destroy_compress(&job.info);
+  std::string bytes;
+  if (ok) bytes.assign(reinterpret_cast<const char*>(job.buffer), job.size);
+  std::free(job.buffer);
+  if (!ok) {
+    return absl::InternalError(absl::StrCat("encoding jpeg failed: ", job.errors.message[0] != '\0'
+                                                                          ? job.errors.message
+                                                                          : "libjpeg wrote no rows"));
+  }
+  return bytes;
+}
+
+}  // namespace imgproc
