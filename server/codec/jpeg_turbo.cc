@@ -1,12 +1,12 @@
 #include "codec/jpeg_turbo.h"
 
+#include <jpeglib.h>
+
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
 #include <cstdlib>
 #include <exception>
 #include <vector>
-
-#include <jpeglib.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -150,9 +150,8 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
 
 absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {
   if (image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JPEG encode needs 8-bit pixels with 1, 3 or 4 channels (got depth ", image.depth(), ", ",
-                     image.channels(), " channels)"));
+    return absl::InvalidArgumentError(absl::StrCat("JPEG encode needs 8-bit pixels with 1, 3 or 4 channels (got depth ",
+                                                   image.depth(), ", ", image.channels(), " channels)"));
   }
   EncodeJob job;
   job.image = &image;
@@ -170,9 +169,8 @@ absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {
   if (ok) bytes.assign(reinterpret_cast<const char*>(job.buffer), job.size);
   std::free(job.buffer);
   if (!ok) {
-    return absl::InternalError(absl::StrCat("encoding jpeg failed: ", job.errors.message[0] != '\0'
-                                                                          ? job.errors.message
-                                                                          : "libjpeg wrote no rows"));
+    return absl::InternalError(absl::StrCat(
+        "encoding jpeg failed: ", job.errors.message[0] != '\0' ? job.errors.message : "libjpeg wrote no rows"));
   }
   return bytes;
 }

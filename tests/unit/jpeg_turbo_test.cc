@@ -1,13 +1,14 @@
 // The CPU's JPEG codec (codec/jpeg_turbo.h) calls libjpeg-turbo directly instead of going through OpenCV. It must
 // be OpenCV's result exactly: the same pixels for every photo at every libjpeg scale in colour and gray, the same
 // bytes for every encode, and the same outcome (failure, or the same partial pixels) for broken streams.
+#include "codec/jpeg_turbo.h"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
 
-#include "codec/jpeg_turbo.h"
 #include "common/test_support.h"
 
 namespace imgproc::testing {
