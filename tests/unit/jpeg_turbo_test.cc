@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <cstdint>
 #include <random>
 
 #include "common/test_support.h"
