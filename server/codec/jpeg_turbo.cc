@@ -60,7 +60,7 @@ enum class Outcome { kDone, kFailed, kNotOurs };
 Outcome RunDecode(DecodeJob* job) {
   InstallErrorManager(job->errors, reinterpret_cast<j_common_ptr>(&job->info));
   // Once every row is out, an error can only come from what follows the scan (a bad marker before the end of the
-  // image): the pixels are complete, and OpenCV, which does not read that far, returns them too.
+  // image): the pixels are complete, and OpenCV returns them too (unit.JpegTurboTest's mutations include such).
   if (setjmp(job->errors.jump)) return job->every_row_decoded ? Outcome::kDone : Outcome::kFailed;
   jpeg_create_decompress(&job->info);
   jpeg_mem_src(&job->info, reinterpret_cast<const unsigned char*>(job->bytes.data()), job->bytes.size());
