@@ -1,6 +1,7 @@
 // The CPU's JPEG codec (codec/jpeg_turbo.h) calls libjpeg-turbo directly instead of going through OpenCV. It must
 // be OpenCV's result exactly: the same pixels for every photo at every libjpeg scale in colour and gray, the same
-// bytes for every encode, and the same outcome (failure, or the same partial pixels) for broken streams.
+// bytes for every encode, the same outcome for corrupted streams (failure, or the same pixels), and a full-size
+// image, the same each time, for a stream cut inside its scan.
 #include "codec/jpeg_turbo.h"
 
 #include <gtest/gtest.h>
