@@ -78,7 +78,8 @@ rss = [int(s[1]) * 1024 for s in samples]
 gpu = [int(s[2]) for s in samples if len(s) > 2]
 print(f"soak: {report['count']} answered at {report['rps']:.1f}/s, p50 {report['latency_ms']['p50']:.2f} ms, "
       f"p99 {report['latency_ms']['p99']:.2f} ms; {report['invalid_sent']} truncated and {report['cancelled_sent']} "
-      f"hasty requests sent; status codes {report['status_codes']}; {report['errors']} errors, "
+      f"hasty requests sent; status codes {report['status_codes']}, of the truncated "
+      f"{report['invalid_status_codes']}, of the hasty {report['cancelled_status_codes']}; {report['errors']} errors, "
       f"{report['unexpected']} unexpected statuses, {report['wrong']} wrong of {report['verified']} verified")
 print("soak: memory every 5 s (s, RSS MiB" + (", GPU MiB" if gpu else "") + "):")
 for i, s in enumerate(samples):

@@ -132,6 +132,7 @@ struct WorkerResults {
   std::vector<Sample> samples;
   int64_t answers_outside_window = 0;
   int64_t ok_answers = 0;  // measured, numbers the answers for --verify_fraction's sample
+  std::map<int, int64_t> invalid_codes, cancelled_codes;
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -332,6 +333,8 @@ void Drive(const Plan& p, Run& run) {
     const Clock::time_point now = Clock::now();
     ++c.done;
     if (!Expected(kind, code)) ++c.unexpected;
+    if (kind == Kind::kInvalid) ++mine.invalid_codes[code];
+    if (kind == Kind::kCancelled) ++mine.cancelled_codes[code];
     if (kind != Kind::kValid) return;  // counted above; their latency is not the service's
     const bool measured_answer = window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
     if (!measured_answer) {  // answers outside the window are neither reported nor checked
@@ -525,6 +528,12 @@ LoadReport Aggregate(const Run& run) {
     }
   }
   for (const auto& [code, n] : codes) (*report.mutable_status_codes())[code] = n;
+  for (const WorkerResults& r : run.results) {
+    for (const auto& [code, n] : r.invalid_codes)
+      (*report.mutable_invalid_status_codes())[absl::StatusCodeToString(static_cast<absl::StatusCode>(code))] += n;
+    for (const auto& [code, n] : r.cancelled_codes)
+      (*report.mutable_cancelled_status_codes())[absl::StatusCodeToString(static_cast<absl::StatusCode>(code))] += n;
+  }
   report.set_bytes_sent(bytes_sent);
   report.set_bytes_received(bytes_received);
   for (int k = 0; k < kStages; ++k)
@@ -570,6 +579,14 @@ void Print(const LoadReport& r, int64_t verify_every) {
   std::printf("\nStatus code distribution:\n");
   for (const auto& [code, n] : std::map<std::string, uint32_t>(r.status_codes().begin(), r.status_codes().end())) {
     std::printf("  [%s]\t%u responses\n", code.c_str(), n);
+  }
+  for (const auto& [code, n] :
+       std::map<std::string, uint32_t>(r.invalid_status_codes().begin(), r.invalid_status_codes().end())) {
+    std::printf("  [%s]\t%u responses to truncated requests\n", code.c_str(), n);
+  }
+  for (const auto& [code, n] :
+       std::map<std::string, uint32_t>(r.cancelled_status_codes().begin(), r.cancelled_status_codes().end())) {
+    std::printf("  [%s]\t%u responses to hasty requests\n", code.c_str(), n);
   }
   std::printf("\nBytes: sent %.0f, received %.0f\nServer stage means (us):", r.bytes_sent(), r.bytes_received());
   for (int k = 0; k < kStages; ++k)

@@ -3,7 +3,8 @@
 #   1. every answer verified by default, and the server's figures over the measured window;
 #   2. --verify_fraction=0.25 checks about a quarter of the answers;
 #   3. with --metrics pointed at a stand-in /metrics that serves, at known rates, the series today's server does
-#      not export yet (process CPU, JPEG engine, decode/encode backends, decode batch sizes), the figures are right.
+#      not export yet (process CPU, JPEG engine, decode/encode backends, decode batch sizes), the figures are right;
+#   4. with truncated and hasty requests mixed in, their statuses are counted apart, each kind only as it may end.
 #   check_load_report.sh SERVER_BINARY LOAD_BINARY
 set -euo pipefail
 server_bin=$1 load_bin=$2
@@ -68,11 +69,14 @@ load --warmup=1s --duration=3s --metrics="$metrics" > "$dir/full.json"
 # A fixed count, so that every worker answers enough for the sample's share to be close to 1/4.
 load --warmup=0.5s --duration=20s --total=160 --verify_fraction=0.25 > "$dir/quarter.json"
 load --warmup=0.5s --duration=2.5s --verify_fraction=0 --metrics="127.0.0.1:$(cat "$dir/fake.port")" > "$dir/fake.json"
-for run in full quarter fake; do echo "$run: $(cat "$dir/$run.json")"; done
+load --warmup=0.5s --duration=20s --total=80 --verify_fraction=0 --invalid_fraction=0.25 --cancel_fraction=0.25 \
+  > "$dir/mixed.json"
+for run in full quarter fake mixed; do echo "$run: $(cat "$dir/$run.json")"; done
 
 python3 - "$dir" <<'PY'
 import json, os, sys
-full, quarter, fake = (json.load(open(os.path.join(sys.argv[1], n + ".json"))) for n in ("full", "quarter", "fake"))
+full, quarter, fake, mixed = (json.load(open(os.path.join(sys.argv[1], n + ".json")))
+                              for n in ("full", "quarter", "fake", "mixed"))
 l, server, fs = full["latency_ms"], full.get("server", {}), fake.get("server", {})
 near = lambda value, want, tolerance: value is not None and abs(value - want) <= tolerance * want  # noqa: E731
 checks = {
@@ -103,6 +107,12 @@ checks = {
     "stand-in: decode batcher busy by phase": near(fs.get("decode_batcher_busy", {}).get("engine"), 0.6, 0.05)
                                               and near(fs.get("decode_batcher_busy", {}).get("prepare"), 0.1, 0.05),
     "stand-in: worker busy over workers": near(fake["busy_ratio"].get("worker_busy:cuda:0"), 0.5, 0.1),
+    "mixed: truncated requests sent, all INVALID_ARGUMENT": mixed["invalid_sent"] > 0
+        and mixed["invalid_status_codes"] == {"INVALID_ARGUMENT": mixed["invalid_sent"]},
+    "mixed: hasty requests sent, each OK or DEADLINE_EXCEEDED": mixed["cancelled_sent"] > 0
+        and set(mixed["cancelled_status_codes"]) <= {"OK", "DEADLINE_EXCEEDED"}
+        and sum(mixed["cancelled_status_codes"].values()) == mixed["cancelled_sent"],
+    "mixed: no unexpected status": mixed["unexpected"] == 0,
 }
 # Today's server exports no process_cpu_seconds_total; once it does, this check runs against the real server.
 if "server_cpu_cores" in server:
