@@ -21,8 +21,14 @@ struct ImageHeader {
   bool jpeg_sequential = false;
   // Progressive JPEG only: its start-of-scan markers, counted from the markers without decoding.
   int jpeg_scans = 0;
-  // JPEG only: the EXIF Orientation tag (1-8), 1 when there is none.
+  // JPEG (APP1), PNG (eXIf) and WebP (EXIF chunk of a VP8X file): the EXIF Orientation tag (1-8), 1 when there is
+  // none.
   int exif_orientation = 1;
+  // Why the decoder will see less than the whole image, from the file's structure: a JPEG whose data ends before its
+  // end-of-image marker (inside a scan, or between the scans of a progressive one), a GIF cut after its first frame.
+  // Empty when the file is whole. A file cut where its decoder would fail or allocate by a length it cannot read
+  // (before a JPEG's first scan, inside a GIF's first frame, a PNG or WebP anywhere) is refused instead.
+  std::string truncation = "";
   // Frames in the file, counted from the container without decoding: 1 for still images. Only the first frame
   // of an animation is decoded, composited on the canvas (width x height: GIF's logical screen, WebP's VP8X canvas).
   int frames = 1;
@@ -33,7 +39,9 @@ struct ImageHeader {
   bool tiff_float = false;
 };
 
-// INVALID_ARGUMENT for empty, unknown or malformed data, with the reason.
+// INVALID_ARGUMENT for empty, unknown or malformed data, with the reason. The container's chunks, segments and blocks
+// are walked to the end of the image, each in O(1) (entropy-coded JPEG data by memchr): a chunk that declares more
+// bytes than remain is refused here, before any decoder allocates by it.
 absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes);
 
 }  // namespace imgproc
