@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
 #include "codec/jpeg_turbo.h"
+#include "codec/png_decode.h"
 #include "codec/shrink_on_load.h"
 
 namespace imgproc {
@@ -111,6 +112,9 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
     flags |= cv::IMREAD_COLOR;
   }
   if (header.format == ImageFormat::kJpeg) flags |= ReducedFlag(shrink_factor);  // 0 at full size
+  // PNG through libpng with its allocation limits (codec/png_decode.h), as OpenCV would with these flags; the
+  // header's size, checked against the limits, bounds libpng's.
+  if (header.format == ImageFormat::kPng) return DecodePng(bytes, flags, header.width, header.height);
   cv::Mat image;
   try {
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
