@@ -1,5 +1,8 @@
 #include "backend/lane_io.h"
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "codec/orientation.h"
 
 namespace imgproc {
@@ -7,9 +10,18 @@ namespace imgproc {
 absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const ShrinkOnLoad* shrink) {
   const Clock::time_point start = Clock::now();
   const Plan& plan = *job.plan;
+  std::string damage;
   absl::StatusOr<cv::Mat> decoded =
-      shrink != nullptr ? Decode(job.input, plan.header, plan.decode_mode, shrink->decoded, shrink->factor)
-                        : Decode(job.input, plan.header, plan.decode_mode, plan.decoded);
+      shrink != nullptr ? Decode(job.input, plan.header, plan.decode_mode, shrink->decoded, shrink->factor, &damage)
+                        : Decode(job.input, plan.header, plan.decode_mode, plan.decoded, 1, &damage);
+  if (decoded.ok() && !damage.empty()) {
+    const std::string reason = absl::StrCat(ImageFormatName(plan.header.format), " decoder: ", damage);
+    if (plan.strict_decode) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("strict_decode: ", reason, "; without strict_decode it is decoded in part"));
+    }
+    result.partial_decode = plan.partial_decode.empty() ? reason : absl::StrCat(plan.partial_decode, "; ", reason);
+  }
   if (decoded.ok()) result.decode_shrink_factor = shrink != nullptr ? shrink->factor : 1;
   if (decoded.ok()) ApplyOrientation(*decoded, plan.orientation);
   result.timings.decode_us = MicrosSince(start);

@@ -133,9 +133,9 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
 // JPEGs go to libjpeg-turbo directly (codec/jpeg_turbo.h says why), except CMYK/YCCK ones, which need OpenCV's
 // colour conversion.
 absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                                             int shrink_factor) {
+                                             int shrink_factor, std::string* damage) {
   const bool grayscale = mode == DecodeMode::kGrayscale || (mode == DecodeMode::kUnchanged && header.channels == 1);
-  absl::StatusOr<cv::Mat> image = DecodeJpegBgr(bytes, grayscale, shrink_factor);
+  absl::StatusOr<cv::Mat> image = DecodeJpegBgr(bytes, grayscale, shrink_factor, damage);
   if (absl::IsUnimplemented(image.status())) return DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   return image;
 }
@@ -143,7 +143,8 @@ absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const Imag
 }  // namespace
 
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                               const ImageSpec& expected, int shrink_factor) {
+                               const ImageSpec& expected, int shrink_factor, std::string* damage) {
+  if (damage != nullptr) damage->clear();
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
   // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
   // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
@@ -152,7 +153,7 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
       : header.format == ImageFormat::kWebp && header.webp_animated ? DecodeAnimatedWebpFirstFrame(bytes)
       : header.format == ImageFormat::kWebp && shrink_factor > 1
           ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
-      : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor)
+      : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor, damage)
                                             : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);

@@ -39,9 +39,10 @@ ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_fac
 
 // Decodes (at 1/shrink_factor of the stored size for a plan's shrink-on-load) and makes the result match
 // `expected` (size, channels, 8-bit depth), so that the validated chain sees exactly what it was validated for.
-// INVALID_ARGUMENT when the data is corrupt.
+// INVALID_ARGUMENT when the data is corrupt. When the decoder went on past damaged data (a JPEG's entropy-coded
+// data cut short or corrupt: libjpeg fills the rest), `damage` (when given) receives the decoder's reason, else "".
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                               const ImageSpec& expected, int shrink_factor = 1);
+                               const ImageSpec& expected, int shrink_factor = 1, std::string* damage = nullptr);
 
 // Validates the output spec for the image the chain will produce; errors name the field.
 absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image);

@@ -1,6 +1,8 @@
 #include "codec/jpeg_turbo.h"
 
 #include <jpeglib.h>
+// after jpeglib.h, which it needs
+#include <jerror.h>
 
 #include <csetjmp>
 #include <cstdio>  // jpeglib.h needs FILE
@@ -20,11 +22,12 @@ namespace {
 
 // libjpeg reports a fatal error by calling error_exit, which must not return: it jumps back to the setjmp in
 // RunDecode/RunEncode with libjpeg's message. Warnings (a stream that ends early, a bad Huffman code) let the
-// decode go on, as in OpenCV, but are not printed to stderr.
+// decode go on, as in OpenCV, but are not printed to stderr: the first one that means damaged pixels is kept.
 struct ErrorManager {
   jpeg_error_mgr base;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  char damage[JMSG_LENGTH_MAX];
 };
 
 [[noreturn]] void JumpOnError(j_common_ptr info) {
@@ -35,11 +38,37 @@ struct ErrorManager {
 
 void DropMessage(j_common_ptr) {}
 
+// The warnings after which part of the image is libjpeg's fill (gray, or the last good data) rather than the
+// file's. Others (stray bytes between markers, an unusual JFIF version, a bad ICC marker) leave the pixels whole.
+bool DamagesPixels(int code) {
+  switch (code) {
+    case JWRN_JPEG_EOF:
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL: return true;
+    default: return false;
+  }
+}
+
+// msg_level -1 is a warning; 0 and above are trace messages.
+void NoteWarning(j_common_ptr info, int msg_level) {
+  auto* errors = reinterpret_cast<ErrorManager*>(info->err);
+  if (msg_level >= 0) return;
+  ++errors->base.num_warnings;
+  if (errors->damage[0] == '\0' && DamagesPixels(errors->base.msg_code)) {
+    errors->base.format_message(info, errors->damage);
+  }
+}
+
 void InstallErrorManager(ErrorManager& errors, j_common_ptr info) {
   info->err = jpeg_std_error(&errors.base);
   errors.base.error_exit = JumpOnError;
   errors.base.output_message = DropMessage;
+  errors.base.emit_message = NoteWarning;
   errors.message[0] = '\0';
+  errors.damage[0] = '\0';
 }
 
 // What a decode touches after setjmp lives here, in the caller's frame, so that a longjmp leaves nothing
@@ -121,7 +150,7 @@ bool RunEncode(EncodeJob* job) {
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor) {
+absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor, std::string* damage) {
   if (shrink_factor != 1 && shrink_factor != 2 && shrink_factor != 4 && shrink_factor != 8) {
     return absl::InvalidArgumentError(absl::StrCat("JPEG decode at 1/", shrink_factor, ": not a libjpeg scale"));
   }
@@ -138,7 +167,9 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
   }
   jpeg_destroy_decompress(&job.info);
   switch (outcome) {
-    case Outcome::kDone: return std::move(job.image);
+    case Outcome::kDone:
+      if (damage != nullptr) damage->assign(job.errors.damage);
+      return std::move(job.image);
     case Outcome::kNotOurs:
       return absl::UnimplementedError("JPEG with 4 components (CMYK or YCCK): OpenCV converts those");
     case Outcome::kFailed: break;

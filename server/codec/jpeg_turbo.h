@@ -16,9 +16,12 @@
 namespace imgproc {
 
 // Decodes a 1- or 3-component JPEG at 1/shrink_factor (1, 2, 4 or 8) of its size into 8-bit BGR, or gray when
-// `grayscale`. A corrupt stream is INVALID_ARGUMENT; a stream that ends early decodes as far as it goes, as
-// libjpeg (and so OpenCV) does. CMYK and YCCK JPEGs are UNIMPLEMENTED here: OpenCV converts them.
-absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor);
+// `grayscale`. A corrupt stream is INVALID_ARGUMENT; a stream that ends early, or whose entropy-coded data is
+// damaged, decodes as far as it goes, as libjpeg (and so OpenCV) does, and `damage` (when given) receives libjpeg's
+// first such warning ("Premature end of JPEG file", "Corrupt JPEG data: bad Huffman code"), else "".
+// CMYK and YCCK JPEGs are UNIMPLEMENTED here: OpenCV converts them.
+absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor,
+                                      std::string* damage = nullptr);
 
 // Encodes 8-bit gray, BGR or BGRA (whose alpha JPEG cannot store and is dropped) at `quality` (1..100), with
 // OpenCV's settings: baseline, 4:2:0 for colour, standard Huffman tables.

@@ -36,6 +36,9 @@ struct JobResult {
   int64_t gpu_busy_us = 0;       // upload, kernels and download as CUDA events on the worker's stream measured them
   const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
   const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers
+  // Why part of the image is not the file's (the data was cut short or damaged and the decoder filled the rest):
+  // the plan's reason, or the CPU decoder's; empty when the decode was whole.
+  std::string partial_decode;
 };
 
 // What a stage before the lanes made of a job's input (the GPU decode batcher's decoded image). Only the

@@ -98,6 +98,12 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
                           .Add({})),
       bytes_sent_(
           BuildCounter().Name("imgproc_sent_bytes_total").Help("Image bytes returned").Register(*registry_).Add({})),
+      partial_decodes_(BuildCounter()
+                           .Name("imgproc_partial_decodes_total")
+                           .Help("Requests answered OK from a partly decoded image (data cut short or damaged; "
+                                 "ProcessResponse.partial_decode)")
+                           .Register(*registry_)
+                           .Add({})),
       pixels_(
           BuildCounter()
               .Name("imgproc_pixels_processed_total")
@@ -231,6 +237,7 @@ void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const ab
       .Increment();
   latency_.Add({{"method", method}}, LatencyBuckets()).Observe(Seconds(duration_us));
   if (result.ok()) bytes_sent_.Increment(static_cast<double>(result->image.bytes.size()));
+  if (result.ok() && !result->partial_decode.empty()) partial_decodes_.Increment();
   in_flight_.Decrement();  // last: once it reads 0, the request's other series are all counted
 }
 

@@ -87,6 +87,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Gauge>& busy_ratio_;
   prometheus::Counter& bytes_received_;
   prometheus::Counter& bytes_sent_;
+  prometheus::Counter& partial_decodes_;
   prometheus::Family<prometheus::Counter>& pixels_;
   prometheus::Family<prometheus::Counter>& operations_;
   prometheus::Family<prometheus::Counter>& cpu_fallbacks_;

@@ -17,6 +17,7 @@ struct ImageRequest {
   OutputSpec output;
   bool ignore_exif_orientation = false;  // true: the stored pixel order, whatever EXIF says
   bool disable_shrink_on_load = false;   // true: always decode at full size
+  bool strict_decode = false;            // true: a partial decode (see Plan::partial_decode) is refused
 };
 
 }  // namespace imgproc

@@ -116,6 +116,12 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   if (!header.ok()) return header.status();
   plan.header = *header;
   IMGPROC_RETURN_IF_ERROR(CheckHeaderLimits(plan.header, request.image.size(), limits));
+  plan.partial_decode = plan.header.truncation;
+  plan.strict_decode = request.strict_decode;
+  if (plan.strict_decode && !plan.partial_decode.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("strict_decode: ", plan.partial_decode, "; without strict_decode it is decoded in part"));
+  }
   plan.decoded = DecodedSpec(plan.header, plan.decode_mode);
   plan.orientation = request.ignore_exif_orientation ? 1 : plan.header.exif_orientation;
   plan.oriented = Oriented(plan.decoded, plan.orientation);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,6 +41,11 @@ struct Plan {
   // Set when the input and chain allow shrink-on-load and the request did not turn it off. A lane that decodes
   // on the CPU may start from it; the limits and estimates above are those of the full-size decode, the larger.
   std::optional<ShrinkOnLoad> shrink_on_load;
+  // Why the image will be decoded only in part, as the header saw it (ImageHeader::truncation; a CPU lane's decoder
+  // may find more: JobResult::partial_decode); empty when whole.
+  std::string partial_decode;
+  // The request refuses a partial decode: BuildPlan refuses a truncation it sees, the lanes one their decoder finds.
+  bool strict_decode = false;
 };
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step

@@ -37,6 +37,8 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);
   response->set_decode_shrink_factor(result.decode_shrink_factor);
+  response->set_partial_decode(!result.partial_decode.empty());
+  response->set_partial_decode_reason(std::move(result.partial_decode));
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);
@@ -85,8 +87,10 @@ void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared
   job.arrival = arrival;
   job.deadline = SteadyDeadline(context);
   job.cancelled = [context] { return context->IsCancelled(); };
-  job.done = [finish = std::move(finish), frames = job.plan->header.frames](absl::StatusOr<JobResult> result) {
-    if (result.ok()) result->input_frames = frames;
+  job.done = [finish = std::move(finish), plan = job.plan](absl::StatusOr<JobResult> result) {
+    if (result.ok()) result->input_frames = plan->header.frames;
+    // A truncation seen in the header holds whichever lane decoded (nvJPEG says nothing of it).
+    if (result.ok() && result->partial_decode.empty()) result->partial_decode = plan->partial_decode;
     finish(std::move(result));
   };
   scheduler_.Submit(std::move(job), request.device());  // answers a refusal through done, too

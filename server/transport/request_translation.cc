@@ -157,6 +157,7 @@ absl::StatusOr<ImageRequest> TranslateRequest(const pb::ProcessRequest& request,
   out.output = TranslateOutputSpec(request.output());
   out.ignore_exif_orientation = request.ignore_exif_orientation();
   out.disable_shrink_on_load = request.disable_shrink_on_load();
+  out.strict_decode = request.strict_decode();
   return out;
 }
 

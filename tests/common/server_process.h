@@ -32,6 +32,7 @@ class ServerProcess {
   bool started() const { return port_ > 0; }
   std::string address() const { return host_ + ":" + std::to_string(port_); }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }  // for /proc/<pid>/status (memory) reads
   std::unique_ptr<imgproc::v1::ImageProcessor::Stub> NewStub() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;
   // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit code, or -1 (killed/timeout).
