@@ -35,6 +35,8 @@ ABSL_FLAG(std::string, device, "", "device to run on (see info); empty: the serv
 ABSL_FLAG(bool, shrink_on_load, true,
           "let the CPU backend decode a JPEG/WebP at 1/2, 1/4 or 1/8 when the chain starts with such a downscale; "
           "false: full-size decode, bit-exact with OpenCV");
+ABSL_FLAG(bool, strict_decode, false,
+          "refuse a file cut short or with damaged data (INVALID_ARGUMENT) instead of answering its partial decode");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
 
 namespace pb = ::imgproc::v1;
@@ -89,6 +91,7 @@ int Process(const imgproc::ImgprocClient& client) {
   }
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
+  request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
   request.set_request_id("cli");
 
   pb::ProcessResponse response;
@@ -113,6 +116,7 @@ int Process(const imgproc::ImgprocClient& client) {
   if (response.decode_shrink_factor() > 1) {
     std::cout << "decoded at 1/" << response.decode_shrink_factor() << " of its size (shrink-on-load)\n";
   }
+  if (response.partial_decode()) std::cout << "partial decode: " << response.partial_decode_reason() << "\n";
   return 0;
 }
 
