@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: header parsers, decoder front door, chain validation) with clang, ASan
 # and UBSan into build-fuzz/, and runs each for --seconds (default 60). The corpus of each target is kept in
-# build-fuzz/corpus/<target> and grows from run to run; seeds: the test photos (mate-backgrounds), tests/data and
-# tests/fuzz/chain_seeds. A crash, an ASan or UBSan report or an input slower than 10 s fails the run; the input
+# build-fuzz/corpus/<target> and grows from run to run; seeds: the test photos (mate-backgrounds), tests/data,
+# tests/fuzz/header_seeds (PNG, WebP and GIF chunk walks) and tests/fuzz/chain_seeds. A crash, an ASan or UBSan report or an input slower than 10 s fails the run; the input
 # that did it is left in build-fuzz/artifacts/ (replay it: build-fuzz/tests/fuzz/<target> <file>).
 #
 #   scripts/fuzz.sh [--seconds 60] [--build-dir build-fuzz] [target ...]
@@ -36,7 +36,7 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus"
   case "$target" in
     fuzz_chain) seeds=(tests/fuzz/chain_seeds) max_len=4096 ;;
-    *) seeds=("$photos/nature" tests/data) max_len=262144 ;;  # photos are cut to their first 256 KiB
+    *) seeds=("$photos/nature" tests/data tests/fuzz/header_seeds) max_len=262144 ;;  # photos: their first 256 KiB
   esac
   echo "== fuzz.sh: $target for ${seconds}s (corpus $corpus: $(ls "$corpus" | wc -l) inputs)"
   # Leaks are checked at exit only: OpenCV and libjpeg keep per-thread buffers that a per-input check would report.

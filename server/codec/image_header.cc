@@ -345,17 +345,17 @@ absl::StatusOr<ImageHeader> ReadGif(const unsigned char* p, size_t n) {
   auto cut = [&](absl::string_view where) -> absl::Status {
     if (h.frames <= 1 && !first_frame_read) {
       if (h.frames == 0)
-        return Malformed(ImageFormat::kGif, absl::StrCat("no image descriptor (truncated ", where, ")"));
+        return Malformed(ImageFormat::kGif, absl::StrCat("no image descriptor (the data ends ", where, ")"));
       return Truncated("gif", absl::StrCat("the data ends ", where, ", inside the first frame"));
     }
-    h.truncation = absl::StrCat("the gif data ends ", where, " after ", h.frames, " frame(s) began (no trailer)");
+    h.truncation = absl::StrCat("the gif data ends ", where, "; ", h.frames, " frame(s) begun");
     return absl::OkStatus();
   };
   bool transparent_next = false, first_transparent = false, first_covers_screen = false, first_has_colours = false;
   uint32_t first_left = 0, first_top = 0, first_width = 0, first_height = 0;
   for (;;) {
     if (i >= n) {
-      if (absl::Status s = cut("before the trailer"); !s.ok()) return s;
+      if (absl::Status s = cut("without its trailer"); !s.ok()) return s;
       break;
     }
     if (p[i] == 0x3B) break;  // trailer
