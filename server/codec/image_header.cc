@@ -165,7 +165,12 @@ absl::StatusOr<ImageHeader> ReadJpeg(const unsigned char* p, size_t n) {
       h.channels = p[i + 9];
       h.jpeg_sequential = marker == 0xC0 || marker == 0xC1;
       const bool progressive = marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE;
-      if (absl::Status s = WalkJpegScans(p, n, i + 2 + length, h); !s.ok()) return s;
+      // A sequential JPEG that ends with its end-of-image marker is whole (0xFFD9 cannot occur inside entropy-coded
+      // data), and its scans need no count: the walk (about 1 ms for 8 MB) is for the others.
+      const bool ends_with_end_of_image = p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+      if (progressive || !ends_with_end_of_image) {
+        if (absl::Status s = WalkJpegScans(p, n, i + 2 + length, h); !s.ok()) return s;
+      }
       if (!progressive) h.jpeg_scans = 0;
       return h;
     }
