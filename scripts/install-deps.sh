@@ -22,9 +22,10 @@ done
 # grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
 # libmicrohttpd-dev: the /metrics endpoint's HTTP server. libjpeg-dev (libjpeg-turbo): JPEG on the CPU.
+# libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev)
+          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else

@@ -21,7 +21,7 @@ struct ImageHeader {
   bool jpeg_sequential = false;
   // Progressive JPEG only: its start-of-scan markers, counted from the markers without decoding.
   int jpeg_scans = 0;
-  // JPEG only: the EXIF Orientation tag (1-8), 1 when there is none.
+  // JPEG: the EXIF Orientation tag (1-8); TIFF: its own Orientation tag (1-8); 1 when there is none.
   int exif_orientation = 1;
   // Frames in the file, counted from the container without decoding: 1 for still images. Only the first frame
   // of an animation is decoded, composited on the canvas (width x height: GIF's logical screen, WebP's VP8X canvas).
