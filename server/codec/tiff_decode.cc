@@ -130,44 +130,65 @@ uint32_t ReadBits(const uint8_t* row, uint64_t bit_offset, int bits) {
   return value;
 }
 
+// Samples of a fixed-width type from a stored row (`chunk_samples` per pixel, `take` of them kept) to the working
+// image's row (`kept` channels per pixel), through `convert`.
+template <typename In, typename Out, typename Convert>
+void Scatter(const uint8_t* row, int chunk_samples, int take, int kept, uint32_t cols, Out* out, Convert convert) {
+  for (uint32_t x = 0; x < cols; ++x) {
+    for (int s = 0; s < take; ++s) {
+      In v;
+      std::memcpy(&v, row + (size_t{x} * chunk_samples + s) * sizeof(In), sizeof(In));  // host order (libtiff)
+      out[size_t{x} * kept + s] = convert(v);
+    }
+  }
+}
+
 // Writes samples [0, cols) of one stored row (chunk_samples per pixel, the first of them being channel
 // `first_channel`) into the working image's row from column `x0`; channels beyond `kept` are dropped.
 void UnpackRow(const uint8_t* row, const Layout& l, int chunk_samples, int first_channel, uint32_t cols, uint32_t x0,
                uint8_t* out_row) {
   const int kept = l.kept();
-  const uint32_t max_value = l.bits >= 32 ? 0 : (1u << l.bits) - 1;
-  for (uint32_t x = 0; x < cols; ++x) {
-    for (int s = 0; s < chunk_samples; ++s) {
-      const int channel = first_channel + s;
-      if (channel >= kept) break;
-      const uint64_t index = uint64_t{x} * chunk_samples + s;
-      const uint64_t at = (uint64_t{x0} + x) * kept + channel;
-      switch (l.unpack) {
-        case Unpack::kU8: out_row[at] = row[index]; break;
-        case Unpack::kS8: out_row[at] = static_cast<uint8_t>(row[index] ^ 0x80); break;
-        case Unpack::kU16:
-        case Unpack::kS16: {
-          uint16_t v;
-          std::memcpy(&v, row + 2 * index, 2);  // libtiff has swapped it to the host's order
-          if (l.unpack == Unpack::kS16) v ^= 0x8000;
-          std::memcpy(out_row + 2 * at, &v, 2);
-          break;
-        }
-        case Unpack::kScaled: {
-          const uint32_t v = ReadBits(row, index * l.bits, l.bits);
-          out_row[at] = static_cast<uint8_t>((v * 510 + max_value) / (2 * max_value));
-          break;
-        }
-        case Unpack::kIndex: out_row[at] = static_cast<uint8_t>(ReadBits(row, index * l.bits, l.bits)); break;
-        case Unpack::kF32: std::memcpy(out_row + 4 * at, row + 4 * index, 4); break;
-        case Unpack::kF64: {
-          double d;
-          std::memcpy(&d, row + 8 * index, 8);
-          const float f = static_cast<float>(d);
-          std::memcpy(out_row + 4 * at, &f, 4);
-          break;
+  const int take = std::min(chunk_samples, kept - first_channel);
+  if (take <= 0) return;
+  const size_t first = size_t{x0} * kept + first_channel;  // in samples
+  const bool as_stored = l.unpack == Unpack::kU8 || l.unpack == Unpack::kU16 || l.unpack == Unpack::kF32;
+  if (as_stored && take == kept && chunk_samples == kept) {  // contiguous, nothing dropped: the row as it is
+    const size_t sample_bytes = l.unpack == Unpack::kU8 ? 1 : l.unpack == Unpack::kU16 ? 2 : 4;
+    std::memcpy(out_row + first * sample_bytes, row, size_t{cols} * kept * sample_bytes);
+    return;
+  }
+  auto same = [](auto v) { return v; };
+  switch (l.unpack) {
+    case Unpack::kU8: Scatter<uint8_t>(row, chunk_samples, take, kept, cols, out_row + first, same); break;
+    case Unpack::kS8:
+      Scatter<uint8_t>(row, chunk_samples, take, kept, cols, out_row + first,
+                       [](uint8_t v) { return static_cast<uint8_t>(v ^ 0x80); });
+      break;
+    case Unpack::kU16:
+      Scatter<uint16_t>(row, chunk_samples, take, kept, cols, reinterpret_cast<uint16_t*>(out_row) + first, same);
+      break;
+    case Unpack::kS16:
+      Scatter<uint16_t>(row, chunk_samples, take, kept, cols, reinterpret_cast<uint16_t*>(out_row) + first,
+                        [](uint16_t v) { return static_cast<uint16_t>(v ^ 0x8000); });
+      break;
+    case Unpack::kF32:
+      Scatter<float>(row, chunk_samples, take, kept, cols, reinterpret_cast<float*>(out_row) + first, same);
+      break;
+    case Unpack::kF64:
+      Scatter<double>(row, chunk_samples, take, kept, cols, reinterpret_cast<float*>(out_row) + first,
+                      [](double v) { return static_cast<float>(v); });
+      break;
+    case Unpack::kScaled:
+    case Unpack::kIndex: {
+      const uint32_t max_value = (1u << l.bits) - 1;
+      for (uint32_t x = 0; x < cols; ++x) {
+        for (int s = 0; s < take; ++s) {
+          const uint32_t v = ReadBits(row, (uint64_t{x} * chunk_samples + s) * l.bits, l.bits);
+          out_row[first + size_t{x} * kept + s] = static_cast<uint8_t>(
+              l.unpack == Unpack::kIndex ? v : (v * 510 + max_value) / (2 * max_value));  // round(v * 255 / max)
         }
       }
+      break;
     }
   }
 }
@@ -269,6 +290,7 @@ absl::StatusOr<Layout> ReadLayout(TIFF* tiff) {
         return Unsupported(absl::StrCat(bits, "-bit floating-point samples"));
       break;
     case SAMPLEFORMAT_INT:
+      if (l.photometric == PHOTOMETRIC_PALETTE) return Unsupported("signed palette indices");
       if (bits == 8)
         l.unpack = Unpack::kS8;
       else if (bits == 16)
