@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,8 @@ void FillOnMalloc(const volatile void* pointer, size_t size) {
   const int fill = malloc_fill.load(std::memory_order_relaxed);
   if (fill >= 0) std::memset(const_cast<void*>(pointer), fill, size);
 }
+
+void IgnoreFree(const volatile void*) {}  // the sanitizers install no hook pair without a free hook
 #endif
 
 // Fills every later malloc with `byte` (-1: stop): what a decoder's own buffers (libtiff's, OpenCV's AutoBuffer, a
@@ -36,8 +39,8 @@ void FillOnMalloc(const volatile void* pointer, size_t size) {
 // up to 1 KiB); the sanitizers' allocator hook in the fuzz build, whose malloc is the sanitizer's.
 void SetMallocFill(int byte) {
 #if IMGPROC_SANITIZER_MALLOC
-  static const bool installed = (__sanitizer_install_malloc_and_free_hooks(FillOnMalloc, nullptr), true);
-  (void)installed;
+  static const bool installed = __sanitizer_install_malloc_and_free_hooks(FillOnMalloc, IgnoreFree) != 0;
+  if (!installed) std::abort();  // the check would silently see nothing
   malloc_fill.store(byte, std::memory_order_relaxed);
 #else
   mallopt(M_PERTURB, byte < 0 ? 0 : (byte ^ 0xFF));  // glibc fills with the complement of the value
