@@ -3,87 +3,24 @@
 #include <tiffio.h>
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <memory>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "codec/tiff_memory_file.h"
 
 namespace imgproc {
 namespace {
-
-// The request's bytes as libtiff's client file; libtiff's messages for this file are kept here, not printed.
-struct MemoryFile {
-  const unsigned char* data = nullptr;
-  uint64_t size = 0;
-  uint64_t position = 0;
-  std::string first_error;
-};
-
-tmsize_t ReadBytes(thandle_t handle, void* buffer, tmsize_t count) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  if (count <= 0 || file->position >= file->size) return 0;
-  const uint64_t n = std::min<uint64_t>(static_cast<uint64_t>(count), file->size - file->position);
-  std::memcpy(buffer, file->data + file->position, n);
-  file->position += n;
-  return static_cast<tmsize_t>(n);
-}
-
-tmsize_t WriteNothing(thandle_t, void*, tmsize_t) { return 0; }
-
-toff_t Seek(thandle_t handle, toff_t offset, int whence) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  // toff_t is unsigned: a negative relative offset arrives wrapped, and the sum wraps back.
-  const uint64_t base = whence == SEEK_CUR ? file->position : whence == SEEK_END ? file->size : 0;
-  file->position = base + offset;
-  return file->position;
-}
-
-int CloseNothing(thandle_t) { return 0; }
-toff_t Size(thandle_t handle) { return static_cast<MemoryFile*>(handle)->size; }
-
-// libtiff reads strips straight from the request's bytes instead of copying each into a buffer of its own; it
-// never writes to a mapping (TIFFOpen's own is read-only).
-int Map(thandle_t handle, void** base, toff_t* size) {
-  auto* file = static_cast<MemoryFile*>(handle);
-  *base = const_cast<unsigned char*>(file->data);
-  *size = file->size;
-  return 1;
-}
-void Unmap(thandle_t, void*, toff_t) {}
-
-int KeepFirstError(TIFF*, void* user_data, const char* module, const char* format, va_list args) {
-  auto* file = static_cast<MemoryFile*>(user_data);
-  if (file->first_error.empty()) {
-    char message[512];
-    std::vsnprintf(message, sizeof(message), format, args);
-    file->first_error = module != nullptr ? absl::StrCat(module, ": ", message) : message;
-  }
-  return 1;  // handled: libtiff's process-wide handler (stderr) is not called
-}
-
-int DropWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
-
-struct TiffCloser {
-  void operator()(TIFF* tiff) const { TIFFClose(tiff); }
-};
-using TiffHandle = std::unique_ptr<TIFF, TiffCloser>;
-
-// libtiff's own allocations (a compressed strip, the RGBA interface's strip) are bounded by the image, which the
-// header limits bound; this caps any one of them whatever a file declares.
-constexpr tmsize_t kMaxLibtiffAllocation = tmsize_t{512} << 20;
 
 absl::Status Unsupported(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("unsupported tiff image: ", why));
 }
 
-absl::Status Corrupt(absl::string_view what, const MemoryFile& file) {
+absl::Status Corrupt(absl::string_view what, const TiffMemoryFile& file) {
   return absl::InvalidArgumentError(absl::StrCat("could not decode tiff: ", what,
                                                  file.first_error.empty() ? "" : " (libtiff: ", file.first_error,
                                                  file.first_error.empty() ? "" : ")"));
@@ -195,7 +132,7 @@ void UnpackRow(const uint8_t* row, const Layout& l, int chunk_samples, int first
 
 // Every strip or tile of every plane the output needs, into `work` (zeroed by the caller): a chunk that libtiff
 // cannot decode in full fails the whole image, so no row is left as it was.
-absl::Status ReadChunks(TIFF* tiff, const Layout& l, MemoryFile& file, cv::Mat& work) {
+absl::Status ReadChunks(TIFF* tiff, const Layout& l, TiffMemoryFile& file, cv::Mat& work) {
   const bool separate = l.planar == PLANARCONFIG_SEPARATE && l.samples > 1;
   const int chunk_samples = separate ? 1 : l.samples;
   const int planes = separate ? std::min<int>(l.samples, l.kept()) : 1;
@@ -323,7 +260,7 @@ absl::StatusOr<Layout> ReadLayout(TIFF* tiff) {
 
 // Palette indices to BGR(A) through the colour map. Colour maps are 16-bit; old writers stored 8-bit values in
 // them, which libtiff's RGBA interface (and so OpenCV) detects when every entry is below 256: done the same here.
-absl::StatusOr<cv::Mat> ApplyPalette(TIFF* tiff, const Layout& l, const cv::Mat& indices, MemoryFile& file) {
+absl::StatusOr<cv::Mat> ApplyPalette(TIFF* tiff, const Layout& l, const cv::Mat& indices, TiffMemoryFile& file) {
   uint16_t *red = nullptr, *green = nullptr, *blue = nullptr;
   if (!TIFFGetField(tiff, TIFFTAG_COLORMAP, &red, &green, &blue))
     return Corrupt("palette image without a colour map", file);
@@ -380,7 +317,7 @@ cv::Mat ToBgr(const cv::Mat& work, const Layout& l) {
 }
 
 // YCbCr (JPEG-compressed or not), CMYK, CIE L*a*b*: libtiff's RGBA interface converts them, 8 bits per channel.
-absl::StatusOr<cv::Mat> DecodeThroughRgba(TIFF* tiff, const Layout& l, MemoryFile& file) {
+absl::StatusOr<cv::Mat> DecodeThroughRgba(TIFF* tiff, const Layout& l, TiffMemoryFile& file) {
   char message[1024] = {};
   if (!TIFFRGBAImageOK(tiff, message)) return Unsupported(message);
   uint16_t extra_count = 0;
@@ -410,7 +347,7 @@ absl::StatusOr<cv::Mat> DecodeThroughRgba(TIFF* tiff, const Layout& l, MemoryFil
   return out;
 }
 
-absl::StatusOr<cv::Mat> DecodeOpen(TIFF* tiff, MemoryFile& file, bool gray16_high_byte) {
+absl::StatusOr<cv::Mat> DecodeOpen(TIFF* tiff, TiffMemoryFile& file, bool gray16_high_byte) {
   absl::StatusOr<Layout> layout = ReadLayout(tiff);
   if (!layout.ok()) return layout.status();
   const Layout& l = *layout;
@@ -435,17 +372,10 @@ absl::StatusOr<cv::Mat> DecodeOpen(TIFF* tiff, MemoryFile& file, bool gray16_hig
 }  // namespace
 
 absl::StatusOr<cv::Mat> DecodeTiff(absl::string_view bytes, bool gray16_high_byte) {
-  MemoryFile file;
+  TiffMemoryFile file;
   file.data = reinterpret_cast<const unsigned char*>(bytes.data());
   file.size = bytes.size();
-  TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
-  if (options == nullptr) return absl::ResourceExhaustedError("could not allocate libtiff's options");
-  TIFFOpenOptionsSetErrorHandlerExtR(options, KeepFirstError, &file);
-  TIFFOpenOptionsSetWarningHandlerExtR(options, DropWarning, nullptr);
-  TIFFOpenOptionsSetMaxSingleMemAlloc(options, kMaxLibtiffAllocation);
-  TiffHandle tiff(
-      TIFFClientOpenExt("request", "r", &file, ReadBytes, WriteNothing, Seek, CloseNothing, Size, Map, Unmap, options));
-  TIFFOpenOptionsFree(options);
+  TiffHandle tiff = OpenTiffInMemory(&file);
   if (tiff == nullptr) return Corrupt("libtiff could not open it", file);
   try {
     return DecodeOpen(tiff.get(), file, gray16_high_byte);
