@@ -13,6 +13,7 @@
 #include "codec/image_header.h"
 #include "codec/orientation.h"
 #include "common/decode_marker_checks.h"
+#include "common/pattern_allocator.h"
 #include "common/test_support.h"
 #include "common/tiff_images.h"
 
@@ -111,6 +112,79 @@ TEST(TiffDecodeTest, LayoutsItDoesNotTakeAreRefusedNamingWhy) {
     ASSERT_FALSE(decoded.ok()) << c.reason;
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(decoded.status().message().find(c.reason), std::string::npos) << decoded.status();
+  }
+}
+
+// CMYK and YCbCr go through libtiff's RGBA interface: CMYK's documented conversion (R = (255 - K) * (255 - C) / 255,
+// truncated, as libtiff does it) exactly, a JPEG-compressed YCbCr file within JPEG's loss of the photo.
+std::string WriteThroughRgbaInterface(const cv::Mat& photo, bool cmyk) {
+  char path[] = "/tmp/imgproc_tiff_test_XXXXXX";
+  const int fd = mkstemp(path);
+  close(fd);
+  TIFF* tiff = TIFFOpen(path, "w");
+  TIFFSetField(tiff, TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(photo.cols));
+  TIFFSetField(tiff, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(photo.rows));
+  TIFFSetField(tiff, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField(tiff, TIFFTAG_SAMPLESPERPIXEL, cmyk ? 4 : 3);
+  TIFFSetField(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField(tiff, TIFFTAG_ROWSPERSTRIP, 16u);
+  if (cmyk) {
+    TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_SEPARATED);
+    TIFFSetField(tiff, TIFFTAG_INKSET, INKSET_CMYK);
+  } else {
+    TIFFSetField(tiff, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+    TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+    TIFFSetField(tiff, TIFFTAG_JPEGQUALITY, 95);
+    TIFFSetField(tiff, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);  // libtiff converts the RGB rows below
+  }
+  for (int y = 0; y < photo.rows; ++y) {
+    std::vector<uint8_t> row;
+    for (int x = 0; x < photo.cols; ++x) {
+      const cv::Vec3b bgr = photo.at<cv::Vec3b>(y, x);
+      if (cmyk) {
+        const uint8_t k = static_cast<uint8_t>(x * 4 % 256);
+        row.insert(row.end(), {static_cast<uint8_t>(255 - bgr[2]), static_cast<uint8_t>(255 - bgr[1]),
+                               static_cast<uint8_t>(255 - bgr[0]), k});
+      } else {
+        row.insert(row.end(), {bgr[2], bgr[1], bgr[0]});
+      }
+    }
+    TIFFWriteScanline(tiff, row.data(), static_cast<uint32_t>(y), 0);
+  }
+  TIFFClose(tiff);
+  std::string bytes = ReadFile(path);
+  std::remove(path);
+  return bytes;
+}
+
+TEST(TiffDecodeTest, CmykAndJpegYcbcrGoThroughLibtiffsRgbaInterface) {
+  cv::Mat photo;
+  cv::resize(cv::imread(PhotoPath("nature/Dune.jpg")), photo, cv::Size(64, 48), 0, 0, cv::INTER_AREA);
+  cv::Mat cmyk_expected(photo.size(), CV_8UC3);
+  for (int y = 0; y < photo.rows; ++y) {
+    for (int x = 0; x < photo.cols; ++x) {
+      const int k = x * 4 % 256;
+      for (int c = 0; c < 3; ++c) {
+        cmyk_expected.at<cv::Vec3b>(y, x)[c] = static_cast<uchar>((255 - k) * photo.at<cv::Vec3b>(y, x)[c] / 255);
+      }
+    }
+  }
+  const std::string cmyk = WriteThroughRgbaInterface(photo, true), ycbcr = WriteThroughRgbaInterface(photo, false);
+  for (DecodeMode mode : {DecodeMode::kUnchanged, DecodeMode::kColor}) {
+    absl::StatusOr<cv::Mat> decoded = DecodeAsLane(cmyk, mode);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    const PixelDiff diff = Compare(*decoded, cmyk_expected);
+    EXPECT_TRUE(diff.same_shape && diff.max_abs == 0) << diff.Describe();
+    decoded = DecodeAsLane(ycbcr, mode);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    ASSERT_EQ(decoded->size(), photo.size());
+    // The same photo as a 4:2:0 JPEG of the same quality, decoded by libjpeg: what JPEG's loss alone costs.
+    const double jpeg_psnr = Psnr(DecodeLikeServer(EncodeAs(photo, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95})), photo);
+    std::printf("ycbcr tiff %.1f dB, jpeg %.1f dB\n", Psnr(*decoded, photo), jpeg_psnr);
+    EXPECT_GT(Psnr(*decoded, photo), jpeg_psnr - 1.0);
+  }
+  for (const std::string* bytes : {&cmyk, &ycbcr}) {
+    EXPECT_EQ(CompareUnderTwoPatterns([&] { return DecodeAsLane(*bytes, DecodeMode::kUnchanged); }), "");
   }
 }
 
