@@ -147,11 +147,15 @@ absl::Status ReadChunks(TIFF* tiff, const Layout& l, TiffMemoryFile& file, cv::M
     TIFFGetFieldDefaulted(tiff, TIFFTAG_ROWSPERSTRIP, &chunk_height);
     chunk_height = std::clamp<uint32_t>(chunk_height, 1, l.height);
   }
+  // Below 2^32 pixels x 2^16 samples x 64 bits: no overflow. The products with a height are checked by division.
   const uint64_t row_bytes = (uint64_t{chunk_width} * chunk_samples * l.bits + 7) / 8;
-  const uint64_t image_bytes = (uint64_t{l.width} * l.samples * l.bits + 7) / 8 * l.height;
+  const uint64_t image_row_bytes = (uint64_t{l.width} * l.samples * l.bits + 7) / 8;
+  constexpr uint64_t kHuge = uint64_t{1} << 60;
+  const uint64_t budget =
+      (image_row_bytes > kHuge / l.height ? kHuge : image_row_bytes * l.height) + (uint64_t{16} << 20);
   // A tile is at most 2^32 pixels on a side: one far larger than the image is a hostile declaration, refused
   // before it is allocated. Legitimate tiles overhang the image by less than one tile (at least 16x16).
-  if (row_bytes * chunk_height > image_bytes + (uint64_t{16} << 20)) {
+  if (row_bytes > budget / chunk_height) {
     return Unsupported(absl::StrCat(chunk_width, "x", chunk_height, " tiles for a ", l.width, "x", l.height,
                                     " image (larger than the image needs)"));
   }

@@ -116,6 +116,9 @@ absl::StatusOr<ImageHeader> ReadTiffHeader(const unsigned char* p, size_t n) {
       default: break;
     }
   }
+  if (width > UINT32_MAX || height > UINT32_MAX) {
+    return Malformed(absl::StrCat("size ", width, "x", height, " beyond TIFF's 32-bit dimensions"));
+  }
   ImageHeader h{ImageFormat::kTiff};
   h.width = static_cast<int>(std::min<uint64_t>(width, INT32_MAX));
   h.height = static_cast<int>(std::min<uint64_t>(height, INT32_MAX));

@@ -244,6 +244,23 @@ TEST(TiffHeaderTest, TruncatedAndHostileFilesAreRefusedBeforeDecoding) {
   refused(bytes, "first directory outside the data");
 }
 
+TEST(TiffDecodeTest, TilesFarLargerThanTheImageAreRefusedBeforeTheyAreAllocated) {
+  std::string bytes;
+  for (const TiffFile& f : TiffFiles()) {
+    if (f.name == "gray4_tiles") bytes = f.bytes;  // 61x37 in 16x16 tiles
+  }
+  ASSERT_FALSE(bytes.empty());
+  for (int tag : {322, 323}) {  // TileWidth, TileLength: 32768 (a multiple of 16, as TIFF requires)
+    const size_t value = EntryValueAt(bytes, tag);
+    ASSERT_GT(value, 0u);
+    bytes.replace(value, 4, std::string("\x00\x80\x00\x00", 4));  // 0x8000 little-endian, as SHORT or LONG
+  }
+  absl::StatusOr<cv::Mat> decoded = DecodeAsLane(bytes, DecodeMode::kUnchanged);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+  std::printf("32768x32768 tiles on a 61x37 image: %s\n", decoded.status().ToString().c_str());
+}
+
 TEST(Os2BmpTest, PalettesAndTrueColourDecodeToTheirColoursInEveryMode) {
   cv::Mat photo;
   cv::resize(cv::imread(PhotoPath("nature/Dune.jpg")), photo, cv::Size(45, 23), 0, 0, cv::INTER_AREA);
