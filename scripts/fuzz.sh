@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz: header parsers, decoder front door, chain validation) with clang, ASan
-# and UBSan into build-fuzz/, and runs each for --seconds (default 60). The corpus of each target is kept in
+# Builds the libFuzzer targets (tests/fuzz: header parsers, decoder front door, chain validation, and
+# fuzz_decode_pattern, which decodes each input under two fill bytes to catch output a decoder never wrote) with
+# clang, ASan and UBSan into build-fuzz/, and runs each for --seconds (default 60). The corpus of each target is kept in
 # build-fuzz/corpus/<target> and grows from run to run; seeds: the test photos (mate-backgrounds), tests/data,
-# tests/fuzz/header_seeds (PNG, WebP and GIF chunk walks) and tests/fuzz/chain_seeds. A crash, an ASan or UBSan report or an input slower than 10 s fails the run; the input
+# tests/fuzz/header_seeds (PNG, WebP and GIF chunk walks) and tests/fuzz/chain_seeds. A crash, an ASan or UBSan
+# report or an input slower than 10 s fails the run; the input
 # that did it is left in build-fuzz/artifacts/ (replay it: build-fuzz/tests/fuzz/<target> <file>).
 #
 #   scripts/fuzz.sh [--seconds 60] [--build-dir build-fuzz] [target ...]
@@ -15,10 +17,10 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     fuzz_*) targets+=("$1"); shift ;;
-    *) echo "usage: $0 [--seconds N] [--build-dir DIR] [fuzz_image_header|fuzz_decode|fuzz_chain ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--build-dir DIR] [fuzz_image_header|fuzz_decode|fuzz_chain|fuzz_decode_pattern ...]" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_image_header fuzz_decode fuzz_chain)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_image_header fuzz_decode fuzz_chain fuzz_decode_pattern)
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/install-deps.sh installs clang)" >&2; exit 1; }
 
 generator=()

@@ -23,9 +23,10 @@ done
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
 # libmicrohttpd-dev: the /metrics endpoint's HTTP server. libjpeg-dev (libjpeg-turbo): JPEG on the CPU.
 # libpng-dev: PNG through libpng with its allocation limits set (codec/png_decode.h).
+# libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libpng-dev)
+          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else

@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
 #include "codec/jpeg_turbo.h"
+#include "codec/os2_bmp.h"
 #include "codec/png_decode.h"
 #include "codec/shrink_on_load.h"
+#include "codec/tiff_decode.h"
 
 namespace imgproc {
 
@@ -96,11 +98,7 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
                                          int shrink_factor) {
   // EXIF orientation is not applied: the size must stay the one the chain was validated against.
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
-  if (header.tiff_float) {
-    // OpenCV's 8-bit TIFF path goes through libtiff's RGBA reader, which refuses 32-bit samples (or scales a
-    // LogLuv one its own way): the floats are read as they are and Conform maps them, in every mode.
-    flags = cv::IMREAD_UNCHANGED;
-  } else if (mode == DecodeMode::kGrayscale) {
+  if (mode == DecodeMode::kGrayscale) {
     flags |= cv::IMREAD_GRAYSCALE;
   } else if (mode == DecodeMode::kUnchanged && header.format == ImageFormat::kJpeg) {
     // As DecodedSpec says: libjpeg's colour conversion for CMYK/YCCK (unchanged, OpenCV hands back the 4 raw,
@@ -154,7 +152,11 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
       : header.format == ImageFormat::kWebp && shrink_factor > 1
           ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
       : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor, damage)
-                                            : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+      // TIFF through libtiff and OS/2 bitmaps through a reader of ours: OpenCV 4.6 misread both (issue 28).
+      : header.format == ImageFormat::kTiff ? DecodeTiff(bytes, /*gray16_high_byte=*/mode == DecodeMode::kGrayscale)
+      : header.format == ImageFormat::kBmp && IsOs2CoreBmp(bytes)
+          ? DecodeOs2CoreBmp(bytes)
+          : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {

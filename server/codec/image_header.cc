@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "codec/orientation.h"
+#include "codec/tiff_header.h"
 
 namespace imgproc {
 
@@ -277,51 +278,39 @@ absl::StatusOr<ImageHeader> ReadWebp(const unsigned char* p, size_t n) {
   return h;
 }
 
-absl::StatusOr<ImageHeader> ReadTiff(const unsigned char* p, size_t n) {
-  const bool le = p[0] == 'I';
-  auto u16 = [&](size_t at) { return le ? Le16(p + at) : Be16(p + at); };
-  auto u32 = [&](size_t at) { return le ? Le32(p + at) : Be32(p + at); };
-  const uint32_t ifd = u32(4);
-  if (ifd < 8 || size_t{ifd} + 2 > n) return Malformed(ImageFormat::kTiff, "first directory outside the data");
-  const uint32_t entries = u16(ifd);
-  ImageHeader h{ImageFormat::kTiff};
-  h.channels = 1;
-  for (uint32_t e = 0; e < entries; ++e) {
-    const size_t at = size_t{ifd} + 2 + size_t{e} * 12;
-    if (at + 12 > n) return Malformed(ImageFormat::kTiff, "directory truncated");
-    const uint32_t tag = u16(at), type = u16(at + 2), count = u32(at + 4);
-    uint32_t value = type == 3 ? u16(at + 8) : u32(at + 8);  // SHORT or LONG
-    if (type == 3 && count > 2) {
-      // A SHORT per sample (SampleFormat, BitsPerSample of RGB) lies at an offset; the first one speaks for all.
-      const uint32_t offset = u32(at + 8);
-      if (size_t{offset} + 2 > n) return Malformed(ImageFormat::kTiff, "tag value outside the data");
-      value = u16(offset);
-    }
-    if (tag == 256) h.width = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
-    if (tag == 257) h.height = static_cast<int>(std::min<uint32_t>(value, INT32_MAX));
-    if (tag == 277) h.channels = static_cast<int>(std::min<uint32_t>(value, 4));
-    if (tag == 339 && value == 3) h.tiff_float = true;  // SAMPLEFORMAT_IEEEFP
-    // LogL and LogLuv (SGI's HDR encodings, what OpenCV writes for 3-channel floats) decode as floats too.
-    if (tag == 262 && (value == 32844 || value == 32845)) h.tiff_float = true;
-  }
-  if (h.width <= 0 || h.height <= 0) return Malformed(ImageFormat::kTiff, "no image size");
-  return h;
-}
-
+// BMP: the size, and (item 2 of issue 28) pixel data that an uncompressed file's rows need lying within the data,
+// so that a truncated BMP is refused here rather than decoded in part. OS/2 1.x bitmaps (BITMAPCOREHEADER, 12 bytes)
+// have 16-bit sizes and 3-byte palette entries; codec/os2_bmp.h decodes them.
 absl::StatusOr<ImageHeader> ReadBmp(const unsigned char* p, size_t n) {
   if (n < 30) return Malformed(ImageFormat::kBmp, "truncated");
   ImageHeader h{ImageFormat::kBmp};
   const uint32_t dib = Le32(p + 14);
-  if (dib == 12) {
+  const bool core = dib == 12;
+  uint32_t compression = 0;
+  if (core) {
     h.width = static_cast<int>(Le16(p + 18));
     h.height = static_cast<int>(Le16(p + 20));
   } else {
+    if (n < 34) return Malformed(ImageFormat::kBmp, "truncated");
     h.width = static_cast<int32_t>(Le32(p + 18));
     h.height = static_cast<int32_t>(Le32(p + 22));
     if (h.height < 0 && h.height != INT32_MIN) h.height = -h.height;  // top-down rows
+    compression = Le32(p + 30);
   }
-  const uint32_t bits = Le16(p + (dib == 12 ? 24 : 28));
-  h.channels = bits == 32 ? 4 : bits <= 8 ? 3 : 3;
+  const uint32_t bits = Le16(p + (core ? 24 : 28));
+  h.channels = bits == 32 ? 4 : 3;
+  // Uncompressed rows (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS), each padded to 4 bytes; the last row's padding
+  // may be missing, as some writers leave it out.
+  if ((compression == 0 || compression == 3 || compression == 6) && h.width > 0 && h.height > 0 && bits > 0) {
+    const uint64_t offset = Le32(p + 10);
+    const uint64_t width = static_cast<uint32_t>(h.width), height = static_cast<uint32_t>(h.height);
+    const uint64_t row_bytes = (width * bits + 7) / 8, stride = (width * bits + 31) / 32 * 4;
+    const uint64_t needed = offset + stride * (height - 1) + row_bytes;
+    if (needed > n) {
+      return Malformed(ImageFormat::kBmp, absl::StrCat(h.width, "x", h.height, " pixels of ", bits, " bits need ",
+                                                       needed, " bytes, the data has ", n, " (truncated?)"));
+    }
+  }
   return h;
 }
 
@@ -433,8 +422,10 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
   } else if (n >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
     header = ReadWebp(p, n);
   } else if (n >= 8 && (bytes.substr(0, 4) == absl::string_view("II*\0", 4) ||
-                        bytes.substr(0, 4) == absl::string_view("MM\0*", 4))) {
-    header = ReadTiff(p, n);
+                        bytes.substr(0, 4) == absl::string_view("MM\0*", 4) ||
+                        bytes.substr(0, 4) == absl::string_view("II+\0", 4) ||  // BigTIFF
+                        bytes.substr(0, 4) == absl::string_view("MM\0+", 4))) {
+    header = ReadTiffHeader(p, n);
   } else if (n >= 2 && bytes.substr(0, 2) == "BM") {
     header = ReadBmp(p, n);
   } else if (n >= 6 && (bytes.substr(0, 6) == "GIF87a" || bytes.substr(0, 6) == "GIF89a")) {

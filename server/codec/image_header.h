@@ -21,8 +21,8 @@ struct ImageHeader {
   bool jpeg_sequential = false;
   // Progressive JPEG only: its start-of-scan markers, counted from the markers without decoding.
   int jpeg_scans = 0;
-  // JPEG (APP1), PNG (eXIf) and WebP (EXIF chunk of a VP8X file): the EXIF Orientation tag (1-8), 1 when there is
-  // none.
+  // JPEG (APP1), PNG (eXIf) and WebP (EXIF chunk of a VP8X file): the EXIF Orientation tag (1-8); TIFF: its own
+  // Orientation tag (1-8); 1 when there is none.
   int exif_orientation = 1;
   // Why the decoder will see less than the whole image, from the file's structure: a JPEG whose data ends before its
   // end-of-image marker (inside a scan, or between the scans of a progressive one), a GIF cut after its first frame.
