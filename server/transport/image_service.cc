@@ -7,6 +7,7 @@
 #include "common/mutex.h"
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
+#include "transport/message_parsing.h"
 #include "transport/request_translation.h"
 
 namespace imgproc {
@@ -65,25 +66,31 @@ Clock::time_point SteadyDeadline(const grpc::CallbackServerContext* context) {
 
 }  // namespace
 
-void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared_ptr<const void> owner,
-                                  grpc::CallbackServerContext* context, const char* method,
-                                  std::function<void(absl::StatusOr<JobResult>)> done) {
+void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method,
+                                  Done done) {
   const Clock::time_point arrival = Clock::now();
-  const size_t bytes_in = request.image().size();
+  auto request = std::make_shared<pb::ProcessRequest>();
+  const absl::Status parsed = ParseProcessRequest(*bytes, request.get());
+  bytes->Clear();  // the request holds a copy now
+  const size_t bytes_in = request->image().size();
   if (observer_) observer_->OnRequestStart(method);
-  auto finish = [this, method, bytes_in, arrival, done = std::move(done)](absl::StatusOr<JobResult> result) {
+  auto finish = [this, method, bytes_in, arrival, request, done = std::move(done)](absl::StatusOr<JobResult> result) {
     if (observer_) observer_->OnRequestDone(method, bytes_in, result, MicrosSince(arrival));
-    done(std::move(result));
+    done(*request, std::move(result));
   };
-  absl::StatusOr<Plan> plan = BuildPlan(request, options_.limits);
+  if (!parsed.ok()) {
+    finish(parsed);
+    return;
+  }
+  absl::StatusOr<Plan> plan = BuildPlan(*request, options_.limits);
   if (!plan.ok()) {
     finish(plan.status());
     return;
   }
   Job job;
   job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = request.image();
-  job.input_owner = std::move(owner);
+  job.input = request->image();
+  job.input_owner = request;
   job.arrival = arrival;
   job.deadline = SteadyDeadline(context);
   job.cancelled = [context] { return context->IsCancelled(); };
@@ -93,28 +100,30 @@ void ImageProcessorService::Start(const pb::ProcessRequest& request, std::shared
     if (result.ok() && result->partial_decode.empty()) result->partial_decode = plan->partial_decode;
     finish(std::move(result));
   };
-  scheduler_.Submit(std::move(job), request.device());  // answers a refusal through done, too
+  scheduler_.Submit(std::move(job), request->device());  // answers a refusal through done, too
 }
 
 grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerContext* context,
-                                                         const pb::ProcessRequest* request,
-                                                         pb::ProcessResponse* response) {
+                                                         const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // gRPC owns request and response until Finish, which comes after the job is done with them.
+  // gRPC owns the response buffer until Finish, which comes after the job is done.
   const std::chrono::milliseconds pushback_base = options_.queue_full_pushback;
-  Start(*request, nullptr, context, "Process",
-        [reactor, context, request, response, pushback_base](absl::StatusOr<JobResult> result) {
-          if (!result.ok()) {
-            // Unary calls only: a stream's requests fail one by one inside it, with no call status to carry it.
-            if (auto pushback = RetryPushback(result.status(), pushback_base)) {
-              context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(pushback->count()));
-            }
-            reactor->Finish(ToGrpcStatus(result.status()));
-            return;
+  // gRPC's generated handlers free the bytes once parsed; so does Start (they are gRPC's, allocated non-const).
+  Start(
+      const_cast<grpc::ByteBuffer*>(request), context, "Process",
+      [reactor, context, response, pushback_base](const pb::ProcessRequest& parsed, absl::StatusOr<JobResult> result) {
+        if (!result.ok()) {
+          // Unary calls only: a stream's requests fail one by one inside it, with no call status to carry it.
+          if (auto pushback = RetryPushback(result.status(), pushback_base)) {
+            context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(pushback->count()));
           }
-          FillResponse(*std::move(result), request->request_id(), response);
-          reactor->Finish(grpc::Status::OK);
-        });
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        pb::ProcessResponse answer;
+        FillResponse(*std::move(result), parsed.request_id(), &answer);
+        reactor->Finish(ToGrpcStatus(SerializeMessage(answer, response)));
+      });
   return reactor;
 }
 
@@ -124,8 +133,9 @@ namespace {
 // are owed an answer at a time, counting answers that wait to be written: a client that sends without reading
 // stops being read, instead of having finished answers pile up in the server.
 // Finishes once the client has half-closed and every accepted request has been answered, so no request
-// that was read is dropped; a failed request is an answer with its own status, not the end of the stream.
-class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, pb::ProcessStreamResponse> {
+// that was read is dropped; a failed request, one that does not parse included, is an answer with its own status,
+// not the end of the stream.
+class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight)
       : service_(service), context_(context), max_in_flight_(max_in_flight) {
@@ -139,8 +149,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
       MaybeFinishLocked();
       return;
     }
-    auto request = std::make_shared<pb::ProcessRequest>(std::move(incoming_));
-    incoming_.Clear();
+    grpc::ByteBuffer received;
+    received.Swap(&incoming_);  // before the next read, which a finished job may start from another thread
     bool read_more;
     {
       MutexLock lock(&mu_);
@@ -148,18 +158,18 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
       read_more = owed_ < max_in_flight_;
       read_paused_ = !read_more;
     }
-    const pb::ProcessRequest& ref = *request;
-    service_.Start(ref, request, context_, "ProcessStream", [this, request](absl::StatusOr<JobResult> result) {
-      pb::ProcessStreamResponse out;
-      out.set_request_id(request->request_id());
-      if (result.ok()) {
-        FillResponse(*std::move(result), request->request_id(), out.mutable_response());
-      } else {
-        out.set_status_code(static_cast<int>(result.status().code()));
-        out.set_status_message(std::string(result.status().message()));
-      }
-      Complete(std::move(out));
-    });
+    service_.Start(&received, context_, "ProcessStream",
+                   [this](const pb::ProcessRequest& request, absl::StatusOr<JobResult> result) {
+                     pb::ProcessStreamResponse out;
+                     out.set_request_id(request.request_id());
+                     if (result.ok()) {
+                       FillResponse(*std::move(result), request.request_id(), out.mutable_response());
+                     } else {
+                       out.set_status_code(static_cast<int>(result.status().code()));
+                       out.set_status_message(std::string(result.status().message()));
+                     }
+                     Complete(Serialize(out));
+                   });
     if (read_more) StartRead(&incoming_);
   }
 
@@ -187,12 +197,27 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   void OnDone() override { delete this; }
 
  private:
-  void Complete(pb::ProcessStreamResponse response) {
+  // An answer that cannot be serialized (over protobuf's 2 GiB, past --max_output_bytes) says so instead.
+  static grpc::ByteBuffer Serialize(const pb::ProcessStreamResponse& response) {
+    grpc::ByteBuffer bytes;
+    const absl::Status serialized = SerializeMessage(response, &bytes);
+    if (serialized.ok()) return bytes;
+    pb::ProcessStreamResponse failure;
+    failure.set_request_id(response.request_id());
+    failure.set_status_code(static_cast<int>(serialized.code()));
+    failure.set_status_message(std::string(serialized.message()));
+    bytes.Clear();
+    SerializeMessage(failure, &bytes).IgnoreError();
+    return bytes;
+  }
+
+  void Complete(grpc::ByteBuffer response) {
     bool resume_read = false;
     {
       MutexLock lock(&mu_);
       if (!write_failed_) {
-        outbox_.push_back(std::move(response));
+        outbox_.emplace_back();
+        outbox_.back().Swap(&response);
         if (!writing_) {
           writing_ = true;
           StartWrite(&outbox_.front());
@@ -222,9 +247,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
   ImageProcessorService& service_;
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
-  pb::ProcessRequest incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
-  Mutex mu_;                     // the callbacks of reads, writes and finished jobs run on different threads
-  std::deque<pb::ProcessStreamResponse> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
+  grpc::ByteBuffer incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
+  Mutex mu_;                   // the callbacks of reads, writes and finished jobs run on different threads
+  std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
   // Requests read and not yet answered: running, or their answer not yet written.
   int owed_ ABSL_GUARDED_BY(mu_) = 0;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -236,7 +261,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<pb::ProcessRequest, p
 
 }  // namespace
 
-grpc::ServerBidiReactor<pb::ProcessRequest, pb::ProcessStreamResponse>* ImageProcessorService::ProcessStream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImageProcessorService::ProcessStream(
     grpc::CallbackServerContext* context) {
   return new StreamReactor(*this, context, options_.max_stream_in_flight);
 }

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 #include "common/limits.h"
@@ -25,23 +26,30 @@ struct ServiceOptions {
   std::chrono::milliseconds queue_full_pushback{100};
 };
 
-class ImageProcessorService final : public imgproc::v1::ImageProcessor::CallbackService {
+// Process and ProcessStream take their requests as bytes and parse them here (transport/message_parsing.h), so that
+// one that does not parse is answered INVALID_ARGUMENT with the reason; clients and the API see the same messages.
+using ImageProcessorBase = imgproc::v1::ImageProcessor::WithRawCallbackMethod_Process<
+    imgproc::v1::ImageProcessor::WithRawCallbackMethod_ProcessStream<
+        imgproc::v1::ImageProcessor::WithCallbackMethod_GetServerInfo<imgproc::v1::ImageProcessor::Service>>>;
+
+class ImageProcessorService final : public ImageProcessorBase {
  public:
   ImageProcessorService(Scheduler& scheduler, ServiceOptions options, imgproc::v1::ServerInfo info,
                         RequestObserver* observer = nullptr);
 
-  grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* context, const imgproc::v1::ProcessRequest* request,
-                                    imgproc::v1::ProcessResponse* response) override;
-  grpc::ServerBidiReactor<imgproc::v1::ProcessRequest, imgproc::v1::ProcessStreamResponse>* ProcessStream(
+  grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ProcessStream(
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const imgproc::v1::GetServerInfoRequest* request,
                                           imgproc::v1::ServerInfo* response) override;
 
-  // Validates and submits one request; `done` gets the outcome exactly once (maybe before this returns).
-  void Start(const imgproc::v1::ProcessRequest& request, std::shared_ptr<const void> owner,
-             grpc::CallbackServerContext* context, const char* method,
-             std::function<void(absl::StatusOr<JobResult>)> done);
+  // The request as parsed (empty when it did not parse) and its outcome.
+  using Done = std::function<void(const imgproc::v1::ProcessRequest& request, absl::StatusOr<JobResult> result)>;
+  // Parses, validates and submits one request; `done` gets the outcome exactly once (maybe before this returns).
+  // `bytes` are cleared once parsed, so that a large request is not held twice while it runs.
+  void Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method, Done done);
 
  private:
   Scheduler& scheduler_;

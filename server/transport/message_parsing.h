@@ -1,0 +1,21 @@
+#pragma once
+// Requests arrive as bytes and are parsed here, not by gRPC: gRPC C++ answers a message that does not parse with
+// UNIMPLEMENTED and no message (grpc/grpc#30454), which tells a client neither that its request was at fault nor
+// why. Here it gets INVALID_ARGUMENT naming the message type and what failed.
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include "absl/status/status.h"
+#include "imgproc/v1/imgproc.pb.h"
+
+namespace imgproc {
+
+// INVALID_ARGUMENT when `bytes` are not protobuf wire format, or when a message or string field inside them does not
+// parse (a proto3 string must be UTF-8): "... is no valid imgproc.v1.ProcessRequest: field request_id is not
+// UTF-8". `request` is then left empty.
+absl::Status ParseProcessRequest(const grpc::ByteBuffer& bytes, imgproc::v1::ProcessRequest* request);
+
+// The message as gRPC would have sent it (INTERNAL only for one over protobuf's 2 GiB).
+absl::Status SerializeMessage(const google::protobuf::Message& message, grpc::ByteBuffer* bytes);
+
+}  // namespace imgproc
