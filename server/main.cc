@@ -71,6 +71,11 @@ ABSL_FLAG(int64_t, decode_batch_min_pixels, 100'000,
 ABSL_FLAG(int, opencv_threads, 1, "threads OpenCV may use inside one CPU operation (workers give the parallelism)");
 ABSL_FLAG(int, queue_capacity, 256, "requests waiting per device before RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_stream_in_flight, 32, "requests of one ProcessStream call processed at once");
+ABSL_FLAG(int64_t, max_stream_bytes, 0,
+          "bytes one ProcessStream call may hold: its requests read and not yet answered plus its answers not yet "
+          "written (a client that does not read leaves them all); reading it pauses beyond this, though one request "
+          "is always taken; 0: half of --max_input_bytes, so that a stream of the largest requests runs them one "
+          "at a time, and one of requests of a few MB keeps --max_stream_in_flight of them running");
 ABSL_FLAG(absl::Duration, retry_pushback, absl::Milliseconds(100),
           "a Process call refused for a full queue tells the client to retry after this long, randomized up to "
           "twice as long (gRPC's grpc-retry-pushback-ms); 0: no pushback, so clients do not retry");
@@ -355,6 +360,8 @@ int Run() {
   ServiceOptions options{
       limits, absl::GetFlag(FLAGS_max_stream_in_flight),
       absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
+  const int64_t max_stream_bytes = absl::GetFlag(FLAGS_max_stream_bytes);
+  options.max_stream_bytes = max_stream_bytes > 0 ? max_stream_bytes : std::max<int64_t>(1, limits.max_input_bytes / 2);
   ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
                                 metrics.get());
 

@@ -129,16 +129,20 @@ grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerCon
 
 namespace {
 
-// Reads requests, runs them concurrently, writes each answer as it completes. At most max_in_flight requests
-// are owed an answer at a time, counting answers that wait to be written: a client that sends without reading
-// stops being read, instead of having finished answers pile up in the server.
+// Reads requests, runs them concurrently, writes each answer as it completes. Reading pauses while max_in_flight
+// requests are owed an answer, or while what the stream holds reaches max_bytes: the requests read and not yet
+// answered, and the answers not yet written (the largest part: a client that sends without reading leaves every
+// answer in the outbox). So a client that sends without reading stops being read, instead of having requests and
+// finished answers pile up in the server; what gRPC itself buffers past that is bounded by HTTP/2 flow control.
+// One request is always taken, however large (--max_input_bytes bounds it), so that any request can be served.
 // Finishes once the client has half-closed and every accepted request has been answered, so no request
 // that was read is dropped; a failed request, one that does not parse included, is an answer with its own status,
 // not the end of the stream.
 class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight)
-      : service_(service), context_(context), max_in_flight_(max_in_flight) {
+  StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight,
+                int64_t max_bytes)
+      : service_(service), context_(context), max_in_flight_(max_in_flight), max_bytes_(max_bytes) {
     StartRead(&incoming_);
   }
 
@@ -151,15 +155,17 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     }
     grpc::ByteBuffer received;
     received.Swap(&incoming_);  // before the next read, which a finished job may start from another thread
+    const int64_t request_bytes = static_cast<int64_t>(received.Length());
     bool read_more;
     {
       MutexLock lock(&mu_);
       ++owed_;
-      read_more = owed_ < max_in_flight_;
+      held_bytes_ += request_bytes;
+      read_more = MayReadLocked();
       read_paused_ = !read_more;
     }
     service_.Start(&received, context_, "ProcessStream",
-                   [this](const pb::ProcessRequest& request, absl::StatusOr<JobResult> result) {
+                   [this, request_bytes](const pb::ProcessRequest& request, absl::StatusOr<JobResult> result) {
                      pb::ProcessStreamResponse out;
                      out.set_request_id(request.request_id());
                      if (result.ok()) {
@@ -168,7 +174,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
                        out.set_status_code(static_cast<int>(result.status().code()));
                        out.set_status_message(std::string(result.status().message()));
                      }
-                     Complete(Serialize(out));
+                     Complete(Serialize(out), request_bytes);
                    });
     if (read_more) StartRead(&incoming_);
   }
@@ -179,6 +185,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
+      held_bytes_ -= static_cast<int64_t>(outbox_.front().Length());
       outbox_.pop_front();
       --owed_;
       if (!outbox_.empty() && !write_failed_) {
@@ -186,6 +193,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
         StartWrite(&outbox_.front());
       } else if (write_failed_) {
         owed_ -= static_cast<int>(outbox_.size());
+        for (const grpc::ByteBuffer& unwritten : outbox_) held_bytes_ -= static_cast<int64_t>(unwritten.Length());
         outbox_.clear();
       }
       resume_read = ResumeReadLocked();
@@ -211,11 +219,14 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     return bytes;
   }
 
-  void Complete(grpc::ByteBuffer response) {
+  // The request's bytes are given up for its answer's: the job is done with the request.
+  void Complete(grpc::ByteBuffer response, int64_t request_bytes) {
     bool resume_read = false;
     {
       MutexLock lock(&mu_);
+      held_bytes_ -= request_bytes;
       if (!write_failed_) {
+        held_bytes_ += static_cast<int64_t>(response.Length());
         outbox_.emplace_back();
         outbox_.back().Swap(&response);
         if (!writing_) {
@@ -224,16 +235,21 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
         }
       } else {
         --owed_;  // nobody to write it to
-        resume_read = ResumeReadLocked();
       }
+      resume_read = ResumeReadLocked();
       MaybeFinishLocked();
     }
     if (resume_read) StartRead(&incoming_);
   }
 
-  // Whether reading stopped for the in-flight bound and may go on; the caller starts the read outside the lock.
+  // Whether another request may be read now; with none owed, always (held_bytes_ is then 0).
+  bool MayReadLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return owed_ < max_in_flight_ && held_bytes_ < max_bytes_;
+  }
+
+  // Whether reading stopped for a bound and may go on; the caller starts the read outside the lock.
   bool ResumeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!read_paused_ || reads_done_ || owed_ >= max_in_flight_) return false;
+    if (!read_paused_ || reads_done_ || !MayReadLocked()) return false;
     read_paused_ = false;
     return true;
   }
@@ -247,11 +263,15 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
   ImageProcessorService& service_;
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
+  const int64_t max_bytes_;
   grpc::ByteBuffer incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
   Mutex mu_;                   // the callbacks of reads, writes and finished jobs run on different threads
   std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
   // Requests read and not yet answered: running, or their answer not yet written.
   int owed_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bytes of the requests owed an answer (as received) until they are answered, then of their answers (as sent)
+  // until written.
+  int64_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -263,7 +283,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImageProcessorService::ProcessStream(
     grpc::CallbackServerContext* context) {
-  return new StreamReactor(*this, context, options_.max_stream_in_flight);
+  return new StreamReactor(*this, context, options_.max_stream_in_flight, options_.max_stream_bytes);
 }
 
 grpc::ServerUnaryReactor* ImageProcessorService::GetServerInfo(grpc::CallbackServerContext* context,

@@ -24,6 +24,9 @@ struct ServiceOptions {
   // A unary call refused for a full queue tells the client to retry after this long, randomized up to twice
   // as long (gRPC's grpc-retry-pushback-ms); zero: no pushback, and clients that follow it do not retry.
   std::chrono::milliseconds queue_full_pushback{100};
+  // Per ProcessStream call: bytes of the requests read and not yet answered plus the answers not yet written;
+  // further reads wait once the stream holds this much (it always takes one request, however large).
+  int64_t max_stream_bytes = int64_t{32} << 20;
 };
 
 // Process and ProcessStream take their requests as bytes and parse them here (transport/message_parsing.h), so that
