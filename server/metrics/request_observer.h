@@ -14,6 +14,8 @@ class RequestObserver {
   virtual void OnRequestStart(const char* method) = 0;
   virtual void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
                              int64_t duration_us) = 0;
+  // What ProcessStream calls hold (requests read and not yet answered, answers not yet written) changed by `delta`.
+  virtual void OnStreamHeldBytes(int64_t delta) = 0;
 };
 
 }  // namespace imgproc

@@ -72,6 +72,12 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
                      .Help("Requests accepted and not yet answered")
                      .Register(*registry_)
                      .Add({})),
+      stream_held_bytes_(BuildGauge()
+                             .Name("imgproc_stream_held_bytes")
+                             .Help("Bytes that ProcessStream calls hold: requests read and not yet answered, answers "
+                                   "not yet written (each call at most --max_stream_bytes plus one request)")
+                             .Register(*registry_)
+                             .Add({})),
       queue_depth_(BuildGauge().Name("imgproc_queue_depth").Help("Requests waiting for a worker").Register(*registry_)),
       queue_capacity_(BuildGauge()
                           .Name("imgproc_queue_capacity")
@@ -240,6 +246,8 @@ void ServiceMetrics::OnRequestDone(const char* method, size_t bytes_in, const ab
   if (result.ok() && !result->partial_decode.empty()) partial_decodes_.Increment();
   in_flight_.Decrement();  // last: once it reads 0, the request's other series are all counted
 }
+
+void ServiceMetrics::OnStreamHeldBytes(int64_t delta) { stream_held_bytes_.Increment(static_cast<double>(delta)); }
 
 void ServiceMetrics::OnQueueDepth(const std::string& device, size_t depth) {
   queue_depth_.Add({{"device", device}}).Set(static_cast<double>(depth));

@@ -46,6 +46,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   void OnRequestStart(const char* method) override;
   void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,
                      int64_t duration_us) override;
+  void OnStreamHeldBytes(int64_t delta) override;
   void OnQueueDepth(const std::string& device, size_t depth) override;
   void OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result, bool skipped,
                  int64_t busy_us) override;
@@ -79,6 +80,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Histogram>& stage_;
   prometheus::Gauge& in_flight_;
+  prometheus::Gauge& stream_held_bytes_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Gauge>& queue_capacity_;
   prometheus::Family<prometheus::Gauge>& workers_;

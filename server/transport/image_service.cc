@@ -141,8 +141,12 @@ namespace {
 class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight,
-                int64_t max_bytes)
-      : service_(service), context_(context), max_in_flight_(max_in_flight), max_bytes_(max_bytes) {
+                int64_t max_bytes, RequestObserver* observer)
+      : service_(service),
+        context_(context),
+        max_in_flight_(max_in_flight),
+        max_bytes_(max_bytes),
+        observer_(observer) {
     StartRead(&incoming_);
   }
 
@@ -160,7 +164,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     {
       MutexLock lock(&mu_);
       ++owed_;
-      held_bytes_ += request_bytes;
+      HoldLocked(request_bytes);
       read_more = MayReadLocked();
       read_paused_ = !read_more;
     }
@@ -185,7 +189,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) write_failed_ = true;  // client gone: keep draining jobs, stop writing
-      held_bytes_ -= static_cast<int64_t>(outbox_.front().Length());
+      HoldLocked(-static_cast<int64_t>(outbox_.front().Length()));
       outbox_.pop_front();
       --owed_;
       if (!outbox_.empty() && !write_failed_) {
@@ -193,7 +197,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
         StartWrite(&outbox_.front());
       } else if (write_failed_) {
         owed_ -= static_cast<int>(outbox_.size());
-        for (const grpc::ByteBuffer& unwritten : outbox_) held_bytes_ -= static_cast<int64_t>(unwritten.Length());
+        for (const grpc::ByteBuffer& unwritten : outbox_) HoldLocked(-static_cast<int64_t>(unwritten.Length()));
         outbox_.clear();
       }
       resume_read = ResumeReadLocked();
@@ -224,9 +228,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     bool resume_read = false;
     {
       MutexLock lock(&mu_);
-      held_bytes_ -= request_bytes;
+      HoldLocked(-request_bytes);
       if (!write_failed_) {
-        held_bytes_ += static_cast<int64_t>(response.Length());
+        HoldLocked(static_cast<int64_t>(response.Length()));
         outbox_.emplace_back();
         outbox_.back().Swap(&response);
         if (!writing_) {
@@ -240,6 +244,11 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       MaybeFinishLocked();
     }
     if (resume_read) StartRead(&incoming_);
+  }
+
+  void HoldLocked(int64_t delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    held_bytes_ += delta;
+    if (observer_) observer_->OnStreamHeldBytes(delta);
   }
 
   // Whether another request may be read now; with none owed, always (held_bytes_ is then 0).
@@ -264,8 +273,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
   const int64_t max_bytes_;
-  grpc::ByteBuffer incoming_;  // gRPC runs one read at a time: only OnReadDone touches it
-  Mutex mu_;                   // the callbacks of reads, writes and finished jobs run on different threads
+  RequestObserver* const observer_;  // optional
+  grpc::ByteBuffer incoming_;        // gRPC runs one read at a time: only OnReadDone touches it
+  Mutex mu_;                         // the callbacks of reads, writes and finished jobs run on different threads
   std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // front() is being written while writing_
   // Requests read and not yet answered: running, or their answer not yet written.
   int owed_ ABSL_GUARDED_BY(mu_) = 0;
@@ -283,7 +293,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImageProcessorService::ProcessStream(
     grpc::CallbackServerContext* context) {
-  return new StreamReactor(*this, context, options_.max_stream_in_flight, options_.max_stream_bytes);
+  return new StreamReactor(*this, context, options_.max_stream_in_flight, options_.max_stream_bytes, observer_);
 }
 
 grpc::ServerUnaryReactor* ImageProcessorService::GetServerInfo(grpc::CallbackServerContext* context,

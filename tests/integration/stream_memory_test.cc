@@ -95,13 +95,18 @@ TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) 
   }
   const ProcessMemory held = ReadProcessMemory(server.pid());
   const double processed = MetricSum(server.metrics_port(), "imgproc_requests_total");
+  const double held_bytes = MetricSum(server.metrics_port(), "imgproc_stream_held_bytes");
   std::printf(
-      "unread stream: %d requests of %zu bytes written, %g processed; server RSS %lld -> %lld MiB, peak %lld "
-      "MiB\n",
-      written.load(), request.image().size(), processed, static_cast<long long>(before.rss_kib >> 10),
+      "unread stream: %d requests of %zu bytes written, %g processed, %g bytes held; server RSS %lld -> %lld MiB, "
+      "peak %lld MiB\n",
+      written.load(), request.image().size(), processed, held_bytes, static_cast<long long>(before.rss_kib >> 10),
       static_cast<long long>(held.rss_kib >> 10), static_cast<long long>(held.hwm_kib >> 10));
   EXPECT_LT((held.hwm_kib - before.rss_kib) << 10, kAllowedGrowth)
       << "the server held more for one unread stream than its byte bound allows";
+  // What the stream says it holds: at least the raw answer nobody read, at most the default bound (half of
+  // --max_input_bytes) plus that one answer.
+  EXPECT_GE(held_bytes, static_cast<double>(kSide) * kSide * 3);
+  EXPECT_LE(held_bytes, static_cast<double>(32 * kMiB + request.image().size() + kMiB));
 
   // Nothing accepted is lost: every request written gets its own, right answer.
   stop_writing = true;
@@ -122,6 +127,7 @@ TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) 
   EXPECT_EQ(answers, written.load());
   if (!answered.empty()) EXPECT_EQ(*answered.rbegin(), answers - 1);
   EXPECT_LT(written.load(), kRequests);
+  EXPECT_EQ(MetricSum(server.metrics_port(), "imgproc_stream_held_bytes"), 0) << "a finished stream holds nothing";
 }
 
 }  // namespace
