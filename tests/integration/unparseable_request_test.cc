@@ -128,6 +128,12 @@ TEST(UnparseableRequestTest, ProcessAnswersInvalidArgumentNamingTheMessageAndThe
   auto stub = server.NewStub();
   EXPECT_TRUE(CallProcess(*stub, SmallFlipRequest(), &response).ok());
   EXPECT_EQ(response.image().size(), 64u * 48 * 3);
+  // UTF-8 beyond ASCII (two-, three- and four-byte sequences) is a valid request_id, echoed as sent.
+  pb::ProcessRequest international = SmallFlipRequest();
+  international.set_request_id("fa\u00e7ade \u2713 \U0001D11E");
+  ASSERT_TRUE(CallProcessRaw(server, international.SerializeAsString(), &answer).ok());
+  ASSERT_TRUE(response.ParseFromString(answer));
+  EXPECT_EQ(response.request_id(), international.request_id());
 }
 
 TEST(UnparseableRequestTest, EachUnparseableStreamMessageGetsItsOwnAnswerAndTheStreamGoesOn) {
