@@ -44,6 +44,19 @@ ProcessMemory ReadProcessMemory(pid_t pid) {
 constexpr int kSide = 4000;
 constexpr int64_t kMiB = 1 << 20;
 constexpr int64_t kAllowedGrowth = 256 * kMiB;
+// AddressSanitizer's allocator keeps freed memory in quarantine (256 MiB by default), so resident memory says
+// nothing about what the server holds there; the byte count the stream reports still does.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kResidentMemoryTellsWhatIsHeld = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kResidentMemoryTellsWhatIsHeld = false;
+#else
+constexpr bool kResidentMemoryTellsWhatIsHeld = true;
+#endif
+#else
+constexpr bool kResidentMemoryTellsWhatIsHeld = true;
+#endif
 
 TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2"});
@@ -101,8 +114,10 @@ TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) 
       "peak %lld MiB\n",
       written.load(), request.image().size(), processed, held_bytes, static_cast<long long>(before.rss_kib >> 10),
       static_cast<long long>(held.rss_kib >> 10), static_cast<long long>(held.hwm_kib >> 10));
-  EXPECT_LT((held.hwm_kib - before.rss_kib) << 10, kAllowedGrowth)
-      << "the server held more for one unread stream than its byte bound allows";
+  if (kResidentMemoryTellsWhatIsHeld) {
+    EXPECT_LT((held.hwm_kib - before.rss_kib) << 10, kAllowedGrowth)
+        << "the server held more for one unread stream than its byte bound allows";
+  }
   // What the stream says it holds: at least the raw answer nobody read, at most the default bound (half of
   // --max_input_bytes) plus that one answer.
   EXPECT_GE(held_bytes, static_cast<double>(kSide) * kSide * 3);
