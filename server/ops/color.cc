@@ -41,7 +41,10 @@ absl::Status BindCvtColor(const OpArgs& args, StepBinder& b) {
   b.output().channels = conversion->out_channels;
   const CvtColorParams params{conversion->code, conversion->out_channels};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) { cv::cvtColor(src, dst, params.code); });
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, CV_MAKETYPE(src.depth(), params.out_channels), {},
+                           [&params](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, params.code); });
+  });
   return absl::OkStatus();
 }
 
@@ -130,7 +133,9 @@ absl::Status BindGamma(const OpArgs& args, StepBinder& b) {
   cv::Mat lut(1, 256, CV_8U);
   for (int i = 0; i < 256; ++i) lut.at<uint8_t>(i) = cv::saturate_cast<uint8_t>(255.0 * std::pow(i / 255.0, gamma));
   b.SetParams(GammaParams{gamma, lut});
-  b.SetCpu([lut](const cv::Mat& src, cv::Mat& dst) { cv::LUT(src, lut, dst); });
+  b.SetCpuStriped([lut](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {}, [&lut](const cv::Mat& s, cv::Mat& d) { cv::LUT(s, lut, d); });
+  });
   return absl::OkStatus();
 }
 
@@ -150,7 +155,10 @@ absl::Status BindBrightnessContrast(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "alpha", alpha, -1e4, 1e4));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "beta", beta, -1e6, 1e6));
   b.SetParams(BrightnessContrastParams{alpha, beta});
-  b.SetCpu([alpha, beta](const cv::Mat& src, cv::Mat& dst) { src.convertTo(dst, -1, alpha, beta); });
+  b.SetCpuStriped([alpha, beta](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {},
+                           [=](const cv::Mat& s, cv::Mat& d) { s.convertTo(d, -1, alpha, beta); });
+  });
   return absl::OkStatus();
 }
 
@@ -187,10 +195,13 @@ absl::Status BindNormalize(const OpArgs& args, StepBinder& b) {
     affine.at<double>(c, c) = gain[c];
     affine.at<double>(c, channels) = offset[c];
   }
-  b.SetCpu([affine](const cv::Mat& src, cv::Mat& dst) {
-    cv::Mat as_float;
-    src.convertTo(as_float, CV_32F);
-    cv::transform(as_float, dst, affine);
+  b.SetCpuStriped([affine](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, CV_MAKETYPE(CV_32F, src.channels()), {},
+                           [&affine](const cv::Mat& s, cv::Mat& d) {
+                             cv::Mat as_float;
+                             s.convertTo(as_float, CV_32F);
+                             cv::transform(as_float, d, affine);
+                           });
   });
   return absl::OkStatus();
 }

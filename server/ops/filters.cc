@@ -36,8 +36,19 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const GaussianBlurParams params{cv::Size(kw, kh), sx, sy, ToCvBorder(args.Enum("border"))};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
-    cv::GaussianBlur(src, dst, params.ksize, params.sigma_x, params.sigma_y, params.border);
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    const auto blur = [&params](const cv::Mat& s, cv::Mat& d) {
+      cv::GaussianBlur(s, d, params.ksize, params.sigma_x, params.sigma_y, params.border);
+    };
+    const int min_side = std::max(params.ksize.width, params.ksize.height);
+    if (src.depth() == CV_8U) {
+      // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
+      // the floating-point one), so each stripe is blurred as a copy with its neighbours.
+      const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
+      return FilterPaddedInStripes(ctx, src, dst, src.type(), {min_side, true}, halo, params.border, blur);
+    }
+    // Whole rows: the float32 row filter's SIMD tail rounds differently, so a value depends on the row's length.
+    return FilterInStripes(ctx, src, dst, src.type(), {min_side, false}, blur);
   });
   b.SetWork(PixelChannels(b.input()) * (kw + kh));  // separable: a row pass and a column pass
   return absl::OkStatus();
@@ -66,8 +77,11 @@ absl::Status BindBoxFilter(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const BoxFilterParams params{cv::Size(kw, kh), !args.Bool("unnormalized"), ToCvBorder(args.Enum("border"))};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
-    cv::boxFilter(src, dst, -1, params.ksize, cv::Point(-1, -1), params.normalize, params.border);
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {std::max(params.ksize.width, params.ksize.height), true},
+                           [&params](const cv::Mat& s, cv::Mat& d) {
+                             cv::boxFilter(s, d, -1, params.ksize, cv::Point(-1, -1), params.normalize, params.border);
+                           });
   });
   return absl::OkStatus();
 }
@@ -92,7 +106,12 @@ absl::Status BindMedianBlur(const OpArgs& args, StepBinder& b) {
   // cv::medianBlur: float images only with 3 or 5.
   if (k > 5 && b.input().depth != Depth::kU8) return b.Invalid("kernel_size", "over 5 needs uint8 pixels");
   b.SetParams(MedianBlurParams{k});
-  b.SetCpu([k](const cv::Mat& src, cv::Mat& dst) { cv::medianBlur(src, dst, k); });
+  // cv::medianBlur replicates the edges of the Mat it is given, whatever its parent: each stripe is filtered as a
+  // copy with its neighbours, replicated where the image ends.
+  b.SetCpuStriped([k](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterPaddedInStripes(ctx, src, dst, src.type(), {k, true}, cv::Size(k / 2, k / 2), cv::BORDER_REPLICATE,
+                                 [k](const cv::Mat& s, cv::Mat& d) { cv::medianBlur(s, d, k); });
+  });
   return absl::OkStatus();
 }
 
@@ -118,7 +137,17 @@ absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const int border = ToCvBorder(args.Enum("border"));
   b.SetParams(BilateralFilterParams{d, sc, ss, border});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::bilateralFilter(src, dst, d, sc, ss, border); });
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    const auto filter = [=](const cv::Mat& s, cv::Mat& o) { cv::bilateralFilter(s, o, d, sc, ss, border); };
+    if (src.depth() != CV_8U) {
+      // The float32 filter scales its colour weights by the minimum and maximum of the Mat it is given, so a
+      // stripe would weigh differently from the whole image: one call (README, "Bounds", states its worst case).
+      filter(src, dst);
+      return absl::OkStatus();
+    }
+    // Whole rows only: the 8-bit filter's SIMD tail makes a pixel's value depend on the row's length.
+    return FilterInStripes(ctx, src, dst, src.type(), {1, false}, filter);
+  });
   return absl::OkStatus();
 }
 
@@ -159,14 +188,18 @@ absl::Status BindSobel(const OpArgs& args, StepBinder& b) {
   const int border = ToCvBorder(args.Enum("border"));
   const bool to_u8 = b.input().depth == Depth::kU8;
   b.SetParams(SobelParams{dx, dy, k, scale, delta, border, to_u8});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    if (!to_u8) {
-      cv::Sobel(src, dst, CV_32F, dx, dy, k, scale, delta, border);
-      return;
-    }
-    cv::Mat f;
-    cv::Sobel(src, f, CV_32F, dx, dy, k, scale, delta, border);
-    cv::convertScaleAbs(f, dst);
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst,
+                           to_u8 ? CV_MAKETYPE(CV_8U, src.channels()) : CV_MAKETYPE(CV_32F, src.channels()), {k, false},
+                           [=](const cv::Mat& s, cv::Mat& d) {
+                             if (!to_u8) {
+                               cv::Sobel(s, d, CV_32F, dx, dy, k, scale, delta, border);
+                               return;
+                             }
+                             cv::Mat f;
+                             cv::Sobel(s, f, CV_32F, dx, dy, k, scale, delta, border);
+                             cv::convertScaleAbs(f, d);
+                           });
   });
   return absl::OkStatus();
 }
@@ -196,14 +229,18 @@ absl::Status BindLaplacian(const OpArgs& args, StepBinder& b) {
   const int border = ToCvBorder(args.Enum("border"));
   const bool to_u8 = b.input().depth == Depth::kU8;
   b.SetParams(LaplacianParams{k, scale, delta, border, to_u8});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    if (!to_u8) {
-      cv::Laplacian(src, dst, CV_32F, k, scale, delta, border);
-      return;
-    }
-    cv::Mat f;
-    cv::Laplacian(src, f, CV_32F, k, scale, delta, border);
-    cv::convertScaleAbs(f, dst);
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst,
+                           to_u8 ? CV_MAKETYPE(CV_8U, src.channels()) : CV_MAKETYPE(CV_32F, src.channels()), {k, false},
+                           [=](const cv::Mat& s, cv::Mat& d) {
+                             if (!to_u8) {
+                               cv::Laplacian(s, d, CV_32F, k, scale, delta, border);
+                               return;
+                             }
+                             cv::Mat f;
+                             cv::Laplacian(s, f, CV_32F, k, scale, delta, border);
+                             cv::convertScaleAbs(f, d);
+                           });
   });
   return absl::OkStatus();
 }
@@ -272,7 +309,14 @@ absl::Status BindThreshold(const OpArgs& args, StepBinder& b) {
   const double max_value = args.Double("max_value", 255.0);
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "max_value", max_value, -1e9, 1e9));
   b.SetParams(ThresholdParams{thresh, max_value, type});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::threshold(src, dst, thresh, max_value, type); });
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    const auto apply = [=](const cv::Mat& s, cv::Mat& d) { cv::threshold(s, d, thresh, max_value, type); };
+    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram: one call
+      apply(src, dst);
+      return absl::OkStatus();
+    }
+    return FilterInStripes(ctx, src, dst, src.type(), {}, apply);
+  });
   return absl::OkStatus();
 }
 
@@ -288,6 +332,14 @@ OpDefinition ThresholdDefinition() {
 IMGPROC_REGISTER_OPERATION(threshold, ThresholdDefinition());
 
 // ---------------------------------------------------------------- morphology
+
+// One erosion or dilation, in stripes: OpenCV's morphology filter reads a ROI's neighbours from its parent image,
+// with the default border (the type's maximum for erosion, minimum for dilation) only beyond the whole image.
+absl::Status MorphologyInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int op,
+                                 const cv::Mat& element) {
+  return FilterInStripes(ctx, src, dst, src.type(), {std::max(element.cols, element.rows), true},
+                         [&](const cv::Mat& s, cv::Mat& d) { cv::morphologyEx(s, d, op, element); });
+}
 
 absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   static constexpr NamedValue<int> kOps[] = {{"OP_ERODE", cv::MORPH_ERODE},       {"OP_DILATE", cv::MORPH_DILATE},
@@ -332,8 +384,8 @@ absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   b.SetParams(params);
   if (params.in_passes) {
     b.SetCpuPasses(params.two_phases ? 2 * iterations : iterations,
-                   [params](int pass, const cv::Mat& src, cv::Mat& dst) {
-                     cv::morphologyEx(src, dst, params.PassOp(pass), params.element);
+                   [params](int pass, const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+                     return MorphologyInStripes(ctx, src, dst, params.PassOp(pass), params.element);
                    });
     return absl::OkStatus();
   }
@@ -342,8 +394,45 @@ absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   const double taps = shape == cv::MORPH_RECT ? (iterations * (kw - 1.0) + 1) * (iterations * (kh - 1.0) + 1)
                                               : static_cast<double>(kw) * kh * iterations;
   b.SetWork(PixelChannels(b.input()) * taps * 2);
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    cv::morphologyEx(src, dst, morph_op, kernel, cv::Point(-1, -1), iterations);
+  // As erosions and dilations in stripes, then the per-pixel difference: the same values as cv::morphologyEx,
+  // which erodes or dilates `iterations` times (with a rectangle once, with a rectangle as large as the
+  // repetitions: the same minimum or maximum) and subtracts.
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    CpuPassContext part = ctx;
+    part.pass_work = ctx.pass_work / (2 * iterations + 1);
+    auto repeat = [&](int op, const cv::Mat& from, cv::Mat& to) -> absl::Status {
+      cv::Mat current = from;
+      for (int i = 0; i < iterations; ++i) {
+        cv::Mat next;
+        IMGPROC_RETURN_IF_ERROR(MorphologyInStripes(part, current, next, op, kernel));
+        current = next;
+      }
+      to = current;
+      return absl::OkStatus();
+    };
+    cv::Mat first, second;
+    const auto subtract = [](const cv::Mat& a, const cv::Mat& b) {
+      return [&a, &b](const cv::Rect& r, cv::Mat& d) { cv::subtract(a(r), b(r), d); };
+    };
+    std::function<void(const cv::Rect&, cv::Mat&)> combine;
+    if (morph_op == cv::MORPH_GRADIENT) {  // dilated - eroded
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, src, second));
+      combine = subtract(first, second);
+    } else if (morph_op == cv::MORPH_TOPHAT) {  // src - opened
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, first, second));
+      combine = subtract(src, second);
+    } else {  // black-hat: closed - src
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, first, second));
+      combine = subtract(second, src);
+    }
+    dst.create(src.size(), src.type());
+    return ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+      cv::Mat out = dst(r);
+      combine(r, out);
+    });
   });
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 #include "ops/op_util.h"
 
+#include <algorithm>
+
 namespace imgproc {
 
 int ToCvInterpolation(absl::string_view interpolation) {
@@ -60,6 +62,77 @@ absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string&
     scalar[c] = values[c];
   }
   return scalar;
+}
+
+absl::Status ForEachStripe(const CpuPassContext& ctx, cv::Size size, const StripeShape& shape,
+                           const std::function<void(const cv::Rect& stripe)>& run) {
+  if (size.width <= 0 || size.height <= 0) return absl::OkStatus();
+  const double pixels = static_cast<double>(size.width) * size.height;
+  // Output pixels one stripe should hold: the pass's work spread evenly over its output.
+  const double per_stripe =
+      ctx.pass_work > 0 && ctx.stripe_work > 0 ? std::max(1.0, pixels * ctx.stripe_work / ctx.pass_work) : pixels;
+  const int min_side = std::max(1, shape.min_side);
+  int rows = static_cast<int>(std::min<double>(size.height, std::ceil(per_stripe / size.width)));
+  int cols = size.width;
+  if (rows < min_side) {
+    rows = std::min(min_side, size.height);
+    if (shape.split_columns) {
+      cols = static_cast<int>(std::min<double>(size.width, std::ceil(per_stripe / rows)));
+      cols = std::min(size.width, std::max(cols, min_side));
+    }
+  }
+  for (int y = 0; y < size.height; y += rows) {
+    for (int x = 0; x < size.width; x += cols) {
+      if (ctx.stop) {
+        if (absl::Status stop = ctx.stop(); !stop.ok()) return stop;
+      }
+      run(cv::Rect(x, y, std::min(cols, size.width - x), std::min(rows, size.height - y)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Writes `part` into dst(stripe) unless the filter already wrote there (an OpenCV function keeps a destination
+// of the right size and type, but nothing promises it).
+void Place(const cv::Mat& part, cv::Mat& dst, const cv::Rect& stripe) {
+  cv::Mat target = dst(stripe);
+  if (part.data != target.data) part.copyTo(target);
+}
+
+bool WholeImage(const cv::Rect& stripe, const cv::Mat& src) { return stripe.size() == src.size(); }
+
+}  // namespace
+
+absl::Status FilterInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int dst_type,
+                             const StripeShape& shape, const StripeFilter& filter) {
+  dst.create(src.size(), dst_type);
+  return ForEachStripe(ctx, src.size(), shape, [&](const cv::Rect& stripe) {
+    if (WholeImage(stripe, src)) {
+      filter(src, dst);
+      return;
+    }
+    cv::Mat part = dst(stripe);
+    filter(src(stripe), part);
+    Place(part, dst, stripe);
+  });
+}
+
+absl::Status FilterPaddedInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int dst_type,
+                                   const StripeShape& shape, cv::Size halo, int border, const StripeFilter& filter) {
+  dst.create(src.size(), dst_type);
+  cv::Mat padded, filtered;  // reused by the stripes
+  return ForEachStripe(ctx, src.size(), shape, [&](const cv::Rect& stripe) {
+    if (WholeImage(stripe, src)) {
+      filter(src, dst);
+      return;
+    }
+    // copyMakeBorder of a ROI takes what it can of the border from the parent image, the rest by `border`.
+    cv::copyMakeBorder(src(stripe), padded, halo.height, halo.height, halo.width, halo.width, border);
+    filter(padded, filtered);
+    Place(filtered(cv::Rect(halo.width, halo.height, stripe.width, stripe.height)), dst, stripe);
+  });
 }
 
 }  // namespace imgproc

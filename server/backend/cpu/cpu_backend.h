@@ -2,6 +2,7 @@
 
 #include "core/device.h"
 #include "core/lane.h"
+#include "ops/operation.h"
 
 namespace imgproc {
 
@@ -11,7 +12,8 @@ namespace imgproc {
 // CPU backend into several pools (to run the multi-device paths without GPUs).
 DeviceDescription CpuDeviceDescription(int index = 0, int count = 1);
 LaneFactory CpuLaneFactory();
-// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail.
-std::unique_ptr<ExecutionLane> MakeCpuLane();
+// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail. `stripe_work`: the work
+// of one stripe of a long pass (CpuPassContext), smaller in tests that cut images into many stripes.
+std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work = CpuPassContext().stripe_work);
 
 }  // namespace imgproc
