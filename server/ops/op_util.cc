@@ -1,6 +1,8 @@
 #include "ops/op_util.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 namespace imgproc {
 
@@ -66,27 +68,38 @@ absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string&
 
 absl::Status ForEachStripe(const CpuPassContext& ctx, cv::Size size, const StripeShape& shape,
                            const std::function<void(const cv::Rect& stripe)>& run) {
-  if (size.width <= 0 || size.height <= 0) return absl::OkStatus();
-  const double pixels = static_cast<double>(size.width) * size.height;
-  // Output pixels one stripe should hold: the pass's work spread evenly over its output.
-  const double per_stripe =
+  const int width = size.width, height = size.height;
+  if (width <= 0 || height <= 0) return absl::OkStatus();
+  const double pixels = static_cast<double>(width) * height;
+  // Output pixels of the next stripe: first the pass's estimated work spread evenly over its output, then, where
+  // the context asks for a duration, what the stripes so far did in that time (the estimates count taps, whose
+  // cost differs between operations tenfold).
+  double area =
       ctx.pass_work > 0 && ctx.stripe_work > 0 ? std::max(1.0, pixels * ctx.stripe_work / ctx.pass_work) : pixels;
   const int min_side = std::max(1, shape.min_side);
-  int rows = static_cast<int>(std::min<double>(size.height, std::ceil(per_stripe / size.width)));
-  int cols = size.width;
-  if (rows < min_side) {
-    rows = std::min(min_side, size.height);
-    if (shape.split_columns) {
-      cols = static_cast<int>(std::min<double>(size.width, std::ceil(per_stripe / rows)));
-      cols = std::min(size.width, std::max(cols, min_side));
-    }
-  }
-  for (int y = 0; y < size.height; y += rows) {
-    for (int x = 0; x < size.width; x += cols) {
+  // A side of `want`, at least min_side, and the rest of the image when less than min_side would remain.
+  const auto side = [min_side](double want, int left) {
+    int n = static_cast<int>(std::min<double>(left, std::max<double>(min_side, std::ceil(want))));
+    return left - n < min_side ? left : n;
+  };
+  for (int y = 0, rows = 0; y < height; y += rows) {
+    const bool whole_rows = !shape.split_columns || area / width >= min_side;
+    rows = side(whole_rows ? area / width : std::sqrt(area), height - y);
+    for (int x = 0, cols = 0; x < width; x += cols) {
+      cols = whole_rows ? width : side(area / rows, width - x);
       if (ctx.stop) {
         if (absl::Status stop = ctx.stop(); !stop.ok()) return stop;
       }
-      run(cv::Rect(x, y, std::min(cols, size.width - x), std::min(rows, size.height - y)));
+      const auto start = std::chrono::steady_clock::now();
+      run(cv::Rect(x, y, cols, rows));
+      if (ctx.stripe_seconds > 0) {
+        const double seconds =
+            std::max(1e-6, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        // Grows or shrinks by at most 4x a stripe, so that one slow or fast stripe (a page fault, a flat region)
+        // does not throw the size far off.
+        const double done = static_cast<double>(rows) * cols;
+        area = std::max(1.0, done * std::clamp(ctx.stripe_seconds / seconds, 0.25, 4.0));
+      }
     }
   }
   return absl::OkStatus();

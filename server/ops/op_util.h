@@ -61,8 +61,8 @@ absl::StatusOr<cv::Scalar> ChannelValues(const StepBinder& b, const std::string&
 
 struct StripeShape {
   // Fewest output rows (and, when columns are split, columns) of a stripe: a separable filter recomputes its
-  // row pass for the kernel's height around every stripe, so stripes thinner than the kernel cost more than
-  // they compute.
+  // row pass for the kernel's height around every stripe, and a padded stripe (FilterPaddedInStripes) is
+  // filtered with its halo, so stripes much thinner than the kernel cost more than they compute.
   int min_side = 1;
   // Whether a band of rows may be cut into column tiles as well, for kernels so wide that a band of min_side
   // rows is too much work. Only where exact: SIMD tails make some OpenCV filters (bilateral) depend on the row
@@ -70,9 +70,10 @@ struct StripeShape {
   bool split_columns = false;
 };
 
-// Calls run(stripe) for rectangles that cover an image of `size` once each, in order, each about
-// ctx.stripe_work of the ctx.pass_work that the whole image holds; before each, ctx.stop is asked and a non-OK
-// status returned as is.
+// Calls run(stripe) for rectangles that cover an image of `size` once each, in order: the first about
+// ctx.stripe_work of the ctx.pass_work that the whole image holds, the next ones sized to take ctx.stripe_seconds
+// at the pace of the one before (no side under shape.min_side, though, but where the image is smaller); before
+// each, ctx.stop is asked and a non-OK status returned as is.
 absl::Status ForEachStripe(const CpuPassContext& ctx, cv::Size size, const StripeShape& shape,
                            const std::function<void(const cv::Rect& stripe)>& run);
 

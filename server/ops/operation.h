@@ -26,10 +26,12 @@ namespace imgproc {
 struct CpuPassContext {
   // The lane's check: non-OK (CANCELLED, DEADLINE_EXCEEDED) ends the pass with that status. Empty: never stop.
   std::function<absl::Status()> stop;
-  // Work per stripe in pixel-channel taps, the unit of the work estimates: 2e7 is 3 to 20 ms of the heaviest
-  // filters on one core of the development host, and ~20 ms of a per-pixel operation. Tests make it small to cut
-  // images into many stripes.
+  // Work of the first stripe in pixel-channel taps, the unit of the work estimates: 2e7 is 2 to 20 ms of one core
+  // of the development host, by operation. Tests make it small to cut images into many stripes.
   double stripe_work = 2e7;
+  // What each further stripe should take, sized from the ones before: the bound on how long a stop waits. 0:
+  // every stripe of stripe_work (tests).
+  double stripe_seconds = 0.025;
   // The pass's estimated work (BoundOp::work_per_pass); BoundOp::RunCpu fills it in.
   double pass_work = 0;
 };

@@ -25,7 +25,9 @@ absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request,
   Job job;
   job.plan = std::make_shared<const Plan>(*std::move(plan));
   job.input = request.image();
-  return MakeCpuLane(stripe_work)->Run(job);
+  // Stripes of the given work, or, at the default, the server's stripes sized by their duration.
+  const bool fixed = stripe_work != CpuPassContext().stripe_work;
+  return MakeCpuLane(stripe_work, fixed ? 0 : CpuPassContext().stripe_seconds)->Run(job);
 }
 
 class OperationTest : public ::testing::TestWithParam<OpCase> {};
@@ -274,6 +276,7 @@ TEST(StripeTest, APassStopsBetweenStripesWithTheLanesStatus) {
   int asked = 0;
   CpuPassContext ctx;
   ctx.stripe_work = kSmallStripeWork;
+  ctx.stripe_seconds = 0;
   ctx.stop = [&asked] {
     return ++asked < 3 ? absl::OkStatus() : absl::DeadlineExceededError("deadline passed while the request ran");
   };

@@ -10,7 +10,7 @@ namespace {
 
 class CpuLane final : public ExecutionLane {
  public:
-  explicit CpuLane(double stripe_work) : stripe_work_(stripe_work) {}
+  CpuLane(double stripe_work, double stripe_seconds) : stripe_work_(stripe_work), stripe_seconds_(stripe_seconds) {}
 
   absl::StatusOr<JobResult> Run(const Job& job) override {
     const Plan& plan = *job.plan;
@@ -26,6 +26,7 @@ class CpuLane final : public ExecutionLane {
     CpuPassContext ctx;
     ctx.stop = [&job] { return StopReason(job); };
     ctx.stripe_work = stripe_work_;
+    ctx.stripe_seconds = stripe_seconds_;
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const BoundOp& step = i == 0 && shrink != nullptr ? shrink->first_step : plan.steps[i];
       for (int pass = 0; pass < step.passes; ++pass) {
@@ -47,6 +48,7 @@ class CpuLane final : public ExecutionLane {
 
  private:
   const double stripe_work_;
+  const double stripe_seconds_;
 };
 
 }  // namespace
@@ -61,7 +63,9 @@ DeviceDescription CpuDeviceDescription(int index, int count) {
   return cpu;
 }
 
-std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work) { return std::make_unique<CpuLane>(stripe_work); }
+std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work, double stripe_seconds) {
+  return std::make_unique<CpuLane>(stripe_work, stripe_seconds);
+}
 
 LaneFactory CpuLaneFactory() {
   return [](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> { return MakeCpuLane(); };

@@ -12,8 +12,9 @@ namespace imgproc {
 // CPU backend into several pools (to run the multi-device paths without GPUs).
 DeviceDescription CpuDeviceDescription(int index = 0, int count = 1);
 LaneFactory CpuLaneFactory();
-// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail. `stripe_work`: the work
-// of one stripe of a long pass (CpuPassContext), smaller in tests that cut images into many stripes.
-std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work = CpuPassContext().stripe_work);
+// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail. How a long pass is cut
+// into stripes (CpuPassContext): tests cut images into many small stripes of a fixed work.
+std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work = CpuPassContext().stripe_work,
+                                           double stripe_seconds = CpuPassContext().stripe_seconds);
 
 }  // namespace imgproc
