@@ -43,11 +43,12 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
     const int min_side = std::max(params.ksize.width, params.ksize.height);
     if (src.depth() == CV_8U) {
       // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
-      // the floating-point one), so each stripe is blurred as a copy with its neighbours. Those are filtered too:
-      // stripes of at least three halos keep that to about 3x the stripe's own work (a 255-tap kernel: stripes of
-      // ~60 ms on one core); twice the work of the unstriped call where the image needs stripes that small.
+      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too.
+      // Stripes of at least six halos keep that waste to ~1.7x where the kernel is so large that it decides the
+      // stripe's size (255 taps: 762-pixel tiles, ~0.3-0.5 s each on one core; README, "Bounds"); smaller
+      // kernels get stripes of the usual duration, many halos wide.
       const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
-      return FilterPaddedInStripes(ctx, src, dst, src.type(), {3 * std::max(halo.width, halo.height), true}, halo,
+      return FilterPaddedInStripes(ctx, src, dst, src.type(), {6 * std::max(halo.width, halo.height), true}, halo,
                                    params.border, blur);
     }
     // Whole rows: the float32 row filter's SIMD tail rounds differently, so a value depends on the row's length.
@@ -128,6 +129,43 @@ IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 
 // ---------------------------------------------------------------- bilateral_filter
 
+// The float32 bilateral filter scales its colour weights by the minimum and maximum of the Mat it is given, so a
+// stripe alone would weigh differently from the whole image. Each stripe is filtered as a ROI of its own buffer,
+// whose rows are: one holding the image's minimum and maximum, then the `radius` rows above the stripe, the
+// stripe's, and the `radius` rows below (the image's, or its border where it ends). The ROI runs from the first
+// row through the stripe: it has the whole image's extremes, and their row is too far from the stripe to touch
+// it; the rows below come from the parent buffer. Rows keep the image's width, since the filter's SIMD tail
+// makes a value depend on the row's length. The radius + 1 rows above are filtered in vain, so stripes are at
+// least 3 (radius + 1) rows (~1.3x the work of one call; diameter 31: 48-row stripes). The border rows count
+// among the extremes: a constant border (0) outside the image's range would change them, so that case runs as
+// one call.
+absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int diameter,
+                                     const StripeFilter& filter, int border) {
+  const int radius = std::max(diameter / 2, 1);
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(src.reshape(1), &lo, &hi);
+  if (border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0)) {
+    filter(src, dst);
+    return absl::OkStatus();
+  }
+  dst.create(src.size(), src.type());
+  cv::Mat buffer, filtered;
+  return ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
+    if (stripe.size() == src.size()) {
+      filter(src, dst);
+      return;
+    }
+    buffer.create(1 + stripe.height + 2 * radius, src.cols, src.type());
+    cv::Mat rows = buffer.rowRange(1, buffer.rows);
+    // copyMakeBorder of a ROI takes the rows above and below from the parent image where it has them.
+    cv::copyMakeBorder(src(stripe), rows, radius, radius, 0, 0, border);
+    buffer.row(0).setTo(cv::Scalar::all(lo));
+    buffer.ptr<float>(0)[0] = static_cast<float>(hi);
+    filter(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
+    filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
+  });
+}
+
 absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
   const double sc = args.Double("sigma_color"), ss = args.Double("sigma_space");
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
@@ -142,12 +180,7 @@ absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
   b.SetParams(BilateralFilterParams{d, sc, ss, border});
   b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
     const auto filter = [=](const cv::Mat& s, cv::Mat& o) { cv::bilateralFilter(s, o, d, sc, ss, border); };
-    if (src.depth() != CV_8U) {
-      // The float32 filter scales its colour weights by the minimum and maximum of the Mat it is given, so a
-      // stripe would weigh differently from the whole image: one call (README, "Bounds", states its worst case).
-      filter(src, dst);
-      return absl::OkStatus();
-    }
+    if (src.depth() != CV_8U) return FloatBilateralInStripes(ctx, src, dst, d, filter, border);
     // Whole rows only: the 8-bit filter's SIMD tail makes a pixel's value depend on the row's length.
     return FilterInStripes(ctx, src, dst, src.type(), {1, false}, filter);
   });
@@ -340,7 +373,12 @@ IMGPROC_REGISTER_OPERATION(threshold, ThresholdDefinition());
 // with the default border (the type's maximum for erosion, minimum for dilation) only beyond the whole image.
 absl::Status MorphologyInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int op,
                                  const cv::Mat& element) {
-  return FilterInStripes(ctx, src, dst, src.type(), {std::max(element.cols, element.rows), true},
+  // A rectangle is filtered in a row pass and a column pass (stripes of at least its size, tiles where a band of
+  // them is too long); any other element tap by tap along whole rows, where narrower stripes lose the SIMD width
+  // (an ellipse of 127 took twice as long in 250-pixel tiles).
+  const bool rectangle = cv::countNonZero(element) == static_cast<int>(element.total());
+  const StripeShape shape = rectangle ? StripeShape{std::max(element.cols, element.rows), true} : StripeShape{1, false};
+  return FilterInStripes(ctx, src, dst, src.type(), shape,
                          [&](const cv::Mat& s, cv::Mat& d) { cv::morphologyEx(s, d, op, element); });
 }
 
