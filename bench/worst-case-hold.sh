@@ -35,9 +35,11 @@ workers=--cpu_workers=1; [ "$backend" = cuda ] && workers=--gpu_workers=1
 start_server port "$out/server.log" --backend="$backend" "$workers"
 start_server strict "$out/strict.log" --backend="$backend" "$workers" --max_request_work=5e9
 
-# Each at just under 5e10 by the server's own estimate; the final resize keeps the answer's encoding out of it.
+# Each at just under 5e10 by the server's own estimate; the final resize to 64x64 and the raw answer keep encoding out
+# of it.
 chains=(
   "resize width=4800 height=3500 | bilateral_filter diameter=31 sigma_color=50 sigma_space=50"
+  "resize width=4800 height=3500 | normalize | bilateral_filter diameter=31 sigma_color=0.2 sigma_space=50"
   "resize width=1000 height=1000 | morphology shape=SHAPE_ELLIPSE kernel_width=127"
   "resize width=4800 height=3500 | median_blur kernel_size=31"
   "resize width=4800 height=3500 | box_filter kernel_width=31"
@@ -89,7 +91,7 @@ for chain in "${chains[@]}"; do
   estimate=$("$cli" process --target=127.0.0.1:$strict --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw 2>&1 \
              | sed -n 's/.*brings the request to \([0-9.e+]*\),.*/\1/p' | head -n 1 || true)
   t0=$(date +%s%N)
-  if ! "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=png --timeout=600 \
+  if ! "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw --timeout=600 \
        > "$out/cli.log" 2>&1; then
     echo "failed: $chain: $(tail -n 1 "$out/cli.log")" >&2
     continue
