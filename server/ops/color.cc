@@ -62,29 +62,43 @@ IMGPROC_REGISTER_OPERATION(cvt_color, CvtColorDefinition());
 // ---------------------------------------------------------------- equalize_hist, clahe
 // On colour images both equalize the luma (Y of YCrCb) so that hues do not shift.
 
+// The equalization itself is one call (a histogram of the whole image, or of its tiles); the colour conversions
+// around it, most of the time on a colour image, run in stripes.
 template <typename Equalize>
-void OnLuma(const cv::Mat& src, cv::Mat& dst, Equalize&& equalize) {
+absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, Equalize&& equalize) {
   if (src.channels() == 1) {
     equalize(src, dst);
-    return;
+    return absl::OkStatus();
   }
-  cv::Mat ycrcb;
-  cv::cvtColor(src, ycrcb, cv::COLOR_BGR2YCrCb);
-  cv::Mat planes[3];
-  cv::split(ycrcb, planes);
-  cv::Mat y;
-  equalize(planes[0], y);
-  planes[0] = y;
-  cv::merge(planes, 3, ycrcb);
-  cv::cvtColor(ycrcb, dst, cv::COLOR_YCrCb2BGR);
+  CpuPassContext part = ctx;
+  part.pass_work = PixelChannels(ImageSpec{src.cols, src.rows, 3, Depth::kU8});
+  cv::Mat ycrcb, luma(src.size(), CV_8UC1);
+  IMGPROC_RETURN_IF_ERROR(FilterInStripes(
+      part, src, ycrcb, CV_8UC3, {}, [](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, cv::COLOR_BGR2YCrCb); }));
+  IMGPROC_RETURN_IF_ERROR(ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+    cv::Mat y = luma(r);
+    cv::extractChannel(ycrcb(r), y, 0);
+  }));
+  if (ctx.stop) {
+    IMGPROC_RETURN_IF_ERROR(ctx.stop());
+  }
+  cv::Mat equalized;
+  equalize(luma, equalized);
+  dst.create(src.size(), src.type());
+  return ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+    cv::Mat part_ycrcb = ycrcb(r);
+    cv::insertChannel(equalized(r), part_ycrcb, 0);
+    cv::Mat out = dst(r);
+    cv::cvtColor(part_ycrcb, out, cv::COLOR_YCrCb2BGR);
+  });
 }
 
 absl::Status BindEqualizeHist(const OpArgs&, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
   b.SetParams(EqualizeHistParams{});
-  b.SetCpu([](const cv::Mat& src, cv::Mat& dst) {
-    OnLuma(src, dst, [](const cv::Mat& s, cv::Mat& d) { cv::equalizeHist(s, d); });
+  b.SetCpuStriped([](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return OnLuma(ctx, src, dst, [](const cv::Mat& s, cv::Mat& d) { cv::equalizeHist(s, d); });
   });
   return absl::OkStatus();
 }
@@ -107,9 +121,9 @@ absl::Status BindClahe(const OpArgs& args, StepBinder& b) {
   const ClaheParams params{clip, cv::Size(tiles_x, tiles_y)};
   b.SetParams(params);
   // cv::CLAHE keeps buffers between calls, so each run makes its own: a bound step may run on any worker.
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
     cv::Ptr<cv::CLAHE> clahe = cv::createCLAHE(params.clip_limit, params.grid);
-    OnLuma(src, dst, [&](const cv::Mat& s, cv::Mat& d) { clahe->apply(s, d); });
+    return OnLuma(ctx, src, dst, [&](const cv::Mat& s, cv::Mat& d) { clahe->apply(s, d); });
   });
   return absl::OkStatus();
 }
