@@ -64,7 +64,8 @@ struct Job {
   JobCallback done;
 };
 
-// Checked by lanes between steps and passes: CANCELLED once the client cancelled, DEADLINE_EXCEEDED once the
+// Checked by lanes between steps, between passes and, on the CPU, between the stripes of a pass
+// (CpuPassContext::stop, ops/operation.h): CANCELLED once the client cancelled, DEADLINE_EXCEEDED once the
 // deadline passed (gRPC also cancels the call then, but the stream path has no per-call context), else OK.
 inline absl::Status StopReason(const Job& job) {
   if (job.cancelled && job.cancelled()) return absl::CancelledError("request cancelled by the client");

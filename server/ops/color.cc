@@ -41,7 +41,10 @@ absl::Status BindCvtColor(const OpArgs& args, StepBinder& b) {
   b.output().channels = conversion->out_channels;
   const CvtColorParams params{conversion->code, conversion->out_channels};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) { cv::cvtColor(src, dst, params.code); });
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, CV_MAKETYPE(src.depth(), params.out_channels), {},
+                           [&params](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, params.code); });
+  });
   return absl::OkStatus();
 }
 
@@ -59,29 +62,43 @@ IMGPROC_REGISTER_OPERATION(cvt_color, CvtColorDefinition());
 // ---------------------------------------------------------------- equalize_hist, clahe
 // On colour images both equalize the luma (Y of YCrCb) so that hues do not shift.
 
+// The equalization itself is one call (a histogram of the whole image, or of its tiles); the colour conversions
+// around it, most of the time on a colour image, run in stripes.
 template <typename Equalize>
-void OnLuma(const cv::Mat& src, cv::Mat& dst, Equalize&& equalize) {
+absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, Equalize&& equalize) {
   if (src.channels() == 1) {
     equalize(src, dst);
-    return;
+    return absl::OkStatus();
   }
-  cv::Mat ycrcb;
-  cv::cvtColor(src, ycrcb, cv::COLOR_BGR2YCrCb);
-  cv::Mat planes[3];
-  cv::split(ycrcb, planes);
-  cv::Mat y;
-  equalize(planes[0], y);
-  planes[0] = y;
-  cv::merge(planes, 3, ycrcb);
-  cv::cvtColor(ycrcb, dst, cv::COLOR_YCrCb2BGR);
+  CpuPassContext part = ctx;
+  part.pass_work = PixelChannels(ImageSpec{src.cols, src.rows, 3, Depth::kU8});
+  cv::Mat ycrcb, luma(src.size(), CV_8UC1);
+  IMGPROC_RETURN_IF_ERROR(FilterInStripes(
+      part, src, ycrcb, CV_8UC3, {}, [](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, cv::COLOR_BGR2YCrCb); }));
+  IMGPROC_RETURN_IF_ERROR(ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+    cv::Mat y = luma(r);
+    cv::extractChannel(ycrcb(r), y, 0);
+  }));
+  if (ctx.stop) {
+    IMGPROC_RETURN_IF_ERROR(ctx.stop());
+  }
+  cv::Mat equalized;
+  equalize(luma, equalized);
+  dst.create(src.size(), src.type());
+  return ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+    cv::Mat part_ycrcb = ycrcb(r);
+    cv::insertChannel(equalized(r), part_ycrcb, 0);
+    cv::Mat out = dst(r);
+    cv::cvtColor(part_ycrcb, out, cv::COLOR_YCrCb2BGR);
+  });
 }
 
 absl::Status BindEqualizeHist(const OpArgs&, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
   b.SetParams(EqualizeHistParams{});
-  b.SetCpu([](const cv::Mat& src, cv::Mat& dst) {
-    OnLuma(src, dst, [](const cv::Mat& s, cv::Mat& d) { cv::equalizeHist(s, d); });
+  b.SetCpuStriped([](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return OnLuma(ctx, src, dst, [](const cv::Mat& s, cv::Mat& d) { cv::equalizeHist(s, d); });
   });
   return absl::OkStatus();
 }
@@ -104,9 +121,9 @@ absl::Status BindClahe(const OpArgs& args, StepBinder& b) {
   const ClaheParams params{clip, cv::Size(tiles_x, tiles_y)};
   b.SetParams(params);
   // cv::CLAHE keeps buffers between calls, so each run makes its own: a bound step may run on any worker.
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
     cv::Ptr<cv::CLAHE> clahe = cv::createCLAHE(params.clip_limit, params.grid);
-    OnLuma(src, dst, [&](const cv::Mat& s, cv::Mat& d) { clahe->apply(s, d); });
+    return OnLuma(ctx, src, dst, [&](const cv::Mat& s, cv::Mat& d) { clahe->apply(s, d); });
   });
   return absl::OkStatus();
 }
@@ -130,7 +147,9 @@ absl::Status BindGamma(const OpArgs& args, StepBinder& b) {
   cv::Mat lut(1, 256, CV_8U);
   for (int i = 0; i < 256; ++i) lut.at<uint8_t>(i) = cv::saturate_cast<uint8_t>(255.0 * std::pow(i / 255.0, gamma));
   b.SetParams(GammaParams{gamma, lut});
-  b.SetCpu([lut](const cv::Mat& src, cv::Mat& dst) { cv::LUT(src, lut, dst); });
+  b.SetCpuStriped([lut](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {}, [&lut](const cv::Mat& s, cv::Mat& d) { cv::LUT(s, lut, d); });
+  });
   return absl::OkStatus();
 }
 
@@ -150,7 +169,10 @@ absl::Status BindBrightnessContrast(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "alpha", alpha, -1e4, 1e4));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "beta", beta, -1e6, 1e6));
   b.SetParams(BrightnessContrastParams{alpha, beta});
-  b.SetCpu([alpha, beta](const cv::Mat& src, cv::Mat& dst) { src.convertTo(dst, -1, alpha, beta); });
+  b.SetCpuStriped([alpha, beta](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {},
+                           [=](const cv::Mat& s, cv::Mat& d) { s.convertTo(d, -1, alpha, beta); });
+  });
   return absl::OkStatus();
 }
 
@@ -187,10 +209,13 @@ absl::Status BindNormalize(const OpArgs& args, StepBinder& b) {
     affine.at<double>(c, c) = gain[c];
     affine.at<double>(c, channels) = offset[c];
   }
-  b.SetCpu([affine](const cv::Mat& src, cv::Mat& dst) {
-    cv::Mat as_float;
-    src.convertTo(as_float, CV_32F);
-    cv::transform(as_float, dst, affine);
+  b.SetCpuStriped([affine](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, CV_MAKETYPE(CV_32F, src.channels()), {},
+                           [&affine](const cv::Mat& s, cv::Mat& d) {
+                             cv::Mat as_float;
+                             s.convertTo(as_float, CV_32F);
+                             cv::transform(as_float, d, affine);
+                           });
   });
   return absl::OkStatus();
 }

@@ -36,8 +36,23 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const GaussianBlurParams params{cv::Size(kw, kh), sx, sy, ToCvBorder(args.Enum("border"))};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
-    cv::GaussianBlur(src, dst, params.ksize, params.sigma_x, params.sigma_y, params.border);
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    const auto blur = [&params](const cv::Mat& s, cv::Mat& d) {
+      cv::GaussianBlur(s, d, params.ksize, params.sigma_x, params.sigma_y, params.border);
+    };
+    const int min_side = std::max(params.ksize.width, params.ksize.height);
+    if (src.depth() == CV_8U) {
+      // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
+      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too.
+      // Stripes of at least six halos keep that waste to ~1.7x where the kernel is so large that it decides the
+      // stripe's size (255 taps: 762-pixel tiles, ~0.3-0.5 s each on one core; README, "Bounds"); smaller
+      // kernels get stripes of the usual duration, many halos wide.
+      const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
+      return FilterPaddedInStripes(ctx, src, dst, src.type(), {6 * std::max(halo.width, halo.height), true}, halo,
+                                   params.border, blur);
+    }
+    // Whole rows: the float32 row filter's SIMD tail rounds differently, so a value depends on the row's length.
+    return FilterInStripes(ctx, src, dst, src.type(), {min_side, false}, blur);
   });
   b.SetWork(PixelChannels(b.input()) * (kw + kh));  // separable: a row pass and a column pass
   return absl::OkStatus();
@@ -66,8 +81,11 @@ absl::Status BindBoxFilter(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const BoxFilterParams params{cv::Size(kw, kh), !args.Bool("unnormalized"), ToCvBorder(args.Enum("border"))};
   b.SetParams(params);
-  b.SetCpu([params](const cv::Mat& src, cv::Mat& dst) {
-    cv::boxFilter(src, dst, -1, params.ksize, cv::Point(-1, -1), params.normalize, params.border);
+  b.SetCpuStriped([params](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst, src.type(), {std::max(params.ksize.width, params.ksize.height), true},
+                           [&params](const cv::Mat& s, cv::Mat& d) {
+                             cv::boxFilter(s, d, -1, params.ksize, cv::Point(-1, -1), params.normalize, params.border);
+                           });
   });
   return absl::OkStatus();
 }
@@ -92,7 +110,12 @@ absl::Status BindMedianBlur(const OpArgs& args, StepBinder& b) {
   // cv::medianBlur: float images only with 3 or 5.
   if (k > 5 && b.input().depth != Depth::kU8) return b.Invalid("kernel_size", "over 5 needs uint8 pixels");
   b.SetParams(MedianBlurParams{k});
-  b.SetCpu([k](const cv::Mat& src, cv::Mat& dst) { cv::medianBlur(src, dst, k); });
+  // cv::medianBlur replicates the edges of the Mat it is given, whatever its parent: each stripe is filtered as a
+  // copy with its neighbours, replicated where the image ends.
+  b.SetCpuStriped([k](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterPaddedInStripes(ctx, src, dst, src.type(), {3 * (k / 2), true}, cv::Size(k / 2, k / 2),
+                                 cv::BORDER_REPLICATE, [k](const cv::Mat& s, cv::Mat& d) { cv::medianBlur(s, d, k); });
+  });
   return absl::OkStatus();
 }
 
@@ -106,6 +129,43 @@ IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 
 // ---------------------------------------------------------------- bilateral_filter
 
+// The float32 bilateral filter scales its colour weights by the minimum and maximum of the Mat it is given, so a
+// stripe alone would weigh differently from the whole image. Each stripe is filtered as a ROI of its own buffer,
+// whose rows are: one holding the image's minimum and maximum, then the `radius` rows above the stripe, the
+// stripe's, and the `radius` rows below (the image's, or its border where it ends). The ROI runs from the first
+// row through the stripe: it has the whole image's extremes, and their row is too far from the stripe to touch
+// it; the rows below come from the parent buffer. Rows keep the image's width, since the filter's SIMD tail
+// makes a value depend on the row's length. The radius + 1 rows above are filtered in vain, so stripes are at
+// least 3 (radius + 1) rows (~1.3x the work of one call; diameter 31: 48-row stripes). The border rows count
+// among the extremes: a constant border (0) outside the image's range would change them, so that case runs as
+// one call.
+absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int diameter,
+                                     const StripeFilter& filter, int border) {
+  const int radius = std::max(diameter / 2, 1);
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(src.reshape(1), &lo, &hi);
+  if (border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0)) {
+    filter(src, dst);
+    return absl::OkStatus();
+  }
+  dst.create(src.size(), src.type());
+  cv::Mat buffer, filtered;
+  return ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
+    if (stripe.size() == src.size()) {
+      filter(src, dst);
+      return;
+    }
+    buffer.create(1 + stripe.height + 2 * radius, src.cols, src.type());
+    cv::Mat rows = buffer.rowRange(1, buffer.rows);
+    // copyMakeBorder of a ROI takes the rows above and below from the parent image where it has them.
+    cv::copyMakeBorder(src(stripe), rows, radius, radius, 0, 0, border);
+    buffer.row(0).setTo(cv::Scalar::all(lo));
+    buffer.ptr<float>(0)[0] = static_cast<float>(hi);
+    filter(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
+    filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
+  });
+}
+
 absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
   const double sc = args.Double("sigma_color"), ss = args.Double("sigma_space");
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
@@ -118,7 +178,12 @@ absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
   IMGPROC_RETURN_IF_ERROR(CheckFilterBorder(b, args.Enum("border")));
   const int border = ToCvBorder(args.Enum("border"));
   b.SetParams(BilateralFilterParams{d, sc, ss, border});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::bilateralFilter(src, dst, d, sc, ss, border); });
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    const auto filter = [=](const cv::Mat& s, cv::Mat& o) { cv::bilateralFilter(s, o, d, sc, ss, border); };
+    if (src.depth() != CV_8U) return FloatBilateralInStripes(ctx, src, dst, d, filter, border);
+    // Whole rows only: the 8-bit filter's SIMD tail makes a pixel's value depend on the row's length.
+    return FilterInStripes(ctx, src, dst, src.type(), {1, false}, filter);
+  });
   return absl::OkStatus();
 }
 
@@ -159,14 +224,18 @@ absl::Status BindSobel(const OpArgs& args, StepBinder& b) {
   const int border = ToCvBorder(args.Enum("border"));
   const bool to_u8 = b.input().depth == Depth::kU8;
   b.SetParams(SobelParams{dx, dy, k, scale, delta, border, to_u8});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    if (!to_u8) {
-      cv::Sobel(src, dst, CV_32F, dx, dy, k, scale, delta, border);
-      return;
-    }
-    cv::Mat f;
-    cv::Sobel(src, f, CV_32F, dx, dy, k, scale, delta, border);
-    cv::convertScaleAbs(f, dst);
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst,
+                           to_u8 ? CV_MAKETYPE(CV_8U, src.channels()) : CV_MAKETYPE(CV_32F, src.channels()), {k, false},
+                           [=](const cv::Mat& s, cv::Mat& d) {
+                             if (!to_u8) {
+                               cv::Sobel(s, d, CV_32F, dx, dy, k, scale, delta, border);
+                               return;
+                             }
+                             cv::Mat f;
+                             cv::Sobel(s, f, CV_32F, dx, dy, k, scale, delta, border);
+                             cv::convertScaleAbs(f, d);
+                           });
   });
   return absl::OkStatus();
 }
@@ -196,14 +265,18 @@ absl::Status BindLaplacian(const OpArgs& args, StepBinder& b) {
   const int border = ToCvBorder(args.Enum("border"));
   const bool to_u8 = b.input().depth == Depth::kU8;
   b.SetParams(LaplacianParams{k, scale, delta, border, to_u8});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    if (!to_u8) {
-      cv::Laplacian(src, dst, CV_32F, k, scale, delta, border);
-      return;
-    }
-    cv::Mat f;
-    cv::Laplacian(src, f, CV_32F, k, scale, delta, border);
-    cv::convertScaleAbs(f, dst);
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    return FilterInStripes(ctx, src, dst,
+                           to_u8 ? CV_MAKETYPE(CV_8U, src.channels()) : CV_MAKETYPE(CV_32F, src.channels()), {k, false},
+                           [=](const cv::Mat& s, cv::Mat& d) {
+                             if (!to_u8) {
+                               cv::Laplacian(s, d, CV_32F, k, scale, delta, border);
+                               return;
+                             }
+                             cv::Mat f;
+                             cv::Laplacian(s, f, CV_32F, k, scale, delta, border);
+                             cv::convertScaleAbs(f, d);
+                           });
   });
   return absl::OkStatus();
 }
@@ -272,7 +345,14 @@ absl::Status BindThreshold(const OpArgs& args, StepBinder& b) {
   const double max_value = args.Double("max_value", 255.0);
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "max_value", max_value, -1e9, 1e9));
   b.SetParams(ThresholdParams{thresh, max_value, type});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::threshold(src, dst, thresh, max_value, type); });
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    const auto apply = [=](const cv::Mat& s, cv::Mat& d) { cv::threshold(s, d, thresh, max_value, type); };
+    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram: one call
+      apply(src, dst);
+      return absl::OkStatus();
+    }
+    return FilterInStripes(ctx, src, dst, src.type(), {}, apply);
+  });
   return absl::OkStatus();
 }
 
@@ -288,6 +368,19 @@ OpDefinition ThresholdDefinition() {
 IMGPROC_REGISTER_OPERATION(threshold, ThresholdDefinition());
 
 // ---------------------------------------------------------------- morphology
+
+// One erosion or dilation, in stripes: OpenCV's morphology filter reads a ROI's neighbours from its parent image,
+// with the default border (the type's maximum for erosion, minimum for dilation) only beyond the whole image.
+absl::Status MorphologyInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int op,
+                                 const cv::Mat& element) {
+  // A rectangle is filtered in a row pass and a column pass (stripes of at least its size, tiles where a band of
+  // them is too long); any other element tap by tap along whole rows, where narrower stripes lose the SIMD width
+  // (an ellipse of 127 took twice as long in 250-pixel tiles).
+  const bool rectangle = cv::countNonZero(element) == static_cast<int>(element.total());
+  const StripeShape shape = rectangle ? StripeShape{std::max(element.cols, element.rows), true} : StripeShape{1, false};
+  return FilterInStripes(ctx, src, dst, src.type(), shape,
+                         [&](const cv::Mat& s, cv::Mat& d) { cv::morphologyEx(s, d, op, element); });
+}
 
 absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   static constexpr NamedValue<int> kOps[] = {{"OP_ERODE", cv::MORPH_ERODE},       {"OP_DILATE", cv::MORPH_DILATE},
@@ -332,8 +425,8 @@ absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   b.SetParams(params);
   if (params.in_passes) {
     b.SetCpuPasses(params.two_phases ? 2 * iterations : iterations,
-                   [params](int pass, const cv::Mat& src, cv::Mat& dst) {
-                     cv::morphologyEx(src, dst, params.PassOp(pass), params.element);
+                   [params](int pass, const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+                     return MorphologyInStripes(ctx, src, dst, params.PassOp(pass), params.element);
                    });
     return absl::OkStatus();
   }
@@ -342,8 +435,45 @@ absl::Status BindMorphology(const OpArgs& args, StepBinder& b) {
   const double taps = shape == cv::MORPH_RECT ? (iterations * (kw - 1.0) + 1) * (iterations * (kh - 1.0) + 1)
                                               : static_cast<double>(kw) * kh * iterations;
   b.SetWork(PixelChannels(b.input()) * taps * 2);
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) {
-    cv::morphologyEx(src, dst, morph_op, kernel, cv::Point(-1, -1), iterations);
+  // As erosions and dilations in stripes, then the per-pixel difference: the same values as cv::morphologyEx,
+  // which erodes or dilates `iterations` times (with a rectangle once, with a rectangle as large as the
+  // repetitions: the same minimum or maximum) and subtracts.
+  b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
+    CpuPassContext part = ctx;
+    part.pass_work = ctx.pass_work / (2 * iterations + 1);
+    auto repeat = [&](int op, const cv::Mat& from, cv::Mat& to) -> absl::Status {
+      cv::Mat current = from;
+      for (int i = 0; i < iterations; ++i) {
+        cv::Mat next;
+        IMGPROC_RETURN_IF_ERROR(MorphologyInStripes(part, current, next, op, kernel));
+        current = next;
+      }
+      to = current;
+      return absl::OkStatus();
+    };
+    cv::Mat first, second;
+    const auto subtract = [](const cv::Mat& a, const cv::Mat& b) {
+      return [&a, &b](const cv::Rect& r, cv::Mat& d) { cv::subtract(a(r), b(r), d); };
+    };
+    std::function<void(const cv::Rect&, cv::Mat&)> combine;
+    if (morph_op == cv::MORPH_GRADIENT) {  // dilated - eroded
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, src, second));
+      combine = subtract(first, second);
+    } else if (morph_op == cv::MORPH_TOPHAT) {  // src - opened
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, first, second));
+      combine = subtract(src, second);
+    } else {  // black-hat: closed - src
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_DILATE, src, first));
+      IMGPROC_RETURN_IF_ERROR(repeat(cv::MORPH_ERODE, first, second));
+      combine = subtract(second, src);
+    }
+    dst.create(src.size(), src.type());
+    return ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
+      cv::Mat out = dst(r);
+      combine(r, out);
+    });
   });
   return absl::OkStatus();
 }

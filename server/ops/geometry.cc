@@ -166,7 +166,15 @@ absl::Status BindFlip(const OpArgs& args, StepBinder& b) {
   if (!flip_code.has_value()) return b.Invalid("axis", absl::StrCat("unknown value ", axis));
   const int code = *flip_code;
   b.SetParams(FlipParams{code});
-  b.SetCpu([code](const cv::Mat& src, cv::Mat& dst) { cv::flip(src, dst, code); });
+  // In stripes of output rows: a vertical flip takes them from the mirrored rows of the input.
+  b.SetCpuStriped([code](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    dst.create(src.size(), src.type());
+    return ForEachStripe(ctx, src.size(), {}, [&](const cv::Rect& stripe) {
+      const int y0 = stripe.y, y1 = stripe.y + stripe.height;
+      cv::Mat out = dst.rowRange(y0, y1);
+      cv::flip(code == 1 ? src.rowRange(y0, y1) : src.rowRange(src.rows - y1, src.rows - y0), out, code);
+    });
+  });
   return absl::OkStatus();
 }
 
@@ -285,12 +293,23 @@ absl::Status BindRotate(const OpArgs& args, StepBinder& b) {
     SetWarp(b, w);  // what backends run; the CPU kernel below has a dedicated function
     static constexpr int kRotateCode[] = {-1, cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
     const int code = kRotateCode[turns];
-    b.SetCpu([code](const cv::Mat& src, cv::Mat& dst) {
-      if (code < 0) {
-        src.copyTo(dst);
-      } else {
-        cv::rotate(src, dst, code);
-      }
+    // In stripes of output rows, each from a band of input columns (rows, for 180 degrees).
+    b.SetCpuStriped([code](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+      const bool turned = code == cv::ROTATE_90_COUNTERCLOCKWISE || code == cv::ROTATE_90_CLOCKWISE;
+      dst.create(turned ? cv::Size(src.rows, src.cols) : src.size(), src.type());
+      return ForEachStripe(ctx, dst.size(), {}, [&](const cv::Rect& stripe) {
+        const int y0 = stripe.y, y1 = stripe.y + stripe.height;
+        cv::Mat out = dst.rowRange(y0, y1);
+        if (code < 0) {
+          src.rowRange(y0, y1).copyTo(out);
+        } else if (code == cv::ROTATE_90_COUNTERCLOCKWISE) {  // output row y is input column width - 1 - y
+          cv::rotate(src.colRange(src.cols - y1, src.cols - y0), out, code);
+        } else if (code == cv::ROTATE_90_CLOCKWISE) {  // output row y is input column y
+          cv::rotate(src.colRange(y0, y1), out, code);
+        } else {  // 180: output row y is input row height - 1 - y, mirrored
+          cv::rotate(src.rowRange(src.rows - y1, src.rows - y0), out, code);
+        }
+      });
     });
     return absl::OkStatus();
   } else {

@@ -20,8 +20,25 @@
 
 namespace imgproc {
 
+// What a CPU kernel is given besides its images. A long pass runs in stripes (ops/op_util.h, ForEachStripe) and
+// asks `stop` between them, so that a lane can end an expired or cancelled request within one stripe rather than
+// one pass: a bilateral filter of diameter 31 on a 4K photo is one pass of seconds.
+struct CpuPassContext {
+  // The lane's check: non-OK (CANCELLED, DEADLINE_EXCEEDED) ends the pass with that status. Empty: never stop.
+  std::function<absl::Status()> stop;
+  // Work of the first stripe in pixel-channel taps, the unit of the work estimates: 2e7 is 2 to 20 ms of one core
+  // of the development host, by operation. Tests make it small to cut images into many stripes.
+  double stripe_work = 2e7;
+  // What each further stripe should take, sized from the ones before: the bound on how long a stop waits. 0:
+  // every stripe of stripe_work (tests).
+  double stripe_seconds = 0.025;
+  // The pass's estimated work (BoundOp::work_per_pass); BoundOp::RunCpu fills it in.
+  double pass_work = 0;
+};
+
 using CpuImpl = std::function<void(const cv::Mat& in, cv::Mat& out)>;
-using CpuPassImpl = std::function<void(int pass, const cv::Mat& in, cv::Mat& out)>;
+using CpuStripedImpl = std::function<absl::Status(const cv::Mat& in, cv::Mat& out, const CpuPassContext& ctx)>;
+using CpuPassImpl = std::function<absl::Status(int pass, const cv::Mat& in, cv::Mat& out, const CpuPassContext& ctx)>;
 
 // One validated step of a chain, parameters bound, ready to run on any lane.
 //
@@ -39,8 +56,15 @@ struct BoundOp {
   // What Bind resolved (kernel sizes, matrices, lookup tables), as the family header's struct for this operation:
   // backends' kernels read it rather than the request.
   std::any params;
-  CpuPassImpl cpu;  // pass 0 .. passes-1
+  CpuPassImpl cpu;  // pass 0 .. passes-1; call it through RunCpu
   double work() const { return work_per_pass * passes; }
+
+  // Runs pass `pass` on the CPU, stopping between stripes when ctx.stop says so (its status is returned then, and
+  // `out` is incomplete).
+  absl::Status RunCpu(int pass, const cv::Mat& in, cv::Mat& out, CpuPassContext ctx = {}) const {
+    ctx.pass_work = work_per_pass;
+    return cpu(pass, in, out, ctx);
+  }
 
   // The parameters as the operation's struct; nullptr if they are of another type (a kernel registered with the
   // wrong struct, which the backend reports as an error of that step).
@@ -76,8 +100,19 @@ class StepBinder {
   // larger of input and output, for per-pixel operations.
   void SetWork(double work_per_pass) { op_.work_per_pass = work_per_pass; }
 
+  // A kernel that runs as one call, never stopped inside: for operations whose longest pass at the server's limits
+  // is short, or that have a global step (README, "Bounds", lists them with their measured worst case).
   void SetCpu(CpuImpl impl) {
-    op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out) { impl(in, out); };
+    op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out, const CpuPassContext&) {
+      impl(in, out);
+      return absl::OkStatus();
+    };
+  }
+  // A kernel that runs in stripes (ops/op_util.h) and returns ctx.stop's status when it stops early.
+  void SetCpuStriped(CpuStripedImpl impl) {
+    op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out, const CpuPassContext& ctx) {
+      return impl(in, out, ctx);
+    };
   }
   // A step of several passes: `impl` is called with each pass index in turn.
   void SetCpuPasses(int passes, CpuPassImpl impl) {

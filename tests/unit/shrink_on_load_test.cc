@@ -255,8 +255,8 @@ TEST(ShrinkOnLoadTest, AreaRatioSweepStaysOver35DbOnEveryPhoto) {
       ASSERT_TRUE(plan.ok()) << plan.status();
       if (!plan->shrink_on_load) continue;
       cv::Mat full, shrunk;
-      plan->steps[0].cpu(0, decoded[1], full);
-      plan->shrink_on_load->first_step.cpu(0, decoded[plan->shrink_on_load->factor], shrunk);
+      ASSERT_TRUE(plan->steps[0].RunCpu(0, decoded[1], full).ok());
+      ASSERT_TRUE(plan->shrink_on_load->first_step.RunCpu(0, decoded[plan->shrink_on_load->factor], shrunk).ok());
       const double psnr = Psnr(shrunk, full);
       EXPECT_GE(psnr, 35) << path << " at 1/" << ratio << " (decoded at 1/" << plan->shrink_on_load->factor << ")";
       double& low = lowest.try_emplace(plan->shrink_on_load->factor, 1e9).first->second;

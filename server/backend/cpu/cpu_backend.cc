@@ -10,6 +10,8 @@ namespace {
 
 class CpuLane final : public ExecutionLane {
  public:
+  CpuLane(double stripe_work, double stripe_seconds) : stripe_work_(stripe_work), stripe_seconds_(stripe_seconds) {}
+
   absl::StatusOr<JobResult> Run(const Job& job) override {
     const Plan& plan = *job.plan;
     JobResult result;
@@ -20,13 +22,18 @@ class CpuLane final : public ExecutionLane {
 
     const Clock::time_point t = Clock::now();
     cv::Mat current = *std::move(decoded);
+    // Asked between passes and, inside a long pass, between its stripes.
+    CpuPassContext ctx;
+    ctx.stop = [&job] { return StopReason(job); };
+    ctx.stripe_work = stripe_work_;
+    ctx.stripe_seconds = stripe_seconds_;
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const BoundOp& step = i == 0 && shrink != nullptr ? shrink->first_step : plan.steps[i];
       for (int pass = 0; pass < step.passes; ++pass) {
         if (absl::Status stop = StopReason(job); !stop.ok()) return stop;
         cv::Mat next;
         try {
-          step.cpu(pass, current, next);
+          if (absl::Status s = step.RunCpu(pass, current, next, ctx); !s.ok()) return s;
         } catch (const cv::Exception& e) {
           return absl::InternalError(absl::StrCat("operations[", step.index, "].", step.name, " failed: ", e.what()));
         }
@@ -38,6 +45,10 @@ class CpuLane final : public ExecutionLane {
     if (absl::Status s = EncodeOutput(current, plan, result); !s.ok()) return s;
     return result;
   }
+
+ private:
+  const double stripe_work_;
+  const double stripe_seconds_;
 };
 
 }  // namespace
@@ -52,7 +63,9 @@ DeviceDescription CpuDeviceDescription(int index, int count) {
   return cpu;
 }
 
-std::unique_ptr<ExecutionLane> MakeCpuLane() { return std::make_unique<CpuLane>(); }
+std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work, double stripe_seconds) {
+  return std::make_unique<CpuLane>(stripe_work, stripe_seconds);
+}
 
 LaneFactory CpuLaneFactory() {
   return [](int) -> absl::StatusOr<std::unique_ptr<ExecutionLane>> { return MakeCpuLane(); };

@@ -2,6 +2,7 @@
 
 #include "core/device.h"
 #include "core/lane.h"
+#include "ops/operation.h"
 
 namespace imgproc {
 
@@ -11,7 +12,9 @@ namespace imgproc {
 // CPU backend into several pools (to run the multi-device paths without GPUs).
 DeviceDescription CpuDeviceDescription(int index = 0, int count = 1);
 LaneFactory CpuLaneFactory();
-// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail.
-std::unique_ptr<ExecutionLane> MakeCpuLane();
+// One CPU lane, for callers that run jobs without a pool (tests, fuzzers); it cannot fail. How a long pass is cut
+// into stripes (CpuPassContext): tests cut images into many small stripes of a fixed work.
+std::unique_ptr<ExecutionLane> MakeCpuLane(double stripe_work = CpuPassContext().stripe_work,
+                                           double stripe_seconds = CpuPassContext().stripe_seconds);
 
 }  // namespace imgproc

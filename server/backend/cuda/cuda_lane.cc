@@ -235,8 +235,8 @@ class CudaLane final : public ExecutionLane {
           if (kernel != nullptr) {
             kernel->run(step, pass, current, next, ctx);
             unsynced_work += step.work_per_pass;
-          } else {
-            RunOnCpu(step, pass, current, next);
+          } else if (absl::Status stop = RunOnCpu(job, step, pass, current, next); !stop.ok()) {
+            return stop;
           }
         } catch (const cv::Exception& e) {
           return FromCvException(e, where);
@@ -247,19 +247,27 @@ class CudaLane final : public ExecutionLane {
     return current;
   }
 
-  // No CUDA path for these parameters: run this step on the CPU between a download and an upload.
-  void RunOnCpu(const BoundOp& step, int pass, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out) {
+  // No CUDA path for these parameters: run this step on the CPU between a download and an upload. A long pass runs
+  // in stripes and returns StopReason's status when the request expires or is cancelled between two of them.
+  absl::Status RunOnCpu(const Job& job, const BoundOp& step, int pass, const cv::cuda::GpuMat& in,
+                        cv::cuda::GpuMat& out) {
     const Clock::time_point f = Clock::now();
     cv::Mat host = fallback_staging_.View(in.rows, in.cols, in.type());
     in.download(host, *stream_);
     stream_->waitForCompletion();
     cv::Mat result;
-    step.cpu(pass, host, result);
+    CpuPassContext ctx;
+    ctx.stop = [&job] { return StopReason(job); };
+    if (absl::Status stop = step.RunCpu(pass, host, result, ctx); !stop.ok()) {
+      cpu_fallback_us_ += MicrosSince(f);
+      return stop;
+    }
     cv::Mat restaged = upload_staging_.View(result.rows, result.cols, result.type());
     result.copyTo(restaged);
     out.upload(restaged, *stream_);
     stream_->waitForCompletion();  // the staging buffer is reused by the next fallback or request
     cpu_fallback_us_ += MicrosSince(f);
+    return absl::OkStatus();
   }
 
   absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
