@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/test_fault_injection.h"
+#include "common/memory_limit.h"
 #include "metrics/service_metrics.h"
 #include "scheduler/scheduler.h"
 #include "transport/image_service.h"
@@ -89,14 +90,21 @@ ABSL_FLAG(int, max_jpeg_scans, 100,
 ABSL_FLAG(double, max_request_work, imgproc::ImageLimits().max_request_work,
           "most work one request may ask for, estimated from its plan in pixel-channel taps (pixels x channels x "
           "kernel taps x passes, per operation family); RESOURCE_EXHAUSTED above it");
-ABSL_FLAG(int64_t, max_queued_bytes, int64_t{4} << 30,
-          "encoded input that queued and running requests may hold in all; RESOURCE_EXHAUSTED beyond it");
+ABSL_FLAG(int64_t, max_queued_bytes, 0,
+          "encoded input that queued and running requests may hold in all; RESOURCE_EXHAUSTED beyond it; 0: a tenth "
+          "of the memory limit (the cgroup's, else physical memory; README, Memory budgets)");
 ABSL_FLAG(int64_t, max_queued_bytes_per_device, 0,
           "the same per device; 0: --max_queued_bytes divided among the devices");
 ABSL_FLAG(int, max_concurrent_streams, 64, "calls one client connection may have open at once (HTTP/2)");
-ABSL_FLAG(int64_t, max_pixel_bytes, int64_t{16} << 30,
+ABSL_FLAG(int64_t, max_pixel_bytes, 0,
           "decoded pixel memory (each plan's peak) that a device's queued and running requests may need in all; "
-          "RESOURCE_EXHAUSTED beyond it");
+          "RESOURCE_EXHAUSTED beyond it; 0: 40% of the memory limit divided among the devices");
+ABSL_FLAG(int64_t, grpc_memory_quota, 0,
+          "bytes gRPC may hold of messages still being received (its ResourceQuota: under pressure it shrinks reads "
+          "and refuses new calls); 0: a tenth of the memory limit, at least one largest request");
+ABSL_FLAG(std::string, memory_limit_root, "/",
+          "TEST ONLY: the directory read as / to find the memory limit (proc/self/cgroup, proc/self/mountinfo and "
+          "the cgroup files below it)");
 ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
@@ -130,7 +138,10 @@ constexpr absl::Duration kNoDeviceExitWatchdog = absl::Seconds(20);
 // test-only fault injection, which must never be switched on by a deployment's environment.
 void ApplyEnvironmentDefaults() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (!absl::EndsWith(flag->Filename(), "server/main.cc") || name == "test_fault_injection") continue;
+    if (!absl::EndsWith(flag->Filename(), "server/main.cc") || name == "test_fault_injection" ||
+        name == "memory_limit_root") {
+      continue;
+    }
     const std::string env = absl::StrCat("IMGPROC_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr) continue;
@@ -250,6 +261,47 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
   return CpuBackend(why);
 }
 
+// The admission budgets: each flag that is set, else its share of the memory limit (common/memory_limit.h), exported
+// as gauges and said in one line (`said`), which is printed once the server listens: the first line stays the
+// "listening" one that scripts and tests read.
+MemoryBudgets ChooseMemoryBudgets(int devices, int64_t largest_message, ServiceMetrics& metrics, std::string* said) {
+  const MemoryLimit limit = DetectMemoryLimit(absl::GetFlag(FLAGS_memory_limit_root), PhysicalMemoryBytes());
+  for (const std::string& problem : limit.problems) {
+    std::cerr << "imgproc: memory limit: passed over " << problem << std::endl;
+  }
+  MemoryBudgets budgets = DeriveMemoryBudgets(limit.bytes, devices, largest_message);
+  struct Choice {
+    const char* name;
+    int64_t* bytes;
+    int64_t flag;
+    std::string flag_name, derivation;
+  };
+  const auto percent = [](double share) { return absl::StrCat(static_cast<int>(share * 100 + 0.5), "% of it"); };
+  Choice choices[] = {
+      {"queued_input", &budgets.queued_input_bytes, absl::GetFlag(FLAGS_max_queued_bytes), "--max_queued_bytes",
+       percent(kQueuedInputShare)},
+      {"pixels_per_device", &budgets.pixel_bytes_per_device, absl::GetFlag(FLAGS_max_pixel_bytes), "--max_pixel_bytes",
+       absl::StrCat(percent(kPixelShare), devices > 1 ? absl::StrCat(" / ", devices, " devices") : "")},
+      {"grpc_quota", &budgets.grpc_quota_bytes, absl::GetFlag(FLAGS_grpc_memory_quota), "--grpc_memory_quota",
+       percent(kGrpcQuotaShare)},
+  };
+  if (budgets.grpc_quota_bytes > DeriveMemoryBudgets(limit.bytes, devices, 0).grpc_quota_bytes) {
+    choices[2].derivation = absl::StrCat("one largest request, above ", choices[2].derivation);
+  }
+  std::vector<ServiceMetrics::MemoryBudget> gauges;
+  std::string line = absl::StrCat("imgproc memory limit ", HumanBytes(limit.bytes), " (", limit.source, "); budgets:");
+  const char* labels[] = {" queued input ", ", decoded pixels per device ", ", gRPC receive quota "};
+  for (size_t i = 0; i < std::size(choices); ++i) {
+    Choice& c = choices[i];
+    if (c.flag > 0) *c.bytes = c.flag;
+    absl::StrAppend(&line, labels[i], HumanBytes(*c.bytes), " (", c.flag > 0 ? c.flag_name : c.derivation, ")");
+    gauges.push_back({c.name, *c.bytes, c.flag > 0});
+  }
+  *said = std::move(line);
+  metrics.SetMemoryBudgets(limit.bytes, limit.kind, gauges);
+  return budgets;
+}
+
 // No device is left in service: NOT_SERVING at once, so that probes and meshes stop sending; UNAVAILABLE answers and
 // /metrics for --no_device_exit_delay (or until SIGTERM/SIGINT), so that clients and scrapes learn why; then an
 // orderly stop and kExitNoUsableDevice, so that Kubernetes restarts the pod with a fresh CUDA context.
@@ -339,14 +391,19 @@ int Run() {
 
   std::vector<std::unique_ptr<WorkerPool>> pools;
   std::string devices;
-  const int64_t max_queued_bytes = absl::GetFlag(FLAGS_max_queued_bytes);
+  // gRPC's quota must hold one message of the largest accepted request (its receive limit below).
+  const int64_t largest_request = std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX);
+  std::string memory_line;
+  const MemoryBudgets budgets =
+      ChooseMemoryBudgets(static_cast<int>(backend.devices.size()), largest_request, *metrics, &memory_line);
+  const int64_t max_queued_bytes = budgets.queued_input_bytes;
   int64_t per_device_bytes = absl::GetFlag(FLAGS_max_queued_bytes_per_device);
   if (per_device_bytes <= 0) per_device_bytes = max_queued_bytes / std::max<int64_t>(1, backend.devices.size());
   for (Backend::Device& d : backend.devices) {
     metrics->AddDevice(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity));
     pools.push_back(std::make_unique<WorkerPool>(d.description, d.workers, absl::GetFlag(FLAGS_queue_capacity),
                                                  std::move(d.lanes), metrics.get(), std::move(d.front_stage),
-                                                 per_device_bytes, absl::GetFlag(FLAGS_max_pixel_bytes)));
+                                                 per_device_bytes, budgets.pixel_bytes_per_device));
     if (absl::Status lanes = pools.back()->lanes_status(); !lanes.ok()) {
       std::cerr << "imgproc: cannot start: " << lanes.message() << "\n";
       return 1;
@@ -371,13 +428,13 @@ int Run() {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), tls.credentials, &port);
   // Room for the largest accepted image plus the operation chain; answers (raw float32) can be larger.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_input_bytes + (1 << 20), INT32_MAX)));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(largest_request));
   builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(limits.max_output_bytes + (1 << 20), INT32_MAX)));
   // gRPC holds a request's whole message before the handler can refuse it, so admission by bytes alone does not
   // bound memory under a flood of large requests: gRPC's memory quota (it shrinks reads and refuses new streams
   // under pressure) and a per-connection stream limit bound what is being received.
   grpc::ResourceQuota quota("imgproc");
-  quota.Resize(static_cast<size_t>(max_queued_bytes));
+  quota.Resize(static_cast<size_t>(budgets.grpc_quota_bytes));
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, absl::GetFlag(FLAGS_max_concurrent_streams));
   builder.RegisterService(&service);
@@ -392,6 +449,7 @@ int Run() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
             << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")" << std::endl;
+  std::cout << memory_line << std::endl;
   if (metrics->port() > 0) {
     const std::string m = absl::GetFlag(FLAGS_metrics_listen);
     std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics"

@@ -207,6 +207,29 @@ ServiceMetrics::~ServiceMetrics() {
   if (sampler_.joinable()) sampler_.join();
 }
 
+void ServiceMetrics::SetMemoryBudgets(int64_t limit_bytes, const std::string& limit_source,
+                                      const std::vector<MemoryBudget>& budgets) {
+  BuildGauge()
+      .Name("imgproc_memory_limit_bytes")
+      .Help(
+          "Memory this process may use, found at start-up: its cgroup's limit (cgroup_v2, cgroup_v1) or the "
+          "machine's memory (physical)")
+      .Register(*registry_)
+      .Add({{"source", limit_source}})
+      .Set(static_cast<double>(limit_bytes));
+  prometheus::Family<prometheus::Gauge>& family =
+      BuildGauge()
+          .Name("imgproc_memory_budget_bytes")
+          .Help(
+              "Admission budgets: queued_input (encoded bytes, all devices), pixels_per_device (decoded pixels), "
+              "grpc_quota (messages being received); derived from the memory limit or set by a flag")
+          .Register(*registry_);
+  for (const MemoryBudget& budget : budgets) {
+    family.Add({{"budget", budget.name}, {"source", budget.from_flag ? "flag" : "derived"}})
+        .Set(static_cast<double>(budget.bytes));
+  }
+}
+
 void ServiceMetrics::AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity) {
   MutexLock lock(&mu_);
   DeviceSeries& d = devices_[device.name];

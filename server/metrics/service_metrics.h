@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -42,6 +43,15 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   int port() const { return port_; }
   // Call for each device before traffic: names the per-device series and the GPUs to sample.
   void AddDevice(const DeviceDescription& device, int workers, size_t queue_capacity);
+
+  // The memory limit found at start-up (`limit_source`: cgroup_v2, cgroup_v1 or physical, as MemoryLimit::kind) and
+  // each admission budget, derived from it or set by its flag. Call once, before traffic.
+  struct MemoryBudget {
+    std::string name;  // queued_input, pixels_per_device, grpc_quota
+    int64_t bytes = 0;
+    bool from_flag = false;
+  };
+  void SetMemoryBudgets(int64_t limit_bytes, const std::string& limit_source, const std::vector<MemoryBudget>& budgets);
 
   void OnRequestStart(const char* method) override;
   void OnRequestDone(const char* method, size_t bytes_in, const absl::StatusOr<JobResult>& result,

@@ -69,6 +69,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   const std::regex listening("listening on ([0-9.]+):([0-9]+)"), metrics("metrics on [0-9.]+:([0-9]+)");
   while (stream != nullptr && fgets(line, sizeof line, stream) != nullptr) {
     std::cmatch m;
+    start_lines_.push_back(line);
     if (std::regex_search(line, m, listening)) {
       first_line_ = line;
       host_ = m[1];

@@ -42,6 +42,8 @@ class ServerProcess {
   static constexpr int kStillRunning = -2;
   int WaitForExit(std::chrono::milliseconds timeout);
   const std::string& first_line() const { return first_line_; }
+  // The lines it printed at start, up to the "metrics on" one: "listening on", the memory budgets.
+  const std::vector<std::string>& start_lines() const { return start_lines_; }
 
  private:
   pid_t pid_ = -1;
@@ -49,6 +51,7 @@ class ServerProcess {
   int port_ = 0;
   int metrics_port_ = 0;
   std::string first_line_;
+  std::vector<std::string> start_lines_;
 };
 
 // Sends `request` to `server` from `clients` threads, `per_client` calls each on a connection of its own, and
