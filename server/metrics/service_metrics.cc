@@ -123,10 +123,11 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
                          .Name("imgproc_cpu_fallback_operations_total")
                          .Help("Steps a GPU request ran on the CPU for want of a CUDA path")
                          .Register(*registry_)),
-      skipped_(BuildCounter()
-                   .Name("imgproc_skipped_requests_total")
-                   .Help("Queued requests dropped before running: deadline passed or cancelled")
-                   .Register(*registry_)),
+      skipped_(
+          BuildCounter()
+              .Name("imgproc_skipped_requests_total")
+              .Help("Queued requests dropped before running: deadline passed, cancelled, or beyond the shutdown grace")
+              .Register(*registry_)),
       gpu_utilization_(BuildGauge()
                            .Name("imgproc_gpu_utilization_ratio")
                            .Help("GPU utilization sampled through NVML")
@@ -279,7 +280,10 @@ void ServiceMetrics::OnQueueDepth(const std::string& device, size_t depth) {
 void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const absl::StatusOr<JobResult>& result,
                                bool skipped, int64_t busy_us) {
   if (skipped) {
-    const char* reason = result.status().code() == absl::StatusCode::kDeadlineExceeded ? "deadline" : "cancelled";
+    const absl::StatusCode code = result.status().code();
+    const char* reason = code == absl::StatusCode::kDeadlineExceeded ? "deadline"
+                         : code == absl::StatusCode::kUnavailable    ? "shutdown"
+                                                                     : "cancelled";
     skipped_.Add({{"device", device}, {"reason", reason}}).Increment();
     return;
   }

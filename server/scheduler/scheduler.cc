@@ -85,6 +85,10 @@ absl::StatusOr<WorkerPool*> Scheduler::Route(absl::string_view device) const {
   return target;
 }
 
+void Scheduler::BeginShutdown(Clock::time_point deadline) {
+  for (auto& pool : pools_) pool->BeginShutdown(deadline);
+}
+
 void Scheduler::Shutdown() {
   for (auto& pool : pools_) pool->Shutdown();
 }

@@ -33,6 +33,9 @@ class Scheduler {
   // INVALID_ARGUMENT for an unknown device name, UNAVAILABLE naming the failure for a device out of service or
   // when none is left, RESOURCE_EXHAUSTED over --max_queued_bytes, or the pool's refusal.
   void Submit(Job job, absl::string_view device);
+  // WorkerPool::BeginShutdown on every pool: refuse new jobs, answer at once the queued ones that cannot finish by
+  // `deadline`, cancel what is left at it. Returns at once; Shutdown joins.
+  void BeginShutdown(Clock::time_point deadline);
   void Shutdown();
 
   // Whether some device is still in service.

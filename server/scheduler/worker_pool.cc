@@ -1,12 +1,40 @@
 #include "scheduler/worker_pool.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/mutex.h"
 #include "scheduler/thread_name.h"
 
 namespace imgproc {
+namespace {
+
+// The shutdown estimate's unit of cost is a tap of an operation (Plan::work); decoding and encoding an image cost
+// about this many taps per pixel-channel (a 2560x1600 JPEG decodes in ~30 ms on one core of the development host,
+// where a bilateral filter runs ~0.25 ns a tap), so a chain of cheap steps still costs its codecs' time.
+constexpr double kCodecTapsPerPixelChannel = 16;
+// A job's estimated time is stretched by this much before it is held against the shutdown deadline: a job that
+// might just fit is refused at once rather than cut at the deadline.
+constexpr double kShutdownEstimateSafety = 1.25;
+// The weight of the latest job in the moving average of the time per unit of cost.
+constexpr double kServiceTimeSmoothing = 0.25;
+
+double JobCost(const Job& job) {
+  if (job.plan == nullptr) return 1;
+  const ImageSpec& decoded = job.plan->decoded;
+  return 1 + job.plan->work +
+         kCodecTapsPerPixelChannel * static_cast<double>(decoded.pixels()) * std::max(1, decoded.channels);
+}
+
+absl::Status ShutdownGraceEndedError(bool ran) {
+  return absl::UnavailableError(absl::StrCat("server is shutting down: the shutdown grace (--shutdown_grace) ended ",
+                                             ran ? "while this request ran, which stopped it" : "before it ran",
+                                             "; retry on another replica"));
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capacity, LaneFactory factory,
                        PoolObserver* observer, FrontStageFactory front_stage, int64_t max_queued_bytes,
@@ -17,6 +45,10 @@ WorkerPool::WorkerPool(DeviceDescription device, int workers, size_t queue_capac
       max_pixel_bytes_(max_pixel_bytes),
       factory_(std::move(factory)),
       observer_(observer) {
+  {
+    MutexLock lock(&mu_);
+    running_jobs_.resize(std::max(0, workers));
+  }
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   if (front_stage) front_stage_ = front_stage([this](std::vector<Job> jobs) { Forward(std::move(jobs)); }, observer_);
@@ -66,6 +98,8 @@ absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
   }
   queued_bytes_ += bytes;
   pixel_bytes_ += pixels;
+  // Lanes stop between passes once the client cancels, and so also once the shutdown grace is over.
+  job.cancelled = [this, client = std::move(job.cancelled)] { return ShutdownGraceOver() || (client && client()); };
   if (to_front_stage) {
     // Under the lock, so that Shutdown cannot stop the front stage between admission and Add.
     ++in_front_stage_;
@@ -92,6 +126,70 @@ void WorkerPool::Forward(std::vector<Job> jobs) {
   } else {
     cv_.SignalAll();
   }
+}
+
+void WorkerPool::BeginShutdown(Clock::time_point deadline) {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    if (deadline.time_since_epoch().count() < shutdown_deadline_.load()) {
+      shutdown_deadline_.store(deadline.time_since_epoch().count());
+    }
+  }
+  cv_.SignalAll();
+  RefuseWhatTheGraceCannotCover();
+}
+
+bool WorkerPool::ShutdownGraceOver() const {
+  return Clock::now().time_since_epoch().count() > shutdown_deadline_.load(std::memory_order_relaxed);
+}
+
+void WorkerPool::RefuseWhatTheGraceCannotCover() {
+  std::vector<std::pair<Job, absl::Status>> refused;
+  {
+    MutexLock lock(&mu_);
+    const Clock::time_point deadline{Clock::duration(shutdown_deadline_.load())};
+    // Before any job has run there is nothing to judge from: the queue runs, and the deadline still bounds it.
+    if (!stopping_ || deadline == Clock::time_point::max() || micros_per_cost_ <= 0 || queue_.empty()) return;
+    const Clock::time_point now = Clock::now();
+    const double micros_per_cost = micros_per_cost_ * kShutdownEstimateSafety;
+    const auto estimate = [micros_per_cost](double cost) {
+      return std::chrono::microseconds(static_cast<int64_t>(cost * micros_per_cost));
+    };
+    // When each worker comes free, then the queue in order, each job to the worker free first (as they take them).
+    std::vector<Clock::time_point> free_at;
+    for (const RunningJob& running : running_jobs_) {
+      free_at.push_back(running.busy ? std::max(now, running.start + estimate(running.cost)) : now);
+    }
+    if (free_at.empty()) return;
+    std::deque<Job> kept;
+    for (Job& job : queue_) {
+      const auto worker = std::min_element(free_at.begin(), free_at.end());
+      const Clock::time_point finish = *worker + estimate(JobCost(job));
+      if (finish <= deadline) {
+        *worker = finish;
+        kept.push_back(std::move(job));
+        continue;
+      }
+      queued_bytes_ -= static_cast<int64_t>(job.input.size());
+      pixel_bytes_ -= job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+      const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+      absl::Status why = absl::UnavailableError(absl::StrFormat(
+          "server is shutting down: this request would not finish within the shutdown grace (%s's %d workers "
+          "would end it in about %.1f s, %.1f s are left); retry on another replica",
+          device_.name, static_cast<int>(free_at.size()), seconds(finish - now), seconds(deadline - now)));
+      refused.emplace_back(std::move(job), std::move(why));
+    }
+    queue_.swap(kept);
+    if (!refused.empty()) ReportQueueDepthLocked();
+  }
+  for (auto& [job, why] : refused) AnswerUnrun(std::move(job), std::move(why));
+}
+
+void WorkerPool::AnswerUnrun(Job job, absl::Status status) {
+  absl::StatusOr<JobResult> result = std::move(status);
+  if (observer_) observer_->OnJobDone(device_.name, job, result, /*skipped=*/true, 0);
+  job.done(std::move(result));
 }
 
 void WorkerPool::Shutdown() {
@@ -192,13 +290,17 @@ void WorkerPool::WorkerLoop(int index) {
       ReportQueueDepthLocked();
       ++running_;
       out_of_service = out_of_service_;
+      running_jobs_[index] = {true, Clock::now(), JobCost(job)};
     }
     const Clock::time_point start = Clock::now();
     const int64_t queue_wait_us = MicrosSince(job.arrival, start);
     const bool batched = job.left_front_stage != Clock::time_point();
     absl::StatusOr<JobResult> result;
     bool skipped = true;
-    if (!out_of_service.ok()) {
+    bool ran = false;
+    if (ShutdownGraceOver()) {
+      result = ShutdownGraceEndedError(/*ran=*/false);
+    } else if (!out_of_service.ok()) {
       // Its lane would only fail the same way, or worse, answer from a device whose memory can no longer be trusted.
       skipped = false;
       result = out_of_service;
@@ -221,21 +323,38 @@ void WorkerPool::WorkerLoop(int index) {
         result = absl::InternalError(absl::StrCat("unexpected error on ", device_.name, ": ", e.what()));
       }
       if (std::optional<std::string> failure = DeviceFailure(result.status())) TakeOutOfService(*failure);
+      ran = true;
+      // The lane saw the cancellation that the end of the grace is (see Admit), which the client did not ask for.
+      if (result.status().code() == absl::StatusCode::kCancelled && ShutdownGraceOver()) {
+        result = ShutdownGraceEndedError(/*ran=*/true);
+      }
     }
+    const int64_t busy_us = skipped ? 0 : MicrosSince(start);
     if (result.ok()) {
       result->timings.queue_wait_us = batched ? MicrosSince(job.left_front_stage, start) : queue_wait_us;
       result->timings.batch_wait_us = batched ? MicrosSince(job.arrival, job.left_front_stage) : 0;
       result->timings.total_us = MicrosSince(job.arrival);
       result->device = device_.name;
     }
+    bool judge_the_queue;
     {
       MutexLock lock(&mu_);
       --running_;
       queued_bytes_ -= static_cast<int64_t>(job.input.size());
       pixel_bytes_ -= job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+      running_jobs_[index].busy = false;
+      if (ran && result.ok()) {
+        const double micros_per_cost = static_cast<double>(busy_us) / JobCost(job);
+        micros_per_cost_ = micros_per_cost_ <= 0
+                               ? micros_per_cost
+                               : micros_per_cost_ + kServiceTimeSmoothing * (micros_per_cost - micros_per_cost_);
+      }
+      judge_the_queue = stopping_ && !queue_.empty();
     }
-    if (observer_) observer_->OnJobDone(device_.name, job, result, skipped, skipped ? 0 : MicrosSince(start));
+    if (observer_) observer_->OnJobDone(device_.name, job, result, skipped, busy_us);
     job.done(std::move(result));
+    // Each finished job says more about the service time: what no longer fits the grace is told so now.
+    if (judge_the_queue) RefuseWhatTheGraceCannotCover();
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -100,7 +101,15 @@ class WorkerPool {
   // Called once when the device fails, on the worker thread that saw it, after the pool is out of service; at once
   // when it already is. Must not block. For the scheduler, which decides whether any device is left.
   void SetFailureListener(std::function<void(const absl::Status& out_of_service)> listener);
-  // Stops accepting, runs what is queued, joins the workers. Idempotent.
+  // The start of an orderly stop with a deadline (the server's --shutdown_grace): from now on new jobs are refused
+  // (UNAVAILABLE). Queued jobs that the workers cannot finish by `deadline`, judged from the service times seen so
+  // far (each job's cost, its plan's work and pixels, times the recent time per unit of cost, with a safety margin),
+  // are answered at once with UNAVAILABLE, so that their clients can retry elsewhere instead of waiting for a cut;
+  // the judgement is made again as each job finishes. At the deadline what still runs is cancelled (lanes stop
+  // between passes) and what is still queued is skipped, both answered UNAVAILABLE. Returns at once.
+  void BeginShutdown(Clock::time_point deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops accepting, runs what is queued (within BeginShutdown's deadline if there was one), joins the workers.
+  // Idempotent.
   void Shutdown();
 
   const DeviceDescription& device() const { return device_; }
@@ -117,6 +126,20 @@ class WorkerPool {
   // Queues the job (moving it into the queue or the front stage), or says why not and leaves it as it was.
   absl::Status Admit(Job& job, bool to_front_stage) ABSL_LOCKS_EXCLUDED(mu_);
   void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether BeginShutdown's deadline has passed: what jobs' `cancelled` also says, so that lanes stop then.
+  bool ShutdownGraceOver() const;
+  // Takes out of the queue the jobs that the workers cannot finish by the shutdown deadline (see BeginShutdown)
+  // and answers them, outside the lock.
+  void RefuseWhatTheGraceCannotCover() ABSL_LOCKS_EXCLUDED(mu_);
+  // Answers a job that never ran with `status` (the accounting of its bytes released by the caller).
+  void AnswerUnrun(Job job, absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // What a worker is running, for the shutdown estimate.
+  struct RunningJob {
+    bool busy = false;
+    Clock::time_point start;
+    double cost = 0;
+  };
 
   const DeviceDescription device_;
   const size_t capacity_;
@@ -136,6 +159,11 @@ class WorkerPool {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status out_of_service_ ABSL_GUARDED_BY(mu_);  // OK while the device serves
   std::function<void(const absl::Status&)> failure_listener_ ABSL_GUARDED_BY(mu_);
+  // Microseconds of a worker per unit of JobCost, a moving average of the jobs that ran; 0 before the first.
+  double micros_per_cost_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<RunningJob> running_jobs_ ABSL_GUARDED_BY(mu_);  // one per worker
+  // BeginShutdown's deadline as Clock ticks (max: none), read without the lock by every job's `cancelled`.
+  std::atomic<Clock::rep> shutdown_deadline_{Clock::duration::max().count()};
   std::vector<std::thread> threads_;
   std::unique_ptr<FrontStage> front_stage_;  // made last, shut down first
 };

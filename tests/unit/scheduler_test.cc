@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <map>
@@ -356,6 +357,113 @@ TEST(SchedulerTest, AFailedDeviceGetsNoWorkAndTheLastFailureIsReportedOnce) {
   scheduler.Shutdown();
   EXPECT_EQ(answers.size(), 12u);
   EXPECT_EQ(no_device_reports, 1);
+}
+
+// CPU lanes that start each job only when the test grants it a permit, so that a test knows what runs and what waits.
+struct GatedDevice {
+  std::mutex mu;
+  std::condition_variable cv;
+  int permits = 0;
+  std::atomic<int> runs{0};
+  void Grant(int n) {
+    std::lock_guard<std::mutex> lock(mu);
+    permits += n;
+    cv.notify_all();
+  }
+  LaneFactory Lanes() {
+    class Lane final : public ExecutionLane {
+     public:
+      explicit Lane(GatedDevice& device) : device_(device), cpu_(MakeCpuLane()) {}
+      absl::StatusOr<JobResult> Run(const Job& job) override {
+        ++device_.runs;
+        {
+          std::unique_lock<std::mutex> lock(device_.mu);
+          device_.cv.wait(lock, [&] { return device_.permits > 0; });
+          --device_.permits;
+        }
+        return cpu_->Run(job);
+      }
+
+     private:
+      GatedDevice& device_;
+      std::unique_ptr<ExecutionLane> cpu_;
+    };
+    return [this](int) { return std::make_unique<Lane>(*this); };
+  }
+};
+
+bool Says(const absl::Status& status, absl::StatusCode code, const std::string& text) {
+  return status.code() == code && status.message().find(text) != absl::string_view::npos;
+}
+
+// One job has run (so the pool knows its service time), the next holds the only worker, three wait behind it.
+struct PoolAtShutdown {
+  const std::string image = ReadFile(PhotoPath("nature/Dune.jpg"));
+  const std::shared_ptr<const Plan> plan = PlanFor(image, 3);
+  GatedDevice device;
+  Answers answers;
+  WorkerPool pool{CpuDeviceDescription(), 1, 16, device.Lanes()};
+
+  explicit PoolAtShutdown(bool run_one_first) {
+    if (run_one_first) {
+      device.Grant(1);
+      pool.Submit(JobFor(image, plan, answers));
+      EXPECT_TRUE(WaitFor([&] { return answers.size() == 1; }));
+    }
+    const int ran_before = device.runs;
+    for (int i = 0; i < 4; ++i) pool.Submit(JobFor(image, plan, answers));
+    EXPECT_TRUE(WaitFor([&] { return device.runs == ran_before + 1; }));
+  }
+  std::vector<absl::Status> Statuses() {
+    std::lock_guard<std::mutex> lock(answers.mu);
+    return answers.statuses;
+  }
+};
+
+TEST(WorkerPoolShutdownTest, AGraceThatCoversTheQueueRunsItAll) {
+  PoolAtShutdown at(/*run_one_first=*/true);
+  at.pool.BeginShutdown(Clock::now() + std::chrono::hours(1));
+  EXPECT_EQ(at.answers.size(), 1u);  // nothing refused
+  at.pool.Submit(JobFor(at.image, at.plan, at.answers));
+  EXPECT_TRUE(Says(at.Statuses().back(), absl::StatusCode::kUnavailable, "server is shutting down"));
+  at.device.Grant(4);
+  at.pool.Shutdown();
+  const std::vector<absl::Status> statuses = at.Statuses();
+  ASSERT_EQ(statuses.size(), 6u);
+  EXPECT_EQ(std::count_if(statuses.begin(), statuses.end(), [](const absl::Status& s) { return s.ok(); }), 5);
+}
+
+TEST(WorkerPoolShutdownTest, WhatTheGraceCannotCoverIsRefusedAtOnceAndTheRunningJobStopsAtItsEnd) {
+  PoolAtShutdown at(/*run_one_first=*/true);
+  at.pool.BeginShutdown(Clock::now());
+  // The three queued jobs are answered inside BeginShutdown, before the running one could end.
+  std::vector<absl::Status> statuses = at.Statuses();
+  ASSERT_EQ(statuses.size(), 4u);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_TRUE(Says(statuses[i], absl::StatusCode::kUnavailable,
+                     "would not finish within the shutdown grace (cpu's 1 workers"))
+        << statuses[i];
+  }
+  at.device.Grant(1);  // the running job goes on, and stops before its first step: the grace is over
+  at.pool.Shutdown();
+  statuses = at.Statuses();
+  ASSERT_EQ(statuses.size(), 5u);
+  EXPECT_TRUE(Says(statuses[4], absl::StatusCode::kUnavailable, "shutdown grace (--shutdown_grace) ended while this"))
+      << statuses[4];
+}
+
+TEST(WorkerPoolShutdownTest, WithoutAServiceTimeTheQueueWaitsAndIsSkippedAtTheEndOfTheGrace) {
+  PoolAtShutdown at(/*run_one_first=*/false);
+  at.pool.BeginShutdown(Clock::now());
+  EXPECT_EQ(at.answers.size(), 0u);  // nothing ran yet: nothing to judge from
+  at.device.Grant(1);
+  at.pool.Shutdown();
+  const std::vector<absl::Status> statuses = at.Statuses();
+  ASSERT_EQ(statuses.size(), 4u);
+  EXPECT_TRUE(Says(statuses[0], absl::StatusCode::kUnavailable, "ended while this request ran")) << statuses[0];
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_TRUE(Says(statuses[i], absl::StatusCode::kUnavailable, "ended before it ran")) << statuses[i];
+  }
 }
 
 }  // namespace
