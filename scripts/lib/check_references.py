@@ -90,10 +90,14 @@ def main(path):
         grpc = container.get(probe, {}).get("grpc", {})
         check(grpc.get("port") == container_ports.get("grpc"), f"the {probe} does not probe the gRPC port")
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
-    shutdown = seconds(env.get("IMGPROC_DRAIN_DELAY", "0s")) + seconds(env.get("IMGPROC_SHUTDOWN_GRACE", "10s"))
+    # The server exits within its grace plus 2 s (README, "Shutdown").
+    shutdown = seconds(env.get("IMGPROC_DRAIN_DELAY", "0s")) + seconds(env.get("IMGPROC_SHUTDOWN_GRACE", "10s")) + 2
     grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
-    check(shutdown < grace, f"drain + shutdown grace ({shutdown:g} s) do not fit in terminationGracePeriodSeconds "
-                            f"({grace} s): the kubelet would kill in-flight requests")
+    check(shutdown < grace, f"drain + shutdown grace + 2 s ({shutdown:g} s) do not fit in "
+                            f"terminationGracePeriodSeconds ({grace} s): the kubelet would kill in-flight requests")
+    # The admission budgets derive from the container's memory limit (README, "Memory budgets").
+    check("memory" in container.get("resources", {}).get("limits", {}),
+          "the container has no memory limit, from which the server derives its memory budgets")
     liveness = container.get("livenessProbe", {})
     tolerated = liveness.get("periodSeconds", 10) * liveness.get("failureThreshold", 3)
     check(tolerated > shutdown, f"the liveness probe gives up after {tolerated} s of NOT_SERVING, before the "
