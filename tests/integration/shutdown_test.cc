@@ -23,13 +23,13 @@ using Seconds = std::chrono::duration<double>;
 // README ("Shutdown"): the process exits within --shutdown_grace plus this margin.
 constexpr Seconds kExitMargin{2.0};
 
-// A bilateral filter on a 2560x1600 photo: about half a second of one CPU worker here, so that 20 of them on
-// 2 workers are seconds of queue (the case: ~4.7 s of work).
-pb::ProcessRequest HeavyBilateral() {
+// A bilateral filter on a 2560x1600 photo: of diameter 15 about 0.6 s of one CPU worker on the idle development
+// host (1.5 s with other builds running), of diameter 25 about 2.5 times that.
+pb::ProcessRequest HeavyBilateral(int diameter) {
   pb::ProcessRequest request;
   request.set_image(ReadFile(PhotoPath("nature/Aqua.jpg")));
   auto* bilateral = request.add_operations()->mutable_bilateral_filter();
-  bilateral->set_diameter(15);
+  bilateral->set_diameter(diameter);
   bilateral->set_sigma_color(40);
   bilateral->set_sigma_space(40);
   return request;
@@ -48,10 +48,10 @@ struct ShutdownRun {
 
 // `requests` calls on 2 workers, each on a connection of its own; SIGTERM once all are admitted (in flight, all
 // but two queued).
-ShutdownRun SigtermWithQueuedWork(int requests, const std::string& grace) {
+ShutdownRun SigtermWithQueuedWork(int requests, int diameter, const std::string& grace) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--shutdown_grace=" + grace});
   EXPECT_TRUE(server.started());
-  const pb::ProcessRequest request = HeavyBilateral();
+  const pb::ProcessRequest request = HeavyBilateral(diameter);
   // A server that has served: one request per worker, so that it knows its service time when the signal comes (one
   // that has not judges from the first requests to finish after it, and refuses later).
   {
@@ -91,8 +91,11 @@ bool IsRefusedForTheGrace(const grpc::Status& status) {
          status.error_message().find("would not finish within the shutdown grace") != std::string::npos;
 }
 
-TEST(ShutdownGraceTest, TwentyQueuedRequestsAnswerOkOrAreRefusedBeforeTheGraceEnds) {
-  const ShutdownRun run = SigtermWithQueuedWork(20, "10s");
+TEST(ShutdownGraceTest, TwentyQueuedRequestsBeyondTheGraceAnswerOkOrAreRefusedAtOnce) {
+  // The case, 20 requests on 2 workers with a 10 s grace, with work enough to outlast the grace on any host
+  // (15 s idle here): before, gRPC cancelled what was left at the deadline (UNAVAILABLE "Cancelling all calls"
+  // after 10 s) and the process exited after it.
+  const ShutdownRun run = SigtermWithQueuedWork(20, 25, "10s");
   ASSERT_EQ(run.outcomes.size(), 20u);
   int ok = 0, refused = 0;
   for (const Outcome& outcome : run.outcomes) {
@@ -104,17 +107,16 @@ TEST(ShutdownGraceTest, TwentyQueuedRequestsAnswerOkOrAreRefusedBeforeTheGraceEn
         << outcome.after_signal.count() << " s";
     if (IsRefusedForTheGrace(outcome.status)) EXPECT_LT(outcome.after_signal.count(), 10.0);
   }
-  // About five seconds of work on an idle host, all answered; on a loaded one (the 2-core development host with
-  // other builds) a request took 1.5 s, and what does not fit is refused with the reason, at the signal or as soon
-  // as the answers show it.
   std::printf("%d OK, %d refused at once for the grace\n", ok, refused);
+  EXPECT_GE(ok, 2);  // the two running at the signal, at least
+  EXPECT_GT(refused, 0);
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_LE(run.exit_after.count(), (Seconds(10) + kExitMargin).count());
 }
 
 TEST(ShutdownGraceTest, WorkBeyondTheGraceIsRefusedAtOnceAndTheRestAnswersOk) {
-  // About 5 s of work in a 2 s grace: some must be refused, and those at once.
-  const ShutdownRun run = SigtermWithQueuedWork(20, "2s");
+  // 6 s of work or more in a 2 s grace: most must be refused, and those at once.
+  const ShutdownRun run = SigtermWithQueuedWork(20, 15, "2s");
   ASSERT_EQ(run.outcomes.size(), 20u);
   int ok = 0, refused = 0;
   for (const Outcome& outcome : run.outcomes) {
