@@ -16,7 +16,10 @@
 #endif
 #endif
 #if IMGPROC_SANITIZER_MALLOC
-#include <sanitizer/allocator_interface.h>
+// Declared here rather than by <sanitizer/allocator_interface.h>, which clang ships and GCC (whose libasan exports the
+// same function) does not.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, size_t),
+                                                         void (*free_hook)(const volatile void*));
 #endif
 
 namespace imgproc::testing {
