@@ -1,8 +1,11 @@
 // Geometry: resize, crop, pad, flip, rotate, warp_affine, warp_perspective.
 #include "ops/geometry.h"
 
+#include <climits>
 #include <cmath>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/imgproc/hal/hal.hpp>
+#include <vector>
 
 #include "ops/op_util.h"
 
@@ -188,17 +191,178 @@ IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
 // ---------------------------------------------------------------- warps (affine, perspective, rotate)
 
+// cv::warpAffine and cv::warpPerspective in stripes of whole output rows, with the same bytes. OpenCV computes
+// a warp as fixed-point source coordinates (1/32 pixel, and for linear and cubic an index into its table of
+// interpolation weights) for a segment of an output row at a time, then cv::remap of those maps. A stripe makes
+// its rows' maps the same way and remaps them, as the warp would. The coordinates come from the inverse matrix
+// and the absolute output position, never from a matrix shifted to the stripe (which rounds differently). A
+// perspective segment's coordinates depend on where the segment starts (they step along it from its first
+// column), so the segments start at the same columns as OpenCV's blocks. OpenCV 4.14 (the CUDA configuration's)
+// exports the per-segment functions (cv::hal::warp*Blockline*), and they are used there; OpenCV 4.6 keeps them
+// internal, and the same arithmetic is done here (warp_line; the versions between were not checked, and take
+// it too). warp_stripes_test checks every interpolation, border and layout against the whole-image call, on
+// both versions.
+#if CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 14)
+#define IMGPROC_OPENCV_EXPORTS_WARP_LINES 1
+#else
+#define IMGPROC_OPENCV_EXPORTS_WARP_LINES 0
+#endif
+
+#if !IMGPROC_OPENCV_EXPORTS_WARP_LINES
+namespace warp_line {
+
+constexpr int kTableMask = cv::INTER_TAB_SIZE - 1;
+
+// Two's complement addition, as the vector code that computes most of a row adds.
+int WrappingAdd(int a, int b) { return static_cast<int>(static_cast<unsigned>(a) + static_cast<unsigned>(b)); }
+
+// Affine: x0/y0 the row's fixed-point source position (1/1024 pixel, rounding offset included), column_x/y the
+// columns' steps. Nearest: whole pixels; otherwise 1/32 pixels split into the pixel and the table index.
+void Affine(const int* column_x, const int* column_y, short* xy, short* weights, int x0, int y0, int count,
+            int scale_bits) {
+  for (int i = 0; i < count; ++i) {
+    const int x = WrappingAdd(x0, column_x[i]), y = WrappingAdd(y0, column_y[i]);
+    if (weights == nullptr) {
+      xy[2 * i] = cv::saturate_cast<short>(x >> scale_bits);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y >> scale_bits);
+    } else {
+      const int fx = x >> (scale_bits - cv::INTER_BITS), fy = y >> (scale_bits - cv::INTER_BITS);
+      xy[2 * i] = cv::saturate_cast<short>(fx >> cv::INTER_BITS);
+      xy[2 * i + 1] = cv::saturate_cast<short>(fy >> cv::INTER_BITS);
+      weights[i] = static_cast<short>((fy & kTableMask) * cv::INTER_TAB_SIZE + (fx & kTableMask));
+    }
+  }
+}
+
+// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column.
+void Perspective(const double* m, short* xy, short* weights, double x0, double y0, double w0, int count) {
+  const double unit = weights == nullptr ? 1.0 : static_cast<double>(cv::INTER_TAB_SIZE);
+  const auto clamp = [](double v) {
+    return std::max(static_cast<double>(INT_MIN), std::min(static_cast<double>(INT_MAX), v));
+  };
+  for (int i = 0; i < count; ++i) {
+    double w = w0 + m[6] * i;
+    w = w != 0 ? unit / w : 0;
+    const int x = cv::saturate_cast<int>(clamp((x0 + m[0] * i) * w));
+    const int y = cv::saturate_cast<int>(clamp((y0 + m[3] * i) * w));
+    if (weights == nullptr) {
+      xy[2 * i] = cv::saturate_cast<short>(x);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y);
+    } else {
+      xy[2 * i] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
+      weights[i] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
+    }
+  }
+}
+
+}  // namespace warp_line
+#endif
+
+class WarpStripes {
+ public:
+  explicit WarpStripes(const WarpParams& w) : w_(w), nearest_(w.interpolation == cv::INTER_NEAREST) {
+    // The destination-to-source matrix, inverted as cv::warpAffine/cv::warpPerspective invert a forward one.
+    inverse_ = cv::Mat(w.matrix.rows, 3, CV_64F, m_);
+    if (w.affine()) {
+      cv::invertAffineTransform(w.matrix, inverse_);
+    } else {
+      cv::invert(w.matrix, inverse_);
+    }
+    CV_Assert(inverse_.data == reinterpret_cast<uchar*>(m_));
+    // OpenCV's warps cut the output into blocks of side^2 pixels at most, side/2 rows high where the output has
+    // them: side 64 for affine warps, 32 for perspective ones. Only perspective coordinates depend on the cut.
+    const int side = w.affine() ? 64 : 32;
+    const int block_rows = std::min(side / 2, w.size.height);
+    segment_ = std::min(side * side / block_rows, w.size.width);
+    // The coordinates' fixed-point steps along a row (affine): the column's term of the matrix product.
+    if (w.affine()) {
+      column_x_.resize(w.size.width);
+      column_y_.resize(w.size.width);
+      for (int x = 0; x < w.size.width; ++x) {
+        column_x_[x] = cv::saturate_cast<int>(m_[0] * x * kAffineScale);
+        column_y_[x] = cv::saturate_cast<int>(m_[3] * x * kAffineScale);
+      }
+    }
+  }
+
+  // dst(rows) of the warp; dst is the whole output.
+  void Run(const cv::Mat& src, cv::Mat& dst, int first_row, int rows) {
+    const int width = w_.size.width;
+    xy_.create(rows, width, CV_16SC2);
+    if (!nearest_) weights_.create(rows, width, CV_16UC1);
+    for (int r = 0; r < rows; ++r) {
+      const int y = first_row + r;
+      short* xy = xy_.ptr<short>(r);
+      short* weights = nearest_ ? nullptr : reinterpret_cast<short*>(weights_.ptr<ushort>(r));
+      for (int x = 0; x < width; x += segment_) {
+        const int n = std::min(segment_, width - x);
+        if (w_.affine()) {
+          // Rounded to the nearest source pixel (nearest) or to the nearest 1/32 (the weights' table).
+          const int round = nearest_ ? kAffineScale / 2 : kAffineScale / static_cast<int>(cv::INTER_TAB_SIZE) / 2;
+          const int x0 = cv::saturate_cast<int>((m_[1] * y + m_[2]) * kAffineScale) + round;
+          const int y0 = cv::saturate_cast<int>((m_[4] * y + m_[5]) * kAffineScale) + round;
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+          if (nearest_) {
+            cv::hal::warpAffineBlocklineNN(&column_x_[x], &column_y_[x], xy + 2 * x, x0, y0, n);
+          } else {
+            cv::hal::warpAffineBlockline(&column_x_[x], &column_y_[x], xy + 2 * x, weights + x, x0, y0, n);
+          }
+#else
+          warp_line::Affine(&column_x_[x], &column_y_[x], xy + 2 * x, nearest_ ? nullptr : weights + x, x0, y0, n,
+                            kAffineBits);
+#endif
+        } else {
+          const double x0 = m_[0] * x + m_[1] * y + m_[2];
+          const double y0 = m_[3] * x + m_[4] * y + m_[5];
+          const double w0 = m_[6] * x + m_[7] * y + m_[8];
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+          if (nearest_) {
+            cv::hal::warpPerspectiveBlocklineNN(m_, xy + 2 * x, x0, y0, w0, n);
+          } else {
+            cv::hal::warpPerspectiveBlockline(m_, xy + 2 * x, weights + x, x0, y0, w0, n);
+          }
+#else
+          warp_line::Perspective(m_, xy + 2 * x, nearest_ ? nullptr : weights + x, x0, y0, w0, n);
+#endif
+        }
+      }
+    }
+    // Remapped by the same columns as the warp's blocks too: OpenCV 4.14's remap of single-channel float32
+    // images computes a block's last columns in another way than its others (values differ in the last bit).
+    for (int x = 0; x < width; x += segment_) {
+      const cv::Rect block(x, 0, std::min(segment_, width - x), rows);
+      cv::Mat part = dst(block + cv::Point(0, first_row));
+      cv::remap(src, part, xy_(block), nearest_ ? cv::Mat() : weights_(block), w_.interpolation, w_.border,
+                w_.border_value);
+      CV_Assert(part.data == dst.ptr(first_row, x));
+    }
+  }
+
+ private:
+  // The fixed-point scale of affine coordinates before they are cut to the map's 1/32 pixel.
+  static constexpr int kAffineBits = std::max(10, static_cast<int>(cv::INTER_BITS));
+  static constexpr int kAffineScale = 1 << kAffineBits;
+
+  const WarpParams& w_;
+  const bool nearest_;
+  double m_[9] = {};
+  cv::Mat inverse_;
+  int segment_ = 0;
+  std::vector<int> column_x_, column_y_;
+  cv::Mat xy_, weights_;  // the stripe's maps, reused
+};
+
 void SetWarp(StepBinder& b, const WarpParams& w) {
   b.output().width = w.size.width;
   b.output().height = w.size.height;
   b.SetWork(PixelChannels(b.output()) * InterpolationTaps(w.interpolation));
   b.SetParams(w);
-  b.SetCpu([w](const cv::Mat& src, cv::Mat& dst) {
-    if (w.affine()) {
-      cv::warpAffine(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
-    } else {
-      cv::warpPerspective(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
-    }
+  b.SetCpuStriped([w](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    dst.create(w.size, src.type());
+    WarpStripes stripes(w);
+    return ForEachStripe(ctx, w.size, {},
+                         [&](const cv::Rect& stripe) { stripes.Run(src, dst, stripe.y, stripe.height); });
   });
 }
 
