@@ -43,7 +43,12 @@ std::vector<HeavyChain> HeavyChains() {
            }},
           {"gaussian_255", 8000, 4000, [](pb::Operation& op) { op.mutable_gaussian_blur()->set_kernel_width(255); },
            2 * kReleaseBoundUs},
-          {"median_31", 4800, 3500, [](pb::Operation& op) { op.mutable_median_blur()->set_kernel_size(31); }}};
+          {"median_31", 4800, 3500, [](pb::Operation& op) { op.mutable_median_blur()->set_kernel_size(31); }},
+          {"warp_perspective_cubic", 10000, 10000, [](pb::Operation& op) {
+             auto* warp = op.mutable_warp_perspective();
+             for (const double v : {1.0, 0.1, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0}) warp->add_matrix(v);
+             warp->set_interpolation(pb::INTERPOLATION_CUBIC);
+           }}};
 }
 
 // The photo resized, the heavy step, and a resize to 64x64 so that encoding the answer costs nothing.
