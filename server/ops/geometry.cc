@@ -313,6 +313,8 @@ class WarpStripes {
                             kAffineBits);
 #endif
         } else {
+          // As OpenCV sums them, without fused multiply-adds (the project builds for baseline x86-64; flags that
+          // allow FMA would let the compiler fuse these and round differently, which warp_stripes_test shows).
           const double x0 = m_[0] * x + m_[1] * y + m_[2];
           const double y0 = m_[3] * x + m_[4] * y + m_[5];
           const double w0 = m_[6] * x + m_[7] * y + m_[8];
