@@ -216,42 +216,60 @@ constexpr int kTableMask = cv::INTER_TAB_SIZE - 1;
 // Two's complement addition, as the vector code that computes most of a row adds.
 int WrappingAdd(int a, int b) { return static_cast<int>(static_cast<unsigned>(a) + static_cast<unsigned>(b)); }
 
+// cv::saturate_cast<short> without its branches, so that loops of it vectorize.
+short ToShort(int v) { return static_cast<short>(std::min<int>(SHRT_MAX, std::max<int>(SHRT_MIN, v))); }
+
 // Affine: x0/y0 the row's fixed-point source position (1/1024 pixel, rounding offset included), column_x/y the
-// columns' steps. Nearest: whole pixels; otherwise 1/32 pixels split into the pixel and the table index.
+// columns' steps. Nearest: whole pixels; otherwise 1/32 pixels split into the pixel and the table index. (Loops
+// without branches, which the compiler vectorizes.)
 void Affine(const int* column_x, const int* column_y, short* xy, short* weights, int x0, int y0, int count,
             int scale_bits) {
-  for (int i = 0; i < count; ++i) {
-    const int x = WrappingAdd(x0, column_x[i]), y = WrappingAdd(y0, column_y[i]);
-    if (weights == nullptr) {
-      xy[2 * i] = cv::saturate_cast<short>(x >> scale_bits);
-      xy[2 * i + 1] = cv::saturate_cast<short>(y >> scale_bits);
-    } else {
-      const int fx = x >> (scale_bits - cv::INTER_BITS), fy = y >> (scale_bits - cv::INTER_BITS);
-      xy[2 * i] = cv::saturate_cast<short>(fx >> cv::INTER_BITS);
-      xy[2 * i + 1] = cv::saturate_cast<short>(fy >> cv::INTER_BITS);
-      weights[i] = static_cast<short>((fy & kTableMask) * cv::INTER_TAB_SIZE + (fx & kTableMask));
+  if (weights == nullptr) {
+    for (int i = 0; i < count; ++i) {
+      xy[2 * i] = ToShort(WrappingAdd(x0, column_x[i]) >> scale_bits);
+      xy[2 * i + 1] = ToShort(WrappingAdd(y0, column_y[i]) >> scale_bits);
     }
+    return;
+  }
+  const int to_table = scale_bits - cv::INTER_BITS;
+  for (int i = 0; i < count; ++i) {
+    const int fx = WrappingAdd(x0, column_x[i]) >> to_table, fy = WrappingAdd(y0, column_y[i]) >> to_table;
+    xy[2 * i] = ToShort(fx >> cv::INTER_BITS);
+    xy[2 * i + 1] = ToShort(fy >> cv::INTER_BITS);
+    weights[i] = static_cast<short>((fy & kTableMask) * cv::INTER_TAB_SIZE + (fx & kTableMask));
   }
 }
 
-// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column.
+// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column. The floating-point
+// part runs in chunks without branches (vectorized: the division costs most), the rounding after it.
 void Perspective(const double* m, short* xy, short* weights, double x0, double y0, double w0, int count) {
   const double unit = weights == nullptr ? 1.0 : static_cast<double>(cv::INTER_TAB_SIZE);
-  const auto clamp = [](double v) {
-    return std::max(static_cast<double>(INT_MIN), std::min(static_cast<double>(INT_MAX), v));
-  };
-  for (int i = 0; i < count; ++i) {
-    double w = w0 + m[6] * i;
-    w = w != 0 ? unit / w : 0;
-    const int x = cv::saturate_cast<int>(clamp((x0 + m[0] * i) * w));
-    const int y = cv::saturate_cast<int>(clamp((y0 + m[3] * i) * w));
+  constexpr double kLow = INT_MIN, kHigh = INT_MAX;
+  constexpr int kChunk = 256;
+  double source_x[kChunk], source_y[kChunk];
+  for (int first = 0; first < count; first += kChunk) {
+    const int n = std::min(kChunk, count - first);
+    for (int j = 0; j < n; ++j) {
+      const double i = first + j;
+      const double w = w0 + m[6] * i;
+      const double scale = unit / w;  // infinite where w is 0, and not used there
+      const double inverse = w != 0 ? scale : 0.0;
+      source_x[j] = std::max(kLow, std::min(kHigh, (x0 + m[0] * i) * inverse));
+      source_y[j] = std::max(kLow, std::min(kHigh, (y0 + m[3] * i) * inverse));
+    }
+    short* out = xy + 2 * first;
     if (weights == nullptr) {
-      xy[2 * i] = cv::saturate_cast<short>(x);
-      xy[2 * i + 1] = cv::saturate_cast<short>(y);
+      for (int j = 0; j < n; ++j) {
+        out[2 * j] = cv::saturate_cast<short>(cv::saturate_cast<int>(source_x[j]));
+        out[2 * j + 1] = cv::saturate_cast<short>(cv::saturate_cast<int>(source_y[j]));
+      }
     } else {
-      xy[2 * i] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
-      xy[2 * i + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
-      weights[i] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
+      for (int j = 0; j < n; ++j) {
+        const int x = cv::saturate_cast<int>(source_x[j]), y = cv::saturate_cast<int>(source_y[j]);
+        out[2 * j] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
+        out[2 * j + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
+        weights[first + j] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
+      }
     }
   }
 }
@@ -273,8 +291,11 @@ class WarpStripes {
     // OpenCV's warps cut the output into blocks of side^2 pixels at most, side/2 rows high where the output has
     // them: side 64 for affine warps, 32 for perspective ones. Only perspective coordinates depend on the cut.
     const int side = w.affine() ? 64 : 32;
-    const int block_rows = std::min(side / 2, w.size.height);
-    segment_ = std::min(side * side / block_rows, w.size.width);
+    block_rows_ = std::min(side / 2, w.size.height);
+    segment_ = std::min(side * side / block_rows_, w.size.width);
+    block_rows_ = std::min(side * side / segment_, w.size.height);
+    xy_.create(block_rows_, segment_, CV_16SC2);
+    if (!nearest_) weights_.create(block_rows_, segment_, CV_16UC1);
     // The coordinates' fixed-point steps along a row (affine): the column's term of the matrix product.
     if (w.affine()) {
       column_x_.resize(w.size.width);
@@ -286,62 +307,67 @@ class WarpStripes {
     }
   }
 
-  // dst(rows) of the warp; dst is the whole output.
+  // dst(rows) of the warp; dst is the whole output. Block by block, as OpenCV's warp goes, so that a block's maps
+  // stay in the cache between making and reading them.
   void Run(const cv::Mat& src, cv::Mat& dst, int first_row, int rows) {
     const int width = w_.size.width;
-    xy_.create(rows, width, CV_16SC2);
-    if (!nearest_) weights_.create(rows, width, CV_16UC1);
-    for (int r = 0; r < rows; ++r) {
-      const int y = first_row + r;
-      short* xy = xy_.ptr<short>(r);
-      short* weights = nearest_ ? nullptr : reinterpret_cast<short*>(weights_.ptr<ushort>(r));
+    for (int top = 0; top < rows; top += block_rows_) {
+      const int height = std::min(block_rows_, rows - top);
       for (int x = 0; x < width; x += segment_) {
-        const int n = std::min(segment_, width - x);
-        if (w_.affine()) {
-          // Rounded to the nearest source pixel (nearest) or to the nearest 1/32 (the weights' table).
-          const int round = nearest_ ? kAffineScale / 2 : kAffineScale / static_cast<int>(cv::INTER_TAB_SIZE) / 2;
-          const int x0 = cv::saturate_cast<int>((m_[1] * y + m_[2]) * kAffineScale) + round;
-          const int y0 = cv::saturate_cast<int>((m_[4] * y + m_[5]) * kAffineScale) + round;
-#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
-          if (nearest_) {
-            cv::hal::warpAffineBlocklineNN(&column_x_[x], &column_y_[x], xy + 2 * x, x0, y0, n);
-          } else {
-            cv::hal::warpAffineBlockline(&column_x_[x], &column_y_[x], xy + 2 * x, weights + x, x0, y0, n);
-          }
-#else
-          warp_line::Affine(&column_x_[x], &column_y_[x], xy + 2 * x, nearest_ ? nullptr : weights + x, x0, y0, n,
-                            kAffineBits);
-#endif
-        } else {
-          // As OpenCV sums them, without fused multiply-adds (the project builds for baseline x86-64; flags that
-          // allow FMA would let the compiler fuse these and round differently, which warp_stripes_test shows).
-          const double x0 = m_[0] * x + m_[1] * y + m_[2];
-          const double y0 = m_[3] * x + m_[4] * y + m_[5];
-          const double w0 = m_[6] * x + m_[7] * y + m_[8];
-#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
-          if (nearest_) {
-            cv::hal::warpPerspectiveBlocklineNN(m_, xy + 2 * x, x0, y0, w0, n);
-          } else {
-            cv::hal::warpPerspectiveBlockline(m_, xy + 2 * x, weights + x, x0, y0, w0, n);
-          }
-#else
-          warp_line::Perspective(m_, xy + 2 * x, nearest_ ? nullptr : weights + x, x0, y0, w0, n);
-#endif
-        }
+        const cv::Rect block(x, first_row + top, std::min(segment_, width - x), height);
+        MakeMaps(block);
+        // Remapped by the same columns as the warp's blocks too: OpenCV 4.14's remap of single-channel float32
+        // images computes a block's last columns in another way than its others (values differ in the last bit).
+        const cv::Rect maps(0, 0, block.width, block.height);
+        cv::Mat part = dst(block);
+        cv::remap(src, part, xy_(maps), nearest_ ? cv::Mat() : weights_(maps), w_.interpolation, w_.border,
+                  w_.border_value);
+        CV_Assert(part.data == dst.ptr(block.y, block.x));
       }
-    }
-    // Remapped by the same columns as the warp's blocks too: OpenCV 4.14's remap of single-channel float32
-    // images computes a block's last columns in another way than its others (values differ in the last bit).
-    for (int x = 0; x < width; x += segment_) {
-      const cv::Rect block(x, 0, std::min(segment_, width - x), rows);
-      cv::Mat part = dst(block + cv::Point(0, first_row));
-      cv::remap(src, part, xy_(block), nearest_ ? cv::Mat() : weights_(block), w_.interpolation, w_.border,
-                w_.border_value);
-      CV_Assert(part.data == dst.ptr(first_row, x));
     }
   }
 
  private:
+  // xy_ (and weights_) for the output pixels of `block`.
+  void MakeMaps(const cv::Rect& block) {
+    const int x = block.x, n = block.width;
+    for (int r = 0; r < block.height; ++r) {
+      const int y = block.y + r;
+      short* xy = xy_.ptr<short>(r);
+      short* weights = nearest_ ? nullptr : reinterpret_cast<short*>(weights_.ptr<ushort>(r));
+      if (w_.affine()) {
+        // Rounded to the nearest source pixel (nearest) or to the nearest 1/32 (the weights' table).
+        const int round = nearest_ ? kAffineScale / 2 : kAffineScale / static_cast<int>(cv::INTER_TAB_SIZE) / 2;
+        const int x0 = cv::saturate_cast<int>((m_[1] * y + m_[2]) * kAffineScale) + round;
+        const int y0 = cv::saturate_cast<int>((m_[4] * y + m_[5]) * kAffineScale) + round;
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+        if (nearest_) {
+          cv::hal::warpAffineBlocklineNN(&column_x_[x], &column_y_[x], xy, x0, y0, n);
+        } else {
+          cv::hal::warpAffineBlockline(&column_x_[x], &column_y_[x], xy, weights, x0, y0, n);
+        }
+#else
+        warp_line::Affine(&column_x_[x], &column_y_[x], xy, weights, x0, y0, n, kAffineBits);
+#endif
+      } else {
+        // As OpenCV sums them, without fused multiply-adds (the project builds for baseline x86-64; flags that
+        // allow FMA would let the compiler fuse these and round differently, which warp_stripes_test shows).
+        const double x0 = m_[0] * x + m_[1] * y + m_[2];
+        const double y0 = m_[3] * x + m_[4] * y + m_[5];
+        const double w0 = m_[6] * x + m_[7] * y + m_[8];
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+        if (nearest_) {
+          cv::hal::warpPerspectiveBlocklineNN(m_, xy, x0, y0, w0, n);
+        } else {
+          cv::hal::warpPerspectiveBlockline(m_, xy, weights, x0, y0, w0, n);
+        }
+#else
+        warp_line::Perspective(m_, xy, weights, x0, y0, w0, n);
+#endif
+      }
+    }
+  }
+
   // The fixed-point scale of affine coordinates before they are cut to the map's 1/32 pixel.
   static constexpr int kAffineBits = std::max(10, static_cast<int>(cv::INTER_BITS));
   static constexpr int kAffineScale = 1 << kAffineBits;
@@ -350,9 +376,9 @@ class WarpStripes {
   const bool nearest_;
   double m_[9] = {};
   cv::Mat inverse_;
-  int segment_ = 0;
+  int block_rows_ = 0, segment_ = 0;  // a block's size
   std::vector<int> column_x_, column_y_;
-  cv::Mat xy_, weights_;  // the stripe's maps, reused
+  cv::Mat xy_, weights_;  // a block's maps
 };
 
 void SetWarp(StepBinder& b, const WarpParams& w) {
