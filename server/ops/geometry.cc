@@ -3,6 +3,7 @@
 
 #include <climits>
 #include <cmath>
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/imgproc/hal/hal.hpp>
 #include <vector>
@@ -216,61 +217,94 @@ constexpr int kTableMask = cv::INTER_TAB_SIZE - 1;
 // Two's complement addition, as the vector code that computes most of a row adds.
 int WrappingAdd(int a, int b) { return static_cast<int>(static_cast<unsigned>(a) + static_cast<unsigned>(b)); }
 
-// cv::saturate_cast<short> without its branches, so that loops of it vectorize.
-short ToShort(int v) { return static_cast<short>(std::min<int>(SHRT_MAX, std::max<int>(SHRT_MIN, v))); }
-
-// Affine: x0/y0 the row's fixed-point source position (1/1024 pixel, rounding offset included), column_x/y the
-// columns' steps. Nearest: whole pixels; otherwise 1/32 pixels split into the pixel and the table index. (Loops
-// without branches, which the compiler vectorizes.)
-void Affine(const int* column_x, const int* column_y, short* xy, short* weights, int x0, int y0, int count,
-            int scale_bits) {
-  if (weights == nullptr) {
-    for (int i = 0; i < count; ++i) {
-      xy[2 * i] = ToShort(WrappingAdd(x0, column_x[i]) >> scale_bits);
-      xy[2 * i + 1] = ToShort(WrappingAdd(y0, column_y[i]) >> scale_bits);
+// Rounded source positions (whole pixels for nearest, else 1/32 pixels) as the maps store them: the pixel, and
+// for interpolation the weights' table index. Eight at a time with 128-bit vectors, the rest one by one; the
+// same integer operations either way.
+void StorePositions(const int* source_x, const int* source_y, short* xy, short* weights, int count) {
+  int i = 0;
+#if CV_SIMD128
+  const cv::v_int32x4 mask = cv::v_setall_s32(kTableMask);
+  for (; i + 8 <= count; i += 8) {
+    const cv::v_int32x4 x0 = cv::v_load(source_x + i), x1 = cv::v_load(source_x + i + 4);
+    const cv::v_int32x4 y0 = cv::v_load(source_y + i), y1 = cv::v_load(source_y + i + 4);
+    if (weights == nullptr) {
+      cv::v_store_interleave(xy + 2 * i, cv::v_pack(x0, x1), cv::v_pack(y0, y1));
+    } else {
+      cv::v_store_interleave(xy + 2 * i, cv::v_pack(x0 >> cv::INTER_BITS, x1 >> cv::INTER_BITS),
+                             cv::v_pack(y0 >> cv::INTER_BITS, y1 >> cv::INTER_BITS));
+      cv::v_store(weights + i, cv::v_pack(((y0 & mask) << cv::INTER_BITS) + (x0 & mask),
+                                          ((y1 & mask) << cv::INTER_BITS) + (x1 & mask)));
     }
-    return;
   }
-  const int to_table = scale_bits - cv::INTER_BITS;
-  for (int i = 0; i < count; ++i) {
-    const int fx = WrappingAdd(x0, column_x[i]) >> to_table, fy = WrappingAdd(y0, column_y[i]) >> to_table;
-    xy[2 * i] = ToShort(fx >> cv::INTER_BITS);
-    xy[2 * i + 1] = ToShort(fy >> cv::INTER_BITS);
-    weights[i] = static_cast<short>((fy & kTableMask) * cv::INTER_TAB_SIZE + (fx & kTableMask));
+#endif
+  for (; i < count; ++i) {
+    const int x = source_x[i], y = source_y[i];
+    if (weights == nullptr) {
+      xy[2 * i] = cv::saturate_cast<short>(x);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y);
+    } else {
+      xy[2 * i] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
+      weights[i] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
+    }
   }
 }
 
-// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column. The floating-point
-// part runs in chunks without branches (vectorized: the division costs most), the rounding after it.
+constexpr int kChunk = 256;  // positions computed before they are stored
+
+// Affine: x0/y0 the row's fixed-point source position (1/1024 pixel, rounding offset included), column_x/y the
+// columns' steps.
+void Affine(const int* column_x, const int* column_y, short* xy, short* weights, int x0, int y0, int count,
+            int scale_bits) {
+  const int shift = weights == nullptr ? scale_bits : scale_bits - cv::INTER_BITS;
+  int source_x[kChunk], source_y[kChunk];
+  for (int first = 0; first < count; first += kChunk) {
+    const int n = std::min(kChunk, count - first);
+    for (int j = 0; j < n; ++j) {  // vectorized by the compiler
+      source_x[j] = WrappingAdd(x0, column_x[first + j]) >> shift;
+      source_y[j] = WrappingAdd(y0, column_y[first + j]) >> shift;
+    }
+    StorePositions(source_x, source_y, xy + 2 * first, weights == nullptr ? nullptr : weights + first, n);
+  }
+}
+
+// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column.
 void Perspective(const double* m, short* xy, short* weights, double x0, double y0, double w0, int count) {
   const double unit = weights == nullptr ? 1.0 : static_cast<double>(cv::INTER_TAB_SIZE);
   constexpr double kLow = INT_MIN, kHigh = INT_MAX;
-  constexpr int kChunk = 256;
-  double source_x[kChunk], source_y[kChunk];
+  int source_x[kChunk], source_y[kChunk];
   for (int first = 0; first < count; first += kChunk) {
     const int n = std::min(kChunk, count - first);
-    for (int j = 0; j < n; ++j) {
+    int j = 0;
+#if CV_SIMD128_64F
+    // Two at a time: the division costs most. The same operations as one at a time, so the same values.
+    const cv::v_float64x2 m0 = cv::v_setall_f64(m[0]), m3 = cv::v_setall_f64(m[3]), m6 = cv::v_setall_f64(m[6]);
+    const cv::v_float64x2 start_x = cv::v_setall_f64(x0), start_y = cv::v_setall_f64(y0),
+                          start_w = cv::v_setall_f64(w0), scale = cv::v_setall_f64(unit), zero = cv::v_setzero_f64(),
+                          low = cv::v_setall_f64(kLow), high = cv::v_setall_f64(kHigh);
+    const auto position = [&](const cv::v_float64x2& start, const cv::v_float64x2& step, const cv::v_float64x2& column,
+                              const cv::v_float64x2& inverse) {
+      return cv::v_max(low, cv::v_min(high, (start + step * column) * inverse));
+    };
+    for (; j + 4 <= n; j += 4) {
+      const cv::v_float64x2 column0(first + j, first + j + 1.0), column1(first + j + 2.0, first + j + 3.0);
+      const cv::v_float64x2 w0v = start_w + m6 * column0, w1v = start_w + m6 * column1;
+      const cv::v_float64x2 inverse0 = cv::v_select(w0v != zero, scale / w0v, zero),
+                            inverse1 = cv::v_select(w1v != zero, scale / w1v, zero);
+      cv::v_store(source_x + j,
+                  cv::v_round(position(start_x, m0, column0, inverse0), position(start_x, m0, column1, inverse1)));
+      cv::v_store(source_y + j,
+                  cv::v_round(position(start_y, m3, column0, inverse0), position(start_y, m3, column1, inverse1)));
+    }
+#endif
+    for (; j < n; ++j) {
       const double i = first + j;
       const double w = w0 + m[6] * i;
-      const double scale = unit / w;  // infinite where w is 0, and not used there
-      const double inverse = w != 0 ? scale : 0.0;
-      source_x[j] = std::max(kLow, std::min(kHigh, (x0 + m[0] * i) * inverse));
-      source_y[j] = std::max(kLow, std::min(kHigh, (y0 + m[3] * i) * inverse));
+      const double inverse = w != 0 ? unit / w : 0.0;
+      source_x[j] = cv::saturate_cast<int>(std::max(kLow, std::min(kHigh, (x0 + m[0] * i) * inverse)));
+      source_y[j] = cv::saturate_cast<int>(std::max(kLow, std::min(kHigh, (y0 + m[3] * i) * inverse)));
     }
-    short* out = xy + 2 * first;
-    if (weights == nullptr) {
-      for (int j = 0; j < n; ++j) {
-        out[2 * j] = cv::saturate_cast<short>(cv::saturate_cast<int>(source_x[j]));
-        out[2 * j + 1] = cv::saturate_cast<short>(cv::saturate_cast<int>(source_y[j]));
-      }
-    } else {
-      for (int j = 0; j < n; ++j) {
-        const int x = cv::saturate_cast<int>(source_x[j]), y = cv::saturate_cast<int>(source_y[j]);
-        out[2 * j] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
-        out[2 * j + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
-        weights[first + j] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
-      }
-    }
+    StorePositions(source_x, source_y, xy + 2 * first, weights == nullptr ? nullptr : weights + first, n);
   }
 }
 
