@@ -8,15 +8,17 @@
 # time until the deadline or the cancellation, is that hold (one run each; an upper bound, by the metrics
 # polling and the client's start-up, ~10-50 ms). "-": the chain was done before.
 #
-#   bench/worst-case-hold.sh [--backend cpu|cuda] [--build-dir build]
+#   bench/worst-case-hold.sh [--backend cpu|cuda] [--build-dir build] [--only REGEX]
+# --only: just the chains that match REGEX (grep -E), e.g. --only warp
 set -euo pipefail
 cd "$(dirname "$0")/.."
-backend=cpu build_dir=build
+backend=cpu build_dir=build only=
 while [ $# -gt 0 ]; do
   case "$1" in
     --backend) backend="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
-    *) echo "usage: $0 [--backend cpu|cuda] [--build-dir DIR]" >&2; exit 2 ;;
+    --only) only="$2"; shift 2 ;;
+    *) echo "usage: $0 [--backend cpu|cuda] [--build-dir DIR] [--only REGEX]" >&2; exit 2 ;;
   esac
 done
 server="$build_dir/server/imgproc_server" cli="$build_dir/client/imgproc_cli"
@@ -45,6 +47,7 @@ chains=(
   "resize width=4800 height=3500 | box_filter kernel_width=31"
   "resize width=8000 height=4000 | gaussian_blur kernel_width=255"
   "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | warp_perspective matrix=1,0.1,0,0,1,0,0,0,1 interpolation=INTERPOLATION_CUBIC"
+  "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | warp_affine matrix=0.9,0.2,10,-0.2,0.9,30 interpolation=INTERPOLATION_CUBIC"
 )
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 metrics_port=$(sed -n 's/.*metrics on [0-9.]*:\([0-9]*\).*/\1/p' "$out/server.log" | head -n 1)
@@ -88,6 +91,7 @@ release() {
 }
 printf '%-8s %-122s %11s %8s %15s %13s\n' backend chain estimate seconds "after deadline" "after cancel"
 for chain in "${chains[@]}"; do
+  [ -n "$only" ] && ! grep -qE -- "$only" <<< "$chain" && continue
   estimate=$("$cli" process --target=127.0.0.1:$strict --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw 2>&1 \
              | sed -n 's/.*brings the request to \([0-9.e+]*\),.*/\1/p' | head -n 1 || true)
   t0=$(date +%s%N)

@@ -1,8 +1,12 @@
 // Geometry: resize, crop, pad, flip, rotate, warp_affine, warp_perspective.
 #include "ops/geometry.h"
 
+#include <climits>
 #include <cmath>
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/imgproc/hal/hal.hpp>
+#include <vector>
 
 #include "ops/op_util.h"
 
@@ -188,17 +192,239 @@ IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
 // ---------------------------------------------------------------- warps (affine, perspective, rotate)
 
+// cv::warpAffine and cv::warpPerspective in stripes of whole output rows, with the same bytes. OpenCV computes
+// a warp as fixed-point source coordinates (1/32 pixel, and for linear and cubic an index into its table of
+// interpolation weights) for a segment of an output row at a time, then cv::remap of those maps. A stripe makes
+// its rows' maps the same way and remaps them, as the warp would. The coordinates come from the inverse matrix
+// and the absolute output position, never from a matrix shifted to the stripe (which rounds differently). A
+// perspective segment's coordinates depend on where the segment starts (they step along it from its first
+// column), so the segments start at the same columns as OpenCV's blocks. OpenCV 4.14 (the CUDA configuration's)
+// exports the per-segment functions (cv::hal::warp*Blockline*), and they are used there; OpenCV 4.6 keeps them
+// internal, and the same arithmetic is done here (warp_line; the versions between were not checked, and take
+// it too). warp_stripes_test checks every interpolation, border and layout against the whole-image call, on
+// both versions.
+#if CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 14)
+#define IMGPROC_OPENCV_EXPORTS_WARP_LINES 1
+#else
+#define IMGPROC_OPENCV_EXPORTS_WARP_LINES 0
+#endif
+
+#if !IMGPROC_OPENCV_EXPORTS_WARP_LINES
+namespace warp_line {
+
+constexpr int kTableMask = cv::INTER_TAB_SIZE - 1;
+
+// Two's complement addition, as the vector code that computes most of a row adds.
+int WrappingAdd(int a, int b) { return static_cast<int>(static_cast<unsigned>(a) + static_cast<unsigned>(b)); }
+
+// Rounded source positions (whole pixels for nearest, else 1/32 pixels) as the maps store them: the pixel, and
+// for interpolation the weights' table index. Eight at a time with 128-bit vectors, the rest one by one; the
+// same integer operations either way.
+void StorePositions(const int* source_x, const int* source_y, short* xy, short* weights, int count) {
+  int i = 0;
+#if CV_SIMD128
+  const cv::v_int32x4 mask = cv::v_setall_s32(kTableMask);
+  for (; i + 8 <= count; i += 8) {
+    const cv::v_int32x4 x0 = cv::v_load(source_x + i), x1 = cv::v_load(source_x + i + 4);
+    const cv::v_int32x4 y0 = cv::v_load(source_y + i), y1 = cv::v_load(source_y + i + 4);
+    if (weights == nullptr) {
+      cv::v_store_interleave(xy + 2 * i, cv::v_pack(x0, x1), cv::v_pack(y0, y1));
+    } else {
+      cv::v_store_interleave(xy + 2 * i, cv::v_pack(x0 >> cv::INTER_BITS, x1 >> cv::INTER_BITS),
+                             cv::v_pack(y0 >> cv::INTER_BITS, y1 >> cv::INTER_BITS));
+      cv::v_store(weights + i, cv::v_pack(((y0 & mask) << cv::INTER_BITS) + (x0 & mask),
+                                          ((y1 & mask) << cv::INTER_BITS) + (x1 & mask)));
+    }
+  }
+#endif
+  for (; i < count; ++i) {
+    const int x = source_x[i], y = source_y[i];
+    if (weights == nullptr) {
+      xy[2 * i] = cv::saturate_cast<short>(x);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y);
+    } else {
+      xy[2 * i] = cv::saturate_cast<short>(x >> cv::INTER_BITS);
+      xy[2 * i + 1] = cv::saturate_cast<short>(y >> cv::INTER_BITS);
+      weights[i] = static_cast<short>((y & kTableMask) * cv::INTER_TAB_SIZE + (x & kTableMask));
+    }
+  }
+}
+
+constexpr int kChunk = 256;  // positions computed before they are stored
+
+// Affine: x0/y0 the row's fixed-point source position (1/1024 pixel, rounding offset included), column_x/y the
+// columns' steps.
+void Affine(const int* column_x, const int* column_y, short* xy, short* weights, int x0, int y0, int count,
+            int scale_bits) {
+  const int shift = weights == nullptr ? scale_bits : scale_bits - cv::INTER_BITS;
+  int source_x[kChunk], source_y[kChunk];
+  for (int first = 0; first < count; first += kChunk) {
+    const int n = std::min(kChunk, count - first);
+    for (int j = 0; j < n; ++j) {  // vectorized by the compiler
+      source_x[j] = WrappingAdd(x0, column_x[first + j]) >> shift;
+      source_y[j] = WrappingAdd(y0, column_y[first + j]) >> shift;
+    }
+    StorePositions(source_x, source_y, xy + 2 * first, weights == nullptr ? nullptr : weights + first, n);
+  }
+}
+
+// Perspective: m the inverse matrix, x0/y0/w0 its product with the segment's first column.
+void Perspective(const double* m, short* xy, short* weights, double x0, double y0, double w0, int count) {
+  const double unit = weights == nullptr ? 1.0 : static_cast<double>(cv::INTER_TAB_SIZE);
+  constexpr double kLow = INT_MIN, kHigh = INT_MAX;
+  int source_x[kChunk], source_y[kChunk];
+  for (int first = 0; first < count; first += kChunk) {
+    const int n = std::min(kChunk, count - first);
+    int j = 0;
+#if CV_SIMD128_64F
+    // Two at a time: the division costs most. The same operations as one at a time, so the same values.
+    const cv::v_float64x2 m0 = cv::v_setall_f64(m[0]), m3 = cv::v_setall_f64(m[3]), m6 = cv::v_setall_f64(m[6]);
+    const cv::v_float64x2 start_x = cv::v_setall_f64(x0), start_y = cv::v_setall_f64(y0),
+                          start_w = cv::v_setall_f64(w0), scale = cv::v_setall_f64(unit), zero = cv::v_setzero_f64(),
+                          low = cv::v_setall_f64(kLow), high = cv::v_setall_f64(kHigh);
+    const auto position = [&](const cv::v_float64x2& start, const cv::v_float64x2& step, const cv::v_float64x2& column,
+                              const cv::v_float64x2& inverse) {
+      return cv::v_max(low, cv::v_min(high, (start + step * column) * inverse));
+    };
+    for (; j + 4 <= n; j += 4) {
+      const cv::v_float64x2 column0(first + j, first + j + 1.0), column1(first + j + 2.0, first + j + 3.0);
+      const cv::v_float64x2 w0v = start_w + m6 * column0, w1v = start_w + m6 * column1;
+      const cv::v_float64x2 inverse0 = cv::v_select(w0v != zero, scale / w0v, zero),
+                            inverse1 = cv::v_select(w1v != zero, scale / w1v, zero);
+      cv::v_store(source_x + j,
+                  cv::v_round(position(start_x, m0, column0, inverse0), position(start_x, m0, column1, inverse1)));
+      cv::v_store(source_y + j,
+                  cv::v_round(position(start_y, m3, column0, inverse0), position(start_y, m3, column1, inverse1)));
+    }
+#endif
+    for (; j < n; ++j) {
+      const double i = first + j;
+      const double w = w0 + m[6] * i;
+      const double inverse = w != 0 ? unit / w : 0.0;
+      source_x[j] = cv::saturate_cast<int>(std::max(kLow, std::min(kHigh, (x0 + m[0] * i) * inverse)));
+      source_y[j] = cv::saturate_cast<int>(std::max(kLow, std::min(kHigh, (y0 + m[3] * i) * inverse)));
+    }
+    StorePositions(source_x, source_y, xy + 2 * first, weights == nullptr ? nullptr : weights + first, n);
+  }
+}
+
+}  // namespace warp_line
+#endif
+
+class WarpStripes {
+ public:
+  explicit WarpStripes(const WarpParams& w) : w_(w), nearest_(w.interpolation == cv::INTER_NEAREST) {
+    // The destination-to-source matrix, inverted as cv::warpAffine/cv::warpPerspective invert a forward one.
+    inverse_ = cv::Mat(w.matrix.rows, 3, CV_64F, m_);
+    if (w.affine()) {
+      cv::invertAffineTransform(w.matrix, inverse_);
+    } else {
+      cv::invert(w.matrix, inverse_);
+    }
+    CV_Assert(inverse_.data == reinterpret_cast<uchar*>(m_));
+    // OpenCV's warps cut the output into blocks of side^2 pixels at most, side/2 rows high where the output has
+    // them: side 64 for affine warps, 32 for perspective ones. Only perspective coordinates depend on the cut.
+    const int side = w.affine() ? 64 : 32;
+    block_rows_ = std::min(side / 2, w.size.height);
+    segment_ = std::min(side * side / block_rows_, w.size.width);
+    block_rows_ = std::min(side * side / segment_, w.size.height);
+    xy_.create(block_rows_, segment_, CV_16SC2);
+    if (!nearest_) weights_.create(block_rows_, segment_, CV_16UC1);
+    // The coordinates' fixed-point steps along a row (affine): the column's term of the matrix product.
+    if (w.affine()) {
+      column_x_.resize(w.size.width);
+      column_y_.resize(w.size.width);
+      for (int x = 0; x < w.size.width; ++x) {
+        column_x_[x] = cv::saturate_cast<int>(m_[0] * x * kAffineScale);
+        column_y_[x] = cv::saturate_cast<int>(m_[3] * x * kAffineScale);
+      }
+    }
+  }
+
+  // dst(rows) of the warp; dst is the whole output. Block by block, as OpenCV's warp goes, so that a block's maps
+  // stay in the cache between making and reading them.
+  void Run(const cv::Mat& src, cv::Mat& dst, int first_row, int rows) {
+    const int width = w_.size.width;
+    for (int top = 0; top < rows; top += block_rows_) {
+      const int height = std::min(block_rows_, rows - top);
+      for (int x = 0; x < width; x += segment_) {
+        const cv::Rect block(x, first_row + top, std::min(segment_, width - x), height);
+        MakeMaps(block);
+        // Remapped by the same columns as the warp's blocks too: OpenCV 4.14's remap of single-channel float32
+        // images computes a block's last columns in another way than its others (values differ in the last bit).
+        const cv::Rect maps(0, 0, block.width, block.height);
+        cv::Mat part = dst(block);
+        cv::remap(src, part, xy_(maps), nearest_ ? cv::Mat() : weights_(maps), w_.interpolation, w_.border,
+                  w_.border_value);
+        CV_Assert(part.data == dst.ptr(block.y, block.x));
+      }
+    }
+  }
+
+ private:
+  // xy_ (and weights_) for the output pixels of `block`.
+  void MakeMaps(const cv::Rect& block) {
+    const int x = block.x, n = block.width;
+    for (int r = 0; r < block.height; ++r) {
+      const int y = block.y + r;
+      short* xy = xy_.ptr<short>(r);
+      short* weights = nearest_ ? nullptr : reinterpret_cast<short*>(weights_.ptr<ushort>(r));
+      if (w_.affine()) {
+        // Rounded to the nearest source pixel (nearest) or to the nearest 1/32 (the weights' table).
+        const int round = nearest_ ? kAffineScale / 2 : kAffineScale / static_cast<int>(cv::INTER_TAB_SIZE) / 2;
+        const int x0 = cv::saturate_cast<int>((m_[1] * y + m_[2]) * kAffineScale) + round;
+        const int y0 = cv::saturate_cast<int>((m_[4] * y + m_[5]) * kAffineScale) + round;
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+        if (nearest_) {
+          cv::hal::warpAffineBlocklineNN(&column_x_[x], &column_y_[x], xy, x0, y0, n);
+        } else {
+          cv::hal::warpAffineBlockline(&column_x_[x], &column_y_[x], xy, weights, x0, y0, n);
+        }
+#else
+        warp_line::Affine(&column_x_[x], &column_y_[x], xy, weights, x0, y0, n, kAffineBits);
+#endif
+      } else {
+        // As OpenCV sums them, without fused multiply-adds (the project builds for baseline x86-64; flags that
+        // allow FMA would let the compiler fuse these and round differently, which warp_stripes_test shows).
+        const double x0 = m_[0] * x + m_[1] * y + m_[2];
+        const double y0 = m_[3] * x + m_[4] * y + m_[5];
+        const double w0 = m_[6] * x + m_[7] * y + m_[8];
+#if IMGPROC_OPENCV_EXPORTS_WARP_LINES
+        if (nearest_) {
+          cv::hal::warpPerspectiveBlocklineNN(m_, xy, x0, y0, w0, n);
+        } else {
+          cv::hal::warpPerspectiveBlockline(m_, xy, weights, x0, y0, w0, n);
+        }
+#else
+        warp_line::Perspective(m_, xy, weights, x0, y0, w0, n);
+#endif
+      }
+    }
+  }
+
+  // The fixed-point scale of affine coordinates before they are cut to the map's 1/32 pixel.
+  static constexpr int kAffineBits = std::max(10, static_cast<int>(cv::INTER_BITS));
+  static constexpr int kAffineScale = 1 << kAffineBits;
+
+  const WarpParams& w_;
+  const bool nearest_;
+  double m_[9] = {};
+  cv::Mat inverse_;
+  int block_rows_ = 0, segment_ = 0;  // a block's size
+  std::vector<int> column_x_, column_y_;
+  cv::Mat xy_, weights_;  // a block's maps
+};
+
 void SetWarp(StepBinder& b, const WarpParams& w) {
   b.output().width = w.size.width;
   b.output().height = w.size.height;
   b.SetWork(PixelChannels(b.output()) * InterpolationTaps(w.interpolation));
   b.SetParams(w);
-  b.SetCpu([w](const cv::Mat& src, cv::Mat& dst) {
-    if (w.affine()) {
-      cv::warpAffine(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
-    } else {
-      cv::warpPerspective(src, dst, w.matrix, w.size, w.interpolation, w.border, w.border_value);
-    }
+  b.SetCpuStriped([w](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    dst.create(w.size, src.type());
+    WarpStripes stripes(w);
+    return ForEachStripe(ctx, w.size, {},
+                         [&](const cv::Rect& stripe) { stripes.Run(src, dst, stripe.y, stripe.height); });
   });
 }
 

@@ -43,7 +43,12 @@ std::vector<HeavyChain> HeavyChains() {
            }},
           {"gaussian_255", 8000, 4000, [](pb::Operation& op) { op.mutable_gaussian_blur()->set_kernel_width(255); },
            2 * kReleaseBoundUs},
-          {"median_31", 4800, 3500, [](pb::Operation& op) { op.mutable_median_blur()->set_kernel_size(31); }}};
+          {"median_31", 4800, 3500, [](pb::Operation& op) { op.mutable_median_blur()->set_kernel_size(31); }},
+          {"warp_perspective_cubic", 10000, 10000, [](pb::Operation& op) {
+             auto* warp = op.mutable_warp_perspective();
+             for (const double v : {1.0, 0.1, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0}) warp->add_matrix(v);
+             warp->set_interpolation(pb::INTERPOLATION_CUBIC);
+           }}};
 }
 
 // The photo resized, the heavy step, and a resize to 64x64 so that encoding the answer costs nothing.
@@ -96,14 +101,16 @@ TEST_P(DeadlineTest, AnExpiredPassFreesTheWorkerSoonAfterItsDeadline) {
 INSTANTIATE_TEST_SUITE_P(HeaviestChains, DeadlineTest, ::testing::ValuesIn(HeavyChains()),
                          [](const auto& info) { return info.param.name; });
 
-TEST(CancelTest, ACancelledPassFreesTheWorkerSoonAfterTheCancellation) {
+class CancelTest : public ::testing::TestWithParam<HeavyChain> {};
+
+TEST_P(CancelTest, ACancelledPassFreesTheWorkerSoonAfterTheCancellation) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   grpc::ClientContext context;
   auto heavy = std::async(std::launch::async, [&] {
     pb::ProcessResponse ignored;
-    return stub->Process(&context, HeavyRequest(HeavyChains()[0]), &ignored);
+    return stub->Process(&context, HeavyRequest(GetParam()), &ignored);
   });
   ASSERT_TRUE(WaitForServerState(server.metrics_port(), 1, 0));
   pb::ProcessResponse response;
@@ -111,7 +118,7 @@ TEST(CancelTest, ACancelledPassFreesTheWorkerSoonAfterTheCancellation) {
       std::async(std::launch::async, [&] { return CallProcess(*stub, CheapRequest(), &response, seconds(60)); });
   ASSERT_TRUE(WaitForServerState(server.metrics_port(), 2, 1));  // the cheap one waits for the worker
   const auto cancelled = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(milliseconds(600));  // into the bilateral filter, as the client was
+  std::this_thread::sleep_for(milliseconds(600));  // into the heavy step, as the client was
   context.TryCancel();
   EXPECT_EQ(heavy.get().error_code(), grpc::CANCELLED);
   const grpc::Status cheap_status = cheap.get();
@@ -123,6 +130,10 @@ TEST(CancelTest, ACancelledPassFreesTheWorkerSoonAfterTheCancellation) {
       << "the worker was held " << waited_after_cancel_us / 1000 << " ms past the cancellation";
   EXPECT_LT(std::chrono::steady_clock::now() - cancelled, seconds(30));
 }
+
+// The bilateral filter of the report and the warp (0.4 s of resize first, then ~2 s of warp).
+INSTANTIATE_TEST_SUITE_P(HeavyChains, CancelTest, ::testing::Values(HeavyChains()[0], HeavyChains()[3]),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace imgproc::testing
