@@ -176,7 +176,7 @@ TiffFile WriteTiff(const TiffLayout& l, const cv::Mat& photo) {
         for (int c = 0; c < 3; ++c) colour_levels[c] = colour[c];
       } else {
         const Sample v = Encode(l, g, x, y, 0);
-        const double max_value = (1 << l.bits) - 1;
+        const double max_value = std::ldexp(1.0, l.bits) - 1;  // bits is up to 64 (float64 layouts)
         s[0] = l.colour == TiffColour::kMinIsWhite ? max_value - v.stored : v.stored;  // 0 is white
         colour_levels[0] = colour_levels[1] = colour_levels[2] = v.level;
       }
