@@ -1,6 +1,7 @@
 #include "common/server_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +56,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   if (pipe(out) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    // A test that dies (a sanitizer's report ends it at once) must not leave its server running: ctest would wait
+    // for the server's stderr, which it inherited, until the test's timeout.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
