@@ -58,7 +58,7 @@ asan_tests() { (cd build-asan && ctest --output-on-failure --timeout 1800 -j "$(
 # ThreadSanitizer: the concurrent parts of the server (scheduler, worker pools, dynamic batcher, budgets, front stage).
 tsan_tests() {
   (cd build-tsan && ctest --output-on-failure --timeout 1800 -j "$(nproc)" \
-     -R "unit\.(SchedulerTest|WorkerPoolTest|DynamicBatcherTest|CountedBudgetTest|FrontStageTest)\.")
+     -R "unit\.(SchedulerTest|WorkerPoolTest|WorkerPoolShutdownTest|DynamicBatcherTest|CountedBudgetTest|FrontStageTest)\.")
 }
 
 cpu_tests() { (cd build && ctest --output-on-failure --timeout 900 -j "$(nproc)"); }
