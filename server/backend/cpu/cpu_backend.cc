@@ -59,7 +59,8 @@ DeviceDescription CpuDeviceDescription(int index, int count) {
   cpu.kind = "cpu";
   cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
   cpu.codecs =
-      "libjpeg-turbo (JPEG in BGR), OpenCV's codecs (libpng, libwebp, libtiff), giflib; JPEG and WebP shrink on load";
+      "libjpeg-turbo (JPEG in BGR), libpng and libtiff (called directly, with limits), OpenCV's codecs (WebP, BMP), "
+      "giflib; JPEG and WebP shrink on load";
   return cpu;
 }
 
