@@ -134,7 +134,10 @@ absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const Imag
                                              int shrink_factor, std::string* damage) {
   const bool grayscale = mode == DecodeMode::kGrayscale || (mode == DecodeMode::kUnchanged && header.channels == 1);
   absl::StatusOr<cv::Mat> image = DecodeJpegBgr(bytes, grayscale, shrink_factor, damage);
-  if (absl::IsUnimplemented(image.status())) return DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+  if (absl::IsUnimplemented(image.status())) {
+    if (absl::Status whole = CheckCmykJpegDecodes(bytes, shrink_factor); !whole.ok()) return whole;
+    return DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+  }
   return image;
 }
 

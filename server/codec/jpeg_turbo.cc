@@ -76,6 +76,7 @@ void InstallErrorManager(ErrorManager& errors, j_common_ptr info) {
 struct DecodeJob {
   absl::string_view bytes;
   bool grayscale = false;
+  bool cmyk = false;  // a 4-component stream, decoded as CMYK (CheckCmykJpegDecodes)
   int shrink_factor = 1;
   ErrorManager errors;
   jpeg_decompress_struct info{};  // zeroed: jpeg_destroy_decompress is safe whatever happened
@@ -94,13 +95,17 @@ Outcome RunDecode(DecodeJob* job) {
   jpeg_create_decompress(&job->info);
   jpeg_mem_src(&job->info, reinterpret_cast<const unsigned char*>(job->bytes.data()), job->bytes.size());
   jpeg_read_header(&job->info, TRUE);
-  if (job->info.num_components != 1 && job->info.num_components != 3) return Outcome::kNotOurs;
-  job->info.out_color_space = job->grayscale ? JCS_GRAYSCALE : JCS_EXT_BGR;
+  if (job->cmyk != (job->info.num_components == 4)) return Outcome::kNotOurs;
+  if (!job->cmyk && job->info.num_components != 1 && job->info.num_components != 3) return Outcome::kNotOurs;
+  job->info.out_color_space = job->cmyk ? JCS_CMYK : job->grayscale ? JCS_GRAYSCALE : JCS_EXT_BGR;
   job->info.scale_num = 1;
   job->info.scale_denom = static_cast<unsigned int>(job->shrink_factor);
   jpeg_start_decompress(&job->info);
   const int height = static_cast<int>(job->info.output_height);
-  job->image.create(height, static_cast<int>(job->info.output_width), job->grayscale ? CV_8UC1 : CV_8UC3);
+  job->image.create(height, static_cast<int>(job->info.output_width),
+                    job->cmyk        ? CV_8UC4
+                    : job->grayscale ? CV_8UC1
+                                     : CV_8UC3);
   job->rows.resize(height);
   for (int y = 0; y < height; ++y) job->rows[y] = job->image.ptr(y);
   while (job->info.output_scanline < job->info.output_height) {
@@ -177,6 +182,34 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
   return absl::InvalidArgumentError(
       absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
                    job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows"));
+}
+
+absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
+  DecodeJob job;
+  job.bytes = bytes;
+  job.cmyk = true;
+  job.shrink_factor = shrink_factor;
+  Outcome outcome = Outcome::kFailed;
+  try {
+    outcome = RunDecode(&job);
+  } catch (const std::exception& e) {
+    jpeg_destroy_decompress(&job.info);
+    return absl::ResourceExhaustedError(absl::StrCat("decoding jpeg: ", e.what()));
+  }
+  jpeg_destroy_decompress(&job.info);
+  if (outcome == Outcome::kNotOurs) return absl::InvalidArgumentError("JPEG without 4 components: not CMYK or YCCK");
+  if (outcome == Outcome::kFailed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
+                     job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows"));
+  }
+  if (job.errors.damage[0] != '\0') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "damaged or truncated CMYK/YCCK JPEG (", job.errors.damage,
+        "): refused, since only a whole one converts reliably (OpenCV's converter leaves what it does not reach "
+        "unwritten)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {

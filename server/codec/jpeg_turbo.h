@@ -23,6 +23,13 @@ namespace imgproc {
 absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, int shrink_factor,
                                       std::string* damage = nullptr);
 
+// OpenCV converts CMYK and YCCK JPEGs, but its JPEG reader stops at the first row its data cannot supply and still
+// reports success, leaving the rest of its output (and of its row buffer) unwritten: memory an earlier request may
+// have held (fuzz_decode_pattern found it). This decodes such a stream through libjpeg-turbo's in-memory source
+// first, which pads a stream that ends early and warns: OK when every row decodes without damage, else
+// INVALID_ARGUMENT with libjpeg's reason, so that only whole streams reach OpenCV.
+absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor);
+
 // Encodes 8-bit gray, BGR or BGRA (whose alpha JPEG cannot store and is dropped) at `quality` (1..100), with
 // OpenCV's settings: baseline, 4:2:0 for colour, standard Huffman tables.
 absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality);

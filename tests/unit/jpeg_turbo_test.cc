@@ -141,5 +141,22 @@ TEST(JpegTurboTest, FourComponentJpegsAreLeftToOpenCv) {
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnimplemented) << got.status();
 }
 
+// OpenCV's reader leaves the rows of a CMYK stream that ends early unwritten (fuzz_decode_pattern found it with
+// tests/fuzz/header_seeds/cmyk_jpeg_scan_cut_short.jpg): such a stream is refused before it reaches OpenCV, and a
+// whole one passes, at every scale.
+TEST(JpegTurboTest, OnlyWholeCmykJpegsReachOpenCv) {
+  const std::string whole = ReadFile(TestDataPath("cmyk_64x48.jpg"));
+  for (const int factor : {1, 2, 4, 8}) EXPECT_TRUE(CheckCmykJpegDecodes(whole, factor).ok()) << factor;
+  for (const size_t cut : {whole.size() / 2, whole.size() * 9 / 10}) {
+    const absl::Status status = CheckCmykJpegDecodes(whole.substr(0, cut), 1);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << cut << ": " << status;
+    EXPECT_NE(status.message().find("damaged or truncated CMYK/YCCK JPEG"), std::string::npos) << status;
+  }
+  const std::string fuzzed = ReadFile(TestDataPath("../fuzz/header_seeds/cmyk_jpeg_scan_cut_short.jpg"));
+  EXPECT_EQ(CheckCmykJpegDecodes(fuzzed, 1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckCmykJpegDecodes(ReadFile(PhotoPath("nature/Dune.jpg")), 1).code(),
+            absl::StatusCode::kInvalidArgument);  // three components: not CMYK
+}
+
 }  // namespace
 }  // namespace imgproc::testing
