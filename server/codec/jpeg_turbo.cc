@@ -120,6 +120,24 @@ Outcome RunDecode(DecodeJob* job) {
   return Outcome::kDone;
 }
 
+// RunDecode with what every caller does around it: the image's allocation failing (cv::Exception, std::bad_alloc)
+// is RESOURCE_EXHAUSTED, and libjpeg's state is released in every outcome.
+absl::StatusOr<Outcome> DecodeAndRelease(DecodeJob& job) {
+  absl::StatusOr<Outcome> outcome = Outcome::kFailed;
+  try {
+    outcome = RunDecode(&job);
+  } catch (const std::exception& e) {
+    outcome = absl::ResourceExhaustedError(absl::StrCat("decoding jpeg: ", e.what()));
+  }
+  jpeg_destroy_decompress(&job.info);
+  return outcome;
+}
+
+std::string FailureMessage(const DecodeJob& job) {
+  return absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
+                      job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows");
+}
+
 struct EncodeJob {
   const cv::Mat* image = nullptr;
   int quality = 95;
@@ -163,15 +181,9 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
   job.bytes = bytes;
   job.grayscale = grayscale;
   job.shrink_factor = shrink_factor;
-  Outcome outcome = Outcome::kFailed;
-  try {
-    outcome = RunDecode(&job);
-  } catch (const std::exception& e) {  // the image's allocation (cv::Exception, std::bad_alloc)
-    jpeg_destroy_decompress(&job.info);
-    return absl::ResourceExhaustedError(absl::StrCat("decoding jpeg: ", e.what()));
-  }
-  jpeg_destroy_decompress(&job.info);
-  switch (outcome) {
+  const absl::StatusOr<Outcome> outcome = DecodeAndRelease(job);
+  if (!outcome.ok()) return outcome.status();
+  switch (*outcome) {
     case Outcome::kDone:
       if (damage != nullptr) damage->assign(job.errors.damage);
       return std::move(job.image);
@@ -179,9 +191,7 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
       return absl::UnimplementedError("JPEG with 4 components (CMYK or YCCK): OpenCV converts those");
     case Outcome::kFailed: break;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
-                   job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows"));
+  return absl::InvalidArgumentError(FailureMessage(job));
 }
 
 absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
@@ -189,20 +199,10 @@ absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
   job.bytes = bytes;
   job.cmyk = true;
   job.shrink_factor = shrink_factor;
-  Outcome outcome = Outcome::kFailed;
-  try {
-    outcome = RunDecode(&job);
-  } catch (const std::exception& e) {
-    jpeg_destroy_decompress(&job.info);
-    return absl::ResourceExhaustedError(absl::StrCat("decoding jpeg: ", e.what()));
-  }
-  jpeg_destroy_decompress(&job.info);
-  if (outcome == Outcome::kNotOurs) return absl::InvalidArgumentError("JPEG without 4 components: not CMYK or YCCK");
-  if (outcome == Outcome::kFailed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("could not decode jpeg data (corrupt or truncated): ",
-                     job.errors.message[0] != '\0' ? job.errors.message : "libjpeg returned no rows"));
-  }
+  const absl::StatusOr<Outcome> outcome = DecodeAndRelease(job);
+  if (!outcome.ok()) return outcome.status();
+  if (*outcome == Outcome::kNotOurs) return absl::InvalidArgumentError("JPEG without 4 components: not CMYK or YCCK");
+  if (*outcome == Outcome::kFailed) return absl::InvalidArgumentError(FailureMessage(job));
   if (job.errors.damage[0] != '\0') {
     return absl::InvalidArgumentError(absl::StrCat(
         "damaged or truncated CMYK/YCCK JPEG (", job.errors.damage,
