@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <future>
 #include <string>
@@ -23,15 +25,17 @@ using Seconds = std::chrono::duration<double>;
 // README ("Shutdown"): the process exits within --shutdown_grace plus this margin.
 constexpr Seconds kExitMargin{2.0};
 
-// A bilateral filter on a 2560x1600 photo: of diameter 15 about 0.6 s of one CPU worker on the idle development
-// host (1.5 s with other builds running), of diameter 25 about 2.5 times that.
-pb::ProcessRequest HeavyBilateral(int diameter) {
+// A chain of `filters` bilateral filters of diameter 15 on a 2560x1600 photo: each about 0.25 s of one CPU worker
+// on a fast idle host, 0.6 s on the 2-core development host (1.5 s with other builds running).
+pb::ProcessRequest HeavyBilateral(int filters) {
   pb::ProcessRequest request;
   request.set_image(ReadFile(PhotoPath("nature/Aqua.jpg")));
-  auto* bilateral = request.add_operations()->mutable_bilateral_filter();
-  bilateral->set_diameter(diameter);
-  bilateral->set_sigma_color(40);
-  bilateral->set_sigma_space(40);
+  for (int i = 0; i < filters; ++i) {
+    auto* bilateral = request.add_operations()->mutable_bilateral_filter();
+    bilateral->set_diameter(15);
+    bilateral->set_sigma_color(40);
+    bilateral->set_sigma_space(40);
+  }
   return request;
 }
 
@@ -46,26 +50,32 @@ struct ShutdownRun {
   int exit_code = -1;
 };
 
-// `requests` calls on 2 workers, each on a connection of its own; SIGTERM once all are admitted (in flight, all
-// but two queued).
-ShutdownRun SigtermWithQueuedWork(int requests, int diameter, const std::string& grace) {
+// `requests` calls on 2 workers, each on a connection of its own, each taking `seconds_per_request` or more of a
+// worker on this host; SIGTERM once all are admitted (in flight, all but two queued). The work per request is
+// scaled from a measured one-filter request, so that the queue outlasts the grace on a fast host as on a slow one.
+ShutdownRun SigtermWithQueuedWork(int requests, double seconds_per_request, const std::string& grace) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--shutdown_grace=" + grace});
   EXPECT_TRUE(server.started());
-  const pb::ProcessRequest request = HeavyBilateral(diameter);
   // A server that has served: one request per worker, so that it knows its service time when the signal comes (one
   // that has not judges from the first requests to finish after it, and refuses later).
+  const pb::ProcessRequest one_filter = HeavyBilateral(1);
+  const auto warm_start = std::chrono::steady_clock::now();
   {
-    auto a = std::async(std::launch::async, [&] { return CallProcess(*server.NewStub(), request).ok(); });
-    auto b = std::async(std::launch::async, [&] { return CallProcess(*server.NewStub(), request).ok(); });
+    auto a = std::async(std::launch::async, [&] { return CallProcess(*server.NewStub(), one_filter).ok(); });
+    auto b = std::async(std::launch::async, [&] { return CallProcess(*server.NewStub(), one_filter).ok(); });
     EXPECT_TRUE(a.get() && b.get());
   }
+  const Seconds one_filter_time = std::chrono::steady_clock::now() - warm_start;
+  const int filters = std::max(1, static_cast<int>(std::ceil(seconds_per_request / one_filter_time.count())));
+  std::printf("one filter %.2f s here: %d filters a request\n", one_filter_time.count(), filters);
+  const pb::ProcessRequest request = HeavyBilateral(filters);
   std::chrono::steady_clock::time_point signalled = std::chrono::steady_clock::time_point::max();
   std::vector<std::future<std::pair<grpc::Status, std::chrono::steady_clock::time_point>>> calls;
   for (int i = 0; i < requests; ++i) {
     calls.push_back(std::async(std::launch::async, [&] {
       auto stub = server.NewStub();
       pb::ProcessResponse response;
-      grpc::Status status = CallProcess(*stub, request, &response, std::chrono::minutes(2));
+      grpc::Status status = CallProcess(*stub, request, &response, std::chrono::minutes(5));
       if (status.ok() && response.width() != 2560) status = grpc::Status(grpc::INTERNAL, "wrong answer");
       return std::make_pair(status, std::chrono::steady_clock::now());
     }));
@@ -92,10 +102,10 @@ bool IsRefusedForTheGrace(const grpc::Status& status) {
 }
 
 TEST(ShutdownGraceTest, TwentyQueuedRequestsBeyondTheGraceAnswerOkOrAreRefusedAtOnce) {
-  // The case, 20 requests on 2 workers with a 10 s grace, with work enough to outlast the grace on any host
-  // (15 s idle here): before, gRPC cancelled what was left at the deadline (UNAVAILABLE "Cancelling all calls"
-  // after 10 s) and the process exited after it.
-  const ShutdownRun run = SigtermWithQueuedWork(20, 25, "10s");
+  // The case, 20 requests on 2 workers with a 10 s grace, with 15 s of work or more on any host: before,
+  // gRPC cancelled what was left at the deadline (UNAVAILABLE "Cancelling all calls" after 10 s) and the process
+  // exited after it.
+  const ShutdownRun run = SigtermWithQueuedWork(20, 1.5, "10s");
   ASSERT_EQ(run.outcomes.size(), 20u);
   int ok = 0, refused = 0;
   for (const Outcome& outcome : run.outcomes) {
@@ -116,7 +126,7 @@ TEST(ShutdownGraceTest, TwentyQueuedRequestsBeyondTheGraceAnswerOkOrAreRefusedAt
 
 TEST(ShutdownGraceTest, WorkBeyondTheGraceIsRefusedAtOnceAndTheRestAnswersOk) {
   // 6 s of work or more in a 2 s grace: most must be refused, and those at once.
-  const ShutdownRun run = SigtermWithQueuedWork(20, 15, "2s");
+  const ShutdownRun run = SigtermWithQueuedWork(20, 0.6, "2s");
   ASSERT_EQ(run.outcomes.size(), 20u);
   int ok = 0, refused = 0;
   for (const Outcome& outcome : run.outcomes) {
