@@ -6,6 +6,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "ops/interruptible_call.h"
 #include "ops/op_util.h"
 
 namespace imgproc {
@@ -307,7 +308,8 @@ absl::Status BindCanny(const OpArgs& args, StepBinder& b) {
   const bool l2 = args.Bool("l2_gradient");
   b.SetWork(PixelChannels(b.input()) * 2 * aperture * aperture);  // two Sobel derivatives
   b.SetParams(CannyParams{t1, t2, aperture, l2});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
+  // Hysteresis follows edges across the whole image: stopped inside OpenCV's loops rather than cut into stripes.
+  b.SetCpuInterruptible([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
   return absl::OkStatus();
 }
 
@@ -347,9 +349,8 @@ absl::Status BindThreshold(const OpArgs& args, StepBinder& b) {
   b.SetParams(ThresholdParams{thresh, max_value, type});
   b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
     const auto apply = [=](const cv::Mat& s, cv::Mat& d) { cv::threshold(s, d, thresh, max_value, type); };
-    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram: one call
-      apply(src, dst);
-      return absl::OkStatus();
+    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram
+      return RunInterruptibly(ctx, [&] { apply(src, dst); });
     }
     return FilterInStripes(ctx, src, dst, src.type(), {}, apply);
   });
