@@ -6,6 +6,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "ops/gaussian_fixed_point.h"
 #include "ops/interruptible_call.h"
 #include "ops/op_util.h"
 
@@ -16,6 +17,10 @@ const ParamInfo kFilterBorderParam{"border", "enum BorderMode", "REFLECT_101, CO
                                    "REFLECT_101", "WRAP is not supported by filters"};
 
 // ---------------------------------------------------------------- gaussian_blur
+
+// Kernels up to this size blur 8-bit stripes of the usual duration at a few percent of cost; a stripe of a larger
+// one would be mostly halo, so those are computed row by row here (ops/gaussian_fixed_point.h).
+constexpr int kLargestKernelInStripes = 63;
 
 absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
   const double sigma_x = args.Double("sigma_x"), sigma_y = args.Double("sigma_y");
@@ -42,12 +47,13 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
       cv::GaussianBlur(s, d, params.ksize, params.sigma_x, params.sigma_y, params.border);
     };
     const int min_side = std::max(params.ksize.width, params.ksize.height);
+    if (src.depth() == CV_8U && min_side > kLargestKernelInStripes) {
+      return GaussianBlurFixedPointInRows(ctx, src, dst, params);
+    }
     if (src.depth() == CV_8U) {
       // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
-      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too.
-      // Stripes of at least six halos keep that waste to ~1.7x where the kernel is so large that it decides the
-      // stripe's size (255 taps: 762-pixel tiles, ~0.3-0.5 s each on one core; README, "Bounds"); smaller
-      // kernels get stripes of the usual duration, many halos wide.
+      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too;
+      // stripes of the usual duration are many halos wide for these kernels.
       const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
       return FilterPaddedInStripes(ctx, src, dst, src.type(), {6 * std::max(halo.width, halo.height), true}, halo,
                                    params.border, blur);

@@ -233,6 +233,20 @@ std::vector<StripeCase> StripeCases() {
                                       cv::getStructuringElement(cv::MORPH_RECT, {7, 7}), {-1, -1}, 2);
                      return o;
                    }});
+  // Past 63 taps: OpenCV's fixed-point arithmetic computed here row by row (ops/gaussian_fixed_point.h).
+  cases.push_back(
+      {"gaussian_255x101_BORDER_REFLECT_101", {"gaussian_blur { kernel_width: 255 kernel_height: 101 }"}, [](M s) {
+         cv::Mat o;
+         cv::GaussianBlur(s, o, {255, 101}, 0, 0, cv::BORDER_REFLECT_101);
+         return o;
+       }});
+  cases.push_back({"gaussian_65x255_BORDER_CONSTANT",
+                   {"gaussian_blur { kernel_width: 65 kernel_height: 255 sigma_x: 30 border: BORDER_CONSTANT }"},
+                   [](M s) {
+                     cv::Mat o;
+                     cv::GaussianBlur(s, o, {65, 255}, 30, 0, cv::BORDER_CONSTANT);
+                     return o;
+                   }});
   // The steps stopped inside OpenCV's loops (ops/interruptible_call.h) rather than cut by their inputs.
   const std::pair<const char*, int> interpolations[] = {{"INTERPOLATION_LINEAR", cv::INTER_LINEAR},
                                                         {"INTERPOLATION_NEAREST", cv::INTER_NEAREST},
@@ -388,7 +402,8 @@ TEST(InterruptibleCallTest, EachOneCallStepStopsInsideWithTheLanesStatus) {
       {"clahe { clip_limit: 3 }", false},
       {"equalize_hist {}", true},
       {"equalize_hist {}", false},
-      {"threshold { otsu: true }", true}};
+      {"threshold { otsu: true }", true},
+      {"gaussian_blur { kernel_width: 255 }", false}};
   for (const auto& [text, on_gray] : steps) {
     const cv::Mat& input = on_gray ? gray : color;
     pb::ProcessRequest request;
