@@ -145,21 +145,26 @@ IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 // makes a value depend on the row's length. The radius + 1 rows above are filtered in vain, so stripes are at
 // least 3 (radius + 1) rows (~1.3x the work of one call; diameter 31: 48-row stripes). The border rows count
 // among the extremes: a constant border (0) outside the image's range would change them, so that case runs as
-// one call.
+// one call, stopped inside OpenCV's loop over rows instead (ops/interruptible_call.h).
 absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int diameter,
                                      const StripeFilter& filter, int border) {
   const int radius = std::max(diameter / 2, 1);
   double lo = 0, hi = 0;
   cv::minMaxLoc(src.reshape(1), &lo, &hi);
   if (border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0)) {
-    filter(src, dst);
-    return absl::OkStatus();
+    return RunInterruptibly(ctx, [&] { filter(src, dst); });
   }
   dst.create(src.size(), src.type());
   cv::Mat buffer, filtered;
-  return ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
+  // Stripes are at least 3 (radius + 1) rows, which for a large diameter is a long call: each is stopped inside
+  // OpenCV's loop over its rows as well.
+  absl::Status stopped_inside;
+  const auto run = [&](const cv::Mat& s, cv::Mat& o) {
+    if (stopped_inside.ok()) stopped_inside = RunInterruptibly(ctx, [&] { filter(s, o); });
+  };
+  IMGPROC_RETURN_IF_ERROR(ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
     if (stripe.size() == src.size()) {
-      filter(src, dst);
+      run(src, dst);
       return;
     }
     buffer.create(1 + stripe.height + 2 * radius, src.cols, src.type());
@@ -168,9 +173,10 @@ absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& s
     cv::copyMakeBorder(src(stripe), rows, radius, radius, 0, 0, border);
     buffer.row(0).setTo(cv::Scalar::all(lo));
     buffer.ptr<float>(0)[0] = static_cast<float>(hi);
-    filter(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
-    filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
-  });
+    run(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
+    if (stopped_inside.ok()) filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
+  }));
+  return stopped_inside;
 }
 
 absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
