@@ -144,15 +144,19 @@ IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 // it; the rows below come from the parent buffer. Rows keep the image's width, since the filter's SIMD tail
 // makes a value depend on the row's length. The radius + 1 rows above are filtered in vain, so stripes are at
 // least 3 (radius + 1) rows (~1.3x the work of one call; diameter 31: 48-row stripes). The border rows count
-// among the extremes: a constant border (0) outside the image's range would change them, so that case runs as
-// one call, stopped inside OpenCV's loop over rows instead (ops/interruptible_call.h).
+// among the extremes. A constant border (0) outside the image's values is where one OpenCV call goes wrong: it
+// takes the extremes of the image alone, and the border's distance from them indexes past its weight table
+// (OpenCV 4.6, found by ASan). There the extremes row holds 0 as well, in every stripe, so that the weights span
+// the image and its border: the answer is OpenCV's filter of the image with a far row of zeros added.
 absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int diameter,
                                      const StripeFilter& filter, int border) {
   const int radius = std::max(diameter / 2, 1);
   double lo = 0, hi = 0;
   cv::minMaxLoc(src.reshape(1), &lo, &hi);
-  if (border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0)) {
-    return RunInterruptibly(ctx, [&] { filter(src, dst); });
+  const bool border_outside_values = border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0);
+  if (border_outside_values) {
+    lo = std::min(lo, 0.0);
+    hi = std::max(hi, 0.0);
   }
   dst.create(src.size(), src.type());
   cv::Mat buffer, filtered;
@@ -163,7 +167,7 @@ absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& s
     if (stopped_inside.ok()) stopped_inside = RunInterruptibly(ctx, [&] { filter(s, o); });
   };
   IMGPROC_RETURN_IF_ERROR(ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
-    if (stripe.size() == src.size()) {
+    if (stripe.size() == src.size() && !border_outside_values) {
       run(src, dst);
       return;
     }

@@ -247,6 +247,29 @@ std::vector<StripeCase> StripeCases() {
                      cv::GaussianBlur(s, o, {65, 255}, 30, 0, cv::BORDER_CONSTANT);
                      return o;
                    }});
+  // A constant border (0) outside a float image's values, [0.25, 0.75] here: OpenCV's one call would index past its
+  // weight table; the server's weights span the image and the border, as OpenCV's filter does for the image with
+  // a row of its extremes and 0 added far from it (radius + 1 rows of zeros between, the border above the image).
+  for (const int diameter : {9, 15}) {
+    cases.push_back({absl::StrCat("bilateral_float_constant_border_outside_values_d", diameter),
+                     {to_float, "brightness_contrast { alpha: 0.5 beta: 0.25 }",
+                      absl::StrCat("bilateral_filter { diameter: ", diameter,
+                                   " sigma_color: 0.1 sigma_space: 5 border: BORDER_CONSTANT }")},
+                     [=](M s) {
+                       cv::Mat image;
+                       AsFloat(s).convertTo(image, -1, 0.5, 0.25);
+                       const int radius = diameter / 2;
+                       double lo = 0, hi = 0;
+                       cv::minMaxLoc(image.reshape(1), &lo, &hi);
+                       cv::Mat padded(1 + radius + image.rows, image.cols, image.type(), cv::Scalar::all(0));
+                       padded.row(0).setTo(cv::Scalar::all(std::min(lo, 0.0)));
+                       padded.ptr<float>(0)[0] = static_cast<float>(std::max(hi, 0.0));
+                       image.copyTo(padded.rowRange(1 + radius, padded.rows));
+                       cv::Mat filtered;
+                       cv::bilateralFilter(padded, filtered, diameter, 0.1, 5, cv::BORDER_CONSTANT);
+                       return cv::Mat(filtered.rowRange(1 + radius, filtered.rows).clone());
+                     }});
+  }
   // The steps stopped inside OpenCV's loops (ops/interruptible_call.h) rather than cut by their inputs.
   const std::pair<const char*, int> interpolations[] = {{"INTERPOLATION_LINEAR", cv::INTER_LINEAR},
                                                         {"INTERPOLATION_NEAREST", cv::INTER_NEAREST},
