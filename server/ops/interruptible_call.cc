@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <utility>
@@ -20,6 +21,12 @@ struct InterruptibleCall {
   int loops = 0;          // cv::parallel_for_ calls that reached this module
 };
 thread_local InterruptibleCall* current_call = nullptr;
+
+// What cv::getNumThreads and cv::getNumberOfCPUs tell an OpenCV function that runs under RunInterruptibly (and not
+// inside one of its chunks): the functions that cut their loops by the thread count (Canny's gradient and
+// non-maximum pass: one stripe per thread) then cut them into this many stripes, each a possible chunk. Results do
+// not depend on it: OpenCV's functions give the same bytes for any thread count.
+constexpr int kStripesPerLoop = 128;
 
 // Thrown between two chunks to leave the OpenCV call; caught by RunInterruptibly only.
 struct CallStopped {};
@@ -41,36 +48,54 @@ void RunWhole(const cv::Range& range, const cv::ParallelLoopBody& body, double n
   }
 }
 
+// OpenCV hands a loop body whole stripes only: the range cut into `nstripes` (every index its own stripe when
+// nstripes <= 0) by this rounding, unions of consecutive stripes per call. Some bodies rely on it (Canny's
+// reads a halo of rows that a one-row range overruns), so the chunks here are unions of stripes too.
+struct Stripes {
+  cv::Range range;
+  int count;
+  explicit Stripes(const cv::Range& r, double nstripes) : range(r) {
+    const double length = r.end - r.start;
+    count = cvRound(nstripes <= 0 ? length : std::min(std::max(nstripes, 1.0), length));
+  }
+  int Boundary(int stripe) const {
+    if (stripe >= count) return range.end;
+    return range.start + static_cast<int>((static_cast<uint64_t>(stripe) * (range.end - range.start) + count / 2) /
+                                          static_cast<uint64_t>(count));
+  }
+};
+
 void RunInChunks(InterruptibleCall& call, const cv::Range& range, const cv::ParallelLoopBody& body, double nstripes) {
   const CpuPassContext& ctx = *call.ctx;
-  const int total = range.end - range.start;
-  // Indices of the next chunk: the share of the range that the first stripe's work is of the step's, then what the
-  // chunks so far did in ctx.stripe_seconds (an index is a row of one loop, a tile of another).
-  double size = ctx.pass_work > 0 && ctx.stripe_work > 0 ? std::max(1.0, total * ctx.stripe_work / ctx.pass_work)
-                                                         : static_cast<double>(total);
-  for (int start = range.start; start < range.end;) {
+  const Stripes stripes(range, nstripes);
+  // Stripes of the next chunk: the share of the loop that the first stripe's work is of the step's, then what the
+  // chunks so far did in ctx.stripe_seconds.
+  double size = ctx.pass_work > 0 && ctx.stripe_work > 0
+                    ? std::max(1.0, stripes.count * ctx.stripe_work / ctx.pass_work)
+                    : static_cast<double>(stripes.count);
+  for (int first = 0; first < stripes.count;) {
     if (ctx.stop) {
       if (absl::Status stop = ctx.stop(); !stop.ok()) {
         call.stopped = std::move(stop);
         throw CallStopped{};
       }
     }
-    const int length = std::min(range.end - start, std::max(1, static_cast<int>(std::ceil(size))));
+    const int count = std::min(stripes.count - first, std::max(1, static_cast<int>(std::ceil(size))));
     const auto begun = std::chrono::steady_clock::now();
     call.in_chunk = true;
     try {
-      RunWhole(cv::Range(start, start + length), body, nstripes > 0 ? std::max(1.0, nstripes * length / total) : -1);
+      RunWhole(cv::Range(stripes.Boundary(first), stripes.Boundary(first + count)), body, count);
     } catch (...) {
       call.in_chunk = false;
       throw;
     }
     call.in_chunk = false;
-    start += length;
+    first += count;
     if (ctx.stripe_seconds > 0) {
       const double seconds =
           std::max(1e-6, std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count());
       // At most 4x either way a chunk, as ForEachStripe does.
-      size = std::max(1.0, length * std::clamp(ctx.stripe_seconds / seconds, 0.25, 4.0));
+      size = std::max(1.0, count * std::clamp(ctx.stripe_seconds / seconds, 0.25, 4.0));
     }
   }
 }
@@ -113,9 +138,23 @@ bool OpenCvLoopsAreInterruptible() {
 
 }  // namespace imgproc
 
-// OpenCV's entry point for its parallel loops (opencv2/core/utility.hpp), defined here so that OpenCV's libraries
-// bind to it: see interruptible_call.h.
+// OpenCV's entry points for its parallel loops and the thread count its functions split them by
+// (opencv2/core/utility.hpp), defined here so that OpenCV's libraries bind to them: see interruptible_call.h.
 namespace cv {
+int getNumThreads() {
+  static const auto real = reinterpret_cast<int (*)()>(dlsym(RTLD_NEXT, "_ZN2cv13getNumThreadsEv"));
+  const int threads = real != nullptr ? real() : 1;
+  const imgproc::InterruptibleCall* const call = imgproc::current_call;
+  return call != nullptr && !call->in_chunk ? std::max(threads, imgproc::kStripesPerLoop) : threads;
+}
+
+int getNumberOfCPUs() {
+  static const auto real = reinterpret_cast<int (*)()>(dlsym(RTLD_NEXT, "_ZN2cv15getNumberOfCPUsEv"));
+  const int cpus = real != nullptr ? real() : 1;
+  const imgproc::InterruptibleCall* const call = imgproc::current_call;
+  return call != nullptr && !call->in_chunk ? std::max(cpus, imgproc::kStripesPerLoop) : cpus;
+}
+
 void parallel_for_(const Range& range, const ParallelLoopBody& body, double nstripes) {
   imgproc::InterruptibleCall* const call = imgproc::current_call;
   if (call == nullptr || call->in_chunk || range.end - range.start <= 1) {
