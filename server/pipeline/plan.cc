@@ -160,6 +160,14 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   }
   IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output, current));
   plan.output = request.output;
+  if (plan.output.metadata.KeepsAny()) {
+    ExifRewrite rewrite;
+    rewrite.reset_orientation = !request.ignore_exif_orientation;  // the tag stays true of pixels left as stored
+    rewrite.pixel_width = plan.result.width;
+    rewrite.pixel_height = plan.result.height;
+    plan.metadata = PrepareOutputMetadata(ExtractMetadata(request.image, plan.header.format, plan.output.metadata),
+                                          plan.output.metadata, plan.output.format, rewrite);
+  }
   IMGPROC_RETURN_IF_ERROR(CheckAnswerSize(plan, limits));
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();
