@@ -56,8 +56,9 @@ absl::string_view WithoutExifPrefix(absl::string_view block) {
   return block;
 }
 
+// Empty blocks are no blocks: an empty chunk would be refused by libwebpmux.
 void KeepExif(absl::string_view block, InputMetadata& out) {
-  if (out.exif.has_value()) return;  // the first block is the one readers use
+  if (out.exif.has_value() || block.empty()) return;  // the first block is the one readers use
   if (block.size() > kMaxExifBytes) {
     out.problems.push_back(absl::StrCat("exif: ", block.size(), " bytes, over the bound of ", kMaxExifBytes));
     return;
@@ -66,7 +67,7 @@ void KeepExif(absl::string_view block, InputMetadata& out) {
 }
 
 void KeepXmp(absl::string_view packet, InputMetadata& out) {
-  if (out.xmp.has_value()) return;
+  if (out.xmp.has_value() || packet.empty()) return;
   if (packet.size() > kMaxXmpBytes) {
     out.problems.push_back(absl::StrCat("xmp: ", packet.size(), " bytes, over the bound of ", kMaxXmpBytes));
     return;
@@ -75,7 +76,7 @@ void KeepXmp(absl::string_view packet, InputMetadata& out) {
 }
 
 void KeepIcc(absl::string_view profile, InputMetadata& out) {
-  if (out.icc_profile.has_value()) return;
+  if (out.icc_profile.has_value() || profile.empty()) return;
   if (profile.size() > kMaxIccProfileBytes) {
     out.problems.push_back(
         absl::StrCat("icc profile: ", profile.size(), " bytes, over the bound of ", kMaxIccProfileBytes));
@@ -385,6 +386,9 @@ OutputMetadata PrepareOutputMetadata(InputMetadata input, const MetadataPolicy& 
       out.not_kept.push_back("exif: the answer's format carries none");
     } else if (!exif.ok()) {
       out.not_kept.push_back(std::string(exif.status().message()));
+    } else if (exif->size() > kMaxExifBytes) {  // the pixel dimensions may have grown from SHORT to LONG
+      out.not_kept.push_back(
+          absl::StrCat("exif: ", exif->size(), " bytes once rewritten, over the bound of ", kMaxExifBytes));
     } else if (!exif->empty()) {
       out.exif = *std::move(exif);
     }
