@@ -386,7 +386,7 @@ OutputMetadata PrepareOutputMetadata(InputMetadata input, const MetadataPolicy& 
       out.not_kept.push_back("exif: the answer's format carries none");
     } else if (!exif.ok()) {
       out.not_kept.push_back(std::string(exif.status().message()));
-    } else if (exif->size() > kMaxExifBytes) {  // the pixel dimensions may have grown from SHORT to LONG
+    } else if (exif->size() > kMaxExifBytes) {  // a rewrite may come out a few bytes over its input
       out.not_kept.push_back(
           absl::StrCat("exif: ", exif->size(), " bytes once rewritten, over the bound of ", kMaxExifBytes));
     } else if (!exif->empty()) {

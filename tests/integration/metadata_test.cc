@@ -4,12 +4,18 @@
 // blocks are answered within the deadline and the server keeps serving.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "common/metadata_images.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
+
+#ifndef IMGPROC_CLI_BINARY
+#error "IMGPROC_CLI_BINARY must name the CLI executable"
+#endif
 
 namespace imgproc::testing {
 namespace {
@@ -242,6 +248,31 @@ TEST_F(MetadataTest, RawAnswersRefuseAPolicyThatKeepsAnythingAndServerInfoSaysWh
                       (format.xmp() ? "xmp" : ""));
   }
   EXPECT_EQ(carried, (std::vector<std::string>{"jpeg:icc,exif,xmp", "png:icc,exif,xmp", "webp:icc,exif,xmp", "raw:"}));
+}
+
+TEST_F(MetadataTest, TheCliKeepsWhatItsFlagNames) {
+  const cv::Mat photo = Photo(6);
+  const std::string in = ::testing::TempDir() + "metadata_cli_in.jpg", out = ::testing::TempDir() + "metadata_cli.png";
+  {
+    std::ofstream file(in, std::ios::binary);
+    file << JpegWith(photo, Everything(photo));
+  }
+  const std::string command = std::string(IMGPROC_CLI_BINARY) + " --target=" + server_->address() + " --in=" + in +
+                              " --out=" + out + " --format=png --keep_metadata=icc,copyright process 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char chunk[512];
+  while (size_t n = fread(chunk, 1, sizeof(chunk), pipe)) output.append(chunk, n);
+  ASSERT_EQ(pclose(pipe), 0) << output;
+  EXPECT_NE(output.find("metadata kept: icc profile, exif"), std::string::npos) << output;
+  const ReadMetadata read = ReadPngMetadata(ReadFile(out));
+  EXPECT_EQ(read.metadata.icc_profile, IccProfile("colord/AdobeRGB1998.icc"));
+  ASSERT_TRUE(read.metadata.exif.has_value());
+  EXPECT_EQ(ParseExif(*read.metadata.exif).tags, (std::vector<std::string>{"0:0x013b", "0:0x8298"}));
+  EXPECT_FALSE(read.metadata.xmp.has_value());
+  std::remove(in.c_str());
+  std::remove(out.c_str());
 }
 
 }  // namespace
