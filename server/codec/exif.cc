@@ -224,41 +224,57 @@ absl::StatusOr<std::string> RewriteExif(absl::string_view tiff, const ExifRewrit
     }
     SortAndDeduplicate(entries);
   }
-  // A sub-IFD left empty is not written, nor its pointer.
-  for (int index = kIfdCount - 1; index > kIfd0; --index) {
-    if (!ifds[index].empty()) continue;
-    for (std::vector<Entry>& entries : ifds) {
-      entries.erase(
-          std::remove_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.points_to == index; }),
-          entries.end());
+  // The output is capped at the input's size (+64): entries may share one value in the input, and IFDs may overlap
+  // one another there, each of which a rewrite would write out in full. Entries past the cap are dropped, IFD0's
+  // first.
+  const size_t budget = tiff.size() + 64;
+  size_t total = 8;
+  for (std::vector<Entry>& entries : ifds) {
+    size_t size = 2 + 4;  // the entry count and the next IFD's offset
+    size_t kept = 0;
+    for (; kept < entries.size(); ++kept) {
+      const size_t bytes = entries[kept].value.size();
+      const size_t grown = 12 + (bytes > 4 ? bytes + (bytes & 1) : 0);
+      if (total + size + grown > budget) break;
+      size += grown;
+    }
+    entries.resize(kept);
+    if (!entries.empty()) total += size;
+  }
+  // Only IFDs reached from IFD0 are written, and only pointers to IFDs that are: a sub-IFD left empty (its entries
+  // all dropped) loses its pointer, and one whose pointer was dropped is not written.
+  auto parent = [](int index) { return index == kInteropIfd ? kExifIfd : kIfd0; };
+  auto points_to = [&](int from, int index) {
+    return std::any_of(ifds[from].begin(), ifds[from].end(), [&](const Entry& e) { return e.points_to == index; });
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int index = kExifIfd; index < kIfdCount; ++index) {
+      if (!ifds[index].empty() && !points_to(parent(index), index)) {
+        ifds[index].clear();
+        changed = true;
+      }
+      if (ifds[index].empty() && points_to(parent(index), index)) {
+        std::vector<Entry>& from = ifds[parent(index)];
+        from.erase(std::remove_if(from.begin(), from.end(), [&](const Entry& e) { return e.points_to == index; }),
+                   from.end());
+        changed = true;
+      }
     }
   }
   if (ifds[kIfd0].empty()) return std::string();
 
-  // Layout: the header, then each IFD followed by the values that do not fit in its entries, each at an even
-  // offset. Values are bounded by the block (entries may share one value in the input, so the output is capped at
-  // the input's size: entries past it are dropped).
-  const size_t budget = tiff.size() + 64;
+  // Layout: the header, then each IFD followed by the values that do not fit in its entries, each at an even offset.
   std::array<uint32_t, kIfdCount> ifd_offsets{};
   size_t offset = 8;
   for (int index = 0; index < kIfdCount; ++index) {
-    std::vector<Entry>& entries = ifds[index];
+    const std::vector<Entry>& entries = ifds[index];
     if (entries.empty()) continue;
-    size_t table = 2 + 12 * entries.size() + 4;
-    size_t data = 0;
-    size_t kept = 0;
-    for (; kept < entries.size(); ++kept) {
-      const size_t bytes = entries[kept].value.size();
-      const size_t grown = bytes > 4 ? bytes + (bytes & 1) : 0;
-      if (offset + table + data + grown > budget) break;
-      data += grown;
-    }
-    if (kept < entries.size()) {
-      entries.resize(kept);
-      table = 2 + 12 * entries.size() + 4;
-    }
     ifd_offsets[index] = static_cast<uint32_t>(offset);
-    offset += table + data;
+    offset += 2 + 12 * entries.size() + 4;
+    for (const Entry& entry : entries) {
+      if (entry.points_to < 0 && entry.value.size() > 4) offset += entry.value.size() + (entry.value.size() & 1);
+    }
   }
 
   writer.Bytes(little ? absl::string_view("II") : absl::string_view("MM"));
