@@ -50,6 +50,10 @@ struct OutputMetadata {
   std::vector<std::string> not_kept;  // blocks the input had and the policy asked for, but the answer lacks: why
 
   bool empty() const { return !icc_profile && !exif && !xmp; }
+  // What the blocks add to an answer, within a few bytes of each container's framing.
+  size_t bytes() const {
+    return (icc_profile ? icc_profile->size() : 0) + (exif ? exif->size() : 0) + (xmp ? xmp->size() : 0);
+  }
 };
 
 // The input's blocks as the policy and the answer's format want them: EXIF rewritten (`rewrite`), XMP's

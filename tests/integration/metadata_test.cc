@@ -250,6 +250,25 @@ TEST_F(MetadataTest, RawAnswersRefuseAPolicyThatKeepsAnythingAndServerInfoSaysWh
   EXPECT_EQ(carried, (std::vector<std::string>{"jpeg:icc,exif,xmp", "png:icc,exif,xmp", "webp:icc,exif,xmp", "raw:"}));
 }
 
+// --max_output_bytes bounds the answer with its metadata: a 431,756-byte profile does not fit in 1,400,000 bytes
+// beside a 480x768 image's 1,105,920 bytes of pixels, and the error says the metadata is what to drop.
+TEST_F(MetadataTest, KeptMetadataCountsTowardsTheAnswersSizeBound) {
+  ServerProcess small({"--max_output_bytes=1400000"});
+  ASSERT_TRUE(small.started());
+  const cv::Mat photo = Photo(7);
+  pb::MetadataPolicy icc_only;
+  icc_only.set_keep_icc_profile(true);
+  const std::string image = JpegWith(photo, Everything(photo, "ITULab.icc"));
+  pb::ProcessResponse response;
+  grpc::Status status = CallProcess(*small.NewStub(), Request(image, "jpeg", icc_only), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(status.error_message().find("431756 bytes of it metadata"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("output.metadata makes it that large"), std::string::npos)
+      << status.error_message();
+  status = CallProcess(*small.NewStub(), Request(image, "jpeg"), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 TEST_F(MetadataTest, TheCliKeepsWhatItsFlagNames) {
   const cv::Mat photo = Photo(6);
   const std::string in = ::testing::TempDir() + "metadata_cli_in.jpg", out = ::testing::TempDir() + "metadata_cli.png";
