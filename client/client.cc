@@ -206,4 +206,27 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
   return true;
 }
 
+bool ParseMetadataPolicy(const std::string& words, pb::MetadataPolicy* policy, std::string* error) {
+  policy->Clear();
+  if (words.empty() || words == "none") return true;
+  for (absl::string_view word : absl::StrSplit(words, ',')) {
+    if (word == "icc") {
+      policy->set_keep_icc_profile(true);
+    } else if (word == "xmp") {
+      policy->set_keep_xmp(true);
+    } else if ((word == "exif" || word == "copyright") && policy->exif() != pb::EXIF_POLICY_STRIP) {
+      *error = "metadata: exif and copyright exclude each other (copyright keeps EXIF's Copyright and Artist alone)";
+      return false;
+    } else if (word == "exif") {
+      policy->set_exif(pb::EXIF_POLICY_KEEP);
+    } else if (word == "copyright") {
+      policy->set_exif(pb::EXIF_POLICY_COPYRIGHT_ONLY);
+    } else {
+      *error = absl::StrCat("metadata: '", word, "' is not one of icc, exif, copyright, xmp, none");
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace imgproc

@@ -37,6 +37,9 @@ ABSL_FLAG(bool, shrink_on_load, true,
           "false: full-size decode, bit-exact with OpenCV");
 ABSL_FLAG(bool, strict_decode, false,
           "refuse a file cut short or with damaged data (INVALID_ARGUMENT) instead of answering its partial decode");
+ABSL_FLAG(std::string, keep_metadata, "",
+          "what of the input's metadata the answer keeps, comma-separated: icc, exif, copyright (EXIF's Copyright and "
+          "Artist alone), xmp; empty: none");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
 
 namespace pb = ::imgproc::v1;
@@ -61,6 +64,10 @@ int Info(const imgproc::ImgprocClient& client) {
   }
   std::cout << "limits: " << info.limits().max_width() << "x" << info.limits().max_height() << ", "
             << info.limits().max_pixels() << " pixels, " << info.limits().max_input_bytes() << " bytes\n";
+  for (const auto& f : info.output_format_metadata()) {
+    std::cout << "output " << f.format() << " carries:" << (f.icc_profile() ? " icc" : "") << (f.exif() ? " exif" : "")
+              << (f.xmp() ? " xmp" : "") << (f.icc_profile() || f.exif() || f.xmp() ? "" : " no metadata") << "\n";
+  }
   std::cout << "operations:\n";
   for (const auto& op : info.operations()) {
     std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "]: " << op.description() << "\n";
@@ -87,6 +94,10 @@ int Process(const imgproc::ImgprocClient& client) {
                                                   : pb::DECODE_MODE_COLOR);
   if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
                                absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
+    return Fail(error);
+  }
+  if (!imgproc::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata), request.mutable_output()->mutable_metadata(),
+                                    &error)) {
     return Fail(error);
   }
   request.set_device(absl::GetFlag(FLAGS_device));
@@ -117,6 +128,15 @@ int Process(const imgproc::ImgprocClient& client) {
     std::cout << "decoded at 1/" << response.decode_shrink_factor() << " of its size (shrink-on-load)\n";
   }
   if (response.partial_decode()) std::cout << "partial decode: " << response.partial_decode_reason() << "\n";
+  if (response.has_metadata()) {
+    const pb::MetadataKept& kept = response.metadata();
+    std::vector<std::string> blocks;
+    if (kept.icc_profile()) blocks.push_back("icc profile");
+    if (kept.exif()) blocks.push_back("exif");
+    if (kept.xmp()) blocks.push_back("xmp");
+    std::cout << "metadata kept: " << (blocks.empty() ? "none" : absl::StrJoin(blocks, ", ")) << "\n";
+    for (const std::string& why : kept.not_kept()) std::cout << "metadata not kept: " << why << "\n";
+  }
   return 0;
 }
 

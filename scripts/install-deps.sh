@@ -41,9 +41,10 @@ fi
 if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
-  # scripts/fuzz.sh, clang-format for scripts/check-format.sh.
+  # scripts/fuzz.sh, clang-format for scripts/check-format.sh. The metadata tests: ICC profiles (colord-data,
+  # icc-profiles-free) embedded in the photos, EXIF written and read back by libexif (libexif-dev).
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
-             python3-pip openssl clang libclang-rt-dev clang-format)
+             python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev)
 fi
 
 missing=()

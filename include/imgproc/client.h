@@ -96,4 +96,8 @@ bool ParseOperationChain(const std::string& chain, imgproc::v1::ProcessRequest* 
 bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
                     imgproc::v1::OutputSpec* spec, std::string* error);
 
+// The metadata policy from a comma-separated list of icc, exif, xmp and copyright (EXIF's Copyright and Artist
+// alone); "" or "none" strips everything. False with `error` set for another word, or exif with copyright.
+bool ParseMetadataPolicy(const std::string& words, imgproc::v1::MetadataPolicy* policy, std::string* error);
+
 }  // namespace imgproc

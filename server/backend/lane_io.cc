@@ -32,6 +32,7 @@ absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& res
   const Clock::time_point start = Clock::now();
   absl::StatusOr<EncodedImage> encoded = Encode(image, plan.output);
   if (!encoded.ok()) return encoded.status();
+  if (absl::Status s = EmbedMetadata(plan.metadata, plan.output.format, encoded->bytes); !s.ok()) return s;
   result.image = *std::move(encoded);
   result.timings.encode_us = MicrosSince(start);
   result.encode_backend = plan.output.format == OutputFormat::kRaw ? "none" : "cpu";

@@ -189,7 +189,12 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
       format = "output.webp";
       if (absl::Status s = range("output.webp.quality", spec.quality, 1, 101); !s.ok()) return s;
       break;
-    case OutputFormat::kRaw: return absl::OkStatus();  // any pixels convert to either dtype
+    case OutputFormat::kRaw:
+      if (spec.metadata.KeepsAny()) {
+        return absl::InvalidArgumentError(
+            "output.metadata: raw pixels carry no metadata; ask for JPEG, PNG or WebP to keep ICC, EXIF or XMP");
+      }
+      return absl::OkStatus();  // any pixels convert to either dtype
   }
   if (image.depth != Depth::kU8) {
     return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 pixels but the chain ends in ",

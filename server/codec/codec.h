@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "codec/image_header.h"
+#include "codec/metadata_policy.h"
 #include "common/image_spec.h"
 #include "common/limits.h"
 
@@ -28,6 +29,7 @@ struct OutputSpec {
   std::optional<int> compression_level;  // PNG [0, 9], default 3
   Depth raw_depth = Depth::kU8;          // raw: the chain's last image converted to it (uint8 saturates)
   Layout raw_layout = Layout::kHwc;
+  MetadataPolicy metadata;  // what of the input's metadata the answer keeps (codec/metadata.h); none by default
 };
 
 // Checks a header against the limits: the point where a 100000x100000 PNG of a few kilobytes is refused.

@@ -39,6 +39,9 @@ struct JobResult {
   // Why part of the image is not the file's (the data was cut short or damaged and the decoder filled the rest):
   // the plan's reason, or the CPU decoder's; empty when the decode was whole.
   std::string partial_decode;
+  // What the answer carries of the input's metadata (Plan::metadata), and what it was asked for but lacks, with why.
+  MetadataKinds metadata_kept;
+  std::vector<std::string> metadata_not_kept;
 };
 
 // What a stage before the lanes made of a job's input (the GPU decode batcher's decoded image). Only the

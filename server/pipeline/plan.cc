@@ -18,17 +18,19 @@ namespace imgproc {
 namespace {
 
 // An answer is at most the chain's last image, uncompressed, in the answer's type (PNG and WebP can be slightly
-// larger than raw pixels only for tiny images; JPEG is smaller). Over the limit, the message names the step
-// after which the image last grew past it, since that is the one to change.
+// larger than raw pixels only for tiny images; JPEG is smaller), and the metadata it keeps. Over the limit, the
+// message names the step after which the image last grew past it, since that is the one to change.
 absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
   const bool raw = plan.output.format == OutputFormat::kRaw;
   const double value_bytes = raw && plan.output.raw_depth == Depth::kF32 ? 4 : 1;
   auto bytes = [&](const ImageSpec& spec) { return PixelChannels(spec) * value_bytes; };
-  const double answer = bytes(plan.result);
+  const double answer = bytes(plan.result) + static_cast<double>(plan.metadata.bytes());
   if (answer <= static_cast<double>(limits.max_output_bytes)) return absl::OkStatus();
-  std::string grower = "the decoded image";
+  // Where the pixels alone fit, the kept metadata (output.metadata) is what takes the answer over.
+  const bool pixels_fit = bytes(plan.result) <= limits.max_output_bytes;
+  std::string grower = pixels_fit ? "output.metadata" : "the decoded image";
   for (const BoundOp& step : plan.steps) {
-    if (bytes(step.input) <= limits.max_output_bytes && bytes(step.output) > limits.max_output_bytes) {
+    if (!pixels_fit && bytes(step.input) <= limits.max_output_bytes && bytes(step.output) > limits.max_output_bytes) {
       grower = absl::StrCat("operations[", step.index, "].", step.name, " (", step.input.DebugString(), " to ",
                             step.output.DebugString(), ")");
     }
@@ -36,6 +38,7 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
   return absl::ResourceExhaustedError(
       absl::StrCat("the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
                    raw ? absl::StrCat(" as raw ", value_bytes == 4 ? "float32" : "uint8") : std::string(" encoded"),
+                   plan.metadata.empty() ? "" : absl::StrCat(", ", plan.metadata.bytes(), " bytes of it metadata"),
                    "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
                    " makes it that large"));
 }
@@ -160,6 +163,14 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   }
   IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output, current));
   plan.output = request.output;
+  if (plan.output.metadata.KeepsAny()) {
+    ExifRewrite rewrite;
+    rewrite.reset_orientation = !request.ignore_exif_orientation;  // the tag stays true of pixels left as stored
+    rewrite.pixel_width = plan.result.width;
+    rewrite.pixel_height = plan.result.height;
+    plan.metadata = PrepareOutputMetadata(ExtractMetadata(request.image, plan.header.format, plan.output.metadata),
+                                          plan.output.metadata, plan.output.format, rewrite);
+  }
   IMGPROC_RETURN_IF_ERROR(CheckAnswerSize(plan, limits));
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();

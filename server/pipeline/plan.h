@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "codec/image_header.h"
+#include "codec/metadata.h"
 #include "common/image_spec.h"
 #include "common/limits.h"
 #include "ops/operation.h"
@@ -46,6 +47,9 @@ struct Plan {
   std::string partial_decode;
   // The request refuses a partial decode: BuildPlan refuses a truncation it sees, the lanes one their decoder finds.
   bool strict_decode = false;
+  // The input's metadata that the answer keeps (OutputSpec::metadata), read and rewritten when the plan is built and
+  // spliced into the answer after encoding, whichever device encoded it.
+  OutputMetadata metadata;
 };
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step

@@ -40,6 +40,14 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_decode_shrink_factor(result.decode_shrink_factor);
   response->set_partial_decode(!result.partial_decode.empty());
   response->set_partial_decode_reason(std::move(result.partial_decode));
+  if (result.metadata_kept.icc_profile || result.metadata_kept.exif || result.metadata_kept.xmp ||
+      !result.metadata_not_kept.empty()) {
+    pb::MetadataKept* kept = response->mutable_metadata();
+    kept->set_icc_profile(result.metadata_kept.icc_profile);
+    kept->set_exif(result.metadata_kept.exif);
+    kept->set_xmp(result.metadata_kept.xmp);
+    for (auto& why : result.metadata_not_kept) kept->add_not_kept(std::move(why));
+  }
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);
@@ -98,6 +106,10 @@ void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerC
     if (result.ok()) result->input_frames = plan->header.frames;
     // A truncation seen in the header holds whichever lane decoded (nvJPEG says nothing of it).
     if (result.ok() && result->partial_decode.empty()) result->partial_decode = plan->partial_decode;
+    if (result.ok()) {
+      result->metadata_kept = KindsOf(plan->metadata);
+      result->metadata_not_kept = plan->metadata.not_kept;
+    }
     finish(std::move(result));
   };
   scheduler_.Submit(std::move(job), request->device());  // answers a refusal through done, too

@@ -67,6 +67,11 @@ DecodeMode TranslateDecodeMode(pb::DecodeMode mode) {
 OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
   OutputSpec out;
   out.format_named = spec.format_case() != pb::OutputSpec::FORMAT_NOT_SET;
+  out.metadata.keep_icc_profile = spec.metadata().keep_icc_profile();
+  out.metadata.exif = spec.metadata().exif() == pb::EXIF_POLICY_KEEP             ? ExifPolicy::kKeep
+                      : spec.metadata().exif() == pb::EXIF_POLICY_COPYRIGHT_ONLY ? ExifPolicy::kCopyrightOnly
+                                                                                 : ExifPolicy::kStrip;
+  out.metadata.keep_xmp = spec.metadata().keep_xmp();
   switch (spec.format_case()) {
     case pb::OutputSpec::kPng:
       out.format = OutputFormat::kPng;

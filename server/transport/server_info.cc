@@ -4,6 +4,7 @@
 
 #include <opencv2/core/version.hpp>
 
+#include "codec/metadata.h"
 #include "core/kernel_catalog.h"
 #include "ops/operation.h"
 #include "version.h"
@@ -66,6 +67,15 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
   }
   for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif"}) info.add_input_formats(f);
   for (const char* f : {"jpeg", "png", "webp", "raw"}) info.add_output_formats(f);
+  for (const auto& [name, format] : {std::pair{"jpeg", OutputFormat::kJpeg}, std::pair{"png", OutputFormat::kPng},
+                                     std::pair{"webp", OutputFormat::kWebp}, std::pair{"raw", OutputFormat::kRaw}}) {
+    const MetadataKinds can = MetadataSupportOf(format);
+    pb::FormatMetadata* m = info.add_output_format_metadata();
+    m->set_format(name);
+    m->set_icc_profile(can.icc_profile);
+    m->set_exif(can.exif);
+    m->set_xmp(can.xmp);
+  }
   return info;
 }
 

@@ -14,6 +14,7 @@
 #include "backend/cuda/jpeg_decode_stage.h"
 #include "backend/cuda/test_fault_kernel.h"
 #include "backend/lane_io.h"
+#include "codec/metadata.h"
 #include "codec/orientation.h"
 
 namespace imgproc {
@@ -283,6 +284,8 @@ class CudaLane final : public ExecutionLane {
       const int quality = spec.quality.value_or(95);
       absl::StatusOr<std::string> bitstream = jpeg_encoder_->Encode(*source, quality, raw_stream_);
       if (!bitstream.ok()) return bitstream.status();
+      // On the CPU, as for every encoder (codec/metadata.h): the same segments whichever device encoded.
+      if (absl::Status s = EmbedMetadata(plan.metadata, spec.format, *bitstream); !s.ok()) return s;
       result.image.bytes = *std::move(bitstream);
       result.image.format = "jpeg";
       result.image.spec = ImageSpec{source->cols, source->rows, source->channels(), Depth::kU8};
