@@ -39,6 +39,8 @@ struct JobResult {
   // Why part of the image is not the file's (the data was cut short or damaged and the decoder filled the rest):
   // the plan's reason, or the CPU decoder's; empty when the decode was whole.
   std::string partial_decode;
+  // What was done with the input's colour profile (the plan's decision, as the lane carried it out).
+  ColorDecision color;
 };
 
 // What a stage before the lanes made of a job's input (the GPU decode batcher's decoded image). Only the

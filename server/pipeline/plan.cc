@@ -8,6 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "codec/codec.h"
+#include "codec/color_profile.h"
+#include "codec/color_transform.h"
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
 #include "common/status_macros.h"
@@ -99,6 +101,93 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const ImageRequest&
   return shrink;
 }
 
+const char* ColorSourceName(const ImageHeader& header, const ColorSource& source) {
+  switch (source.kind) {
+    case ColorSourceKind::kPngSrgb: return "png sRGB chunk";
+    case ColorSourceKind::kPngGamma: return source.png_chromaticities ? "png gAMA and cHRM chunks" : "png gAMA chunk";
+    case ColorSourceKind::kNone: return "";
+    case ColorSourceKind::kIcc: break;
+  }
+  switch (header.format) {
+    case ImageFormat::kJpeg: return "jpeg APP2 ICC_PROFILE";
+    case ImageFormat::kPng: return "png iCCP chunk";
+    case ImageFormat::kWebp: return "webp ICCP chunk";
+    case ImageFormat::kTiff: return "tiff tag 34675 (ICC profile)";
+    default: return "icc profile";
+  }
+}
+
+// Why a profile lcms2 reads does not fit the image as it is decoded; empty when it does.
+std::string ColorMismatch(const ColorTransform& transform, const ImageHeader& header) {
+  const bool gray = header.channels <= 2;
+  const bool cmyk_jpeg = header.format == ImageFormat::kJpeg && header.channels == 4;
+  switch (transform.input()) {
+    case ColorTransform::Input::kRgb:
+      if (gray) return "an RGB profile on a gray image";
+      if (cmyk_jpeg) return "an RGB profile on a CMYK JPEG";
+      return "";
+    case ColorTransform::Input::kGray: return gray ? "" : "a gray profile on a colour image";
+    case ColorTransform::Input::kCmyk:
+      if (cmyk_jpeg) return "";
+      if (header.format == ImageFormat::kTiff) {
+        return "a CMYK TIFF, which libtiff's RGBA interface converts without its profile";
+      }
+      return "a CMYK profile on an image without 4 ink channels";
+  }
+  return "";
+}
+
+// What the lanes will do with the input's colours (issue 29). An unusable profile leaves the pixels as stored and
+// says why, or is refused under strict_decode: a profile is optional information, the pixels are still the file's.
+absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const ImageHeader& header) {
+  ColorDecision decision;
+  const ColorSource source = ReadColorSource(request.image, header);
+  decision.source = ColorSourceName(header, source);
+  decision.profile = source.icc;
+  const bool applies = request.color_policy != ColorPolicy::kIgnore;
+  auto invalid = [&](std::string why) -> absl::StatusOr<ColorDecision> {
+    if (request.strict_decode && applies) {
+      return absl::InvalidArgumentError(absl::StrCat("strict_decode: the input's colour profile is unusable: ", why,
+                                                     "; without strict_decode the pixels are left as stored"));
+    }
+    decision.action = ColorAction::kInvalid;
+    decision.reason = std::move(why);
+    decision.profile = nullptr;
+    return decision;
+  };
+  if (!source.problem.empty()) return invalid(source.problem);
+  if (source.kind == ColorSourceKind::kNone) return decision;
+  if (source.kind == ColorSourceKind::kPngSrgb) {
+    decision.action = ColorAction::kAlreadySrgb;
+    return decision;
+  }
+  if (!applies) {  // not even parsed: the behaviour before colour management
+    decision.action = ColorAction::kIgnored;
+    decision.reason = "color_policy IGNORE";
+    if (source.icc != nullptr) decision.sha256 = Sha256Hex(*source.icc);
+    return decision;
+  }
+  ColorTransformCache::Lookup lookup = ColorTransformCache::Shared().Get(source);
+  decision.sha256 = lookup.sha256;
+  if (!lookup.transform.ok()) return invalid(std::string(lookup.transform.status().message()));
+  const std::shared_ptr<const ColorTransform>& transform = *lookup.transform;
+  decision.description = transform->description();
+  if (std::string mismatch = ColorMismatch(*transform, header); !mismatch.empty()) return invalid(mismatch);
+  if (request.color_policy == ColorPolicy::kKeep) {
+    decision.action = ColorAction::kKept;
+    return decision;
+  }
+  if (transform->identity()) {
+    decision.action = ColorAction::kAlreadySrgb;
+    return decision;
+  }
+  decision.action = ColorAction::kConverted;
+  decision.reason = transform->matrix_shaper() ? "to sRGB by lcms2 (matrix/TRC profile, perceptual intent)"
+                                               : "to sRGB by lcms2 (LUT profile, perceptual intent)";
+  decision.transform = transform;
+  return decision;
+}
+
 }  // namespace
 
 absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& limits) {
@@ -164,6 +253,10 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();
   plan.shrink_on_load = *std::move(shrink);
+  // Last: the request is valid otherwise, so that a refused one costs no profile parse.
+  absl::StatusOr<ColorDecision> color = DecideColor(request, plan.header);
+  if (!color.ok()) return color.status();
+  plan.color = *std::move(color);
   return plan;
 }
 

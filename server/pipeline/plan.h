@@ -46,6 +46,9 @@ struct Plan {
   std::string partial_decode;
   // The request refuses a partial decode: BuildPlan refuses a truncation it sees, the lanes one their decoder finds.
   bool strict_decode = false;
+  // What the lanes do with the input's colours (issue 29): the transform to sRGB they apply after decoding, or why
+  // none; under ColorPolicy::kKeep, the profile the encoder embeds (ColorDecision::profile).
+  ColorDecision color;
 };
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step

@@ -40,6 +40,12 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_decode_shrink_factor(result.decode_shrink_factor);
   response->set_partial_decode(!result.partial_decode.empty());
   response->set_partial_decode_reason(std::move(result.partial_decode));
+  pb::ColorReport* color = response->mutable_color();
+  color->set_action(ColorActionName(result.color.action));
+  color->set_reason(std::move(result.color.reason));
+  color->set_source(std::move(result.color.source));
+  color->set_profile_description(std::move(result.color.description));
+  color->set_profile_sha256(std::move(result.color.sha256));
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);
