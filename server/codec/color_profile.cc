@@ -32,7 +32,7 @@ ColorSource Icc(std::string bytes) {
 }
 
 std::string TooLarge(size_t bytes) {
-  return absl::StrCat("the ICC profile is ", bytes, " bytes, over the limit of ", kMaxIccProfileBytes);
+  return absl::StrCat("the ICC profile is ", bytes, " bytes, over the limit of ", kMaxColorProfileBytes);
 }
 
 // APP2 segments "ICC_PROFILE\0", sequence number (1-based), count, then a piece of the profile (ICC.1 B.4): taken
@@ -83,7 +83,7 @@ ColorSource ReadJpegIcc(const unsigned char* p, size_t n) {
       } else {
         pieces[sequence - 1] = Piece{p + i + 4 + kOverhead, length - 2 - kOverhead};
         total += length - 2 - kOverhead;
-        if (total > kMaxIccProfileBytes) problem = TooLarge(total);
+        if (total > kMaxColorProfileBytes) problem = TooLarge(total);
       }
     }
     i += 2 + length;
@@ -102,7 +102,7 @@ ColorSource ReadJpegIcc(const unsigned char* p, size_t n) {
 }
 
 // iCCP: a name (1-79 bytes), a zero, compression method 0, then the zlib stream, inflated to no more than
-// kMaxIccProfileBytes (a small chunk can inflate to gigabytes).
+// kMaxColorProfileBytes (a small chunk can inflate to gigabytes).
 ColorSource InflateIccp(const unsigned char* data, size_t size) {
   const void* zero = std::memchr(data, 0, std::min<size_t>(size, 80));
   if (zero == nullptr) return Problem("iCCP chunk without a profile name");
@@ -116,8 +116,8 @@ ColorSource InflateIccp(const unsigned char* data, size_t size) {
   int rc = Z_OK;
   while (rc == Z_OK) {
     const size_t have = profile.size();
-    if (have >= kMaxIccProfileBytes) break;
-    profile.resize(std::min(kMaxIccProfileBytes, have + 64 * 1024 + have));
+    if (have >= kMaxColorProfileBytes) break;
+    profile.resize(std::min(kMaxColorProfileBytes, have + 64 * 1024 + have));
     stream.next_out = reinterpret_cast<unsigned char*>(&profile[have]);
     stream.avail_out = static_cast<uInt>(profile.size() - have);
     rc = inflate(&stream, Z_NO_FLUSH);
@@ -126,9 +126,9 @@ ColorSource InflateIccp(const unsigned char* data, size_t size) {
   }
   inflateEnd(&stream);
   if (rc == Z_STREAM_END) return Icc(std::move(profile));
-  if (profile.size() >= kMaxIccProfileBytes) {
+  if (profile.size() >= kMaxColorProfileBytes) {
     return Problem(
-        absl::StrCat("iCCP: the ICC profile inflates to more than the limit of ", kMaxIccProfileBytes, " bytes"));
+        absl::StrCat("iCCP: the ICC profile inflates to more than the limit of ", kMaxColorProfileBytes, " bytes"));
   }
   return Problem(
       absl::StrCat("iCCP: the zlib stream does not inflate (", stream.msg != nullptr ? stream.msg : "truncated", ")"));
@@ -178,7 +178,7 @@ ColorSource ReadWebpIcc(const unsigned char* p, size_t n) {
     const uint32_t size = Le32(p + i + 4);
     if (size > end - i - 8) break;
     if (std::memcmp(p + i, "ICCP", 4) == 0) {
-      if (size > kMaxIccProfileBytes) return Problem(TooLarge(size));
+      if (size > kMaxColorProfileBytes) return Problem(TooLarge(size));
       return Icc(std::string(reinterpret_cast<const char*>(p + i + 8), size));
     }
     i += 8 + size_t{size} + (size & 1);
@@ -198,7 +198,7 @@ ColorSource ReadTiffIcc(absl::string_view bytes) {
   if (TIFFGetField(tiff.get(), TIFFTAG_ICCPROFILE, &size, &data) != 1 || data == nullptr || size == 0) {
     return ColorSource{};
   }
-  if (size > kMaxIccProfileBytes) return Problem(TooLarge(size));
+  if (size > kMaxColorProfileBytes) return Problem(TooLarge(size));
   return Icc(std::string(static_cast<const char*>(data), size));
 }
 

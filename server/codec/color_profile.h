@@ -18,7 +18,7 @@ namespace imgproc {
 
 // The largest ICC profile read (reassembled, or inflated from a PNG's iCCP): real ones are a few hundred bytes
 // (matrix/TRC) to about 1 MiB (printer LUTs); a JPEG could chain 255 segments of 64 KiB.
-inline constexpr size_t kMaxIccProfileBytes = size_t{4} << 20;
+inline constexpr size_t kMaxColorProfileBytes = size_t{4} << 20;
 
 enum class ColorSourceKind {
   kNone,      // no colour information: taken as sRGB
@@ -34,7 +34,7 @@ struct ColorSource {
   // kPngGamma with a cHRM chunk: white x, y, red x, y, green x, y, blue x, y, each times 100000.
   std::optional<std::array<uint32_t, 8>> png_chromaticities;
   // Why colour information that is there could not be read (segments missing, a profile over
-  // kMaxIccProfileBytes, an iCCP that does not inflate); kind is then kNone. Empty otherwise.
+  // kMaxColorProfileBytes, an iCCP that does not inflate); kind is then kNone. Empty otherwise.
   std::string problem;
 };
 

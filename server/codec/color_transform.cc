@@ -314,6 +314,21 @@ absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {
   return absl::InternalError("unknown colour transform");
 }
 
+std::shared_ptr<const std::string> SrgbIccProfile() {
+  static const std::shared_ptr<const std::string> saved = [] {
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsUInt32Number size = 0;
+    std::string bytes;
+    if (srgb != nullptr && cmsSaveProfileToMem(srgb, nullptr, &size)) {
+      bytes.resize(size);
+      if (!cmsSaveProfileToMem(srgb, bytes.data(), &size)) bytes.clear();
+    }
+    if (srgb != nullptr) cmsCloseProfile(srgb);
+    return std::make_shared<const std::string>(std::move(bytes));
+  }();
+  return saved;
+}
+
 ColorTransformCache& ColorTransformCache::Shared() {
   static ColorTransformCache* cache = new ColorTransformCache(64, size_t{64} << 20);
   return *cache;

@@ -139,9 +139,16 @@ struct ColorDecision {
   std::string description;  // the profile's description tag, as lcms2 reads it
   std::string sha256;       // hex, of the profile's bytes (a PNG's gAMA/cHRM: of their values)
   std::shared_ptr<const ColorTransform> transform;  // kConverted: what the lane applies after decoding
-  // The input's ICC profile as it came, where it had one: what an encoder embeds under ColorPolicy::kKeep.
+  // The input's ICC profile as it came, where it had one (cleared when it is unusable).
   std::shared_ptr<const std::string> profile;
+  // The profile the pixels are in once the lane has decoded (and converted) them: what an encoder that embeds a
+  // profile writes. The input's under kKept and kAlreadySrgb, lcms2's sRGB after kConverted, none otherwise (the
+  // pixels are then either untagged or, under kIgnored and kInvalid, in a space nobody vouches for).
+  std::shared_ptr<const std::string> pixels_profile;
 };
+
+// lcms2's sRGB profile, saved once: what a converted answer is in.
+std::shared_ptr<const std::string> SrgbIccProfile();
 
 // The hex SHA-256 of `bytes`.
 std::string Sha256Hex(absl::string_view bytes);

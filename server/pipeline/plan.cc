@@ -159,6 +159,7 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
   if (source.kind == ColorSourceKind::kNone) return decision;
   if (source.kind == ColorSourceKind::kPngSrgb) {
     decision.action = ColorAction::kAlreadySrgb;
+    decision.pixels_profile = SrgbIccProfile();
     return decision;
   }
   if (!applies) {  // not even parsed: the behaviour before colour management
@@ -174,14 +175,22 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
   decision.description = transform->description();
   if (std::string mismatch = ColorMismatch(*transform, header); !mismatch.empty()) return invalid(mismatch);
   if (request.color_policy == ColorPolicy::kKeep) {
+    if (source.icc == nullptr) {  // sRGB's profile would misstate pixels left in the gAMA/cHRM space
+      decision.action = ColorAction::kIgnored;
+      decision.reason = "COLOR_POLICY_KEEP: a PNG's gAMA/cHRM chunks are no ICC profile to embed";
+      return decision;
+    }
     decision.action = ColorAction::kKept;
+    decision.pixels_profile = source.icc;
     return decision;
   }
   if (transform->identity()) {
     decision.action = ColorAction::kAlreadySrgb;
+    decision.pixels_profile = source.icc != nullptr ? source.icc : SrgbIccProfile();
     return decision;
   }
   decision.action = ColorAction::kConverted;
+  decision.pixels_profile = SrgbIccProfile();
   decision.reason = transform->matrix_shaper() ? "to sRGB by lcms2 (matrix/TRC profile, perceptual intent)"
                                                : "to sRGB by lcms2 (LUT profile, perceptual intent)";
   decision.transform = transform;

@@ -283,12 +283,21 @@ TEST(ColorPolicyTest, KeepAndIgnoreLeaveThePixelsAsStored) {
   EXPECT_EQ(kept->plan.color.action, ColorAction::kKept);
   EXPECT_EQ(kept->plan.color.description, "ProPhoto RGB");
   ASSERT_NE(kept->plan.color.profile, nullptr);
-  EXPECT_TRUE(*kept->plan.color.profile == prophoto.bytes);  // what the encoder embeds
+  EXPECT_TRUE(*kept->plan.color.profile == prophoto.bytes);
+  ASSERT_NE(kept->plan.color.pixels_profile, nullptr);
+  EXPECT_TRUE(*kept->plan.color.pixels_profile == prophoto.bytes);  // what an encoder embeds
   EXPECT_EQ(cv::norm(kept->pixels, stored, cv::NORM_INF), 0);
   absl::StatusOr<Served> ignored = ServeDecode(bytes, ColorPolicy::kIgnore);
   ASSERT_TRUE(ignored.ok());
   EXPECT_EQ(ignored->plan.color.action, ColorAction::kIgnored);
   EXPECT_EQ(ignored->plan.color.sha256, Sha256Hex(prophoto.bytes));
+  EXPECT_EQ(ignored->plan.color.pixels_profile, nullptr);
+  // Converted, the pixels are in sRGB: that is the profile an encoder would embed.
+  absl::StatusOr<Served> converted = ServeDecode(bytes);
+  ASSERT_TRUE(converted.ok());
+  ASSERT_NE(converted->plan.color.pixels_profile, nullptr);
+  EXPECT_TRUE(*converted->plan.color.pixels_profile == *SrgbIccProfile());
+  EXPECT_GT(SrgbIccProfile()->size(), 128u);
   EXPECT_EQ(cv::norm(ignored->pixels, stored, cv::NORM_INF), 0);
 }
 
