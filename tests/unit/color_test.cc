@@ -17,6 +17,7 @@
 #include "codec/jpeg_turbo.h"
 #include "common/color_images.h"
 #include "common/test_support.h"
+#include "fuzz/color_profile_input.h"
 #include "pipeline/plan.h"
 
 namespace imgproc {
@@ -489,6 +490,32 @@ TEST(ColorTransformCacheTest, EachProfileIsBuiltOnceAndTheCacheStaysBounded) {
   const int64_t builds = cache.builds();
   for (int k = 0; k < 3; ++k) EXPECT_FALSE(cache.Get(source(std::string(4000, 'Z'))).transform.ok());
   EXPECT_EQ(cache.builds(), builds + 1);
+}
+
+// fuzz_color_profile's body on its seeds (tests/fuzz/color_seeds), the real profiles and 3,000 mutations of them:
+// what the fuzzer starts from runs clean here too (a crash would end the test binary).
+TEST(ColorFuzzSeedsTest, SeedsAndMutationsRunThroughTheFuzzTargetsBody) {
+  std::vector<std::string> seeds;
+  for (const char* name : {"jpeg_adobe_rgb_3_segments.jpg", "jpeg_prophoto.jpg", "png_iccp_rec709.png", "png_srgb.png",
+                           "png_gama_chrm.png", "webp_iccp_wide_gamut.webp"}) {
+    seeds.push_back(testing::ReadFile(testing::TestDataPath(std::string("../fuzz/color_seeds/") + name)));
+    absl::StatusOr<ImageHeader> header = ReadImageHeader(seeds.back());
+    ASSERT_TRUE(header.ok()) << name << ": " << header.status();
+    const ColorSource source = ReadColorSource(seeds.back(), *header);
+    EXPECT_NE(source.kind, ColorSourceKind::kNone) << name << " " << source.problem;
+  }
+  for (const TestProfile& profile : testing::RgbTestProfiles()) {
+    if (profile.bytes.size() < 65536) seeds.push_back(profile.bytes);
+  }
+  seeds.push_back(testing::GrayTestProfile().bytes);
+  for (const std::string& seed : seeds) {
+    fuzz::ColorProfileInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
+  }
+  std::mt19937 random(29);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string input = testing::Mutate(seeds, i, random);
+    fuzz::ColorProfileInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  }
 }
 
 }  // namespace
