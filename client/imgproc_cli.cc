@@ -37,6 +37,8 @@ ABSL_FLAG(bool, shrink_on_load, true,
           "false: full-size decode, bit-exact with OpenCV");
 ABSL_FLAG(bool, strict_decode, false,
           "refuse a file cut short or with damaged data (INVALID_ARGUMENT) instead of answering its partial decode");
+ABSL_FLAG(std::string, color_policy, "convert",
+          "an input's colour profile: convert (to sRGB), keep (pixels as stored, profile kept) or ignore");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
 
 namespace pb = ::imgproc::v1;
@@ -92,6 +94,13 @@ int Process(const imgproc::ImgprocClient& client) {
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
+  const std::string color_policy = absl::GetFlag(FLAGS_color_policy);
+  if (color_policy != "convert" && color_policy != "keep" && color_policy != "ignore") {
+    return Fail("--color_policy: convert, keep or ignore (got '" + color_policy + "')");
+  }
+  request.set_color_policy(color_policy == "keep"     ? pb::COLOR_POLICY_KEEP
+                           : color_policy == "ignore" ? pb::COLOR_POLICY_IGNORE
+                                                      : pb::COLOR_POLICY_CONVERT_TO_SRGB);
   request.set_request_id("cli");
 
   pb::ProcessResponse response;
@@ -117,6 +126,11 @@ int Process(const imgproc::ImgprocClient& client) {
     std::cout << "decoded at 1/" << response.decode_shrink_factor() << " of its size (shrink-on-load)\n";
   }
   if (response.partial_decode()) std::cout << "partial decode: " << response.partial_decode_reason() << "\n";
+  if (const pb::ColorReport& color = response.color(); color.action() != "none" && !color.action().empty()) {
+    std::cout << "colour: " << color.action() << " (" << color.source()
+              << (color.profile_description().empty() ? "" : ", \"" + color.profile_description() + "\"")
+              << (color.reason().empty() ? "" : "; " + color.reason()) << ")\n";
+  }
   return 0;
 }
 
