@@ -139,7 +139,21 @@ std::string ColorMismatch(const ColorTransform& transform, const ImageHeader& he
 
 // What the lanes will do with the input's colours (issue 29). An unusable profile leaves the pixels as stored and
 // says why, or is refused under strict_decode: a profile is optional information, the pixels are still the file's.
-absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const ImageHeader& header) {
+// Why the input's profile cannot describe the answer's pixels left as stored (COLOR_POLICY_KEEP); empty when it can.
+std::string CannotKeep(const ColorTransform& transform, const ImageSpec& answer) {
+  const bool gray_answer = answer.channels == 1;
+  switch (transform.input()) {
+    case ColorTransform::Input::kCmyk: return "a CMYK JPEG's answer is RGB, which its CMYK profile cannot describe";
+    case ColorTransform::Input::kGray:
+      return gray_answer ? "" : "the answer has colour channels, which a gray profile cannot describe";
+    case ColorTransform::Input::kRgb:
+      return gray_answer ? "the answer is gray, which an RGB profile cannot describe" : "";
+  }
+  return "";
+}
+
+absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const ImageHeader& header,
+                                          const ImageSpec& answer) {
   ColorDecision decision;
   const ColorSource source = ReadColorSource(request.image, header);
   decision.source = ColorSourceName(header, source);
@@ -174,15 +188,17 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
   const std::shared_ptr<const ColorTransform>& transform = *lookup.transform;
   decision.description = transform->description();
   if (std::string mismatch = ColorMismatch(*transform, header); !mismatch.empty()) return invalid(mismatch);
+  // KEEP keeps the profile where it describes the answer; where it cannot, the pixels are converted as by default.
+  std::string not_kept;
   if (request.color_policy == ColorPolicy::kKeep) {
-    if (source.icc == nullptr) {  // sRGB's profile would misstate pixels left in the gAMA/cHRM space
-      decision.action = ColorAction::kIgnored;
-      decision.reason = "COLOR_POLICY_KEEP: a PNG's gAMA/cHRM chunks are no ICC profile to embed";
+    not_kept =
+        source.icc == nullptr ? "a PNG's gAMA/cHRM chunks are no ICC profile to embed" : CannotKeep(*transform, answer);
+    if (not_kept.empty()) {
+      decision.action = ColorAction::kKept;
+      decision.pixels_profile = source.icc;
       return decision;
     }
-    decision.action = ColorAction::kKept;
-    decision.pixels_profile = source.icc;
-    return decision;
+    not_kept = absl::StrCat("COLOR_POLICY_KEEP: ", not_kept, "; converted ");
   }
   if (transform->identity()) {
     decision.action = ColorAction::kAlreadySrgb;
@@ -191,8 +207,9 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
   }
   decision.action = ColorAction::kConverted;
   decision.pixels_profile = SrgbIccProfile();
-  decision.reason = transform->matrix_shaper() ? "to sRGB by lcms2 (matrix/TRC profile, perceptual intent)"
-                                               : "to sRGB by lcms2 (LUT profile, perceptual intent)";
+  decision.reason =
+      absl::StrCat(not_kept, transform->matrix_shaper() ? "to sRGB by lcms2 (matrix/TRC profile, perceptual intent)"
+                                                        : "to sRGB by lcms2 (LUT profile, perceptual intent)");
   decision.transform = transform;
   return decision;
 }
@@ -263,7 +280,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   if (!shrink.ok()) return shrink.status();
   plan.shrink_on_load = *std::move(shrink);
   // Last: the request is valid otherwise, so that a refused one costs no profile parse.
-  absl::StatusOr<ColorDecision> color = DecideColor(request, plan.header);
+  absl::StatusOr<ColorDecision> color = DecideColor(request, plan.header, plan.result);
   if (!color.ok()) return color.status();
   plan.color = *std::move(color);
   return plan;
