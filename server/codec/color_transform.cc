@@ -143,6 +143,35 @@ cmsHPROFILE SrgbGrayProfile(cmsContext id) {
   return gray;
 }
 
+// A matrix/TRC profile's colorants (D50, as the profile connection space has them) as the columns of the matrix from
+// its linear RGB to XYZ; false when a tag is missing.
+bool ColorantMatrix(cmsHPROFILE profile, double m[9]) {
+  const cmsTagSignature tags[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag};
+  for (int c = 0; c < 3; ++c) {
+    const auto* xyz = static_cast<const cmsCIEXYZ*>(cmsReadTag(profile, tags[c]));
+    if (xyz == nullptr) return false;
+    m[0 * 3 + c] = xyz->X;
+    m[1 * 3 + c] = xyz->Y;
+    m[2 * 3 + c] = xyz->Z;
+  }
+  return true;
+}
+
+std::optional<ColorTransform::MatrixShaperForm> ReadMatrixShaperForm(cmsHPROFILE source, cmsHPROFILE srgb) {
+  double from[9], to[9];
+  if (!ColorantMatrix(source, from) || !ColorantMatrix(srgb, to)) return std::nullopt;
+  const cv::Matx33d to_linear_srgb = cv::Matx33d(to).inv() * cv::Matx33d(from);
+  ColorTransform::MatrixShaperForm form;
+  for (int k = 0; k < 9; ++k) form.to_linear_srgb[k] = static_cast<float>(to_linear_srgb.val[k]);
+  const cmsTagSignature curves[3] = {cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag};
+  for (int c = 0; c < 3; ++c) {
+    const auto* curve = static_cast<const cmsToneCurve*>(cmsReadTag(source, curves[c]));
+    if (curve == nullptr) return std::nullopt;
+    for (int v = 0; v < 256; ++v) form.to_linear[c][v] = cmsEvalToneCurveFloat(curve, static_cast<float>(v / 255.0));
+  }
+  return form;
+}
+
 }  // namespace
 
 ColorTransform::~ColorTransform() {
@@ -162,7 +191,9 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromIcc(co
   cmsHPROFILE source =
       cmsOpenProfileFromMemTHR((*context)->handle, profile.data(), static_cast<cmsUInt32Number>(profile.size()));
   if (source == nullptr) return Refused(**context, "ICC profile not readable");
-  return Build(*std::move(context), source);
+  absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source);
+  if (built.ok()) const_cast<ColorTransform&>(**built).source_profile_ = std::make_shared<const std::string>(profile);
+  return built;
 }
 
 absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGamma(const ColorSource& png) {
@@ -183,12 +214,20 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGam
   cmsHPROFILE source = cmsCreateRGBProfileTHR(id, &white, &primaries, curves);
   cmsFreeToneCurve(curve);
   if (source == nullptr) return Refused(**context, "PNG gAMA/cHRM do not make a profile");
+  cmsUInt32Number saved_size = 0;
+  std::string saved;
+  if (cmsSaveProfileToMem(source, nullptr, &saved_size)) {
+    saved.resize(saved_size);
+    if (!cmsSaveProfileToMem(source, saved.data(), &saved_size)) saved.clear();
+  }
   absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source);
   if (built.ok()) {
     const_cast<ColorTransform&>(**built).description_ =
         png.png_chromaticities.has_value()
             ? absl::StrFormat("PNG gAMA %.5f, cHRM", png.png_gamma / 100000.0)
             : absl::StrFormat("PNG gAMA %.5f (sRGB primaries)", png.png_gamma / 100000.0);
+    if (!saved.empty())
+      const_cast<ColorTransform&>(**built).source_profile_ = std::make_shared<const std::string>(saved);
   }
   return built;
 }
@@ -233,6 +272,9 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
         cmsCreateTransformTHR(id, source, in_format, target, out_format, INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE);
     if (built->transform_ == nullptr) problem = Refused(*context, "no transform from this ICC profile to sRGB");
   }
+  if (problem.ok() && built->matrix_shaper_ && built->input_ == Input::kRgb) {
+    built->matrix_shaper_form_ = ReadMatrixShaperForm(source, target);
+  }
   if (target != nullptr) cmsCloseProfile(target);
   cmsCloseProfile(source);
   built->context_ = std::move(context);
@@ -268,6 +310,40 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
 
 void ColorTransform::TransformPixels(const uint8_t* in, uint8_t* out, size_t count) const {
   cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), in, out, static_cast<cmsUInt32Number>(count));
+}
+
+std::vector<float> ColorTransform::SampleLattice(int grid) const {
+  std::vector<float> lattice;
+  if (input_ != Input::kRgb || grid < 2 || grid > 129 || source_profile_ == nullptr) return lattice;
+  absl::StatusOr<std::unique_ptr<Context>> context = NewContext();
+  if (!context.ok()) return lattice;
+  const cmsContext id = (*context)->handle;
+  cmsHPROFILE source =
+      cmsOpenProfileFromMemTHR(id, source_profile_->data(), static_cast<cmsUInt32Number>(source_profile_->size()));
+  cmsHPROFILE srgb = cmsCreate_sRGBProfileTHR(id);
+  cmsHTRANSFORM transform =
+      source != nullptr && srgb != nullptr
+          ? cmsCreateTransformTHR(id, source, TYPE_RGB_16, srgb, TYPE_RGB_16, INTENT_PERCEPTUAL, cmsFLAGS_NOCACHE)
+          : nullptr;
+  if (transform != nullptr) {
+    const size_t points = static_cast<size_t>(grid) * grid * grid;
+    std::vector<uint16_t> in(points * 3), out(points * 3);
+    size_t i = 0;
+    for (int b = 0; b < grid; ++b)
+      for (int g = 0; g < grid; ++g)
+        for (int r = 0; r < grid; ++r, i += 3) {
+          in[i] = static_cast<uint16_t>(r * 65535 / (grid - 1));
+          in[i + 1] = static_cast<uint16_t>(g * 65535 / (grid - 1));
+          in[i + 2] = static_cast<uint16_t>(b * 65535 / (grid - 1));
+        }
+    cmsDoTransform(transform, in.data(), out.data(), static_cast<cmsUInt32Number>(points));
+    lattice.resize(points * 3);
+    for (size_t k = 0; k < lattice.size(); ++k) lattice[k] = out[k] / 65535.0f;
+    cmsDeleteTransform(transform);
+  }
+  if (srgb != nullptr) cmsCloseProfile(srgb);
+  if (source != nullptr) cmsCloseProfile(source);
+  return lattice;
 }
 
 absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {

@@ -8,12 +8,15 @@
 // profiles perceptual takes the A2B0 table, which is what browsers (Chrome's skcms, Firefox's qcms) render a tagged
 // image with, so an answer looks as the original did in a browser. README's "Colour" section has the measurements.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -78,6 +81,23 @@ class ColorTransform {
   // kGray): the reference the tests hold Apply to, and what a GPU table can be sampled from.
   void TransformPixels(const uint8_t* in, uint8_t* out, size_t count) const;
 
+  // The same transform in the two forms a device kernel can apply (issue 29 item 3, the CUDA backend):
+  // - matrix/TRC profiles (matrix_shaper()): per-channel curves to linear light, one 3x3 matrix from linear source
+  //   RGB to linear sRGB (both through the D50 connection space, as lcms2 links them), then sRGB's encoding curve
+  //   and clipping to [0, 1]. unit.ColorDeviceFormTest holds a float implementation of it to lcms2: 61.9 dB at
+  //   worst over the five matrix/TRC test profiles.
+  struct MatrixShaperForm {
+    std::array<std::array<float, 256>, 3> to_linear;  // R, G, B: the profile's curve at each 8-bit level
+    std::array<float, 9> to_linear_srgb;              // row-major; rows give linear sRGB R, G, B from linear R, G, B
+  };
+  const std::optional<MatrixShaperForm>& matrix_shaper_form() const { return matrix_shaper_form_; }
+  // - any RGB profile: lcms2's transform sampled on a grid x grid x grid lattice of the source's R, G, B (R fastest,
+  //   then G, then B), each entry sRGB R, G, B in [0, 1] (16-bit precision); interpolate it (trilinear or
+  //   tetrahedral) between lattice points. Empty for gray and CMYK transforms or a grid outside [2, 129]. For LUT
+  //   profiles: 33^3 trilinear is 55.6 dB from lcms2 on the test LUT profile; not for matrix/TRC ones, where it
+  //   falls to 41.5 dB (ProPhoto: the steep dark end and the gamut clip fall between lattice points).
+  std::vector<float> SampleLattice(int grid) const;
+
   struct Context;  // the lcms2 context it was built in (color_transform.cc)
 
  private:
@@ -89,6 +109,8 @@ class ColorTransform {
   Input input_ = Input::kRgb;
   std::string description_;
   bool matrix_shaper_ = false;
+  std::optional<MatrixShaperForm> matrix_shaper_form_;
+  std::shared_ptr<const std::string> source_profile_;  // for SampleLattice's 16-bit transform
   bool identity_ = false;
   uint8_t gray_table_[256] = {};
 };
