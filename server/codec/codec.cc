@@ -160,12 +160,12 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
     if (absl::Status s = ConformChannels(*ink, expected); !s.ok()) return s;
     return ink;
   }
-  // Gray from an RGB profile's colours: the colour decode converted, then made gray by Conform.
+  // Gray from an RGB profile's colours: the colour decode converted, then made gray by ConformChannels.
   if (color != nullptr && color->input() == ColorTransform::Input::kRgb && mode == DecodeMode::kGrayscale) {
     mode = DecodeMode::kColor;
   }
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
-  // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
+  // which hand over the first frame as BGRA for ConformChannels to bring to the predicted channels. OpenCV would also
   // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
   absl::StatusOr<cv::Mat> decoded =
       header.format == ImageFormat::kGif                            ? DecodeGifFirstFrame(bytes)

@@ -124,11 +124,11 @@ class CudaLane final : public ExecutionLane {
     result.color = plan.color;  // DecodeInput carries it out where the CPU decodes
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
     if (!input.ok()) return input.status();
-    // TODO(issue 29 item 3): apply plan.color.transform on the device after nvJPEG's decode (curves and a 3x3 matrix
-    // for matrix/TRC profiles, ColorTransform::matrix_shaper(); a 3D table sampled from lcms2 through
-    // ColorTransform::TransformPixels otherwise). Until then an image nvJPEG or the JPEG engine decoded keeps its
-    // stored colours, and the answer says so (color.action "ignored"). CMYK JPEGs and every other format decode on
-    // the CPU (DecodeInput), where the conversion runs before the upload.
+    // TODO(issue 29 item 3): apply plan.color.transform on the device after nvJPEG's decode: curves and a 3x3 matrix
+    // for matrix/TRC profiles (ColorTransform::matrix_shaper_form()), a 3D table sampled from lcms2 otherwise
+    // (ColorTransform::SampleLattice()), then report it converted. Until then an image nvJPEG or the JPEG engine
+    // decoded keeps its stored colours, and the answer says so (color.action "ignored"). CMYK JPEGs and every other
+    // format decode on the CPU (DecodeInput), where the conversion runs before the upload.
     if (std::strcmp(result.decode_backend, "cpu") != 0) {
       ReportColorNotApplied(result, "the GPU decode path does not convert colour profiles yet (issue 29 item 3)");
     }
