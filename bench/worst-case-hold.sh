@@ -48,6 +48,14 @@ chains=(
   "resize width=8000 height=4000 | gaussian_blur kernel_width=255"
   "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | warp_perspective matrix=1,0.1,0,0,1,0,0,0,1 interpolation=INTERPOLATION_CUBIC"
   "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | warp_affine matrix=0.9,0.2,10,-0.2,0.9,30 interpolation=INTERPOLATION_CUBIC"
+  # The steps that cannot be cut by their inputs (stopped inside OpenCV's loops), on the largest image the default
+  # --max_pixels admits.
+  "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | resize width=7001 height=6999 interpolation=INTERPOLATION_AREA"
+  "resize width=10000 height=10000 | cvt_color conversion=BGR2GRAY | canny threshold1=40 threshold2=120 aperture_size=7 l2_gradient=true"
+  "resize width=10000 height=10000 | clahe"
+  "resize width=10000 height=10000 | equalize_hist"
+  "resize width=10000 height=10000 | cvt_color conversion=BGR2GRAY | threshold otsu=true"
+  "resize width=10000 height=10000 | crop x=1 y=1 width=9998 height=9998"
 )
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 metrics_port=$(sed -n 's/.*metrics on [0-9.]*:\([0-9]*\).*/\1/p' "$out/server.log" | head -n 1)

@@ -24,6 +24,7 @@
 #include "backend/test_fault_injection.h"
 #include "common/memory_limit.h"
 #include "metrics/service_metrics.h"
+#include "ops/interruptible_call.h"
 #include "scheduler/scheduler.h"
 #include "transport/image_service.h"
 #include "transport/server_info.h"
@@ -344,6 +345,11 @@ int Run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   cv::setNumThreads(absl::GetFlag(FLAGS_opencv_threads));
+  if (!OpenCvLoopsAreInterruptible()) {
+    std::cerr << "imgproc: warning: OpenCV's loops do not reach this executable's cv::parallel_for_ (OpenCV linked "
+                 "statically?): resize, canny, clahe, equalize_hist and Otsu's threshold run as one call each, and a "
+                 "deadline or cancellation waits for the call to end\n";
+  }
   ImageLimits limits;
   limits.max_input_bytes = absl::GetFlag(FLAGS_max_input_bytes);
   limits.max_width = absl::GetFlag(FLAGS_max_width);

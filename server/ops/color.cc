@@ -4,6 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "ops/interruptible_call.h"
 #include "ops/op_util.h"
 
 namespace imgproc {
@@ -62,13 +63,12 @@ IMGPROC_REGISTER_OPERATION(cvt_color, CvtColorDefinition());
 // ---------------------------------------------------------------- equalize_hist, clahe
 // On colour images both equalize the luma (Y of YCrCb) so that hues do not shift.
 
-// The equalization itself is one call (a histogram of the whole image, or of its tiles); the colour conversions
-// around it, most of the time on a colour image, run in stripes.
+// The equalization needs the histogram of the whole image (or of its tiles), so it is stopped inside OpenCV's loops
+// (ops/interruptible_call.h); the colour conversions around it run in stripes.
 template <typename Equalize>
 absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, Equalize&& equalize) {
   if (src.channels() == 1) {
-    equalize(src, dst);
-    return absl::OkStatus();
+    return RunInterruptibly(ctx, [&] { equalize(src, dst); });
   }
   CpuPassContext part = ctx;
   part.pass_work = PixelChannels(ImageSpec{src.cols, src.rows, 3, Depth::kU8});
@@ -79,11 +79,8 @@ absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst,
     cv::Mat y = luma(r);
     cv::extractChannel(ycrcb(r), y, 0);
   }));
-  if (ctx.stop) {
-    IMGPROC_RETURN_IF_ERROR(ctx.stop());
-  }
   cv::Mat equalized;
-  equalize(luma, equalized);
+  IMGPROC_RETURN_IF_ERROR(RunInterruptibly(ctx, [&] { equalize(luma, equalized); }));
   dst.create(src.size(), src.type());
   return ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
     cv::Mat part_ycrcb = ycrcb(r);

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "ops/gaussian_fixed_point.h"
+#include "ops/interruptible_call.h"
 #include "ops/op_util.h"
 
 namespace imgproc {
@@ -15,6 +17,10 @@ const ParamInfo kFilterBorderParam{"border", "enum BorderMode", "REFLECT_101, CO
                                    "REFLECT_101", "WRAP is not supported by filters"};
 
 // ---------------------------------------------------------------- gaussian_blur
+
+// Kernels up to this size blur 8-bit stripes of the usual duration at a few percent of cost; a stripe of a larger
+// one would be mostly halo, so those are computed row by row here (ops/gaussian_fixed_point.h).
+constexpr int kLargestKernelInStripes = 63;
 
 absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
   const double sigma_x = args.Double("sigma_x"), sigma_y = args.Double("sigma_y");
@@ -41,12 +47,13 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
       cv::GaussianBlur(s, d, params.ksize, params.sigma_x, params.sigma_y, params.border);
     };
     const int min_side = std::max(params.ksize.width, params.ksize.height);
+    if (src.depth() == CV_8U && min_side > kLargestKernelInStripes) {
+      return GaussianBlurFixedPointInRows(ctx, src, dst, params);
+    }
     if (src.depth() == CV_8U) {
       // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
-      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too.
-      // Stripes of at least six halos keep that waste to ~1.7x where the kernel is so large that it decides the
-      // stripe's size (255 taps: 762-pixel tiles, ~0.3-0.5 s each on one core; README, "Bounds"); smaller
-      // kernels get stripes of the usual duration, many halos wide.
+      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too;
+      // stripes of the usual duration are many halos wide for these kernels.
       const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
       return FilterPaddedInStripes(ctx, src, dst, src.type(), {6 * std::max(halo.width, halo.height), true}, halo,
                                    params.border, blur);
@@ -137,22 +144,31 @@ IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 // it; the rows below come from the parent buffer. Rows keep the image's width, since the filter's SIMD tail
 // makes a value depend on the row's length. The radius + 1 rows above are filtered in vain, so stripes are at
 // least 3 (radius + 1) rows (~1.3x the work of one call; diameter 31: 48-row stripes). The border rows count
-// among the extremes: a constant border (0) outside the image's range would change them, so that case runs as
-// one call.
+// among the extremes. A constant border (0) outside the image's values is where one OpenCV call goes wrong: it
+// takes the extremes of the image alone, and the border's distance from them indexes past its weight table
+// (OpenCV 4.6, found by ASan). There the extremes row holds 0 as well, in every stripe, so that the weights span
+// the image and its border: the answer is OpenCV's filter of the image with a far row of zeros added.
 absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst, int diameter,
                                      const StripeFilter& filter, int border) {
   const int radius = std::max(diameter / 2, 1);
   double lo = 0, hi = 0;
   cv::minMaxLoc(src.reshape(1), &lo, &hi);
-  if (border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0)) {
-    filter(src, dst);
-    return absl::OkStatus();
+  const bool border_outside_values = border == cv::BORDER_CONSTANT && (lo > 0 || hi < 0);
+  if (border_outside_values) {
+    lo = std::min(lo, 0.0);
+    hi = std::max(hi, 0.0);
   }
   dst.create(src.size(), src.type());
   cv::Mat buffer, filtered;
-  return ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
-    if (stripe.size() == src.size()) {
-      filter(src, dst);
+  // Stripes are at least 3 (radius + 1) rows, which for a large diameter is a long call: each is stopped inside
+  // OpenCV's loop over its rows as well.
+  absl::Status stopped_inside;
+  const auto run = [&](const cv::Mat& s, cv::Mat& o) {
+    if (stopped_inside.ok()) stopped_inside = RunInterruptibly(ctx, [&] { filter(s, o); });
+  };
+  IMGPROC_RETURN_IF_ERROR(ForEachStripe(ctx, src.size(), {3 * (radius + 1), false}, [&](const cv::Rect& stripe) {
+    if (stripe.size() == src.size() && !border_outside_values) {
+      run(src, dst);
       return;
     }
     buffer.create(1 + stripe.height + 2 * radius, src.cols, src.type());
@@ -161,9 +177,10 @@ absl::Status FloatBilateralInStripes(const CpuPassContext& ctx, const cv::Mat& s
     cv::copyMakeBorder(src(stripe), rows, radius, radius, 0, 0, border);
     buffer.row(0).setTo(cv::Scalar::all(lo));
     buffer.ptr<float>(0)[0] = static_cast<float>(hi);
-    filter(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
-    filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
-  });
+    run(buffer.rowRange(0, 1 + radius + stripe.height), filtered);
+    if (stopped_inside.ok()) filtered.rowRange(1 + radius, filtered.rows).copyTo(dst(stripe));
+  }));
+  return stopped_inside;
 }
 
 absl::Status BindBilateralFilter(const OpArgs& args, StepBinder& b) {
@@ -307,7 +324,8 @@ absl::Status BindCanny(const OpArgs& args, StepBinder& b) {
   const bool l2 = args.Bool("l2_gradient");
   b.SetWork(PixelChannels(b.input()) * 2 * aperture * aperture);  // two Sobel derivatives
   b.SetParams(CannyParams{t1, t2, aperture, l2});
-  b.SetCpu([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
+  // Hysteresis follows edges across the whole image: stopped inside OpenCV's loops rather than cut into stripes.
+  b.SetCpuInterruptible([=](const cv::Mat& src, cv::Mat& dst) { cv::Canny(src, dst, t1, t2, aperture, l2); });
   return absl::OkStatus();
 }
 
@@ -347,9 +365,8 @@ absl::Status BindThreshold(const OpArgs& args, StepBinder& b) {
   b.SetParams(ThresholdParams{thresh, max_value, type});
   b.SetCpuStriped([=](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) -> absl::Status {
     const auto apply = [=](const cv::Mat& s, cv::Mat& d) { cv::threshold(s, d, thresh, max_value, type); };
-    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram: one call
-      apply(src, dst);
-      return absl::OkStatus();
+    if ((type & cv::THRESH_OTSU) != 0) {  // the level comes from the whole image's histogram
+      return RunInterruptibly(ctx, [&] { apply(src, dst); });
     }
     return FilterInStripes(ctx, src, dst, src.type(), {}, apply);
   });

@@ -69,7 +69,9 @@ absl::Status BindResize(const OpArgs& args, StepBinder& b) {
   const cv::Size size(b.output().width, b.output().height);
   const int interpolation = ToCvInterpolation(args.Enum("interpolation"));
   b.SetParams(ResizeParams{size, interpolation});
-  b.SetCpu(
+  // Each output row's source rows and weights come from the whole image's scale (a band resized alone rounds
+  // them differently), so resize is stopped inside OpenCV's loop over output rows.
+  b.SetCpuInterruptible(
       [size, interpolation](const cv::Mat& src, cv::Mat& dst) { cv::resize(src, dst, size, 0, 0, interpolation); });
   // Every input value is read once (AREA) and every output value reads its interpolation's taps.
   b.SetWork(PixelChannels(b.input()) + PixelChannels(b.output()) * InterpolationTaps(interpolation));
@@ -108,7 +110,14 @@ absl::Status BindCrop(const OpArgs& args, StepBinder& b) {
   const cv::Rect roi(x, y, width, height);
   b.SetParams(CropParams{roi});
   // A copy, not a view: the next step must never write into memory it reads.
-  b.SetCpu([roi](const cv::Mat& src, cv::Mat& dst) { src(roi).copyTo(dst); });
+  // A copy of up to the pixel limit (a few tenths of a second), in stripes like any long pass.
+  b.SetCpuStriped([roi](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+    dst.create(roi.size(), src.type());
+    return ForEachStripe(ctx, roi.size(), {}, [&](const cv::Rect& stripe) {
+      cv::Mat part = dst(stripe);
+      src(stripe + roi.tl()).copyTo(part);
+    });
+  });
   return absl::OkStatus();
 }
 

@@ -5,8 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/named_registry.h"
+#include "ops/interruptible_call.h"
 
 namespace imgproc {
+
+void StepBinder::SetCpuInterruptible(CpuImpl impl) {
+  op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out, const CpuPassContext& ctx) {
+    return RunInterruptibly(ctx, [&] { impl(in, out); });
+  };
+}
 
 StepBinder::StepBinder(int index, std::string name, const ImageSpec& input, const ImageLimits& limits)
     : limits_(limits) {

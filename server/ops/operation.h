@@ -101,13 +101,16 @@ class StepBinder {
   void SetWork(double work_per_pass) { op_.work_per_pass = work_per_pass; }
 
   // A kernel that runs as one call, never stopped inside: for operations whose longest pass at the server's limits
-  // is short, or that have a global step (README, "Bounds", lists them with their measured worst case).
+  // is short (README, "Bounds", lists them with their measured worst case).
   void SetCpu(CpuImpl impl) {
     op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out, const CpuPassContext&) {
       impl(in, out);
       return absl::OkStatus();
     };
   }
+  // A kernel of OpenCV calls that cannot be cut by their inputs (a global step, or rounding that depends on the
+  // whole image), stopped between chunks of OpenCV's own loops instead (ops/interruptible_call.h).
+  void SetCpuInterruptible(CpuImpl impl);
   // A kernel that runs in stripes (ops/op_util.h) and returns ctx.stop's status when it stops early.
   void SetCpuStriped(CpuStripedImpl impl) {
     op_.cpu = [impl = std::move(impl)](int, const cv::Mat& in, cv::Mat& out, const CpuPassContext& ctx) {

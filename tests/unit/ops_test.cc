@@ -6,8 +6,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/test_support.h"
+#include "ops/interruptible_call.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 
@@ -231,6 +233,106 @@ std::vector<StripeCase> StripeCases() {
                                       cv::getStructuringElement(cv::MORPH_RECT, {7, 7}), {-1, -1}, 2);
                      return o;
                    }});
+  // Past 63 taps: OpenCV's fixed-point arithmetic computed here row by row (ops/gaussian_fixed_point.h).
+  cases.push_back(
+      {"gaussian_255x101_BORDER_REFLECT_101", {"gaussian_blur { kernel_width: 255 kernel_height: 101 }"}, [](M s) {
+         cv::Mat o;
+         cv::GaussianBlur(s, o, {255, 101}, 0, 0, cv::BORDER_REFLECT_101);
+         return o;
+       }});
+  cases.push_back({"gaussian_65x255_BORDER_CONSTANT",
+                   {"gaussian_blur { kernel_width: 65 kernel_height: 255 sigma_x: 30 border: BORDER_CONSTANT }"},
+                   [](M s) {
+                     cv::Mat o;
+                     cv::GaussianBlur(s, o, {65, 255}, 30, 0, cv::BORDER_CONSTANT);
+                     return o;
+                   }});
+  // A constant border (0) outside a float image's values, [0.25, 0.75] here: OpenCV's one call would index past its
+  // weight table; the server's weights span the image and the border, as OpenCV's filter does for the image with
+  // a row of its extremes and 0 added far from it (radius + 1 rows of zeros between, the border above the image).
+  for (const int diameter : {9, 15}) {
+    cases.push_back({absl::StrCat("bilateral_float_constant_border_outside_values_d", diameter),
+                     {to_float, "brightness_contrast { alpha: 0.5 beta: 0.25 }",
+                      absl::StrCat("bilateral_filter { diameter: ", diameter,
+                                   " sigma_color: 0.1 sigma_space: 5 border: BORDER_CONSTANT }")},
+                     [=](M s) {
+                       cv::Mat image;
+                       AsFloat(s).convertTo(image, -1, 0.5, 0.25);
+                       const int radius = diameter / 2;
+                       double lo = 0, hi = 0;
+                       cv::minMaxLoc(image.reshape(1), &lo, &hi);
+                       cv::Mat padded(1 + radius + image.rows, image.cols, image.type(), cv::Scalar::all(0));
+                       padded.row(0).setTo(cv::Scalar::all(std::min(lo, 0.0)));
+                       padded.ptr<float>(0)[0] = static_cast<float>(std::max(hi, 0.0));
+                       image.copyTo(padded.rowRange(1 + radius, padded.rows));
+                       cv::Mat filtered;
+                       cv::bilateralFilter(padded, filtered, diameter, 0.1, 5, cv::BORDER_CONSTANT);
+                       return cv::Mat(filtered.rowRange(1 + radius, filtered.rows).clone());
+                     }});
+  }
+  // The steps stopped inside OpenCV's loops (ops/interruptible_call.h) rather than cut by their inputs.
+  const std::pair<const char*, int> interpolations[] = {{"INTERPOLATION_LINEAR", cv::INTER_LINEAR},
+                                                        {"INTERPOLATION_NEAREST", cv::INTER_NEAREST},
+                                                        {"INTERPOLATION_CUBIC", cv::INTER_CUBIC},
+                                                        {"INTERPOLATION_AREA", cv::INTER_AREA}};
+  for (const auto& [name, interpolation] : interpolations) {
+    const int cv_interpolation = interpolation;
+    for (const cv::Size size : {cv::Size(301, 187), cv::Size(1031, 777), cv::Size(160, 100)}) {
+      cases.push_back(
+          {absl::StrCat("resize_", size.width, "x", size.height, "_", name),
+           {absl::StrCat("resize { width: ", size.width, " height: ", size.height, " interpolation: ", name, " }")},
+           [=](M s) {
+             cv::Mat o;
+             cv::resize(s, o, size, 0, 0, cv_interpolation);
+             return o;
+           }});
+    }
+  }
+  for (const int aperture : {3, 7}) {
+    for (const bool l2 : {false, true}) {
+      cases.push_back({absl::StrCat("canny_", aperture, l2 ? "_l2" : "_l1"),
+                       {"cvt_color { conversion: BGR2GRAY }",
+                        absl::StrCat("canny { threshold1: 40 threshold2: 120 aperture_size: ", aperture,
+                                     " l2_gradient: ", l2 ? "true" : "false", " }")},
+                       [=](M s) {
+                         cv::Mat gray, o;
+                         cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
+                         cv::Canny(gray, o, 40, 120, aperture, l2);
+                         return o;
+                       }});
+    }
+  }
+  for (const cv::Size grid : {cv::Size(8, 8), cv::Size(13, 5)}) {
+    cases.push_back({absl::StrCat("clahe_", grid.width, "x", grid.height),
+                     {absl::StrCat("clahe { clip_limit: 3 tiles_x: ", grid.width, " tiles_y: ", grid.height, " }")},
+                     [=](M s) {
+                       cv::Mat ycrcb, o;
+                       cv::cvtColor(s, ycrcb, cv::COLOR_BGR2YCrCb);
+                       std::vector<cv::Mat> planes;
+                       cv::split(ycrcb, planes);
+                       cv::createCLAHE(3, grid)->apply(planes[0], planes[0]);
+                       cv::merge(planes, ycrcb);
+                       cv::cvtColor(ycrcb, o, cv::COLOR_YCrCb2BGR);
+                       return o;
+                     }});
+  }
+  cases.push_back({"equalize_hist_gray", {"cvt_color { conversion: BGR2GRAY }", "equalize_hist {}"}, [](M s) {
+                     cv::Mat gray, o;
+                     cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
+                     cv::equalizeHist(gray, o);
+                     return o;
+                   }});
+  cases.push_back({"threshold_otsu_inv",
+                   {"cvt_color { conversion: BGR2GRAY }", "threshold { otsu: true type: TYPE_BINARY_INV }"},
+                   [](M s) {
+                     cv::Mat gray, o;
+                     cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
+                     cv::threshold(gray, o, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+                     return o;
+                   }});
+  cases.push_back({"crop_inner", {"crop { x: 17 y: 9 width: 255 height: 201 }"}, [](M s) {
+                     return s(cv::Rect(17, 9, 255, 201)).clone();
+                   }});
   cases.push_back(
       {"threshold_float", {to_float, "threshold { threshold: 0.5 max_value: 0.75 type: TYPE_BINARY_INV }"}, [](M s) {
          cv::Mat o;
@@ -303,6 +405,49 @@ TEST(StripeTest, APassStopsBetweenStripesWithTheLanesStatus) {
   const absl::Status status = plan->steps[0].RunCpu(0, image, out, ctx);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_EQ(asked, 3);  // two stripes ran, the third was not started
+}
+
+// OpenCV's loops reach this executable's cv::parallel_for_ (ops/interruptible_call.h), on this build's OpenCV.
+TEST(InterruptibleCallTest, OpenCvLoopsReachTheHook) { EXPECT_TRUE(OpenCvLoopsAreInterruptible()); }
+
+// Each step stopped inside OpenCV's loops stops there with the lane's status: after its first chunks, not at the
+// end of the call. The image is large enough for every loop to be cut into many chunks.
+TEST(InterruptibleCallTest, EachOneCallStepStopsInsideWithTheLanesStatus) {
+  const std::string photo = ReadFile(PhotoPath("nature/Dune.jpg"));
+  const cv::Mat color = DecodeLikeServer(photo);
+  cv::Mat gray;
+  cv::cvtColor(color, gray, cv::COLOR_BGR2GRAY);
+  const std::pair<const char*, bool> steps[] = {
+      {"resize { width: 1700 height: 1100 interpolation: INTERPOLATION_AREA }", false},
+      {"resize { width: 3000 height: 2000 interpolation: INTERPOLATION_CUBIC }", false},
+      {"canny { threshold1: 40 threshold2: 120 aperture_size: 7 l2_gradient: true }", true},
+      {"clahe { clip_limit: 3 }", true},
+      {"clahe { clip_limit: 3 }", false},
+      {"equalize_hist {}", true},
+      {"equalize_hist {}", false},
+      {"threshold { otsu: true }", true},
+      {"gaussian_blur { kernel_width: 255 }", false}};
+  for (const auto& [text, on_gray] : steps) {
+    const cv::Mat& input = on_gray ? gray : color;
+    pb::ProcessRequest request;
+    request.set_image(EncodeAs(input, ".png"));
+    if (on_gray) request.set_decode_mode(pb::DECODE_MODE_GRAYSCALE);
+    *request.add_operations() = ParseOperation(text);
+    request.mutable_output()->mutable_raw();
+    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+    ASSERT_TRUE(plan.ok()) << text << ": " << plan.status();
+    int asked = 0;
+    CpuPassContext ctx;
+    ctx.stripe_work = kSmallStripeWork;
+    ctx.stripe_seconds = 0;
+    ctx.stop = [&asked] {
+      return ++asked < 5 ? absl::OkStatus() : absl::CancelledError("the client cancelled the request");
+    };
+    cv::Mat out;
+    const absl::Status status = plan->steps[0].RunCpu(0, input, out, ctx);
+    EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << text << (on_gray ? " (gray)" : "") << ": " << status;
+    EXPECT_EQ(asked, 5) << text;  // four chunks or stripes ran, the fifth was not started
+  }
 }
 
 TEST(OperationCoverage, EveryProtoOperationHasACase) {
