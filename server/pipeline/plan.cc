@@ -105,7 +105,9 @@ const char* ColorSourceName(const ImageHeader& header, const ColorSource& source
   switch (source.kind) {
     case ColorSourceKind::kPngSrgb: return "png sRGB chunk";
     case ColorSourceKind::kPngGamma: return source.png_chromaticities ? "png gAMA and cHRM chunks" : "png gAMA chunk";
-    case ColorSourceKind::kNone: return "";
+    case ColorSourceKind::kNone:
+      if (source.problem.empty()) return "";
+      break;  // an ICC profile was there but could not be read
     case ColorSourceKind::kIcc: break;
   }
   switch (header.format) {

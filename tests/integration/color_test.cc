@@ -127,6 +127,7 @@ TEST_F(ColorServerTest, HostileProfilesAreAnsweredWithTheReason) {
     const grpc::Status status = CallProcess(*stub, TwoFlips(image), &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.color().action(), "invalid");
+    EXPECT_EQ(response.color().source(), "jpeg APP2 ICC_PROFILE");
     EXPECT_NE(response.color().reason().find(reason), std::string::npos) << response.color().reason();
     EXPECT_EQ(cv::norm(Pixels(response), DecodeLikeServer(image), cv::NORM_INF), 0);
     pb::ProcessRequest strict = TwoFlips(image);
