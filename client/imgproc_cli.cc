@@ -40,6 +40,8 @@ ABSL_FLAG(bool, strict_decode, false,
 ABSL_FLAG(std::string, keep_metadata, "",
           "what of the input's metadata the answer keeps, comma-separated: icc, exif, copyright (EXIF's Copyright and "
           "Artist alone), xmp; empty: none");
+ABSL_FLAG(std::string, color_policy, "convert",
+          "an input's colour profile: convert (to sRGB), keep (pixels as stored, profile kept) or ignore");
 ABSL_FLAG(double, timeout, 30, "deadline in seconds");
 
 namespace pb = ::imgproc::v1;
@@ -103,6 +105,13 @@ int Process(const imgproc::ImgprocClient& client) {
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
+  const std::string color_policy = absl::GetFlag(FLAGS_color_policy);
+  if (color_policy != "convert" && color_policy != "keep" && color_policy != "ignore") {
+    return Fail("--color_policy: convert, keep or ignore (got '" + color_policy + "')");
+  }
+  request.set_color_policy(color_policy == "keep"     ? pb::COLOR_POLICY_KEEP
+                           : color_policy == "ignore" ? pb::COLOR_POLICY_IGNORE
+                                                      : pb::COLOR_POLICY_CONVERT_TO_SRGB);
   request.set_request_id("cli");
 
   pb::ProcessResponse response;
@@ -136,6 +145,11 @@ int Process(const imgproc::ImgprocClient& client) {
     if (kept.xmp()) blocks.push_back("xmp");
     std::cout << "metadata kept: " << (blocks.empty() ? "none" : absl::StrJoin(blocks, ", ")) << "\n";
     for (const std::string& why : kept.not_kept()) std::cout << "metadata not kept: " << why << "\n";
+  }
+  if (const pb::ColorReport& color = response.color(); color.action() != "none" && !color.action().empty()) {
+    std::cout << "colour: " << color.action() << " (" << color.source()
+              << (color.profile_description().empty() ? "" : ", \"" + color.profile_description() + "\"")
+              << (color.reason().empty() ? "" : "; " + color.reason()) << ")\n";
   }
   return 0;
 }

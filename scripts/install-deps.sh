@@ -24,9 +24,12 @@ done
 # libmicrohttpd-dev: the /metrics endpoint's HTTP server. libjpeg-dev (libjpeg-turbo): JPEG on the CPU.
 # libpng-dev: PNG through libpng with its allocation limits set (codec/png_decode.h).
 # libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
+# liblcms2-dev (Little CMS 2): input colour profiles converted to sRGB (server/codec/color_transform.h); zlib1g-dev
+# inflates a PNG's iCCP profile, libssl-dev hashes profiles (both also gRPC's).
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
-          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev)
+          prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev
+          liblcms2-dev zlib1g-dev libssl-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else
@@ -41,8 +44,9 @@ fi
 if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
-  # scripts/fuzz.sh, clang-format for scripts/check-format.sh. The metadata tests: ICC profiles (colord-data,
-  # icc-profiles-free) embedded in the photos, EXIF written and read back by libexif (libexif-dev).
+  # scripts/fuzz.sh, clang-format for scripts/check-format.sh; real ICC profiles (colord-data: Adobe RGB, ProPhoto,
+  # Rec. 709, Wide Gamut; icc-profiles-free: gray) that the colour and metadata tests embed in the photos, EXIF
+  # written and read back by libexif (libexif-dev).
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
              python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev)
 fi

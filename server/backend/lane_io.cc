@@ -11,9 +11,13 @@ absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const Shr
   const Clock::time_point start = Clock::now();
   const Plan& plan = *job.plan;
   std::string damage;
+  // The colour conversion runs inside the decode, on 8-bit pixels, before orientation and the chain.
+  const ColorTransform* color = plan.color.transform.get();
   absl::StatusOr<cv::Mat> decoded =
-      shrink != nullptr ? Decode(job.input, plan.header, plan.decode_mode, shrink->decoded, shrink->factor, &damage)
-                        : Decode(job.input, plan.header, plan.decode_mode, plan.decoded, 1, &damage);
+      shrink != nullptr
+          ? Decode(job.input, plan.header, plan.decode_mode, shrink->decoded, shrink->factor, &damage, color)
+          : Decode(job.input, plan.header, plan.decode_mode, plan.decoded, 1, &damage, color);
+  result.color = plan.color;
   if (decoded.ok() && !damage.empty()) {
     const std::string reason = absl::StrCat(ImageFormatName(plan.header.format), " decoder: ", damage);
     if (plan.strict_decode) {

@@ -50,9 +50,9 @@ ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_fac
 
 namespace {
 
-// Brings a decoded image to the channel count and depth that validation predicted from the header; the
+// Bring a decoded image to the depth and channel count that validation predicted from the header; the
 // header can understate (a palette PNG with transparency) or the file can hold 16-bit or float samples.
-absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
+absl::Status ConformDepth(cv::Mat& image) {
   if (image.depth() == CV_16U) {
     image.convertTo(image, CV_8U, 1.0 / 257.0);
   } else if (image.depth() == CV_32F || image.depth() == CV_64F) {
@@ -68,6 +68,10 @@ absl::Status Conform(cv::Mat& image, const ImageSpec& expected) {
     cv::normalize(image, u8, 0, 255, cv::NORM_MINMAX, CV_8U);
     image = u8;
   }
+  return absl::OkStatus();
+}
+
+absl::Status ConformChannels(cv::Mat& image, const ImageSpec& expected) {
   const int have = image.channels(), want = expected.channels;
   if (have != want) {
     static constexpr int kCodes[5][5] = {{-1, -1, -1, -1, -1},
@@ -144,10 +148,24 @@ absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const Imag
 }  // namespace
 
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                               const ImageSpec& expected, int shrink_factor, std::string* damage) {
+                               const ImageSpec& expected, int shrink_factor, std::string* damage,
+                               const ColorTransform* color) {
   if (damage != nullptr) damage->clear();
+  if (color != nullptr && color->input() == ColorTransform::Input::kCmyk) {
+    // The ink itself, through the file's profile, where OpenCV would use libjpeg's profile-blind CMYK to RGB.
+    bool inverted = false;
+    absl::StatusOr<cv::Mat> ink = DecodeCmykJpeg(bytes, shrink_factor, &inverted);
+    if (!ink.ok()) return ink.status();
+    if (absl::Status s = color->Apply(*ink, inverted); !s.ok()) return s;
+    if (absl::Status s = ConformChannels(*ink, expected); !s.ok()) return s;
+    return ink;
+  }
+  // Gray from an RGB profile's colours: the colour decode converted, then made gray by ConformChannels.
+  if (color != nullptr && color->input() == ColorTransform::Input::kRgb && mode == DecodeMode::kGrayscale) {
+    mode = DecodeMode::kColor;
+  }
   // OpenCV 4.6 has no GIF decoder and decodes only still WebP: animations go to giflib and libwebp's demuxer,
-  // which hand over the first frame as BGRA for Conform to bring to the predicted channels. OpenCV would also
+  // which hand over the first frame as BGRA for ConformChannels to bring to the predicted channels. OpenCV would also
   // decode a WebP at full size and then resize it: a shrunk one goes to libwebp's rescaler.
   absl::StatusOr<cv::Mat> decoded =
       header.format == ImageFormat::kGif                            ? DecodeGifFirstFrame(bytes)
@@ -166,7 +184,16 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
     return absl::InvalidArgumentError(absl::StrCat("decoded image is ", image.cols, "x", image.rows,
                                                    " but its header says ", expected.width, "x", expected.height));
   }
-  if (absl::Status s = Conform(image, expected); !s.ok()) return s;
+  // Converted once at 8 bits (16-bit and float samples are brought there first), before the channels are made
+  // what the plan predicts: alpha stays as decoded, gray is made from the converted colours.
+  if (absl::Status s = ConformDepth(image); !s.ok()) return s;
+  if (color != nullptr) {
+    if (color->input() == ColorTransform::Input::kRgb && image.channels() < 3) {
+      return absl::InternalError("an RGB colour transform for an image the decoder gave in gray");
+    }
+    if (absl::Status s = color->Apply(image); !s.ok()) return s;
+  }
+  if (absl::Status s = ConformChannels(image, expected); !s.ok()) return s;
   return image;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "codec/color_transform.h"
 #include "codec/image_header.h"
 #include "codec/metadata_policy.h"
 #include "common/image_spec.h"
@@ -43,8 +44,12 @@ ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_fac
 // `expected` (size, channels, 8-bit depth), so that the validated chain sees exactly what it was validated for.
 // INVALID_ARGUMENT when the data is corrupt. When the decoder went on past damaged data (a JPEG's entropy-coded
 // data cut short or corrupt: libjpeg fills the rest), `damage` (when given) receives the decoder's reason, else "".
+// With `color` (the plan's ColorDecision::transform) the pixels are converted to sRGB before they are brought to
+// `expected`'s channels: a CMYK JPEG's ink through its CMYK profile; an RGB image to be read as gray is decoded
+// in colour, converted, then made gray.
 absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                               const ImageSpec& expected, int shrink_factor = 1, std::string* damage = nullptr);
+                               const ImageSpec& expected, int shrink_factor = 1, std::string* damage = nullptr,
+                               const ColorTransform* color = nullptr);
 
 // Validates the output spec for the image the chain will produce; errors name the field.
 absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image);

@@ -83,6 +83,7 @@ struct DecodeJob {
   cv::Mat image;
   std::vector<JSAMPROW> rows;
   bool every_row_decoded = false;
+  bool adobe_marker = false;  // saw Adobe's APP14 marker (a CMYK stream's ink is then stored inverted)
 };
 
 enum class Outcome { kDone, kFailed, kNotOurs };
@@ -96,6 +97,7 @@ Outcome RunDecode(DecodeJob* job) {
   jpeg_mem_src(&job->info, reinterpret_cast<const unsigned char*>(job->bytes.data()), job->bytes.size());
   jpeg_read_header(&job->info, TRUE);
   if (job->cmyk != (job->info.num_components == 4)) return Outcome::kNotOurs;
+  job->adobe_marker = job->info.saw_Adobe_marker != 0;
   if (!job->cmyk && job->info.num_components != 1 && job->info.num_components != 3) return Outcome::kNotOurs;
   job->info.out_color_space = job->cmyk ? JCS_CMYK : job->grayscale ? JCS_GRAYSCALE : JCS_EXT_BGR;
   job->info.scale_num = 1;
@@ -194,7 +196,7 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
   return absl::InvalidArgumentError(FailureMessage(job));
 }
 
-absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
+absl::StatusOr<cv::Mat> DecodeCmykJpeg(absl::string_view bytes, int shrink_factor, bool* inverted) {
   DecodeJob job;
   job.bytes = bytes;
   job.cmyk = true;
@@ -209,7 +211,12 @@ absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
         "): refused, since only a whole one converts reliably (OpenCV's converter leaves what it does not reach "
         "unwritten)"));
   }
-  return absl::OkStatus();
+  if (inverted != nullptr) *inverted = job.adobe_marker;
+  return std::move(job.image);
+}
+
+absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
+  return DecodeCmykJpeg(bytes, shrink_factor, nullptr).status();
 }
 
 absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {

@@ -30,6 +30,11 @@ absl::StatusOr<cv::Mat> DecodeJpegBgr(absl::string_view bytes, bool grayscale, i
 // INVALID_ARGUMENT with libjpeg's reason, so that only whole streams reach OpenCV.
 absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor);
 
+// The same decode, handing over the ink: CV_8UC4 CMYK as stored, for a colour transform through the file's own CMYK
+// profile (codec/color_transform.h). `inverted` receives whether the file has Adobe's APP14 marker, whose writers
+// (Photoshop, libjpeg) store the ink inverted. Refused as CheckCmykJpegDecodes refuses.
+absl::StatusOr<cv::Mat> DecodeCmykJpeg(absl::string_view bytes, int shrink_factor, bool* inverted);
+
 // Encodes 8-bit gray, BGR or BGRA (whose alpha JPEG cannot store and is dropped) at `quality` (1..100), with
 // OpenCV's settings: baseline, 4:2:0 for colour, standard Huffman tables.
 absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality);

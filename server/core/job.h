@@ -42,6 +42,8 @@ struct JobResult {
   // What the answer carries of the input's metadata (Plan::metadata), and what it was asked for but lacks, with why.
   MetadataKinds metadata_kept;
   std::vector<std::string> metadata_not_kept;
+  // What was done with the input's colour profile (the plan's decision, as the lane carried it out).
+  ColorDecision color;
 };
 
 // What a stage before the lanes made of a job's input (the GPU decode batcher's decoded image). Only the

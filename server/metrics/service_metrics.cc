@@ -168,6 +168,11 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
                           .Help("Inputs decoded at 1/factor of their size because the chain starts with a downscale "
                                 "(shrink-on-load), by factor")
                           .Register(*registry_)),
+      color_conversions_(BuildCounter()
+                             .Name("imgproc_color_conversions_total")
+                             .Help("Inputs with colour information, by what was done with it (kind: converted, srgb, "
+                                   "kept, ignored, invalid; ProcessResponse.color.action)")
+                             .Register(*registry_)),
       process_cpu_seconds_(BuildCounter()
                                .Name("process_cpu_seconds_total")
                                .Help("User and system CPU time of the server process")
@@ -308,6 +313,9 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
   encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
   if (result->decode_shrink_factor > 1) {
     shrink_on_load_.Add({{"device", device}, {"factor", std::to_string(result->decode_shrink_factor)}}).Increment();
+  }
+  if (result->color.action != ColorAction::kNone) {
+    color_conversions_.Add({{"device", device}, {"kind", ColorActionName(result->color.action)}}).Increment();
   }
   for (const BoundOp& step : job.plan->steps)
     operations_.Add({{"operation", step.name}, {"device", device}}).Increment();

@@ -114,6 +114,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Counter>& decodes_;
   prometheus::Family<prometheus::Counter>& encodes_;
   prometheus::Family<prometheus::Counter>& shrink_on_load_;
+  prometheus::Family<prometheus::Counter>& color_conversions_;  // colour (issue 29)
   prometheus::Counter& process_cpu_seconds_;
   double last_process_cpu_seconds_ = 0;
 

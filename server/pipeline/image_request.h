@@ -18,6 +18,8 @@ struct ImageRequest {
   bool ignore_exif_orientation = false;  // true: the stored pixel order, whatever EXIF says
   bool disable_shrink_on_load = false;   // true: always decode at full size
   bool strict_decode = false;            // true: a partial decode (see Plan::partial_decode) is refused
+                                         // (and an unusable colour profile, under kConvertToSrgb and kKeep)
+  ColorPolicy color_policy = ColorPolicy::kConvertToSrgb;
 };
 
 }  // namespace imgproc

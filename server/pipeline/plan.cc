@@ -8,6 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "codec/codec.h"
+#include "codec/color_profile.h"
+#include "codec/color_transform.h"
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
 #include "common/status_macros.h"
@@ -102,6 +104,151 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const ImageRequest&
   return shrink;
 }
 
+const char* ColorSourceName(const ImageHeader& header, const ColorSource& source) {
+  switch (source.kind) {
+    case ColorSourceKind::kPngSrgb: return "png sRGB chunk";
+    case ColorSourceKind::kPngGamma: return source.png_chromaticities ? "png gAMA and cHRM chunks" : "png gAMA chunk";
+    case ColorSourceKind::kNone:
+      if (source.problem.empty()) return "";
+      break;  // an ICC profile was there but could not be read
+    case ColorSourceKind::kIcc: break;
+  }
+  switch (header.format) {
+    case ImageFormat::kJpeg: return "jpeg APP2 ICC_PROFILE";
+    case ImageFormat::kPng: return "png iCCP chunk";
+    case ImageFormat::kWebp: return "webp ICCP chunk";
+    case ImageFormat::kTiff: return "tiff tag 34675 (ICC profile)";
+    default: return "icc profile";
+  }
+}
+
+// Why a profile lcms2 reads does not fit the image as it is decoded; empty when it does.
+std::string ColorMismatch(const ColorTransform& transform, const ImageHeader& header) {
+  const bool gray = header.channels <= 2;
+  const bool cmyk_jpeg = header.format == ImageFormat::kJpeg && header.channels == 4;
+  switch (transform.input()) {
+    case ColorTransform::Input::kRgb:
+      if (gray) return "an RGB profile on a gray image";
+      if (cmyk_jpeg) return "an RGB profile on a CMYK JPEG";
+      return "";
+    case ColorTransform::Input::kGray: return gray ? "" : "a gray profile on a colour image";
+    case ColorTransform::Input::kCmyk:
+      if (cmyk_jpeg) return "";
+      if (header.format == ImageFormat::kTiff) {
+        return "a CMYK TIFF, which libtiff's RGBA interface converts without its profile";
+      }
+      return "a CMYK profile on an image without 4 ink channels";
+  }
+  return "";
+}
+
+// What the lanes will do with the input's colours (issue 29). An unusable profile leaves the pixels as stored and
+// says why, or is refused under strict_decode: a profile is optional information, the pixels are still the file's.
+// Why the input's profile cannot describe the answer's pixels left as stored (COLOR_POLICY_KEEP); empty when it can.
+std::string CannotKeep(const ColorTransform& transform, const ImageSpec& answer) {
+  const bool gray_answer = answer.channels == 1;
+  switch (transform.input()) {
+    case ColorTransform::Input::kCmyk: return "a CMYK JPEG's answer is RGB, which its CMYK profile cannot describe";
+    case ColorTransform::Input::kGray:
+      return gray_answer ? "" : "the answer has colour channels, which a gray profile cannot describe";
+    case ColorTransform::Input::kRgb:
+      return gray_answer ? "the answer is gray, which an RGB profile cannot describe" : "";
+  }
+  return "";
+}
+
+absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const ImageHeader& header,
+                                          const ImageSpec& answer) {
+  ColorDecision decision;
+  const ColorSource source = ReadColorSource(request.image, header);
+  decision.source = ColorSourceName(header, source);
+  decision.profile = source.icc;
+  const bool applies = request.color_policy != ColorPolicy::kIgnore;
+  auto invalid = [&](std::string why) -> absl::StatusOr<ColorDecision> {
+    if (request.strict_decode && applies) {
+      return absl::InvalidArgumentError(absl::StrCat("strict_decode: the input's colour profile is unusable: ", why,
+                                                     "; without strict_decode the pixels are left as stored"));
+    }
+    decision.action = ColorAction::kInvalid;
+    decision.reason = std::move(why);
+    decision.profile = nullptr;
+    return decision;
+  };
+  if (!source.problem.empty()) return invalid(source.problem);
+  if (source.kind == ColorSourceKind::kNone) return decision;
+  if (source.kind == ColorSourceKind::kPngSrgb) {
+    decision.action = ColorAction::kAlreadySrgb;
+    decision.pixels_profile = SrgbIccProfile();
+    return decision;
+  }
+  if (!applies) {  // not even parsed: the behaviour before colour management
+    decision.action = ColorAction::kIgnored;
+    decision.reason = "color_policy IGNORE";
+    if (source.icc != nullptr) decision.sha256 = Sha256Hex(*source.icc);
+    return decision;
+  }
+  ColorTransformCache::Lookup lookup = ColorTransformCache::Shared().Get(source);
+  decision.sha256 = lookup.sha256;
+  if (!lookup.transform.ok()) return invalid(std::string(lookup.transform.status().message()));
+  const std::shared_ptr<const ColorTransform>& transform = *lookup.transform;
+  decision.description = transform->description();
+  if (std::string mismatch = ColorMismatch(*transform, header); !mismatch.empty()) return invalid(mismatch);
+  // KEEP keeps the profile where it describes the answer; where it cannot, the pixels are converted as by default.
+  std::string not_kept;
+  if (request.color_policy == ColorPolicy::kKeep) {
+    not_kept =
+        source.icc == nullptr ? "a PNG's gAMA/cHRM chunks are no ICC profile to embed" : CannotKeep(*transform, answer);
+    if (not_kept.empty()) {
+      decision.action = ColorAction::kKept;
+      decision.pixels_profile = source.icc;
+      return decision;
+    }
+    not_kept = absl::StrCat("COLOR_POLICY_KEEP: ", not_kept, "; converted ");
+  }
+  if (transform->identity()) {
+    decision.action = ColorAction::kAlreadySrgb;
+    decision.pixels_profile = source.icc != nullptr ? source.icc : SrgbIccProfile();
+    return decision;
+  }
+  decision.action = ColorAction::kConverted;
+  decision.pixels_profile = SrgbIccProfile();
+  decision.reason =
+      absl::StrCat(not_kept, transform->matrix_shaper() ? "to sRGB by lcms2 (matrix/TRC profile, perceptual intent)"
+                                                        : "to sRGB by lcms2 (LUT profile, perceptual intent)");
+  decision.transform = transform;
+  return decision;
+}
+
+// The profile an encoded answer embeds, asked for by MetadataPolicy::keep_icc_profile or ColorPolicy::kKeep, is the
+// one its pixels are in (ColorDecision::pixels_profile): the input's when kept or already sRGB, lcms2's sRGB after a
+// conversion. The input's profile on converted pixels would undo the conversion in every viewer. Under
+// ColorPolicy::kIgnore the pixels are as stored, so the input's profile, as the metadata extraction read it, is
+// still theirs; an unusable profile is embedded nowhere.
+absl::Status ChooseEmbeddedProfile(const ImageRequest& request, const ImageLimits& limits, Plan& plan) {
+  const bool wanted = plan.output.metadata.keep_icc_profile || request.color_policy == ColorPolicy::kKeep;
+  if (!wanted || plan.output.format == OutputFormat::kRaw) return absl::OkStatus();
+  switch (plan.color.action) {
+    case ColorAction::kNone: return absl::OkStatus();
+    case ColorAction::kIgnored:
+      if (request.color_policy == ColorPolicy::kIgnore) return absl::OkStatus();
+      plan.metadata.icc_profile.reset();
+      plan.metadata.not_kept.push_back(absl::StrCat("icc profile: ", plan.color.reason));
+      break;
+    case ColorAction::kInvalid:
+      if (plan.metadata.icc_profile) {
+        plan.metadata.icc_profile.reset();
+        plan.metadata.not_kept.push_back(absl::StrCat("icc profile: unusable: ", plan.color.reason));
+      }
+      break;
+    case ColorAction::kAlreadySrgb:
+    case ColorAction::kConverted:
+    case ColorAction::kKept:
+      if (plan.color.pixels_profile) plan.metadata.icc_profile = *plan.color.pixels_profile;
+      break;
+  }
+  return CheckAnswerSize(plan, limits);
+}
+
 }  // namespace
 
 absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& limits) {
@@ -175,6 +322,11 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   absl::StatusOr<std::optional<ShrinkOnLoad>> shrink = PlanShrinkOnLoad(request, plan, limits);
   if (!shrink.ok()) return shrink.status();
   plan.shrink_on_load = *std::move(shrink);
+  // Last: the request is valid otherwise, so that a refused one costs no profile parse.
+  absl::StatusOr<ColorDecision> color = DecideColor(request, plan.header, plan.result);
+  if (!color.ok()) return color.status();
+  plan.color = *std::move(color);
+  IMGPROC_RETURN_IF_ERROR(ChooseEmbeddedProfile(request, limits, plan));
   return plan;
 }
 

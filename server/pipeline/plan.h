@@ -50,6 +50,9 @@ struct Plan {
   // The input's metadata that the answer keeps (OutputSpec::metadata), read and rewritten when the plan is built and
   // spliced into the answer after encoding, whichever device encoded it.
   OutputMetadata metadata;
+  // What the lanes do with the input's colours (issue 29): the transform to sRGB they apply after decoding, or why
+  // none; under ColorPolicy::kKeep, the profile the encoder embeds (ColorDecision::profile).
+  ColorDecision color;
 };
 
 // INVALID_ARGUMENT naming the step index and field, or the header problem; RESOURCE_EXHAUSTED naming the step

@@ -48,6 +48,12 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
     kept->set_xmp(result.metadata_kept.xmp);
     for (auto& why : result.metadata_not_kept) kept->add_not_kept(std::move(why));
   }
+  pb::ColorReport* color = response->mutable_color();
+  color->set_action(ColorActionName(result.color.action));
+  color->set_reason(std::move(result.color.reason));
+  color->set_source(std::move(result.color.source));
+  color->set_profile_description(std::move(result.color.description));
+  color->set_profile_sha256(std::move(result.color.sha256));
   pb::StageTimings* t = response->mutable_timings();
   t->set_queue_wait_us(result.timings.queue_wait_us);
   t->set_batch_wait_us(result.timings.batch_wait_us);

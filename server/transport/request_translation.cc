@@ -163,6 +163,9 @@ absl::StatusOr<ImageRequest> TranslateRequest(const pb::ProcessRequest& request,
   out.ignore_exif_orientation = request.ignore_exif_orientation();
   out.disable_shrink_on_load = request.disable_shrink_on_load();
   out.strict_decode = request.strict_decode();
+  out.color_policy = request.color_policy() == pb::COLOR_POLICY_KEEP     ? ColorPolicy::kKeep
+                     : request.color_policy() == pb::COLOR_POLICY_IGNORE ? ColorPolicy::kIgnore
+                                                                         : ColorPolicy::kConvertToSrgb;
   return out;
 }
 

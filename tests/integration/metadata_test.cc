@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common/color_images.h"
 #include "common/metadata_images.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
@@ -60,10 +61,15 @@ class MetadataTest : public CpuServerSuite {
   }
 
   // A resize to 480 wide (upright), answered as `format`, with `policy`.
+  // Under color_policy KEEP the pixels stay in the input's profile, so a kept profile is the input's byte for byte;
+  // by default they are converted to sRGB, and a kept profile is then lcms2's sRGB
+  // (AKeptProfileIsThePixelsProfileUnderEachColorPolicy).
   static pb::ProcessRequest Request(const std::string& image, const std::string& format,
-                                    const pb::MetadataPolicy& policy = pb::MetadataPolicy()) {
+                                    const pb::MetadataPolicy& policy = pb::MetadataPolicy(),
+                                    pb::ColorPolicy color_policy = pb::COLOR_POLICY_CONVERT_TO_SRGB) {
     pb::ProcessRequest request;
     request.set_image(image);
+    request.set_color_policy(color_policy);
     pb::Resize* resize = request.add_operations()->mutable_resize();
     resize->set_width(480);
     resize->set_interpolation(pb::INTERPOLATION_AREA);
@@ -121,7 +127,7 @@ TEST_F(MetadataTest, KeptBlocksRoundTripFromEveryInputFormatIntoEveryAnswerForma
     const std::string image = Encoded(photo, written, in);
     for (const std::string& out : kFormats) {
       SCOPED_TRACE(in + " -> " + out);
-      const pb::ProcessResponse response = Process(Request(image, out, KeepEverything()));
+      const pb::ProcessResponse response = Process(Request(image, out, KeepEverything(), pb::COLOR_POLICY_KEEP));
       EXPECT_TRUE(response.metadata().icc_profile());
       EXPECT_TRUE(response.metadata().exif());
       EXPECT_TRUE(response.metadata().xmp());
@@ -145,12 +151,42 @@ TEST_F(MetadataTest, KeptBlocksRoundTripFromEveryInputFormatIntoEveryAnswerForma
   }
 }
 
+// The profile an answer keeps is the one its pixels are in: after the default conversion, lcms2's sRGB (the input's
+// Adobe RGB on converted pixels would undo the conversion in every viewer); as stored under KEEP and IGNORE, the
+// input's.
+TEST_F(MetadataTest, AKeptProfileIsThePixelsProfileUnderEachColorPolicy) {
+  const cv::Mat photo = Photo(4);
+  const Metadata written = Everything(photo);  // colord's Adobe RGB (1998)
+  pb::MetadataPolicy icc_only;
+  icc_only.set_keep_icc_profile(true);
+  for (const std::string& out : kFormats) {
+    SCOPED_TRACE(out);
+    const std::string image = JpegWith(photo, written);
+    pb::ProcessResponse converted = Process(Request(image, out, icc_only, pb::COLOR_POLICY_CONVERT_TO_SRGB));
+    EXPECT_EQ(converted.color().action(), "converted");
+    const ReadMetadata read = ReadAnswerMetadata(converted.image(), converted.format());
+    ASSERT_TRUE(read.metadata.icc_profile.has_value());
+    EXPECT_NE(read.metadata.icc_profile, written.icc_profile);
+    EXPECT_NE(IccDescription(*read.metadata.icc_profile).find("sRGB"), std::string::npos)
+        << IccDescription(*read.metadata.icc_profile);
+    for (const pb::ColorPolicy policy : {pb::COLOR_POLICY_KEEP, pb::COLOR_POLICY_IGNORE}) {
+      pb::ProcessResponse kept = Process(Request(image, out, icc_only, policy));
+      EXPECT_EQ(ReadAnswerMetadata(kept.image(), kept.format()).metadata.icc_profile, written.icc_profile);
+    }
+  }
+  // COLOR_POLICY_KEEP embeds the input's profile without a metadata policy too.
+  pb::ProcessResponse kept =
+      Process(Request(JpegWith(photo, written), "png", pb::MetadataPolicy(), pb::COLOR_POLICY_KEEP));
+  EXPECT_EQ(ReadAnswerMetadata(kept.image(), kept.format()).metadata.icc_profile, written.icc_profile);
+}
+
 TEST_F(MetadataTest, ALargeProfileGoesBackInSevenSegmentsAndEachBlockIsKeptOnlyWhenAsked) {
   const cv::Mat photo = Photo(3);
   const Metadata written = Everything(photo, "ITULab.icc");  // 431756 bytes
   pb::MetadataPolicy icc_only;
   icc_only.set_keep_icc_profile(true);
-  pb::ProcessResponse response = Process(Request(JpegWith(photo, written), "jpeg", icc_only));
+  // ITULab.icc is a Lab input profile, which no RGB photo is in: IGNORE keeps it unparsed, byte for byte.
+  pb::ProcessResponse response = Process(Request(JpegWith(photo, written), "jpeg", icc_only, pb::COLOR_POLICY_IGNORE));
   ReadMetadata read = ReadJpegMetadata(response.image());
   EXPECT_EQ(read.metadata.icc_profile, written.icc_profile);
   EXPECT_EQ(std::count(read.blocks.begin(), read.blocks.end(), "APP2:ICC_PROFILE"), 7);
@@ -277,7 +313,8 @@ TEST_F(MetadataTest, TheCliKeepsWhatItsFlagNames) {
     file << JpegWith(photo, Everything(photo));
   }
   const std::string command = std::string(IMGPROC_CLI_BINARY) + " --target=" + server_->address() + " --in=" + in +
-                              " --out=" + out + " --format=png --keep_metadata=icc,copyright process 2>&1";
+                              " --out=" + out +
+                              " --format=png --keep_metadata=icc,copyright --color_policy=keep process 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;

@@ -122,8 +122,25 @@ class CudaLane final : public ExecutionLane {
                   << ": the test fault kernel did not launch: " << CudaErrorText(launched) << std::endl;
       }
     }
+    result.color = plan.color;  // DecodeInput carries it out where the CPU decodes
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
     if (!input.ok()) return input.status();
+    // TODO(issue 29 item 3): apply plan.color.transform on the device after nvJPEG's decode: curves and a 3x3 matrix
+    // for matrix/TRC profiles (ColorTransform::matrix_shaper_form()), a 3D table sampled from lcms2 otherwise
+    // (ColorTransform::SampleLattice()). Until then an image nvJPEG or the JPEG engine decoded in a profile to convert
+    // goes down to the CPU, through lcms2 and back up: right colours (and the right profile in the answer) at the cost
+    // of two copies. CMYK JPEGs and every other format decode on the CPU (DecodeInput), converted before the upload.
+    if (std::strcmp(result.decode_backend, "cpu") != 0 && plan.color.action == ColorAction::kConverted &&
+        plan.color.transform != nullptr) {
+      cv::Mat host;
+      input->download(host, *stream_);
+      stream_->waitForCompletion();
+      if (absl::Status s = plan.color.transform->Apply(host); !s.ok()) return s;
+      cv::cuda::GpuMat& converted = buffers_[0].data == input->data ? buffers_[1] : buffers_[0];
+      converted.upload(host, *stream_);
+      stream_->waitForCompletion();  // `host` goes out of scope
+      input = converted;
+    }
     // An image the CPU decoded is turned upright already (DecodeInput); one decoded on the GPU is turned here.
     if (plan.orientation != 1 && std::strcmp(result.decode_backend, "cpu") != 0) {
       cv::cuda::GpuMat& upright = buffers_[0].data == input->data ? buffers_[1] : buffers_[0];
