@@ -123,7 +123,7 @@ absl::Status Refused(const Context& context, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
 }
 
-std::string ColorSpaceName(cmsColorSpaceSignature space) {
+std::string ColorSpaceName(uint32_t space) {
   const uint32_t s = space;
   std::string name;
   for (int shift = 24; shift >= 0; shift -= 8) {
@@ -240,8 +240,10 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
   char description[256] = "";
   cmsGetProfileInfoASCII(source, cmsInfoDescription, "en", "US", description, sizeof(description));
   built->description_ = description;
-  const cmsProfileClassSignature device_class = cmsGetDeviceClass(source);
-  const cmsColorSpaceSignature space = cmsGetColorSpace(source);
+  // As integers: a profile's header may hold any 32-bit value there, which an enum variable must not (UBSan, found
+  // by fuzz_color_profile).
+  const uint32_t device_class = static_cast<uint32_t>(cmsGetDeviceClass(source));
+  const uint32_t space = static_cast<uint32_t>(cmsGetColorSpace(source));
   absl::Status problem;
   if (device_class == cmsSigLinkClass || device_class == cmsSigAbstractClass || device_class == cmsSigNamedColorClass) {
     problem = absl::InvalidArgumentError(
