@@ -16,8 +16,11 @@ WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)"
              "W3": "ML preprocessing (224x224 area, RGB, ImageNet normalize, float32 CHW)",
              "W4": "small images (256x256 JPEG, flip, JPEG q85)",
              "W5": "W1 over ProcessStream (one stream per worker, one request in flight on each); "
-                   "its ratio is to W1's baseline, which stands for it"}
-SAME_WORK_AS = {"W5": "W1"}  # the in-process rows that W5's are compared with
+                   "its ratio is to W1's baseline, which stands for it",
+             "W6": "W1's chain on the same photos in Display P3 / Adobe RGB (profile embedded), converted to sRGB; "
+                   "its ratio is to W1's baseline, which does no colour management; SYSTEM-untagged rows: the same JPEGs "
+                   "without the profile (its control)"}
+SAME_WORK_AS = {"W5": "W1", "W6": "W1"}  # the in-process rows that W5's are compared with
 RUN_FILE = re.compile(r"(.+)-(W\d)-c(\d+)(?:-rps(\d+))?\.json$")  # SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
 
 
@@ -161,6 +164,23 @@ def main(out):
             print(f"{w} against libvips, best of each at saturation: " + "; ".join(
                 f"{a} {best(w, a):.1f}/s vs {b} {best(w, b):.1f}/s = {best(w, a) / best(w, b):.2f}x" for a, b in pairs))
             print()
+    # W6 against its control (the same JPEGs without the profile) and against W1 on each service system, side by side
+    # from the same run: what colour conversion costs.
+    for system in sorted({s for (w, s, _, _) in runs if w == "W6" and s.startswith("service-")
+                          and not s.endswith("-untagged")}):
+        target = " (target on the GPU: <= 5%)" if "cuda" in system else ""
+        for c in sorted({c for (w, s, c, q) in runs if w == "W6" and s == system and not q}):
+            w6 = runs.get(("W6", system, c, 0), {}).get("rps", 0)
+            for label, key in (("its control without the profile", ("W6", f"{system}-untagged", c, 0)),
+                               ("W1", ("W1", system, c, 0))):
+                other = runs.get(key, {}).get("rps", 0)
+                if w6 and other:
+                    print(f"W6 against {label}, {system} concurrency {c}: {w6:.1f}/s vs {other:.1f}/s = "
+                          f"{w6 / other:.3f}x, colour conversion costs {1 - w6 / other:.1%}{target}  ")
+        color = os.path.join(out, f"{system}-W6-color.txt")
+        if os.path.exists(color) and open(color).read().strip():
+            print(f"W6 {system}, the server's counter: " + "; ".join(open(color).read().split("\n")).strip("; "))
+        print()
     # bench/run.sh --cuda-devices "0 0,1": the same workload on 1 GPU and on several, side by side.
     for w in sorted(WORKLOADS):
         gpus = sorted({int(m.group(1)) for (ww, s, _, _) in runs if ww == w

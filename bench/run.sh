@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
-#                [--workloads W1,W2,W3,W4,W5] [--systems service-cpu,service-cuda,baseline,torch,vips]
+#                [--workloads W1,W2,W3,W4,W5,W6] [--systems service-cpu,service-cuda,baseline,torch,vips]
 #                [--cuda-devices "0 all"]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
@@ -12,6 +12,11 @@
 # leaves the CUDA backend out (nothing of it would run). --cuda-devices runs the CUDA backend once per device set
 # (CUDA_VISIBLE_DEVICES; "all": every visible GPU, the service-cuda rows; "0" or "0,1": the service-cuda-1gpu or
 # -2gpu rows), so that a multi-GPU host measures 1 GPU against 2 in one run and the report prints the scaling.
+# W6 is W1's chain on the same photos carrying a Display P3 or Adobe RGB profile (bench/tag_photos.cc makes them),
+# converted to sRGB by the service (issue 29): run with W1 (--workloads W1,W6), the report puts the two side by side
+# per backend and says what the conversion costs (the target on the GPU: at most 5% of W1's throughput). Beside W6's
+# rows, its control (system SYSTEM-untagged): the same JPEGs without the profile, so the difference is the conversion
+# alone (the tagged photos are re-encoded, which changes their decode time against W1's originals).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cores=$(nproc)
@@ -27,7 +32,7 @@ saturation_verify_fraction=0.05
 warmup=2s torch_threads=16
 
 duration=10 build_dir=build-release out=bench/results cuda_prefix="" cuda_device_sets="all"
-workloads=W1,W2,W3,W4,W5 systems=service-cpu,service-cuda,baseline,torch,vips
+workloads=W1,W2,W3,W4,W5,W6 systems=service-cpu,service-cuda,baseline,torch,vips
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -41,7 +46,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
-for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
+for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
   has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
@@ -52,7 +57,7 @@ photos="${IMGPROC_TEST_IMAGES:-/usr/share/backgrounds/mate}"
 if has "$systems" vips && ! pkg-config --exists vips; then
   scripts/install-deps.sh --bench || echo "bench: could not install libvips (scripts/install-deps.sh --bench)" >&2
 fi
-build_args=(--build-dir "$build_dir" --type Release)
+build_args=(--build-dir "$build_dir" --type Release --no-tests)  # the bench needs no test binaries
 [ -n "$cuda_prefix" ] && build_args+=(--opencv-cuda "$cuda_prefix")
 has "$systems" service-cuda || build_args+=(--cuda off)
 scripts/build.sh "${build_args[@]}" > /dev/null
@@ -86,6 +91,13 @@ if has "$workloads" W4; then
   stop_server
 fi
 
+# W6's inputs: the photos in Display P3 and Adobe RGB (alternately), the profile embedded.
+wide_gamut="$out/wide-gamut"
+if has "$workloads" W6; then
+  rm -rf "$wide_gamut" "$wide_gamut-untagged"
+  "$bin/bench/imgproc-tag-photos" --in="$photos/nature" --out="$wide_gamut" --untagged_out="$wide_gamut-untagged" >&2
+fi
+
 # W5 is W1 sent over ProcessStream (one stream per worker): the in-process rows of W1 stand for it.
 declare -A input ops fmt
 input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--output_format=jpeg --quality=90"
@@ -93,6 +105,7 @@ input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter 
 input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--output_format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
+input[W6]="$wide_gamut";                          ops[W6]="${ops[W1]}"; fmt[W6]="${fmt[W1]}"
 
 # The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
 cuda_usable() {
@@ -143,6 +156,16 @@ for server in "${servers[@]}"; do
       load "$out/service-cpu-full-decode-$w-c$saturation.json" "$w" "$saturation" "$connections" \
            "$saturation_verify_fraction" --shrink_on_load=false
     fi
+    # W6: its control, and what the server did with the profiles, from its own counter (converted, on which device).
+    if [ "$w" = W6 ]; then
+      load "$out/$system-untagged-W6-c1.json" W6 1 1 1 --input="$wide_gamut-untagged"
+      load "$out/$system-untagged-W6-c$saturation.json" W6 "$saturation" "$connections" "$saturation_verify_fraction" \
+           --input="$wide_gamut-untagged"
+      python3 -c "import sys, urllib.request
+print(''.join(l for l in urllib.request.urlopen('http://' + sys.argv[1] + '/metrics').read().decode().splitlines(True)
+              if l.startswith('imgproc_color_conversions_total')), end='')" "$metrics" > "$out/$system-W6-color.txt"
+      echo "bench: $system W6 colour: $(tr '\n' ' ' < "$out/$system-W6-color.txt")" >&2
+    fi
   done
   # Latency at half load: open loop at half the saturation throughput (the target: p99 within 2x p50).
   if has "$workloads" W1; then
@@ -156,10 +179,11 @@ for server in "${servers[@]}"; do
   stop_server
 done
 
-# In-process rows: W1's stand for W5's, so W5 alone still gets its ratio to the baseline.
+# In-process rows: W1's stand for W5's and W6's (the in-process programs do no colour management), so W5 or W6
+# alone still gets its ratio to the baseline.
 inprocess=()
-for w in ${workloads//,/ }; do [ "$w" = W5 ] || inprocess+=("$w"); done
-has "$workloads" W5 && ! has "$workloads" W1 && inprocess+=(W1)
+for w in ${workloads//,/ }; do [ "$w" = W5 ] || [ "$w" = W6 ] || inprocess+=("$w"); done
+{ has "$workloads" W5 || has "$workloads" W6; } && ! has "$workloads" W1 && inprocess+=(W1)
 torch_ok=false
 if has "$systems" torch; then
   if python3 -c "import torch, torchvision; assert torch.cuda.is_available()" 2>/dev/null; then torch_ok=true

@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "backend/cuda/color_device_tables.h"
+#include "backend/cuda/color_transform_kernel.h"
 #include "backend/cuda/cuda_fault.h"
 #include "backend/cuda/cuda_kernel.h"
 #include "backend/cuda/device_allocator.h"
@@ -81,6 +83,7 @@ class CudaLane final : public ExecutionLane {
     buffers_[0].release();
     buffers_[1].release();
     scratch_.clear();
+    color_tables_.Clear();
     objects_ = CudaObjectCache();
     stream_.reset();
     for (auto* event : {&start_, &input_ready_, &operated_, &finished_}) event->reset();
@@ -125,21 +128,18 @@ class CudaLane final : public ExecutionLane {
     result.color = plan.color;  // DecodeInput carries it out where the CPU decodes
     absl::StatusOr<cv::cuda::GpuMat> input = InputOnDevice(job, result);
     if (!input.ok()) return input.status();
-    // TODO(issue 29 item 3): apply plan.color.transform on the device after nvJPEG's decode: curves and a 3x3 matrix
-    // for matrix/TRC profiles (ColorTransform::matrix_shaper_form()), a 3D table sampled from lcms2 otherwise
-    // (ColorTransform::SampleLattice()). Until then an image nvJPEG or the JPEG engine decoded in a profile to convert
-    // goes down to the CPU, through lcms2 and back up: right colours (and the right profile in the answer) at the cost
-    // of two copies. CMYK JPEGs and every other format decode on the CPU (DecodeInput), converted before the upload.
+    // An image the CPU decoded was converted there (DecodeInput): CMYK JPEGs and every format but JPEG. One that
+    // nvJPEG or the JPEG engine decoded is converted here, on the device.
     if (std::strcmp(result.decode_backend, "cpu") != 0 && plan.color.action == ColorAction::kConverted &&
         plan.color.transform != nullptr) {
-      cv::Mat host;
-      input->download(host, *stream_);
-      stream_->waitForCompletion();
-      if (absl::Status s = plan.color.transform->Apply(host); !s.ok()) return s;
-      cv::cuda::GpuMat& converted = buffers_[0].data == input->data ? buffers_[1] : buffers_[0];
-      converted.upload(host, *stream_);
-      stream_->waitForCompletion();  // `host` goes out of scope
-      input = converted;
+      absl::StatusOr<cv::cuda::GpuMat> converted = ConvertColor(*input, plan.color, result);
+      if (!converted.ok()) return converted.status();
+      input = *converted;
+      if (ConvertsInColourFirst(plan)) {
+        cv::cuda::GpuMat& gray = buffers_[0].data == input->data ? buffers_[1] : buffers_[0];
+        cv::cuda::cvtColor(*input, gray, cv::COLOR_BGR2GRAY, 1, *stream_);
+        input = gray;
+      }
     }
     // An image the CPU decoded is turned upright already (DecodeInput); one decoded on the GPU is turned here.
     if (plan.orientation != 1 && std::strcmp(result.decode_backend, "cpu") != 0) {
@@ -179,6 +179,44 @@ class CudaLane final : public ExecutionLane {
     return result;
   }
 
+  // A gray answer asked of a colour JPEG whose RGB profile is converted: the colours first, then gray.
+  static bool ConvertsInColourFirst(const Plan& plan) {
+    return plan.decoded.channels == 1 && plan.header.channels >= 3 && plan.color.action == ColorAction::kConverted &&
+           plan.color.transform != nullptr && plan.color.transform->input() == ColorTransform::Input::kRgb;
+  }
+
+  // The GPU-decoded `input` converted to sRGB on the lane's stream with the transform's device form (curves and a
+  // 3x3 matrix, a lattice, or a gray curve: codec/color_device_form.h), into the buffer `input` is not in. Where the
+  // transform has no device form, through lcms2 on the CPU between a download and an upload; the reason says which.
+  absl::StatusOr<cv::cuda::GpuMat> ConvertColor(const cv::cuda::GpuMat& input, const ColorDecision& color,
+                                                JobResult& result) {
+    cv::cuda::GpuMat& converted = buffers_[0].data == input.data ? buffers_[1] : buffers_[0];
+    // A KEEP that could not keep the profile says so before "to sRGB ..." (pipeline/plan.cc).
+    const std::string prefix = color.reason.substr(0, color.reason.find("to sRGB"));
+    const DeviceColorTables::Tables* tables = color_tables_.Get(color.transform, *stream_);
+    if (tables != nullptr && input.depth() == CV_8U && tables->form.Accepts(input.channels())) {
+      converted.create(input.size(), input.type());
+      const cudaError_t launched = LaunchColorTransform(tables->form.kind(), tables->view, input.ptr<uint8_t>(),
+                                                        input.step, converted.ptr<uint8_t>(), converted.step,
+                                                        input.cols, input.rows, input.channels(), raw_stream_);
+      if (launched != cudaSuccess) {
+        return absl::InternalError(absl::StrCat(
+            "cuda:", device_, " converting to sRGB: the kernel did not launch: ", CudaErrorText(launched)));
+      }
+      result.color.reason = absl::StrCat(prefix, "to sRGB on cuda:", device_, " (", tables->form.description(), ")");
+      return converted;
+    }
+    cv::Mat host;
+    input.download(host, *stream_);
+    stream_->waitForCompletion();
+    if (absl::Status s = color.transform->Apply(host); !s.ok()) return s;
+    converted.upload(host, *stream_);
+    stream_->waitForCompletion();  // `host` goes out of scope
+    result.color.reason = absl::StrCat(prefix, "to sRGB by lcms2 on the CPU after the GPU decode (no device form for ",
+                                       input.channels(), " channels of this profile)");
+    return converted;
+  }
+
   // The decoded input on the device, as the plan predicts it.
   absl::StatusOr<cv::cuda::GpuMat> InputOnDevice(const Job& job, JobResult& result) {
     const Plan& plan = *job.plan;
@@ -195,8 +233,10 @@ class CudaLane final : public ExecutionLane {
     }
     if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {
       const Clock::time_point t = Clock::now();
-      absl::StatusOr<int> channels =
-          jpeg_decoder_->Decode(job.input, plan.decoded.channels == 1, buffers_[0], raw_stream_);
+      // A gray answer from a colour JPEG in an RGB profile: decoded in colour, converted, then made gray (RunChain),
+      // as the CPU decoder does.
+      const int wanted_channels = ConvertsInColourFirst(plan) ? 3 : plan.decoded.channels;
+      absl::StatusOr<int> channels = jpeg_decoder_->Decode(job.input, wanted_channels == 1, buffers_[0], raw_stream_);
       if (channels.ok()) {
         if (buffers_[0].cols != plan.decoded.width || buffers_[0].rows != plan.decoded.height) {
           return absl::InvalidArgumentError(absl::StrCat("decoded image is ", buffers_[0].cols, "x", buffers_[0].rows,
@@ -204,7 +244,7 @@ class CudaLane final : public ExecutionLane {
                                                          plan.decoded.height));
         }
         result.decode_backend = "cuda";
-        if (*channels == plan.decoded.channels) return buffers_[0];
+        if (*channels == wanted_channels) return buffers_[0];
         cv::cuda::cvtColor(buffers_[0], buffers_[1], cv::COLOR_GRAY2BGR, 3, *stream_);  // a gray JPEG as colour
         return buffers_[1];
       }
@@ -364,6 +404,7 @@ class CudaLane final : public ExecutionLane {
   cv::cuda::GpuMat buffers_[2];
   std::vector<cv::cuda::GpuMat> scratch_;
   CudaObjectCache objects_;
+  DeviceColorTables color_tables_{8};  // the transforms this lane applied on its device, the last 8
   PinnedBuffer upload_staging_, download_staging_, fallback_staging_;
   int64_t cpu_fallback_us_ = 0;
   // Created in the constructor, once the thread is bound to the lane's device.
