@@ -16,7 +16,9 @@ WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)"
              "W3": "ML preprocessing (224x224 area, RGB, ImageNet normalize, float32 CHW)",
              "W4": "small images (256x256 JPEG, flip, JPEG q85)",
              "W5": "W1 over ProcessStream (one stream per worker, one request in flight on each); "
-                   "its ratio is to W1's baseline, which stands for it"}
+                   "its ratio is to W1's baseline, which stands for it",
+             "W7": "AVIF thumbnail (nature/*.jpg, 320 wide area, AVIF q60 speed 8); no OpenCV baseline (OpenCV 4.6 "
+                   "writes no AVIF): compare with the libvips rows"}
 SAME_WORK_AS = {"W5": "W1"}  # the in-process rows that W5's are compared with
 RUN_FILE = re.compile(r"(.+)-(W\d)-c(\d+)(?:-rps(\d+))?\.json$")  # SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
 
