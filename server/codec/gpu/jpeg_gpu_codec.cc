@@ -396,7 +396,7 @@ absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image
                                                                   NVJPEG_INPUT_BGRI, image.cols, image.rows, stream)
                                               : nvjpegEncodeYUV(device_.cuda(), state_, params_, &source,
                                                                 NVJPEG_CSS_GRAY, image.cols, image.rows, stream);
-  if ((status == NVJPEG_STATUS_NOT_SUPPORTED || status == NVJPEG_STATUS_INVALID_PARAMETER) &&
+  if ((status == NVJPEG_STATUS_IMPLEMENTATION_NOT_SUPPORTED || status == NVJPEG_STATUS_INVALID_PARAMETER) &&
       FirstNonDefaultOption(options)[0] != '\0') {
     cudaGetLastError();
     return refuse(FirstNonDefaultOption(options), NvJpegError(status, "nvjpegEncode"));

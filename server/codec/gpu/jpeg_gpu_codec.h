@@ -164,11 +164,17 @@ class JpegGpuEncoder {
   // default), waits for the stream, and returns only the bitstream, copied straight into the answer. nvJPEG
   // takes each option (nvjpegEncoderParamsSetSamplingFactors, SetEncoding with PROGRESSIVE_DCT_HUFFMAN,
   // SetOptimizedHuffman, which progressive also sets, as libjpeg does); where this library refuses one (an error
-  // from its setter, or NOT_SUPPORTED / INVALID_PARAMETER from the encode with it set), the answer is UNIMPLEMENTED
-  // and `refused_option` (when given) names it ("progressive", "chroma_subsampling", "optimize"): the lane then
-  // encodes on the CPU.
+  // from its setter, or IMPLEMENTATION_NOT_SUPPORTED / INVALID_PARAMETER from the encode with it set), the answer is
+  // UNIMPLEMENTED and `refused_option` (when given) names it ("progressive", "chroma_subsampling", "optimize"): the
+  // lane then encodes on the CPU.
   absl::StatusOr<std::string> Encode(const cv::cuda::GpuMat& image, const JpegEncodeOptions& options,
                                      cudaStream_t stream, const char** refused_option = nullptr);
+  // The default options (4:2:0 for colour, baseline, standard tables) at `quality`: the codec bench and its test.
+  absl::StatusOr<std::string> Encode(const cv::cuda::GpuMat& image, int quality, cudaStream_t stream) {
+    JpegEncodeOptions options;
+    options.quality = quality;
+    return Encode(image, options, stream);
+  }
 
  private:
   explicit JpegGpuEncoder(NvJpegDevice& device) : device_(device) {}
