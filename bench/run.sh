@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
-#                [--workloads W1,W2,W3,W4,W5,W6] [--systems service-cpu,service-cuda,baseline,torch,vips]
+#                [--workloads W1,W2,W3,W4,W5,W6,W7] [--systems service-cpu,service-cuda,baseline,torch,vips]
 #                [--cuda-devices "0 all"]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
@@ -32,7 +32,7 @@ saturation_verify_fraction=0.05
 warmup=2s torch_threads=16
 
 duration=10 build_dir=build-release out=bench/results cuda_prefix="" cuda_device_sets="all"
-workloads=W1,W2,W3,W4,W5,W6 systems=service-cpu,service-cuda,baseline,torch,vips
+workloads=W1,W2,W3,W4,W5,W6,W7 systems=service-cpu,service-cuda,baseline,torch,vips
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
-for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
+for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
   has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
@@ -106,6 +106,9 @@ input[W3]="$photos/nature";                       ops[W3]="resize width=224 heig
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
 input[W6]="$wide_gamut";                          ops[W6]="${ops[W1]}"; fmt[W6]="${fmt[W1]}"
+# W7: JPEG to an AVIF thumbnail (issue 30) at the server's defaults (quality 60, speed 8); libvips's row is
+# `vips thumbnail` to AVIF through libheif's libaom at the same quality and speed (bench/vips_peer.cc).
+input[W7]="$photos/nature";                       ops[W7]="resize width=320 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W7]="--output_format=avif"
 
 # The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
 cuda_usable() {
@@ -190,14 +193,14 @@ if has "$systems" torch; then
   else echo "bench: no torchvision rows: torch, torchvision or a CUDA device missing" >&2; fi
 fi
 for w in "${inprocess[@]}"; do
-  if has "$systems" baseline; then
+  if has "$systems" baseline && [ "$w" != W7 ]; then  # OpenCV 4.6 writes no AVIF
     for threads in 1 "$cores"; do
       "$bin/bench/imgproc-baseline" --workload="$w" --input="${input[$w]}" --duration="${duration}s" \
           --threads="$threads" > "$out/baseline-$w-c$threads.json"
       summarize "$out/baseline-$w-c$threads.json"
     done
   fi
-  if has "$systems" vips && { [ "$w" = W1 ] || [ "$w" = W4 ]; }; then
+  if has "$systems" vips && { [ "$w" = W1 ] || [ "$w" = W4 ] || [ "$w" = W7 ]; }; then
     if [ -x "$bin/bench/imgproc-vips-peer" ]; then
       variants=(vips)
       [ "$w" = W1 ] && variants+=(vips-shrink-on-load)  # W4 has no downscale to shrink

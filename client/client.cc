@@ -192,6 +192,9 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
   } else if (format == "webp") {
     auto* webp = spec->mutable_webp();
     if (quality >= 0) webp->set_quality(quality);
+  } else if (format == "avif") {
+    auto* avif = spec->mutable_avif();
+    if (quality >= 0) avif->set_quality(quality);
   } else if (format == "raw") {
     if ((dtype != "uint8" && dtype != "float32") || (layout != "hwc" && layout != "chw")) {
       *error = "raw output needs dtype uint8|float32 and layout hwc|chw";
@@ -200,7 +203,43 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
     spec->mutable_raw()->set_dtype(dtype == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
     spec->mutable_raw()->set_layout(layout == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
   } else {
-    *error = "output format must be jpeg, png, webp or raw (got '" + format + "')";
+    *error = "output format must be jpeg, png, webp, avif or raw (got '" + format + "')";
+    return false;
+  }
+  return true;
+}
+
+bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, bool optimize, int speed,
+                       pb::OutputSpec* spec, std::string* error) {
+  pb::ChromaSubsampling chroma = pb::CHROMA_SUBSAMPLING_DEFAULT;
+  if (chroma_subsampling == "420") {
+    chroma = pb::CHROMA_SUBSAMPLING_420;
+  } else if (chroma_subsampling == "422") {
+    chroma = pb::CHROMA_SUBSAMPLING_422;
+  } else if (chroma_subsampling == "444") {
+    chroma = pb::CHROMA_SUBSAMPLING_444;
+  } else if (!chroma_subsampling.empty()) {
+    *error = "chroma subsampling must be 420, 422 or 444 (got '" + chroma_subsampling + "')";
+    return false;
+  }
+  if (spec->has_jpeg() || spec->format_case() == pb::OutputSpec::FORMAT_NOT_SET) {
+    if (speed >= 0) {
+      *error = "speed is an AVIF option";
+      return false;
+    }
+    auto* jpeg = spec->mutable_jpeg();
+    jpeg->set_progressive(progressive);
+    jpeg->set_chroma_subsampling(chroma);
+    jpeg->set_optimize(optimize);
+  } else if (spec->has_avif()) {
+    if (progressive || optimize) {
+      *error = "progressive and optimize are JPEG options";
+      return false;
+    }
+    if (speed >= 0) spec->mutable_avif()->set_speed(speed);
+    spec->mutable_avif()->set_chroma_subsampling(chroma);
+  } else if (progressive || optimize || speed >= 0 || !chroma_subsampling.empty()) {
+    *error = "progressive, chroma subsampling, optimize and speed are JPEG and AVIF options";
     return false;
   }
   return true;

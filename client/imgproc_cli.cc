@@ -26,8 +26,12 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(std::string, ops, "", "operation chain, e.g. \"resize scale=0.5 | flip axis=AXIS_VERTICAL\"");
-ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp or raw");
-ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG compression level; -1: the server's default");
+ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp, avif or raw");
+ABSL_FLAG(int, quality, -1, "JPEG/WebP/AVIF quality or PNG compression level; -1: the server's default");
+ABSL_FLAG(bool, progressive, false, "JPEG: progressive (SOF2) instead of baseline");
+ABSL_FLAG(std::string, chroma_subsampling, "", "JPEG and AVIF: 420, 422 or 444; empty: the format's default (420)");
+ABSL_FLAG(bool, optimize, false, "JPEG: Huffman tables optimized for the image");
+ABSL_FLAG(int, speed, -1, "AVIF: encoder speed 0 (slowest, smallest) to 10; -1: the server's default (8)");
 ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
 ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");
@@ -66,6 +70,13 @@ int Info(const imgproc::ImgprocClient& client) {
   }
   std::cout << "limits: " << info.limits().max_width() << "x" << info.limits().max_height() << ", "
             << info.limits().max_pixels() << " pixels, " << info.limits().max_input_bytes() << " bytes\n";
+  for (const auto& f : info.output_format_options()) {
+    std::cout << "output " << f.format() << ": " << f.encoder() << "\n";
+    for (const auto& p : f.options()) {
+      std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
+                << ", default " << p.default_value() << ")\n";
+    }
+  }
   for (const auto& f : info.output_format_metadata()) {
     std::cout << "output " << f.format() << " carries:" << (f.icc_profile() ? " icc" : "") << (f.exif() ? " exif" : "")
               << (f.xmp() ? " xmp" : "") << (f.icc_profile() || f.exif() || f.xmp() ? "" : " no metadata") << "\n";
@@ -95,7 +106,10 @@ int Process(const imgproc::ImgprocClient& client) {
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
                                                   : pb::DECODE_MODE_COLOR);
   if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
-                               absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
+                               absl::GetFlag(FLAGS_layout), request.mutable_output(), &error) ||
+      !imgproc::SetEncoderOptions(absl::GetFlag(FLAGS_progressive), absl::GetFlag(FLAGS_chroma_subsampling),
+                                  absl::GetFlag(FLAGS_optimize), absl::GetFlag(FLAGS_speed), request.mutable_output(),
+                                  &error)) {
     return Fail(error);
   }
   if (!imgproc::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata), request.mutable_output()->mutable_metadata(),
@@ -133,6 +147,8 @@ int Process(const imgproc::ImgprocClient& client) {
             << t.decode_us() << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
             << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
   for (const auto& op : response.cpu_fallback_operations()) std::cout << "ran on the CPU: " << op << "\n";
+  if (!response.encode_fallback_reason().empty())
+    std::cout << "encoded on the CPU: " << response.encode_fallback_reason() << "\n";
   if (response.decode_shrink_factor() > 1) {
     std::cout << "decoded at 1/" << response.decode_shrink_factor() << " of its size (shrink-on-load)\n";
   }

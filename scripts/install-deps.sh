@@ -26,10 +26,12 @@ done
 # libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
 # liblcms2-dev (Little CMS 2): input colour profiles converted to sRGB (server/codec/color_transform.h); zlib1g-dev
 # inflates a PNG's iCCP profile, libssl-dev hashes profiles (both also gRPC's).
+# libavif-dev (0.11, with libaom, dav1d, rav1e and SVT-AV1): AVIF answers (server/codec/avif_encode.h); the tests
+# decode them with its decoder.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
           prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev
-          liblcms2-dev zlib1g-dev libssl-dev)
+          liblcms2-dev zlib1g-dev libssl-dev libavif-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else

@@ -108,6 +108,8 @@ ABSL_FLAG(std::string, memory_limit_root, "/",
           "the cgroup files below it)");
 ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(int64_t, max_avif_pixels, imgproc::ImageLimits().max_avif_pixels,
+          "largest AVIF answer in pixels (an AV1 encode cannot be stopped once it runs); RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "on SIGTERM/SIGINT, how long to keep serving while health says NOT_SERVING, so that clients that watch "
           "health (round_robin with health checking) and load balancers stop sending first; then --shutdown_grace");
@@ -359,6 +361,7 @@ int Run() {
   limits.max_jpeg_scans = absl::GetFlag(FLAGS_max_jpeg_scans);
   limits.max_request_work = absl::GetFlag(FLAGS_max_request_work);
   limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
+  limits.max_avif_pixels = absl::GetFlag(FLAGS_max_avif_pixels);
 
   const TestFaultInjection test_faults = TestFaultInjectionFromFlag();
   absl::StatusOr<ServerTls> tls_or =

@@ -34,7 +34,7 @@ absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const Shr
 
 absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result) {
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<EncodedImage> encoded = Encode(image, plan.output);
+  absl::StatusOr<EncodedImage> encoded = Encode(image, plan.output, &plan.metadata);
   if (!encoded.ok()) return encoded.status();
   if (absl::Status s = EmbedMetadata(plan.metadata, plan.output.format, encoded->bytes); !s.ok()) return s;
   result.image = *std::move(encoded);

@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
+#include "codec/avif_encode.h"
 #include "codec/jpeg_turbo.h"
+#include "codec/metadata.h"
 #include "codec/os2_bmp.h"
 #include "codec/png_decode.h"
 #include "codec/shrink_on_load.h"
@@ -207,6 +209,20 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
     case OutputFormat::kJpeg:
       format = spec.format_named ? "output.jpeg" : "output (default JPEG)";
       if (absl::Status s = range("output.jpeg.quality", spec.quality, 1, 100); !s.ok()) return s;
+      if (spec.chroma != ChromaSubsampling::kDefault && image.channels == 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "output.jpeg.chroma_subsampling: the image is gray (1 channel), which has no chroma to subsample; "
+            "leave it unset"));
+      }
+      break;
+    case OutputFormat::kAvif:
+      format = "output.avif";
+      if (absl::Status s = range("output.avif.quality", spec.quality, 1, 100); !s.ok()) return s;
+      if (absl::Status s = range("output.avif.speed", spec.speed, 0, 10); !s.ok()) return s;
+      if (spec.chroma != ChromaSubsampling::kDefault && image.channels == 1) {
+        return absl::InvalidArgumentError(
+            "output.avif.chroma_subsampling: the image is gray (1 channel), encoded as monochrome AV1; leave it unset");
+      }
       break;
     case OutputFormat::kPng:
       format = "output.png";
@@ -261,11 +277,36 @@ absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& s
 
 }  // namespace
 
-absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec) {
+JpegEncodeOptions JpegOptionsOf(const OutputSpec& spec) {
+  JpegEncodeOptions options;
+  options.quality = spec.quality.value_or(options.quality);
+  options.progressive = spec.progressive;
+  options.chroma = spec.chroma;
+  options.optimize = spec.optimize;
+  return options;
+}
+
+AvifEncodeOptions AvifOptionsOf(const OutputSpec& spec) {
+  AvifEncodeOptions options;
+  options.quality = spec.quality.value_or(options.quality);
+  options.speed = spec.speed.value_or(options.speed);
+  options.chroma = spec.chroma;
+  return options;
+}
+
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec, const OutputMetadata* metadata) {
   if (spec.format == OutputFormat::kRaw) return EncodeRaw(image, spec);
   EncodedImage out;
+  if (spec.format == OutputFormat::kAvif) {
+    absl::StatusOr<std::string> bytes = EncodeAvif(image, AvifOptionsOf(spec), metadata);
+    if (!bytes.ok()) return bytes.status();
+    out.format = "avif";
+    out.bytes = *std::move(bytes);
+    out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
+    return out;
+  }
   if (spec.format == OutputFormat::kJpeg) {
-    absl::StatusOr<std::string> bytes = EncodeJpegBgr(image, spec.quality.value_or(95));
+    absl::StatusOr<std::string> bytes = EncodeJpegBgr(image, JpegOptionsOf(spec));
     if (!bytes.ok()) return bytes.status();
     out.format = "jpeg";
     out.bytes = *std::move(bytes);

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "codec/color_transform.h"
+#include "codec/encode_options.h"
 #include "codec/image_header.h"
 #include "codec/metadata_policy.h"
 #include "common/image_spec.h"
@@ -18,17 +19,22 @@ namespace imgproc {
 // How the decoder renders the image: 3-channel BGR, 1 channel, or the file's own channels (alpha kept).
 enum class DecodeMode { kColor, kGrayscale, kUnchanged };
 
-enum class OutputFormat { kJpeg, kPng, kWebp, kRaw };
+enum class OutputFormat { kJpeg, kPng, kWebp, kRaw, kAvif };
 // Raw pixels interleaved (row-major HWC) or as planes (CHW, ML input).
 enum class Layout { kHwc, kChw };
 
 // What the answer is: an encoded image or raw pixels. An unset quality or level takes the encoder's default.
 struct OutputSpec {
   OutputFormat format = OutputFormat::kJpeg;
-  bool format_named = false;             // false: JPEG by default; errors then say so
-  std::optional<int> quality;            // JPEG [1, 100], default 95; WebP [1, 101] (101: lossless), default 90
-  std::optional<int> compression_level;  // PNG [0, 9], default 3
-  Depth raw_depth = Depth::kU8;          // raw: the chain's last image converted to it (uint8 saturates)
+  bool format_named = false;  // false: JPEG by default; errors then say so
+  std::optional<int>
+      quality;  // JPEG [1, 100], default 95; WebP [1, 101] (101: lossless), default 90; AVIF [1, 100], 60
+  std::optional<int> compression_level;                    // PNG [0, 9], default 3
+  std::optional<int> speed;                                // AVIF [0, 10], default 8
+  ChromaSubsampling chroma = ChromaSubsampling::kDefault;  // JPEG and AVIF
+  bool progressive = false;                                // JPEG
+  bool optimize = false;                                   // JPEG
+  Depth raw_depth = Depth::kU8;  // raw: the chain's last image converted to it (uint8 saturates)
   Layout raw_layout = Layout::kHwc;
   MetadataPolicy metadata;  // what of the input's metadata the answer keeps (codec/metadata.h); none by default
 };
@@ -61,6 +67,15 @@ struct EncodedImage {
   Layout layout = Layout::kHwc;
 };
 
-absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec);
+struct OutputMetadata;
+
+// The JPEG and AVIF options of `spec`, its unset fields at their defaults.
+JpegEncodeOptions JpegOptionsOf(const OutputSpec& spec);
+AvifEncodeOptions AvifOptionsOf(const OutputSpec& spec);
+
+// `metadata` is for AVIF, whose encoder writes it into the file's items; every other format has it spliced in
+// after encoding (EmbedMetadata, codec/metadata.h).
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec,
+                                    const OutputMetadata* metadata = nullptr);
 
 }  // namespace imgproc

@@ -142,7 +142,7 @@ std::string FailureMessage(const DecodeJob& job) {
 
 struct EncodeJob {
   const cv::Mat* image = nullptr;
-  int quality = 95;
+  JpegEncodeOptions options;
   ErrorManager errors;
   jpeg_compress_struct info{};
   unsigned char* buffer = nullptr;  // malloc'ed by jpeg_mem_dest, grown by libjpeg; freed by the caller
@@ -161,7 +161,18 @@ bool RunEncode(EncodeJob* job) {
   job->info.input_components = image.channels();
   job->info.in_color_space = image.channels() == 1 ? JCS_GRAYSCALE : image.channels() == 3 ? JCS_EXT_BGR : JCS_EXT_BGRX;
   jpeg_set_defaults(&job->info);
-  jpeg_set_quality(&job->info, job->quality, TRUE);
+  jpeg_set_quality(&job->info, job->options.quality, TRUE);
+  if (image.channels() != 1) {
+    // jpeg_set_defaults gave luma 2x2 and chroma 1x1 (4:2:0); the chroma's resolution follows luma's factors.
+    const ChromaSubsampling chroma = job->options.chroma;
+    job->info.comp_info[0].h_samp_factor = chroma == ChromaSubsampling::k444 ? 1 : 2;
+    job->info.comp_info[0].v_samp_factor =
+        chroma == ChromaSubsampling::k444 || chroma == ChromaSubsampling::k422 ? 1 : 2;
+  }
+  job->info.optimize_coding = job->options.optimize ? TRUE : FALSE;
+  // After the sampling factors: the scan script depends on the components. libjpeg optimizes a progressive JPEG's
+  // tables whatever optimize_coding says (its standard tables do not fit the scans' statistics).
+  if (job->options.progressive) jpeg_simple_progression(&job->info);
   jpeg_start_compress(&job->info, TRUE);
   job->rows.resize(image.rows);
   for (int y = 0; y < image.rows; ++y) job->rows[y] = const_cast<JSAMPROW>(image.ptr(y));
@@ -219,14 +230,14 @@ absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor) {
   return DecodeCmykJpeg(bytes, shrink_factor, nullptr).status();
 }
 
-absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {
+absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, const JpegEncodeOptions& options) {
   if (image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)) {
     return absl::InvalidArgumentError(absl::StrCat("JPEG encode needs 8-bit pixels with 1, 3 or 4 channels (got depth ",
                                                    image.depth(), ", ", image.channels(), " channels)"));
   }
   EncodeJob job;
   job.image = &image;
-  job.quality = quality;
+  job.options = options;
   bool ok = false;
   try {
     ok = RunEncode(&job);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "codec/encode_options.h"
 #include "opencv2/core/mat.hpp"
 
 namespace imgproc {
@@ -35,8 +36,16 @@ absl::Status CheckCmykJpegDecodes(absl::string_view bytes, int shrink_factor);
 // (Photoshop, libjpeg) store the ink inverted. Refused as CheckCmykJpegDecodes refuses.
 absl::StatusOr<cv::Mat> DecodeCmykJpeg(absl::string_view bytes, int shrink_factor, bool* inverted);
 
-// Encodes 8-bit gray, BGR or BGRA (whose alpha JPEG cannot store and is dropped) at `quality` (1..100), with
-// OpenCV's settings: baseline, 4:2:0 for colour, standard Huffman tables.
-absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality);
+// Encodes 8-bit gray, BGR or BGRA (whose alpha JPEG cannot store and is dropped). The default options are OpenCV's
+// settings (baseline, 4:2:0 for colour, standard Huffman tables) and give imencode's bytes; `progressive` writes
+// libjpeg's standard progression (jpeg_simple_progression: SOF2, 10 scans for colour), `chroma` sets the sampling
+// factors of luma (2x2 for 4:2:0, 2x1 for 4:2:2, 1x1 for 4:4:4; chroma 1x1), `optimize` computes Huffman tables
+// for the image. A gray image has one component and ignores `chroma`.
+absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, const JpegEncodeOptions& options);
+inline absl::StatusOr<std::string> EncodeJpegBgr(const cv::Mat& image, int quality) {
+  JpegEncodeOptions options;
+  options.quality = quality;
+  return EncodeJpegBgr(image, options);
+}
 
 }  // namespace imgproc

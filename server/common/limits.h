@@ -23,6 +23,11 @@ struct ImageLimits {
   // The largest answer, checked from the plan: without it a 5.7 KB PNG resized to 100 MP with a float32 answer
   // made a 1.2 GB response. 256 MiB holds a 20 MP image as raw float32.
   int64_t max_output_bytes = int64_t{256} << 20;
+  // The largest AVIF answer, in pixels. libaom's encode cannot be stopped once it runs (no callback between
+  // superblocks in libavif 0.11), so it is bounded apart from --max_pixels: 1680x1050 at the default speed 8 took
+  // 0.38 s of one core here (2.2 s at speed 6), so a 100 MP one would hold a worker for ~25 s (2 minutes at speed 6).
+  // Its cost also counts toward max_request_work (codec/avif_encode.h: AvifEncodeWork).
+  int64_t max_avif_pixels = 16'777'216;  // 4096x4096
 };
 
 }  // namespace imgproc

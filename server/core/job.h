@@ -36,6 +36,10 @@ struct JobResult {
   int64_t gpu_busy_us = 0;       // upload, kernels and download as CUDA events on the worker's stream measured them
   const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
   const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers
+  // A GPU lane's JPEG answer that nvJPEG could not encode with the request's options, encoded on the CPU instead:
+  // a short label for the metric (the option, e.g. "progressive"; "" when none) and the whole reason for the answer.
+  const char* encode_fallback_kind = "";
+  std::string encode_fallback_reason;
   // Why part of the image is not the file's (the data was cut short or damaged and the decoder filled the rest):
   // the plan's reason, or the CPU decoder's; empty when the decode was whole.
   std::string partial_decode;

@@ -163,6 +163,11 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
                    .Name("imgproc_encodes_total")
                    .Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format")
                    .Register(*registry_)),
+      encode_fallbacks_(BuildCounter()
+                            .Name("imgproc_encode_fallbacks_total")
+                            .Help("JPEG answers of a GPU lane encoded on the CPU because nvJPEG could not take the "
+                                  "request's options, by device and reason (the option it refused)")
+                            .Register(*registry_)),
       shrink_on_load_(BuildCounter()
                           .Name("imgproc_shrink_on_load_decodes_total")
                           .Help("Inputs decoded at 1/factor of their size because the chain starts with a downscale "
@@ -311,6 +316,9 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
             {"format", ImageFormatName(job.plan->header.format)}})
       .Increment();
   encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
+  if (result->encode_fallback_kind[0] != '\0') {
+    encode_fallbacks_.Add({{"device", device}, {"reason", result->encode_fallback_kind}}).Increment();
+  }
   if (result->decode_shrink_factor > 1) {
     shrink_on_load_.Add({{"device", device}, {"factor", std::to_string(result->decode_shrink_factor)}}).Increment();
   }

@@ -113,6 +113,7 @@ class ServiceMetrics final : public RequestObserver, public PoolObserver {
   prometheus::Family<prometheus::Counter>& decode_batcher_seconds_;
   prometheus::Family<prometheus::Counter>& decodes_;
   prometheus::Family<prometheus::Counter>& encodes_;
+  prometheus::Family<prometheus::Counter>& encode_fallbacks_;  // encode (issue 30)
   prometheus::Family<prometheus::Counter>& shrink_on_load_;
   prometheus::Family<prometheus::Counter>& color_conversions_;  // colour (issue 29)
   prometheus::Counter& process_cpu_seconds_;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "codec/avif_encode.h"
 #include "codec/codec.h"
 #include "codec/color_profile.h"
 #include "codec/color_transform.h"
@@ -43,6 +44,32 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
                    plan.metadata.empty() ? "" : absl::StrCat(", ", plan.metadata.bytes(), " bytes of it metadata"),
                    "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
                    " makes it that large"));
+}
+
+// An AV1 encode cannot be stopped once it runs (codec/avif_encode.h), so its size is bounded apart
+// (--max_avif_pixels) and its estimated cost is added to the chain's before anything runs.
+absl::Status CheckAvifEncode(const ImageSpec& result, const OutputSpec& output, const ImageLimits& limits,
+                             double& work) {
+  if (output.format != OutputFormat::kAvif) return absl::OkStatus();
+  const int64_t pixels = int64_t{result.width} * result.height;
+  if (pixels > limits.max_avif_pixels) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "output.avif: the answer would be ", result.width, "x", result.height, " (", pixels,
+        " pixels), over the server's AVIF limit of ", limits.max_avif_pixels,
+        " pixels (--max_avif_pixels; an AV1 encode cannot be stopped once it starts); resize first or ask for JPEG "
+        "or WebP"));
+  }
+  const AvifEncodeOptions options = AvifOptionsOf(output);
+  const double encode = AvifEncodeWork(pixels, options.speed);
+  work += encode;
+  if (work > limits.max_request_work) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("output.avif: encoding ", result.width, "x", result.height, " at speed ", options.speed,
+                     " is estimated at ", absl::SixDigits(encode), " pixel-channel taps, which brings the request to ",
+                     absl::SixDigits(work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
+                     " (--max_request_work); a higher speed or a smaller answer costs less"));
+  }
+  return absl::OkStatus();
 }
 
 // The factor (2, 4, 8; 1: none) at which the decoder may start a first-step resize of the stored image to
@@ -309,6 +336,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
     plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));
   }
   IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output, current));
+  IMGPROC_RETURN_IF_ERROR(CheckAvifEncode(current, request.output, limits, plan.work));
   plan.output = request.output;
   if (plan.output.metadata.KeepsAny()) {
     ExifRewrite rewrite;

@@ -34,7 +34,7 @@ struct Plan {
   int orientation = 1;
   ImageSpec oriented;
   std::vector<BoundOp> steps;
-  double work = 0;  // the steps' estimated work, pixel-channel taps
+  double work = 0;  // the steps' estimated work and an AVIF answer's encode, pixel-channel taps
   // The most pixel memory the chain holds at once: a step's input and output (the decoded image for none).
   int64_t peak_pixel_bytes = 0;
   ImageSpec result;

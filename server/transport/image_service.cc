@@ -35,6 +35,8 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_dtype(result.image.spec.depth == Depth::kF32 ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
   response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
+  response->set_encode_backend(result.encode_backend);
+  response->set_encode_fallback_reason(std::move(result.encode_fallback_reason));
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);
   response->set_decode_shrink_factor(result.decode_shrink_factor);

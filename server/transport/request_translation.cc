@@ -64,6 +64,15 @@ DecodeMode TranslateDecodeMode(pb::DecodeMode mode) {
   }
 }
 
+ChromaSubsampling TranslateChroma(pb::ChromaSubsampling chroma) {
+  switch (chroma) {
+    case pb::CHROMA_SUBSAMPLING_420: return ChromaSubsampling::k420;
+    case pb::CHROMA_SUBSAMPLING_422: return ChromaSubsampling::k422;
+    case pb::CHROMA_SUBSAMPLING_444: return ChromaSubsampling::k444;
+    default: return ChromaSubsampling::kDefault;
+  }
+}
+
 OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
   OutputSpec out;
   out.format_named = spec.format_case() != pb::OutputSpec::FORMAT_NOT_SET;
@@ -81,6 +90,12 @@ OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
       out.format = OutputFormat::kWebp;
       if (spec.webp().has_quality()) out.quality = spec.webp().quality();
       break;
+    case pb::OutputSpec::kAvif:
+      out.format = OutputFormat::kAvif;
+      if (spec.avif().has_quality()) out.quality = spec.avif().quality();
+      if (spec.avif().has_speed()) out.speed = spec.avif().speed();
+      out.chroma = TranslateChroma(spec.avif().chroma_subsampling());
+      break;
     case pb::OutputSpec::kRaw:
       out.format = OutputFormat::kRaw;
       out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32 ? Depth::kF32 : Depth::kU8;
@@ -89,6 +104,9 @@ OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
     default:
       out.format = OutputFormat::kJpeg;
       if (spec.jpeg().has_quality()) out.quality = spec.jpeg().quality();
+      out.progressive = spec.jpeg().progressive();
+      out.chroma = TranslateChroma(spec.jpeg().chroma_subsampling());
+      out.optimize = spec.jpeg().optimize();
       break;
   }
   return out;

@@ -13,6 +13,60 @@ namespace imgproc {
 
 namespace pb = ::imgproc::v1;
 
+namespace {
+
+void AddOption(pb::OutputFormatInfo* format, const char* name, const char* type, const char* range,
+               const char* default_value, const char* description) {
+  pb::ParameterInfo* p = format->add_options();
+  p->set_name(name);
+  p->set_type(type);
+  p->set_range(range);
+  p->set_default_value(default_value);
+  p->set_description(description);
+}
+
+// Each format's OutputSpec message, field by field, as ValidateOutputSpec checks it and the encoders apply it.
+void AddOutputFormatOptions(pb::ServerInfo& info) {
+  constexpr const char* kChroma =
+      "CHROMA_SUBSAMPLING_DEFAULT, CHROMA_SUBSAMPLING_420, CHROMA_SUBSAMPLING_422, "
+      "CHROMA_SUBSAMPLING_444";
+  pb::OutputFormatInfo* jpeg = info.add_output_format_options();
+  jpeg->set_format("jpeg");
+  jpeg->set_encoder(
+      "libjpeg-turbo on the CPU; on a GPU server nvJPEG, which takes every option here (an option it refuses "
+      "falls back to libjpeg-turbo: ProcessResponse.encode_fallback_reason, imgproc_encode_fallbacks_total)");
+  AddOption(jpeg, "quality", "int32", "[1, 100]", "95", "libjpeg's quality scaling of the standard tables");
+  AddOption(jpeg, "progressive", "bool", "", "false",
+            "progressive (SOF2, libjpeg's standard scan script; tables always optimized) instead of baseline (SOF0)");
+  AddOption(jpeg, "chroma_subsampling", "ChromaSubsampling", kChroma, "CHROMA_SUBSAMPLING_DEFAULT (4:2:0)",
+            "chroma kept: 4:2:0 luma 2x2, 4:2:2 luma 2x1, 4:4:4 luma 1x1; colour images only");
+  AddOption(jpeg, "optimize", "bool", "", "false", "Huffman tables computed for the image: smaller, same pixels");
+  pb::OutputFormatInfo* png = info.add_output_format_options();
+  png->set_format("png");
+  png->set_encoder("libpng through OpenCV on the CPU (both backends)");
+  AddOption(png, "compression_level", "int32", "[0, 9]", "3", "zlib's level");
+  pb::OutputFormatInfo* webp = info.add_output_format_options();
+  webp->set_format("webp");
+  webp->set_encoder("libwebp through OpenCV on the CPU (both backends)");
+  AddOption(webp, "quality", "int32", "[1, 101]", "90", "lossy quality; 101: lossless");
+  pb::OutputFormatInfo* avif = info.add_output_format_options();
+  avif->set_format("avif");
+  avif->set_encoder(
+      "libavif 0.11 with libaom (AV1) on the CPU (both backends), one thread per request; 8-bit, sRGB nclx; its "
+      "answer is bounded by Limits.max_avif_pixels and its encode counts toward max_request_work");
+  AddOption(avif, "quality", "int32", "[1, 100]", "60", "AV1 quantizer = round((100 - quality) * 63 / 100)");
+  AddOption(avif, "speed", "int32", "[0, 10]", "8", "libaom's speed: 0 slowest and smallest, 10 fastest");
+  AddOption(avif, "chroma_subsampling", "ChromaSubsampling", kChroma, "CHROMA_SUBSAMPLING_DEFAULT (4:2:0)",
+            "YUV 4:2:0, 4:2:2 or 4:4:4; gray images are monochrome AV1; alpha kept as an alpha plane");
+  pb::OutputFormatInfo* raw = info.add_output_format_options();
+  raw->set_format("raw");
+  raw->set_encoder("none: the pixels (a GPU server converts and lays them out on the GPU)");
+  AddOption(raw, "dtype", "DType", "DTYPE_UINT8, DTYPE_FLOAT32", "DTYPE_UINT8", "uint8 rounds and saturates");
+  AddOption(raw, "layout", "Layout", "LAYOUT_HWC, LAYOUT_CHW", "LAYOUT_HWC", "interleaved or planar");
+}
+
+}  // namespace
+
 pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& limits, const std::string& backend,
                                const std::string& backend_reason) {
   pb::ServerInfo info;
@@ -42,6 +96,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
   l->set_max_jpeg_scans(limits.max_jpeg_scans);
   l->set_max_request_work(limits.max_request_work);
   l->set_max_output_bytes(limits.max_output_bytes);
+  l->set_max_avif_pixels(limits.max_avif_pixels);
   // In the proto's field order: the order a client's generated code lists them in.
   const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
   for (int i = 0; i < ops->field_count(); ++i) {
@@ -66,9 +121,10 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
     }
   }
   for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif"}) info.add_input_formats(f);
-  for (const char* f : {"jpeg", "png", "webp", "raw"}) info.add_output_formats(f);
+  for (const char* f : {"jpeg", "png", "webp", "avif", "raw"}) info.add_output_formats(f);
   for (const auto& [name, format] : {std::pair{"jpeg", OutputFormat::kJpeg}, std::pair{"png", OutputFormat::kPng},
-                                     std::pair{"webp", OutputFormat::kWebp}, std::pair{"raw", OutputFormat::kRaw}}) {
+                                     std::pair{"webp", OutputFormat::kWebp}, std::pair{"avif", OutputFormat::kAvif},
+                                     std::pair{"raw", OutputFormat::kRaw}}) {
     const MetadataKinds can = MetadataSupportOf(format);
     pb::FormatMetadata* m = info.add_output_format_metadata();
     m->set_format(name);
@@ -76,6 +132,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
     m->set_exif(can.exif);
     m->set_xmp(can.xmp);
   }
+  AddOutputFormatOptions(info);
   return info;
 }
 

@@ -338,8 +338,16 @@ class CudaLane final : public ExecutionLane {
         cv::cuda::cvtColor(image, scratch_[0], cv::COLOR_BGRA2BGR, 3, *stream_);
         source = &scratch_[0];
       }
-      const int quality = spec.quality.value_or(95);
-      absl::StatusOr<std::string> bitstream = jpeg_encoder_->Encode(*source, quality, raw_stream_);
+      const char* refused = "";
+      absl::StatusOr<std::string> bitstream =
+          jpeg_encoder_->Encode(*source, JpegOptionsOf(spec), raw_stream_, &refused);
+      if (absl::IsUnimplemented(bitstream.status())) {
+        // An option nvJPEG does not take: libjpeg-turbo encodes this answer, said in the answer and counted.
+        result.encode_fallback_kind = refused;
+        result.encode_fallback_reason =
+            absl::StrCat(bitstream.status().message(), "; encoded on the CPU by libjpeg-turbo");
+        return DownloadAndEncode(image, plan, result);
+      }
       if (!bitstream.ok()) return bitstream.status();
       // On the CPU, as for every encoder (codec/metadata.h): the same segments whichever device encoded.
       if (absl::Status s = EmbedMetadata(plan.metadata, spec.format, *bitstream); !s.ok()) return s;
@@ -354,7 +362,11 @@ class CudaLane final : public ExecutionLane {
       result.encode_backend = "none";
       return DownloadRaw(image, spec, result.image);
     }
-    // PNG and WebP: the CPU encoders, from pinned memory.
+    // PNG, WebP and AVIF: the CPU encoders, from pinned memory.
+    return DownloadAndEncode(image, plan, result);
+  }
+
+  absl::Status DownloadAndEncode(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
     const Clock::time_point t = Clock::now();
     cv::Mat host = download_staging_.View(image.rows, image.cols, image.type());
     image.download(host, *stream_);

@@ -313,27 +313,81 @@ JpegGpuEncoder::~JpegGpuEncoder() {
   if (state_ != nullptr) nvjpegEncoderStateDestroy(state_);
 }
 
-absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image, int quality, cudaStream_t stream) {
+namespace {
+
+nvjpegChromaSubsampling_t SamplingOf(int channels, ChromaSubsampling chroma) {
+  if (channels == 1) return NVJPEG_CSS_GRAY;
+  switch (chroma) {
+    case ChromaSubsampling::k444: return NVJPEG_CSS_444;
+    case ChromaSubsampling::k422: return NVJPEG_CSS_422;
+    default: return NVJPEG_CSS_420;
+  }
+}
+
+// The option nvJPEG was asked for beyond libjpeg's defaults, in the order a refusal is most likely to come from.
+const char* FirstNonDefaultOption(const JpegEncodeOptions& options) {
+  if (options.progressive) return "progressive";
+  if (options.chroma == ChromaSubsampling::k422 || options.chroma == ChromaSubsampling::k444) {
+    return "chroma_subsampling";
+  }
+  if (options.optimize) return "optimize";
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image, const JpegEncodeOptions& options,
+                                                   cudaStream_t stream, const char** refused_option) {
   const int channels = image.channels();
   if (image.depth() != CV_8U || (channels != 1 && channels != 3)) {
     return absl::InternalError(
         absl::StrCat("GPU JPEG encode takes 8-bit 1- or 3-channel images, got type ", image.type()));
   }
-  if (quality != quality_) {
-    if (absl::Status s = NvJpegError(nvjpegEncoderParamsSetQuality(params_, quality, stream), "encoder quality");
+  // A setter nvJPEG refuses is an option the CPU encoder then takes; the parameters keep what they had, and the
+  // cached value is reset so that the next request sets it again.
+  auto refuse = [&](const char* option, const absl::Status& why) -> absl::Status {
+    if (refused_option != nullptr) *refused_option = option;
+    return absl::UnimplementedError(absl::StrCat("nvJPEG refused ", option, ": ", why.message()));
+  };
+  if (options.quality != quality_) {
+    if (absl::Status s =
+            NvJpegError(nvjpegEncoderParamsSetQuality(params_, options.quality, stream), "encoder quality");
         !s.ok()) {
       return s;
     }
-    quality_ = quality;
+    quality_ = options.quality;
   }
-  if (channels != channels_) {
-    if (absl::Status s = NvJpegError(
-            nvjpegEncoderParamsSetSamplingFactors(params_, channels == 1 ? NVJPEG_CSS_GRAY : NVJPEG_CSS_420, stream),
-            "encoder sampling factors");
+  const nvjpegChromaSubsampling_t sampling = SamplingOf(channels, options.chroma);
+  if (sampling != sampling_) {
+    sampling_ = NVJPEG_CSS_UNKNOWN;
+    if (absl::Status s = NvJpegError(nvjpegEncoderParamsSetSamplingFactors(params_, sampling, stream),
+                                     "nvjpegEncoderParamsSetSamplingFactors");
         !s.ok()) {
-      return s;
+      return refuse("chroma_subsampling", s);
     }
-    channels_ = channels;
+    sampling_ = sampling;
+  }
+  const nvjpegJpegEncoding_t encoding =
+      options.progressive ? NVJPEG_ENCODING_PROGRESSIVE_DCT_HUFFMAN : NVJPEG_ENCODING_BASELINE_DCT;
+  if (encoding != encoding_) {
+    encoding_ = NVJPEG_ENCODING_UNKNOWN;
+    if (absl::Status s =
+            NvJpegError(nvjpegEncoderParamsSetEncoding(params_, encoding, stream), "nvjpegEncoderParamsSetEncoding");
+        !s.ok()) {
+      return refuse("progressive", s);
+    }
+    encoding_ = encoding;
+  }
+  // Progressive scans need tables of their own statistics; libjpeg always optimizes them, and so does this.
+  const int optimized = options.optimize || options.progressive ? 1 : 0;
+  if (optimized != optimized_huffman_) {
+    optimized_huffman_ = -1;
+    if (absl::Status s = NvJpegError(nvjpegEncoderParamsSetOptimizedHuffman(params_, optimized, stream),
+                                     "nvjpegEncoderParamsSetOptimizedHuffman");
+        !s.ok()) {
+      return refuse(options.progressive ? "progressive" : "optimize", s);
+    }
+    optimized_huffman_ = optimized;
   }
   nvjpegImage_t source{};
   source.channel[0] = const_cast<unsigned char*>(image.ptr<unsigned char>());
@@ -342,6 +396,11 @@ absl::StatusOr<std::string> JpegGpuEncoder::Encode(const cv::cuda::GpuMat& image
                                                                   NVJPEG_INPUT_BGRI, image.cols, image.rows, stream)
                                               : nvjpegEncodeYUV(device_.cuda(), state_, params_, &source,
                                                                 NVJPEG_CSS_GRAY, image.cols, image.rows, stream);
+  if ((status == NVJPEG_STATUS_IMPLEMENTATION_NOT_SUPPORTED || status == NVJPEG_STATUS_INVALID_PARAMETER) &&
+      FirstNonDefaultOption(options)[0] != '\0') {
+    cudaGetLastError();
+    return refuse(FirstNonDefaultOption(options), NvJpegError(status, "nvjpegEncode"));
+  }
   if (absl::Status s = NvJpegError(status, "nvjpegEncode"); !s.ok()) return s;
   // The bitstream's length is known once the encode has run.
   if (absl::Status s = CudaError(cudaStreamSynchronize(stream), "JPEG encode"); !s.ok()) return s;

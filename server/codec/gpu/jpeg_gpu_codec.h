@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "codec/encode_options.h"
 #include "codec/gpu/nvjpeg_device.h"
 #include "common/mutex.h"
 
@@ -159,9 +160,21 @@ class JpegGpuEncoder {
   static absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> Create(NvJpegDevice& device, cudaStream_t stream);
   ~JpegGpuEncoder();
 
-  // Encodes an 8-bit 1- or 3-channel image at `quality` (4:2:0 for colour, as libjpeg's default), waits for
-  // the stream, and returns only the bitstream, copied straight into the answer.
-  absl::StatusOr<std::string> Encode(const cv::cuda::GpuMat& image, int quality, cudaStream_t stream);
+  // Encodes an 8-bit 1- or 3-channel image with `options` (by default 4:2:0 baseline for colour, as libjpeg's
+  // default), waits for the stream, and returns only the bitstream, copied straight into the answer. nvJPEG
+  // takes each option (nvjpegEncoderParamsSetSamplingFactors, SetEncoding with PROGRESSIVE_DCT_HUFFMAN,
+  // SetOptimizedHuffman, which progressive also sets, as libjpeg does); where this library refuses one (an error
+  // from its setter, or IMPLEMENTATION_NOT_SUPPORTED / INVALID_PARAMETER from the encode with it set), the answer is
+  // UNIMPLEMENTED and `refused_option` (when given) names it ("progressive", "chroma_subsampling", "optimize"): the
+  // lane then encodes on the CPU.
+  absl::StatusOr<std::string> Encode(const cv::cuda::GpuMat& image, const JpegEncodeOptions& options,
+                                     cudaStream_t stream, const char** refused_option = nullptr);
+  // The default options (4:2:0 for colour, baseline, standard tables) at `quality`: the codec bench and its test.
+  absl::StatusOr<std::string> Encode(const cv::cuda::GpuMat& image, int quality, cudaStream_t stream) {
+    JpegEncodeOptions options;
+    options.quality = quality;
+    return Encode(image, options, stream);
+  }
 
  private:
   explicit JpegGpuEncoder(NvJpegDevice& device) : device_(device) {}
@@ -175,7 +188,9 @@ class JpegGpuEncoder {
   unsigned char* pinned_ = nullptr;
   size_t pinned_size_ = 0;
   int quality_ = -1;
-  int channels_ = -1;
+  nvjpegChromaSubsampling_t sampling_ = NVJPEG_CSS_UNKNOWN;
+  nvjpegJpegEncoding_t encoding_ = NVJPEG_ENCODING_UNKNOWN;
+  int optimized_huffman_ = -1;
 };
 
 }  // namespace imgproc
