@@ -14,6 +14,12 @@ struct HeifEncodeOptions {
   HeifCodec codec = HeifCodec::kHevc;
   int bit_depth = 8;  // 8 or 10
   int quality = 90;
+  // HEVC only (libheif's encoder): an nclx colr (ISO/IEC 23091-2 code points; 0: libheif's default, BT.709/sRGB),
+  // or an ICC profile written as a 'prof' colr instead.
+  int nclx_primaries = 0, nclx_transfer = 0;
+  std::string icc;
+  // EncodeHeifRotated only: an Exif item (this TIFF structure) describing the image ('cdsc').
+  std::string exif;
 };
 
 // One coded image of a BGR or BGRA 8-bit picture (alpha kept as an auxiliary image), 4:2:0, as the encoders write it.

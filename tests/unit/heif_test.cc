@@ -3,14 +3,25 @@
 // alpha and 10-bit samples; hostile layouts are refused from the header with INVALID_ARGUMENT naming the limit.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <opencv2/imgproc.hpp>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "codec/codec.h"
+#include "codec/color_profile.h"
+#include "codec/color_transform.h"
 #include "codec/heif_header.h"
 #include "codec/image_header.h"
+#include "codec/metadata.h"
 #include "common/heif_images.h"
+#include "common/metadata_images.h"
 #include "common/test_support.h"
+#include "fuzz/heif_input.h"
+#include "pipeline/plan.h"
+#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -192,6 +203,148 @@ TEST(HeifHostileTest, EveryTruncationIsInvalidArgument) {
           Decode(part, *header, DecodeMode::kColor, DecodedSpec(*header, DecodeMode::kColor));
       EXPECT_TRUE(absl::IsInvalidArgument(pixels.status())) << pixels.status();
     }
+  }
+}
+
+// The plan points into its request: each request is kept for the test binary's life.
+absl::StatusOr<Plan> PlanFor(const std::string& file, bool keep_exif) {
+  static auto* requests = new std::vector<std::unique_ptr<pb::ProcessRequest>>();
+  requests->push_back(std::make_unique<pb::ProcessRequest>());
+  pb::ProcessRequest& request = *requests->back();
+  request.set_image(file);
+  if (keep_exif) request.mutable_output()->mutable_metadata()->set_exif(pb::EXIF_POLICY_KEEP);
+  return BuildPlan(request, ImageLimits{});
+}
+
+// An iPhone's HEIC is turned by its irot and repeats the turn in its EXIF Orientation: the answer is turned once,
+// its size predicted from the header, and a kept EXIF says Orientation 1.
+TEST(HeifMetadataTest, IrotTurnsOnceAndTheKeptExifSaysOrientationOne) {
+  const cv::Mat reference = JpegPathPixels(ReadFile(PhotoPath("nature/Wood.jpg")), 0.15);
+  HeifEncodeOptions options;
+  ExifFields fields;
+  fields.orientation = 6;  // "turn 90 degrees clockwise to display", as irot 3 does
+  fields.make = "Apple";
+  options.exif = ExifBlock(fields);
+  const std::string file = EncodeHeifRotated(reference, options, /*irot_quarters=*/3);
+  absl::StatusOr<Plan> plan = PlanFor(file, /*keep_exif=*/true);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->orientation, 1);
+  EXPECT_EQ(plan->oriented.width, reference.rows);
+  EXPECT_EQ(plan->oriented.height, reference.cols);
+  ASSERT_TRUE(plan->metadata.exif.has_value());
+  const ParsedExif kept = ParseExif(*plan->metadata.exif);
+  EXPECT_EQ(kept.orientation, 1);
+  EXPECT_EQ(kept.make, "Apple");
+  absl::StatusOr<cv::Mat> pixels = Decode(file, plan->header, plan->decode_mode, plan->decoded);
+  ASSERT_TRUE(pixels.ok()) << pixels.status();
+  EXPECT_GE(Psnr(*pixels, Turned(reference, 3, -1)), kMinPsnr);
+}
+
+cv::Mat Patches() {
+  cv::Mat image(64, 128, CV_8UC3, cv::Scalar(128, 128, 128));
+  image(cv::Rect(64, 0, 64, 64)).setTo(cv::Scalar(40, 200, 60));  // a saturated green (BGR)
+  return image;
+}
+
+// nclx Display P3 (primaries 12, sRGB transfer 13) becomes a profile of those primaries, and the plan converts it
+// to sRGB: gray stays gray, a saturated P3 green comes out greener than its stored values read as sRGB would be
+// left (its red is pushed to 0, beyond sRGB's gamut).
+TEST(HeifColorTest, NclxDisplayP3IsConvertedToSrgb) {
+  HeifEncodeOptions options;
+  options.nclx_primaries = 12;
+  options.nclx_transfer = 13;
+  const std::string file = EncodeHeif(Patches(), options);
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(file);
+  ASSERT_TRUE(header.ok()) << header.status();
+  const ColorSource source = ReadColorSource(file, *header);
+  EXPECT_EQ(source.kind, ColorSourceKind::kIcc) << source.problem;
+  EXPECT_TRUE(source.heif_nclx);
+  absl::StatusOr<Plan> plan = PlanFor(file, false);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->color.action, ColorAction::kConverted) << plan->color.reason;
+  EXPECT_EQ(plan->color.source, "heif colr nclx");
+  EXPECT_NE(plan->color.description.find("Display P3"), std::string::npos) << plan->color.description;
+  absl::StatusOr<cv::Mat> converted =
+      Decode(file, plan->header, plan->decode_mode, plan->decoded, 1, nullptr, plan->color.transform.get());
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  const cv::Vec3b gray = converted->at<cv::Vec3b>(32, 32), green = converted->at<cv::Vec3b>(32, 96);
+  EXPECT_LE(std::abs(gray[0] - gray[1]) + std::abs(gray[1] - gray[2]), 3) << gray;
+  EXPECT_LE(green[2], 20) << green;   // red: P3's green lies outside sRGB, towards less red
+  EXPECT_GE(green[1], 200) << green;  // green
+}
+
+// Without nclx (libheif writes BT.709/sRGB by default) nothing is converted; PQ is left as stored, saying why.
+TEST(HeifColorTest, Bt709IsSrgbAndPqIsLeftAsStored) {
+  absl::StatusOr<Plan> srgb = PlanFor(EncodeHeif(Patches(), {}), false);
+  ASSERT_TRUE(srgb.ok()) << srgb.status();
+  EXPECT_EQ(srgb->color.action, ColorAction::kNone);
+  HeifEncodeOptions pq;
+  pq.nclx_primaries = 9;
+  pq.nclx_transfer = 16;
+  absl::StatusOr<Plan> hdr = PlanFor(EncodeHeif(Patches(), pq), false);
+  ASSERT_TRUE(hdr.ok()) << hdr.status();
+  EXPECT_EQ(hdr->color.action, ColorAction::kInvalid);
+  EXPECT_NE(hdr->color.reason.find("PQ (16)"), std::string::npos) << hdr->color.reason;
+}
+
+// An embedded ICC profile ('prof' colr) is the colour source and the profile the metadata policy keeps.
+TEST(HeifColorTest, AnEmbeddedIccProfileIsReadAndKept) {
+  const std::string adobe = IccProfile("colord/AdobeRGB1998.icc");
+  HeifEncodeOptions options;
+  options.icc = adobe;
+  const std::string file = EncodeHeif(Patches(), options);
+  absl::StatusOr<ImageHeader> header = ReadImageHeader(file);
+  ASSERT_TRUE(header.ok()) << header.status();
+  const ColorSource source = ReadColorSource(file, *header);
+  ASSERT_EQ(source.kind, ColorSourceKind::kIcc);
+  EXPECT_EQ(*source.icc, adobe);
+  MetadataPolicy keep;
+  keep.keep_icc_profile = true;
+  const InputMetadata metadata = ExtractMetadata(file, ImageFormat::kHeif, keep);
+  ASSERT_TRUE(metadata.icc_profile.has_value());
+  EXPECT_EQ(*metadata.icc_profile, adobe);
+  absl::StatusOr<Plan> plan = PlanFor(file, false);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->color.action, ColorAction::kConverted);
+  EXPECT_EQ(plan->color.source, "heif colr ICC profile");
+}
+
+// The seeds of fuzz_heif (tests/fuzz/heif_seeds, written by this test with IMGPROC_WRITE_HEIF_SEEDS=dir) and
+// mutations of them run through the fuzz target's body: every outcome a clean status or a predicted image.
+TEST(HeifFuzzSeedsTest, SeedsAndMutationsRunThroughTheFuzzTargetsBody) {
+  const cv::Mat small = JpegPathPixels(ReadFile(PhotoPath("nature/LadyBird.jpg")), 0.05);  // 128x80
+  cv::Mat bgra;
+  cv::cvtColor(small, bgra, cv::COLOR_BGR2BGRA);
+  HeifEncodeOptions p3;
+  p3.nclx_primaries = 12;
+  p3.nclx_transfer = 13;
+  HeifEncodeOptions with_exif;
+  ExifFields fields;
+  fields.orientation = 8;
+  with_exif.exif = ExifBlock(fields);
+  const std::vector<std::pair<std::string, std::string>> seeds = {
+      {"heic.heic", EncodeHeif(small, {HeifCodec::kHevc, 8, 50})},
+      {"avif.avif", EncodeHeif(small, {HeifCodec::kAv1, 8, 50})},
+      {"heic_10bit_alpha.heic", EncodeHeif(bgra, {HeifCodec::kHevc, 10, 50})},
+      {"avif_10bit_alpha.avif", EncodeHeif(bgra, {HeifCodec::kAv1, 10, 50})},
+      {"heic_grid_irot.heic", EncodeHeifGrid(small, 64, {HeifCodec::kHevc, 8, 50}, 1, 1)},
+      {"avif_grid.avif", EncodeHeifGrid(small, 64, {HeifCodec::kAv1, 8, 50})},
+      {"heic_p3.heic", EncodeHeif(small, p3)},
+      {"heic_exif_imir.heic", EncodeHeifRotated(small, with_exif, 2, 0)},
+      {"hostile_grid.heic", HostileHeifGrid(64, 64, 2, 2, 32, 32)},
+  };
+  if (const char* dir = std::getenv("IMGPROC_WRITE_HEIF_SEEDS"); dir != nullptr) {
+    for (const auto& [name, bytes] : seeds) std::ofstream(std::string(dir) + "/" + name, std::ios::binary) << bytes;
+  }
+  std::vector<std::string> inputs;
+  for (const auto& [name, bytes] : seeds) {
+    inputs.push_back(bytes);
+    fuzz::HeifInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  }
+  std::mt19937 random(30);
+  for (int i = 0; i < 1500; ++i) {
+    const std::string input = Mutate(inputs, i, random);
+    fuzz::HeifInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
   }
 }
 
