@@ -15,6 +15,7 @@ WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)"
              "W2": "4K bilateral (Elephants 3840x2160, d=9, JPEG q90)",
              "W3": "ML preprocessing (224x224 area, RGB, ImageNet normalize, float32 CHW)",
              "W4": "small images (256x256 JPEG, flip, JPEG q85)",
+             "W6": "HEIC to JPEG thumbnail (nature/*.jpg made HEIC by heif-enc q90, 400 wide, JPEG q90)",
              "W5": "W1 over ProcessStream (one stream per worker, one request in flight on each); "
                    "its ratio is to W1's baseline, which stands for it"}
 SAME_WORK_AS = {"W5": "W1"}  # the in-process rows that W5's are compared with

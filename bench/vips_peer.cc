@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "harness.h"
 
-ABSL_FLAG(std::string, workload, "W1", "W1 thumbnail or W4 small images");
+ABSL_FLAG(std::string, workload, "W1", "W1 thumbnail, W4 small images or W6 HEIC thumbnail");
 ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to run");
 ABSL_FLAG(int, threads, 0, "worker threads; 0: one per core");
@@ -46,6 +46,17 @@ class Images {
 // horizontal flip and JPEG q85.
 bool Process(const std::string& workload, bool shrink_on_load, const std::string& bytes) {
   Images images;
+  if (workload == "W6") {
+    // HEIC to a JPEG thumbnail 400 pixels wide, as `vips thumbnail in.heic out.jpg 400` does (libheif underneath).
+    VipsImage** thumbnail = images.Next();
+    if (vips_thumbnail_buffer(const_cast<char*>(bytes.data()), bytes.size(), thumbnail, 400, nullptr) != 0)
+      return false;
+    void* out = nullptr;
+    size_t size = 0;
+    if (vips_jpegsave_buffer(*thumbnail, &out, &size, "Q", 90, nullptr) != 0) return false;
+    g_free(out);
+    return size > 0;
+  }
   VipsImage** in = images.Next();
   const int shrink = workload == "W1" && shrink_on_load ? 2 : 1;
   if (shrink > 1) {
@@ -90,8 +101,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string workload = absl::GetFlag(FLAGS_workload);
-  if (workload != "W1" && workload != "W4") {
-    std::cout << R"({"skipped":"the libvips peer runs W1 and W4 only"})" << std::endl;
+  if (workload != "W1" && workload != "W4" && workload != "W6") {
+    std::cout << R"({"skipped":"the libvips peer runs W1, W4 and W6 only"})" << std::endl;
     return 0;
   }
   vips_concurrency_set(1);

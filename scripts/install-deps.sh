@@ -26,12 +26,13 @@ done
 # libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
 # liblcms2-dev (Little CMS 2): input colour profiles converted to sRGB (server/codec/color_transform.h); zlib1g-dev
 # inflates a PNG's iCCP profile, libssl-dev hashes profiles (both also gRPC's).
-# libheif-dev (1.15): HEIC and AVIF input (server/codec/heif_decode.h); Debian's libheif1 links libde265 (HEVC) and
-# dav1d (AV1) for decoding, x265 and aom for encoding, so install.sh --bundle-libs carries them into the images.
+# libheif-dev (1.15): HEIC input (server/codec/heif_decode.h; libheif1 links libde265 for HEVC, and x265 and aom,
+# which the tests encode with); libavif-dev (0.11): AVIF input (dav1d), 2-3x faster than libheif's on the photos.
+# install.sh --bundle-libs carries them and their codec libraries into the images.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
           prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev
-          liblcms2-dev zlib1g-dev libssl-dev libheif-dev)
+          liblcms2-dev zlib1g-dev libssl-dev libheif-dev libavif-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else
@@ -49,11 +50,10 @@ if [ "$mode" = all ]; then
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
   # scripts/fuzz.sh, clang-format for scripts/check-format.sh; real ICC profiles (colord-data: Adobe RGB, ProPhoto,
   # Rec. 709, Wide Gamut; icc-profiles-free: gray) that the colour and metadata tests embed in the photos, EXIF
-  # written and read back by libexif (libexif-dev); libavif-dev: the HEIF tests' AVIF encoder (libheif 1.15 gives aom a
-  # 10-bit image as the wrong profile) and the AVIF decode comparison, avifenc/avifdec (libavif-bin) by hand.
+  # written and read back by libexif (libexif-dev); avifenc/avifdec (libavif-bin) to make and check AVIFs by hand.
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
              python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev
-             libavif-dev libavif-bin)
+             libavif-bin)
 fi
 
 missing=()
