@@ -94,9 +94,7 @@ absl::StatusOr<cv::Mat> DecodeAvif(absl::string_view bytes, const ImageHeader& h
   return bgr;
 }
 
-}  // namespace
-
-absl::StatusOr<cv::Mat> DecodeHeif(absl::string_view bytes, const ImageHeader& header) {
+absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeader& header) {
   std::unique_ptr<heif_context, ContextFree> context(heif_context_alloc());
   if (context == nullptr) return absl::ResourceExhaustedError("libheif could not allocate a context");
   // libheif's own limit on any image's (or tile's, or grid's) side, from the header the limits have accepted: the
@@ -144,6 +142,15 @@ absl::StatusOr<cv::Mat> DecodeHeif(absl::string_view bytes, const ImageHeader& h
   cv::cvtColor(rgb, bgr, alpha ? cv::COLOR_RGBA2BGRA : cv::COLOR_RGB2BGR);
   if (turn_here) Turn(bgr, *structure);
   return bgr;
+}
+
+}  // namespace
+
+absl::StatusOr<cv::Mat> DecodeHeif(absl::string_view bytes, const ImageHeader& header) {
+  absl::StatusOr<cv::Mat> image = DecodeInColour(bytes, header);
+  // A monochrome image (pixi: one channel) is gray, as its header says, so that a gray ICC profile applies to it.
+  if (image.ok() && header.channels == 1 && image->channels() == 3) cv::cvtColor(*image, *image, cv::COLOR_BGR2GRAY);
+  return image;
 }
 
 }  // namespace imgproc

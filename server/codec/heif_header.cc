@@ -564,6 +564,13 @@ absl::StatusOr<HeifStructure> ReadHeifStructure(absl::string_view bytes) {
       if (absl::Status s = CheckImageItem(p, n, *meta, r.from, out.av1, nullptr); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("the alpha plane: ", s.message()));
       }
+      uint32_t alpha_width = 0, alpha_height = 0, coded_width = 0, coded_height = 0;
+      if (absl::Status s = ItemSize(p, *meta, r.from, alpha_width, alpha_height); !s.ok()) return s;
+      if (absl::Status s = ItemSize(p, *meta, meta->primary, coded_width, coded_height); !s.ok()) return s;
+      if (alpha_width != coded_width || alpha_height != coded_height) {
+        return Malformed(absl::StrCat("the alpha plane is ", alpha_width, "x", alpha_height, ", the image ",
+                                      coded_width, "x", coded_height));
+      }
       out.alpha = true;
     }
     if (r.type == FourCc("cdsc") && meta->items.at(r.from).type == FourCc("Exif") && out.exif.empty()) {

@@ -177,7 +177,8 @@ std::string EncodeAvif(const cv::Mat& bgr, const HeifEncodeOptions& options) {
   const bool alpha = bgr.channels() == 4;
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, alpha ? cv::COLOR_BGRA2RGBA : cv::COLOR_BGR2RGB);
-  avifImage* image = avifImageCreate(rgb.cols, rgb.rows, options.bit_depth, AVIF_PIXEL_FORMAT_YUV420);
+  avifImage* image = avifImageCreate(rgb.cols, rgb.rows, options.bit_depth,
+                                     options.monochrome ? AVIF_PIXEL_FORMAT_YUV400 : AVIF_PIXEL_FORMAT_YUV420);
   avifRGBImage pixels;
   avifRGBImageSetDefaults(&pixels, image);
   pixels.format = alpha ? AVIF_RGB_FORMAT_RGBA : AVIF_RGB_FORMAT_RGB;

@@ -18,6 +18,7 @@ struct HeifEncodeOptions {
   // or an ICC profile written as a 'prof' colr instead.
   int nclx_primaries = 0, nclx_transfer = 0;
   std::string icc;
+  bool monochrome = false;  // AV1 only: YUV 4:0:0 (pixi says one channel), from the picture's luma
   // EncodeHeifRotated only: an Exif item (this TIFF structure) describing the image ('cdsc').
   std::string exif;
 };

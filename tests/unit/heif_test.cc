@@ -100,6 +100,19 @@ TEST(HeifInputTest, TenBitAndAlpha) {
   }
 }
 
+// A 4:0:0 AVIF is gray: its header says one channel and UNCHANGED answers one, as for a gray PNG.
+TEST(HeifInputTest, MonochromeIsGray) {
+  const cv::Mat reference = JpegPathPixels(ReadFile(PhotoPath("nature/Garden.jpg")), 0.2);
+  cv::Mat gray;
+  cv::cvtColor(reference, gray, cv::COLOR_BGR2GRAY);
+  HeifEncodeOptions options{HeifCodec::kAv1, 8, 90};
+  options.monochrome = true;
+  const Decoded decoded = DecodeThroughCodec(EncodeHeif(reference, options), DecodeMode::kUnchanged);
+  EXPECT_EQ(decoded.header.channels, 1);
+  ASSERT_EQ(decoded.pixels.channels(), 1);
+  EXPECT_GE(Psnr(decoded.pixels, gray), kMinPsnr);
+}
+
 // irot turns anticlockwise; imir axis 1 mirrors left to right, 0 top to bottom (libheif 1.15's and avifenc's
 // reading). The header's size is the turned one, so the plan's prediction and the decode agree.
 cv::Mat Turned(const cv::Mat& image, int quarters, int mirror_axis) {
