@@ -21,7 +21,8 @@ WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)"
                    "its ratio is to W1's baseline, which does no colour management; SYSTEM-untagged rows: the same JPEGs "
                    "without the profile (its control)",
              "W7": "AVIF thumbnail (nature/*.jpg, 320 wide area, AVIF q60 speed 8); no OpenCV baseline (OpenCV 4.6 "
-                   "writes no AVIF): compare with the libvips rows"}
+                   "writes no AVIF): compare with the libvips rows",
+             "W8": "HEIC to JPEG thumbnail (nature/*.jpg made HEIC by heif-enc q90, 400 wide, JPEG q90)"}
 SAME_WORK_AS = {"W5": "W1", "W6": "W1"}  # the in-process rows that W5's are compared with
 RUN_FILE = re.compile(r"(.+)-(W\d)-c(\d+)(?:-rps(\d+))?\.json$")  # SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
 

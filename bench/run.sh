@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
-#                [--workloads W1,W2,W3,W4,W5,W6,W7] [--systems service-cpu,service-cuda,baseline,torch,vips]
+#                [--workloads W1,W2,W3,W4,W5,W6,W7,W8] [--systems service-cpu,service-cuda,baseline,torch,vips]
 #                [--cuda-devices "0 all"]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
 # the saturation throughput; on the CPU backend W1 and W3 also at full-size decode (shrink-on-load off, the
 # service-cpu-full-decode rows); the in-process C++ baseline; libvips in-process on W1 (full-size decode and
 # shrink-on-load) and W4 (installed by scripts/install-deps.sh --bench); and torchvision on the GPU where
-# Python has torch and CUDA. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build
+# Python has torch and CUDA. W8 (issue 30) is HEIC to a JPEG thumbnail: the photos made HEIC by heif-enc, answered
+# by the service and by libvips in-process (vips_thumbnail_buffer, as `vips thumbnail`, through the same libheif);
+# it is not run by default (--workloads ...,W8) and has no baseline or torch rows. Photos: Debian's mate-backgrounds. Without service-cuda in --systems the build
 # leaves the CUDA backend out (nothing of it would run). --cuda-devices runs the CUDA backend once per device set
 # (CUDA_VISIBLE_DEVICES; "all": every visible GPU, the service-cuda rows; "0" or "0,1": the service-cuda-1gpu or
 # -2gpu rows), so that a multi-GPU host measures 1 GPU against 2 in one run and the report prints the scaling.
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
-for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
+for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7,W8 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
   has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
@@ -98,12 +100,23 @@ if has "$workloads" W6; then
   "$bin/bench/imgproc-tag-photos" --in="$photos/nature" --out="$wide_gamut" --untagged_out="$wide_gamut-untagged" >&2
 fi
 
+# W8's inputs: the photos as HEIC (heif-enc, libheif-examples: x265 at quality 90, no thumbnail item).
+heic="$out/heic"
+if has "$workloads" W8; then
+  command -v heif-enc > /dev/null || scripts/install-deps.sh --bench
+  mkdir -p "$heic"
+  for f in "$photos"/nature/*.jpg; do
+    [ -s "$heic/$(basename "$f" .jpg).heic" ] || heif-enc -q 90 -o "$heic/$(basename "$f" .jpg).heic" "$f" > /dev/null
+  done
+fi
+
 # W5 is W1 sent over ProcessStream (one stream per worker): the in-process rows of W1 stand for it.
 declare -A input ops fmt
 input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--output_format=jpeg --quality=90"
 input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter diameter=9 sigma_color=75 sigma_space=75"; fmt[W2]="--output_format=jpeg --quality=90"
 input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--output_format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
+input[W8]="$heic";                                ops[W8]="resize width=400 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W8]="--output_format=jpeg --quality=90"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
 input[W6]="$wide_gamut";                          ops[W6]="${ops[W1]}"; fmt[W6]="${fmt[W1]}"
 # W7: JPEG to an AVIF thumbnail (issue 30) at the server's defaults (quality 60, speed 8); libvips's row is
@@ -193,14 +206,14 @@ if has "$systems" torch; then
   else echo "bench: no torchvision rows: torch, torchvision or a CUDA device missing" >&2; fi
 fi
 for w in "${inprocess[@]}"; do
-  if has "$systems" baseline && [ "$w" != W7 ]; then  # OpenCV 4.6 writes no AVIF
+  if has "$systems" baseline && [ "$w" != W7 ] && [ "$w" != W8 ]; then  # OpenCV 4.6 writes no AVIF, reads no HEIC
     for threads in 1 "$cores"; do
       "$bin/bench/imgproc-baseline" --workload="$w" --input="${input[$w]}" --duration="${duration}s" \
           --threads="$threads" > "$out/baseline-$w-c$threads.json"
       summarize "$out/baseline-$w-c$threads.json"
     done
   fi
-  if has "$systems" vips && { [ "$w" = W1 ] || [ "$w" = W4 ] || [ "$w" = W7 ]; }; then
+  if has "$systems" vips && { [ "$w" = W1 ] || [ "$w" = W4 ] || [ "$w" = W7 ] || [ "$w" = W8 ]; }; then
     if [ -x "$bin/bench/imgproc-vips-peer" ]; then
       variants=(vips)
       [ "$w" = W1 ] && variants+=(vips-shrink-on-load)  # W4 has no downscale to shrink
@@ -216,7 +229,7 @@ for w in "${inprocess[@]}"; do
       echo "bench: no libvips rows: the build has no imgproc-vips-peer (libvips-dev missing)" >&2
     fi
   fi
-  if $torch_ok; then
+  if $torch_ok && [ "$w" != W7 ] && [ "$w" != W8 ]; then
     for threads in 1 "$torch_threads"; do
       python3 bench/torch_pipeline.py --workload="$w" --input="${input[$w]}" --duration="$duration" \
           --threads="$threads" > "$out/torch-$w-c$threads.json"

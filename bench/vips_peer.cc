@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "harness.h"
 
-ABSL_FLAG(std::string, workload, "W1", "W1 thumbnail, W4 small images or W7 AVIF thumbnail");
+ABSL_FLAG(std::string, workload, "W1", "W1 thumbnail, W4 small images, W7 AVIF thumbnail or W8 HEIC thumbnail");
 ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to run");
 ABSL_FLAG(int, threads, 0, "worker threads; 0: one per core");
@@ -65,6 +65,17 @@ bool ThumbnailAvif(const std::string& bytes) {
 bool Process(const std::string& workload, bool shrink_on_load, const std::string& bytes) {
   if (workload == "W7") return ThumbnailAvif(bytes);
   Images images;
+  if (workload == "W8") {
+    // HEIC to a JPEG thumbnail 400 pixels wide, as `vips thumbnail in.heic out.jpg 400` does (libheif underneath).
+    VipsImage** thumbnail = images.Next();
+    if (vips_thumbnail_buffer(const_cast<char*>(bytes.data()), bytes.size(), thumbnail, 400, nullptr) != 0)
+      return false;
+    void* out = nullptr;
+    size_t size = 0;
+    if (vips_jpegsave_buffer(*thumbnail, &out, &size, "Q", 90, nullptr) != 0) return false;
+    g_free(out);
+    return size > 0;
+  }
   VipsImage** in = images.Next();
   const int shrink = workload == "W1" && shrink_on_load ? 2 : 1;
   if (shrink > 1) {
@@ -109,8 +120,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string workload = absl::GetFlag(FLAGS_workload);
-  if (workload != "W1" && workload != "W4" && workload != "W7") {
-    std::cout << R"({"skipped":"the libvips peer runs W1, W4 and W7 only"})" << std::endl;
+  if (workload != "W1" && workload != "W4" && workload != "W7" && workload != "W8") {
+    std::cout << R"({"skipped":"the libvips peer runs W1, W4, W7 and W8 only"})" << std::endl;
     return 0;
   }
   vips_concurrency_set(1);

@@ -6,7 +6,8 @@
 # build-fuzz/corpus/<target> and grows from run to run; seeds: the test photos (mate-backgrounds), tests/data,
 # tests/fuzz/header_seeds (PNG, WebP and GIF chunk walks), tests/fuzz/chain_seeds, tests/fuzz/metadata_seeds, and for
 # fuzz_color_profile (ICC profiles: the container walks and lcms2's parsing, issue 29) tests/fuzz/color_seeds and the
-# profiles of colord-data and icc-profiles-free. A crash, an ASan or UBSan
+# profiles of colord-data and icc-profiles-free; fuzz_heif (HEIC/AVIF: the box walk, limits, colour, metadata and
+# libheif's decode, issue 30) tests/fuzz/heif_seeds, made by the unit tests' encoders. A crash, an ASan or UBSan
 # report or an input slower than 10 s fails the run; the input
 # that did it is left in build-fuzz/artifacts/ (replay it: build-fuzz/tests/fuzz/<target> <file>).
 #
@@ -20,10 +21,10 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --build-dir) build_dir="$2"; shift 2 ;;
     fuzz_*) targets+=("$1"); shift ;;
-    *) echo "usage: $0 [--seconds N] [--build-dir DIR] [fuzz_image_header|fuzz_decode|fuzz_chain|fuzz_decode_pattern|fuzz_metadata|fuzz_color_profile ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds N] [--build-dir DIR] [fuzz_image_header|fuzz_decode|fuzz_chain|fuzz_decode_pattern|fuzz_metadata|fuzz_color_profile|fuzz_heif ...]" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_image_header fuzz_decode fuzz_chain fuzz_decode_pattern fuzz_metadata fuzz_color_profile)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_image_header fuzz_decode fuzz_chain fuzz_decode_pattern fuzz_metadata fuzz_color_profile fuzz_heif)
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/install-deps.sh installs clang)" >&2; exit 1; }
 
 generator=()
@@ -42,6 +43,7 @@ for target in "${targets[@]}"; do
   case "$target" in
     fuzz_chain) seeds=(tests/fuzz/chain_seeds) max_len=4096 ;;
     fuzz_metadata) seeds=(tests/fuzz/metadata_seeds tests/fuzz/header_seeds tests/data) max_len=262144 ;;
+    fuzz_heif) seeds=(tests/fuzz/heif_seeds) max_len=65536 ;;
     fuzz_color_profile) seeds=(tests/fuzz/color_seeds /usr/share/color/icc /usr/share/color/icc/colord) max_len=262144 ;;
     *) seeds=("$photos/nature" tests/data tests/fuzz/header_seeds) max_len=262144 ;;  # photos: their first 256 KiB
   esac

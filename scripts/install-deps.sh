@@ -26,12 +26,14 @@ done
 # libtiff-dev (4.5 or later): TIFF decoding, called directly (server/codec/tiff_decode.h).
 # liblcms2-dev (Little CMS 2): input colour profiles converted to sRGB (server/codec/color_transform.h); zlib1g-dev
 # inflates a PNG's iCCP profile, libssl-dev hashes profiles (both also gRPC's).
-# libavif-dev (0.11, with libaom, dav1d, rav1e and SVT-AV1): AVIF answers (server/codec/avif_encode.h); the tests
-# decode them with its decoder.
+# libavif-dev (0.11, with libaom, dav1d, rav1e and SVT-AV1): AVIF answers (server/codec/avif_encode.h) and AVIF input
+# (dav1d), 2-3x faster than libheif's on the photos; libheif-dev (1.15): HEIC input (server/codec/heif_decode.h;
+# libheif1 links libde265 for HEVC, and x265 and aom, which the tests encode with).
+# install.sh --bundle-libs carries them and their codec libraries into the images.
 packages=(build-essential cmake ninja-build pkg-config git
           libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
           prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev
-          liblcms2-dev zlib1g-dev libssl-dev libavif-dev)
+          liblcms2-dev zlib1g-dev libssl-dev libheif-dev libavif-dev)
 if [ "$opencv" = debian ]; then
   packages+=(libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 else
@@ -42,15 +44,17 @@ if [ "$deploy_checks" = 1 ]; then
 fi
 if [ "$bench" = 1 ]; then
   packages+=(libvips-dev)  # bench/vips_peer.cc: imgproxy's engine, in-process like the OpenCV baseline
+  packages+=(libvips-tools libheif-examples)  # bench/run.sh's HEIC rows: `vips thumbnail` beside us, heif-enc's inputs
 fi
 if [ "$mode" = all ]; then
   # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
   # scripts/fuzz.sh, clang-format for scripts/check-format.sh; real ICC profiles (colord-data: Adobe RGB, ProPhoto,
   # Rec. 709, Wide Gamut; icc-profiles-free: gray) that the colour and metadata tests embed in the photos, EXIF
-  # written and read back by libexif (libexif-dev).
+  # written and read back by libexif (libexif-dev); avifenc/avifdec (libavif-bin) to make and check AVIFs by hand.
   packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
-             python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev)
+             python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev
+             libavif-bin)
 fi
 
 missing=()

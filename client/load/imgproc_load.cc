@@ -173,7 +173,8 @@ std::vector<Input> LoadInputs() {
     if (std::filesystem::is_directory(item)) {
       for (const auto& e : std::filesystem::directory_iterator(item)) {
         const std::string ext = e.path().extension().string();
-        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".tif" || ext == ".tiff") {
+        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".tif" || ext == ".tiff" ||
+            ext == ".heic" || ext == ".heif" || ext == ".avif") {
           files.push_back(e.path().string());
         }
       }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
 #include "codec/avif_encode.h"
+#include "codec/heif_decode.h"
 #include "codec/jpeg_turbo.h"
 #include "codec/metadata.h"
 #include "codec/os2_bmp.h"
@@ -177,6 +178,8 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
       : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor, damage)
       // TIFF through libtiff and OS/2 bitmaps through a reader of ours: OpenCV 4.6 misread both (issue 28).
       : header.format == ImageFormat::kTiff ? DecodeTiff(bytes, /*gray16_high_byte=*/mode == DecodeMode::kGrayscale)
+      // HEIC and AVIF through libheif (codec/heif_decode.h), rotated and mirrored as their irot/imir say.
+      : header.format == ImageFormat::kHeif ? DecodeHeif(bytes, header)
       : header.format == ImageFormat::kBmp && IsOs2CoreBmp(bytes)
           ? DecodeOs2CoreBmp(bytes)
           : DecodeWithOpenCv(bytes, header, mode, shrink_factor);

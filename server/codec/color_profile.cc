@@ -1,5 +1,6 @@
 #include "codec/color_profile.h"
 
+#include <lcms2.h>
 #include <tiffio.h>
 #include <zlib.h>
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "codec/heif_header.h"
 #include "codec/tiff_memory_file.h"
 
 namespace imgproc {
@@ -202,6 +204,64 @@ ColorSource ReadTiffIcc(absl::string_view bytes) {
   return Icc(std::string(static_cast<const char*>(data), size));
 }
 
+// An RGB profile from nclx code points: D65 white, the primaries' chromaticities, and the transfer as lcms2's
+// parametric curve type 4 (a power segment and a linear toe).
+ColorSource NclxProfile(const HeifStructure& heif) {
+  const uint16_t primaries = heif.nclx_primaries, transfer = heif.nclx_transfer;
+  if (transfer == 16 || transfer == 18) {
+    return Problem(absl::StrCat("heif nclx transfer ", transfer == 16 ? "PQ (16)" : "HLG (18)",
+                                ": HDR content is not tone-mapped here"));
+  }
+  const bool srgb_curve = transfer == 13 || transfer == 2;  // 2: unspecified, taken as sRGB
+  const bool bt709_curve = transfer == 1 || transfer == 6 || transfer == 14 || transfer == 15;
+  if (!srgb_curve && !bt709_curve) return Problem(absl::StrCat("heif nclx transfer characteristics ", transfer));
+  cmsCIExyYTRIPLE xy;
+  switch (primaries) {
+    case 1:
+    case 2: return ColorSource{};  // BT.709 (or unspecified): sRGB's primaries, and sRGB's curve is taken as theirs
+    case 12: xy = {{0.680, 0.320, 1.0}, {0.265, 0.690, 1.0}, {0.150, 0.060, 1.0}}; break;  // Display P3
+    case 9: xy = {{0.708, 0.292, 1.0}, {0.170, 0.797, 1.0}, {0.131, 0.046, 1.0}}; break;   // BT.2020
+    default: return Problem(absl::StrCat("heif nclx colour primaries ", primaries));
+  }
+  const cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
+  const double srgb[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045};
+  const double bt709[5] = {1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5, 0.081};
+  cmsToneCurve* curve = cmsBuildParametricToneCurve(nullptr, 4, srgb_curve ? srgb : bt709);
+  if (curve == nullptr) return Problem("heif nclx: lcms2 could not build the transfer curve");
+  cmsToneCurve* curves[3] = {curve, curve, curve};
+  cmsHPROFILE profile = cmsCreateRGBProfile(&d65, &xy, curves);
+  cmsFreeToneCurve(curve);
+  if (profile == nullptr) return Problem("heif nclx: lcms2 could not build the profile");
+  cmsMLU* description = cmsMLUalloc(nullptr, 1);
+  const std::string name = absl::StrCat(primaries == 12 ? "Display P3" : "BT.2020",
+                                        srgb_curve ? " (sRGB transfer)" : " (BT.709 transfer)", ", from HEIF nclx");
+  cmsMLUsetASCII(description, "en", "US", name.c_str());
+  cmsWriteTag(profile, cmsSigProfileDescriptionTag, description);
+  cmsMLUfree(description);
+  cmsUInt32Number size = 0;
+  std::string bytes;
+  if (cmsSaveProfileToMem(profile, nullptr, &size)) {
+    bytes.resize(size);
+    if (!cmsSaveProfileToMem(profile, bytes.data(), &size)) bytes.clear();
+  }
+  cmsCloseProfile(profile);
+  if (bytes.empty()) return Problem("heif nclx: lcms2 could not save the profile");
+  ColorSource source = Icc(std::move(bytes));
+  source.heif_nclx = true;
+  return source;
+}
+
+ColorSource ReadHeifColor(absl::string_view bytes) {
+  absl::StatusOr<HeifStructure> heif = ReadHeifStructure(bytes);
+  if (!heif.ok()) return ColorSource{};  // the header read refused it already
+  if (!heif->icc.empty()) {
+    if (heif->icc.size() > kMaxColorProfileBytes) return Problem(TooLarge(heif->icc.size()));
+    return Icc(std::string(heif->icc));
+  }
+  if (heif->nclx) return NclxProfile(*heif);
+  return ColorSource{};
+}
+
 }  // namespace
 
 ColorSource ReadColorSource(absl::string_view bytes, const ImageHeader& header) {
@@ -211,6 +271,7 @@ ColorSource ReadColorSource(absl::string_view bytes, const ImageHeader& header) 
     case ImageFormat::kPng: return ReadPngColor(p, bytes.size());
     case ImageFormat::kWebp: return ReadWebpIcc(p, bytes.size());
     case ImageFormat::kTiff: return ReadTiffIcc(bytes);
+    case ImageFormat::kHeif: return ReadHeifColor(bytes);
     case ImageFormat::kBmp:
     case ImageFormat::kGif: break;
   }

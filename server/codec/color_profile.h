@@ -33,6 +33,8 @@ struct ColorSource {
   uint32_t png_gamma = 0;                  // kPngGamma: gAMA's value, the file gamma times 100000 (45455: 1/2.2)
   // kPngGamma with a cHRM chunk: white x, y, red x, y, green x, y, blue x, y, each times 100000.
   std::optional<std::array<uint32_t, 8>> png_chromaticities;
+  // kIcc made by us from a HEIF's nclx code points (colour primaries and transfer, ISO/IEC 23091-2), not embedded.
+  bool heif_nclx = false;
   // Why colour information that is there could not be read (segments missing, a profile over
   // kMaxColorProfileBytes, an iCCP that does not inflate); kind is then kNone. Empty otherwise.
   std::string problem;
@@ -40,7 +42,9 @@ struct ColorSource {
 
 // The colour information of an image whose header ReadImageHeader accepted (so its structure's lengths are
 // checked). Linear in the segments or chunks before the image data; never fails: what cannot be read is said in
-// ColorSource::problem. BMP and GIF carry none that is read.
+// ColorSource::problem. BMP and GIF carry none that is read. HEIF: its colr ICC profile, else its nclx made into
+// a matrix/TRC profile for BT.709/sRGB, Display P3 and BT.2020 primaries with the sRGB or BT.709 transfer (kNone
+// for BT.709 primaries: sRGB's); PQ and HLG are a problem (left as stored: no HDR tone mapping here).
 ColorSource ReadColorSource(absl::string_view bytes, const ImageHeader& header);
 
 }  // namespace imgproc

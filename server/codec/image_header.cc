@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codec/heif_header.h"
 #include "codec/orientation.h"
 #include "codec/tiff_header.h"
 
@@ -21,6 +22,7 @@ const char* ImageFormatName(ImageFormat format) {
     case ImageFormat::kTiff: return "tiff";
     case ImageFormat::kBmp: return "bmp";
     case ImageFormat::kGif: return "gif";
+    case ImageFormat::kHeif: return "heif";
   }
   return "unknown";
 }
@@ -430,10 +432,12 @@ absl::StatusOr<ImageHeader> ReadImageHeader(absl::string_view bytes) {
     header = ReadBmp(p, n);
   } else if (n >= 6 && (bytes.substr(0, 6) == "GIF87a" || bytes.substr(0, 6) == "GIF89a")) {
     header = ReadGif(p, n);
+  } else if (IsHeifFile(bytes)) {
+    header = ReadHeifHeader(bytes);
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unrecognized image format (first bytes: ", absl::BytesToHexString(bytes.substr(0, 8)),
-                     "); accepted: JPEG, PNG, WebP (still or animated), TIFF, BMP, GIF"));
+                     "); accepted: JPEG, PNG, WebP (still or animated), TIFF, BMP, GIF, HEIC/HEIF, AVIF"));
   }
   if (header.ok() && (header->width <= 0 || header->height <= 0)) {
     return Malformed(header->format, absl::StrCat("size ", header->width, "x", header->height));

@@ -7,7 +7,7 @@
 
 namespace imgproc {
 
-enum class ImageFormat { kJpeg, kPng, kWebp, kTiff, kBmp, kGif };
+enum class ImageFormat { kJpeg, kPng, kWebp, kTiff, kBmp, kGif, kHeif };
 const char* ImageFormatName(ImageFormat format);
 
 // What the first bytes of a file say, read without decoding pixels.
@@ -37,6 +37,12 @@ struct ImageHeader {
   // TIFF only: floating-point samples (SampleFormat 3, or LogL/LogLuv, which libtiff hands over as floats), which
   // decode as [0, 1] -> [0, 255].
   bool tiff_float = false;
+  // HEIF only (codec/heif_header.h): AV1-coded (AVIF) rather than HEVC (HEIC); bits per sample (8, 10, 12; decoded
+  // to 8); the grid's tile count (0 for a single coded image). width x height is the image as displayed, after
+  // irot/imir, which libheif applies.
+  bool heif_av1 = false;
+  int heif_bits = 8;
+  int heif_tiles = 0;
 };
 
 // INVALID_ARGUMENT for empty, unknown or malformed data, with the reason. The container's chunks, segments and blocks

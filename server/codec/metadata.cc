@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "codec/heif_header.h"
 
 namespace imgproc {
 
@@ -350,6 +351,17 @@ absl::Status EmbedInWebp(const OutputMetadata& metadata, std::string& webp) {
   return absl::OkStatus();
 }
 
+// HEIF: the Exif item describing the primary image (codec/heif_header.h) and the primary's colr ICC profile. XMP
+// (a 'mime' item) is not read.
+void ExtractFromHeif(absl::string_view bytes, const MetadataPolicy& policy, InputMetadata& out) {
+  absl::StatusOr<HeifStructure> heif = ReadHeifStructure(bytes);
+  if (!heif.ok()) return;
+  if (policy.keep_icc_profile && !heif->icc.empty()) KeepIcc(heif->icc, out);
+  if (policy.exif != ExifPolicy::kStrip && !heif->exif.empty()) {
+    if (absl::string_view tiff = HeifExifTiff(heif->exif); !tiff.empty()) KeepExif(tiff, out);
+  }
+}
+
 }  // namespace
 
 InputMetadata ExtractMetadata(absl::string_view bytes, ImageFormat format, const MetadataPolicy& policy) {
@@ -360,6 +372,7 @@ InputMetadata ExtractMetadata(absl::string_view bytes, ImageFormat format, const
     case ImageFormat::kJpeg: ExtractFromJpeg(p, bytes.size(), policy, out); break;
     case ImageFormat::kPng: ExtractFromPng(p, bytes.size(), policy, out); break;
     case ImageFormat::kWebp: ExtractFromWebp(p, bytes.size(), policy, out); break;
+    case ImageFormat::kHeif: ExtractFromHeif(bytes, policy, out); break;
     default: break;
   }
   return out;

@@ -145,6 +145,7 @@ const char* ColorSourceName(const ImageHeader& header, const ColorSource& source
     case ImageFormat::kPng: return "png iCCP chunk";
     case ImageFormat::kWebp: return "webp ICCP chunk";
     case ImageFormat::kTiff: return "tiff tag 34675 (ICC profile)";
+    case ImageFormat::kHeif: return source.heif_nclx ? "heif colr nclx" : "heif colr ICC profile";
     default: return "icc profile";
   }
 }
@@ -340,7 +341,9 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
   plan.output = request.output;
   if (plan.output.metadata.KeepsAny()) {
     ExifRewrite rewrite;
-    rewrite.reset_orientation = !request.ignore_exif_orientation;  // the tag stays true of pixels left as stored
+    // The tag stays true of pixels left as stored; a HEIF's pixels are always turned (libheif applies irot/imir, which
+    // the EXIF tag only repeats), so its tag is always reset.
+    rewrite.reset_orientation = !request.ignore_exif_orientation || plan.header.format == ImageFormat::kHeif;
     rewrite.pixel_width = plan.result.width;
     rewrite.pixel_height = plan.result.height;
     plan.metadata = PrepareOutputMetadata(ExtractMetadata(request.image, plan.header.format, plan.output.metadata),

@@ -120,7 +120,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
       if (kernel.backend == "cuda") op->set_cuda_notes(kernel.notes);
     }
   }
-  for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif"}) info.add_input_formats(f);
+  for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif", "heic", "heif", "avif"}) info.add_input_formats(f);
   for (const char* f : {"jpeg", "png", "webp", "avif", "raw"}) info.add_output_formats(f);
   for (const auto& [name, format] : {std::pair{"jpeg", OutputFormat::kJpeg}, std::pair{"png", OutputFormat::kPng},
                                      std::pair{"webp", OutputFormat::kWebp}, std::pair{"avif", OutputFormat::kAvif},

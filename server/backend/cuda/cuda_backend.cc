@@ -89,6 +89,9 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCo
   } else {
     setup.codec_note = absl::StrCat("nvJPEG unavailable (", made.status().message(), "): JPEG on the CPU");
   }
+  // No GPU decoder reads HEVC or AV1 stills here (nvJPEG is JPEG only): the lane decodes them with libheif on its
+  // host thread (codec::Decode through DecodeInput) and uploads the pixels.
+  absl::StrAppend(&setup.codec_note, "; HEIC/AVIF decode: CPU (libheif with libde265/dav1d), then uploaded");
   setup.lanes = CudaLaneFactory(device, codec, options.lanes, std::move(test_fault));
   return setup;
 }
