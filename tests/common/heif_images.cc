@@ -19,8 +19,9 @@ void Check(const heif_error& error, const char* what) {
   }
 }
 
+// `bytes` big-endian bytes of `value`; past its 8 bytes, zeros (a 12-byte reserved field).
 void PutBe(std::string& out, uint64_t value, int bytes) {
-  for (int k = bytes - 1; k >= 0; --k) out += static_cast<char>((value >> (8 * k)) & 0xFF);
+  for (int k = bytes - 1; k >= 0; --k) out += k >= 8 ? '\0' : static_cast<char>((value >> (8 * k)) & 0xFF);
 }
 
 std::string Box(const char* type, const std::string& payload) {
