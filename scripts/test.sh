@@ -53,6 +53,7 @@ print_timings() { [ ${#timings[@]} -le 2 ] || printf '  %s\n' "${timings[@]}"; }
 
 # Sanitized runs: a report fails the test that hit it (the server's own reports end it with a non-zero code).
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
 asan_tests() { (cd build-asan && ctest --output-on-failure --timeout 1800 -j "$(nproc)" -L "unit|integration" -LE soak); }
 # ThreadSanitizer: the concurrent parts of the server (scheduler, worker pools, dynamic batcher, budgets, front stage).
