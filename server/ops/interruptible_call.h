@@ -4,8 +4,10 @@
 // defines in the executable, so that on a thread running RunInterruptibly each loop runs as a sequence of
 // chunks of its range with ctx.stop asked before each.
 //
-// Why that is exact: OpenCV's loop bodies are written for any split of their range (the split follows the thread
-// count), so running a range in consecutive chunks on one thread computes the same bytes as one call. Why it
+// Why that is exact: OpenCV's loop bodies are written for any split of their range into its stripes (the split
+// follows the thread count), so running a range as consecutive unions of those stripes on one thread computes the
+// same bytes as one call; during such a call cv::getNumThreads and cv::getNumberOfCPUs, defined here too, say 128
+// so that loops cut by the thread count have stripes to chunk. Why it
 // works: libopencv_imgproc calls cv::parallel_for_ through its PLT, and the dynamic linker binds it to the
 // executable's definition first; each chunk then goes to OpenCV's own cv::parallel_for_ (found with RTLD_NEXT),
 // so --opencv_threads keeps its meaning. Where the binding does not take (OpenCV linked statically),
