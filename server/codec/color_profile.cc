@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/heif_header.h"
+#include "codec/jpeg_segments.h"
 #include "codec/tiff_memory_file.h"
 
 namespace imgproc {
@@ -51,45 +52,32 @@ ColorSource ReadJpegIcc(const unsigned char* p, size_t n) {
   int count = 0, segments = 0;
   size_t total = 0;
   std::string problem;
-  for (size_t i = 2; i + 4 <= n;) {
-    if (p[i] != 0xFF) break;
-    const unsigned char marker = p[i + 1];
-    if (marker == 0xFF) {
-      ++i;
-      continue;
+  ForEachJpegSegmentBeforeScan(p, n, [&](unsigned char marker, absl::string_view payload) {
+    if (marker != 0xE2 || payload.size() < kOverhead || std::memcmp(payload.data(), kIccTag, sizeof(kIccTag)) != 0 ||
+        !problem.empty()) {
+      return;
     }
-    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
-      i += 2;
-      continue;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(payload.data());
+    const int sequence = bytes[sizeof(kIccTag)], declared = bytes[sizeof(kIccTag) + 1];
+    ++segments;
+    if (count == 0) {
+      count = declared;
+      pieces.resize(static_cast<size_t>(count));
     }
-    if (marker == 0xD9 || marker == 0xDA) break;
-    const size_t length = Be16(p + i + 2);
-    if (length < 2 || length > n - i - 2) break;  // the header walk refused such data already
-    if (marker == 0xE2 && length >= 2 + kOverhead && std::memcmp(p + i + 4, kIccTag, sizeof(kIccTag)) == 0 &&
-        problem.empty()) {
-      const int sequence = p[i + 4 + sizeof(kIccTag)], declared = p[i + 5 + sizeof(kIccTag)];
-      ++segments;
-      if (count == 0) {
-        count = declared;
-        pieces.resize(static_cast<size_t>(count));
-      }
-      if (declared == 0) {
-        problem = absl::StrCat("ICC_PROFILE segment ", segments, " declares a count of 0 segments");
-      } else if (declared != count) {
-        problem =
-            absl::StrCat("ICC_PROFILE segment ", segments, " declares ", declared, " segments, the first ", count);
-      } else if (sequence < 1 || sequence > count) {
-        problem = absl::StrCat("ICC_PROFILE segment number ", sequence, " outside 1..", count);
-      } else if (pieces[sequence - 1].data != nullptr) {
-        problem = absl::StrCat("ICC_PROFILE segment number ", sequence, " appears twice");
-      } else {
-        pieces[sequence - 1] = Piece{p + i + 4 + kOverhead, length - 2 - kOverhead};
-        total += length - 2 - kOverhead;
-        if (total > kMaxColorProfileBytes) problem = TooLarge(total);
-      }
+    if (declared == 0) {
+      problem = absl::StrCat("ICC_PROFILE segment ", segments, " declares a count of 0 segments");
+    } else if (declared != count) {
+      problem = absl::StrCat("ICC_PROFILE segment ", segments, " declares ", declared, " segments, the first ", count);
+    } else if (sequence < 1 || sequence > count) {
+      problem = absl::StrCat("ICC_PROFILE segment number ", sequence, " outside 1..", count);
+    } else if (pieces[sequence - 1].data != nullptr) {
+      problem = absl::StrCat("ICC_PROFILE segment number ", sequence, " appears twice");
+    } else {
+      pieces[sequence - 1] = Piece{bytes + kOverhead, payload.size() - kOverhead};
+      total += payload.size() - kOverhead;
+      if (total > kMaxColorProfileBytes) problem = TooLarge(total);
     }
-    i += 2 + length;
-  }
+  });
   if (!problem.empty()) return Problem(std::move(problem));
   if (count == 0) return ColorSource{};
   for (int k = 0; k < count; ++k) {

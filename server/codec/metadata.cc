@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/heif_header.h"
+#include "codec/jpeg_segments.h"
 
 namespace imgproc {
 
@@ -134,21 +135,7 @@ class IccSegments {
 // The segments before the first scan, where JPEG writers put APPn; each visited once by its length.
 void ExtractFromJpeg(const unsigned char* p, size_t n, const MetadataPolicy& policy, InputMetadata& out) {
   IccSegments icc;
-  for (size_t i = 2; i + 4 <= n;) {
-    if (p[i] != 0xFF) break;
-    const unsigned char marker = p[i + 1];
-    if (marker == 0xFF) {
-      ++i;
-      continue;
-    }
-    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
-      i += 2;
-      continue;
-    }
-    if (marker == 0xDA || marker == 0xD9) break;
-    const uint32_t length = Be16(p + i + 2);
-    if (length < 2 || length > n - i - 2) break;
-    const absl::string_view payload = View(p + i + 4, length - 2);
+  ForEachJpegSegmentBeforeScan(p, n, [&](unsigned char marker, absl::string_view payload) {
     if (marker == 0xE1 && policy.exif != ExifPolicy::kStrip && payload.substr(0, kExifPrefix.size()) == kExifPrefix) {
       KeepExif(payload.substr(kExifPrefix.size()), out);
     } else if (marker == 0xE1 && policy.keep_xmp && payload.substr(0, kXmpNamespace.size()) == kXmpNamespace) {
@@ -156,8 +143,7 @@ void ExtractFromJpeg(const unsigned char* p, size_t n, const MetadataPolicy& pol
     } else if (marker == 0xE2 && policy.keep_icc_profile && payload.substr(0, kIccMarker.size()) == kIccMarker) {
       icc.Add(payload.substr(kIccMarker.size()));
     }
-    i += 2 + length;
-  }
+  });
   icc.Finish(out);
 }
 
