@@ -195,6 +195,9 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
   } else if (format == "avif") {
     auto* avif = spec->mutable_avif();
     if (quality >= 0) avif->set_quality(quality);
+  } else if (format == "heic") {
+    auto* heic = spec->mutable_heic();
+    if (quality >= 0) heic->set_quality(quality);
   } else if (format == "raw") {
     if ((dtype != "uint8" && dtype != "float32") || (layout != "hwc" && layout != "chw")) {
       *error = "raw output needs dtype uint8|float32 and layout hwc|chw";
@@ -203,7 +206,7 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
     spec->mutable_raw()->set_dtype(dtype == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
     spec->mutable_raw()->set_layout(layout == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
   } else {
-    *error = "output format must be jpeg, png, webp, avif or raw (got '" + format + "')";
+    *error = "output format must be jpeg, png, webp, avif, heic or raw (got '" + format + "')";
     return false;
   }
   return true;
@@ -224,7 +227,7 @@ bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, 
   }
   if (spec->has_jpeg() || spec->format_case() == pb::OutputSpec::FORMAT_NOT_SET) {
     if (speed >= 0) {
-      *error = "speed is an AVIF option";
+      *error = "speed is an AVIF and HEIC option";
       return false;
     }
     auto* jpeg = spec->mutable_jpeg();
@@ -238,8 +241,15 @@ bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, 
     }
     if (speed >= 0) spec->mutable_avif()->set_speed(speed);
     spec->mutable_avif()->set_chroma_subsampling(chroma);
+  } else if (spec->has_heic()) {
+    if (progressive || optimize) {
+      *error = "progressive and optimize are JPEG options";
+      return false;
+    }
+    if (speed >= 0) spec->mutable_heic()->set_speed(speed);
+    spec->mutable_heic()->set_chroma_subsampling(chroma);
   } else if (progressive || optimize || speed >= 0 || !chroma_subsampling.empty()) {
-    *error = "progressive, chroma subsampling, optimize and speed are JPEG and AVIF options";
+    *error = "progressive, chroma subsampling, optimize and speed are JPEG, AVIF and HEIC options";
     return false;
   }
   return true;

@@ -26,12 +26,15 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(std::string, ops, "", "operation chain, e.g. \"resize scale=0.5 | flip axis=AXIS_VERTICAL\"");
-ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp, avif or raw");
+ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp, avif, heic or raw");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP/AVIF quality or PNG compression level; -1: the server's default");
 ABSL_FLAG(bool, progressive, false, "JPEG: progressive (SOF2) instead of baseline");
-ABSL_FLAG(std::string, chroma_subsampling, "", "JPEG and AVIF: 420, 422 or 444; empty: the format's default (420)");
+ABSL_FLAG(std::string, chroma_subsampling, "",
+          "JPEG, AVIF and HEIC: 420, 422 or 444; empty: the format's default (420)");
 ABSL_FLAG(bool, optimize, false, "JPEG: Huffman tables optimized for the image");
-ABSL_FLAG(int, speed, -1, "AVIF: encoder speed 0 (slowest, smallest) to 10; -1: the server's default (8)");
+ABSL_FLAG(
+    int, speed, -1,
+    "AVIF: encoder speed 0 (slowest, smallest) to 10; HEIC: 0 to 9 (x265's presets); -1: the server's default (8)");
 ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
 ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");

@@ -110,6 +110,8 @@ ABSL_FLAG(int64_t, max_output_bytes, imgproc::ImageLimits().max_output_bytes,
           "largest answer, checked from the plan before any work; RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(int64_t, max_avif_pixels, imgproc::ImageLimits().max_avif_pixels,
           "largest AVIF answer in pixels (an AV1 encode cannot be stopped once it runs); RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(int64_t, max_heic_pixels, imgproc::ImageLimits().max_heic_pixels,
+          "largest HEIC answer in pixels (an HEVC encode cannot be stopped once it runs); RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
           "on SIGTERM/SIGINT, how long to keep serving while health says NOT_SERVING, so that clients that watch "
           "health (round_robin with health checking) and load balancers stop sending first; then --shutdown_grace");
@@ -362,6 +364,7 @@ int Run() {
   limits.max_request_work = absl::GetFlag(FLAGS_max_request_work);
   limits.max_output_bytes = absl::GetFlag(FLAGS_max_output_bytes);
   limits.max_avif_pixels = absl::GetFlag(FLAGS_max_avif_pixels);
+  limits.max_heic_pixels = absl::GetFlag(FLAGS_max_heic_pixels);
 
   const TestFaultInjection test_faults = TestFaultInjectionFromFlag();
   absl::StatusOr<ServerTls> tls_or =

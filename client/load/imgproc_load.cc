@@ -18,6 +18,7 @@
 // the window's scrapes), Aggregate (samples into a LoadReport) and Print.
 #include <avif/avif.h>
 #include <google/protobuf/util/json_util.h>
+#include <libheif/heif.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -62,7 +63,7 @@ ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; 
 ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
 ABSL_FLAG(std::string, request_file, "",
           "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
-ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp, avif or raw (ignored with --request_file)");
+ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp, avif, heic or raw (ignored with --request_file)");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
 ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
@@ -228,10 +229,29 @@ bool AvifIsWrong(const Input& in, const std::string& avif) {
   return wrong;
 }
 
+// Nor HEIC: libheif's decoder (libde265), the primary image at the expected size.
+bool HeicIsWrong(const Input& in, const std::string& heic) {
+  heif_context* context = heif_context_alloc();
+  heif_image_handle* handle = nullptr;
+  heif_image* image = nullptr;
+  bool wrong =
+      heif_context_read_from_memory_without_copy(context, heic.data(), heic.size(), nullptr).code != heif_error_Ok ||
+      heif_context_get_primary_image_handle(context, &handle).code != heif_error_Ok ||
+      heif_decode_image(handle, &image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, nullptr).code !=
+          heif_error_Ok;
+  wrong = wrong || heif_image_get_width(image, heif_channel_interleaved) != in.expected.width ||
+          heif_image_get_height(image, heif_channel_interleaved) != in.expected.height;
+  if (image != nullptr) heif_image_release(image);
+  if (handle != nullptr) heif_image_handle_release(handle);
+  heif_context_free(context);
+  return wrong;
+}
+
 bool IsWrong(const Input& in, const pb::ProcessResponse& r) {
   if (r.width() != in.expected.width || r.height() != in.expected.height) return true;
   if (in.expected.raw) return r.image().size() != in.expected.raw_bytes;
   if (r.format() == "avif") return AvifIsWrong(in, r.image());
+  if (r.format() == "heic") return HeicIsWrong(in, r.image());
   const cv::Mat buffer(1, static_cast<int>(r.image().size()), CV_8U, const_cast<char*>(r.image().data()));
   const cv::Mat decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
   return decoded.empty() || decoded.cols != in.expected.width || decoded.rows != in.expected.height;

@@ -91,14 +91,14 @@ class ImgprocClient {
 // `error` set when a name or value does not parse. Field and enum names are the proto's.
 bool ParseOperationChain(const std::string& chain, imgproc::v1::ProcessRequest* request, std::string* error);
 
-// The output spec from command-line words: format jpeg|png|webp|avif|raw; quality (JPEG/WebP quality, PNG level;
+// The output spec from command-line words: format jpeg|png|webp|avif|heic|raw; quality (JPEG/WebP quality, PNG level;
 // < 0: the server's default); for raw, dtype uint8|float32 and layout hwc|chw.
 bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
                     imgproc::v1::OutputSpec* spec, std::string* error);
 
 // The encoder options beyond quality, for a spec MakeOutputSpec made: JPEG progressive, chroma_subsampling
-// ("420", "422", "444"; "": the format's default) and optimize; AVIF speed (< 0: the server's default) and
-// chroma_subsampling. False with `error` set for an option the format does not take.
+// ("420", "422", "444"; "": the format's default) and optimize; AVIF and HEIC speed (< 0: the server's default)
+// and chroma_subsampling. False with `error` set for an option the format does not take.
 bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, bool optimize, int speed,
                        imgproc::v1::OutputSpec* spec, std::string* error);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "codec/animation_decode.h"
 #include "codec/avif_encode.h"
+#include "codec/heic_encode.h"
 #include "codec/heif_decode.h"
 #include "codec/jpeg_turbo.h"
 #include "codec/metadata.h"
@@ -227,6 +228,16 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
             "output.avif.chroma_subsampling: the image is gray (1 channel), encoded as monochrome AV1; leave it unset");
       }
       break;
+    case OutputFormat::kHeic:
+      format = "output.heic";
+      if (absl::Status s = range("output.heic.quality", spec.quality, 1, 100); !s.ok()) return s;
+      if (absl::Status s = range("output.heic.speed", spec.speed, 0, 9); !s.ok()) return s;
+      if (spec.chroma != ChromaSubsampling::kDefault && image.channels == 1) {
+        return absl::InvalidArgumentError(
+            "output.heic.chroma_subsampling: the image is gray (1 channel), which has no chroma to subsample; leave "
+            "it unset");
+      }
+      break;
     case OutputFormat::kPng:
       format = "output.png";
       if (absl::Status s = range("output.png.compression_level", spec.compression_level, 0, 9); !s.ok()) return s;
@@ -297,6 +308,14 @@ AvifEncodeOptions AvifOptionsOf(const OutputSpec& spec) {
   return options;
 }
 
+HeicEncodeOptions HeicOptionsOf(const OutputSpec& spec) {
+  HeicEncodeOptions options;
+  options.quality = spec.quality.value_or(options.quality);
+  options.speed = spec.speed.value_or(options.speed);
+  options.chroma = spec.chroma;
+  return options;
+}
+
 absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec, const OutputMetadata* metadata) {
   if (spec.format == OutputFormat::kRaw) return EncodeRaw(image, spec);
   EncodedImage out;
@@ -306,6 +325,15 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec
     out.format = "avif";
     out.bytes = *std::move(bytes);
     out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
+    return out;
+  }
+  if (spec.format == OutputFormat::kHeic) {
+    absl::StatusOr<std::string> bytes = EncodeHeic(image, HeicOptionsOf(spec), metadata);
+    if (!bytes.ok()) return bytes.status();
+    out.format = "heic";
+    out.bytes = *std::move(bytes);
+    // Gray is stored as colour with equal channels (codec/heic_encode.h).
+    out.spec = ImageSpec{image.cols, image.rows, image.channels() == 1 ? 3 : image.channels(), Depth::kU8};
     return out;
   }
   if (spec.format == OutputFormat::kJpeg) {

@@ -19,7 +19,7 @@ namespace imgproc {
 // How the decoder renders the image: 3-channel BGR, 1 channel, or the file's own channels (alpha kept).
 enum class DecodeMode { kColor, kGrayscale, kUnchanged };
 
-enum class OutputFormat { kJpeg, kPng, kWebp, kRaw, kAvif };
+enum class OutputFormat { kJpeg, kPng, kWebp, kRaw, kAvif, kHeic };
 // Raw pixels interleaved (row-major HWC) or as planes (CHW, ML input).
 enum class Layout { kHwc, kChw };
 
@@ -28,10 +28,10 @@ struct OutputSpec {
   OutputFormat format = OutputFormat::kJpeg;
   bool format_named = false;  // false: JPEG by default; errors then say so
   std::optional<int>
-      quality;  // JPEG [1, 100], default 95; WebP [1, 101] (101: lossless), default 90; AVIF [1, 100], 60
+      quality;  // JPEG [1, 100], default 95; WebP [1, 101] (101: lossless), default 90; AVIF [1, 100], 60; HEIC 50
   std::optional<int> compression_level;                    // PNG [0, 9], default 3
-  std::optional<int> speed;                                // AVIF [0, 10], default 8
-  ChromaSubsampling chroma = ChromaSubsampling::kDefault;  // JPEG and AVIF
+  std::optional<int> speed;                                // AVIF [0, 10], default 8; HEIC [0, 9], default 8
+  ChromaSubsampling chroma = ChromaSubsampling::kDefault;  // JPEG, AVIF and HEIC
   bool progressive = false;                                // JPEG
   bool optimize = false;                                   // JPEG
   Depth raw_depth = Depth::kU8;  // raw: the chain's last image converted to it (uint8 saturates)
@@ -69,11 +69,12 @@ struct EncodedImage {
 
 struct OutputMetadata;
 
-// The JPEG and AVIF options of `spec`, its unset fields at their defaults.
+// The JPEG, AVIF and HEIC options of `spec`, its unset fields at their defaults.
 JpegEncodeOptions JpegOptionsOf(const OutputSpec& spec);
 AvifEncodeOptions AvifOptionsOf(const OutputSpec& spec);
+HeicEncodeOptions HeicOptionsOf(const OutputSpec& spec);
 
-// `metadata` is for AVIF, whose encoder writes it into the file's items; every other format has it spliced in
+// `metadata` is for AVIF and HEIC, whose encoders write it into the file's items; every other format has it spliced in
 // after encoding (EmbedMetadata, codec/metadata.h).
 absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec,
                                     const OutputMetadata* metadata = nullptr);

@@ -372,6 +372,7 @@ OutputMetadata PrepareOutputMetadata(InputMetadata input, const MetadataPolicy& 
   const char* format_name = format == OutputFormat::kJpeg   ? "jpeg"
                             : format == OutputFormat::kPng  ? "png"
                             : format == OutputFormat::kAvif ? "avif"
+                            : format == OutputFormat::kHeic ? "heic"
                                                             : "webp";
   if (policy.keep_icc_profile && input.icc_profile) {
     if (support.icc_profile) {
@@ -418,6 +419,7 @@ absl::Status EmbedMetadata(const OutputMetadata& metadata, OutputFormat format, 
     case OutputFormat::kWebp: return EmbedInWebp(metadata, encoded);
     case OutputFormat::kRaw: return absl::OkStatus();
     case OutputFormat::kAvif: return absl::OkStatus();  // written by the encoder itself (codec/avif_encode.h)
+    case OutputFormat::kHeic: return absl::OkStatus();  // written by the encoder itself (codec/heic_encode.h)
   }
   return absl::OkStatus();
 }
@@ -431,6 +433,7 @@ MetadataKinds MetadataSupportOf(OutputFormat format) {
   // AVIF: libavif writes the profile (colr 'prof') and the XMP item; EXIF is left out, since the Exif item's payload
   // framing (the TIFF header offset) changed between libavif versions and no test here reads it back yet.
   if (format == OutputFormat::kAvif) return {/*icc_profile=*/true, /*exif=*/false, /*xmp=*/true};
+  // HEIC: libheif writes the profile, the Exif item (its offset framing included) and the XMP item.
   return {/*icc_profile=*/true, /*exif=*/true, /*xmp=*/true};
 }
 

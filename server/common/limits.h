@@ -28,6 +28,10 @@ struct ImageLimits {
   // 0.38 s of one core here (2.2 s at speed 6), so a 100 MP one would hold a worker for ~25 s (2 minutes at speed 6).
   // Its cost also counts toward max_request_work (codec/avif_encode.h: AvifEncodeWork).
   int64_t max_avif_pixels = 16'777'216;  // 4096x4096
+  // The largest HEIC answer, in pixels, for the same reason: x265's encode cannot be stopped either (libheif 1.15 has
+  // no callback). 1680x1050 at the default speed 8 took 0.54 s of one core here, at speed 0 1.5 s; a 4096x4096 one
+  // holds a worker for ~5 s (28 s at speed 0).
+  int64_t max_heic_pixels = 16'777'216;  // 4096x4096
 };
 
 }  // namespace imgproc

@@ -11,6 +11,7 @@
 #include "codec/codec.h"
 #include "codec/color_profile.h"
 #include "codec/color_transform.h"
+#include "codec/heic_encode.h"
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
 #include "common/status_macros.h"
@@ -46,26 +47,30 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
                    " makes it that large"));
 }
 
-// An AV1 encode cannot be stopped once it runs (codec/avif_encode.h), so its size is bounded apart
-// (--max_avif_pixels) and its estimated cost is added to the chain's before anything runs.
-absl::Status CheckAvifEncode(const ImageSpec& result, const OutputSpec& output, const ImageLimits& limits,
-                             double& work) {
-  if (output.format != OutputFormat::kAvif) return absl::OkStatus();
+// An AV1 or HEVC encode cannot be stopped once it runs (codec/avif_encode.h, codec/heic_encode.h), so its size is
+// bounded apart (--max_avif_pixels, --max_heic_pixels) and its estimated cost is added to the chain's before
+// anything runs.
+absl::Status CheckUnstoppableEncode(const ImageSpec& result, const OutputSpec& output, const ImageLimits& limits,
+                                    double& work) {
+  if (output.format != OutputFormat::kAvif && output.format != OutputFormat::kHeic) return absl::OkStatus();
+  const bool avif = output.format == OutputFormat::kAvif;
+  const char* field = avif ? "output.avif" : "output.heic";
+  const int64_t max_pixels = avif ? limits.max_avif_pixels : limits.max_heic_pixels;
   const int64_t pixels = int64_t{result.width} * result.height;
-  if (pixels > limits.max_avif_pixels) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "output.avif: the answer would be ", result.width, "x", result.height, " (", pixels,
-        " pixels), over the server's AVIF limit of ", limits.max_avif_pixels,
-        " pixels (--max_avif_pixels; an AV1 encode cannot be stopped once it starts); resize first or ask for JPEG "
-        "or WebP"));
+  if (pixels > max_pixels) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(field, ": the answer would be ", result.width, "x", result.height, " (", pixels,
+                     " pixels), over the server's ", avif ? "AVIF" : "HEIC", " limit of ", max_pixels, " pixels (",
+                     avif ? "--max_avif_pixels; an AV1" : "--max_heic_pixels; an HEVC",
+                     " encode cannot be stopped once it starts); resize first or ask for JPEG or WebP"));
   }
-  const AvifEncodeOptions options = AvifOptionsOf(output);
-  const double encode = AvifEncodeWork(pixels, options.speed);
+  const int speed = avif ? AvifOptionsOf(output).speed : HeicOptionsOf(output).speed;
+  const double encode = avif ? AvifEncodeWork(pixels, speed) : HeicEncodeWork(pixels, speed);
   work += encode;
   if (work > limits.max_request_work) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("output.avif: encoding ", result.width, "x", result.height, " at speed ", options.speed,
-                     " is estimated at ", absl::SixDigits(encode), " pixel-channel taps, which brings the request to ",
+        absl::StrCat(field, ": encoding ", result.width, "x", result.height, " at speed ", speed, " is estimated at ",
+                     absl::SixDigits(encode), " pixel-channel taps, which brings the request to ",
                      absl::SixDigits(work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
                      " (--max_request_work); a higher speed or a smaller answer costs less"));
   }
@@ -337,7 +342,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
     plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));
   }
   IMGPROC_RETURN_IF_ERROR(ValidateOutputSpec(request.output, current));
-  IMGPROC_RETURN_IF_ERROR(CheckAvifEncode(current, request.output, limits, plan.work));
+  IMGPROC_RETURN_IF_ERROR(CheckUnstoppableEncode(current, request.output, limits, plan.work));
   plan.output = request.output;
   if (plan.output.metadata.KeepsAny()) {
     ExifRewrite rewrite;

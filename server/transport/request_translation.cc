@@ -96,6 +96,12 @@ OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
       if (spec.avif().has_speed()) out.speed = spec.avif().speed();
       out.chroma = TranslateChroma(spec.avif().chroma_subsampling());
       break;
+    case pb::OutputSpec::kHeic:
+      out.format = OutputFormat::kHeic;
+      if (spec.heic().has_quality()) out.quality = spec.heic().quality();
+      if (spec.heic().has_speed()) out.speed = spec.heic().speed();
+      out.chroma = TranslateChroma(spec.heic().chroma_subsampling());
+      break;
     case pb::OutputSpec::kRaw:
       out.format = OutputFormat::kRaw;
       out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32 ? Depth::kF32 : Depth::kU8;

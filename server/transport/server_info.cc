@@ -58,6 +58,17 @@ void AddOutputFormatOptions(pb::ServerInfo& info) {
   AddOption(avif, "speed", "int32", "[0, 10]", "8", "libaom's speed: 0 slowest and smallest, 10 fastest");
   AddOption(avif, "chroma_subsampling", "ChromaSubsampling", kChroma, "CHROMA_SUBSAMPLING_DEFAULT (4:2:0)",
             "YUV 4:2:0, 4:2:2 or 4:4:4; gray images are monochrome AV1; alpha kept as an alpha plane");
+  pb::OutputFormatInfo* heic = info.add_output_format_options();
+  heic->set_format("heic");
+  heic->set_encoder(
+      "libheif 1.15 with x265 (HEVC) on the CPU (both backends), one thread per request; 8-bit, sRGB nclx; its "
+      "answer is bounded by Limits.max_heic_pixels and its encode counts toward max_request_work");
+  AddOption(heic, "quality", "int32", "[1, 100]", "50", "libheif's quality for x265");
+  AddOption(heic, "speed", "int32", "[0, 9]", "8",
+            "x265's preset: 0 placebo, 1 veryslow, 2 slower, 3 slow, 4 medium, 5 fast, 6 faster, 7 veryfast, "
+            "8 superfast, 9 ultrafast");
+  AddOption(heic, "chroma_subsampling", "ChromaSubsampling", kChroma, "CHROMA_SUBSAMPLING_DEFAULT (4:2:0)",
+            "YCbCr 4:2:0, 4:2:2 or 4:4:4; gray images are stored as colour; alpha kept as an auxiliary image");
   pb::OutputFormatInfo* raw = info.add_output_format_options();
   raw->set_format("raw");
   raw->set_encoder("none: the pixels (a GPU server converts and lays them out on the GPU)");
@@ -97,6 +108,7 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
   l->set_max_request_work(limits.max_request_work);
   l->set_max_output_bytes(limits.max_output_bytes);
   l->set_max_avif_pixels(limits.max_avif_pixels);
+  l->set_max_heic_pixels(limits.max_heic_pixels);
   // In the proto's field order: the order a client's generated code lists them in.
   const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
   for (int i = 0; i < ops->field_count(); ++i) {
@@ -121,10 +133,10 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
     }
   }
   for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif", "heic", "heif", "avif"}) info.add_input_formats(f);
-  for (const char* f : {"jpeg", "png", "webp", "avif", "raw"}) info.add_output_formats(f);
+  for (const char* f : {"jpeg", "png", "webp", "avif", "heic", "raw"}) info.add_output_formats(f);
   for (const auto& [name, format] : {std::pair{"jpeg", OutputFormat::kJpeg}, std::pair{"png", OutputFormat::kPng},
                                      std::pair{"webp", OutputFormat::kWebp}, std::pair{"avif", OutputFormat::kAvif},
-                                     std::pair{"raw", OutputFormat::kRaw}}) {
+                                     std::pair{"heic", OutputFormat::kHeic}, std::pair{"raw", OutputFormat::kRaw}}) {
     const MetadataKinds can = MetadataSupportOf(format);
     pb::FormatMetadata* m = info.add_output_format_metadata();
     m->set_format(name);

@@ -143,11 +143,85 @@ TEST_F(EncodeTest, AvifAnswersCarryTheKeptProfileAndXmp) {
   EXPECT_EQ(response.metadata().not_kept(0), "exif: the answer's format carries none");
 }
 
+TEST_F(EncodeTest, HeicAnswersDecodeWithLibheifAtTheRequestedSizeAndCarryTheKeptMetadata) {
+  for (const std::string photo : {"nature/Dune.jpg", "abstract/Elephants_3840x2160.jpg"}) {
+    SCOPED_TRACE(photo);
+    pb::ProcessRequest request = Thumbnail(photo, 320);
+    request.mutable_output()->mutable_raw();
+    const pb::ProcessResponse raw = Call(request);
+    request.mutable_output()->mutable_heic();
+    const pb::ProcessResponse heic = Call(request);
+    EXPECT_EQ(heic.format(), "heic");
+    EXPECT_EQ(heic.encode_backend(), "cpu");
+    EXPECT_EQ(heic.width(), 320);
+    EXPECT_EQ(heic.height(), raw.height());
+    const HeicDecoded decoded = DecodeHeic(heic.image());
+    ASSERT_TRUE(decoded.ok) << decoded.error;
+    EXPECT_EQ(decoded.pixels.cols, 320);
+    EXPECT_EQ(decoded.pixels.rows, raw.height());
+    EXPECT_EQ(decoded.chroma_format_idc, 1);  // 4:2:0
+    const cv::Mat pixels = RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8);
+    const double psnr = Psnr(decoded.pixels, pixels);
+    EXPECT_GT(psnr, 29.0) << "quality 50 (the default) against the chain's own pixels";
+    std::printf("%s 320 wide: heic %zu bytes, %.2f dB against the raw answer\n", photo.c_str(), heic.image().size(),
+                psnr);
+    request.mutable_output()->mutable_heic()->set_chroma_subsampling(pb::CHROMA_SUBSAMPLING_444);
+    request.mutable_output()->mutable_heic()->set_quality(90);
+    request.mutable_output()->mutable_heic()->set_speed(5);
+    const HeicDecoded full = DecodeHeic(Call(request).image());
+    ASSERT_TRUE(full.ok) << full.error;
+    EXPECT_EQ(full.chroma_format_idc, 3);  // 4:4:4
+    EXPECT_GT(Psnr(full.pixels, pixels), psnr);
+  }
+
+  cv::Mat photo = cv::imread(PhotoPath("nature/Garden.jpg"), cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  cv::resize(photo, photo, cv::Size(640, 640 * photo.rows / photo.cols), 0, 0, cv::INTER_AREA);
+  Metadata written;
+  written.icc_profile = IccProfile("colord/AdobeRGB1998.icc");
+  written.xmp = XmpPacket("(c) 2026 The Photographer");
+  ExifFields fields;
+  fields.copyright = "(c) 2026 The Photographer";
+  fields.gps = true;
+  written.exif = ExifBlock(fields);
+  pb::ProcessRequest request;
+  request.set_image(JpegWith(photo, written));
+  request.set_color_policy(pb::COLOR_POLICY_KEEP);
+  request.add_operations()->mutable_resize()->set_width(320);
+  request.mutable_output()->mutable_heic();
+  pb::MetadataPolicy* policy = request.mutable_output()->mutable_metadata();
+  policy->set_keep_icc_profile(true);
+  policy->set_keep_xmp(true);
+  policy->set_exif(pb::EXIF_POLICY_COPYRIGHT_ONLY);
+  const pb::ProcessResponse response = Call(request);
+  const HeicDecoded decoded = DecodeHeic(response.image());
+  ASSERT_TRUE(decoded.ok) << decoded.error;
+  EXPECT_TRUE(decoded.icc_profile == *written.icc_profile);
+  EXPECT_TRUE(decoded.xmp == *written.xmp);
+  const ParsedExif exif = ParseExif(decoded.exif);
+  ASSERT_TRUE(exif.loaded);
+  EXPECT_EQ(exif.copyright, fields.copyright);
+  for (const std::string& tag : exif.tags) EXPECT_NE(tag.rfind("gps:", 0), 0u) << tag;
+  EXPECT_TRUE(response.metadata().icc_profile());
+  EXPECT_TRUE(response.metadata().exif());
+  EXPECT_TRUE(response.metadata().xmp());
+  EXPECT_EQ(response.metadata().not_kept_size(), 0);
+  // The defaults (convert to sRGB, strip the metadata) leave nothing.
+  request.mutable_output()->clear_metadata();
+  request.clear_color_policy();
+  const HeicDecoded bare = DecodeHeic(Call(request).image());
+  ASSERT_TRUE(bare.ok) << bare.error;
+  EXPECT_TRUE(bare.icc_profile.empty() && bare.exif.empty() && bare.xmp.empty());
+}
+
 TEST_F(EncodeTest, ServerInfoListsEveryOutputFormatWithItsOptions) {
   pb::ServerInfo info;
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
-  EXPECT_NE(std::find(info.output_formats().begin(), info.output_formats().end(), "avif"), info.output_formats().end());
+  for (const char* format : {"avif", "heic"}) {
+    EXPECT_NE(std::find(info.output_formats().begin(), info.output_formats().end(), format),
+              info.output_formats().end())
+        << format;
+  }
   std::map<std::string, std::vector<std::string>> options;
   for (const auto& f : info.output_format_options()) {
     EXPECT_FALSE(f.encoder().empty()) << f.format();
@@ -159,12 +233,14 @@ TEST_F(EncodeTest, ServerInfoListsEveryOutputFormatWithItsOptions) {
         {"png", pb::PngOutput::descriptor()},
         {"webp", pb::WebpOutput::descriptor()},
         {"avif", pb::AvifOutput::descriptor()},
+        {"heic", pb::HeicOutput::descriptor()},
         {"raw", pb::RawOutput::descriptor()}}) {
     std::vector<std::string> fields;
     for (int i = 0; i < message->field_count(); ++i) fields.push_back(message->field(i)->name());
     EXPECT_EQ(options[format], fields) << format;
   }
   EXPECT_GT(info.limits().max_avif_pixels(), 0);
+  EXPECT_GT(info.limits().max_heic_pixels(), 0);
 }
 
 TEST_F(EncodeTest, AnAvifAnswerTooLargeToEncodeIsRefusedBeforeAnyWork) {
@@ -194,10 +270,23 @@ TEST_F(EncodeTest, AnAvifAnswerTooLargeToEncodeIsRefusedBeforeAnyWork) {
   request.mutable_output()->mutable_jpeg()->set_chroma_subsampling(static_cast<pb::ChromaSubsampling>(9));
   status = CallProcess(*server_->NewStub(), request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  // HEIC likewise.
+  request = Thumbnail("nature/Dune.jpg", 8000);
+  request.mutable_output()->mutable_heic();
+  status = CallProcess(*server_->NewStub(), request, nullptr, std::chrono::seconds(10));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(status.error_message().find("--max_heic_pixels"), std::string::npos) << status.error_message();
+  request = Thumbnail("nature/Dune.jpg", 320);
+  request.mutable_output()->mutable_heic()->set_speed(10);
+  status = CallProcess(*server_->NewStub(), request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "output.heic.speed: must be in [0, 9] (got 10)");
   // And it goes on serving.
   request = Thumbnail("nature/Dune.jpg", 160);
   request.mutable_output()->mutable_avif();
   EXPECT_EQ(Call(request).format(), "avif");
+  request.mutable_output()->mutable_heic();
+  EXPECT_EQ(Call(request).format(), "heic");
 }
 
 }  // namespace
