@@ -61,7 +61,7 @@ void AddOutputFormatOptions(pb::ServerInfo& info) {
   pb::OutputFormatInfo* heic = info.add_output_format_options();
   heic->set_format("heic");
   heic->set_encoder(
-      "libheif 1.15 with x265 (HEVC) on the CPU (both backends), one thread per request; 8-bit, sRGB nclx; its "
+      "libheif 1.15 with x265 (HEVC) on the CPU (both backends), one thread per request; 8-bit, sRGB; its "
       "answer is bounded by Limits.max_heic_pixels and its encode counts toward max_request_work");
   AddOption(heic, "quality", "int32", "[1, 100]", "50", "libheif's quality for x265");
   AddOption(heic, "speed", "int32", "[0, 9]", "8",
