@@ -5,10 +5,9 @@
 // Prints per speed and width: the process's CPU and the wall time per pixel (medians of --repeat
 // runs), the bytes and the PSNR of libheif's decode against the source.
 
+#include <libheif/heif.h>
 #include <sys/resource.h>
 #include <time.h>
-
-#include <libheif/heif.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -84,7 +83,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot read %s\n", absl::GetFlag(FLAGS_photo).c_str());
     return 1;
   }
-  std::printf("%-6s %-10s %6s %10s %12s %10s %8s\n", "speed", "preset", "width", "cpu us/px", "wall us/px", "bytes", "PSNR dB");
+  std::printf("%-6s %-10s %6s %10s %12s %10s %8s\n", "speed", "preset", "width", "cpu us/px", "wall us/px", "bytes",
+              "PSNR dB");
   for (int speed : Ints(absl::GetFlag(FLAGS_speeds))) {
     for (int width : Ints(absl::GetFlag(FLAGS_widths))) {
       cv::Mat photo;

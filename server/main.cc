@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/test_fault_injection.h"
+#include "common/log.h"
 #include "common/memory_limit.h"
 #include "metrics/service_metrics.h"
 #include "ops/interruptible_call.h"
@@ -36,6 +37,12 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9090", "Prometheus /metrics address; empty: metrics off");
+ABSL_FLAG(std::string, log_level, "info",
+          "debug, info, warning or error: the least severe lines written (debug adds one line per request, with its "
+          "request_id)");
+ABSL_FLAG(std::string, log_format, "text",
+          "text (timestamp, level, message) or json (one object per line: time, level, message, request_id where "
+          "there is one) for a cluster's log stack");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain for TLS on the gRPC port (with --tls_key); empty: plaintext");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
@@ -160,10 +167,24 @@ void ApplyEnvironmentDefaults() {
     if (value == nullptr) continue;
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
-      std::cerr << "imgproc: invalid " << env << "='" << value << "': " << error << "\n";
+      IMGPROC_LOG(kError) << "invalid " << env << "='" << value << "': " << error;
       std::exit(2);
     }
   }
+}
+
+bool ConfigureLogFromFlags() {
+  absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  absl::StatusOr<LogFormat> format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (format.ok()) ConfigureLog(LogLevel::kInfo, *format);  // so that a bad level is reported in the format asked
+  for (const absl::Status& s : {level.status(), format.status()}) {
+    if (!s.ok()) {
+      IMGPROC_LOG(kError) << s.message();
+      return false;
+    }
+  }
+  ConfigureLog(*level, *format);
+  return true;
 }
 
 // The chosen backend, before any worker exists: metrics must be in place when the pools start.
@@ -183,7 +204,7 @@ struct Backend {
 TestFaultInjection TestFaultInjectionFromFlag() {
   absl::StatusOr<TestFaultInjection> injection = ParseTestFaultInjection(absl::GetFlag(FLAGS_test_fault_injection));
   if (!injection.ok()) {
-    std::cerr << "imgproc: " << injection.status().message() << "\n";
+    IMGPROC_LOG(kError) << injection.status().message();
     std::exit(2);
   }
   return *injection;
@@ -194,7 +215,7 @@ Backend CpuBackend(std::string reason) {
   if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
   const int devices = absl::GetFlag(FLAGS_cpu_devices);
   if (devices < 1 || devices > 64) {
-    std::cerr << "imgproc: --cpu_devices must be in [1, 64] (got " << devices << ")\n";
+    IMGPROC_LOG(kError) << "--cpu_devices must be in [1, 64] (got " << devices << ")";
     std::exit(2);
   }
   Backend backend{"cpu", std::move(reason), {}};
@@ -207,11 +228,11 @@ Backend CpuBackend(std::string reason) {
 GpuCodecOptions CodecOptionsFromFlags() {
   const std::string decode = absl::GetFlag(FLAGS_jpeg_decode), encode = absl::GetFlag(FLAGS_jpeg_encode);
   if (decode != "auto" && decode != "cuda" && decode != "cpu") {
-    std::cerr << "imgproc: --jpeg_decode must be auto, cuda or cpu (got '" << decode << "')\n";
+    IMGPROC_LOG(kError) << "--jpeg_decode must be auto, cuda or cpu (got '" << decode << "')";
     std::exit(2);
   }
   if (encode != "gpu" && encode != "cpu") {
-    std::cerr << "imgproc: --jpeg_encode must be gpu or cpu (got '" << encode << "')\n";
+    IMGPROC_LOG(kError) << "--jpeg_encode must be gpu or cpu (got '" << encode << "')";
     std::exit(2);
   }
   GpuCodecOptions options;
@@ -231,12 +252,12 @@ GpuCodecOptions CodecOptionsFromFlags() {
 Backend ChooseBackend(const TestFaultInjection& test_faults) {
   const std::string wanted = absl::GetFlag(FLAGS_backend);
   if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress && wanted != "cuda") {
-    std::cerr << "imgproc: --test_fault_injection=illegal_address_after needs --backend=cuda\n";
+    IMGPROC_LOG(kError) << "--test_fault_injection=illegal_address_after needs --backend=cuda";
     std::exit(2);
   }
   if (wanted == "cpu") return CpuBackend("--backend=cpu");
   if (wanted != "auto" && wanted != "cuda") {
-    std::cerr << "imgproc: --backend must be auto, cpu or cuda (got '" << wanted << "')\n";
+    IMGPROC_LOG(kError) << "--backend must be auto, cpu or cuda (got '" << wanted << "')";
     std::exit(2);
   }
 #if IMGPROC_WITH_CUDA
@@ -267,10 +288,10 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
   const std::string why = "this build has no CUDA backend (OpenCV without CUDA modules)";
 #endif
   if (wanted == "cuda") {
-    std::cerr << "imgproc: --backend=cuda but " << why << "\n";
+    IMGPROC_LOG(kError) << "--backend=cuda but " << why;
     std::exit(1);
   }
-  std::cerr << "imgproc: using the CPU backend: " << why << "\n";
+  IMGPROC_LOG(kInfo) << "using the CPU backend: " << why;
   return CpuBackend(why);
 }
 
@@ -280,7 +301,7 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
 MemoryBudgets ChooseMemoryBudgets(int devices, int64_t largest_message, ServiceMetrics& metrics, std::string* said) {
   const MemoryLimit limit = DetectMemoryLimit(absl::GetFlag(FLAGS_memory_limit_root), PhysicalMemoryBytes());
   for (const std::string& problem : limit.problems) {
-    std::cerr << "imgproc: memory limit: passed over " << problem << std::endl;
+    IMGPROC_LOG(kWarning) << "memory limit: passed over " << problem;
   }
   MemoryBudgets budgets = DeriveMemoryBudgets(limit.bytes, devices, largest_message);
   struct Choice {
@@ -321,18 +342,18 @@ MemoryBudgets ChooseMemoryBudgets(int devices, int64_t largest_message, ServiceM
 [[noreturn]] void StopWithoutDevice(grpc::Server& server, Scheduler& scheduler, const sigset_t& signals) {
   server.GetHealthCheckService()->SetServingStatus(false);
   const absl::Duration delay = std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_no_device_exit_delay));
-  std::cerr << "imgproc: no device is left in service; health NOT_SERVING, exiting with code " << kExitNoUsableDevice
-            << " in " << delay << std::endl;
+  IMGPROC_LOG(kError) << "no device is left in service; health NOT_SERVING, exiting with code " << kExitNoUsableDevice
+                      << " in " << delay;
   const timespec wait = absl::ToTimespec(delay);
   sigtimedwait(&signals, nullptr, &wait);  // a signal ends the wait early; its kind changes nothing
   std::thread([] {
     absl::SleepFor(kNoDeviceShutdownGrace + kNoDeviceExitWatchdog);
-    std::cerr << "imgproc: the stop after the device failure is stuck; exiting now" << std::endl;
+    IMGPROC_LOG(kError) << "the stop after the device failure is stuck; exiting now";
     std::_Exit(kExitNoUsableDevice);
   }).detach();
   server.Shutdown(absl::ToChronoTime(absl::Now() + kNoDeviceShutdownGrace));
   scheduler.Shutdown();
-  std::cerr << "imgproc: stopped: no usable device (exit code " << kExitNoUsableDevice << ")" << std::endl;
+  IMGPROC_LOG(kError) << "stopped: no usable device (exit code " << kExitNoUsableDevice << ")";
   std::cout.flush();
   // Everything is answered and every worker joined; what is left is the CUDA runtime's teardown at exit, on a
   // context that a sticky error broke, which is the one part of exiting that could crash and hide the exit code.
@@ -350,9 +371,10 @@ int Run() {
 
   cv::setNumThreads(absl::GetFlag(FLAGS_opencv_threads));
   if (!OpenCvLoopsAreInterruptible()) {
-    std::cerr << "imgproc: warning: OpenCV's loops do not reach this executable's cv::parallel_for_ (OpenCV linked "
-                 "statically?): resize, canny, clahe, equalize_hist and Otsu's threshold run as one call each, and a "
-                 "deadline or cancellation waits for the call to end\n";
+    IMGPROC_LOG(kWarning)
+        << "OpenCV's loops do not reach this executable's cv::parallel_for_ (OpenCV linked "
+           "statically?): resize, canny, clahe, equalize_hist and Otsu's threshold run as one call each, and a "
+           "deadline or cancellation waits for the call to end";
   }
   ImageLimits limits;
   limits.max_input_bytes = absl::GetFlag(FLAGS_max_input_bytes);
@@ -370,21 +392,21 @@ int Run() {
   absl::StatusOr<ServerTls> tls_or =
       ServerTlsFrom({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca)});
   if (!tls_or.ok()) {
-    std::cerr << "imgproc: " << tls_or.status().message() << "\n";
+    IMGPROC_LOG(kError) << tls_or.status().message();
     std::exit(2);
   }
   const ServerTls tls = *std::move(tls_or);
   Backend backend = ChooseBackend(test_faults);
   if (test_faults.kind != TestFaultInjection::Kind::kNone) {
-    std::cerr << "imgproc: TEST ONLY fault injection armed (--test_fault_injection="
-              << absl::GetFlag(FLAGS_test_fault_injection)
-              << "): " << (test_faults.device.empty() ? std::string("each device") : test_faults.device)
-              << " fails after " << test_faults.after_requests << " requests" << std::endl;
+    IMGPROC_LOG(kWarning) << "TEST ONLY fault injection armed (--test_fault_injection="
+                          << absl::GetFlag(FLAGS_test_fault_injection)
+                          << "): " << (test_faults.device.empty() ? std::string("each device") : test_faults.device)
+                          << " fails after " << test_faults.after_requests << " requests";
     bool targets_one = test_faults.device.empty();
     for (const Backend::Device& d : backend.devices)
       targets_one = targets_one || test_faults.Targets(d.description.name);
     if (!targets_one) {
-      std::cerr << "imgproc: --test_fault_injection names " << test_faults.device << ", which is not a device here\n";
+      IMGPROC_LOG(kError) << "--test_fault_injection names " << test_faults.device << ", which is not a device here";
       return 2;
     }
   }
@@ -404,7 +426,7 @@ int Run() {
   absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics_or =
       ServiceMetrics::Start(absl::GetFlag(FLAGS_metrics_listen), build);
   if (!metrics_or.ok()) {
-    std::cerr << "imgproc: " << metrics_or.status().message() << "\n";
+    IMGPROC_LOG(kError) << metrics_or.status().message();
     return 1;
   }
   std::unique_ptr<ServiceMetrics> metrics = *std::move(metrics_or);
@@ -425,7 +447,7 @@ int Run() {
                                                  std::move(d.lanes), metrics.get(), std::move(d.front_stage),
                                                  per_device_bytes, budgets.pixel_bytes_per_device));
     if (absl::Status lanes = pools.back()->lanes_status(); !lanes.ok()) {
-      std::cerr << "imgproc: cannot start: " << lanes.message() << "\n";
+      IMGPROC_LOG(kError) << "cannot start: " << lanes.message();
       return 1;
     }
     absl::StrAppend(&devices, devices.empty() ? "" : ", ", d.description.name, " (", d.description.description, ", ",
@@ -460,20 +482,19 @@ int Run() {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::cerr << "imgproc: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    IMGPROC_LOG(kError) << "cannot listen on " << absl::GetFlag(FLAGS_listen);
     scheduler.Shutdown();
     return 1;
   }
   // Under the service's name too: meshes and `grpc_health_probe -service` check that, not only "".
   server->GetHealthCheckService()->SetServingStatus(imgproc::v1::ImageProcessor::service_full_name(), true);
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  std::cout << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":" << port
-            << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")" << std::endl;
-  std::cout << memory_line << std::endl;
+  IMGPROC_LOG(kInfo) << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":"
+                     << port << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")";
+  IMGPROC_LOG(kInfo) << memory_line;
   if (metrics->port() > 0) {
     const std::string m = absl::GetFlag(FLAGS_metrics_listen);
-    std::cout << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics"
-              << std::endl;
+    IMGPROC_LOG(kInfo) << "imgproc metrics on " << m.substr(0, m.rfind(':')) << ":" << metrics->port() << "/metrics";
   }
 
   int signal_number = 0;
@@ -485,8 +506,7 @@ int Run() {
   // shutting down before a handler takes them, so clients are told to go elsewhere before it stops accepting.
   server->GetHealthCheckService()->SetServingStatus(false);
   if (const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay); drain > absl::ZeroDuration()) {
-    std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") << ": NOT_SERVING; draining for "
-              << drain << std::endl;
+    IMGPROC_LOG(kInfo) << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") << ": NOT_SERVING; draining for " << drain;
     const timespec wait = absl::ToTimespec(drain);
     sigtimedwait(&signals, nullptr, &wait);  // a second signal ends the drain early
   }
@@ -494,21 +514,20 @@ int Run() {
   // own deadline comes after ours, so that what is cut at the end of the grace is answered by us, with a status that
   // says why, rather than cancelled by gRPC ("Cancelling all calls", which it did to 6 of 20 requests before).
   const absl::Duration grace = std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_shutdown_grace));
-  std::cout << "imgproc: " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
-            << ": no new requests; finishing those in flight within the grace (" << grace
-            << "), refusing at once those it cannot cover" << std::endl;
+  IMGPROC_LOG(kInfo) << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+                     << ": no new requests; finishing those in flight within the grace (" << grace
+                     << "), refusing at once those it cannot cover";
   scheduler.BeginShutdown(Clock::now() + std::chrono::duration_cast<Clock::duration>(absl::ToChronoNanoseconds(grace)));
   std::thread([grace] {
     absl::SleepFor(grace + kShutdownExitMargin);
-    std::cerr << "imgproc: a worker is still inside a step " << kShutdownExitMargin
-              << " after the shutdown grace; every call has been answered or cancelled: exiting without it"
-              << std::endl;
+    IMGPROC_LOG(kError) << "a worker is still inside a step " << kShutdownExitMargin
+                        << " after the shutdown grace; every call has been answered or cancelled: exiting without it";
     std::cout.flush();
     std::_Exit(0);
   }).detach();
   server->Shutdown(absl::ToChronoTime(absl::Now() + grace + kShutdownAnswerMargin));
   scheduler.Shutdown();
-  std::cout << "imgproc: stopped" << std::endl;
+  IMGPROC_LOG(kInfo) << "stopped";
   return 0;
 }
 
@@ -519,5 +538,6 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("imgproc server: image processing over gRPC on NVIDIA GPUs or CPUs");
   imgproc::ApplyEnvironmentDefaults();
   absl::ParseCommandLine(argc, argv);
+  if (!imgproc::ConfigureLogFromFlags()) return 2;
   return imgproc::Run();
 }

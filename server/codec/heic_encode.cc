@@ -14,7 +14,7 @@ namespace imgproc {
 
 namespace {
 
-constexpr const char* kPresets[10] = {"placebo", "veryslow", "slower", "slow",      "medium",
+constexpr const char* kPresets[10] = {"placebo", "veryslow", "slower",   "slow",      "medium",
                                       "fast",    "faster",   "veryfast", "superfast", "ultrafast"};
 
 // One core's microseconds per pixel by speed 0..9, rounded up from the larger of a 320x200 thumbnail's and a
@@ -79,13 +79,13 @@ absl::StatusOr<std::string> EncodeHeic(const cv::Mat& image, const HeicEncodeOpt
   }
   const bool alpha = image.channels() == 4;
   heif_image* raw_image = nullptr;
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_image_create(image.cols, image.rows, heif_colorspace_RGB,
-                                           alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
-                                           &raw_image),
-                         "heif_image_create"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_image_create(image.cols, image.rows, heif_colorspace_RGB,
+                                  alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, &raw_image),
+                "heif_image_create"));
   std::unique_ptr<heif_image, ImageRelease> rgb(raw_image);
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_image_add_plane(rgb.get(), heif_channel_interleaved, image.cols, image.rows, 8),
-                         "image plane"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_image_add_plane(rgb.get(), heif_channel_interleaved, image.cols, image.rows, 8), "image plane"));
   int stride = 0;
   uint8_t* plane = heif_image_get_plane(rgb.get(), heif_channel_interleaved, &stride);
   cv::Mat interleaved(image.rows, image.cols, alpha ? CV_8UC4 : CV_8UC3, plane, static_cast<size_t>(stride));
@@ -103,44 +103,47 @@ absl::StatusOr<std::string> EncodeHeic(const cv::Mat& image, const HeicEncodeOpt
   IMGPROC_RETURN_IF_ERROR(HeifError(heif_image_set_nclx_color_profile(rgb.get(), nclx.get()), "nclx profile"));
   if (metadata != nullptr && metadata->icc_profile) {
     IMGPROC_RETURN_IF_ERROR(HeifError(heif_image_set_raw_color_profile(rgb.get(), "prof", metadata->icc_profile->data(),
-                                                            metadata->icc_profile->size()),
-                           "icc profile"));
+                                                                       metadata->icc_profile->size()),
+                                      "icc profile"));
   }
 
   std::unique_ptr<heif_context, ContextFree> context(heif_context_alloc());
   if (context == nullptr) return absl::ResourceExhaustedError("encoding heic: no memory for the context");
   heif_encoder* raw_encoder = nullptr;
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_context_get_encoder_for_format(context.get(), heif_compression_HEVC, &raw_encoder),
-                         "no HEVC encoder (libheif's x265 plugin)"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_context_get_encoder_for_format(context.get(), heif_compression_HEVC, &raw_encoder),
+                "no HEVC encoder (libheif's x265 plugin)"));
   std::unique_ptr<heif_encoder, EncoderRelease> encoder(raw_encoder);
   IMGPROC_RETURN_IF_ERROR(HeifError(heif_encoder_set_lossy_quality(encoder.get(), options.quality), "quality"));
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_encoder_set_parameter(encoder.get(), "preset", HeicPresetName(options.speed)),
-                         "preset"));
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_encoder_set_parameter(encoder.get(), "chroma", ChromaParameter(options.chroma)),
-                         "chroma"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_encoder_set_parameter(encoder.get(), "preset", HeicPresetName(options.speed)), "preset"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_encoder_set_parameter(encoder.get(), "chroma", ChromaParameter(options.chroma)), "chroma"));
   // One thread: no x265 thread pool, one frame in flight (x265 would otherwise start a pool of every core's
   // threads for each request).
   IMGPROC_RETURN_IF_ERROR(HeifError(heif_encoder_set_parameter(encoder.get(), "x265:pools", "none"), "x265 pools"));
-  IMGPROC_RETURN_IF_ERROR(HeifError(heif_encoder_set_parameter(encoder.get(), "x265:frame-threads", "1"), "x265 frame threads"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_encoder_set_parameter(encoder.get(), "x265:frame-threads", "1"), "x265 frame threads"));
 
   std::unique_ptr<heif_encoding_options, OptionsFree> encoding(heif_encoding_options_alloc());
   if (encoding == nullptr) return absl::ResourceExhaustedError("encoding heic: no memory for the options");
   encoding->save_alpha_channel = alpha ? 1 : 0;
   heif_image_handle* raw_handle = nullptr;
-  IMGPROC_RETURN_IF_ERROR(HeifError(
-      heif_context_encode_image(context.get(), rgb.get(), encoder.get(), encoding.get(), &raw_handle),
-      "heif_context_encode_image"));
+  IMGPROC_RETURN_IF_ERROR(
+      HeifError(heif_context_encode_image(context.get(), rgb.get(), encoder.get(), encoding.get(), &raw_handle),
+                "heif_context_encode_image"));
   std::unique_ptr<heif_image_handle, HandleRelease> handle(raw_handle);
   if (metadata != nullptr && metadata->exif) {
     // libheif writes the Exif item's 4-byte offset to the TIFF header in front of these bytes itself.
-    IMGPROC_RETURN_IF_ERROR(HeifError(heif_context_add_exif_metadata(context.get(), handle.get(), metadata->exif->data(),
-                                                          static_cast<int>(metadata->exif->size())),
-                           "exif item"));
+    IMGPROC_RETURN_IF_ERROR(
+        HeifError(heif_context_add_exif_metadata(context.get(), handle.get(), metadata->exif->data(),
+                                                 static_cast<int>(metadata->exif->size())),
+                  "exif item"));
   }
   if (metadata != nullptr && metadata->xmp) {
     IMGPROC_RETURN_IF_ERROR(HeifError(heif_context_add_XMP_metadata(context.get(), handle.get(), metadata->xmp->data(),
-                                                         static_cast<int>(metadata->xmp->size())),
-                           "xmp item"));
+                                                                    static_cast<int>(metadata->xmp->size())),
+                                      "xmp item"));
   }
   std::string bytes;
   heif_writer writer{1, &WriteToString};

@@ -1,10 +1,10 @@
 #include "scheduler/worker_pool.h"
 
 #include <algorithm>
-#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/log.h"
 #include "common/mutex.h"
 #include "scheduler/thread_name.h"
 
@@ -232,8 +232,8 @@ void WorkerPool::TakeOutOfService(const std::string& failure) {
     out_of_service = out_of_service_;
     listener = failure_listener_;
   }
-  std::cerr << "imgproc: " << device_.name << " failed and is out of service: " << failure
-            << "; it takes no more requests and its queued ones are answered UNAVAILABLE" << std::endl;
+  IMGPROC_LOG(kError) << device_.name << " failed and is out of service: " << failure
+                      << "; it takes no more requests and its queued ones are answered UNAVAILABLE";
   if (observer_) observer_->OnDeviceFailed(device_.name, failure);
   if (listener) listener(out_of_service);
 }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "absl/base/thread_annotations.h"
+#include "common/log.h"
 #include "common/mutex.h"
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
@@ -80,6 +81,17 @@ Clock::time_point SteadyDeadline(const grpc::CallbackServerContext* context) {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(deadline - now);
 }
 
+// Debug: one line per request. Warning: a request the server failed (INTERNAL, UNKNOWN, DATA_LOSS: not the
+// client's doing), so that such failures show at the default level, with the request id to find them by.
+void LogRequest(const char* method, const std::string& request_id, const absl::Status& status, int64_t micros) {
+  const bool server_fault = status.code() == absl::StatusCode::kInternal ||
+                            status.code() == absl::StatusCode::kUnknown || status.code() == absl::StatusCode::kDataLoss;
+  const LogLevel level = server_fault ? LogLevel::kWarning : LogLevel::kDebug;
+  if (!LogEnabled(level)) return;
+  LogLine(level).RequestId(request_id) << method << " " << absl::StatusCodeToString(status.code()) << " in "
+                                       << micros / 1000.0 << " ms" << (status.ok() ? "" : ": ") << status.message();
+}
+
 }  // namespace
 
 void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method,
@@ -91,7 +103,9 @@ void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerC
   const size_t bytes_in = request->image().size();
   if (observer_) observer_->OnRequestStart(method);
   auto finish = [this, method, bytes_in, arrival, request, done = std::move(done)](absl::StatusOr<JobResult> result) {
-    if (observer_) observer_->OnRequestDone(method, bytes_in, result, MicrosSince(arrival));
+    const int64_t micros = MicrosSince(arrival);
+    if (observer_) observer_->OnRequestDone(method, bytes_in, result, micros);
+    LogRequest(method, request->request_id(), result.status(), micros);
     done(*request, std::move(result));
   };
   if (!parsed.ok()) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <regex>
 #include <thread>
@@ -44,7 +45,22 @@ static std::string ServerBinary() {
   return other != nullptr && *other != '\0' ? other : IMGPROC_SERVER_BINARY;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
+struct ServerProcess::Output {
+  std::mutex mu;
+  std::deque<std::string> lines;
+  void Add(const char* line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.emplace_back(line);
+    if (lines.size() > 10000) lines.pop_front();
+  }
+};
+
+std::vector<std::string> ServerProcess::output_lines() const {
+  std::lock_guard<std::mutex> lock(output_->mu);
+  return {output_->lines.begin(), output_->lines.end()};
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> extra_flags) : output_(std::make_shared<Output>()) {
   // The arguments are made before fork: the child of a process with threads (another server's output reader, say)
   // may only make async-signal-safe calls, and an allocation there hung under AddressSanitizer.
   std::vector<std::string> args = {ServerBinary(), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
@@ -74,6 +90,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   while (stream != nullptr && fgets(line, sizeof line, stream) != nullptr) {
     std::cmatch m;
     start_lines_.push_back(line);
+    output_->Add(line);
     if (std::regex_search(line, m, listening)) {
       first_line_ = line;
       host_ = m[1];
@@ -84,10 +101,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
     }
   }
   // Keep draining its stdout in the background so the server never blocks on a full pipe.
-  std::thread([stream] {
-    char sink[1024];
-    while (stream != nullptr && fgets(sink, sizeof sink, stream) != nullptr) {
-    }
+  std::thread([stream, output = output_] {
+    char sink[4096];
+    while (stream != nullptr && fgets(sink, sizeof sink, stream) != nullptr) output->Add(sink);
     if (stream != nullptr) fclose(stream);
   }).detach();
 }

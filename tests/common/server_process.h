@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ class ServerProcess {
   const std::string& first_line() const { return first_line_; }
   // The lines it printed at start, up to the "metrics on" one: "listening on", the memory budgets.
   const std::vector<std::string>& start_lines() const { return start_lines_; }
+  // Every line it printed to stdout since it started, the start lines included (the last 10,000).
+  std::vector<std::string> output_lines() const;
 
  private:
   pid_t pid_ = -1;
@@ -52,6 +55,9 @@ class ServerProcess {
   int metrics_port_ = 0;
   std::string first_line_;
   std::vector<std::string> start_lines_;
+  // The lines read so far; shared with the thread that drains the server's stdout, which may outlive this object.
+  struct Output;
+  std::shared_ptr<Output> output_;
 };
 
 // Sends `request` to `server` from `clients` threads, `per_client` calls each on a connection of its own, and

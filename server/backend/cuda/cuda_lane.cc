@@ -18,6 +18,7 @@
 #include "backend/lane_io.h"
 #include "codec/metadata.h"
 #include "codec/orientation.h"
+#include "common/log.h"
 
 namespace imgproc {
 namespace {
@@ -121,8 +122,8 @@ class CudaLane final : public ExecutionLane {
       // TEST ONLY (--test_fault_injection=illegal_address_after=N): a kernel fault on this request's stream, which
       // surfaces at the stream's next synchronization below.
       if (const cudaError_t launched = LaunchIllegalAddressKernelForTest(raw_stream_); launched != cudaSuccess) {
-        std::cerr << "imgproc: cuda:" << device_
-                  << ": the test fault kernel did not launch: " << CudaErrorText(launched) << std::endl;
+        IMGPROC_LOG(kWarning) << "cuda:" << device_
+                              << ": the test fault kernel did not launch: " << CudaErrorText(launched);
       }
     }
     result.color = plan.color;  // DecodeInput carries it out where the CPU decodes
@@ -160,9 +161,9 @@ class CudaLane final : public ExecutionLane {
     stream_->waitForCompletion();  // asynchronous kernel faults surface here
     if (const int64_t waited_us = MicrosSince(wait_start); waited_us > 1'000'000) {
       // Rare and worth knowing: the GPU or the decode this request waits for is stuck.
-      std::cerr << "imgproc: cuda:" << device_ << ": a lane waited " << waited_us / 1000 << " ms for its stream ("
-                << (job.staged != nullptr ? "input from the decode stage" : "input decoded in the lane") << ")"
-                << std::endl;
+      IMGPROC_LOG(kWarning) << "cuda:" << device_ << ": a lane waited " << waited_us / 1000 << " ms for its stream ("
+                            << (job.staged != nullptr ? "input from the decode stage" : "input decoded in the lane")
+                            << ")";
     }
 
     if (auto* staged = static_cast<GpuStagedImage*>(job.staged.get()); staged != nullptr) {

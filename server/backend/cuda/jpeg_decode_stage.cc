@@ -1,11 +1,11 @@
 #include "backend/cuda/jpeg_decode_stage.h"
 
 #include <atomic>
-#include <iostream>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
 
 #include "backend/cuda/cuda_fault.h"
+#include "common/log.h"
 
 namespace imgproc {
 
@@ -14,8 +14,7 @@ namespace {
 std::unique_ptr<JpegEngineClassifier> MakeClassifier(NvJpegDevice& codec, const std::string& device_name) {
   absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> made = JpegEngineClassifier::Create(codec);
   if (made.ok()) return *std::move(made);
-  std::cerr << "imgproc: " << device_name << ": JPEG engine unavailable, lanes decode: " << made.status().message()
-            << std::endl;
+  IMGPROC_LOG(kWarning) << device_name << ": JPEG engine unavailable, lanes decode: " << made.status().message();
   return nullptr;
 }
 
@@ -89,9 +88,9 @@ class JpegDecodeStage final : public FrontStage {
       JpegStageCudaDecoder* decoder = ProgressiveDecoderFor(thread);
       if (decoder == nullptr) continue;
       while (!budget_->TryAcquireFor(1, std::chrono::seconds(2))) {
-        std::cerr << "imgproc: " << device_name_ << ": a progressive JPEG has waited " << MicrosSince(start) / 1000
-                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of " << budget_limit_
-                  << " free)" << std::endl;
+        IMGPROC_LOG(kWarning) << device_name_ << ": a progressive JPEG has waited " << MicrosSince(start) / 1000
+                              << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
+                              << budget_limit_ << " free)";
       }
       const Clock::time_point decode_start = Clock::now();
       absl::StatusOr<std::unique_ptr<DeviceImage>> image = decoder->Decode(
@@ -102,8 +101,8 @@ class JpegDecodeStage final : public FrontStage {
       }
       budget_->Release();
       if (const cudaError_t sticky = SeenStickyCudaError(); sticky != cudaSuccess && !device_failed_.exchange(true)) {
-        std::cerr << "imgproc: " << device_name_ << ": a progressive JPEG decode failed with a sticky CUDA error, "
-                  << CudaErrorText(sticky) << "; the decode stage hands its jobs to the lanes undecoded" << std::endl;
+        IMGPROC_LOG(kWarning) << device_name_ << ": a progressive JPEG decode failed with a sticky CUDA error, "
+                              << CudaErrorText(sticky) << "; the decode stage hands its jobs to the lanes undecoded";
       }
     }
     forward_(std::move(jobs));
@@ -122,8 +121,8 @@ class JpegDecodeStage final : public FrontStage {
       if (made.ok()) {
         decoder = *std::move(made);
       } else {
-        std::cerr << "imgproc: " << device_name_ << ": " << what
-                  << " unavailable, lanes decode instead: " << made.status().message() << std::endl;
+        IMGPROC_LOG(kWarning) << device_name_ << ": " << what
+                              << " unavailable, lanes decode instead: " << made.status().message();
         failed = true;
       }
     }
@@ -157,9 +156,9 @@ class JpegDecodeStage final : public FrontStage {
     if (!inputs.empty()) {
       const int n = static_cast<int>(inputs.size());
       while (!budget_->TryAcquireFor(n, std::chrono::seconds(2))) {
-        std::cerr << "imgproc: " << device_name_ << ": the decode stage has waited " << MicrosSince(mark) / 1000
-                  << " ms for lanes to finish with decoded images (" << budget_->available() << " of " << budget_limit_
-                  << " free, a batch of " << n << " waiting)" << std::endl;
+        IMGPROC_LOG(kWarning) << device_name_ << ": the decode stage has waited " << MicrosSince(mark) / 1000
+                              << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
+                              << budget_limit_ << " free, a batch of " << n << " waiting)";
       }
       lap(report.wait_for_lanes_us);
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
@@ -186,15 +185,14 @@ class JpegDecodeStage final : public FrontStage {
         const int64_t failures = ++failed_batches_;
         if (const cudaError_t sticky = SeenStickyCudaError(); sticky != cudaSuccess) {
           if (!device_failed_.exchange(true)) {
-            std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
-                      << " failed with a sticky CUDA error, " << CudaErrorText(sticky)
-                      << "; the decode stage stops using the GPU and hands its jobs to the lanes undecoded"
-                      << std::endl;
+            IMGPROC_LOG(kWarning) << device_name_ << ": a JPEG engine batch of " << n
+                                  << " failed with a sticky CUDA error, " << CudaErrorText(sticky)
+                                  << "; the decode stage stops using the GPU and hands its jobs to the lanes undecoded";
           }
         } else if (ShouldLog()) {
-          std::cerr << "imgproc: " << device_name_ << ": a JPEG engine batch of " << n
-                    << " failed; its members are decoded one by one (" << failures
-                    << " failed batches so far): " << decoded.message() << std::endl;
+          IMGPROC_LOG(kWarning) << device_name_ << ": a JPEG engine batch of " << n
+                                << " failed; its members are decoded one by one (" << failures
+                                << " failed batches so far): " << decoded.message();
         }
       }
     }
@@ -208,10 +206,10 @@ class JpegDecodeStage final : public FrontStage {
   void LogIfSlow(const BatchReport& report) {
     const int64_t total_us = report.wait_for_lanes_us + report.prepare_us + report.engine_us + report.forward_us;
     if (total_us < 1'000'000 || !ShouldLog()) return;
-    std::cerr << "imgproc: " << device_name_ << ": a decode batch of " << report.size << " took " << total_us / 1000
-              << " ms: waiting for lanes " << report.wait_for_lanes_us / 1000 << " ms, prepare "
-              << report.prepare_us / 1000 << " ms, engine " << report.engine_us / 1000 << " ms, forward "
-              << report.forward_us / 1000 << " ms" << std::endl;
+    IMGPROC_LOG(kWarning) << device_name_ << ": a decode batch of " << report.size << " took " << total_us / 1000
+                          << " ms: waiting for lanes " << report.wait_for_lanes_us / 1000 << " ms, prepare "
+                          << report.prepare_us / 1000 << " ms, engine " << report.engine_us / 1000 << " ms, forward "
+                          << report.forward_us / 1000 << " ms";
   }
 
   // At most one log line a second from this stage.
@@ -246,7 +244,7 @@ class JpegDecodeStage final : public FrontStage {
       if (s.ok()) s = decoder->Run(*batch);
       if (s.ok()) s = decoder->WaitUntilDecoded(*batch);
       if (!s.ok()) {
-        std::cerr << "imgproc: " << device_name_ << ": JPEG engine warm-up failed: " << s.message() << std::endl;
+        IMGPROC_LOG(kWarning) << device_name_ << ": JPEG engine warm-up failed: " << s.message();
         return;
       }
       held.push_back(*std::move(batch));
