@@ -1,5 +1,6 @@
 #include "imgproc/client.h"
 
+#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
@@ -9,7 +10,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "imgproc/pem_file.h"
 
 namespace imgproc {
@@ -148,11 +151,68 @@ grpc::Status ImgprocClient::Stream::Finish() {
   return rw_->Finish();
 }
 
+namespace {
+
+std::string FieldNames(const google::protobuf::Descriptor& message) {
+  std::vector<std::string> names;
+  for (int i = 0; i < message.field_count(); ++i) names.push_back(message.field(i)->name());
+  std::sort(names.begin(), names.end());
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+// Names what the proto does not have, with the choices it does: the operation, a field of it, an enum value. What
+// passes goes on to protobuf's text parser, which checks the values' types.
+bool CheckStepNames(absl::string_view step, const std::vector<std::string>& words, std::string* error) {
+  const google::protobuf::Descriptor* operation = pb::Operation::descriptor();
+  const google::protobuf::FieldDescriptor* op = operation->FindFieldByName(words[0]);
+  if (op == nullptr || op->message_type() == nullptr) {
+    *error =
+        absl::StrCat("unknown operation '", words[0], "' in step '", step, "'; operations: ", FieldNames(*operation));
+    return false;
+  }
+  const google::protobuf::Descriptor& params = *op->message_type();
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
+    const google::protobuf::FieldDescriptor* field = params.FindFieldByName(kv.first);
+    if (field == nullptr) {
+      *error = absl::StrCat(words[0], " has no field '", kv.first, "'; its fields: ", FieldNames(params));
+      return false;
+    }
+    if (const google::protobuf::EnumDescriptor* values = field->enum_type(); values != nullptr) {
+      for (absl::string_view value : absl::StrSplit(kv.second, ',')) {
+        int number = 0;
+        if (values->FindValueByName(std::string(value)) != nullptr || absl::SimpleAtoi(value, &number)) continue;
+        std::vector<std::string> names;
+        for (int v = 0; v < values->value_count(); ++v) names.push_back(values->value(v)->name());
+        *error =
+            absl::StrCat(words[0], ".", kv.first, ": no value '", value, "'; choices: ", absl::StrJoin(names, ", "));
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// protobuf's first complaint about a value (its type or range), for the error message.
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int, int, const std::string& message) override {
+    if (message_.empty()) message_ = message;
+  }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
+}  // namespace
+
 bool ParseOperationChain(const std::string& chain, pb::ProcessRequest* request, std::string* error) {
   // Each step becomes text format ("operations { resize { width: 640 } }") so that protobuf itself checks
   // every name and value against the proto.
   std::string text;
   for (absl::string_view step : absl::StrSplit(chain, '|', absl::SkipWhitespace())) {
+    step = absl::StripAsciiWhitespace(step);
     std::vector<std::string> words = absl::StrSplit(step, ' ', absl::SkipEmpty());
     if (words.empty()) continue;
     std::string fields;
@@ -165,11 +225,15 @@ bool ParseOperationChain(const std::string& chain, pb::ProcessRequest* request, 
       const bool list = kv.second.find(',') != std::string::npos;
       absl::StrAppend(&fields, kv.first, ": ", list ? "[" : "", kv.second, list ? "]" : "", " ");
     }
+    if (!CheckStepNames(step, words, error)) return false;
     absl::StrAppend(&text, "operations { ", words[0], " { ", fields, "} } ");
   }
   pb::ProcessRequest parsed;
-  if (!google::protobuf::TextFormat::ParseFromString(text, &parsed)) {
-    *error = absl::StrCat("cannot parse the operation chain (names are the proto's): ", text);
+  google::protobuf::TextFormat::Parser parser;
+  FirstError first;
+  parser.RecordErrorsTo(&first);
+  if (!parser.ParseFromString(text, &parsed)) {
+    *error = absl::StrCat("cannot parse a value of the operation chain: ", first.message(), " (read as: ", text, ")");
     return false;
   }
   for (const auto& op : parsed.operations()) *request->add_operations() = op;

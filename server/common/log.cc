@@ -85,8 +85,8 @@ std::string FormatLogLine(LogFormat format, LogLevel level, int64_t unix_micros,
     if (!request_id.empty()) absl::StrAppend(&line, " [request_id ", request_id, "]");
     return line;
   }
-  std::string line = absl::StrCat("{\"time\":\"", Timestamp(unix_micros), "\",\"level\":\"", LogLevelName(level),
-                                   "\",\"message\":\"");
+  std::string line =
+      absl::StrCat("{\"time\":\"", Timestamp(unix_micros), "\",\"level\":\"", LogLevelName(level), "\",\"message\":\"");
   AppendJsonEscaped(line, message);
   line += '"';
   if (!request_id.empty()) {
@@ -100,8 +100,8 @@ std::string FormatLogLine(LogFormat format, LogLevel level, int64_t unix_micros,
 
 void WriteLog(LogLevel level, absl::string_view message, absl::string_view request_id) {
   if (!LogEnabled(level)) return;
-  std::string line = FormatLogLine(log_format.load(std::memory_order_relaxed), level,
-                                   absl::ToUnixMicros(absl::Now()), message, request_id);
+  std::string line = FormatLogLine(log_format.load(std::memory_order_relaxed), level, absl::ToUnixMicros(absl::Now()),
+                                   message, request_id);
   line += '\n';
   FILE* stream = level >= LogLevel::kWarning ? stderr : stdout;
   MutexLock lock(&write_mu);

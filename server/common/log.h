@@ -68,7 +68,7 @@ class LogLine {
 }  // namespace imgproc
 
 // `level` is a LogLevel enumerator's name: IMGPROC_LOG(kInfo) << "...";
-#define IMGPROC_LOG(level)                                       \
-  if (!::imgproc::LogEnabled(::imgproc::LogLevel::level)) {      \
-  } else                                                         \
+#define IMGPROC_LOG(level)                                  \
+  if (!::imgproc::LogEnabled(::imgproc::LogLevel::level)) { \
+  } else                                                    \
     ::imgproc::LogLine(::imgproc::LogLevel::level)

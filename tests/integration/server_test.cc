@@ -425,8 +425,20 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
                                   &request, &error))
       << error;
   ASSERT_EQ(request.operations_size(), 2);
+  // What the proto lacks is named, with the choices it has.
   EXPECT_FALSE(ParseOperationChain("resize widht=60", &request, &error));
-  EXPECT_NE(error.find("widht"), std::string::npos) << error;
+  EXPECT_NE(error.find("resize has no field 'widht'; its fields: "), std::string::npos) << error;
+  EXPECT_NE(error.find("width"), std::string::npos) << error;
+  EXPECT_FALSE(ParseOperationChain("flip mode=FLIP_HORIZONTAL", &request, &error));
+  EXPECT_EQ(error, "flip has no field 'mode'; its fields: axis");
+  EXPECT_FALSE(ParseOperationChain("flip axis=SIDEWAYS", &request, &error));
+  EXPECT_EQ(error, "flip.axis: no value 'SIDEWAYS'; choices: AXIS_HORIZONTAL, AXIS_VERTICAL, AXIS_BOTH");
+  EXPECT_FALSE(ParseOperationChain("resize width=10 | flp", &request, &error));
+  EXPECT_NE(error.find("unknown operation 'flp' in step 'flp'; operations: bilateral_filter, "), std::string::npos)
+      << error;
+  EXPECT_FALSE(ParseOperationChain("resize width=abc", &request, &error));
+  EXPECT_NE(error.find("Expected integer, got: abc"), std::string::npos) << error;
+  ASSERT_EQ(request.operations_size(), 2) << "a chain that does not parse adds nothing";
   request.mutable_output()->mutable_png();
   pb::ProcessResponse response;
   ASSERT_TRUE(client.Process(request, &response).ok());

@@ -1,7 +1,7 @@
 // The server's log lines (server/common/log.h): the text and JSON forms, JSON's escaping, and the flag values.
-#include <gtest/gtest.h>
-
 #include "common/log.h"
+
+#include <gtest/gtest.h>
 
 namespace imgproc::testing {
 namespace {
