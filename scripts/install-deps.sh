@@ -47,12 +47,13 @@ if [ "$bench" = 1 ]; then
   packages+=(libvips-tools libheif-examples)  # bench/run.sh's HEIC rows: `vips thumbnail` beside us, heif-enc's inputs
 fi
 if [ "$mode" = all ]; then
-  # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, the Python client's gRPC,
+  # Tests: GoogleTest, real photos (mate-backgrounds), promtool and a Prometheus server, python3-venv for the Python
+  # client's test (a fresh virtualenv that pip-installs client/python, tests/python/run_pytest.sh),
   # pip for scripts/fetch-grpcurl.sh, openssl for the TLS tests' certificates, clang and its libFuzzer for
   # scripts/fuzz.sh, clang-format for scripts/check-format.sh; real ICC profiles (colord-data: Adobe RGB, ProPhoto,
   # Rec. 709, Wide Gamut; icc-profiles-free: gray) that the colour and metadata tests embed in the photos, EXIF
   # written and read back by libexif (libexif-dev); avifenc/avifdec (libavif-bin) to make and check AVIFs by hand.
-  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-grpcio python3-protobuf curl
+  packages+=(libgtest-dev libbenchmark-dev mate-backgrounds prometheus python3 python3-venv curl
              python3-pip openssl clang libclang-rt-dev clang-format colord-data icc-profiles-free libexif-dev
              libavif-bin)
 fi
