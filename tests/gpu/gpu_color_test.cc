@@ -34,7 +34,8 @@ Answer Process(pb::ImageProcessor::Stub& stub, const std::string& image, pb::Col
   request.set_image(image);
   request.set_color_policy(policy);
   request.set_decode_mode(mode);
-  request.add_operations()->mutable_flip();
+  // Upside down on the server, back here: the answer is the decoded (and converted) image itself.
+  request.add_operations()->mutable_flip()->set_axis(pb::Flip::AXIS_VERTICAL);
   request.mutable_output()->mutable_raw();
   pb::ProcessResponse response;
   const grpc::Status status = CallProcess(stub, request, &response);

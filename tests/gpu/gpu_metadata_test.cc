@@ -22,6 +22,10 @@ pb::ProcessRequest MetadataRequest(const std::string& image, const std::string& 
   if (format == "webp") request.mutable_output()->mutable_webp();
   if (format == "jpeg") request.mutable_output()->mutable_jpeg();
   if (keep) {
+    // ITULab.icc is a Lab profile, which no RGB photo is in: the default policy (convert to sRGB) reports it unusable
+    // and keeps none; IGNORE leaves it unparsed and keeps it byte for byte, on either backend (as
+    // integration.MetadataTest).
+    request.set_color_policy(pb::COLOR_POLICY_IGNORE);
     pb::MetadataPolicy* policy = request.mutable_output()->mutable_metadata();
     policy->set_keep_icc_profile(true);
     policy->set_exif(pb::EXIF_POLICY_KEEP);
