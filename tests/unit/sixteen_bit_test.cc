@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <lcms2.h>
 
+#include <cmath>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "backend/cpu/cpu_backend.h"
 #include "common/color_images.h"
 #include "common/heif_images.h"
@@ -195,6 +197,41 @@ TEST(SixteenBitOperationsTest, ResizeAndGaussianBlurGiveOpenCvs16BitResults) {
   }
 }
 
+// Every case of ops_test on a 16-bit PNG, in many small stripes: a step that takes uint16 (OperationInfo.depths,
+// and its parameters: HSV/Lab conversions and medians over 5 do not) gives its OpenCV reference applied to the same
+// 16-bit pixels, within the 8-bit case's tolerance times 257; the rest are refused by the plan, INVALID_ARGUMENT
+// naming the step and uint16. gamma's and normalize's references are 8-bit formulas (a 256-entry table, 1/255):
+// their 16-bit forms are checked below.
+class SixteenBitCaseTest : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(SixteenBitCaseTest, MatchesOpenCvOn16BitPixelsOrIsRefusedNamingTheStep) {
+  const OpCase& c = GetParam();
+  if (c.name.rfind("gamma", 0) == 0 || c.name.rfind("normalize", 0) == 0) GTEST_SKIP() << "8-bit reference";
+  const cv::Mat photo = Photo16(5, 480, 320);
+  cv::Mat input = photo;
+  if (c.decode == pb::DECODE_MODE_GRAYSCALE) cv::cvtColor(photo, input, cv::COLOR_BGR2GRAY);
+  pb::ProcessRequest request = imgproc::testing::RawRequest(EncodeAs(input, ".png"), c, pb::DTYPE_UINT16);
+  request.set_decode_depth(pb::SAMPLE_DEPTH_16);
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+  if (!plan.ok()) {
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(plan.status().message().find("operations["), std::string::npos) << plan.status();
+    EXPECT_NE(plan.status().message().find("uint16"), std::string::npos) << plan.status();
+    return;
+  }
+  const cv::Mat expected = c.reference(input);
+  const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT16;
+  request.mutable_output()->mutable_raw()->set_dtype(dtype);
+  absl::StatusOr<JobResult> result = RunOnCpu(request, kSmallStripeWork);
+  ASSERT_TRUE(result.ok()) << c.name << ": " << result.status();
+  const PixelDiff diff = Compare(Answer(*result, dtype), expected);
+  EXPECT_TRUE(diff.same_shape) << c.name;
+  EXPECT_LE(diff.max_abs, c.max_abs_diff * (dtype == pb::DTYPE_UINT16 ? 257 : 1)) << c.name << ": " << diff.Describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOperations, SixteenBitCaseTest, ::testing::ValuesIn(OperationCases()),
+                         [](const auto& info) { return info.param.name; });
+
 TEST(SixteenBitOperationsTest, NormalizeDividesUint16By65535) {
   const std::string jpeg = EncodeAs(ColorTestPhoto(0, 64, 40), ".png");
   pb::ProcessRequest eight = RawRequest(jpeg, pb::SAMPLE_DEPTH_8, pb::DTYPE_FLOAT32);
@@ -208,6 +245,22 @@ TEST(SixteenBitOperationsTest, NormalizeDividesUint16By65535) {
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " / " << b.status();
   // v / 255 and (v * 257) / 65535 are the same number; float rounding apart.
   EXPECT_LE(Compare(Answer(*a, pb::DTYPE_FLOAT32), Answer(*b, pb::DTYPE_FLOAT32)).max_abs, 1e-5);
+}
+
+TEST(SixteenBitOperationsTest, GammaOnUint16Is65535TimesThePower) {
+  const cv::Mat photo = Photo16(2, 64, 40);
+  pb::ProcessRequest request = RawRequest(EncodeAs(photo, ".png"), pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
+  request.add_operations()->mutable_gamma()->set_gamma(0.45);
+  absl::StatusOr<JobResult> result = RunOnCpu(request, kSmallStripeWork);
+  ASSERT_TRUE(result.ok()) << result.status();
+  cv::Mat expected(photo.size(), photo.type());
+  for (int y = 0; y < photo.rows; ++y) {
+    for (int x = 0; x < photo.cols * 3; ++x) {
+      expected.ptr<uint16_t>(y)[x] =
+          cv::saturate_cast<uint16_t>(65535.0 * std::pow(photo.ptr<uint16_t>(y)[x] / 65535.0, 0.45));
+    }
+  }
+  EXPECT_EQ(Compare(Answer(*result, pb::DTYPE_UINT16), expected).max_abs, 0);
 }
 
 TEST(SixteenBitOperationsTest, OperationsWithoutUint16AreRefusedNamingTheStep) {
