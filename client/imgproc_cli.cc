@@ -84,7 +84,10 @@ int Info(const imgproc::ImgprocClient& client) {
   }
   std::cout << "operations:\n";
   for (const auto& op : info.operations()) {
-    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "]: " << op.description() << "\n";
+    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "; "
+              << absl::StrJoin(op.depths(), ",")
+              << (op.cuda_depths().empty() ? "" : absl::StrCat("; cuda ", absl::StrJoin(op.cuda_depths(), ",")))
+              << "]: " << op.description() << "\n";
     for (const auto& p : op.parameters()) {
       std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
                 << ", default " << p.default_value() << ")\n";
