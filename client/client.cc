@@ -262,15 +262,19 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
   } else if (format == "heic") {
     auto* heic = spec->mutable_heic();
     if (quality >= 0) heic->set_quality(quality);
+  } else if (format == "tiff") {
+    spec->mutable_tiff();  // deflate; 16-bit from a 16-bit chain
   } else if (format == "raw") {
-    if ((dtype != "uint8" && dtype != "float32") || (layout != "hwc" && layout != "chw")) {
-      *error = "raw output needs dtype uint8|float32 and layout hwc|chw";
+    if ((dtype != "uint8" && dtype != "float32" && dtype != "uint16") || (layout != "hwc" && layout != "chw")) {
+      *error = "raw output needs dtype uint8|uint16|float32 and layout hwc|chw";
       return false;
     }
-    spec->mutable_raw()->set_dtype(dtype == "float32" ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+    spec->mutable_raw()->set_dtype(dtype == "float32"  ? pb::DTYPE_FLOAT32
+                                   : dtype == "uint16" ? pb::DTYPE_UINT16
+                                                       : pb::DTYPE_UINT8);
     spec->mutable_raw()->set_layout(layout == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
   } else {
-    *error = "output format must be jpeg, png, webp, avif, heic or raw (got '" + format + "')";
+    *error = "output format must be jpeg, png, webp, avif, heic, tiff or raw (got '" + format + "')";
     return false;
   }
   return true;

@@ -26,7 +26,7 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
 ABSL_FLAG(std::string, in, "", "input image file");
 ABSL_FLAG(std::string, out, "", "output file");
 ABSL_FLAG(std::string, ops, "", "operation chain, e.g. \"resize scale=0.5 | flip axis=AXIS_VERTICAL\"");
-ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp, avif, heic or raw");
+ABSL_FLAG(std::string, format, "jpeg", "jpeg, png, webp, avif, heic, tiff or raw");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP/AVIF quality or PNG compression level; -1: the server's default");
 ABSL_FLAG(bool, progressive, false, "JPEG: progressive (SOF2) instead of baseline");
 ABSL_FLAG(std::string, chroma_subsampling, "",
@@ -35,7 +35,8 @@ ABSL_FLAG(bool, optimize, false, "JPEG: Huffman tables optimized for the image")
 ABSL_FLAG(
     int, speed, -1,
     "AVIF: encoder speed 0 (slowest, smallest) to 10; HEIC: 0 to 9 (x265's presets); -1: the server's default (8)");
-ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8 or float32");
+ABSL_FLAG(std::string, dtype, "uint8", "raw output: uint8, uint16 or float32");
+ABSL_FLAG(int, depth, 8, "bits per sample the chain works on: 8, or 16 (16-bit PNG/TIFF kept, 8-bit sources x257)");
 ABSL_FLAG(std::string, layout, "hwc", "raw output: hwc or chw");
 ABSL_FLAG(std::string, decode, "color", "color, grayscale or unchanged");
 ABSL_FLAG(std::string, device, "", "device to run on (see info); empty: the server picks");
@@ -86,7 +87,10 @@ int Info(const imgproc::ImgprocClient& client) {
   }
   std::cout << "operations:\n";
   for (const auto& op : info.operations()) {
-    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "]: " << op.description() << "\n";
+    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "; "
+              << absl::StrJoin(op.depths(), ",")
+              << (op.cuda_depths().empty() ? "" : absl::StrCat("; cuda ", absl::StrJoin(op.cuda_depths(), ",")))
+              << "]: " << op.description() << "\n";
     for (const auto& p : op.parameters()) {
       std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
                 << ", default " << p.default_value() << ")\n";
@@ -122,6 +126,8 @@ int Process(const imgproc::ImgprocClient& client) {
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
+  if (absl::GetFlag(FLAGS_depth) != 8 && absl::GetFlag(FLAGS_depth) != 16) return Fail("--depth must be 8 or 16");
+  request.set_decode_depth(absl::GetFlag(FLAGS_depth) == 16 ? pb::SAMPLE_DEPTH_16 : pb::SAMPLE_DEPTH_8);
   const std::string color_policy = absl::GetFlag(FLAGS_color_policy);
   if (color_policy != "convert" && color_policy != "keep" && color_policy != "ignore") {
     return Fail("--color_policy: convert, keep or ignore (got '" + color_policy + "')");

@@ -63,9 +63,9 @@ ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; 
 ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
 ABSL_FLAG(std::string, request_file, "",
           "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
-ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp, avif, heic or raw (ignored with --request_file)");
+ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp, avif, heic, tiff or raw (ignored with --request_file)");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
-ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8 or float32");
+ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8, uint16 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
 ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks");
 ABSL_FLAG(bool, shrink_on_load, true, "false: ask for full-size decodes (disable_shrink_on_load), as imgproc_cli");

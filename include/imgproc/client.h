@@ -91,8 +91,8 @@ class ImgprocClient {
 // `error` set when a name or value does not parse. Field and enum names are the proto's.
 bool ParseOperationChain(const std::string& chain, imgproc::v1::ProcessRequest* request, std::string* error);
 
-// The output spec from command-line words: format jpeg|png|webp|avif|heic|raw; quality (JPEG/WebP quality, PNG level;
-// < 0: the server's default); for raw, dtype uint8|float32 and layout hwc|chw.
+// The output spec from command-line words: format jpeg|png|webp|avif|heic|tiff|raw; quality (JPEG/WebP quality, PNG
+// level; < 0: the server's default); for raw, dtype uint8|uint16|float32 and layout hwc|chw.
 bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
                     imgproc::v1::OutputSpec* spec, std::string* error);
 

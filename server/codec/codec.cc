@@ -37,8 +37,8 @@ absl::Status CheckHeaderLimits(const ImageHeader& header, size_t encoded_bytes, 
   return absl::OkStatus();
 }
 
-ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_factor) {
-  ImageSpec spec{ShrunkSide(header.width, shrink_factor), ShrunkSide(header.height, shrink_factor), 3, Depth::kU8};
+ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_factor, Depth depth) {
+  ImageSpec spec{ShrunkSide(header.width, shrink_factor), ShrunkSide(header.height, shrink_factor), 3, depth};
   if (mode == DecodeMode::kGrayscale) {
     spec.channels = 1;
   } else if (mode == DecodeMode::kUnchanged) {
@@ -52,25 +52,43 @@ ImageSpec DecodedSpec(const ImageHeader& header, DecodeMode mode, int shrink_fac
   return spec;
 }
 
+cv::Mat ToDepth(const cv::Mat& image, Depth depth) {
+  const int want = CvDepth(depth);
+  if (image.depth() == want) return image;
+  cv::Mat out;
+  if (image.depth() == CV_8U && want == CV_16U) {
+    image.convertTo(out, CV_16U, 257.0);  // exact: 255 -> 65535
+  } else if (image.depth() == CV_16U && want == CV_8U) {
+    image.convertTo(out, CV_8U, 1.0 / 257.0);  // round(v / 257), as the 8-bit decode of a 16-bit file
+  } else {
+    image.convertTo(out, want);  // to float32 as is; from float32 rounded and saturated
+  }
+  return out;
+}
+
 namespace {
 
 // Bring a decoded image to the depth and channel count that validation predicted from the header; the
 // header can understate (a palette PNG with transparency) or the file can hold 16-bit or float samples.
-absl::Status ConformDepth(cv::Mat& image) {
-  if (image.depth() == CV_16U) {
-    image.convertTo(image, CV_8U, 1.0 / 257.0);
+// `depth` is the plan's: uint8, or uint16 for the 16-bit decode (8-bit samples scaled by 257).
+absl::Status ConformDepth(cv::Mat& image, Depth depth) {
+  const int want = CvDepth(depth);
+  const double full = want == CV_16U ? 65535.0 : 255.0;
+  if (image.depth() == CV_8U || image.depth() == CV_16U) {
+    image = ToDepth(image, depth);
   } else if (image.depth() == CV_32F || image.depth() == CV_64F) {
-    // Float samples are intensities in [0, 1] (the convention of float TIFFs): uint8 = saturate(round(v * 255)).
-    // Clamped first because a NaN or an infinity would not saturate (cvRound of them is INT_MIN): NaN -> 0.
+    // Float samples are intensities in [0, 1] (the convention of float TIFFs): uint8 = saturate(round(v * 255))
+    // (uint16: v * 65535). Clamped first because a NaN or an infinity would not saturate (cvRound of them is
+    // INT_MIN): NaN -> 0.
     cv::Mat clamped;
     image.convertTo(clamped, CV_32F);
     cv::patchNaNs(clamped, 0.0);
     cv::min(cv::max(clamped, 0.0), 1.0, clamped);
-    clamped.convertTo(image, CV_8U, 255.0);
-  } else if (image.depth() != CV_8U) {
-    cv::Mat u8;
-    cv::normalize(image, u8, 0, 255, cv::NORM_MINMAX, CV_8U);
-    image = u8;
+    clamped.convertTo(image, want, full);
+  } else {
+    cv::Mat scaled;
+    cv::normalize(image, scaled, 0, full, cv::NORM_MINMAX, want);
+    image = scaled;
   }
   return absl::OkStatus();
 }
@@ -103,7 +121,7 @@ int ReducedFlag(int shrink_factor) {
 }
 
 absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHeader& header, DecodeMode mode,
-                                         int shrink_factor) {
+                                         int shrink_factor, bool sixteen_bit) {
   // EXIF orientation is not applied: the size must stay the one the chain was validated against.
   int flags = cv::IMREAD_IGNORE_ORIENTATION;
   if (mode == DecodeMode::kGrayscale) {
@@ -118,6 +136,8 @@ absl::StatusOr<cv::Mat> DecodeWithOpenCv(absl::string_view bytes, const ImageHea
     flags |= cv::IMREAD_COLOR;
   }
   if (header.format == ImageFormat::kJpeg) flags |= ReducedFlag(shrink_factor);  // 0 at full size
+  // The 16-bit decode keeps a 16-bit PNG's samples in every mode (IMREAD_UNCHANGED keeps them anyway).
+  if (sixteen_bit && flags != cv::IMREAD_UNCHANGED) flags |= cv::IMREAD_ANYDEPTH;
   // PNG through libpng with its allocation limits (codec/png_decode.h), as OpenCV would with these flags; the
   // header's size, checked against the limits, bounds libpng's.
   if (header.format == ImageFormat::kPng) return DecodePng(bytes, flags, header.width, header.height);
@@ -144,7 +164,7 @@ absl::StatusOr<cv::Mat> DecodeJpegOrFallBack(absl::string_view bytes, const Imag
   absl::StatusOr<cv::Mat> image = DecodeJpegBgr(bytes, grayscale, shrink_factor, damage);
   if (absl::IsUnimplemented(image.status())) {
     if (absl::Status whole = CheckCmykJpegDecodes(bytes, shrink_factor); !whole.ok()) return whole;
-    return DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+    return DecodeWithOpenCv(bytes, header, mode, shrink_factor, /*sixteen_bit=*/false);  // CMYK JPEGs are 8-bit
   }
   return image;
 }
@@ -155,6 +175,7 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
                                const ImageSpec& expected, int shrink_factor, std::string* damage,
                                const ColorTransform* color) {
   if (damage != nullptr) damage->clear();
+  const bool sixteen_bit = expected.depth == Depth::kU16;
   if (color != nullptr && color->input() == ColorTransform::Input::kCmyk) {
     // The ink itself, through the file's profile, where OpenCV would use libjpeg's profile-blind CMYK to RGB.
     bool inverted = false;
@@ -162,7 +183,7 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
     if (!ink.ok()) return ink.status();
     if (absl::Status s = color->Apply(*ink, inverted); !s.ok()) return s;
     if (absl::Status s = ConformChannels(*ink, expected); !s.ok()) return s;
-    return ink;
+    return ToDepth(*ink, expected.depth);  // CMYK through its profile is 8-bit; the 16-bit decode scales it
   }
   // Gray from an RGB profile's colours: the colour decode converted, then made gray by ConformChannels.
   if (color != nullptr && color->input() == ColorTransform::Input::kRgb && mode == DecodeMode::kGrayscale) {
@@ -178,21 +199,24 @@ absl::StatusOr<cv::Mat> Decode(absl::string_view bytes, const ImageHeader& heade
           ? DecodeWebpShrunk(bytes, header, shrink_factor, expected.channels == 4 ? 4 : 3)
       : header.format == ImageFormat::kJpeg ? DecodeJpegOrFallBack(bytes, header, mode, shrink_factor, damage)
       // TIFF through libtiff and OS/2 bitmaps through a reader of ours: OpenCV 4.6 misread both (issue 28).
-      : header.format == ImageFormat::kTiff ? DecodeTiff(bytes, /*gray16_high_byte=*/mode == DecodeMode::kGrayscale)
+      // The 16-bit decode keeps a gray 16-bit TIFF's values (the high byte is the 8-bit GRAYSCALE rule).
+      : header.format == ImageFormat::kTiff
+          ? DecodeTiff(bytes, /*gray16_high_byte=*/mode == DecodeMode::kGrayscale && !sixteen_bit)
       // HEIC and AVIF through libheif (codec/heif_decode.h), rotated and mirrored as their irot/imir say.
-      : header.format == ImageFormat::kHeif ? DecodeHeif(bytes, header)
+      : header.format == ImageFormat::kHeif ? DecodeHeif(bytes, header, sixteen_bit)
       : header.format == ImageFormat::kBmp && IsOs2CoreBmp(bytes)
           ? DecodeOs2CoreBmp(bytes)
-          : DecodeWithOpenCv(bytes, header, mode, shrink_factor);
+          : DecodeWithOpenCv(bytes, header, mode, shrink_factor, sixteen_bit);
   if (!decoded.ok()) return decoded.status();
   cv::Mat image = *std::move(decoded);
   if (image.cols != expected.width || image.rows != expected.height) {
     return absl::InvalidArgumentError(absl::StrCat("decoded image is ", image.cols, "x", image.rows,
                                                    " but its header says ", expected.width, "x", expected.height));
   }
-  // Converted once at 8 bits (16-bit and float samples are brought there first), before the channels are made
-  // what the plan predicts: alpha stays as decoded, gray is made from the converted colours.
-  if (absl::Status s = ConformDepth(image); !s.ok()) return s;
+  // Converted once at the plan's depth (8 bits, or 16 for the 16-bit decode; other samples are brought there
+  // first), before the channels are made what the plan predicts: alpha stays as decoded, gray is made from the
+  // converted colours.
+  if (absl::Status s = ConformDepth(image, expected.depth); !s.ok()) return s;
   if (color != nullptr) {
     if (color->input() == ColorTransform::Input::kRgb && image.channels() < 3) {
       return absl::InternalError("an RGB colour transform for an image the decoder gave in gray");
@@ -251,10 +275,12 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
         return absl::InvalidArgumentError(
             "output.metadata: raw pixels carry no metadata; ask for JPEG, PNG or WebP to keep ICC, EXIF or XMP");
       }
-      return absl::OkStatus();  // any pixels convert to either dtype
+      return absl::OkStatus();  // any pixels convert to every dtype
+    case OutputFormat::kTiff: format = "output.tiff"; break;
   }
-  if (image.depth != Depth::kU8) {
-    return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 pixels but the chain ends in ",
+  // uint16 chains: PNG and TIFF keep the 16 bits, JPEG, WebP, AVIF and HEIC take round(v / 257) (Encode).
+  if (image.depth == Depth::kF32) {
+    return absl::InvalidArgumentError(absl::StrCat(format, ": needs uint8 or uint16 pixels but the chain ends in ",
                                                    DepthName(image.depth), "; use output.raw"));
   }
   if (image.channels != 1 && image.channels != 3 && image.channels != 4) {
@@ -266,13 +292,12 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
 namespace {
 
 absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& spec) {
-  cv::Mat pixels = image;
-  const int depth = spec.raw_depth == Depth::kF32 ? CV_32F : CV_8U;
-  if (pixels.depth() != depth) pixels.convertTo(pixels, depth);  // uint8 rounds and saturates
+  cv::Mat pixels = ToDepth(image, spec.raw_depth);
+  const int depth = CvDepth(spec.raw_depth);
   if (!pixels.isContinuous()) pixels = pixels.clone();
   EncodedImage out;
   out.format = "raw";
-  out.spec = ImageSpec{pixels.cols, pixels.rows, pixels.channels(), depth == CV_32F ? Depth::kF32 : Depth::kU8};
+  out.spec = ImageSpec{pixels.cols, pixels.rows, pixels.channels(), spec.raw_depth};
   out.layout = spec.raw_layout;
   const size_t bytes = pixels.total() * pixels.elemSize();
   out.bytes.resize(bytes);
@@ -286,6 +311,25 @@ absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& s
   } else {
     std::memcpy(out.bytes.data(), pixels.data, bytes);
   }
+  return out;
+}
+
+// TIFF through OpenCV's encoder (libtiff): 8- or 16-bit, BGR(A) stored as RGB(A), deflate (lossless; OpenCV adds
+// the horizontal predictor) or none. OpenCV 4.6 writes no ICC, EXIF or XMP tags, so the answer carries none.
+absl::StatusOr<EncodedImage> EncodeTiff(const cv::Mat& image, const OutputSpec& spec) {
+  constexpr int kCompressionNone = 1, kCompressionAdobeDeflate = 8;  // libtiff's COMPRESSION_* values
+  const std::vector<int> params = {cv::IMWRITE_TIFF_COMPRESSION,
+                                   spec.tiff_deflate ? kCompressionAdobeDeflate : kCompressionNone};
+  std::vector<uchar> buffer;
+  try {
+    if (!cv::imencode(".tiff", image, buffer, params)) return absl::InternalError("encoding tiff failed");
+  } catch (const cv::Exception& e) {
+    return absl::InternalError(absl::StrCat("encoding tiff failed: ", e.what()));
+  }
+  EncodedImage out;
+  out.format = "tiff";
+  out.bytes.assign(reinterpret_cast<const char*>(buffer.data()), buffer.size());
+  out.spec = ImageSpec{image.cols, image.rows, image.channels(), image.depth() == CV_16U ? Depth::kU16 : Depth::kU8};
   return out;
 }
 
@@ -316,8 +360,12 @@ HeicEncodeOptions HeicOptionsOf(const OutputSpec& spec) {
   return options;
 }
 
-absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec, const OutputMetadata* metadata) {
-  if (spec.format == OutputFormat::kRaw) return EncodeRaw(image, spec);
+absl::StatusOr<EncodedImage> Encode(const cv::Mat& given, const OutputSpec& spec, const OutputMetadata* metadata) {
+  if (spec.format == OutputFormat::kRaw) return EncodeRaw(given, spec);
+  // PNG and TIFF write 16-bit samples; the 8-bit formats take round(v / 257) of a uint16 chain.
+  const bool keeps_16 = spec.format == OutputFormat::kPng || spec.format == OutputFormat::kTiff;
+  const cv::Mat image = keeps_16 ? given : ToDepth(given, Depth::kU8);
+  const Depth depth = image.depth() == CV_16U ? Depth::kU16 : Depth::kU8;
   EncodedImage out;
   if (spec.format == OutputFormat::kAvif) {
     absl::StatusOr<std::string> bytes = EncodeAvif(image, AvifOptionsOf(spec), metadata);
@@ -336,6 +384,7 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec
     out.spec = ImageSpec{image.cols, image.rows, image.channels() == 1 ? 3 : image.channels(), Depth::kU8};
     return out;
   }
+  if (spec.format == OutputFormat::kTiff) return EncodeTiff(image, spec);
   if (spec.format == OutputFormat::kJpeg) {
     absl::StatusOr<std::string> bytes = EncodeJpegBgr(image, JpegOptionsOf(spec));
     if (!bytes.ok()) return bytes.status();
@@ -369,7 +418,7 @@ absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec
     return absl::InternalError(absl::StrCat("encoding ", out.format, " failed: ", e.what()));
   }
   out.bytes.assign(reinterpret_cast<const char*>(buffer.data()), buffer.size());
-  out.spec = ImageSpec{image.cols, image.rows, image.channels(), Depth::kU8};
+  out.spec = ImageSpec{image.cols, image.rows, image.channels(), depth};
   return out;
 }
 

@@ -180,7 +180,8 @@ ColorTransform::~ColorTransform() {
 
 size_t ColorTransform::bytes() const { return context_ != nullptr ? context_->bytes.load() : 0; }
 
-absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromIcc(const std::string& profile) {
+absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromIcc(const std::string& profile,
+                                                                              bool sixteen_bit) {
   // The header (128 bytes) and the tag count: lcms2 would refuse less too, with a vaguer message.
   if (profile.size() < 132) {
     return absl::InvalidArgumentError(
@@ -191,12 +192,13 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromIcc(co
   cmsHPROFILE source =
       cmsOpenProfileFromMemTHR((*context)->handle, profile.data(), static_cast<cmsUInt32Number>(profile.size()));
   if (source == nullptr) return Refused(**context, "ICC profile not readable");
-  absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source);
+  absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source, sixteen_bit);
   if (built.ok()) const_cast<ColorTransform&>(**built).source_profile_ = std::make_shared<const std::string>(profile);
   return built;
 }
 
-absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGamma(const ColorSource& png) {
+absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGamma(const ColorSource& png,
+                                                                                   bool sixteen_bit) {
   absl::StatusOr<std::unique_ptr<Context>> context = NewContext();
   if (!context.ok()) return context.status();
   const cmsContext id = (*context)->handle;
@@ -220,7 +222,7 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGam
     saved.resize(saved_size);
     if (!cmsSaveProfileToMem(source, saved.data(), &saved_size)) saved.clear();
   }
-  absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source);
+  absl::StatusOr<std::shared_ptr<const ColorTransform>> built = Build(*std::move(context), source, sixteen_bit);
   if (built.ok()) {
     const_cast<ColorTransform&>(**built).description_ =
         png.png_chromaticities.has_value()
@@ -233,7 +235,7 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::FromPngGam
 }
 
 absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std::unique_ptr<Context> context,
-                                                                            void* opened) {
+                                                                            void* opened, bool sixteen_bit) {
   const cmsContext id = context->handle;
   cmsHPROFILE source = static_cast<cmsHPROFILE>(opened);
   std::shared_ptr<ColorTransform> built(new ColorTransform());
@@ -261,12 +263,18 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
   } else if (space == cmsSigCmykData) {
     built->input_ = Input::kCmyk;
     in_format = TYPE_CMYK_8;
+    sixteen_bit = false;  // the ink is a JPEG's, 8 bits
   } else if (problem.ok()) {
     problem = absl::InvalidArgumentError(
         absl::StrCat("ICC profile of colour space '", ColorSpaceName(space), "': RGB, gray and CMYK are converted"));
   }
   cmsHPROFILE target = nullptr;
   if (problem.ok()) target = out_format == TYPE_GRAY_8 ? SrgbGrayProfile(id) : cmsCreate_sRGBProfileTHR(id);
+  built->sixteen_bit_ = sixteen_bit;
+  if (sixteen_bit) {  // the same layouts, 2 bytes a sample
+    in_format = in_format == TYPE_GRAY_8 ? TYPE_GRAY_16 : TYPE_BGR_16;
+    out_format = out_format == TYPE_GRAY_8 ? TYPE_GRAY_16 : TYPE_BGR_16;
+  }
   if (problem.ok() && target == nullptr) problem = Refused(*context, "building the sRGB profile");
   if (problem.ok()) {
     built->matrix_shaper_ = cmsIsMatrixShaper(source) != 0;
@@ -287,6 +295,12 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
     uint8_t levels[256];
     for (int v = 0; v < 256; ++v) levels[v] = static_cast<uint8_t>(v);
     built->TransformPixels(levels, built->gray_table_, 256);
+    if (built->sixteen_bit_) {
+      std::vector<uint16_t> levels16(65536);
+      for (int v = 0; v < 65536; ++v) levels16[v] = static_cast<uint16_t>(v);
+      built->gray_table16_.resize(65536);
+      built->TransformPixels16(levels16.data(), built->gray_table16_.data(), levels16.size());
+    }
   }
   // An sRGB profile (or one within a level of it everywhere it is probed) changes nothing: its transform is
   // skipped. Probed on a 16-level grid of colours and every gray.
@@ -311,7 +325,31 @@ absl::StatusOr<std::shared_ptr<const ColorTransform>> ColorTransform::Build(std:
 }
 
 void ColorTransform::TransformPixels(const uint8_t* in, uint8_t* out, size_t count) const {
-  cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), in, out, static_cast<cmsUInt32Number>(count));
+  if (!sixteen_bit_) {
+    cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), in, out, static_cast<cmsUInt32Number>(count));
+    return;
+  }
+  const size_t in_values = count * (input_ == Input::kGray ? 1 : input_ == Input::kCmyk ? 4 : 3);
+  const size_t out_values = count * (input_ == Input::kGray ? 1 : 3);
+  std::vector<uint16_t> wide(in_values), result(out_values);
+  for (size_t i = 0; i < in_values; ++i) wide[i] = static_cast<uint16_t>(in[i] * 257);
+  cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), wide.data(), result.data(),
+                 static_cast<cmsUInt32Number>(count));
+  for (size_t i = 0; i < out_values; ++i) out[i] = static_cast<uint8_t>((result[i] + 128) / 257);
+}
+
+void ColorTransform::TransformPixels16(const uint16_t* in, uint16_t* out, size_t count) const {
+  if (sixteen_bit_) {
+    cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), in, out, static_cast<cmsUInt32Number>(count));
+    return;
+  }
+  const size_t in_values = count * (input_ == Input::kGray ? 1 : input_ == Input::kCmyk ? 4 : 3);
+  const size_t out_values = count * (input_ == Input::kGray ? 1 : 3);
+  std::vector<uint8_t> narrow(in_values), result(out_values);
+  for (size_t i = 0; i < in_values; ++i) narrow[i] = static_cast<uint8_t>((in[i] + 128) / 257);
+  cmsDoTransform(static_cast<cmsHTRANSFORM>(transform_), narrow.data(), result.data(),
+                 static_cast<cmsUInt32Number>(count));
+  for (size_t i = 0; i < out_values; ++i) out[i] = static_cast<uint16_t>(result[i] * 257);
 }
 
 std::vector<float> ColorTransform::SampleLattice(int grid) const {
@@ -349,8 +387,12 @@ std::vector<float> ColorTransform::SampleLattice(int grid) const {
 }
 
 absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {
-  if (image.depth() != CV_8U) return absl::InternalError("colour transform on a non-8-bit image");
+  if (image.depth() != (sixteen_bit_ ? CV_16U : CV_8U)) {
+    return absl::InternalError(
+        absl::StrCat("a ", sixteen_bit_ ? 16 : 8, "-bit colour transform on an image of depth ", image.depth()));
+  }
   const int channels = image.channels();
+  if (sixteen_bit_) return Apply16(image, channels);
   switch (input_) {
     case Input::kGray: {
       if (channels == 4) {  // the colour channels through the curve, alpha as it is
@@ -392,6 +434,35 @@ absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {
   return absl::InternalError("unknown colour transform");
 }
 
+absl::Status ColorTransform::Apply16(cv::Mat& image, int channels) const {
+  if (input_ == Input::kGray) {  // each colour channel through the curve, alpha as it is
+    const int colours = channels == 4 ? 3 : channels;
+    for (int y = 0; y < image.rows; ++y) {
+      uint16_t* row = image.ptr<uint16_t>(y);
+      for (int x = 0; x < image.cols; ++x, row += channels) {
+        for (int c = 0; c < colours; ++c) row[c] = gray_table16_[row[c]];
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (input_ != Input::kRgb || (channels != 3 && channels != 4)) {
+    return absl::InternalError(absl::StrCat("16-bit colour transform on ", channels, " channels"));
+  }
+  cv::Mat bgr = channels == 4 ? cv::Mat() : image;
+  if (channels == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+  cv::Mat out(bgr.rows, bgr.cols, CV_16UC3);
+  for (int y = 0; y < bgr.rows; ++y) {
+    TransformPixels16(bgr.ptr<uint16_t>(y), out.ptr<uint16_t>(y), static_cast<size_t>(bgr.cols));
+  }
+  if (channels == 4) {
+    const int from_to[] = {0, 0, 1, 1, 2, 2};
+    cv::mixChannels(&out, 1, &image, 1, from_to, 3);
+  } else {
+    image = out;
+  }
+  return absl::OkStatus();
+}
+
 std::shared_ptr<const std::string> SrgbIccProfile() {
   static const std::shared_ptr<const std::string> saved = [] {
     cmsHPROFILE srgb = cmsCreate_sRGBProfile();
@@ -412,7 +483,7 @@ ColorTransformCache& ColorTransformCache::Shared() {
   return *cache;
 }
 
-ColorTransformCache::Lookup ColorTransformCache::Get(const ColorSource& source) {
+ColorTransformCache::Lookup ColorTransformCache::Get(const ColorSource& source, bool sixteen_bit) {
   Lookup lookup{absl::InternalError("no colour profile"), ""};
   std::string key;
   if (source.kind == ColorSourceKind::kIcc && source.icc != nullptr) {
@@ -428,6 +499,7 @@ ColorTransformCache::Lookup ColorTransformCache::Get(const ColorSource& source) 
   } else {
     return lookup;
   }
+  if (sixteen_bit) key.insert(0, "16:");  // a 16-bit transform is another lcms2 transform
   {
     MutexLock lock(&mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {
@@ -436,8 +508,8 @@ ColorTransformCache::Lookup ColorTransformCache::Get(const ColorSource& source) 
       return lookup;
     }
   }
-  lookup.transform = source.kind == ColorSourceKind::kIcc ? ColorTransform::FromIcc(*source.icc)
-                                                          : ColorTransform::FromPngGamma(source);
+  lookup.transform = source.kind == ColorSourceKind::kIcc ? ColorTransform::FromIcc(*source.icc, sixteen_bit)
+                                                          : ColorTransform::FromPngGamma(source, sixteen_bit);
   const size_t bytes =
       key.size() + (source.icc != nullptr ? source.icc->size() : 0) +
       (lookup.transform.ok() ? (*lookup.transform)->bytes() : lookup.transform.status().message().size());

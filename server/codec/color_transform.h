@@ -56,14 +56,20 @@ class ColorTransform {
 
   // INVALID_ARGUMENT with lcms2's reason for a profile it cannot read or build a transform from (a device link, an
   // abstract profile, a colour space other than RGB, gray and CMYK).
-  static absl::StatusOr<std::shared_ptr<const ColorTransform>> FromIcc(const std::string& profile);
+  // `sixteen_bit`: the transform takes and gives 16-bit pixels (lcms2's TYPE_*_16 formats), for the 16-bit decode;
+  // a CMYK profile's is always 8-bit (the ink comes from a JPEG, 8 bits; the lane scales the result).
+  static absl::StatusOr<std::shared_ptr<const ColorTransform>> FromIcc(const std::string& profile,
+                                                                       bool sixteen_bit = false);
   // A PNG's gAMA (and cHRM, else sRGB's primaries and D65) as an RGB profile.
-  static absl::StatusOr<std::shared_ptr<const ColorTransform>> FromPngGamma(const ColorSource& source);
+  static absl::StatusOr<std::shared_ptr<const ColorTransform>> FromPngGamma(const ColorSource& source,
+                                                                            bool sixteen_bit = false);
   ~ColorTransform();
   ColorTransform(const ColorTransform&) = delete;
   ColorTransform& operator=(const ColorTransform&) = delete;
 
   Input input() const { return input_; }
+  // Apply takes CV_16U pixels (else CV_8U).
+  bool sixteen_bit() const { return sixteen_bit_; }
   const std::string& description() const { return description_; }
   // Curves and a 3x3 matrix (a matrix/TRC profile): what a GPU kernel can apply exactly (issue 29 item 3); a LUT
   // profile needs a 3D table sampled from lcms2 instead.
@@ -75,11 +81,15 @@ class ColorTransform {
 
   // kRgb: 8-bit BGR or BGRA (alpha untouched); kGray: 8-bit gray, BGR or BGRA, each colour channel through the
   // profile's curve; kCmyk: CV_8UC4 CMYK ink as stored (Adobe's inverted ink when `inverted_cmyk`) to BGR.
+  // A sixteen_bit() transform takes the same layouts in CV_16U.
   absl::Status Apply(cv::Mat& image, bool inverted_cmyk = false) const;
 
   // lcms2's own 8-bit conversion of `count` packed pixels (BGR, gray or CMYK as input()) to BGR (gray for
-  // kGray): the reference the tests hold Apply to, and what a GPU table can be sampled from.
+  // kGray): the reference the tests hold Apply to, and what a GPU table can be sampled from. (Of a sixteen_bit()
+  // transform: the values scaled by 257 in and round(v / 257) out.)
   void TransformPixels(const uint8_t* in, uint8_t* out, size_t count) const;
+  // The 16-bit conversion of a sixteen_bit() transform (else through the 8-bit one, round(v / 257) in, v * 257 out).
+  void TransformPixels16(const uint16_t* in, uint16_t* out, size_t count) const;
 
   // The same transform in the two forms a device kernel can apply (issue 29 item 3, the CUDA backend):
   // - matrix/TRC profiles (matrix_shaper()): per-channel curves to linear light, one 3x3 matrix from linear source
@@ -102,7 +112,9 @@ class ColorTransform {
 
  private:
   ColorTransform() = default;
-  static absl::StatusOr<std::shared_ptr<const ColorTransform>> Build(std::unique_ptr<Context> context, void* profile);
+  absl::Status Apply16(cv::Mat& image, int channels) const;
+  static absl::StatusOr<std::shared_ptr<const ColorTransform>> Build(std::unique_ptr<Context> context, void* profile,
+                                                                     bool sixteen_bit);
 
   std::unique_ptr<Context> context_;
   void* transform_ = nullptr;  // cmsHTRANSFORM
@@ -113,6 +125,8 @@ class ColorTransform {
   std::shared_ptr<const std::string> source_profile_;  // for SampleLattice's 16-bit transform
   bool identity_ = false;
   uint8_t gray_table_[256] = {};
+  bool sixteen_bit_ = false;
+  std::vector<uint16_t> gray_table16_;  // sixteen_bit() gray: the curve at each of the 65536 levels
 };
 
 // Transforms by the SHA-256 of their profile (or of a PNG's gamma chunks), at most max_entries of them holding
@@ -129,7 +143,8 @@ class ColorTransformCache {
     absl::StatusOr<std::shared_ptr<const ColorTransform>> transform;
     std::string sha256;  // hex, of the profile's bytes (for PNG gamma: of its chunks' values)
   };
-  Lookup Get(const ColorSource& source) ABSL_LOCKS_EXCLUDED(mu_);
+  // `sixteen_bit`: the transform for the 16-bit decode (ColorTransform::FromIcc); cached apart from the 8-bit one.
+  Lookup Get(const ColorSource& source, bool sixteen_bit = false) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t entries() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t bytes() const ABSL_LOCKS_EXCLUDED(mu_);

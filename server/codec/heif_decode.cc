@@ -45,6 +45,17 @@ void Turn(cv::Mat& bgr, const HeifStructure& structure) {
   }
 }
 
+// n-bit samples (n = 9..15) in CV_16U to 16 bits by repeating their top bits: 10-bit v << 6 | v >> 4, 12-bit
+// v << 4 | v >> 8, so 0 -> 0 and 2^n - 1 -> 65535.
+void WidenTo16(cv::Mat& image, int bits) {
+  const int up = 16 - bits, down = bits - up;
+  const int values = image.cols * image.channels();
+  for (int y = 0; y < image.rows; ++y) {
+    uint16_t* row = image.ptr<uint16_t>(y);
+    for (int x = 0; x < values; ++x) row[x] = static_cast<uint16_t>(row[x] << up | row[x] >> down);
+  }
+}
+
 struct AvifDecoderFree {
   void operator()(avifDecoder* decoder) const { avifDecoderDestroy(decoder); }
 };
@@ -56,7 +67,8 @@ absl::Status AvifFailed(const char* what, avifResult result, const avifDecoder& 
 
 // AVIF through libavif: its YUV to RGB (libyuv) made the decode 2-3x faster than libheif's on the photos (README).
 // libavif leaves irot/imir to us, as Turn does for both.
-absl::StatusOr<cv::Mat> DecodeAvif(absl::string_view bytes, const ImageHeader& header, const HeifStructure& structure) {
+absl::StatusOr<cv::Mat> DecodeAvif(absl::string_view bytes, const ImageHeader& header, const HeifStructure& structure,
+                                   bool sixteen_bit) {
   std::unique_ptr<avifDecoder, AvifDecoderFree> decoder(avifDecoderCreate());
   if (decoder == nullptr) return absl::ResourceExhaustedError("libavif could not allocate a decoder");
   // libavif's own bounds, from the header the limits accepted (with a superblock of slack on each side, as for
@@ -80,21 +92,25 @@ absl::StatusOr<cv::Mat> DecodeAvif(absl::string_view bytes, const ImageHeader& h
   }
   const avifImage* image = decoder->image;
   const bool alpha = image->alphaPlane != nullptr;
-  cv::Mat bgr(static_cast<int>(image->height), static_cast<int>(image->width), alpha ? CV_8UC4 : CV_8UC3);
+  // 10 and 12 bits scaled to 8 by libavif, or kept (and widened below) for the 16-bit decode.
+  const bool deep = sixteen_bit && image->depth > 8;
+  cv::Mat bgr(static_cast<int>(image->height), static_cast<int>(image->width),
+              CV_MAKETYPE(deep ? CV_16U : CV_8U, alpha ? 4 : 3));
   avifRGBImage pixels;
   avifRGBImageSetDefaults(&pixels, image);
   pixels.format = alpha ? AVIF_RGB_FORMAT_BGRA : AVIF_RGB_FORMAT_BGR;
-  pixels.depth = 8;  // 10 and 12 bits scaled to 8 (the 16-bit decode mode is a later item of issue 30)
+  pixels.depth = deep ? image->depth : 8;
   pixels.pixels = bgr.data;
   pixels.rowBytes = static_cast<uint32_t>(bgr.step);
   if (result = avifImageYUVToRGB(image, &pixels); result != AVIF_RESULT_OK) {
     return AvifFailed("converting to RGB", result, *decoder);
   }
+  if (deep) WidenTo16(bgr, static_cast<int>(image->depth));
   Turn(bgr, structure);
   return bgr;
 }
 
-absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeader& header) {
+absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeader& header, bool sixteen_bit) {
   std::unique_ptr<heif_context, ContextFree> context(heif_context_alloc());
   if (context == nullptr) return absl::ResourceExhaustedError("libheif could not allocate a context");
   // libheif's own limit on any image's (or tile's, or grid's) side, from the header the limits have accepted: the
@@ -105,7 +121,7 @@ absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeade
   absl::StatusOr<HeifStructure> structure = ReadHeifStructure(bytes);
   if (!structure.ok()) return structure.status();
   // A clean aperture (crop) is libavif's to expose and ours to apply: those few AVIFs go to libheif, which crops.
-  if (structure->av1 && !structure->clean_aperture) return DecodeAvif(bytes, header, *structure);
+  if (structure->av1 && !structure->clean_aperture) return DecodeAvif(bytes, header, *structure, sixteen_bit);
   const int largest_side = std::max({header.width, header.height, structure->tile_width, structure->tile_height});
   heif_context_set_maximum_image_size_limit(context.get(), largest_side + 128);
   heif_error error = heif_context_read_from_memory_without_copy(context.get(), bytes.data(), bytes.size(), nullptr);
@@ -121,10 +137,15 @@ absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeade
   const bool turn_here = !structure->clean_aperture;
   std::unique_ptr<heif_decoding_options, OptionsFree> options(heif_decoding_options_alloc());
   options->ignore_transformations = turn_here ? 1 : 0;
-  options->convert_hdr_to_8bit = 1;  // 10/12-bit to 8 (the 16-bit decode mode is a later item of issue 30)
+  // 10/12-bit to 8, unless the 16-bit decode keeps them (little-endian 16-bit interleaved, widened below); libheif
+  // 1.15 turns only 8-bit planes, so an image it must turn (a clean aperture) is read at 8 bits.
+  const int luma_bits = heif_image_handle_get_luma_bits_per_pixel(handle.get());
+  const bool deep = sixteen_bit && turn_here && luma_bits > 8 && luma_bits < 16;
+  options->convert_hdr_to_8bit = deep ? 0 : 1;
+  const heif_chroma chroma = deep ? (alpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE)
+                                  : (alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB);
   heif_image* raw_image = nullptr;
-  error = heif_decode_image(handle.get(), &raw_image, heif_colorspace_RGB,
-                            alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, options.get());
+  error = heif_decode_image(handle.get(), &raw_image, heif_colorspace_RGB, chroma, options.get());
   if (error.code != heif_error_Ok) return Failed("decoding", error);
   std::unique_ptr<heif_image, ImageFree> image(raw_image);
   int stride = 0;
@@ -134,20 +155,24 @@ absl::StatusOr<cv::Mat> DecodeInColour(absl::string_view bytes, const ImageHeade
   if (plane == nullptr || width <= 0 || height <= 0) {
     return absl::InvalidArgumentError("could not decode heif data: libheif gave no interleaved plane");
   }
-  if (heif_image_get_bits_per_pixel_range(image.get(), heif_channel_interleaved) != 8) {
-    return absl::InternalError("libheif gave more than 8 bits per sample after convert_hdr_to_8bit");
+  const int bits = heif_image_get_bits_per_pixel_range(image.get(), heif_channel_interleaved);
+  if (deep ? bits != luma_bits : bits != 8) {
+    return absl::InternalError(
+        absl::StrCat("libheif gave ", bits, " bits per sample, expected ", deep ? luma_bits : 8));
   }
-  const cv::Mat rgb(height, width, alpha ? CV_8UC4 : CV_8UC3, const_cast<uint8_t*>(plane), static_cast<size_t>(stride));
+  const cv::Mat rgb(height, width, CV_MAKETYPE(deep ? CV_16U : CV_8U, alpha ? 4 : 3), const_cast<uint8_t*>(plane),
+                    static_cast<size_t>(stride));
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, alpha ? cv::COLOR_RGBA2BGRA : cv::COLOR_RGB2BGR);
+  if (deep) WidenTo16(bgr, bits);  // x86 and ARM are little-endian: the _LE samples are host order
   if (turn_here) Turn(bgr, *structure);
   return bgr;
 }
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> DecodeHeif(absl::string_view bytes, const ImageHeader& header) {
-  absl::StatusOr<cv::Mat> image = DecodeInColour(bytes, header);
+absl::StatusOr<cv::Mat> DecodeHeif(absl::string_view bytes, const ImageHeader& header, bool sixteen_bit) {
+  absl::StatusOr<cv::Mat> image = DecodeInColour(bytes, header, sixteen_bit);
   // A monochrome image (pixi: one channel) is gray, as its header says, so that a gray ICC profile applies to it.
   if (image.ok() && header.channels == 1 && image->channels() == 3) cv::cvtColor(*image, *image, cv::COLOR_BGR2GRAY);
   return image;

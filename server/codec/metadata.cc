@@ -373,6 +373,7 @@ OutputMetadata PrepareOutputMetadata(InputMetadata input, const MetadataPolicy& 
                             : format == OutputFormat::kPng  ? "png"
                             : format == OutputFormat::kAvif ? "avif"
                             : format == OutputFormat::kHeic ? "heic"
+                            : format == OutputFormat::kTiff ? "tiff"
                                                             : "webp";
   if (policy.keep_icc_profile && input.icc_profile) {
     if (support.icc_profile) {
@@ -420,6 +421,7 @@ absl::Status EmbedMetadata(const OutputMetadata& metadata, OutputFormat format, 
     case OutputFormat::kRaw: return absl::OkStatus();
     case OutputFormat::kAvif: return absl::OkStatus();  // written by the encoder itself (codec/avif_encode.h)
     case OutputFormat::kHeic: return absl::OkStatus();  // written by the encoder itself (codec/heic_encode.h)
+    case OutputFormat::kTiff: return absl::OkStatus();  // carries none (MetadataSupportOf)
   }
   return absl::OkStatus();
 }
@@ -429,7 +431,8 @@ MetadataKinds KindsOf(const OutputMetadata& metadata) {
 }
 
 MetadataKinds MetadataSupportOf(OutputFormat format) {
-  if (format == OutputFormat::kRaw) return {};
+  // TIFF answers (16-bit images, issue 30) are OpenCV's encoder's, which writes no ICC, EXIF or XMP tags.
+  if (format == OutputFormat::kRaw || format == OutputFormat::kTiff) return {};
   // AVIF: libavif writes the profile (colr 'prof') and the XMP item; EXIF is left out, since the Exif item's payload
   // framing (the TIFF header offset) changed between libavif versions and no test here reads it back yet.
   if (format == OutputFormat::kAvif) return {/*icc_profile=*/true, /*exif=*/false, /*xmp=*/true};

@@ -92,9 +92,10 @@ bool RunDecode(DecodeJob* job) {
     default: break;
   }
   int depth = bit_depth == 16 ? CV_16U : CV_8U;
-  // ... and the type imdecode then asks of it: all but IMREAD_UNCHANGED take 8 bits, in 3 channels or in 1.
+  // ... and the type imdecode then asks of it: all but IMREAD_UNCHANGED take 8 bits (unless IMREAD_ANYDEPTH: the
+  // 16-bit decode), in 3 channels or in 1.
   if (job->flags != cv::IMREAD_UNCHANGED) {
-    depth = CV_8U;
+    if ((job->flags & cv::IMREAD_ANYDEPTH) == 0) depth = CV_8U;
     channels = (job->flags & cv::IMREAD_COLOR) != 0 ? 3 : 1;
   }
   job->image.create(static_cast<int>(height), static_cast<int>(width), CV_MAKETYPE(depth, channels));

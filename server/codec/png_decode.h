@@ -21,7 +21,8 @@ namespace imgproc {
 inline constexpr size_t kPngChunkMallocMax = size_t{4} << 20;
 
 // The image as cv::imdecode(bytes, flags) gives it, for flags IMREAD_COLOR, IMREAD_GRAYSCALE (each with
-// IMREAD_IGNORE_ORIENTATION: libpng never turns an image) or IMREAD_UNCHANGED: 8-bit BGR, 8-bit gray, or the
+// IMREAD_IGNORE_ORIENTATION: libpng never turns an image, and optionally IMREAD_ANYDEPTH: 16 bits kept) or
+// IMREAD_UNCHANGED: 8-bit BGR, 8-bit gray, or the
 // file's own channels (gray, BGR, BGRA; gray+alpha as BGRA; a tRNS as alpha) and depth (8 or 16 bits).
 // A PNG wider or taller than max_width x max_height, or one libpng cannot read, is INVALID_ARGUMENT with libpng's
 // reason; RESOURCE_EXHAUSTED when the image cannot be allocated.

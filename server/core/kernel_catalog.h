@@ -11,8 +11,9 @@
 namespace imgproc {
 
 struct BackendKernelInfo {
-  std::string backend;  // "cuda"
-  std::string notes;    // parameters that run on the CPU instead, results that differ from the CPU's
+  std::string backend;              // "cuda"
+  std::string notes;                // parameters that run on the CPU instead, results that differ from the CPU's
+  std::vector<std::string> depths;  // the pixel types the kernel takes ("uint8", "uint16", "float32")
 };
 
 void RecordBackendKernel(std::string op, BackendKernelInfo info);

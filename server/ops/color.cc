@@ -2,7 +2,9 @@
 #include "ops/color.h"
 
 #include <cmath>
+#include <memory>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "ops/interruptible_call.h"
 #include "ops/op_util.h"
@@ -39,6 +41,12 @@ absl::Status BindCvtColor(const OpArgs& args, StepBinder& b) {
   if (b.input().channels != conversion->in_channels) {
     return b.Unsupported(absl::StrCat(requested, " needs ", conversion->in_channels, " channel(s)"));
   }
+  // OpenCV's HSV and Lab conversions take 8-bit and float pixels only.
+  const bool hsv_or_lab = conversion->code == cv::COLOR_BGR2HSV || conversion->code == cv::COLOR_HSV2BGR ||
+                          conversion->code == cv::COLOR_BGR2Lab || conversion->code == cv::COLOR_Lab2BGR;
+  if (hsv_or_lab && b.input().depth == Depth::kU16) {
+    return b.Unsupported(absl::StrCat(requested, " takes uint8 or float32 pixels (OpenCV has no 16-bit HSV or Lab)"));
+  }
   b.output().channels = conversion->out_channels;
   const CvtColorParams params{conversion->code, conversion->out_channels};
   b.SetParams(params);
@@ -55,8 +63,9 @@ OpDefinition CvtColorDefinition() {
           {{"conversion", "enum CvtColor.Conversion",
             "BGR2GRAY, RGB2GRAY, GRAY2BGR, BGR2RGB, BGR2HSV, HSV2BGR, BGR2LAB, LAB2BGR, BGR2YCRCB, YCRCB2BGR, "
             "BGRA2BGR, BGR2BGRA",
-            "required", "uint8 HSV has hue in [0, 180)"}},
-          BindCvtColor};
+            "required", "uint8 HSV has hue in [0, 180); HSV and Lab not on uint16"}},
+          BindCvtColor,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(cvt_color, CvtColorDefinition());
 
@@ -72,9 +81,10 @@ absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst,
   }
   CpuPassContext part = ctx;
   part.pass_work = PixelChannels(ImageSpec{src.cols, src.rows, 3, Depth::kU8});
-  cv::Mat ycrcb, luma(src.size(), CV_8UC1);
-  IMGPROC_RETURN_IF_ERROR(FilterInStripes(
-      part, src, ycrcb, CV_8UC3, {}, [](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, cv::COLOR_BGR2YCrCb); }));
+  cv::Mat ycrcb, luma(src.size(), CV_MAKETYPE(src.depth(), 1));  // clahe also runs on uint16
+  IMGPROC_RETURN_IF_ERROR(
+      FilterInStripes(part, src, ycrcb, CV_MAKETYPE(src.depth(), 3), {},
+                      [](const cv::Mat& s, cv::Mat& d) { cv::cvtColor(s, d, cv::COLOR_BGR2YCrCb); }));
   IMGPROC_RETURN_IF_ERROR(ForEachStripe(part, src.size(), {}, [&](const cv::Rect& r) {
     cv::Mat y = luma(r);
     cv::extractChannel(ycrcb(r), y, 0);
@@ -91,7 +101,6 @@ absl::Status OnLuma(const CpuPassContext& ctx, const cv::Mat& src, cv::Mat& dst,
 }
 
 absl::Status BindEqualizeHist(const OpArgs&, StepBinder& b) {
-  IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
   b.SetParams(EqualizeHistParams{});
   b.SetCpuStriped([](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
@@ -101,13 +110,15 @@ absl::Status BindEqualizeHist(const OpArgs&, StepBinder& b) {
 }
 
 OpDefinition EqualizeHistDefinition() {
-  return {
-      "equalize_hist", "Histogram equalization; on 3-channel images of the luma (Y of YCrCb)", {}, BindEqualizeHist};
+  return {"equalize_hist",
+          "Histogram equalization; on 3-channel images of the luma (Y of YCrCb)",
+          {},
+          BindEqualizeHist,
+          {Depth::kU8}};  // cv::equalizeHist takes 8-bit images only
 }
 IMGPROC_REGISTER_OPERATION(equalize_hist, EqualizeHistDefinition());
 
 absl::Status BindClahe(const OpArgs& args, StepBinder& b) {
-  IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1, 3}));
   const double clip = args.Double("clip_limit", 2.0);
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "clip_limit", clip, 0, 1000));
@@ -131,7 +142,8 @@ OpDefinition ClaheDefinition() {
           {{"clip_limit", "double", "[0, 1000]", "2", ""},
            {"tiles_x", "int32", "[1, 64]", "8", "grid columns"},
            {"tiles_y", "int32", "[1, 64]", "tiles_x", "grid rows"}},
-          BindClahe};
+          BindClahe,
+          {Depth::kU8, Depth::kU16}};  // cv::CLAHE takes 8- and 16-bit images
 }
 IMGPROC_REGISTER_OPERATION(clahe, ClaheDefinition());
 
@@ -139,8 +151,26 @@ IMGPROC_REGISTER_OPERATION(clahe, ClaheDefinition());
 
 absl::Status BindGamma(const OpArgs& args, StepBinder& b) {
   const double gamma = args.Double("gamma");
-  IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "gamma", gamma, 0.01, 100));
+  if (b.input().depth == Depth::kU16) {
+    // cv::LUT indexes 8-bit pixels only: a 65536-entry table, applied row by row. 128 KiB, made once per request.
+    auto table = std::make_shared<std::vector<uint16_t>>(65536);
+    for (int i = 0; i < 65536; ++i) {
+      (*table)[i] = cv::saturate_cast<uint16_t>(65535.0 * std::pow(i / 65535.0, gamma));
+    }
+    b.SetParams(GammaParams{gamma, cv::Mat()});
+    b.SetCpuStriped([table](const cv::Mat& src, cv::Mat& dst, const CpuPassContext& ctx) {
+      return FilterInStripes(ctx, src, dst, src.type(), {}, [&table](const cv::Mat& s, cv::Mat& d) {
+        const int values = s.cols * s.channels();
+        for (int y = 0; y < s.rows; ++y) {
+          const uint16_t* in = s.ptr<uint16_t>(y);
+          uint16_t* out = d.ptr<uint16_t>(y);
+          for (int x = 0; x < values; ++x) out[x] = (*table)[in[x]];
+        }
+      });
+    });
+    return absl::OkStatus();
+  }
   cv::Mat lut(1, 256, CV_8U);
   for (int i = 0; i < 256; ++i) lut.at<uint8_t>(i) = cv::saturate_cast<uint8_t>(255.0 * std::pow(i / 255.0, gamma));
   b.SetParams(GammaParams{gamma, lut});
@@ -152,9 +182,10 @@ absl::Status BindGamma(const OpArgs& args, StepBinder& b) {
 
 OpDefinition GammaDefinition() {
   return {"gamma",
-          "out = 255 * (in / 255) ^ gamma through a lookup table",
+          "out = 255 * (in / 255) ^ gamma through a lookup table (uint16: 65535 * (in / 65535) ^ gamma)",
           {{"gamma", "double", "[0.01, 100]", "required", "< 1 brightens, > 1 darkens"}},
-          BindGamma};
+          BindGamma,
+          {Depth::kU8, Depth::kU16}};
 }
 IMGPROC_REGISTER_OPERATION(gamma, GammaDefinition());
 
@@ -177,8 +208,9 @@ OpDefinition BrightnessContrastDefinition() {
   return {"brightness_contrast",
           "out = saturate(alpha * in + beta)",
           {{"alpha", "double", "[-1e4, 1e4]", "1", "contrast (gain)"},
-           {"beta", "double", "[-1e6, 1e6]", "0", "brightness (offset)"}},
-          BindBrightnessContrast};
+           {"beta", "double", "[-1e6, 1e6]", "0", "brightness (offset), in the pixels' units (uint16: of 65535)"}},
+          BindBrightnessContrast,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(brightness_contrast, BrightnessContrastDefinition());
 
@@ -189,7 +221,9 @@ absl::Status BindNormalize(const OpArgs& args, StepBinder& b) {
   if (!mean.ok()) return mean.status();
   absl::StatusOr<cv::Scalar> stddev = ChannelValues(b, "std", args.Doubles("std"), 1.0);
   if (!stddev.ok()) return stddev.status();
-  const double scale = args.Double("scale", 1.0 / 255.0);
+  // The default maps the integer range onto [0, 1]: 1/255 for uint8, 1/65535 for uint16 (so a 16-bit decode of an
+  // 8-bit photo, v * 257, normalizes to the same values as the 8-bit one); float32 keeps 1/255 as before.
+  const double scale = args.Double("scale", b.input().depth == Depth::kU16 ? 1.0 / 65535.0 : 1.0 / 255.0);
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "scale", scale, -1e6, 1e6));
   // out = in * gain[c] + offset[c] with gain = scale / std, offset = -mean / std: one fused pass.
   cv::Scalar gain, offset;
@@ -222,8 +256,9 @@ OpDefinition NormalizeDefinition() {
           "out = (in * scale - mean[c]) / std[c] as float32, for ML input; channel order is the image's",
           {{"mean", "repeated double", "1 or one per channel", "0", ""},
            {"std", "repeated double", "1 or one per channel, non-zero", "1", ""},
-           {"scale", "double", "[-1e6, 1e6]", "1/255", "applied before mean and std"}},
-          BindNormalize};
+           {"scale", "double", "[-1e6, 1e6]", "1/255 (uint16: 1/65535)", "applied before mean and std"}},
+          BindNormalize,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(normalize, NormalizeDefinition());
 

@@ -20,7 +20,7 @@ struct ClaheParams {
 
 struct GammaParams {
   double gamma;
-  cv::Mat lut;  // 1x256 CV_8U: 255 * (i / 255) ^ gamma
+  cv::Mat lut;  // 1x256 CV_8U: 255 * (i / 255) ^ gamma; empty for uint16 input (a 65536-entry table on the CPU)
 };
 
 struct BrightnessContrastParams {

@@ -50,9 +50,9 @@ absl::Status BindGaussianBlur(const OpArgs& args, StepBinder& b) {
     if (src.depth() == CV_8U && min_side > kLargestKernelInStripes) {
       return GaussianBlurFixedPointInRows(ctx, src, dst, params);
     }
-    if (src.depth() == CV_8U) {
-      // OpenCV takes its bit-exact fixed-point path for 8-bit images only when given a whole image (a ROI gets
-      // the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too;
+    if (src.depth() == CV_8U || src.depth() == CV_16U) {
+      // OpenCV takes its bit-exact fixed-point path for 8- and 16-bit images only when given a whole image (a ROI
+      // gets the floating-point one), so each stripe is blurred as a copy with its neighbours, which are filtered too;
       // stripes of the usual duration are many halos wide for these kernels.
       const cv::Size halo(params.ksize.width / 2, params.ksize.height / 2);
       return FilterPaddedInStripes(ctx, src, dst, src.type(), {6 * std::max(halo.width, halo.height), true}, halo,
@@ -73,7 +73,8 @@ OpDefinition GaussianBlurDefinition() {
            {"sigma_x", "double", "[0, 1000]", "derived from the kernel size", ""},
            {"sigma_y", "double", "[0, 1000]", "sigma_x", ""},
            kFilterBorderParam},
-          BindGaussianBlur};
+          BindGaussianBlur,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(gaussian_blur, GaussianBlurDefinition());
 
@@ -104,7 +105,8 @@ OpDefinition BoxFilterDefinition() {
            {"kernel_height", "int32", "[1, 255]", "kernel_width", ""},
            {"unnormalized", "bool", "", "false", "sum instead of mean"},
            kFilterBorderParam},
-          BindBoxFilter};
+          BindBoxFilter,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(box_filter, BoxFilterDefinition());
 
@@ -115,7 +117,10 @@ absl::Status BindMedianBlur(const OpArgs& args, StepBinder& b) {
   b.SetWork(PixelChannels(b.input()) * k * k);
   IMGPROC_RETURN_IF_ERROR(CheckOddKernel(b, "kernel_size", k, 3, kMaxKernelSize));
   // cv::medianBlur: float images only with 3 or 5.
-  if (k > 5 && b.input().depth != Depth::kU8) return b.Invalid("kernel_size", "over 5 needs uint8 pixels");
+  if (k > 5 && b.input().depth != Depth::kU8) {
+    return b.Invalid("kernel_size", absl::StrCat("over 5 needs uint8 pixels (the input is ", DepthName(b.input().depth),
+                                                 ", for which OpenCV's median takes 3 or 5)"));
+  }
   b.SetParams(MedianBlurParams{k});
   // cv::medianBlur replicates the edges of the Mat it is given, whatever its parent: each stripe is filtered as a
   // copy with its neighbours, replicated where the image ends.
@@ -130,7 +135,8 @@ OpDefinition MedianBlurDefinition() {
   return {"median_blur",
           "Median of a square window (cv::medianBlur)",
           {{"kernel_size", "int32", "odd, [3, 255]; over 5 uint8 only", "required", ""}},
-          BindMedianBlur};
+          BindMedianBlur,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};  // cv::medianBlur: uint16 and float32 with kernel_size 3 or 5
 }
 IMGPROC_REGISTER_OPERATION(median_blur, MedianBlurDefinition());
 
@@ -211,7 +217,8 @@ OpDefinition BilateralFilterDefinition() {
            {"sigma_color", "double", "[1e-3, 1e4]", "required", ""},
            {"sigma_space", "double", "[1e-3, 1e4]", "required", ""},
            kFilterBorderParam},
-          BindBilateralFilter};
+          BindBilateralFilter,
+          {Depth::kU8, Depth::kF32}};  // cv::bilateralFilter: 8-bit and float images only
 }
 IMGPROC_REGISTER_OPERATION(bilateral_filter, BilateralFilterDefinition());
 
@@ -313,7 +320,6 @@ IMGPROC_REGISTER_OPERATION(laplacian, LaplacianDefinition());
 
 absl::Status BindCanny(const OpArgs& args, StepBinder& b) {
   const double t1 = args.Double("threshold1"), t2 = args.Double("threshold2");
-  IMGPROC_RETURN_IF_ERROR(b.RequireDepth(Depth::kU8));
   IMGPROC_RETURN_IF_ERROR(b.RequireChannels({1}));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "threshold1", t1, 0, 1e6));
   IMGPROC_RETURN_IF_ERROR(CheckInRange(b, "threshold2", t2, 0, 1e6));
@@ -336,7 +342,8 @@ OpDefinition CannyDefinition() {
            {"threshold2", "double", "[0, 1e6]", "0", "hysteresis high"},
            {"aperture_size", "int32", "3, 5, 7", "3", "Sobel aperture"},
            {"l2_gradient", "bool", "", "false", ""}},
-          BindCanny};
+          BindCanny,
+          {Depth::kU8}};
 }
 IMGPROC_REGISTER_OPERATION(canny, CannyDefinition());
 
@@ -503,7 +510,8 @@ OpDefinition MorphologyDefinition() {
            {"kernel_width", "int32", "[1, 255]", "3", ""},
            {"kernel_height", "int32", "[1, 255]", "kernel_width", ""},
            {"iterations", "int32", "[1, 100]", "1", ""}},
-          BindMorphology};
+          BindMorphology,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(morphology, MorphologyDefinition());
 

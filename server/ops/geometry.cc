@@ -86,7 +86,8 @@ OpDefinition ResizeDefinition() {
            {"scale", "double", "[1e-4, 1e4]", "0 (unset)", "factor for both sides, instead of width/height"},
            kInterpolationParam,
            {"keep_aspect", "bool", "", "false", "fit inside width x height keeping the aspect ratio"}},
-          BindResize};
+          BindResize,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(resize, ResizeDefinition());
 
@@ -128,7 +129,8 @@ OpDefinition CropDefinition() {
            {"y", "int32", "[0, height)", "0", "top row"},
            {"width", "int32", "[1, width - x]", "required", ""},
            {"height", "int32", "[1, height - y]", "required", ""}},
-          BindCrop};
+          BindCrop,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(crop, CropDefinition());
 
@@ -165,7 +167,8 @@ OpDefinition PadDefinition() {
            {"right", "int32", ">= 0", "0", ""},
            kBorderParam,
            {"value", "repeated double", "1 or one per channel", "0", "colour for BORDER_CONSTANT"}},
-          BindPad};
+          BindPad,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(pad, PadDefinition());
 
@@ -195,7 +198,8 @@ OpDefinition FlipDefinition() {
   return {"flip",
           "Mirror the image",
           {{"axis", "enum Flip.Axis", "HORIZONTAL, VERTICAL, BOTH", "HORIZONTAL", "HORIZONTAL mirrors left-right"}},
-          BindFlip};
+          BindFlip,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(flip, FlipDefinition());
 
@@ -491,15 +495,20 @@ std::vector<ParamInfo> WarpParamsInfo(const char* matrix_doc) {
 }
 
 OpDefinition WarpAffineDefinition() {
-  return {"warp_affine", "Affine transform (cv::warpAffine)", WarpParamsInfo("6 values, 2x3, non-singular"),
-          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 2, b); }};
+  return {"warp_affine",
+          "Affine transform (cv::warpAffine)",
+          WarpParamsInfo("6 values, 2x3, non-singular"),
+          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 2, b); },
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(warp_affine, WarpAffineDefinition());
 
 OpDefinition WarpPerspectiveDefinition() {
-  return {"warp_perspective", "Perspective transform (cv::warpPerspective)",
+  return {"warp_perspective",
+          "Perspective transform (cv::warpPerspective)",
           WarpParamsInfo("9 values, 3x3, non-singular"),
-          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 3, b); }};
+          [](const OpArgs& args, StepBinder& b) { return BindWarp(args, 3, b); },
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(warp_perspective, WarpPerspectiveDefinition());
 
@@ -577,7 +586,8 @@ OpDefinition RotateDefinition() {
            kBorderParam,
            {"border_value", "repeated double", "1 or one per channel", "0", ""},
            {"expand", "bool", "", "false", "grow the output to hold the whole rotated image"}},
-          BindRotate};
+          BindRotate,
+          {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
 IMGPROC_REGISTER_OPERATION(rotate, RotateDefinition());
 

@@ -32,9 +32,13 @@ absl::Status StepBinder::Unsupported(const std::string& reason) const {
                                                  op_.input.DebugString(), ")"));
 }
 
-absl::Status StepBinder::RequireDepth(Depth depth) const {
-  if (op_.input.depth == depth) return absl::OkStatus();
-  return Unsupported(absl::StrCat("needs ", DepthName(depth), " pixels"));
+absl::Status StepBinder::RequireDepth(const std::vector<Depth>& allowed) const {
+  std::vector<std::string> names;
+  for (Depth d : allowed) {
+    if (op_.input.depth == d) return absl::OkStatus();
+    names.push_back(DepthName(d));
+  }
+  return Unsupported(absl::StrCat("takes ", absl::StrJoin(names, " or "), " pixels"));
 }
 
 absl::Status StepBinder::RequireChannels(std::initializer_list<int> allowed) const {

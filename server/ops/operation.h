@@ -91,7 +91,10 @@ class StepBinder {
   absl::Status Invalid(const std::string& field, const std::string& reason) const;
   // INVALID_ARGUMENT naming the step, for conditions on the incoming image rather than a field.
   absl::Status Unsupported(const std::string& reason) const;
-  absl::Status RequireDepth(Depth depth) const;
+  // INVALID_ARGUMENT "operations[2].canny: takes uint8 pixels (input is 640x400x1 uint16)" unless the input's
+  // depth is one of `allowed`. BuildPlan checks each step against its definition's `depths` before Bind; Bind
+  // calls it for conditions of a parameter (median_blur over 5).
+  absl::Status RequireDepth(const std::vector<Depth>& allowed) const;
   absl::Status RequireChannels(std::initializer_list<int> allowed) const;
 
   // The work of one pass, in pixel-channel taps: pixels x channels x the kernel taps each output value reads, per
@@ -148,6 +151,10 @@ struct OpDefinition {
   std::vector<ParamInfo> params;
   // Validates the arguments against binder.input(), sets binder.output(), the bound parameters and the CPU kernel.
   std::function<absl::Status(const OpArgs& args, StepBinder& binder)> bind;
+  // The pixel types its CPU kernel takes (16-bit images, issue 30): a chain that hands it another is refused naming
+  // the step, before Bind; ServerInfo lists them. Most operations take uint8 and float32 and state uint16 where
+  // OpenCV's CPU function runs on CV_16U.
+  std::vector<Depth> depths = {Depth::kU8, Depth::kF32};
 };
 
 class OpRegistry {

@@ -13,6 +13,7 @@ namespace imgproc {
 struct ImageRequest {
   absl::string_view image;  // the encoded input; not owned, and only read while the plan is built
   DecodeMode decode_mode = DecodeMode::kColor;
+  Depth decode_depth = Depth::kU8;  // kU16: the 16-bit decode (16-bit images, issue 30)
   std::vector<OpCall> operations;
   OutputSpec output;
   bool ignore_exif_orientation = false;  // true: the stored pixel order, whatever EXIF says

@@ -26,7 +26,8 @@ namespace {
 // message names the step after which the image last grew past it, since that is the one to change.
 absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
   const bool raw = plan.output.format == OutputFormat::kRaw;
-  const double value_bytes = raw && plan.output.raw_depth == Depth::kF32 ? 4 : 1;
+  // Encoded answers are at most the chain's values (a 16-bit PNG or TIFF holds 2 bytes a value).
+  const double value_bytes = DepthBytes(raw ? plan.output.raw_depth : plan.result.depth);
   auto bytes = [&](const ImageSpec& spec) { return PixelChannels(spec) * value_bytes; };
   const double answer = bytes(plan.result) + static_cast<double>(plan.metadata.bytes());
   if (answer <= static_cast<double>(limits.max_output_bytes)) return absl::OkStatus();
@@ -41,7 +42,7 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
   }
   return absl::ResourceExhaustedError(
       absl::StrCat("the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
-                   raw ? absl::StrCat(" as raw ", value_bytes == 4 ? "float32" : "uint8") : std::string(" encoded"),
+                   raw ? absl::StrCat(" as raw ", DepthName(plan.output.raw_depth)) : std::string(" encoded"),
                    plan.metadata.empty() ? "" : absl::StrCat(", ", plan.metadata.bytes(), " bytes of it metadata"),
                    "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
                    " makes it that large"));
@@ -123,7 +124,7 @@ absl::StatusOr<std::optional<ShrinkOnLoad>> PlanShrinkOnLoad(const ImageRequest&
   if (factor == 1) return std::nullopt;
   ShrinkOnLoad shrink;
   shrink.factor = factor;
-  shrink.decoded = DecodedSpec(plan.header, plan.decode_mode, factor);
+  shrink.decoded = DecodedSpec(plan.header, plan.decode_mode, factor, plan.decoded.depth);
   shrink.oriented = Oriented(shrink.decoded, plan.orientation);
   OpArgs rest;
   rest.Set("width", int64_t{target.width}).Set("height", int64_t{target.height});
@@ -220,7 +221,9 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
     if (source.icc != nullptr) decision.sha256 = Sha256Hex(*source.icc);
     return decision;
   }
-  ColorTransformCache::Lookup lookup = ColorTransformCache::Shared().Get(source);
+  // The 16-bit decode converts its pixels at 16 bits (lcms2's TYPE_*_16), a transform cached apart.
+  ColorTransformCache::Lookup lookup =
+      ColorTransformCache::Shared().Get(source, /*sixteen_bit=*/request.decode_depth == Depth::kU16);
   decision.sha256 = lookup.sha256;
   if (!lookup.transform.ok()) return invalid(std::string(lookup.transform.status().message()));
   const std::shared_ptr<const ColorTransform>& transform = *lookup.transform;
@@ -260,6 +263,10 @@ absl::StatusOr<ColorDecision> DecideColor(const ImageRequest& request, const Ima
 absl::Status ChooseEmbeddedProfile(const ImageRequest& request, const ImageLimits& limits, Plan& plan) {
   const bool wanted = plan.output.metadata.keep_icc_profile || request.color_policy == ColorPolicy::kKeep;
   if (!wanted || plan.output.format == OutputFormat::kRaw) return absl::OkStatus();
+  if (!MetadataSupportOf(plan.output.format).icc_profile) {
+    if (plan.color.pixels_profile) plan.metadata.not_kept.push_back("icc profile: the answer's format carries none");
+    return absl::OkStatus();
+  }
   switch (plan.color.action) {
     case ColorAction::kNone: return absl::OkStatus();
     case ColorAction::kIgnored:
@@ -305,7 +312,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
     return absl::InvalidArgumentError(
         absl::StrCat("strict_decode: ", plan.partial_decode, "; without strict_decode it is decoded in part"));
   }
-  plan.decoded = DecodedSpec(plan.header, plan.decode_mode);
+  plan.decoded = DecodedSpec(plan.header, plan.decode_mode, 1, request.decode_depth);
   plan.orientation = request.ignore_exif_orientation ? 1 : plan.header.exif_orientation;
   plan.oriented = Oriented(plan.decoded, plan.orientation);
 
@@ -320,6 +327,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
           "]: ", op.name.empty() ? "no operation set" : absl::StrCat("unknown operation '", op.name, "'")));
     }
     StepBinder binder(i, def->name, current, limits);
+    IMGPROC_RETURN_IF_ERROR(binder.RequireDepth(def->depths));
     IMGPROC_RETURN_IF_ERROR(def->bind(op.args, binder));
     plan.steps.push_back(binder.Take());
     const BoundOp& step = plan.steps.back();
@@ -334,9 +342,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
     current = step.output;
   }
   plan.result = current;
-  auto bytes = [](const ImageSpec& spec) {
-    return static_cast<int64_t>(PixelChannels(spec)) * (spec.depth == Depth::kF32 ? 4 : 1);
-  };
+  auto bytes = [](const ImageSpec& spec) { return static_cast<int64_t>(PixelChannels(spec)) * DepthBytes(spec.depth); };
   plan.peak_pixel_bytes = bytes(plan.decoded) + (plan.orientation != 1 ? bytes(plan.oriented) : 0);
   for (const BoundOp& step : plan.steps) {
     plan.peak_pixel_bytes = std::max(plan.peak_pixel_bytes, bytes(step.input) + bytes(step.output));

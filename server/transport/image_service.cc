@@ -33,7 +33,9 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_width(result.image.spec.width);
   response->set_height(result.image.spec.height);
   response->set_channels(result.image.spec.channels);
-  response->set_dtype(result.image.spec.depth == Depth::kF32 ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8);
+  response->set_dtype(result.image.spec.depth == Depth::kF32   ? pb::DTYPE_FLOAT32
+                      : result.image.spec.depth == Depth::kU16 ? pb::DTYPE_UINT16
+                                                               : pb::DTYPE_UINT8);
   response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
   response->set_encode_backend(result.encode_backend);

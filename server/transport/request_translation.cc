@@ -102,9 +102,15 @@ OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
       if (spec.heic().has_speed()) out.speed = spec.heic().speed();
       out.chroma = TranslateChroma(spec.heic().chroma_subsampling());
       break;
+    case pb::OutputSpec::kTiff:
+      out.format = OutputFormat::kTiff;
+      out.tiff_deflate = spec.tiff().compression() != pb::TiffOutput::TIFF_COMPRESSION_NONE;
+      break;
     case pb::OutputSpec::kRaw:
       out.format = OutputFormat::kRaw;
-      out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32 ? Depth::kF32 : Depth::kU8;
+      out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32  ? Depth::kF32
+                      : spec.raw().dtype() == pb::DTYPE_UINT16 ? Depth::kU16
+                                                               : Depth::kU8;
       out.raw_layout = spec.raw().layout() == pb::LAYOUT_CHW ? Layout::kChw : Layout::kHwc;
       break;
     default:
@@ -171,6 +177,7 @@ absl::StatusOr<ImageRequest> TranslateRequest(const pb::ProcessRequest& request,
   ImageRequest out;
   out.image = request.image();
   out.decode_mode = TranslateDecodeMode(request.decode_mode());
+  out.decode_depth = request.decode_depth() == pb::SAMPLE_DEPTH_16 ? Depth::kU16 : Depth::kU8;
   out.operations.reserve(request.operations_size());
   for (int i = 0; i < request.operations_size(); ++i) {
     const pb::Operation& operation = request.operations(i);

@@ -43,7 +43,7 @@ void AddOutputFormatOptions(pb::ServerInfo& info) {
   AddOption(jpeg, "optimize", "bool", "", "false", "Huffman tables computed for the image: smaller, same pixels");
   pb::OutputFormatInfo* png = info.add_output_format_options();
   png->set_format("png");
-  png->set_encoder("libpng through OpenCV on the CPU (both backends)");
+  png->set_encoder("libpng through OpenCV on the CPU (both backends); 16-bit from a uint16 chain");
   AddOption(png, "compression_level", "int32", "[0, 9]", "3", "zlib's level");
   pb::OutputFormatInfo* webp = info.add_output_format_options();
   webp->set_format("webp");
@@ -69,10 +69,16 @@ void AddOutputFormatOptions(pb::ServerInfo& info) {
             "8 superfast, 9 ultrafast");
   AddOption(heic, "chroma_subsampling", "ChromaSubsampling", kChroma, "CHROMA_SUBSAMPLING_DEFAULT (4:2:0)",
             "YCbCr 4:2:0, 4:2:2 or 4:4:4; gray images are stored as colour; alpha kept as an auxiliary image");
+  pb::OutputFormatInfo* tiff = info.add_output_format_options();
+  tiff->set_format("tiff");
+  tiff->set_encoder("libtiff through OpenCV on the CPU (both backends); 8- or 16-bit as the chain; no metadata");
+  AddOption(tiff, "compression", "TiffOutput.Compression", "TIFF_COMPRESSION_DEFLATE, TIFF_COMPRESSION_NONE",
+            "TIFF_COMPRESSION_DEFLATE", "deflate (zlib, horizontal predictor) or none; lossless either way");
   pb::OutputFormatInfo* raw = info.add_output_format_options();
   raw->set_format("raw");
   raw->set_encoder("none: the pixels (a GPU server converts and lays them out on the GPU)");
-  AddOption(raw, "dtype", "DType", "DTYPE_UINT8, DTYPE_FLOAT32", "DTYPE_UINT8", "uint8 rounds and saturates");
+  AddOption(raw, "dtype", "DType", "DTYPE_UINT8, DTYPE_FLOAT32, DTYPE_UINT16", "DTYPE_UINT8",
+            "uint8 from uint16 is round(v / 257), from float32 rounds and saturates; uint16 from uint8 is v * 257");
   AddOption(raw, "layout", "Layout", "LAYOUT_HWC, LAYOUT_CHW", "LAYOUT_HWC", "interleaved or planar");
 }
 
@@ -125,18 +131,23 @@ pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& li
       param->set_default_value(p.default_value);
       param->set_description(p.description);
     }
+    for (Depth d : def->depths) op->add_depths(DepthName(d));
     op->add_backends("cpu");
     op->set_cuda_notes("no CUDA kernel in this build: runs on the CPU of a GPU server");
     for (const BackendKernelInfo& kernel : BackendKernelsFor(def->name)) {
       op->add_backends(kernel.backend);
-      if (kernel.backend == "cuda") op->set_cuda_notes(kernel.notes);
+      if (kernel.backend == "cuda") {
+        op->set_cuda_notes(kernel.notes);
+        for (const std::string& d : kernel.depths) op->add_cuda_depths(d);
+      }
     }
   }
   for (const char* f : {"jpeg", "png", "webp", "tiff", "bmp", "gif", "heic", "heif", "avif"}) info.add_input_formats(f);
-  for (const char* f : {"jpeg", "png", "webp", "avif", "heic", "raw"}) info.add_output_formats(f);
+  for (const char* f : {"jpeg", "png", "webp", "avif", "heic", "tiff", "raw"}) info.add_output_formats(f);
   for (const auto& [name, format] : {std::pair{"jpeg", OutputFormat::kJpeg}, std::pair{"png", OutputFormat::kPng},
                                      std::pair{"webp", OutputFormat::kWebp}, std::pair{"avif", OutputFormat::kAvif},
-                                     std::pair{"heic", OutputFormat::kHeic}, std::pair{"raw", OutputFormat::kRaw}}) {
+                                     std::pair{"heic", OutputFormat::kHeic}, std::pair{"tiff", OutputFormat::kTiff},
+                                     std::pair{"raw", OutputFormat::kRaw}}) {
     const MetadataKinds can = MetadataSupportOf(format);
     pb::FormatMetadata* m = info.add_output_format_metadata();
     m->set_format(name);

@@ -311,8 +311,9 @@ std::string PngWithProfile(const cv::Mat& pixels, const std::string& profile) {
     throw std::runtime_error("libpng could not write a test PNG");
   }
   png_set_write_fn(png, &bytes, AppendToString, NoFlush);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(pixels.cols), static_cast<png_uint_32>(pixels.rows), 8,
-               pixels.channels() == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+  const bool sixteen = pixels.depth() == CV_16U;
+  png_set_IHDR(png, info, static_cast<png_uint_32>(pixels.cols), static_cast<png_uint_32>(pixels.rows),
+               sixteen ? 16 : 8, pixels.channels() == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (!profile.empty()) {
     png_set_iCCP(png, info, "icc", PNG_COMPRESSION_TYPE_BASE, reinterpret_cast<png_const_bytep>(profile.data()),
@@ -320,6 +321,7 @@ std::string PngWithProfile(const cv::Mat& pixels, const std::string& profile) {
   }
   png_write_info(png, info);
   if (pixels.channels() == 3) png_set_bgr(png);
+  if (sixteen) png_set_swap(png);  // PNG stores 16-bit samples big-endian; the host is little-endian
   for (int y = 0; y < pixels.rows; ++y) png_write_row(png, pixels.ptr(y));
   png_write_end(png, info);
   png_destroy_write_struct(&png, &info);

@@ -40,7 +40,7 @@ cv::Mat LcmsToSrgb(const cv::Mat& pixels, const TestProfile& profile);
 
 // The image with `profile` embedded: JPEG (APP2 ICC_PROFILE segments, split as libjpeg-turbo's
 // jpeg_write_icc_profile splits; CMYK ink written inverted with Adobe's marker, as Photoshop does), PNG (iCCP),
-// WebP (lossless, ICCP chunk through libwebpmux), TIFF (tag 34675).
+// WebP (lossless, ICCP chunk through libwebpmux), TIFF (tag 34675). PNG also takes CV_16U pixels (a 16-bit PNG).
 std::string JpegWithProfile(const cv::Mat& pixels, const std::string& profile, int quality = 95);
 std::string PngWithProfile(const cv::Mat& pixels, const std::string& profile);
 std::string WebpWithProfile(const cv::Mat& pixels, const std::string& profile);

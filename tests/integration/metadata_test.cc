@@ -284,7 +284,7 @@ TEST_F(MetadataTest, RawAnswersRefuseAPolicyThatKeepsAnythingAndServerInfoSaysWh
                       (format.xmp() ? "xmp" : ""));
   }
   EXPECT_EQ(carried, (std::vector<std::string>{"jpeg:icc,exif,xmp", "png:icc,exif,xmp", "webp:icc,exif,xmp",
-                                               "avif:icc,xmp", "heic:icc,exif,xmp", "raw:"}));
+                                               "avif:icc,xmp", "heic:icc,exif,xmp", "tiff:", "raw:"}));
 }
 
 // --max_output_bytes bounds the answer with its metadata: a 431,756-byte profile does not fit in 1,400,000 bytes

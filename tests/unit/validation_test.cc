@@ -56,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "operations { cvt_color { conversion: BGR2GRAY } } operations { cvt_color { conversion: BGR2HSV } }",
                   "operations[1].cvt_color: BGR2HSV needs 3 channel(s)"},
         ErrorCase{"depth_tracked", "operations { normalize {} } operations { canny {} }",
-                  "operations[1].canny: needs uint8 pixels"},
+                  "operations[1].canny: takes uint8 pixels"},
         ErrorCase{
             "size_tracked",
             "operations { resize { width: 50 height: 50 } } operations { crop { x: 10 y: 10 width: 60 height: 5 } }",
@@ -84,7 +84,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_WRAP } }",
                   "operations[0].box_filter.border: BORDER_WRAP is not supported"},
         ErrorCase{"cvt_unspecified", "operations { cvt_color {} }", "operations[0].cvt_color.conversion: is required"},
-        ErrorCase{"jpeg_of_float", "operations { normalize {} }", "output (default JPEG): needs uint8 pixels"},
+        ErrorCase{"jpeg_of_float", "operations { normalize {} }",
+                  "output (default JPEG): needs uint8 or uint16 pixels"},
         ErrorCase{"jpeg_quality", "output { jpeg { quality: 0 } }", "output.jpeg.quality: must be in [1, 100]"},
         ErrorCase{"png_level", "output { png { compression_level: 10 } }",
                   "output.png.compression_level: must be in [0, 9]"}),

@@ -18,8 +18,10 @@ NamedRegistry<CudaKernel>& Kernels() {
 bool CudaKernelRegistry::Register(CudaKernel kernel) {
   const std::string op = kernel.op;
   const std::string notes = kernel.notes;
+  std::vector<std::string> depths;
+  for (Depth d : kernel.depths) depths.push_back(DepthName(d));
   Kernels().Add(op, std::move(kernel));  // ends the program on a second kernel for `op`
-  RecordBackendKernel(op, {"cuda", notes});
+  RecordBackendKernel(op, {"cuda", notes, std::move(depths)});
   return true;
 }
 

@@ -4,6 +4,7 @@
 // An operation without a kernel here, or whose kernel does not accept a binding, runs its CPU kernel between a
 // download and an upload, and the response lists it in cpu_fallback_operations.
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <opencv2/core/cuda.hpp>
@@ -48,7 +49,8 @@ struct CudaOpContext {
 
 struct CudaKernel {
   std::string op;
-  std::string notes;  // for GetServerInfo: what runs on the CPU instead, what differs from the CPU's result
+  std::string notes;          // for GetServerInfo: what runs on the CPU instead, what differs from the CPU's result
+  std::vector<Depth> depths;  // the pixel types it takes (16-bit images, issue 30); others run on the CPU
   // Whether the kernel computes this binding (OpenCV's CUDA functions take fewer types and sizes than the CPU's).
   std::function<bool(const BoundOp& step)> accepts;
   // Pass `pass` of the step (0 .. step.passes - 1). Throws cv::Exception, as OpenCV does.
@@ -67,15 +69,20 @@ class CudaKernelRegistry {
   static absl::Status CheckEveryKernelHasAnOperation();
 };
 
-// Registers the kernel of operation `op`, whose Bind stored a `Params`. `accepts` may be null (every binding).
+// Registers the kernel of operation `op`, whose Bind stored a `Params`. `accepts` may be null (every binding of
+// an input in `depths`). `depths`: the pixel types its OpenCV CUDA or NPP calls take; uint16 is declared only where
+// they do (the rest decline it and the step runs on the CPU, listed in cpu_fallback_operations).
 template <typename Params>
 bool RegisterCudaKernel(std::string op, std::string notes, bool (*accepts)(const Params&, const ImageSpec& input),
                         void (*run)(const Params&, int pass, const cv::cuda::GpuMat& in, cv::cuda::GpuMat& out,
-                                    CudaOpContext& ctx)) {
+                                    CudaOpContext& ctx),
+                        std::vector<Depth> depths = {Depth::kU8, Depth::kF32}) {
   CudaKernel kernel;
   kernel.op = std::move(op);
   kernel.notes = std::move(notes);
-  kernel.accepts = [accepts](const BoundOp& step) {
+  kernel.depths = depths;
+  kernel.accepts = [accepts, depths](const BoundOp& step) {
+    if (std::find(depths.begin(), depths.end(), step.input.depth) == depths.end()) return false;
     const Params* params = step.params_as<Params>();
     // Parameters of another type are a programming error that `run` reports, rather than a silent CPU fallback.
     return params == nullptr || accepts == nullptr || accepts(*params, step.input);

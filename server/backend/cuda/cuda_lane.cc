@@ -232,7 +232,10 @@ class CudaLane final : public ExecutionLane {
       cudaStreamWaitEvent(raw_stream_, staged->image().batch().done(), 0);
       return view;
     }
-    if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4) {
+    // nvJPEG decodes 8-bit samples only: the 16-bit decode of a JPEG is the CPU decoder's, scaled by 257 there
+    // (codec.h), and uploaded; the simplest correct choice.
+    if (jpeg_decoder_ != nullptr && plan.header.format == ImageFormat::kJpeg && plan.decoded.channels != 4 &&
+        plan.decoded.depth == Depth::kU8) {
       const Clock::time_point t = Clock::now();
       // A gray answer from a colour JPEG in an RGB profile: decoded in colour, converted, then made gray (RunChain),
       // as the CPU decoder does.
@@ -332,7 +335,9 @@ class CudaLane final : public ExecutionLane {
   absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
     const OutputSpec& spec = plan.output;
     const bool jpeg = spec.format == OutputFormat::kJpeg;
-    if (jpeg && jpeg_encoder_ != nullptr) {
+    // A uint16 chain's JPEG answer is round(v / 257), made by the CPU encoder path (Encode): the simplest correct
+    // choice, nvJPEG taking 8-bit input only.
+    if (jpeg && jpeg_encoder_ != nullptr && image.depth() == CV_8U) {
       const Clock::time_point t = Clock::now();
       const cv::cuda::GpuMat* source = &image;
       if (image.channels() == 4) {  // JPEG has no alpha: store the three colour channels, as the CPU encoder does
@@ -378,11 +383,16 @@ class CudaLane final : public ExecutionLane {
 
   // Raw pixels: dtype conversion and CHW planes on the GPU, then one copy into the answer's bytes.
   absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec, EncodedImage& out) {
-    const int depth = spec.raw_depth == Depth::kF32 ? CV_32F : CV_8U;
+    const int depth = CvDepth(spec.raw_depth);
     const int channels = image.channels();
     cv::cuda::GpuMat converted = image;
     if (image.depth() != depth) {
-      image.convertTo(scratch_[0], depth, *stream_);  // uint8 rounds and saturates, as on the CPU
+      // As ToDepth on the CPU: uint8 <-> uint16 scale by 257 (uint8 rounds), float32 keeps the values, integer
+      // types from float32 round and saturate.
+      const double scale = image.depth() == CV_8U && depth == CV_16U   ? 257.0
+                           : image.depth() == CV_16U && depth == CV_8U ? 1.0 / 257.0
+                                                                       : 1.0;
+      image.convertTo(scratch_[0], depth, scale, 0.0, *stream_);
       converted = scratch_[0];
     }
     cv::cuda::GpuMat packed;  // tight rows, planes one after the other for CHW
@@ -398,7 +408,7 @@ class CudaLane final : public ExecutionLane {
     }
     out.format = "raw";
     out.layout = spec.raw_layout;
-    out.spec = ImageSpec{image.cols, image.rows, channels, depth == CV_32F ? Depth::kF32 : Depth::kU8};
+    out.spec = ImageSpec{image.cols, image.rows, channels, spec.raw_depth};
     out.bytes.resize(size_t(packed.rows) * packed.cols * packed.elemSize());
     cv::Mat destination(packed.rows, packed.cols, packed.type(), out.bytes.data());
     packed.download(destination, *stream_);

@@ -54,7 +54,8 @@ class JpegDecodeStage final : public FrontStage {
     // One output format per nvJPEG batch: colour. Grayscale requests and 1- or 4-component JPEGs are few
     // and decode in the lanes.
     if (classifier_ == nullptr || plan.header.format != ImageFormat::kJpeg || plan.header.channels != 3 ||
-        plan.decode_mode != DecodeMode::kColor || plan.decoded.pixels() < min_pixels_) {
+        plan.decode_mode != DecodeMode::kColor || plan.decoded.depth != Depth::kU8 ||  // nvJPEG: 8 bits only
+        plan.decoded.pixels() < min_pixels_) {
       return false;
     }
     // Progressive: the engine refuses them, the stage's own threads decode them if it has any.

@@ -59,15 +59,18 @@ const bool kGamma = RegisterCudaKernel<GammaParams>(
 void BrightnessContrast(const BrightnessContrastParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   src.convertTo(dst, src.type(), p.alpha, p.beta, ctx.stream);
 }
-const bool kBrightnessContrast =
-    RegisterCudaKernel<BrightnessContrastParams>("brightness_contrast", "", nullptr, BrightnessContrast);
+const bool kBrightnessContrast = RegisterCudaKernel<BrightnessContrastParams>(
+    "brightness_contrast", "", nullptr, BrightnessContrast,
+    {Depth::kU8, Depth::kU16, Depth::kF32});  // GpuMat::convertTo saturates every type
 
 void Normalize(const NormalizeParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   src.convertTo(ctx.scratch[0], CV_MAKETYPE(CV_32F, src.channels()), ctx.stream);
   cv::cuda::multiply(ctx.scratch[0], p.gain, ctx.scratch[1], 1, -1, ctx.stream);
   cv::cuda::add(ctx.scratch[1], p.offset, dst, cv::noArray(), -1, ctx.stream);
 }
-const bool kNormalize = RegisterCudaKernel<NormalizeParams>("normalize", "", nullptr, Normalize);
+// convertTo to float32 takes any integer type; the gain already holds the uint16 scale (ops/color.cc).
+const bool kNormalize =
+    RegisterCudaKernel<NormalizeParams>("normalize", "", nullptr, Normalize, {Depth::kU8, Depth::kU16, Depth::kF32});
 
 }  // namespace
 }  // namespace imgproc

@@ -27,14 +27,15 @@ void Resize(const ResizeParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpCo
 const bool kResize = RegisterCudaKernel<ResizeParams>(
     "resize",
     "CUBIC uses OpenCV CUDA's bicubic kernel (a = -0.5; the CPU's is a = -0.75): values differ by a few levels",
-    nullptr, Resize);
+    nullptr, Resize, {Depth::kU8, Depth::kU16, Depth::kF32});  // cv::cuda::resize and warpAffine take CV_16U
 
 // A copy, not a view: the next step must never write into memory it reads.
 void Crop(const CropParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   src(p.roi).copyTo(dst, ctx.stream);
 }
-const bool kCrop = RegisterCudaKernel<CropParams>("crop", "", nullptr, Crop);
+const bool kCrop = RegisterCudaKernel<CropParams>("crop", "", nullptr, Crop, {Depth::kU8, Depth::kU16, Depth::kF32});
 
+// Pad declares uint8 and float32 only: OpenCV CUDA documents copyMakeBorder for fewer types than it builds.
 void Pad(const PadParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   cv::cuda::copyMakeBorder(src, dst, p.top, p.bottom, p.left, p.right, p.border, p.fill, ctx.stream);
 }
@@ -43,7 +44,7 @@ const bool kPad = RegisterCudaKernel<PadParams>("pad", "", nullptr, Pad);
 void Flip(const FlipParams& p, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
   cv::cuda::flip(src, dst, p.code, ctx.stream);
 }
-const bool kFlip = RegisterCudaKernel<FlipParams>("flip", "", nullptr, Flip);
+const bool kFlip = RegisterCudaKernel<FlipParams>("flip", "", nullptr, Flip, {Depth::kU8, Depth::kU16, Depth::kF32});
 
 // rotate's quarter turns are bound as a nearest-neighbour warp of integer mapping: exact on the GPU too.
 void Warp(const WarpParams& w, int, const GpuMat& src, GpuMat& dst, CudaOpContext& ctx) {
@@ -54,9 +55,12 @@ void Warp(const WarpParams& w, int, const GpuMat& src, GpuMat& dst, CudaOpContex
   }
 }
 constexpr const char* kCubicNote = "CUBIC: bicubic a = -0.5 on the GPU, -0.75 on the CPU";
-const bool kWarpAffine = RegisterCudaKernel<WarpParams>("warp_affine", kCubicNote, nullptr, Warp);
-const bool kWarpPerspective = RegisterCudaKernel<WarpParams>("warp_perspective", kCubicNote, nullptr, Warp);
-const bool kRotate = RegisterCudaKernel<WarpParams>("rotate", "", nullptr, Warp);
+// cv::cuda::warpAffine and warpPerspective take CV_8U, CV_16U and CV_32F.
+constexpr std::initializer_list<Depth> kWarpDepths = {Depth::kU8, Depth::kU16, Depth::kF32};
+const bool kWarpAffine = RegisterCudaKernel<WarpParams>("warp_affine", kCubicNote, nullptr, Warp, kWarpDepths);
+const bool kWarpPerspective =
+    RegisterCudaKernel<WarpParams>("warp_perspective", kCubicNote, nullptr, Warp, kWarpDepths);
+const bool kRotate = RegisterCudaKernel<WarpParams>("rotate", "", nullptr, Warp, kWarpDepths);
 
 }  // namespace
 }  // namespace imgproc
