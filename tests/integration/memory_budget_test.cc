@@ -56,9 +56,10 @@ double StatusMegabytes(pid_t pid, const std::string& field) {
   return -1;
 }
 
+// The start line that states the memory limit, from its message on (the log line's timestamp and level before it).
 std::string MemoryLine(const ServerProcess& server) {
   for (const std::string& line : server.start_lines()) {
-    if (line.rfind("imgproc memory limit ", 0) == 0) return line;
+    if (const size_t at = line.find("imgproc memory limit "); at != std::string::npos) return line.substr(at);
   }
   return "";
 }
