@@ -60,8 +60,8 @@ DeviceDescription CpuDeviceDescription(int index, int count) {
   cpu.description = absl::StrCat("OpenCV ", CV_VERSION, " on ", std::thread::hardware_concurrency(), " CPU threads");
   cpu.codecs =
       "libjpeg-turbo (JPEG in BGR), libpng and libtiff (called directly, with limits), OpenCV's codecs (WebP, BMP), "
-      "giflib, libheif (HEIC, with libde265), libavif (AVIF in with dav1d, out with libaom); JPEG and WebP shrink on "
-      "load; colour profiles to sRGB by lcms2";
+      "giflib, libheif (HEIC in with libde265, out with x265), libavif (AVIF in with dav1d, out with libaom); JPEG and "
+      "WebP shrink on load; colour profiles to sRGB by lcms2";
   return cpu;
 }
 
