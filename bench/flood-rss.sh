@@ -34,7 +34,7 @@ for _ in $(seq 300); do grep -q "listening on" "$out/server.log" && break; sleep
 port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$out/server.log" | head -n 1)
 idle_kb=$(awk '/VmRSS/ {print $2}' /proc/$server_pid/status)
 "$build_dir/client/imgproc-load" --target=127.0.0.1:$port --input="$out/flood.bmp" --ops="resize width=256 height=256" \
-    --output_format=jpeg --concurrency="$concurrency" --connections=8 --duration="${duration}s" --timeout=60s \
+    --format=jpeg --concurrency="$concurrency" --connections=8 --duration="${duration}s" --timeout=60s \
     --progress=false > "$out/load.txt" 2>&1 || true
 cp "$out/load.txt" /tmp/flood-load.txt
 peak_kb=$(awk '/VmHWM/ {print $2}' /proc/$server_pid/status)

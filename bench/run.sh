@@ -112,16 +112,16 @@ fi
 
 # W5 is W1 sent over ProcessStream (one stream per worker): the in-process rows of W1 stand for it.
 declare -A input ops fmt
-input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--output_format=jpeg --quality=90"
-input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter diameter=9 sigma_color=75 sigma_space=75"; fmt[W2]="--output_format=jpeg --quality=90"
-input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--output_format=raw --dtype=float32 --layout=chw"
-input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--output_format=jpeg --quality=85"
-input[W8]="$heic";                                ops[W8]="resize width=400 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W8]="--output_format=jpeg --quality=90"
+input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--format=jpeg --quality=90"
+input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter diameter=9 sigma_color=75 sigma_space=75"; fmt[W2]="--format=jpeg --quality=90"
+input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--format=raw --dtype=float32 --layout=chw"
+input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--format=jpeg --quality=85"
+input[W8]="$heic";                                ops[W8]="resize width=400 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W8]="--format=jpeg --quality=90"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
 input[W6]="$wide_gamut";                          ops[W6]="${ops[W1]}"; fmt[W6]="${fmt[W1]}"
 # W7: JPEG to an AVIF thumbnail (issue 30) at the server's defaults (quality 60, speed 8); libvips's row is
 # `vips thumbnail` to AVIF through libheif's libaom at the same quality and speed (bench/vips_peer.cc).
-input[W7]="$photos/nature";                       ops[W7]="resize width=320 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W7]="--output_format=avif"
+input[W7]="$photos/nature";                       ops[W7]="resize width=320 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W7]="--format=avif"
 
 # The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
 cuda_usable() {
@@ -154,7 +154,7 @@ load() {  # load OUT_JSON WORKLOAD CONCURRENCY CONNECTIONS VERIFY_FRACTION [more
   # shellcheck disable=SC2086  # fmt holds several flags on purpose
   "$bin/client/imgproc-load" --target="127.0.0.1:$port" --metrics="$metrics" --input="${input[$w]}" \
       --ops="${ops[$w]}" ${fmt[$w]} --concurrency="$c" --connections="$connections" --verify_fraction="$verify" \
-      --warmup="$warmup" --duration="${duration}s" --timeout=120s --format=json --progress=false "$@" > "$json"
+      --warmup="$warmup" --duration="${duration}s" --timeout=120s --report_format=json --progress=false "$@" > "$json"
   summarize "$json"
 }
 summarize() { echo "bench: $(python3 bench/report.py --line "$1")" >&2; }

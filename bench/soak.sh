@@ -44,7 +44,7 @@ echo "soak: $(head -n 1 "$out/server.log")"
 
 # W1's chain: thumbnails of the nature photos.
 common=(--target="127.0.0.1:$port" --input="$photos" --ops="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"
-        --output_format=jpeg --quality=90 --timeout=60s --format=json --progress=false)
+        --format=jpeg --quality=90 --timeout=60s --report_format=json --progress=false)
 if [ "$backend" = cuda ]; then concurrency=256 connections=8; else concurrency=$((2 * $(nproc))) connections=2; fi
 "$load_bin" "${common[@]}" --concurrency="$concurrency" --connections="$connections" --warmup=3s --duration=10s \
     --verify_fraction=0.05 > "$out/saturation.json"

@@ -67,7 +67,7 @@ wait_in_flight() {
   done
   return 1
 }
-cheap_args=(process --target=127.0.0.1:$port --in=$photo --out=$out/cheap --ops="resize width=64 height=64" --format=raw --timeout=600)
+cheap_args=(process --target=127.0.0.1:$port --in=$photo --out=$out/cheap --ops="resize width=64 height=64" --format=raw --timeout=600s)
 queue_wait_ms() { sed -n 's/.*queue \([0-9]*\),.*/\1/p' "$1" | awk '{ printf "%d", $1 / 1000 }'; }
 # release CHAIN deadline|cancel: ms the worker stayed busy after the chain's 1 s deadline passed, or after its client
 # went away 0.6 s in. An upper bound: the cheap request's queue wait counts from its arrival, which the metrics
@@ -76,7 +76,7 @@ release() {
   local t0 t_seen t_stop wait heavy cheap
   local timeout=600; [ "$2" = deadline ] && timeout=1
   t0=$(now_ms)
-  "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$1" --format=raw --timeout=$timeout > "$out/heavy.log" 2>&1 &
+  "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$1" --format=raw --timeout=${timeout}s > "$out/heavy.log" 2>&1 &
   heavy=$!
   wait_in_flight 1 || { echo "?"; return; }
   "$cli" "${cheap_args[@]}" > "$out/cheap.log" 2>&1 &
@@ -103,7 +103,7 @@ for chain in "${chains[@]}"; do
   estimate=$("$cli" process --target=127.0.0.1:$strict --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw 2>&1 \
              | sed -n 's/.*brings the request to \([0-9.e+]*\),.*/\1/p' | head -n 1 || true)
   t0=$(date +%s%N)
-  if ! "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw --timeout=600 \
+  if ! "$cli" process --target=127.0.0.1:$port --in=$photo --out=$out/x --ops="$chain | resize width=64 height=64" --format=raw --timeout=600s \
        > "$out/cli.log" 2>&1; then
     echo "failed: $chain: $(tail -n 1 "$out/cli.log")" >&2
     continue

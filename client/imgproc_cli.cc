@@ -50,7 +50,7 @@ ABSL_FLAG(std::string, keep_metadata, "",
           "Artist alone), xmp; empty: none");
 ABSL_FLAG(std::string, color_policy, "convert",
           "an input's colour profile: convert (to sRGB), keep (pixels as stored, profile kept) or ignore");
-ABSL_FLAG(double, timeout, 30, "deadline in seconds");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of the call, e.g. 30s or 500ms");
 
 namespace pb = ::imgproc::v1;
 
@@ -182,11 +182,16 @@ int Process(const imgproc::ImgprocClient& client) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("imgproc_cli [flags] info|process");
+  absl::SetProgramUsageMessage(
+      "imgproc_cli [flags] info|process\n\n"
+      "  imgproc_cli --target=127.0.0.1:50051 info\n"
+      "  imgproc_cli --target=127.0.0.1:50051 process --in=photo.jpg --out=thumb.jpg \\\n"
+      "      --ops=\"resize width=640 keep_aspect=true | gaussian_blur kernel_width=5 sigma_x=1.5\" --format=jpeg "
+      "--quality=90 --timeout=10s");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;
-  options.deadline = std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_timeout) * 1000));
+  options.deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout));
   if (absl::Status s = imgproc::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
   if (command == "info") return Info(client);

@@ -1,8 +1,8 @@
 // imgproc-load: a load generator for imgproc, after ghz's conventions.
 //
 //   imgproc-load --target=127.0.0.1:50051 --input=/usr/share/backgrounds/mate/nature \
-//       --ops="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5" --output_format=jpeg --quality=90 \
-//       --concurrency=32 --duration=20s --warmup=3s [--rps=500] [--stream] [--format=json] \
+//       --ops="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5" --format=jpeg --quality=90 \
+//       --concurrency=32 --duration=20s --warmup=3s [--rps=500] [--stream] [--report_format=json] \
 //       [--verify_fraction=0.05] [--metrics=127.0.0.1:9090]
 //
 // Closed loop at --concurrency by default (each worker sends its next request when the last is answered);
@@ -63,14 +63,16 @@ ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; 
 ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
 ABSL_FLAG(std::string, request_file, "",
           "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
-ABSL_FLAG(std::string, output_format, "jpeg", "jpeg, png, webp, avif, heic, tiff or raw (ignored with --request_file)");
+ABSL_FLAG(
+    std::string, format, "jpeg",
+    "the answers' format, as imgproc_cli's: jpeg, png, webp, avif, heic, tiff or raw (ignored with --request_file)");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
 ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8, uint16 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
 ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks");
 ABSL_FLAG(bool, shrink_on_load, true, "false: ask for full-size decodes (disable_shrink_on_load), as imgproc_cli");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request");
-ABSL_FLAG(std::string, format, "text", "report: text or json");
+ABSL_FLAG(std::string, report_format, "text", "the report: text or json");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");
 ABSL_FLAG(std::string, metrics, "", "host:port of the server's /metrics: report its CPU, GPU and codec figures");
 ABSL_FLAG(double, invalid_fraction, 0,
@@ -159,7 +161,7 @@ pb::ProcessRequest RequestTemplate() {
   }
   std::string error;
   if (!ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) Die("--ops: " + error);
-  if (!MakeOutputSpec(absl::GetFlag(FLAGS_output_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
+  if (!MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
                       absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
     Die(error);
   }
@@ -580,7 +582,7 @@ LoadReport Aggregate(const Run& run) {
 
 // ---- Print: JSON (the proto's own field names) or text for a person.
 void Print(const LoadReport& r, int64_t verify_every) {
-  if (absl::GetFlag(FLAGS_format) == "json") {
+  if (absl::GetFlag(FLAGS_report_format) == "json") {
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
     options.always_print_primitive_fields = true;
@@ -645,7 +647,10 @@ int RunLoad() {
 }  // namespace imgproc
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("imgproc-load: load generator for imgproc (see the flags)");
+  absl::SetProgramUsageMessage(
+      "load generator for imgproc, closed loop (--concurrency) or open loop (--rps)\n\n"
+      "  imgproc-load --target=127.0.0.1:50051 --input=/usr/share/backgrounds/mate/nature \\\n"
+      "      --ops=\"resize scale=0.5\" --format=jpeg --concurrency=32 --duration=20s --report_format=json");
   absl::ParseCommandLine(argc, argv);
   return imgproc::RunLoad();
 }

@@ -147,7 +147,7 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
       << output;
   EXPECT_NE(output.find("bilateral_filter"), std::string::npos) << output;
   EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=" + server.address() +
-                         " --tls_ca=" + certs.Path("ca.pem") + " --timeout=5 info",
+                         " --tls_ca=" + certs.Path("ca.pem") + " --timeout=5s info",
                      &output),
             0)
       << "a CLI without a client certificate was served: " << output;
@@ -155,7 +155,7 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
   const std::string photo = PhotoPath("nature/Dune.jpg");
   EXPECT_EQ(RunShell(std::string(IMGPROC_LOAD_BINARY) + " --target=" + server.address() + tls + " --input=" + photo +
                          " --ops='resize width=320 keep_aspect=true' --concurrency=2 --total=20 --verify_fraction=1 "
-                         "--format=json --progress=false",
+                         "--report_format=json --progress=false",
                      &output),
             0)
       << output;

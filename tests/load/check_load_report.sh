@@ -63,7 +63,7 @@ for _ in $(seq 100); do [ -s "$dir/fake.port" ] && break; sleep 0.1; done
 
 load() {  # bounded however slow the host: --duration, or --total within --duration, and timeout
   timeout 60 "$load_bin" --target="127.0.0.1:$port" --input="$photos/Dune.jpg,$photos/GreenMeadow.jpg" \
-    --ops="resize scale=0.25 | flip" --output_format=jpeg --concurrency=4 --format=json --progress=false "$@"
+    --ops="resize scale=0.25 | flip" --format=jpeg --concurrency=4 --report_format=json --progress=false "$@"
 }
 load --warmup=1s --duration=3s --metrics="$metrics" > "$dir/full.json"
 # A fixed count, so that every worker answers enough for the sample's share to be close to 1/4.
