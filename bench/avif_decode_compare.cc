@@ -5,7 +5,6 @@
 // far their pixels are apart (max and mean absolute difference, BGR), then the totals.
 //   imgproc-avif-decode-compare [--input=/usr/share/backgrounds/mate/nature] [--repeats=5]
 #include <avif/avif.h>
-#include <libheif/heif.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "codec/codec.h"
 #include "codec/image_header.h"
+#include "libheif_decode.h"
 
 ABSL_FLAG(std::string, input, "/usr/share/backgrounds/mate/nature", "a directory of JPEG photos");
 ABSL_FLAG(int, repeats, 5, "decodes of each file by each library (the median is reported)");
@@ -71,28 +71,6 @@ cv::Mat DecodeWithLibavif(const std::string& bytes) {
   return bgr;
 }
 
-cv::Mat DecodeWithLibheif(const std::string& bytes) {
-  heif_context* context = heif_context_alloc();
-  heif_image_handle* handle = nullptr;
-  heif_image* image = nullptr;
-  cv::Mat bgr;
-  if (heif_context_read_from_memory_without_copy(context, bytes.data(), bytes.size(), nullptr).code == heif_error_Ok &&
-      heif_context_get_primary_image_handle(context, &handle).code == heif_error_Ok &&
-      heif_decode_image(handle, &image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, nullptr).code ==
-          heif_error_Ok) {
-    int stride = 0;
-    const uint8_t* plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride);
-    const cv::Mat rgb(heif_image_get_height(image, heif_channel_interleaved),
-                      heif_image_get_width(image, heif_channel_interleaved), CV_8UC3, const_cast<uint8_t*>(plane),
-                      static_cast<size_t>(stride));
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  }
-  if (image != nullptr) heif_image_release(image);
-  if (handle != nullptr) heif_image_handle_release(handle);
-  heif_context_free(context);
-  return bgr;
-}
-
 cv::Mat DecodeWithServer(const std::string& bytes) {
   absl::StatusOr<imgproc::ImageHeader> header = imgproc::ReadImageHeader(bytes);
   if (!header.ok()) return {};
@@ -132,7 +110,7 @@ int main(int argc, char** argv) {
     const std::string avif = EncodeAvif(photo);
     cv::Mat by_heif, by_avif, by_server;
     const double heif_ms = MedianMs(
-        repeats, [&] { return DecodeWithLibheif(avif); }, by_heif);
+        repeats, [&] { return imgproc::bench::DecodeWithLibheif(avif); }, by_heif);
     const double server_ms = MedianMs(
         repeats, [&] { return DecodeWithServer(avif); }, by_server);
     const double avif_ms = MedianMs(

@@ -5,7 +5,6 @@
 // Prints per speed and width: the process's CPU and the wall time per pixel (medians of --repeat
 // runs), the bytes and the PSNR of libheif's decode against the source.
 
-#include <libheif/heif.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -21,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "codec/heic_encode.h"
+#include "libheif_decode.h"
 
 ABSL_FLAG(std::string, photo, "/usr/share/backgrounds/mate/nature/Garden.jpg", "the source photo");
 ABSL_FLAG(std::string, widths, "320,1680", "widths the photo is resized to (INTER_AREA, aspect kept)");
@@ -49,29 +49,6 @@ std::vector<int> Ints(const std::string& list) {
     if (absl::SimpleAtoi(word, &v)) out.push_back(v);
   }
   return out;
-}
-
-// The answer decoded by libheif (libde265) as BGR; empty when it does not decode.
-cv::Mat DecodeWithLibheif(const std::string& heic) {
-  heif_context* context = heif_context_alloc();
-  heif_image_handle* handle = nullptr;
-  heif_image* image = nullptr;
-  cv::Mat bgr;
-  if (heif_context_read_from_memory_without_copy(context, heic.data(), heic.size(), nullptr).code == heif_error_Ok &&
-      heif_context_get_primary_image_handle(context, &handle).code == heif_error_Ok &&
-      heif_decode_image(handle, &image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, nullptr).code ==
-          heif_error_Ok) {
-    int stride = 0;
-    const uint8_t* plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride);
-    const cv::Mat rgb(heif_image_get_height(image, heif_channel_interleaved),
-                      heif_image_get_width(image, heif_channel_interleaved), CV_8UC3, const_cast<uint8_t*>(plane),
-                      static_cast<size_t>(stride));
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  }
-  if (image != nullptr) heif_image_release(image);
-  if (handle != nullptr) heif_image_handle_release(handle);
-  heif_context_free(context);
-  return bgr;
 }
 
 }  // namespace
@@ -108,7 +85,7 @@ int main(int argc, char** argv) {
       std::sort(micros.begin(), micros.end());
       std::sort(wall_micros.begin(), wall_micros.end());
 
-      const cv::Mat decoded = DecodeWithLibheif(bytes);
+      const cv::Mat decoded = imgproc::bench::DecodeWithLibheif(bytes);
       const double psnr = decoded.size() == photo.size() ? cv::PSNR(decoded, photo) : 0;
       std::printf("%-6d %-10s %6d %10.3f %12.3f %10zu %8.2f\n", speed, imgproc::HeicPresetName(speed), width,
                   micros[micros.size() / 2], wall_micros[wall_micros.size() / 2], bytes.size(), psnr);

@@ -386,6 +386,28 @@ std::vector<float> ColorTransform::SampleLattice(int grid) const {
   return lattice;
 }
 
+namespace {
+
+// The colour channels of a BGR or BGRA image (8- or 16-bit samples) through `transform_row` (lcms2 on one row of BGR
+// pixels), alpha left as it is.
+template <typename Sample, typename TransformRow>
+void TransformColourRows(cv::Mat& image, int channels, TransformRow transform_row) {
+  cv::Mat bgr = channels == 4 ? cv::Mat() : image;
+  if (channels == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+  cv::Mat out(bgr.rows, bgr.cols, CV_MAKETYPE(cv::DataType<Sample>::depth, 3));
+  for (int y = 0; y < bgr.rows; ++y) {
+    transform_row(bgr.ptr<Sample>(y), out.ptr<Sample>(y), static_cast<size_t>(bgr.cols));
+  }
+  if (channels == 4) {
+    const int from_to[] = {0, 0, 1, 1, 2, 2};
+    cv::mixChannels(&out, 1, &image, 1, from_to, 3);
+  } else {
+    image = out;
+  }
+}
+
+}  // namespace
+
 absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {
   if (image.depth() != (sixteen_bit_ ? CV_16U : CV_8U)) {
     return absl::InternalError(
@@ -409,16 +431,8 @@ absl::Status ColorTransform::Apply(cv::Mat& image, bool inverted_cmyk) const {
       if (channels != 3 && channels != 4) {
         return absl::InternalError(absl::StrCat("RGB colour transform on ", channels, " channels"));
       }
-      cv::Mat bgr = channels == 4 ? cv::Mat() : image;
-      if (channels == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
-      cv::Mat out(bgr.rows, bgr.cols, CV_8UC3);
-      for (int y = 0; y < bgr.rows; ++y) TransformPixels(bgr.ptr(y), out.ptr(y), static_cast<size_t>(bgr.cols));
-      if (channels == 4) {
-        const int from_to[] = {0, 0, 1, 1, 2, 2};
-        cv::mixChannels(&out, 1, &image, 1, from_to, 3);
-      } else {
-        image = out;
-      }
+      TransformColourRows<uint8_t>(
+          image, channels, [this](const uint8_t* in, uint8_t* out, size_t count) { TransformPixels(in, out, count); });
       return absl::OkStatus();
     }
     case Input::kCmyk: {
@@ -448,18 +462,8 @@ absl::Status ColorTransform::Apply16(cv::Mat& image, int channels) const {
   if (input_ != Input::kRgb || (channels != 3 && channels != 4)) {
     return absl::InternalError(absl::StrCat("16-bit colour transform on ", channels, " channels"));
   }
-  cv::Mat bgr = channels == 4 ? cv::Mat() : image;
-  if (channels == 4) cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
-  cv::Mat out(bgr.rows, bgr.cols, CV_16UC3);
-  for (int y = 0; y < bgr.rows; ++y) {
-    TransformPixels16(bgr.ptr<uint16_t>(y), out.ptr<uint16_t>(y), static_cast<size_t>(bgr.cols));
-  }
-  if (channels == 4) {
-    const int from_to[] = {0, 0, 1, 1, 2, 2};
-    cv::mixChannels(&out, 1, &image, 1, from_to, 3);
-  } else {
-    image = out;
-  }
+  TransformColourRows<uint16_t>(
+      image, channels, [this](const uint16_t* in, uint16_t* out, size_t count) { TransformPixels16(in, out, count); });
   return absl::OkStatus();
 }
 
