@@ -140,7 +140,10 @@ TEST(MemoryBudgetTest, AFloodOfLargeRequestsIsRefusedBeyondTheDerivedBudget) {
   // How many are answered depends on which bound refuses first, admission's or gRPC's quota (both derived): on a
   // loaded host the whole burst can reach gRPC's quota before the first request is read, and all are refused there.
   EXPECT_GE(refused_by_budget + refused_by_quota, 1);
-  // Whatever the flood met, the server serves the same request once it is alone.
+  // Whatever the flood met, the server serves the same request once it is alone. gRPC's quota can reset the streams
+  // of requests already admitted (its reclaimer cancels calls under pressure), and their work holds its input until
+  // it ends: wait for that before sending.
+  ASSERT_TRUE(WaitForServerState(server.metrics_port(), 0, 0));
   const grpc::Status alone = CallProcess(*server.NewStub(), request);
   EXPECT_TRUE(alone.ok()) << alone.error_code() << " " << alone.error_message();
 }
