@@ -75,13 +75,13 @@ grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options) {
   // NOT_SERVING, see the server's --drain_delay) gets no new calls.
   if (options.round_robin) {
     service_config = R"("loadBalancingConfig": [{"round_robin": {}}],
-        "healthCheckConfig": {"serviceName": "imgproc.v1.ImageProcessor"})";
+        "healthCheckConfig": {"serviceName": "imgproc.v1.ImageProcessorService"})";
   }
   if (Attempts(options) > 1) {
     // RESOURCE_EXHAUSTED is not listed: gRPC would retry it with or without pushback (it honours pushback only
     // for listed codes), so Process retries it itself, and only with pushback.
     absl::StrAppend(&service_config, service_config.empty() ? "" : ", ",
-                    R"("methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessor"}],
+                    R"("methodConfig": [{"name": [{"service": "imgproc.v1.ImageProcessorService"}],
         "retryPolicy": {"maxAttempts": )",
                     Attempts(options), R"(, "initialBackoff": "0.1s",
         "maxBackoff": "1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}])");
@@ -105,7 +105,7 @@ ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)
     : ImgprocClient(MakeChannel(target, options), options) {}
 
 ImgprocClient::ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
-    : channel_(std::move(channel)), stub_(pb::ImageProcessor::NewStub(channel_)), options_(options) {}
+    : channel_(std::move(channel)), stub_(pb::ImageProcessorService::NewStub(channel_)), options_(options) {}
 
 grpc::Status ImgprocClient::Process(const pb::ProcessRequest& request, pb::ProcessResponse* response) const {
   const auto deadline = std::chrono::system_clock::now() + options_.deadline;
@@ -121,7 +121,7 @@ grpc::Status ImgprocClient::Process(const pb::ProcessRequest& request, pb::Proce
   }
 }
 
-grpc::Status ImgprocClient::GetServerInfo(pb::ServerInfo* info) const {
+grpc::Status ImgprocClient::GetServerInfo(pb::GetServerInfoResponse* info) const {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
   context.set_wait_for_ready(options_.wait_for_ready);

@@ -62,7 +62,7 @@ int Fail(const std::string& message) {
 }
 
 int Info(const imgproc::ImgprocClient& client) {
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   grpc::Status status = client.GetServerInfo(&info);
   if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
   std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()

@@ -461,8 +461,8 @@ int Run() {
       absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_retry_pushback)))};
   const int64_t max_stream_bytes = absl::GetFlag(FLAGS_max_stream_bytes);
   options.max_stream_bytes = max_stream_bytes > 0 ? max_stream_bytes : std::max<int64_t>(1, limits.max_input_bytes / 2);
-  ImageProcessorService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
-                                metrics.get());
+  ImageService service(scheduler, options, BuildServerInfo(scheduler, limits, backend.name, backend.reason),
+                       metrics.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -487,7 +487,7 @@ int Run() {
     return 1;
   }
   // Under the service's name too: meshes and `grpc_health_probe -service` check that, not only "".
-  server->GetHealthCheckService()->SetServingStatus(imgproc::v1::ImageProcessor::service_full_name(), true);
+  server->GetHealthCheckService()->SetServingStatus(imgproc::v1::ImageProcessorService::service_full_name(), true);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   IMGPROC_LOG(kInfo) << "imgproc " << kImgprocVersion << " listening on " << listen.substr(0, listen.rfind(':')) << ":"
                      << port << ", " << tls.description << " (backend " << backend.name << ": " << devices << ")";

@@ -61,7 +61,7 @@ class ImgprocClient {
   ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
 
   grpc::Status Process(const imgproc::v1::ProcessRequest& request, imgproc::v1::ProcessResponse* response) const;
-  grpc::Status GetServerInfo(imgproc::v1::ServerInfo* info) const;
+  grpc::Status GetServerInfo(imgproc::v1::GetServerInfoResponse* info) const;
 
   // One ProcessStream call: Send any number of requests, then Finish; Read answers as they come, in any order.
   class Stream {
@@ -83,7 +83,7 @@ class ImgprocClient {
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<imgproc::v1::ImageProcessor::Stub> stub_;
+  std::unique_ptr<imgproc::v1::ImageProcessorService::Stub> stub_;
   ClientOptions options_;
 };
 

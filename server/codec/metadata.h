@@ -66,7 +66,7 @@ OutputMetadata PrepareOutputMetadata(InputMetadata input, const MetadataPolicy& 
 // encoder's output is not what it should be.
 absl::Status EmbedMetadata(const OutputMetadata& metadata, OutputFormat format, std::string& encoded);
 
-// Which blocks: what a format can carry (ServerInfo says it), what an answer carries (its response says it).
+// Which blocks: what a format can carry (GetServerInfoResponse says it), what an answer carries (its response says it).
 struct MetadataKinds {
   bool icc_profile = false;
   bool exif = false;

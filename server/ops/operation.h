@@ -152,8 +152,8 @@ struct OpDefinition {
   // Validates the arguments against binder.input(), sets binder.output(), the bound parameters and the CPU kernel.
   std::function<absl::Status(const OpArgs& args, StepBinder& binder)> bind;
   // The pixel types its CPU kernel takes (16-bit images, issue 30): a chain that hands it another is refused naming
-  // the step, before Bind; ServerInfo lists them. Most operations take uint8 and float32 and state uint16 where
-  // OpenCV's CPU function runs on CV_16U.
+  // the step, before Bind; GetServerInfoResponse lists them. Most operations take uint8 and float32 and state uint16
+  // where OpenCV's CPU function runs on CV_16U.
   std::vector<Depth> depths = {Depth::kU8, Depth::kF32};
 };
 

@@ -70,8 +70,8 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   t->set_total_us(result.timings.total_us);
 }
 
-ImageProcessorService::ImageProcessorService(Scheduler& scheduler, ServiceOptions options, pb::ServerInfo info,
-                                             RequestObserver* observer)
+ImageService::ImageService(Scheduler& scheduler, ServiceOptions options, pb::GetServerInfoResponse info,
+                           RequestObserver* observer)
     : scheduler_(scheduler), options_(options), info_(std::move(info)), observer_(observer) {}
 
 namespace {
@@ -96,8 +96,7 @@ void LogRequest(const char* method, const std::string& request_id, const absl::S
 
 }  // namespace
 
-void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method,
-                                  Done done) {
+void ImageService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method, Done done) {
   const Clock::time_point arrival = Clock::now();
   auto request = std::make_shared<pb::ProcessRequest>();
   const absl::Status parsed = ParseProcessRequest(*bytes, request.get());
@@ -139,8 +138,8 @@ void ImageProcessorService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerC
   scheduler_.Submit(std::move(job), request->device());  // answers a refusal through done, too
 }
 
-grpc::ServerUnaryReactor* ImageProcessorService::Process(grpc::CallbackServerContext* context,
-                                                         const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+grpc::ServerUnaryReactor* ImageService::Process(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // gRPC owns the response buffer until Finish, which comes after the job is done.
   const std::chrono::milliseconds pushback_base = options_.queue_full_pushback;
@@ -176,8 +175,8 @@ namespace {
 // not the end of the stream.
 class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  StreamReactor(ImageProcessorService& service, grpc::CallbackServerContext* context, int max_in_flight,
-                int64_t max_bytes, RequestObserver* observer)
+  StreamReactor(ImageService& service, grpc::CallbackServerContext* context, int max_in_flight, int64_t max_bytes,
+                RequestObserver* observer)
       : service_(service),
         context_(context),
         max_in_flight_(max_in_flight),
@@ -305,7 +304,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     Finish(write_failed_ ? grpc::Status(grpc::StatusCode::CANCELLED, "client stopped reading") : grpc::Status::OK);
   }
 
-  ImageProcessorService& service_;
+  ImageService& service_;
   grpc::CallbackServerContext* const context_;
   const int max_in_flight_;
   const int64_t max_bytes_;
@@ -327,14 +326,14 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
 
 }  // namespace
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImageProcessorService::ProcessStream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ImageService::ProcessStream(
     grpc::CallbackServerContext* context) {
   return new StreamReactor(*this, context, options_.max_stream_in_flight, options_.max_stream_bytes, observer_);
 }
 
-grpc::ServerUnaryReactor* ImageProcessorService::GetServerInfo(grpc::CallbackServerContext* context,
-                                                               const pb::GetServerInfoRequest*,
-                                                               pb::ServerInfo* response) {
+grpc::ServerUnaryReactor* ImageService::GetServerInfo(grpc::CallbackServerContext* context,
+                                                      const pb::GetServerInfoRequest*,
+                                                      pb::GetServerInfoResponse* response) {
   *response = info_;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -31,14 +31,15 @@ struct ServiceOptions {
 
 // Process and ProcessStream take their requests as bytes and parse them here (transport/message_parsing.h), so that
 // one that does not parse is answered INVALID_ARGUMENT with the reason; clients and the API see the same messages.
-using ImageProcessorBase = imgproc::v1::ImageProcessor::WithRawCallbackMethod_Process<
-    imgproc::v1::ImageProcessor::WithRawCallbackMethod_ProcessStream<
-        imgproc::v1::ImageProcessor::WithCallbackMethod_GetServerInfo<imgproc::v1::ImageProcessor::Service>>>;
+using ImageServiceBase = imgproc::v1::ImageProcessorService::WithRawCallbackMethod_Process<
+    imgproc::v1::ImageProcessorService::WithRawCallbackMethod_ProcessStream<
+        imgproc::v1::ImageProcessorService::WithCallbackMethod_GetServerInfo<
+            imgproc::v1::ImageProcessorService::Service>>>;
 
-class ImageProcessorService final : public ImageProcessorBase {
+class ImageService final : public ImageServiceBase {
  public:
-  ImageProcessorService(Scheduler& scheduler, ServiceOptions options, imgproc::v1::ServerInfo info,
-                        RequestObserver* observer = nullptr);
+  ImageService(Scheduler& scheduler, ServiceOptions options, imgproc::v1::GetServerInfoResponse info,
+               RequestObserver* observer = nullptr);
 
   grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                     grpc::ByteBuffer* response) override;
@@ -46,7 +47,7 @@ class ImageProcessorService final : public ImageProcessorBase {
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const imgproc::v1::GetServerInfoRequest* request,
-                                          imgproc::v1::ServerInfo* response) override;
+                                          imgproc::v1::GetServerInfoResponse* response) override;
 
   // The request as parsed (empty when it did not parse) and its outcome.
   using Done = std::function<void(const imgproc::v1::ProcessRequest& request, absl::StatusOr<JobResult> result)>;
@@ -57,7 +58,7 @@ class ImageProcessorService final : public ImageProcessorBase {
  private:
   Scheduler& scheduler_;
   const ServiceOptions options_;
-  const imgproc::v1::ServerInfo info_;
+  const imgproc::v1::GetServerInfoResponse info_;
   RequestObserver* const observer_;
 };
 

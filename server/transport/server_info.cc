@@ -26,7 +26,7 @@ void AddOption(pb::OutputFormatInfo* format, const char* name, const char* type,
 }
 
 // Each format's OutputSpec message, field by field, as ValidateOutputSpec checks it and the encoders apply it.
-void AddOutputFormatOptions(pb::ServerInfo& info) {
+void AddOutputFormatOptions(pb::GetServerInfoResponse& info) {
   constexpr const char* kChroma =
       "CHROMA_SUBSAMPLING_DEFAULT, CHROMA_SUBSAMPLING_420, CHROMA_SUBSAMPLING_422, "
       "CHROMA_SUBSAMPLING_444";
@@ -84,9 +84,9 @@ void AddOutputFormatOptions(pb::ServerInfo& info) {
 
 }  // namespace
 
-pb::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& limits, const std::string& backend,
-                               const std::string& backend_reason) {
-  pb::ServerInfo info;
+pb::GetServerInfoResponse BuildServerInfo(const Scheduler& scheduler, const ImageLimits& limits,
+                                          const std::string& backend, const std::string& backend_reason) {
+  pb::GetServerInfoResponse info;
   info.set_version(kImgprocVersion);
   info.set_git_revision(kImgprocGitRevision);
   info.set_opencv_version(CV_VERSION);

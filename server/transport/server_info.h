@@ -9,7 +9,7 @@
 namespace imgproc {
 
 // The GetServerInfo answer, assembled once at start-up from the registry, the pools and the limits.
-imgproc::v1::ServerInfo BuildServerInfo(const Scheduler& scheduler, const ImageLimits& limits,
-                                        const std::string& backend, const std::string& backend_reason);
+imgproc::v1::GetServerInfoResponse BuildServerInfo(const Scheduler& scheduler, const ImageLimits& limits,
+                                                   const std::string& backend, const std::string& backend_reason);
 
 }  // namespace imgproc

@@ -37,7 +37,7 @@ void ExpectOutOfServiceThenExit(ServerProcess& server, const std::string& device
 
   // The main thread turns health to NOT_SERVING once the scheduler tells it, a moment after the failure.
   auto health = grpc::health::v1::Health::NewStub(server.NewChannel());
-  for (const std::string service : {"", "imgproc.v1.ImageProcessor"}) {
+  for (const std::string service : {"", "imgproc.v1.ImageProcessorService"}) {
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status status;
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);

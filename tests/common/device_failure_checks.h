@@ -15,7 +15,7 @@ inline constexpr int kExitNoUsableDevice = 3;
 
 // After `device`, the server's only device, failed: `request` is answered UNAVAILABLE naming the device, with and
 // without naming it, within seconds; imgproc_device_state says failed; health says NOT_SERVING for "" and for
-// imgproc.v1.ImageProcessor; and the server exits by itself with kExitNoUsableDevice within `exit_within`.
+// imgproc.v1.ImageProcessorService; and the server exits by itself with kExitNoUsableDevice within `exit_within`.
 void ExpectOutOfServiceThenExit(ServerProcess& server, const std::string& device,
                                 const imgproc::v1::ProcessRequest& request, std::chrono::seconds exit_within);
 

@@ -30,7 +30,7 @@ imgproc::v1::ProcessRequest SmallFlipRequest() {
   return request;
 }
 
-grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
+grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response, std::chrono::milliseconds timeout) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout);
@@ -118,8 +118,8 @@ std::shared_ptr<grpc::Channel> ServerProcess::NewChannel() const {
   return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
 }
 
-std::unique_ptr<imgproc::v1::ImageProcessor::Stub> ServerProcess::NewStub() const {
-  return imgproc::v1::ImageProcessor::NewStub(NewChannel());
+std::unique_ptr<imgproc::v1::ImageProcessorService::Stub> ServerProcess::NewStub() const {
+  return imgproc::v1::ImageProcessorService::NewStub(NewChannel());
 }
 
 int ServerProcess::WaitForExit(std::chrono::milliseconds timeout) {

@@ -20,7 +20,7 @@ namespace imgproc::testing {
 imgproc::v1::ProcessRequest SmallFlipRequest();
 
 // One unary Process call with a deadline; `response` may be null when only the status matters.
-grpc::Status CallProcess(imgproc::v1::ImageProcessor::Stub& stub, const imgproc::v1::ProcessRequest& request,
+grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response = nullptr,
                          std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
@@ -34,7 +34,7 @@ class ServerProcess {
   std::string address() const { return host_ + ":" + std::to_string(port_); }
   int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }  // for /proc/<pid>/status (memory) reads
-  std::unique_ptr<imgproc::v1::ImageProcessor::Stub> NewStub() const;
+  std::unique_ptr<imgproc::v1::ImageProcessorService::Stub> NewStub() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;
   // Sends `signal` and waits up to `timeout_s` for the exit; returns the exit code, or -1 (killed/timeout).
   int Stop(int signal, int timeout_s = 30);

@@ -28,7 +28,7 @@ struct Answer {
   pb::ColorReport color;
 };
 
-Answer Process(pb::ImageProcessor::Stub& stub, const std::string& image, pb::ColorPolicy policy,
+Answer Process(pb::ImageProcessorService::Stub& stub, const std::string& image, pb::ColorPolicy policy,
                pb::DecodeMode mode = pb::DECODE_MODE_COLOR) {
   pb::ProcessRequest request;
   request.set_image(image);

@@ -57,7 +57,7 @@ TEST(GpuHeifTest, HeicAndAvifDecodeOnTheHostAndUploadExactly) {
     const PixelDiff diff = Compare(answer, expected);
     EXPECT_EQ(diff.max_abs, 0) << diff.Describe();
   }
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   grpc::ClientContext context;
   ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   ASSERT_GT(info.devices_size(), 0);

@@ -169,7 +169,7 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
   for (int i = 0; i < 256; ++i) {
     calls.push_back(std::async(std::launch::async, [&, i]() -> std::string {
       const pb::ProcessRequest request = ExactRequest(images[i % images.size()], i);
-      auto stub = pb::ImageProcessor::NewStub(channel);
+      auto stub = pb::ImageProcessorService::NewStub(channel);
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
       pb::ProcessResponse response;

@@ -90,13 +90,13 @@ class GrpcurlTest(unittest.TestCase):
         return json.loads(out)
 
     def test_health_check_serves_the_server_and_the_service(self):
-        for service in ("", "imgproc.v1.ImageProcessor"):
+        for service in ("", "imgproc.v1.ImageProcessorService"):
             with self.subTest(service=service):
                 answer = self.call("grpc.health.v1.Health/Check", {"service": service})
                 self.assertEqual(answer, {"status": "SERVING"})
 
     def test_server_info_describes_the_cpu_backend_and_its_limits(self):
-        info = self.call("imgproc.v1.ImageProcessor/GetServerInfo")
+        info = self.call("imgproc.v1.ImageProcessorService/GetServerInfo")
         self.assertEqual(info["backend"], "cpu")
         self.assertEqual([d["name"] for d in info["devices"]], ["cpu"])
         self.assertEqual(info["devices"][0]["workers"], 1)
@@ -113,7 +113,7 @@ class GrpcurlTest(unittest.TestCase):
             "operations": [{"resize": {"width": 320, "keep_aspect": True}}],
             "output": {"png": {}},
         }
-        answer = self.call("imgproc.v1.ImageProcessor/Process", request)
+        answer = self.call("imgproc.v1.ImageProcessorService/Process", request)
         expected = (320, round(height * 320 / width))
         self.assertEqual(answer["request_id"], "grpcurl-1")
         self.assertEqual((answer["width"], answer["height"]), expected)
@@ -121,7 +121,7 @@ class GrpcurlTest(unittest.TestCase):
         self.assertEqual(png_size(base64.b64decode(answer["image"])), expected)
 
     def test_an_empty_image_is_invalid_argument(self):
-        code, _, err = self.grpcurl("imgproc.v1.ImageProcessor/Process", {"image": ""})
+        code, _, err = self.grpcurl("imgproc.v1.ImageProcessorService/Process", {"image": ""})
         self.assertEqual(code, 64 + 3, err)  # grpcurl exits 64 + the status code; INVALID_ARGUMENT is 3
         self.assertIn("image is empty", err)
 

@@ -214,7 +214,7 @@ TEST_F(EncodeTest, HeicAnswersDecodeWithLibheifAtTheRequestedSizeAndCarryTheKept
 }
 
 TEST_F(EncodeTest, ServerInfoListsEveryOutputFormatWithItsOptions) {
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   for (const char* format : {"avif", "heic"}) {

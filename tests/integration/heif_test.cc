@@ -1,7 +1,7 @@
 // HEIC and AVIF through the real server on loopback (issue 30): an iPhone-style HEIC (a grid of 512x512 tiles,
 // turned by irot, its EXIF repeating the turn) becomes a JPEG thumbnail turned once with its EXIF Orientation 1; an
-// AVIF with alpha answers its four channels; ServerInfo lists the formats; hostile files are INVALID_ARGUMENT
-// naming the limit, and the server keeps serving.
+// AVIF with alpha answers its four channels; GetServerInfoResponse lists the formats; hostile files are
+// INVALID_ARGUMENT naming the limit, and the server keeps serving.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -97,7 +97,7 @@ TEST_F(HeifServerTest, AnAvifWithAlphaAnswersFourChannels) {
 }
 
 TEST_F(HeifServerTest, ServerInfoListsHeicAndAvif) {
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   const auto& formats = info.input_formats();

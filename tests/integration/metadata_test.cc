@@ -276,7 +276,7 @@ TEST_F(MetadataTest, RawAnswersRefuseAPolicyThatKeepsAnythingAndServerInfoSaysWh
       << status.error_message();
 
   grpc::ClientContext context;
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   std::vector<std::string> carried;
   for (const pb::FormatMetadata& format : info.output_format_metadata()) {

@@ -38,7 +38,7 @@ TEST(MultiDeviceTest, RequestsSpreadOverTheDevicesAndAHintPinsOne) {
   auto stub = server.NewStub();
   {
     grpc::ClientContext context;
-    pb::ServerInfo info;
+    pb::GetServerInfoResponse info;
     ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
     ASSERT_EQ(info.devices_size(), 2);
     EXPECT_EQ(info.devices(0).name(), "cpu:0");

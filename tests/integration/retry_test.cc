@@ -76,7 +76,7 @@ class FullServer {
  private:
   const pb::ProcessRequest slow_ = SlowRequest();
   std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<pb::ImageProcessor::Stub> stub_;
+  std::unique_ptr<pb::ImageProcessorService::Stub> stub_;
   std::future<grpc::Status> running_, waiting_;
   bool full_ = false;
 };

@@ -227,14 +227,14 @@ TEST_F(ServerTest, HealthCheckServingAndServerInfoListsEveryOperation) {
   // Also by the service's name, which meshes and grpc_health_probe -service ask for.
   grpc::ClientContext named_context;
   grpc::health::v1::HealthCheckRequest named;
-  named.set_service(pb::ImageProcessor::service_full_name());
+  named.set_service(pb::ImageProcessorService::service_full_name());
   const grpc::Status named_status = health->Check(&named_context, named, &hr);
   ASSERT_TRUE(named_status.ok()) << named_status.error_message();
   EXPECT_EQ(hr.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   auto stub = server_->NewStub();
   grpc::ClientContext context;
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   EXPECT_EQ(info.backend(), "cpu");
   ASSERT_EQ(info.devices_size(), 1);
@@ -459,7 +459,7 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_EQ(ids.size(), 10u);
 
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   ASSERT_TRUE(client.GetServerInfo(&info).ok());
   EXPECT_EQ(info.backend(), "cpu");
 }
@@ -474,7 +474,7 @@ TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
     const char* name_;
   };
   auto limits_of = [](ServerProcess& server) {
-    pb::ServerInfo info;
+    pb::GetServerInfoResponse info;
     grpc::ClientContext context;
     EXPECT_TRUE(server.NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
     return std::make_pair(info.limits().max_operations(), info.devices(0).queue_capacity());

@@ -121,7 +121,7 @@ TEST_F(ShrinkOnLoadFidelityTest, MetricsCountShrunkDecodesByFactor) {
 
   auto stub = server_->NewStub();
   grpc::ClientContext context;
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   ASSERT_GE(info.devices_size(), 1);
   EXPECT_NE(info.devices(0).codecs().find("shrink on load"), std::string::npos) << info.devices(0).codecs();

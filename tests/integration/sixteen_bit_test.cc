@@ -1,7 +1,7 @@
 // 16-bit images (issue 30, item 3) through the real server on loopback: a 16-bit PNG and a 16-bit TIFF made from a
 // photo (its low bytes varied) come back value for value through a pixel-neutral chain as 16-bit PNG, as TIFF and as
 // raw uint16; the 8-bit answers of a 16-bit chain are round(v / 257); an operation without 16-bit support is
-// INVALID_ARGUMENT naming the step; ServerInfo lists each operation's depths and the TIFF output.
+// INVALID_ARGUMENT naming the step; GetServerInfoResponse lists each operation's depths and the TIFF output.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -154,7 +154,7 @@ TEST_F(SixteenBitTest, AnOperationWithoutUint16IsInvalidArgumentNamingTheStep) {
 }
 
 TEST_F(SixteenBitTest, ServerInfoListsEachOperationsDepthsAndTheTiffOutput) {
-  pb::ServerInfo info;
+  pb::GetServerInfoResponse info;
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   std::map<std::string, std::vector<std::string>> depths;

@@ -45,7 +45,7 @@ grpc::Status CallProcessRaw(const ServerProcess& server, const std::string& mess
   context.set_deadline(system_clock::now() + std::chrono::seconds(30));
   grpc::CompletionQueue queue;
   const grpc::ByteBuffer request = AsByteBuffer(message);
-  auto call = stub.PrepareUnaryCall(&context, "/imgproc.v1.ImageProcessor/Process", request, &queue);
+  auto call = stub.PrepareUnaryCall(&context, "/imgproc.v1.ImageProcessorService/Process", request, &queue);
   call->StartCall();
   grpc::ByteBuffer response;
   grpc::Status status;
@@ -62,7 +62,7 @@ grpc::Status CallProcessStreamRaw(const ServerProcess& server, const std::vector
   grpc::ClientContext context;
   context.set_deadline(system_clock::now() + std::chrono::seconds(30));
   grpc::CompletionQueue queue;
-  auto call = stub.PrepareCall(&context, "/imgproc.v1.ImageProcessor/ProcessStream", &queue);
+  auto call = stub.PrepareCall(&context, "/imgproc.v1.ImageProcessorService/ProcessStream", &queue);
   int tag = 0;
   call->StartCall(&tag);
   if (Await(queue, &tag)) {
@@ -177,7 +177,7 @@ TEST(UnparseableRequestTest, EachUnparseableStreamMessageGetsItsOwnAnswerAndTheS
   grpc::ClientContext context;
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse serving;
-  request.set_service("imgproc.v1.ImageProcessor");
+  request.set_service("imgproc.v1.ImageProcessorService");
   ASSERT_TRUE(health->Check(&context, request, &serving).ok());
   EXPECT_EQ(serving.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }

@@ -181,7 +181,7 @@ def test_server_info_and_health(client, server):
     assert len(info.operations) == 22
     assert "bilateral_filter" in [op.name for op in info.operations]
     assert client.health() == "SERVING"
-    assert client.health("imgproc.v1.ImageProcessor") == "SERVING"
+    assert client.health("imgproc.v1.ImageProcessorService") == "SERVING"
 
     async def calls(c):
         return len((await c.server_info()).operations), await c.health()
@@ -201,5 +201,5 @@ def test_command_line_writes_the_thumbnail(server, photo, tmp_path):
 
 def test_generated_stubs_are_importable_without_path_tricks():
     from imgproc.v1 import imgproc_pb2, imgproc_pb2_grpc
-    assert imgproc_pb2_grpc.ImageProcessorStub and imgproc_pb2.ProcessRequest is pb.ProcessRequest
+    assert imgproc_pb2_grpc.ImageProcessorServiceStub and imgproc_pb2.ProcessRequest is pb.ProcessRequest
     assert "site-packages" in os.path.dirname(imgproc_pb2.__file__) or "dist-packages" in imgproc_pb2.__file__

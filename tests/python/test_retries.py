@@ -8,11 +8,11 @@ import pytest
 
 from imgproc_client import AsyncClient, Client, ImgprocError, pb
 
-METHOD = "/imgproc.v1.ImageProcessor/GetServerInfo"
+METHOD = "/imgproc.v1.ImageProcessorService/GetServerInfo"
 
 
 class RefusingServer:
-    """Refuses the first `refusals` calls with `code`, then answers an empty ServerInfo; counts the calls."""
+    """Refuses the first `refusals` calls with `code`, then answers an empty GetServerInfoResponse; counts the calls."""
 
     def __init__(self, code, refusals):
         self.code, self.refusals, self.calls = code, refusals, 0
@@ -21,11 +21,11 @@ class RefusingServer:
             self.calls += 1
             if self.calls <= self.refusals:
                 context.abort(self.code, f"refusal {self.calls}")
-            return pb.ServerInfo()
-        handler = grpc.method_handlers_generic_handler("imgproc.v1.ImageProcessor", {
+            return pb.GetServerInfoResponse()
+        handler = grpc.method_handlers_generic_handler("imgproc.v1.ImageProcessorService", {
             "GetServerInfo": grpc.unary_unary_rpc_method_handler(
                 get_server_info, request_deserializer=pb.GetServerInfoRequest.FromString,
-                response_serializer=pb.ServerInfo.SerializeToString)})
+                response_serializer=pb.GetServerInfoResponse.SerializeToString)})
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler])
         self.address = f"127.0.0.1:{self.server.add_insecure_port('127.0.0.1:0')}"
         self.server.start()
@@ -65,7 +65,7 @@ def test_the_async_client_retries_too():
         async with AsyncClient(server.address, timeout_s=10) as client:
             return await client.server_info()
     try:
-        assert isinstance(asyncio.run(call()), pb.ServerInfo)
+        assert isinstance(asyncio.run(call()), pb.GetServerInfoResponse)
         assert server.calls == 3
     finally:
         server.stop()

@@ -18,7 +18,7 @@ class AsyncClient:
         creds = _common.credentials(grpc, tls, tls_ca, tls_cert, tls_key)
         self.channel = (grpc.aio.secure_channel(target, creds, options=options) if creds
                         else grpc.aio.insecure_channel(target, options=options))
-        self.stub = pb_grpc.ImageProcessorStub(self.channel)
+        self.stub = pb_grpc.ImageProcessorServiceStub(self.channel)
         self.timeout_s = timeout_s
         self._health = self.channel.unary_unary(_common.HEALTH_METHOD,
                                                 request_serializer=_common.encode_health_request,

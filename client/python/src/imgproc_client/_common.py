@@ -6,7 +6,7 @@ import numpy as np
 from imgproc.v1 import imgproc_pb2 as pb
 from ._errors import ImgprocError
 
-SERVICE = "imgproc.v1.ImageProcessor"
+SERVICE = "imgproc.v1.ImageProcessorService"
 
 # The server's largest message is 64 MiB by default; gRPC retries only what it still buffers (256 KiB by default,
 # less than most photos), so the buffer is raised to hold a whole request, as the C++ client does.

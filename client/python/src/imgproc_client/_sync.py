@@ -22,7 +22,7 @@ class Client:
         creds = _common.credentials(grpc, tls, tls_ca, tls_cert, tls_key)
         self.channel = (grpc.secure_channel(target, creds, options=options) if creds
                         else grpc.insecure_channel(target, options=options))
-        self.stub = pb_grpc.ImageProcessorStub(self.channel)
+        self.stub = pb_grpc.ImageProcessorServiceStub(self.channel)
         self.timeout_s = timeout_s
         self._health = self.channel.unary_unary(_common.HEALTH_METHOD,
                                                 request_serializer=_common.encode_health_request,
@@ -74,7 +74,7 @@ class Client:
             call.cancel()  # nothing once the stream has ended; stops it when the caller leaves early
 
     def server_info(self, timeout=None):
-        """GetServerInfo: operations with their parameters, devices, limits, versions (the ServerInfo message)."""
+        """GetServerInfo: operations with their parameters, devices, limits, versions (the GetServerInfoResponse message)."""
         try:
             return self.stub.GetServerInfo(pb.GetServerInfoRequest(), timeout=self._timeout(timeout))
         except grpc.RpcError as e:
@@ -82,7 +82,7 @@ class Client:
 
     def health(self, service="", timeout=None):
         """grpc.health.v1 Check: "SERVING", "NOT_SERVING" (draining), ... for service ("" the server,
-        "imgproc.v1.ImageProcessor" the API)."""
+        "imgproc.v1.ImageProcessorService" the API)."""
         try:
             return self._health(service, timeout=self._timeout(timeout))
         except grpc.RpcError as e:
