@@ -114,7 +114,7 @@ fi
 declare -A input ops fmt
 input[W1]="$photos/nature";                       ops[W1]="resize scale=0.5 | gaussian_blur kernel_width=5 sigma_x=1.5"; fmt[W1]="--format=jpeg --quality=90"
 input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter diameter=9 sigma_color=75 sigma_space=75"; fmt[W2]="--format=jpeg --quality=90"
-input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--format=raw --dtype=float32 --layout=chw"
+input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=CONVERSION_BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--format=jpeg --quality=85"
 input[W8]="$heic";                                ops[W8]="resize width=400 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W8]="--format=jpeg --quality=90"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"

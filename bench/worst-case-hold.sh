@@ -51,10 +51,10 @@ chains=(
   # The steps that cannot be cut by their inputs (stopped inside OpenCV's loops), on the largest image the default
   # --max_pixels admits.
   "resize width=10000 height=10000 interpolation=INTERPOLATION_CUBIC | resize width=7001 height=6999 interpolation=INTERPOLATION_AREA"
-  "resize width=10000 height=10000 | cvt_color conversion=BGR2GRAY | canny threshold1=40 threshold2=120 aperture_size=7 l2_gradient=true"
+  "resize width=10000 height=10000 | cvt_color conversion=CONVERSION_BGR2GRAY | canny threshold1=40 threshold2=120 aperture_size=7 l2_gradient=true"
   "resize width=10000 height=10000 | clahe"
   "resize width=10000 height=10000 | equalize_hist"
-  "resize width=10000 height=10000 | cvt_color conversion=BGR2GRAY | threshold otsu=true"
+  "resize width=10000 height=10000 | cvt_color conversion=CONVERSION_BGR2GRAY | threshold otsu=true"
   "resize width=10000 height=10000 | crop x=1 y=1 width=9998 height=9998"
 )
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

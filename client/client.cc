@@ -136,7 +136,13 @@ std::unique_ptr<ImgprocClient::Stream> ImgprocClient::OpenStream(std::chrono::mi
   return stream;
 }
 
-bool ImgprocClient::Stream::Send(const pb::ProcessRequest& request) { return !writes_done_ && rw_->Write(request); }
+bool ImgprocClient::Stream::Send(const pb::ProcessRequest& request) {
+  if (writes_done_) return false;
+  // The stream's message wraps the request; the copy is the price of a wire type per RPC (buf's lint).
+  pb::ProcessStreamRequest item;
+  *item.mutable_request() = request;
+  return rw_->Write(item);
+}
 
 bool ImgprocClient::Stream::Read(pb::ProcessStreamResponse* response) { return rw_->Read(response); }
 
@@ -282,7 +288,7 @@ bool MakeOutputSpec(const std::string& format, int quality, const std::string& d
 
 bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, bool optimize, int speed,
                        pb::OutputSpec* spec, std::string* error) {
-  pb::ChromaSubsampling chroma = pb::CHROMA_SUBSAMPLING_DEFAULT;
+  pb::ChromaSubsampling chroma = pb::CHROMA_SUBSAMPLING_UNSPECIFIED;
   if (chroma_subsampling == "420") {
     chroma = pb::CHROMA_SUBSAMPLING_420;
   } else if (chroma_subsampling == "422") {
@@ -331,7 +337,7 @@ bool ParseMetadataPolicy(const std::string& words, pb::MetadataPolicy* policy, s
       policy->set_keep_icc_profile(true);
     } else if (word == "xmp") {
       policy->set_keep_xmp(true);
-    } else if ((word == "exif" || word == "copyright") && policy->exif() != pb::EXIF_POLICY_STRIP) {
+    } else if ((word == "exif" || word == "copyright") && policy->exif() != pb::EXIF_POLICY_UNSPECIFIED) {
       *error = "metadata: exif and copyright exclude each other (copyright keeps EXIF's Copyright and Artist alone)";
       return false;
     } else if (word == "exif") {

@@ -15,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -61,13 +62,26 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// An enum value as people read it: IMAGE_FORMAT_JPEG -> "jpeg", BACKEND_CUDA -> "cuda".
+std::string Word(const std::string& value_name, absl::string_view prefix) {
+  return absl::AsciiStrToLower(absl::StripPrefix(value_name, prefix));
+}
+std::string Word(pb::ImageFormat format) { return Word(pb::ImageFormat_Name(format), "IMAGE_FORMAT_"); }
+std::string Word(pb::Backend backend) { return Word(pb::Backend_Name(backend), "BACKEND_"); }
+std::string Word(pb::Dtype dtype) { return Word(pb::Dtype_Name(dtype), "DTYPE_"); }
+std::string Word(pb::ColorAction action) { return Word(pb::ColorAction_Name(action), "COLOR_ACTION_"); }
+template <typename Enum>
+std::string Words(const google::protobuf::RepeatedField<int>& values) {
+  return absl::StrJoin(values, ",", [](std::string* out, int v) { out->append(Word(static_cast<Enum>(v))); });
+}
+
 int Info(const imgproc::ImgprocClient& client) {
   pb::GetServerInfoResponse info;
   grpc::Status status = client.GetServerInfo(&info);
   if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
   std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()
-            << ", gRPC " << info.grpc_version() << "\nbackend: " << info.backend() << " (" << info.backend_reason()
-            << ")\n";
+            << ", gRPC " << info.grpc_version() << "\nbackend: " << Word(info.backend()) << " ("
+            << info.backend_reason() << ")\n";
   for (const auto& d : info.devices()) {
     std::cout << "device " << d.name() << ": " << d.description() << ", " << d.workers() << " workers, queue "
               << d.queue_capacity() << "\n";
@@ -75,21 +89,21 @@ int Info(const imgproc::ImgprocClient& client) {
   std::cout << "limits: " << info.limits().max_width() << "x" << info.limits().max_height() << ", "
             << info.limits().max_pixels() << " pixels, " << info.limits().max_input_bytes() << " bytes\n";
   for (const auto& f : info.output_format_options()) {
-    std::cout << "output " << f.format() << ": " << f.encoder() << "\n";
+    std::cout << "output " << Word(f.format()) << ": " << f.encoder() << "\n";
     for (const auto& p : f.options()) {
       std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
                 << ", default " << p.default_value() << ")\n";
     }
   }
   for (const auto& f : info.output_format_metadata()) {
-    std::cout << "output " << f.format() << " carries:" << (f.icc_profile() ? " icc" : "") << (f.exif() ? " exif" : "")
-              << (f.xmp() ? " xmp" : "") << (f.icc_profile() || f.exif() || f.xmp() ? "" : " no metadata") << "\n";
+    std::cout << "output " << Word(f.format()) << " carries:" << (f.icc_profile() ? " icc" : "")
+              << (f.exif() ? " exif" : "") << (f.xmp() ? " xmp" : "")
+              << (f.icc_profile() || f.exif() || f.xmp() ? "" : " no metadata") << "\n";
   }
   std::cout << "operations:\n";
   for (const auto& op : info.operations()) {
-    std::cout << "  " << op.name() << " [" << absl::StrJoin(op.backends(), ",") << "; "
-              << absl::StrJoin(op.depths(), ",")
-              << (op.cuda_depths().empty() ? "" : absl::StrCat("; cuda ", absl::StrJoin(op.cuda_depths(), ",")))
+    std::cout << "  " << op.name() << " [" << Words<pb::Backend>(op.backends()) << "; " << Words<pb::Dtype>(op.depths())
+              << (op.cuda_depths().empty() ? "" : absl::StrCat("; cuda ", Words<pb::Dtype>(op.cuda_depths())))
               << "]: " << op.description() << "\n";
     for (const auto& p : op.parameters()) {
       std::cout << "      " << p.name() << " (" << p.type() << (p.range().empty() ? "" : ", " + p.range())
@@ -149,9 +163,9 @@ int Process(const imgproc::ImgprocClient& client) {
     if (!out) return Fail("--out: cannot write '" + out_path + "'");
   }
   const auto& t = response.timings();
-  std::cout << "wrote " << (out_path.empty() ? "(nothing)" : out_path) << ": " << response.format() << " "
+  std::cout << "wrote " << (out_path.empty() ? "(nothing)" : out_path) << ": " << Word(response.format()) << " "
             << response.width() << "x" << response.height() << "x" << response.channels() << " "
-            << pb::DType_Name(response.dtype()) << ", " << response.image().size() << " bytes, on " << response.device()
+            << Word(response.dtype()) << ", " << response.image().size() << " bytes, on " << response.device()
             << "\ntimings (us): batch " << t.batch_wait_us() << ", queue " << t.queue_wait_us() << ", decode "
             << t.decode_us() << ", upload " << t.upload_us() << ", operations " << t.operations_us() << ", download "
             << t.download_us() << ", encode " << t.encode_us() << ", total " << t.total_us() << "\n";
@@ -171,8 +185,9 @@ int Process(const imgproc::ImgprocClient& client) {
     std::cout << "metadata kept: " << (blocks.empty() ? "none" : absl::StrJoin(blocks, ", ")) << "\n";
     for (const std::string& why : kept.not_kept()) std::cout << "metadata not kept: " << why << "\n";
   }
-  if (const pb::ColorReport& color = response.color(); color.action() != "none" && !color.action().empty()) {
-    std::cout << "colour: " << color.action() << " (" << color.source()
+  if (const pb::ColorReport& color = response.color();
+      color.action() != pb::COLOR_ACTION_NONE && color.action() != pb::COLOR_ACTION_UNSPECIFIED) {
+    std::cout << "colour: " << Word(color.action()) << " (" << color.source()
               << (color.profile_description().empty() ? "" : ", \"" + color.profile_description() + "\"")
               << (color.reason().empty() ? "" : "; " + color.reason()) << ")\n";
   }

@@ -20,6 +20,7 @@ for arg in "$@"; do
 done
 
 # grpc-proto: gRPC's health and reflection .proto files, compiled into the server and the tests.
+# golang-github-gogo-googleapis-dev: google/rpc/status.proto (a stream answer's status), compiled into imgproc's protos.
 # libgif-dev, libwebp-dev: GIF and animated WebP (giflib, libwebp's demux API), which OpenCV 4.6 does not decode.
 # libmicrohttpd-dev: the /metrics endpoint's HTTP server. libjpeg-dev (libjpeg-turbo): JPEG on the CPU.
 # libpng-dev: PNG through libpng with its allocation limits set (codec/png_decode.h).
@@ -31,7 +32,8 @@ done
 # libheif1 links libde265 for HEVC, and x265 and aom, which the tests encode with).
 # install.sh --bundle-libs carries them and their codec libraries into the images.
 packages=(build-essential cmake ninja-build pkg-config git
-          libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto libabsl-dev
+          libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
+          golang-github-gogo-googleapis-dev libabsl-dev
           prometheus-cpp-dev libgif-dev libwebp-dev libmicrohttpd-dev libjpeg-dev libtiff-dev libpng-dev
           liblcms2-dev zlib1g-dev libssl-dev libheif-dev libavif-dev)
 if [ "$opencv" = debian ]; then

@@ -252,8 +252,8 @@ bool HeicIsWrong(const Input& in, const std::string& heic) {
 bool IsWrong(const Input& in, const pb::ProcessResponse& r) {
   if (r.width() != in.expected.width || r.height() != in.expected.height) return true;
   if (in.expected.raw) return r.image().size() != in.expected.raw_bytes;
-  if (r.format() == "avif") return AvifIsWrong(in, r.image());
-  if (r.format() == "heic") return HeicIsWrong(in, r.image());
+  if (r.format() == pb::IMAGE_FORMAT_AVIF) return AvifIsWrong(in, r.image());
+  if (r.format() == pb::IMAGE_FORMAT_HEIC) return HeicIsWrong(in, r.image());
   const cv::Mat buffer(1, static_cast<int>(r.image().size()), CV_8U, const_cast<char*>(r.image().data()));
   const cv::Mat decoded = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
   return decoded.empty() || decoded.cols != in.expected.width || decoded.rows != in.expected.height;
@@ -449,7 +449,7 @@ void Drive(const Plan& p, Run& run) {
             record(mine, sent, in, Kind::kValid, grpc::UNAVAILABLE, nullptr);
             break;
           }
-          record(mine, sent, in, Kind::kValid, r.status_code(), r.status_code() == 0 ? &r.response() : nullptr);
+          record(mine, sent, in, Kind::kValid, r.status().code(), r.status().code() == 0 ? &r.response() : nullptr);
           continue;
         }
         const int64_t n = i / p.concurrency;  // this worker's n-th request

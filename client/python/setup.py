@@ -26,13 +26,24 @@ def proto_root():
         "IMGPROC_PROTO_DIR to the folder that holds imgproc/v1/imgproc.proto.")
 
 
+def googleapis_root():
+    """The folder holding google/rpc/status.proto: googleapis-common-protos ships the .proto beside its status_pb2, and
+    the generated imgproc_pb2 imports that status_pb2 at run time."""
+    from google.rpc import status_pb2
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(status_pb2.__file__))))
+    if not os.path.isfile(os.path.join(root, "google", "rpc", "status.proto")):
+        raise SystemExit(f"imgproc-client: googleapis-common-protos has no google/rpc/status.proto under {root}")
+    return root
+
+
 def generate(out_dir):
     from grpc_tools import protoc
     import grpc_tools
     root = proto_root()
     os.makedirs(os.path.join(out_dir, "imgproc", "v1"), exist_ok=True)
     well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")  # google/protobuf/*.proto
-    args = ["grpc_tools.protoc", f"-I{root}", f"-I{well_known}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
+    args = ["grpc_tools.protoc", f"-I{root}", f"-I{well_known}", f"-I{googleapis_root()}", f"--python_out={out_dir}",
+            f"--pyi_out={out_dir}",
             f"--grpc_python_out={out_dir}", os.path.join(root, PROTO)]
     if protoc.main(args) != 0:
         raise SystemExit(f"imgproc-client: grpc_tools.protoc failed on {os.path.join(root, PROTO)}")
@@ -67,7 +78,8 @@ def dependencies():
     from importlib.metadata import version
     tools = version("grpcio-tools")
     major = int(protobuf_version.split(".")[0])
-    return [f"grpcio>={tools}", f"protobuf>={protobuf_version},<{major + 1}", "numpy>=1.21"]
+    return [f"grpcio>={tools}", f"protobuf>={protobuf_version},<{major + 1}", "googleapis-common-protos>=1.56",
+            "numpy>=1.21"]
 
 
 setup(cmdclass={"build_py": BuildPy, "sdist": Sdist}, install_requires=dependencies())

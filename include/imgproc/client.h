@@ -73,7 +73,8 @@ class ImgprocClient {
    private:
     friend class ImgprocClient;
     grpc::ClientContext context_;
-    std::unique_ptr<grpc::ClientReaderWriter<imgproc::v1::ProcessRequest, imgproc::v1::ProcessStreamResponse>> rw_;
+    std::unique_ptr<grpc::ClientReaderWriter<imgproc::v1::ProcessStreamRequest, imgproc::v1::ProcessStreamResponse>>
+        rw_;
     bool writes_done_ = false;
   };
   // `deadline` covers the whole stream.

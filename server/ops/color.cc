@@ -22,22 +22,20 @@ struct Conversion {
 
 // The CvtColor.Conversion values; BGR2RGB also swaps a 4-channel image's colours, keeping alpha.
 constexpr NamedValue<Conversion> kConversions[] = {
-    {"BGR2GRAY", {cv::COLOR_BGR2GRAY, 3, 1}},   {"RGB2GRAY", {cv::COLOR_RGB2GRAY, 3, 1}},
-    {"GRAY2BGR", {cv::COLOR_GRAY2BGR, 1, 3}},   {"BGR2RGB", {cv::COLOR_BGR2RGB, 3, 3}},
-    {"BGR2HSV", {cv::COLOR_BGR2HSV, 3, 3}},     {"HSV2BGR", {cv::COLOR_HSV2BGR, 3, 3}},
-    {"BGR2LAB", {cv::COLOR_BGR2Lab, 3, 3}},     {"LAB2BGR", {cv::COLOR_Lab2BGR, 3, 3}},
-    {"BGR2YCRCB", {cv::COLOR_BGR2YCrCb, 3, 3}}, {"YCRCB2BGR", {cv::COLOR_YCrCb2BGR, 3, 3}},
-    {"BGRA2BGR", {cv::COLOR_BGRA2BGR, 4, 3}},   {"BGR2BGRA", {cv::COLOR_BGR2BGRA, 3, 4}}};
+    {"CONVERSION_BGR2GRAY", {cv::COLOR_BGR2GRAY, 3, 1}},   {"CONVERSION_RGB2GRAY", {cv::COLOR_RGB2GRAY, 3, 1}},
+    {"CONVERSION_GRAY2BGR", {cv::COLOR_GRAY2BGR, 1, 3}},   {"CONVERSION_BGR2RGB", {cv::COLOR_BGR2RGB, 3, 3}},
+    {"CONVERSION_BGR2HSV", {cv::COLOR_BGR2HSV, 3, 3}},     {"CONVERSION_HSV2BGR", {cv::COLOR_HSV2BGR, 3, 3}},
+    {"CONVERSION_BGR2LAB", {cv::COLOR_BGR2Lab, 3, 3}},     {"CONVERSION_LAB2BGR", {cv::COLOR_Lab2BGR, 3, 3}},
+    {"CONVERSION_BGR2YCRCB", {cv::COLOR_BGR2YCrCb, 3, 3}}, {"CONVERSION_YCRCB2BGR", {cv::COLOR_YCrCb2BGR, 3, 3}},
+    {"CONVERSION_BGRA2BGR", {cv::COLOR_BGRA2BGR, 4, 3}},   {"CONVERSION_BGR2BGRA", {cv::COLOR_BGR2BGRA, 3, 4}}};
 
 absl::Status BindCvtColor(const OpArgs& args, StepBinder& b) {
   const absl::string_view requested = args.Enum("conversion");
   std::optional<Conversion> conversion = LookUpName(kConversions, requested);
   if (!conversion.has_value()) {
-    return b.Invalid("conversion", requested.empty() || requested == "CONVERSION_UNSPECIFIED"
-                                       ? "is required"
-                                       : absl::StrCat("unknown value ", requested));
+    return b.Invalid("conversion", requested.empty() ? "is required" : absl::StrCat("unknown value ", requested));
   }
-  if (requested == "BGR2RGB" && b.input().channels == 4) conversion = Conversion{cv::COLOR_BGRA2RGBA, 4, 4};
+  if (requested == "CONVERSION_BGR2RGB" && b.input().channels == 4) conversion = Conversion{cv::COLOR_BGRA2RGBA, 4, 4};
   if (b.input().channels != conversion->in_channels) {
     return b.Unsupported(absl::StrCat(requested, " needs ", conversion->in_channels, " channel(s)"));
   }

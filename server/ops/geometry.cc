@@ -166,7 +166,7 @@ OpDefinition PadDefinition() {
            {"left", "int32", ">= 0", "0", ""},
            {"right", "int32", ">= 0", "0", ""},
            kBorderParam,
-           {"value", "repeated double", "1 or one per channel", "0", "colour for BORDER_CONSTANT"}},
+           {"value", "repeated double", "1 or one per channel", "0", "colour for BORDER_MODE_CONSTANT"}},
           BindPad,
           {Depth::kU8, Depth::kU16, Depth::kF32}};
 }
@@ -490,7 +490,7 @@ std::vector<ParamInfo> WarpParamsInfo(const char* matrix_doc) {
           {"height", "int32", ">= 0", "input height", "output height"},
           {"interpolation", "enum Interpolation", "LINEAR, NEAREST, CUBIC", "LINEAR", ""},
           kBorderParam,
-          {"border_value", "repeated double", "1 or one per channel", "0", "colour for BORDER_CONSTANT"},
+          {"border_value", "repeated double", "1 or one per channel", "0", "colour for BORDER_MODE_CONSTANT"},
           {"inverse_map", "bool", "", "false", "matrix maps destination to source"}};
 }
 

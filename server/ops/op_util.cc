@@ -15,11 +15,11 @@ int ToCvInterpolation(absl::string_view interpolation) {
 }
 
 int ToCvBorder(absl::string_view border) {
-  static constexpr NamedValue<int> kBorders[] = {{"BORDER_REFLECT_101", cv::BORDER_REFLECT_101},
-                                                 {"BORDER_CONSTANT", cv::BORDER_CONSTANT},
-                                                 {"BORDER_REPLICATE", cv::BORDER_REPLICATE},
-                                                 {"BORDER_REFLECT", cv::BORDER_REFLECT},
-                                                 {"BORDER_WRAP", cv::BORDER_WRAP}};
+  static constexpr NamedValue<int> kBorders[] = {{"BORDER_MODE_REFLECT_101", cv::BORDER_REFLECT_101},
+                                                 {"BORDER_MODE_CONSTANT", cv::BORDER_CONSTANT},
+                                                 {"BORDER_MODE_REPLICATE", cv::BORDER_REPLICATE},
+                                                 {"BORDER_MODE_REFLECT", cv::BORDER_REFLECT},
+                                                 {"BORDER_MODE_WRAP", cv::BORDER_WRAP}};
   return LookUpName(kBorders, border).value_or(cv::BORDER_REFLECT_101);
 }
 
@@ -34,8 +34,8 @@ absl::Status CheckOddKernel(const StepBinder& b, const std::string& field, int s
 }
 
 absl::Status CheckFilterBorder(const StepBinder& b, absl::string_view border) {
-  if (border != "BORDER_WRAP") return absl::OkStatus();
-  return b.Invalid("border", "BORDER_WRAP is not supported by filters");
+  if (border != "BORDER_MODE_WRAP") return absl::OkStatus();
+  return b.Invalid("border", "BORDER_MODE_WRAP is not supported by filters");
 }
 
 absl::Status CheckOutputSize(const StepBinder& b, int64_t width, int64_t height) {

@@ -29,7 +29,7 @@ std::optional<std::chrono::milliseconds> RetryPushback(const absl::Status& statu
 void FillResponse(JobResult result, const std::string& request_id, pb::ProcessResponse* response) {
   response->set_request_id(request_id);
   response->set_image(std::move(result.image.bytes));
-  response->set_format(result.image.format);
+  response->set_format(ToProtoImageFormat(result.image.format));
   response->set_width(result.image.spec.width);
   response->set_height(result.image.spec.height);
   response->set_channels(result.image.spec.channels);
@@ -38,7 +38,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
                                                                : pb::DTYPE_UINT8);
   response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
-  response->set_encode_backend(result.encode_backend);
+  response->set_encode_backend(ToProtoBackend(result.encode_backend));
   response->set_encode_fallback_reason(std::move(result.encode_fallback_reason));
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);
@@ -54,7 +54,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
     for (auto& why : result.metadata_not_kept) kept->add_not_kept(std::move(why));
   }
   pb::ColorReport* color = response->mutable_color();
-  color->set_action(ColorActionName(result.color.action));
+  color->set_action(ToProtoColorAction(ColorActionName(result.color.action)));
   color->set_reason(std::move(result.color.reason));
   color->set_source(std::move(result.color.source));
   color->set_profile_description(std::move(result.color.description));
@@ -96,10 +96,18 @@ void LogRequest(const char* method, const std::string& request_id, const absl::S
 
 }  // namespace
 
-void ImageService::Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method, Done done) {
+void ImageService::Start(grpc::ByteBuffer* bytes, bool stream_item, grpc::CallbackServerContext* context,
+                         const char* method, Done done) {
   const Clock::time_point arrival = Clock::now();
   auto request = std::make_shared<pb::ProcessRequest>();
-  const absl::Status parsed = ParseProcessRequest(*bytes, request.get());
+  absl::Status parsed;
+  if (stream_item) {
+    pb::ProcessStreamRequest item;
+    parsed = ParseRequestMessage(*bytes, &item);
+    request->Swap(item.mutable_request());  // no copy of the image bytes
+  } else {
+    parsed = ParseRequestMessage(*bytes, request.get());
+  }
   bytes->Clear();  // the request holds a copy now
   const size_t bytes_in = request->image().size();
   if (observer_) observer_->OnRequestStart(method);
@@ -145,7 +153,7 @@ grpc::ServerUnaryReactor* ImageService::Process(grpc::CallbackServerContext* con
   const std::chrono::milliseconds pushback_base = options_.queue_full_pushback;
   // gRPC's generated handlers free the bytes once parsed; so does Start (they are gRPC's, allocated non-const).
   Start(
-      const_cast<grpc::ByteBuffer*>(request), context, "Process",
+      const_cast<grpc::ByteBuffer*>(request), /*stream_item=*/false, context, "Process",
       [reactor, context, response, pushback_base](const pb::ProcessRequest& parsed, absl::StatusOr<JobResult> result) {
         if (!result.ok()) {
           // Unary calls only: a stream's requests fail one by one inside it, with no call status to carry it.
@@ -203,15 +211,15 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       read_more = MayReadLocked();
       read_paused_ = !read_more;
     }
-    service_.Start(&received, context_, "ProcessStream",
+    service_.Start(&received, /*stream_item=*/true, context_, "ProcessStream",
                    [this, request_bytes](const pb::ProcessRequest& request, absl::StatusOr<JobResult> result) {
                      pb::ProcessStreamResponse out;
                      out.set_request_id(request.request_id());
                      if (result.ok()) {
                        FillResponse(*std::move(result), request.request_id(), out.mutable_response());
                      } else {
-                       out.set_status_code(static_cast<int>(result.status().code()));
-                       out.set_status_message(std::string(result.status().message()));
+                       out.mutable_status()->set_code(static_cast<int>(result.status().code()));
+                       out.mutable_status()->set_message(std::string(result.status().message()));
                      }
                      Complete(Serialize(out), request_bytes);
                    });
@@ -251,8 +259,8 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     if (serialized.ok()) return bytes;
     pb::ProcessStreamResponse failure;
     failure.set_request_id(response.request_id());
-    failure.set_status_code(static_cast<int>(serialized.code()));
-    failure.set_status_message(std::string(serialized.message()));
+    failure.mutable_status()->set_code(static_cast<int>(serialized.code()));
+    failure.mutable_status()->set_message(std::string(serialized.message()));
     bytes.Clear();
     SerializeMessage(failure, &bytes).IgnoreError();
     return bytes;

@@ -51,9 +51,11 @@ class ImageService final : public ImageServiceBase {
 
   // The request as parsed (empty when it did not parse) and its outcome.
   using Done = std::function<void(const imgproc::v1::ProcessRequest& request, absl::StatusOr<JobResult> result)>;
-  // Parses, validates and submits one request; `done` gets the outcome exactly once (maybe before this returns).
-  // `bytes` are cleared once parsed, so that a large request is not held twice while it runs.
-  void Start(grpc::ByteBuffer* bytes, grpc::CallbackServerContext* context, const char* method, Done done);
+  // Parses, validates and submits one request, a ProcessRequest or, for `stream_item`, a ProcessStreamRequest; `done`
+  // gets the outcome exactly once (maybe before this returns). `bytes` are cleared once parsed, so that a large
+  // request is not held twice while it runs.
+  void Start(grpc::ByteBuffer* bytes, bool stream_item, grpc::CallbackServerContext* context, const char* method,
+             Done done);
 
  private:
   Scheduler& scheduler_;

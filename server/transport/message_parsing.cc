@@ -80,7 +80,7 @@ std::string FindUnparseableField(const UnknownFieldSet& fields, const Descriptor
 
 }  // namespace
 
-absl::Status ParseProcessRequest(const grpc::ByteBuffer& bytes, imgproc::v1::ProcessRequest* request) {
+absl::Status ParseRequestMessage(const grpc::ByteBuffer& bytes, google::protobuf::Message* request) {
   grpc::ByteBuffer shared(bytes);  // the reader takes a mutable buffer; this shares the slices
   grpc::ProtoBufferReader reader(&shared);
   {
@@ -90,7 +90,7 @@ absl::Status ParseProcessRequest(const grpc::ByteBuffer& bytes, imgproc::v1::Pro
   }
   request->Clear();  // what parsed before the fault, a string that is not UTF-8 included, is no request
   // Only for refusals, so the second pass over the bytes costs nothing to a well-formed request.
-  const std::string type = imgproc::v1::ProcessRequest::descriptor()->full_name();
+  const std::string type = request->GetDescriptor()->full_name();
   UnknownFieldSet fields;
   grpc::ByteBuffer again(bytes);
   grpc::ProtoBufferReader second_reader(&again);
@@ -98,7 +98,7 @@ absl::Status ParseProcessRequest(const grpc::ByteBuffer& bytes, imgproc::v1::Pro
     return absl::InvalidArgumentError(
         absl::StrCat("the request is no ", type, ": its ", bytes.Length(), " bytes are not protobuf wire format"));
   }
-  std::string why = FindUnparseableField(fields, *imgproc::v1::ProcessRequest::descriptor(), "");
+  std::string why = FindUnparseableField(fields, *request->GetDescriptor(), "");
   if (why.empty()) why = "its fields do not match the message's";
   return absl::InvalidArgumentError(absl::StrCat("the request is no valid ", type, ": ", why));
 }

@@ -12,8 +12,8 @@ namespace imgproc {
 
 // INVALID_ARGUMENT when `bytes` are not protobuf wire format, or when a message or string field inside them does not
 // parse (a proto3 string must be UTF-8): "... is no valid imgproc.v1.ProcessRequest: field request_id is not
-// UTF-8". `request` is then left empty.
-absl::Status ParseProcessRequest(const grpc::ByteBuffer& bytes, imgproc::v1::ProcessRequest* request);
+// UTF-8". `request` (a ProcessRequest, a ProcessStreamRequest) is then left empty.
+absl::Status ParseRequestMessage(const grpc::ByteBuffer& bytes, google::protobuf::Message* request);
 
 // The message as gRPC would have sent it (INTERNAL only for one over protobuf's 2 GiB).
 absl::Status SerializeMessage(const google::protobuf::Message& message, grpc::ByteBuffer* bytes);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -155,9 +156,11 @@ OpCall TranslateOperation(const pb::Operation& operation) {
       case FieldDescriptor::CPPTYPE_DOUBLE: call.args.Set(field->name(), fields->GetDouble(message, field)); break;
       case FieldDescriptor::CPPTYPE_BOOL: call.args.Set(field->name(), fields->GetBool(message, field)); break;
       case FieldDescriptor::CPPTYPE_ENUM: {
+        // Zero is *_UNSPECIFIED, the server's default: left unset, as an operation's default is its absent value.
+        const int number = fields->GetEnumValue(message, field);
+        if (number == 0) break;
         // CheckEnumValues has refused undeclared numbers; an unknown one here would reach Bind as "".
-        const google::protobuf::EnumValueDescriptor* value =
-            field->enum_type()->FindValueByNumber(fields->GetEnumValue(message, field));
+        const google::protobuf::EnumValueDescriptor* value = field->enum_type()->FindValueByNumber(number);
         call.args.Set(field->name(), value != nullptr ? value->name() : std::string());
         break;
       }
@@ -207,5 +210,28 @@ absl::StatusOr<Plan> BuildPlan(const pb::ProcessRequest& request, const ImageLim
 }
 
 pb::Layout ToProtoLayout(Layout layout) { return layout == Layout::kChw ? pb::LAYOUT_CHW : pb::LAYOUT_HWC; }
+
+namespace {
+
+int ProtoEnumNumber(const google::protobuf::EnumDescriptor* type, absl::string_view prefix, absl::string_view name) {
+  const google::protobuf::EnumValueDescriptor* value =
+      type->FindValueByName(absl::StrCat(prefix, absl::AsciiStrToUpper(name)));
+  return value != nullptr ? value->number() : 0;
+}
+
+}  // namespace
+
+pb::ImageFormat ToProtoImageFormat(absl::string_view name) {
+  return static_cast<pb::ImageFormat>(ProtoEnumNumber(pb::ImageFormat_descriptor(), "IMAGE_FORMAT_", name));
+}
+pb::Backend ToProtoBackend(absl::string_view name) {
+  return static_cast<pb::Backend>(ProtoEnumNumber(pb::Backend_descriptor(), "BACKEND_", name));
+}
+pb::ColorAction ToProtoColorAction(absl::string_view name) {
+  return static_cast<pb::ColorAction>(ProtoEnumNumber(pb::ColorAction_descriptor(), "COLOR_ACTION_", name));
+}
+pb::Dtype ToProtoDtype(absl::string_view name) {
+  return static_cast<pb::Dtype>(ProtoEnumNumber(pb::Dtype_descriptor(), "DTYPE_", name));
+}
 
 }  // namespace imgproc

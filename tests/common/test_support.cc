@@ -2,6 +2,7 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,31 @@
 #include <sstream>
 
 namespace imgproc::testing {
+
+namespace {
+
+std::string LowerWithoutPrefix(const std::string& name, const std::string& prefix) {
+  std::string word = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+  for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return word;
+}
+
+}  // namespace
+
+std::string FormatName(pb::ImageFormat format) {
+  return LowerWithoutPrefix(pb::ImageFormat_Name(format), "IMAGE_FORMAT_");
+}
+std::string BackendName(pb::Backend backend) { return LowerWithoutPrefix(pb::Backend_Name(backend), "BACKEND_"); }
+std::string ColorActionName(pb::ColorAction action) {
+  return LowerWithoutPrefix(pb::ColorAction_Name(action), "COLOR_ACTION_");
+}
+std::string DtypeName(pb::Dtype dtype) { return LowerWithoutPrefix(pb::Dtype_Name(dtype), "DTYPE_"); }
+
+pb::ProcessStreamRequest StreamItem(pb::ProcessRequest request) {
+  pb::ProcessStreamRequest item;
+  item.mutable_request()->Swap(&request);
+  return item;
+}
 
 std::string PhotoRoot() {
   const char* env = std::getenv("IMGPROC_TEST_IMAGES");
@@ -98,7 +124,7 @@ cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode) {
   return cv::imdecode(buffer, flags);
 }
 
-cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::DType dtype) {
+cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::Dtype dtype) {
   const int type = dtype == pb::DTYPE_FLOAT32  ? CV_32FC(channels)
                    : dtype == pb::DTYPE_UINT16 ? CV_16UC(channels)
                                                : CV_8UC(channels);
@@ -230,13 +256,13 @@ std::vector<OpCase> OperationCases() {
   });
   add("crop", {"crop { x: 10 y: 20 width: 300 height: 200 }"},
       [](M s) { return s(cv::Rect(10, 20, 300, 200)).clone(); });
-  add("pad_constant", {"pad { top: 5 bottom: 6 left: 7 right: 8 border: BORDER_CONSTANT value: [255, 0, 0] }"},
+  add("pad_constant", {"pad { top: 5 bottom: 6 left: 7 right: 8 border: BORDER_MODE_CONSTANT value: [255, 0, 0] }"},
       [](M s) {
         return Apply(s, [](M a, cv::Mat& b) {
           cv::copyMakeBorder(a, b, 5, 6, 7, 8, cv::BORDER_CONSTANT, {255, 0, 0});
         });
       });
-  add("pad_reflect", {"pad { top: 9 left: 3 border: BORDER_REFLECT }"},
+  add("pad_reflect", {"pad { top: 9 left: 3 border: BORDER_MODE_REFLECT }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::copyMakeBorder(a, b, 9, 0, 3, 0, cv::BORDER_REFLECT); }); });
   for (auto [axis, code] : {std::pair{"AXIS_HORIZONTAL", 1}, {"AXIS_VERTICAL", 0}, {"AXIS_BOTH", -1}}) {
     add(std::string("flip_") + axis, {std::string("flip { axis: ") + axis + " }"},
@@ -258,27 +284,28 @@ std::vector<OpCase> OperationCases() {
     int code;
     pb::DecodeMode mode;
   };
-  for (const Conv& c : {Conv{"BGR2GRAY", cv::COLOR_BGR2GRAY, pb::DECODE_MODE_COLOR},
-                        {"RGB2GRAY", cv::COLOR_RGB2GRAY, pb::DECODE_MODE_COLOR},
-                        {"GRAY2BGR", cv::COLOR_GRAY2BGR, gray},
-                        {"BGR2RGB", cv::COLOR_BGR2RGB, pb::DECODE_MODE_COLOR},
-                        {"BGR2HSV", cv::COLOR_BGR2HSV, pb::DECODE_MODE_COLOR},
-                        {"HSV2BGR", cv::COLOR_HSV2BGR, pb::DECODE_MODE_COLOR},
-                        {"BGR2LAB", cv::COLOR_BGR2Lab, pb::DECODE_MODE_COLOR},
-                        {"LAB2BGR", cv::COLOR_Lab2BGR, pb::DECODE_MODE_COLOR},
-                        {"BGR2YCRCB", cv::COLOR_BGR2YCrCb, pb::DECODE_MODE_COLOR},
-                        {"YCRCB2BGR", cv::COLOR_YCrCb2BGR, pb::DECODE_MODE_COLOR},
-                        {"BGR2BGRA", cv::COLOR_BGR2BGRA, pb::DECODE_MODE_COLOR}}) {
+  for (const Conv& c : {Conv{"CONVERSION_BGR2GRAY", cv::COLOR_BGR2GRAY, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_RGB2GRAY", cv::COLOR_RGB2GRAY, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_GRAY2BGR", cv::COLOR_GRAY2BGR, gray},
+                        {"CONVERSION_BGR2RGB", cv::COLOR_BGR2RGB, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_BGR2HSV", cv::COLOR_BGR2HSV, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_HSV2BGR", cv::COLOR_HSV2BGR, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_BGR2LAB", cv::COLOR_BGR2Lab, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_LAB2BGR", cv::COLOR_Lab2BGR, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_BGR2YCRCB", cv::COLOR_BGR2YCrCb, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_YCRCB2BGR", cv::COLOR_YCrCb2BGR, pb::DECODE_MODE_COLOR},
+                        {"CONVERSION_BGR2BGRA", cv::COLOR_BGR2BGRA, pb::DECODE_MODE_COLOR}}) {
     add(
         std::string("cvt_color_") + c.name, {std::string("cvt_color { conversion: ") + c.name + " }"},
         [code = c.code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::cvtColor(a, b, code); }); }, c.mode);
   }
-  add("cvt_color_BGRA2BGR", {"cvt_color { conversion: BGR2BGRA }", "cvt_color { conversion: BGRA2BGR }"},
+  add("cvt_color_BGRA2BGR",
+      {"cvt_color { conversion: CONVERSION_BGR2BGRA }", "cvt_color { conversion: CONVERSION_BGRA2BGR }"},
       [](M s) { return s.clone(); });
   add("gaussian_blur_5x5", {"gaussian_blur { kernel_width: 5 sigma_x: 1.5 }"}, [](M s) {
     return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {5, 5}, 1.5, 1.5); });
   });
-  add("gaussian_blur_sigma_only_replicate", {"gaussian_blur { sigma_x: 2 sigma_y: 3 border: BORDER_REPLICATE }"},
+  add("gaussian_blur_sigma_only_replicate", {"gaussian_blur { sigma_x: 2 sigma_y: 3 border: BORDER_MODE_REPLICATE }"},
       [](M s) {
         return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {0, 0}, 2, 3, cv::BORDER_REPLICATE); });
       });
@@ -311,12 +338,13 @@ std::vector<OpCase> OperationCases() {
   add(
       "canny_l2_aperture5", {"canny { threshold1: 400 threshold2: 1200 aperture_size: 5 l2_gradient: true }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::Canny(a, b, 400, 1200, 5, true); }); }, gray);
-  add("canny_after_gray", {"cvt_color { conversion: BGR2GRAY }", "canny { threshold1: 50 threshold2: 150 }"}, [](M s) {
-    cv::Mat g, e;
-    cv::cvtColor(s, g, cv::COLOR_BGR2GRAY);
-    cv::Canny(g, e, 50, 150);
-    return e;
-  });
+  add("canny_after_gray", {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "canny { threshold1: 50 threshold2: 150 }"},
+      [](M s) {
+        cv::Mat g, e;
+        cv::cvtColor(s, g, cv::COLOR_BGR2GRAY);
+        cv::Canny(g, e, 50, 150);
+        return e;
+      });
   add("threshold_binary", {"threshold { threshold: 128 }"},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 128, 255, cv::THRESH_BINARY); }); });
   add("threshold_trunc", {"threshold { threshold: 100 type: TYPE_TRUNC }"},
@@ -375,7 +403,7 @@ std::vector<OpCase> OperationCases() {
     return out;
   });
   add("warp_affine",
-      {"warp_affine { matrix: [0.9, 0.2, 10, -0.1, 1.1, -5] width: 400 height: 300 border: BORDER_CONSTANT "
+      {"warp_affine { matrix: [0.9, 0.2, 10, -0.1, 1.1, -5] width: 400 height: 300 border: BORDER_MODE_CONSTANT "
        "border_value: [0, 255, 0] }"},
       [](M s) {
         const cv::Mat m = (cv::Mat_<double>(2, 3) << 0.9, 0.2, 10, -0.1, 1.1, -5);
@@ -392,7 +420,7 @@ std::vector<OpCase> OperationCases() {
       });
   add("warp_perspective",
       {"warp_perspective { matrix: [1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1] interpolation: INTERPOLATION_CUBIC "
-       "border: BORDER_REPLICATE }"},
+       "border: BORDER_MODE_REPLICATE }"},
       [](M s) {
         const cv::Mat m = (cv::Mat_<double>(3, 3) << 1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1);
         return Apply(
@@ -401,7 +429,8 @@ std::vector<OpCase> OperationCases() {
   // ImageNet preprocessing written out pixel by pixel in double precision.
   add(
       "normalize_imagenet_rgb",
-      {"cvt_color { conversion: BGR2RGB }", "normalize { mean: [0.485, 0.456, 0.406] std: [0.229, 0.224, 0.225] }"},
+      {"cvt_color { conversion: CONVERSION_BGR2RGB }",
+       "normalize { mean: [0.485, 0.456, 0.406] std: [0.229, 0.224, 0.225] }"},
       [](M s) {
         const double mean[3] = {0.485, 0.456, 0.406}, stddev[3] = {0.229, 0.224, 0.225};
         cv::Mat out(s.size(), CV_32FC3);
@@ -418,7 +447,7 @@ std::vector<OpCase> OperationCases() {
   return cases;
 }
 
-pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::DType dtype) {
+pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::Dtype dtype) {
   pb::ProcessRequest request;
   request.set_image(image);
   request.set_decode_mode(c.decode);

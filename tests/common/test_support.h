@@ -21,6 +21,15 @@ std::vector<std::string> NaturePhotos();             // every nature/*.jpg
 std::string ReadFile(const std::string& path);       // aborts the test binary if unreadable
 std::string TestDataPath(const std::string& name);   // a file of tests/data, e.g. "cmyk_64x48.jpg"
 
+// The proto's name of a format or backend as the server's flags, logs and files say it: IMAGE_FORMAT_JPEG -> "jpeg".
+std::string FormatName(pb::ImageFormat format);
+std::string BackendName(pb::Backend backend);
+std::string ColorActionName(pb::ColorAction action);
+std::string DtypeName(pb::Dtype dtype);
+
+// A ProcessStream call's message for `request`.
+pb::ProcessStreamRequest StreamItem(pb::ProcessRequest request);
+
 // A deterministic synthetic picture: gradients, shapes and text, so edges and flat areas both exist.
 cv::Mat GeneratedImage(int width, int height, int channels = 3);
 std::string EncodeAs(const cv::Mat& image, const std::string& extension, std::vector<int> params = {});
@@ -31,7 +40,7 @@ std::string WithExifOrientation(const std::string& jpeg, int orientation);
 cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode = pb::DECODE_MODE_COLOR);
 
 // Raw response bytes (HWC) as a Mat of the given geometry.
-cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::DType dtype);
+cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::Dtype dtype);
 
 struct PixelDiff {
   double max_abs = 0;
@@ -59,6 +68,6 @@ struct OpCase {
 // At least one case for every operation in the proto, most with several parameter sets.
 std::vector<OpCase> OperationCases();
 
-pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::DType dtype);
+pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::Dtype dtype);
 
 }  // namespace imgproc::testing

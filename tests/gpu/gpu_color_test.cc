@@ -65,9 +65,9 @@ TEST(GpuColorTest, EveryInputConvertsAsLcms2Does) {
     for (const std::string& image :
          {PngWithProfile(rendered, profile.bytes), WebpWithProfile(rendered, profile.bytes)}) {
       const Answer answer = Process(*stub, image, pb::COLOR_POLICY_CONVERT_TO_SRGB);
-      std::printf("%-14s cpu decode -> %s: %s\n", profile.name.c_str(), answer.color.action().c_str(),
+      std::printf("%-14s cpu decode -> %s: %s\n", profile.name.c_str(), ColorActionName(answer.color.action()).c_str(),
                   answer.color.reason().c_str());
-      EXPECT_EQ(answer.color.action(), "converted") << profile.name << " " << answer.color.reason();
+      EXPECT_EQ(answer.color.action(), pb::COLOR_ACTION_CONVERTED) << profile.name << " " << answer.color.reason();
       EXPECT_GE(Psnr(answer.pixels, LcmsToSrgb(DecodeLikeServer(image), profile)), 45.0) << profile.name;
     }
   }
@@ -91,7 +91,7 @@ TEST(GpuColorTest, GpuDecodedJpegsConvertOnTheDeviceAsLcms2Does) {
       const Answer decoded = Process(*stub, jpeg, pb::COLOR_POLICY_IGNORE);  // the device's decode, unconverted
       const Answer cpu = Process(*cpu_stub, jpeg, pb::COLOR_POLICY_CONVERT_TO_SRGB);
       ASSERT_FALSE(device.pixels.empty() || decoded.pixels.empty() || cpu.pixels.empty());
-      EXPECT_EQ(device.color.action(), "converted");
+      EXPECT_EQ(device.color.action(), pb::COLOR_ACTION_CONVERTED);
       EXPECT_NE(device.color.reason().find("to sRGB on cuda:0 ("), std::string::npos) << device.color.reason();
       const bool lattice = device.color.reason().find("lattice") != std::string::npos;
       const bool matrix = device.color.reason().find("curves + 3x3") != std::string::npos;

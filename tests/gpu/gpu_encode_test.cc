@@ -48,11 +48,11 @@ TEST(GpuEncodeTest, NvJpegTakesEachJpegOptionOrFallsBackToTheCpuAndSaysSo) {
     int sof, luma_h, luma_v;
   };
   const Case cases[] = {
-      {"default", false, pb::CHROMA_SUBSAMPLING_DEFAULT, false, 0xC0, 2, 2},
-      {"progressive", true, pb::CHROMA_SUBSAMPLING_DEFAULT, false, 0xC2, 2, 2},
+      {"default", false, pb::CHROMA_SUBSAMPLING_UNSPECIFIED, false, 0xC0, 2, 2},
+      {"progressive", true, pb::CHROMA_SUBSAMPLING_UNSPECIFIED, false, 0xC2, 2, 2},
       {"4:4:4", false, pb::CHROMA_SUBSAMPLING_444, false, 0xC0, 1, 1},
       {"4:2:2", false, pb::CHROMA_SUBSAMPLING_422, false, 0xC0, 2, 1},
-      {"optimize", false, pb::CHROMA_SUBSAMPLING_DEFAULT, true, 0xC0, 2, 2},
+      {"optimize", false, pb::CHROMA_SUBSAMPLING_UNSPECIFIED, true, 0xC0, 2, 2},
       {"progressive 4:4:4 optimize", true, pb::CHROMA_SUBSAMPLING_444, true, 0xC2, 1, 1},
   };
   size_t default_bytes = 0;
@@ -71,13 +71,13 @@ TEST(GpuEncodeTest, NvJpegTakesEachJpegOptionOrFallsBackToTheCpuAndSaysSo) {
     status = CallProcess(*cpu.NewStub(), request, &on_cpu);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(on_gpu.device(), "cuda:0");
-    const bool fell_back = on_gpu.encode_backend() == "cpu";
+    const bool fell_back = on_gpu.encode_backend() == pb::BACKEND_CPU;
     EXPECT_EQ(fell_back, !on_gpu.encode_fallback_reason().empty()) << on_gpu.encode_fallback_reason();
-    if (!fell_back) EXPECT_EQ(on_gpu.encode_backend(), "cuda");
+    if (!fell_back) EXPECT_EQ(on_gpu.encode_backend(), pb::BACKEND_CUDA);
     fallbacks += fell_back ? 1 : 0;
-    std::printf("%-28s encoded by %s%s%s, %zu bytes (CPU backend %zu)\n", c.name, on_gpu.encode_backend().c_str(),
-                fell_back ? ": " : "", on_gpu.encode_fallback_reason().c_str(), on_gpu.image().size(),
-                on_cpu.image().size());
+    std::printf("%-28s encoded by %s%s%s, %zu bytes (CPU backend %zu)\n", c.name,
+                BackendName(on_gpu.encode_backend()).c_str(), fell_back ? ": " : "",
+                on_gpu.encode_fallback_reason().c_str(), on_gpu.image().size(), on_cpu.image().size());
     const JpegStructure parsed = ParseJpegStructure(on_gpu.image());
     ASSERT_TRUE(parsed.parsed);
     EXPECT_EQ(parsed.sof_marker, c.sof);
@@ -108,8 +108,8 @@ TEST(GpuEncodeTest, AvifAndHeicAnswersOfTheGpuChainAreEncodedOnTheCpu) {
   const cv::Mat pixels = RawToMat(raw.image(), raw.width(), raw.height(), raw.channels(), pb::DTYPE_UINT8);
   request.mutable_output()->mutable_avif();
   ASSERT_TRUE(CallProcess(*gpu.NewStub(), request, &avif).ok());
-  EXPECT_EQ(avif.format(), "avif");
-  EXPECT_EQ(avif.encode_backend(), "cpu");
+  EXPECT_EQ(avif.format(), pb::IMAGE_FORMAT_AVIF);
+  EXPECT_EQ(avif.encode_backend(), pb::BACKEND_CPU);
   EXPECT_TRUE(avif.encode_fallback_reason().empty());
   const AvifDecoded decoded = DecodeAvif(avif.image());
   ASSERT_TRUE(decoded.ok) << decoded.error;
@@ -122,8 +122,8 @@ TEST(GpuEncodeTest, AvifAndHeicAnswersOfTheGpuChainAreEncodedOnTheCpu) {
 
   request.mutable_output()->mutable_heic();
   ASSERT_TRUE(CallProcess(*gpu.NewStub(), request, &heic).ok());
-  EXPECT_EQ(heic.format(), "heic");
-  EXPECT_EQ(heic.encode_backend(), "cpu");
+  EXPECT_EQ(heic.format(), pb::IMAGE_FORMAT_HEIC);
+  EXPECT_EQ(heic.encode_backend(), pb::BACKEND_CPU);
   const HeicDecoded heic_decoded = DecodeHeic(heic.image());
   ASSERT_TRUE(heic_decoded.ok) << heic_decoded.error;
   ASSERT_EQ(heic_decoded.pixels.size(), pixels.size());

@@ -63,8 +63,8 @@ TEST(GpuMetadataTest, CudaAnswersCarryTheCpuBackendsBlocksAndNoneByDefault) {
       status = CallProcess(*cpu.NewStub(), MetadataRequest(jpeg, format, keep), &on_cpu);
       ASSERT_TRUE(status.ok()) << status.error_message();
       EXPECT_EQ(on_gpu.device().rfind("cuda:", 0), 0u) << on_gpu.device();
-      const ReadMetadata from_gpu = ReadAnswerMetadata(on_gpu.image(), on_gpu.format());
-      const ReadMetadata from_cpu = ReadAnswerMetadata(on_cpu.image(), on_cpu.format());
+      const ReadMetadata from_gpu = ReadAnswerMetadata(on_gpu.image(), FormatName(on_gpu.format()));
+      const ReadMetadata from_cpu = ReadAnswerMetadata(on_cpu.image(), FormatName(on_cpu.format()));
       EXPECT_TRUE(from_gpu.decodes);
       EXPECT_EQ(from_gpu.metadata.exif, from_cpu.metadata.exif);
       EXPECT_EQ(from_gpu.metadata.xmp, from_cpu.metadata.xmp);

@@ -90,8 +90,8 @@ TEST(GpuSixteenBitTest, AJpegAt16BitsIsDecodedOnTheCpuAndItsJpegAnswerEncodedThe
   EXPECT_EQ(Compare(Pixels(raw), expected).max_abs, 0);
   request.mutable_output()->mutable_jpeg();
   const pb::ProcessResponse answer = Call(gpu, request);
-  EXPECT_EQ(answer.format(), "jpeg");
-  EXPECT_EQ(answer.encode_backend(), "cpu");
+  EXPECT_EQ(answer.format(), pb::IMAGE_FORMAT_JPEG);
+  EXPECT_EQ(answer.encode_backend(), pb::BACKEND_CPU);
 }
 
 }  // namespace

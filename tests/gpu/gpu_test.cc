@@ -90,7 +90,7 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
     const std::string image = ReadFile(PhotoPath(photo));
     for (const OpCase& c : OperationCases()) {
       const cv::Mat probe = c.reference(DecodeLikeServer(image, c.decode));
-      const pb::DType dtype = probe.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+      const pb::Dtype dtype = probe.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
       const pb::ProcessRequest request = RawRequest(image, c, dtype);
       absl::StatusOr<JobResult> want = RunOn(*cpu, request);
       absl::StatusOr<JobResult> got = RunOn(*gpu, request);
@@ -146,7 +146,7 @@ pb::ProcessRequest ExactRequest(const std::string& image, int i) {
   crop->set_y(i % 13);
   crop->set_width(1000);
   crop->set_height(900);
-  request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::BGR2RGB);
+  request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2RGB);
   request.add_operations()->mutable_rotate()->set_angle(90 * (i % 4));
   request.mutable_output()->mutable_raw();
   return request;

@@ -97,7 +97,7 @@ class GrpcurlTest(unittest.TestCase):
 
     def test_server_info_describes_the_cpu_backend_and_its_limits(self):
         info = self.call("imgproc.v1.ImageProcessorService/GetServerInfo")
-        self.assertEqual(info["backend"], "cpu")
+        self.assertEqual(info["backend"], "BACKEND_CPU")  # enums are their value's name in JSON
         self.assertEqual([d["name"] for d in info["devices"]], ["cpu"])
         self.assertEqual(info["devices"][0]["workers"], 1)
         self.assertEqual(info["limits"]["max_input_bytes"], str(64 << 20))  # int64 is a JSON string
@@ -118,6 +118,7 @@ class GrpcurlTest(unittest.TestCase):
         self.assertEqual(answer["request_id"], "grpcurl-1")
         self.assertEqual((answer["width"], answer["height"]), expected)
         self.assertEqual(answer["channels"], 3)
+        self.assertEqual(answer["format"], "IMAGE_FORMAT_PNG")
         self.assertEqual(png_size(base64.b64decode(answer["image"])), expected)
 
     def test_an_empty_image_is_invalid_argument(self):

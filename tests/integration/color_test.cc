@@ -65,7 +65,7 @@ TEST_F(ColorServerTest, WideGamutPhotosAnswerInSrgbAsLcms2ConvertsThem) {
       const grpc::Status status = CallProcess(*stub, TwoFlips(image), &response);
       ASSERT_TRUE(status.ok()) << status.error_message();
       ++sent;
-      EXPECT_EQ(response.color().action(), "converted") << response.color().reason();
+      EXPECT_EQ(response.color().action(), pb::COLOR_ACTION_CONVERTED) << response.color().reason();
       EXPECT_EQ(response.color().profile_sha256().size(), 64u);
       EXPECT_NE(response.color().profile_description(), "");
       const double psnr = Psnr(Pixels(response), LcmsToSrgb(DecodeLikeServer(image), profile));
@@ -99,7 +99,7 @@ TEST_F(ColorServerTest, KeepAndIgnoreAnswerThePixelsAsStored) {
        {std::pair{pb::COLOR_POLICY_KEEP, "kept"}, {pb::COLOR_POLICY_IGNORE, "ignored"}}) {
     pb::ProcessResponse response;
     ASSERT_TRUE(CallProcess(*stub, TwoFlips(image, policy), &response).ok());
-    EXPECT_EQ(response.color().action(), action);
+    EXPECT_EQ(ColorActionName(response.color().action()), action);
     EXPECT_EQ(cv::norm(Pixels(response), stored, cv::NORM_INF), 0) << action;
   }
   EXPECT_EQ(Conversions("kept") - kept_before, 1);
@@ -126,7 +126,7 @@ TEST_F(ColorServerTest, HostileProfilesAreAnsweredWithTheReason) {
     pb::ProcessResponse response;
     const grpc::Status status = CallProcess(*stub, TwoFlips(image), &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(response.color().action(), "invalid");
+    EXPECT_EQ(response.color().action(), pb::COLOR_ACTION_INVALID);
     EXPECT_EQ(response.color().source(), "jpeg APP2 ICC_PROFILE");
     EXPECT_NE(response.color().reason().find(reason), std::string::npos) << response.color().reason();
     EXPECT_EQ(cv::norm(Pixels(response), DecodeLikeServer(image), cv::NORM_INF), 0);
@@ -139,7 +139,7 @@ TEST_F(ColorServerTest, HostileProfilesAreAnsweredWithTheReason) {
   EXPECT_EQ(Conversions("invalid") - invalid_before, cases.size());
   pb::ProcessResponse after;
   EXPECT_TRUE(CallProcess(*stub, TwoFlips(plain), &after).ok());
-  EXPECT_EQ(after.color().action(), "none");
+  EXPECT_EQ(after.color().action(), pb::COLOR_ACTION_NONE);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TEST_F(EncodeTest, JpegOptionsShowInTheAnswersBytes) {
   request.mutable_output()->mutable_jpeg()->set_quality(85);
   const pb::ProcessResponse standard = Call(request);
   const JpegStructure standard_parsed = ParseJpegStructure(standard.image());
-  EXPECT_EQ(standard.encode_backend(), "cpu");
+  EXPECT_EQ(standard.encode_backend(), pb::BACKEND_CPU);
   EXPECT_EQ(standard_parsed.sof_marker, 0xC0);
   EXPECT_EQ(standard_parsed.components.at(0).h, 2);
   EXPECT_EQ(standard_parsed.components.at(0).v, 2);
@@ -70,7 +70,7 @@ TEST_F(EncodeTest, JpegOptionsShowInTheAnswersBytes) {
   ASSERT_EQ(half.components.size(), 3u);
   EXPECT_TRUE(half.components[0].h == 2 && half.components[0].v == 1);
 
-  jpeg->set_chroma_subsampling(pb::CHROMA_SUBSAMPLING_DEFAULT);
+  jpeg->set_chroma_subsampling(pb::CHROMA_SUBSAMPLING_UNSPECIFIED);
   jpeg->set_optimize(true);
   const pb::ProcessResponse optimized = Call(request);
   EXPECT_LT(optimized.image().size(), standard.image().size());
@@ -87,8 +87,8 @@ TEST_F(EncodeTest, AvifAnswersDecodeWithLibavifAtTheRequestedSize) {
     const pb::ProcessResponse raw = Call(request);
     request.mutable_output()->mutable_avif();
     const pb::ProcessResponse avif = Call(request);
-    EXPECT_EQ(avif.format(), "avif");
-    EXPECT_EQ(avif.encode_backend(), "cpu");
+    EXPECT_EQ(avif.format(), pb::IMAGE_FORMAT_AVIF);
+    EXPECT_EQ(avif.encode_backend(), pb::BACKEND_CPU);
     EXPECT_EQ(avif.width(), 320);
     EXPECT_EQ(avif.height(), raw.height());
     const AvifDecoded decoded = DecodeAvif(avif.image());
@@ -151,8 +151,8 @@ TEST_F(EncodeTest, HeicAnswersDecodeWithLibheifAtTheRequestedSizeAndCarryTheKept
     const pb::ProcessResponse raw = Call(request);
     request.mutable_output()->mutable_heic();
     const pb::ProcessResponse heic = Call(request);
-    EXPECT_EQ(heic.format(), "heic");
-    EXPECT_EQ(heic.encode_backend(), "cpu");
+    EXPECT_EQ(heic.format(), pb::IMAGE_FORMAT_HEIC);
+    EXPECT_EQ(heic.encode_backend(), pb::BACKEND_CPU);
     EXPECT_EQ(heic.width(), 320);
     EXPECT_EQ(heic.height(), raw.height());
     const HeicDecoded decoded = DecodeHeic(heic.image());
@@ -217,15 +217,15 @@ TEST_F(EncodeTest, ServerInfoListsEveryOutputFormatWithItsOptions) {
   pb::GetServerInfoResponse info;
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
-  for (const char* format : {"avif", "heic"}) {
+  for (const pb::ImageFormat format : {pb::IMAGE_FORMAT_AVIF, pb::IMAGE_FORMAT_HEIC}) {
     EXPECT_NE(std::find(info.output_formats().begin(), info.output_formats().end(), format),
               info.output_formats().end())
-        << format;
+        << FormatName(format);
   }
   std::map<std::string, std::vector<std::string>> options;
   for (const auto& f : info.output_format_options()) {
-    EXPECT_FALSE(f.encoder().empty()) << f.format();
-    for (const auto& p : f.options()) options[f.format()].push_back(p.name());
+    EXPECT_FALSE(f.encoder().empty()) << FormatName(f.format());
+    for (const auto& p : f.options()) options[FormatName(f.format())].push_back(p.name());
   }
   // Every field of each format's message in OutputSpec, named as in the proto.
   for (const auto& [format, message] :
@@ -284,9 +284,9 @@ TEST_F(EncodeTest, AnAvifAnswerTooLargeToEncodeIsRefusedBeforeAnyWork) {
   // And it goes on serving.
   request = Thumbnail("nature/Dune.jpg", 160);
   request.mutable_output()->mutable_avif();
-  EXPECT_EQ(Call(request).format(), "avif");
+  EXPECT_EQ(Call(request).format(), pb::IMAGE_FORMAT_AVIF);
   request.mutable_output()->mutable_heic();
-  EXPECT_EQ(Call(request).format(), "heic");
+  EXPECT_EQ(Call(request).format(), pb::IMAGE_FORMAT_HEIC);
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ TEST_F(HeifServerTest, AnIphoneStyleHeicBecomesAJpegThumbnailTurnedOnce) {
   pb::ProcessResponse response;
   const grpc::Status status = CallProcess(*server_->NewStub(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.format(), "jpeg");
+  EXPECT_EQ(response.format(), pb::IMAGE_FORMAT_JPEG);
   EXPECT_EQ(response.width(), 200);
   EXPECT_EQ(response.height(), 320);
   cv::Mat expected;
@@ -101,8 +101,8 @@ TEST_F(HeifServerTest, ServerInfoListsHeicAndAvif) {
   grpc::ClientContext context;
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   const auto& formats = info.input_formats();
-  for (const char* format : {"heic", "heif", "avif"}) {
-    EXPECT_NE(std::find(formats.begin(), formats.end(), format), formats.end()) << format;
+  for (const pb::ImageFormat format : {pb::IMAGE_FORMAT_HEIC, pb::IMAGE_FORMAT_HEIF, pb::IMAGE_FORMAT_AVIF}) {
+    EXPECT_NE(std::find(formats.begin(), formats.end(), format), formats.end()) << FormatName(format);
   }
   ASSERT_GT(info.devices_size(), 0);
   EXPECT_NE(info.devices(0).codecs().find("libheif"), std::string::npos) << info.devices(0).codecs();

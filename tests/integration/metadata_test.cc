@@ -107,7 +107,7 @@ TEST_F(MetadataTest, TheDefaultStripsEveryBlockFromEveryAnswer) {
         SCOPED_TRACE("photo " + std::to_string(p) + ", " + in + " -> " + out);
         const pb::ProcessResponse response = Process(Request(image, out));
         EXPECT_FALSE(response.has_metadata());
-        const ReadMetadata read = ReadAnswerMetadata(response.image(), response.format());
+        const ReadMetadata read = ReadAnswerMetadata(response.image(), FormatName(response.format()));
         EXPECT_TRUE(read.decodes);
         // JPEG: JFIF's APP0 alone; PNG and WebP: no text, EXIF or colour chunk at all.
         EXPECT_EQ(read.blocks, out == "jpeg" ? std::vector<std::string>{"APP0:JFIF"} : std::vector<std::string>{});
@@ -132,7 +132,7 @@ TEST_F(MetadataTest, KeptBlocksRoundTripFromEveryInputFormatIntoEveryAnswerForma
       EXPECT_TRUE(response.metadata().exif());
       EXPECT_TRUE(response.metadata().xmp());
       EXPECT_EQ(response.metadata().not_kept_size(), 0);
-      const ReadMetadata read = ReadAnswerMetadata(response.image(), response.format());
+      const ReadMetadata read = ReadAnswerMetadata(response.image(), FormatName(response.format()));
       EXPECT_TRUE(read.decodes);
       EXPECT_EQ(read.metadata.icc_profile, written.icc_profile);  // byte for byte
       EXPECT_EQ(read.metadata.xmp, XmpPacket(kRights, 1));        // byte for byte but tiff:Orientation
@@ -163,21 +163,21 @@ TEST_F(MetadataTest, AKeptProfileIsThePixelsProfileUnderEachColorPolicy) {
     SCOPED_TRACE(out);
     const std::string image = JpegWith(photo, written);
     pb::ProcessResponse converted = Process(Request(image, out, icc_only, pb::COLOR_POLICY_CONVERT_TO_SRGB));
-    EXPECT_EQ(converted.color().action(), "converted");
-    const ReadMetadata read = ReadAnswerMetadata(converted.image(), converted.format());
+    EXPECT_EQ(converted.color().action(), pb::COLOR_ACTION_CONVERTED);
+    const ReadMetadata read = ReadAnswerMetadata(converted.image(), FormatName(converted.format()));
     ASSERT_TRUE(read.metadata.icc_profile.has_value());
     EXPECT_NE(read.metadata.icc_profile, written.icc_profile);
     EXPECT_NE(IccDescription(*read.metadata.icc_profile).find("sRGB"), std::string::npos)
         << IccDescription(*read.metadata.icc_profile);
     for (const pb::ColorPolicy policy : {pb::COLOR_POLICY_KEEP, pb::COLOR_POLICY_IGNORE}) {
       pb::ProcessResponse kept = Process(Request(image, out, icc_only, policy));
-      EXPECT_EQ(ReadAnswerMetadata(kept.image(), kept.format()).metadata.icc_profile, written.icc_profile);
+      EXPECT_EQ(ReadAnswerMetadata(kept.image(), FormatName(kept.format())).metadata.icc_profile, written.icc_profile);
     }
   }
   // COLOR_POLICY_KEEP embeds the input's profile without a metadata policy too.
   pb::ProcessResponse kept =
       Process(Request(JpegWith(photo, written), "png", pb::MetadataPolicy(), pb::COLOR_POLICY_KEEP));
-  EXPECT_EQ(ReadAnswerMetadata(kept.image(), kept.format()).metadata.icc_profile, written.icc_profile);
+  EXPECT_EQ(ReadAnswerMetadata(kept.image(), FormatName(kept.format())).metadata.icc_profile, written.icc_profile);
 }
 
 TEST_F(MetadataTest, ALargeProfileGoesBackInSevenSegmentsAndEachBlockIsKeptOnlyWhenAsked) {
@@ -197,7 +197,7 @@ TEST_F(MetadataTest, ALargeProfileGoesBackInSevenSegmentsAndEachBlockIsKeptOnlyW
   for (const std::string& out : kFormats) {
     SCOPED_TRACE(out);
     response = Process(Request(JpegWith(photo, written), out, copyright_only));
-    read = ReadAnswerMetadata(response.image(), response.format());
+    read = ReadAnswerMetadata(response.image(), FormatName(response.format()));
     EXPECT_FALSE(read.metadata.icc_profile || read.metadata.xmp);
     ASSERT_TRUE(read.metadata.exif.has_value());
     const ParsedExif exif = ParseExif(*read.metadata.exif);
@@ -249,9 +249,9 @@ TEST_F(MetadataTest, HostileBlocksAreAnsweredWithoutThemAndTheServerKeepsServing
     SCOPED_TRACE(what);
     for (const std::string& out : kFormats) {
       const pb::ProcessResponse stripped = Process(Request(image, out));
-      EXPECT_TRUE(ReadAnswerMetadata(stripped.image(), stripped.format()).decodes);
+      EXPECT_TRUE(ReadAnswerMetadata(stripped.image(), FormatName(stripped.format())).decodes);
       const pb::ProcessResponse kept = Process(Request(image, out, KeepEverything()));
-      EXPECT_TRUE(ReadAnswerMetadata(kept.image(), kept.format()).decodes);
+      EXPECT_TRUE(ReadAnswerMetadata(kept.image(), FormatName(kept.format())).decodes);
       EXPECT_FALSE(kept.metadata().icc_profile());
       if (!why.empty()) {
         ASSERT_EQ(kept.metadata().not_kept_size(), 1);
@@ -280,8 +280,8 @@ TEST_F(MetadataTest, RawAnswersRefuseAPolicyThatKeepsAnythingAndServerInfoSaysWh
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   std::vector<std::string> carried;
   for (const pb::FormatMetadata& format : info.output_format_metadata()) {
-    carried.push_back(format.format() + ":" + (format.icc_profile() ? "icc," : "") + (format.exif() ? "exif," : "") +
-                      (format.xmp() ? "xmp" : ""));
+    carried.push_back(FormatName(format.format()) + ":" + (format.icc_profile() ? "icc," : "") +
+                      (format.exif() ? "exif," : "") + (format.xmp() ? "xmp" : ""));
   }
   EXPECT_EQ(carried, (std::vector<std::string>{"jpeg:icc,exif,xmp", "png:icc,exif,xmp", "webp:icc,exif,xmp",
                                                "avif:icc,xmp", "heic:icc,exif,xmp", "tiff:", "raw:"}));

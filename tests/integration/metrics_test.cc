@@ -67,7 +67,7 @@ TEST(MetricsTest, ExactValuesAfterAKnownSequence) {
     auto stream = stub->ProcessStream(&context);
     pb::ProcessStreamResponse r;
     for (const pb::ProcessRequest& item : {Flip(small), garbage, Flip(small)}) {
-      ASSERT_TRUE(stream->Write(item));
+      ASSERT_TRUE(stream->Write(StreamItem(item)));
       ASSERT_TRUE(stream->Read(&r));
     }
     stream->WritesDone();

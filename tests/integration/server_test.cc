@@ -28,7 +28,7 @@ TEST_F(ServerTest, EveryOperationMatchesInProcessOpenCv) {
   const std::string photo = ReadFile(PhotoPath("nature/Storm.jpg"));
   for (const OpCase& c : OperationCases()) {
     const cv::Mat expected = c.reference(DecodeLikeServer(photo, c.decode));
-    const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    const pb::Dtype dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
     pb::ProcessResponse response;
     grpc::Status status = CallProcess(*stub, RawRequest(photo, c, dtype), &response);
     ASSERT_TRUE(status.ok()) << c.name << ": " << status.error_message();
@@ -76,7 +76,7 @@ TEST_F(ServerTest, EveryOutputFormat) {
     pb::ProcessResponse response;
     grpc::Status status = CallProcess(*stub, request_for(f.set), &response);
     ASSERT_TRUE(status.ok()) << f.name << ": " << status.error_message();
-    EXPECT_EQ(response.format(), f.name);
+    EXPECT_EQ(FormatName(response.format()), f.name);
     const PixelDiff diff = Compare(decode(response.image()), f.want);
     EXPECT_EQ(diff.max_abs, 0) << f.name << ": " << diff.Describe();
   }
@@ -115,24 +115,24 @@ TEST_F(ServerTest, StreamingAnswersEachRequestWithItsOwnStatus) {
   // Written while the answers are read: the server stops reading a stream whose answers wait unread.
   auto writer = std::async(std::launch::async, [&] {
     for (const OpCase& c : cases) {
-      const pb::DType dtype = expected[c.name].depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
-      if (!stream->Write(RawRequest(photo, c, dtype))) return false;
+      const pb::Dtype dtype = expected[c.name].depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+      if (!stream->Write(StreamItem(RawRequest(photo, c, dtype)))) return false;
     }
     pb::ProcessRequest bad;  // in the middle of the stream; must not end it
     bad.set_image("not an image");
     bad.set_request_id("bad");
-    return stream->Write(bad) && stream->WritesDone();
+    return stream->Write(StreamItem(bad)) && stream->WritesDone();
   });
   std::set<std::string> answered;
   pb::ProcessStreamResponse response;
   while (stream->Read(&response)) {
     answered.insert(response.request_id());
     if (response.request_id() == "bad") {
-      EXPECT_EQ(response.status_code(), grpc::StatusCode::INVALID_ARGUMENT);
-      EXPECT_NE(response.status_message().find("unrecognized image format"), std::string::npos);
+      EXPECT_EQ(response.status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_NE(response.status().message().find("unrecognized image format"), std::string::npos);
       continue;
     }
-    ASSERT_EQ(response.status_code(), 0) << response.request_id() << ": " << response.status_message();
+    ASSERT_EQ(response.status().code(), 0) << response.request_id() << ": " << response.status().message();
     const auto& r = response.response();
     const cv::Mat& want = expected[response.request_id()];
     const cv::Mat got = RawToMat(r.image(), r.width(), r.height(), r.channels(), r.dtype());
@@ -236,7 +236,7 @@ TEST_F(ServerTest, HealthCheckServingAndServerInfoListsEveryOperation) {
   grpc::ClientContext context;
   pb::GetServerInfoResponse info;
   ASSERT_TRUE(stub->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
-  EXPECT_EQ(info.backend(), "cpu");
+  EXPECT_EQ(info.backend(), pb::BACKEND_CPU);
   ASSERT_EQ(info.devices_size(), 1);
   EXPECT_EQ(info.devices(0).workers(), 2);
   const auto* oneof = pb::Operation::descriptor()->FindOneofByName("op");
@@ -353,7 +353,7 @@ TEST(StreamBackpressureTest, AClientThatDoesNotReadStopsBeingServedAtTheInFlight
   auto writer = std::async(std::launch::async, [&] {
     for (int i = 0; i < kRequests; ++i) {
       request.set_request_id(std::to_string(i));
-      if (!stream->Write(request)) return false;
+      if (!stream->Write(StreamItem(request))) return false;
     }
     return stream->WritesDone();
   });
@@ -367,7 +367,7 @@ TEST(StreamBackpressureTest, AClientThatDoesNotReadStopsBeingServedAtTheInFlight
   int answers = 0;
   pb::ProcessStreamResponse response;
   while (stream->Read(&response)) {
-    EXPECT_EQ(response.status_code(), 0) << response.status_message();
+    EXPECT_EQ(response.status().code(), 0) << response.status().message();
     ++answers;
   }
   EXPECT_TRUE(writer.get());
@@ -432,7 +432,8 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
   EXPECT_FALSE(ParseOperationChain("flip mode=FLIP_HORIZONTAL", &request, &error));
   EXPECT_EQ(error, "flip has no field 'mode'; its fields: axis");
   EXPECT_FALSE(ParseOperationChain("flip axis=SIDEWAYS", &request, &error));
-  EXPECT_EQ(error, "flip.axis: no value 'SIDEWAYS'; choices: AXIS_HORIZONTAL, AXIS_VERTICAL, AXIS_BOTH");
+  EXPECT_EQ(error,
+            "flip.axis: no value 'SIDEWAYS'; choices: AXIS_UNSPECIFIED, AXIS_HORIZONTAL, AXIS_VERTICAL, AXIS_BOTH");
   EXPECT_FALSE(ParseOperationChain("resize width=10 | flp", &request, &error));
   EXPECT_NE(error.find("unknown operation 'flp' in step 'flp'; operations: bilateral_filter, "), std::string::npos)
       << error;
@@ -453,7 +454,7 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
   std::set<std::string> ids;
   pb::ProcessStreamResponse answer;
   for (int i = 0; i < 10 && stream->Read(&answer); ++i) {
-    EXPECT_EQ(answer.status_code(), 0);
+    EXPECT_EQ(answer.status().code(), 0);
     ids.insert(answer.request_id());
   }
   EXPECT_TRUE(stream->Finish().ok());
@@ -461,7 +462,7 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
 
   pb::GetServerInfoResponse info;
   ASSERT_TRUE(client.GetServerInfo(&info).ok());
-  EXPECT_EQ(info.backend(), "cpu");
+  EXPECT_EQ(info.backend(), pb::BACKEND_CPU);
 }
 
 // IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);

@@ -60,20 +60,20 @@ TEST_F(SixteenBitTest, SixteenBitPngAndTiffRoundTripExactAsPngTiffAndRawUint16) 
     pb::ProcessResponse png;
     grpc::Status status = Call(request, &png);
     ASSERT_TRUE(status.ok()) << extension << ": " << status.error_message();
-    EXPECT_EQ(png.format(), "png");
+    EXPECT_EQ(png.format(), pb::IMAGE_FORMAT_PNG);
     EXPECT_EQ(png.dtype(), pb::DTYPE_UINT16);
     const cv::Mat png_pixels = Decoded(png.image());
     ASSERT_EQ(png_pixels.type(), CV_16UC3) << extension;
     EXPECT_EQ(Compare(png_pixels, photo).max_abs, 0)
         << extension << " as png: " << Compare(png_pixels, photo).Describe();
 
-    for (pb::TiffOutput::Compression compression :
+    for (pb::TiffOutput::TiffCompression compression :
          {pb::TiffOutput::TIFF_COMPRESSION_DEFLATE, pb::TiffOutput::TIFF_COMPRESSION_NONE}) {
       request.mutable_output()->mutable_tiff()->set_compression(compression);
       pb::ProcessResponse tiff;
       status = Call(request, &tiff);
       ASSERT_TRUE(status.ok()) << extension << ": " << status.error_message();
-      EXPECT_EQ(tiff.format(), "tiff");
+      EXPECT_EQ(tiff.format(), pb::IMAGE_FORMAT_TIFF);
       EXPECT_EQ(tiff.dtype(), pb::DTYPE_UINT16);
       const cv::Mat tiff_pixels = Decoded(tiff.image());
       ASSERT_EQ(tiff_pixels.type(), CV_16UC3) << extension;
@@ -139,7 +139,7 @@ TEST_F(SixteenBitTest, EightBitAnswersOfA16BitChainAreRoundVOver257) {
 
 TEST_F(SixteenBitTest, AnOperationWithoutUint16IsInvalidArgumentNamingTheStep) {
   pb::ProcessRequest request = FlippedTwice(EncodeAs(Photo16(7), ".png"));
-  request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::BGR2GRAY);
+  request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2GRAY);
   request.add_operations()->mutable_canny()->set_threshold2(100);
   request.mutable_output()->mutable_png();
   pb::ProcessResponse response;
@@ -159,7 +159,7 @@ TEST_F(SixteenBitTest, ServerInfoListsEachOperationsDepthsAndTheTiffOutput) {
   ASSERT_TRUE(server_->NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
   std::map<std::string, std::vector<std::string>> depths;
   for (const pb::OperationInfo& op : info.operations()) {
-    depths[op.name()] = {op.depths().begin(), op.depths().end()};
+    for (const int dtype : op.depths()) depths[op.name()].push_back(DtypeName(static_cast<pb::Dtype>(dtype)));
   }
   EXPECT_EQ(depths["resize"], (std::vector<std::string>{"uint8", "uint16", "float32"}));
   EXPECT_EQ(depths["gaussian_blur"], (std::vector<std::string>{"uint8", "uint16", "float32"}));
@@ -168,9 +168,10 @@ TEST_F(SixteenBitTest, ServerInfoListsEachOperationsDepthsAndTheTiffOutput) {
   EXPECT_EQ(depths.size(), static_cast<size_t>(info.operations_size()));
   for (const auto& [name, list] : depths) EXPECT_FALSE(list.empty()) << name;
   const auto& formats = info.output_formats();
-  EXPECT_NE(std::find(formats.begin(), formats.end(), "tiff"), formats.end());
+  EXPECT_NE(std::find(formats.begin(), formats.end(), pb::IMAGE_FORMAT_TIFF), formats.end());
   bool tiff_options = false;
-  for (const pb::OutputFormatInfo& f : info.output_format_options()) tiff_options |= f.format() == "tiff";
+  for (const pb::OutputFormatInfo& f : info.output_format_options())
+    tiff_options |= f.format() == pb::IMAGE_FORMAT_TIFF;
   EXPECT_TRUE(tiff_options);
 }
 

@@ -87,7 +87,7 @@ TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) 
     for (int i = 0; i < kRequests && !stop_writing; ++i) {
       request.set_request_id(std::to_string(i));
       flip->set_axis(i % 2 == 0 ? pb::Flip::AXIS_HORIZONTAL : pb::Flip::AXIS_VERTICAL);
-      if (!stream->Write(request)) return false;
+      if (!stream->Write(StreamItem(request))) return false;
       ++written;
     }
     return stream->WritesDone();
@@ -129,7 +129,7 @@ TEST(StreamMemoryTest, AnUnreadStreamOfLargeRequestsHoldsABoundedNumberOfBytes) 
   std::set<int> answered;
   pb::ProcessStreamResponse response;
   while (stream->Read(&response)) {
-    ASSERT_EQ(response.status_code(), 0) << response.request_id() << ": " << response.status_message();
+    ASSERT_EQ(response.status().code(), 0) << response.request_id() << ": " << response.status().message();
     const int id = std::stoi(response.request_id());
     EXPECT_TRUE(answered.insert(id).second) << "request " << id << " answered twice";
     const auto& r = response.response();

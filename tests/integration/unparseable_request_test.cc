@@ -93,24 +93,35 @@ struct Unparseable {
   std::string reason;  // in the status message, after the message type
 };
 
-std::vector<Unparseable> UnparseableMessages() {
-  const std::string valid = SmallFlipRequest().SerializeAsString();
+// ProcessRequests (or, for a stream, ProcessStreamRequests) that do not parse.
+std::vector<Unparseable> UnparseableMessages(bool stream_item) {
+  // A stream's message holds the request as its field 1, length-delimited (the faults below fit one length byte).
+  const auto wrap = [stream_item](const std::string& request_bytes) {
+    return stream_item ? std::string("\x0a", 1) + static_cast<char>(request_bytes.size()) + request_bytes
+                       : request_bytes;
+  };
+  const std::string valid =
+      stream_item ? StreamItem(SmallFlipRequest()).SerializeAsString() : SmallFlipRequest().SerializeAsString();
   // Field 5 (request_id), length-delimited: 0xC3 0x28 is a two-byte sequence whose second byte is no continuation.
-  const std::string bad_request_id = valid + std::string("\x2a\x02\xc3\x28", 4);
+  // Appended, it is merged into the request (a stream's message merges a repeated field 1 likewise).
+  const std::string bad_request_id = valid + wrap(std::string("\x2a\x02\xc3\x28", 4));
   // Field 3 (operations), length-delimited, whose bytes are no wire format (field 0 is none).
-  const std::string bad_operation = valid + std::string("\x1a\x03\x00\x01\x02", 5);
+  const std::string bad_operation = valid + wrap(std::string("\x1a\x03\x00\x01\x02", 5));
+  // A stream's fault is in the second field 1 it holds, whose own operations start at 0.
+  const std::string bad_operation_path = stream_item ? "request.operations[0]" : "operations[1]";
   return {
       {"text", "not a ProcessRequest at all", "bytes are not protobuf wire format"},
       {"truncated", valid.substr(0, valid.size() / 2), "bytes are not protobuf wire format"},
-      {"request_id not UTF-8", bad_request_id, "field request_id is not UTF-8"},
-      {"operation not wire format", bad_operation, "field operations[1] is no imgproc.v1.Operation"},
+      {"request_id not UTF-8", bad_request_id,
+       std::string("field ") + (stream_item ? "request." : "") + "request_id is not UTF-8"},
+      {"operation not wire format", bad_operation, "field " + bad_operation_path + " is no imgproc.v1.Operation"},
   };
 }
 
 TEST(UnparseableRequestTest, ProcessAnswersInvalidArgumentNamingTheMessageAndTheFault) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2"});
   ASSERT_TRUE(server.started());
-  for (const Unparseable& u : UnparseableMessages()) {
+  for (const Unparseable& u : UnparseableMessages(/*stream_item=*/false)) {
     std::string answer;
     const grpc::Status status = CallProcessRaw(server, u.bytes, &answer);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << u.name << ": " << status.error_message();
@@ -139,12 +150,12 @@ TEST(UnparseableRequestTest, ProcessAnswersInvalidArgumentNamingTheMessageAndThe
 TEST(UnparseableRequestTest, EachUnparseableStreamMessageGetsItsOwnAnswerAndTheStreamGoesOn) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2"});
   ASSERT_TRUE(server.started());
-  const std::vector<Unparseable> unparseable = UnparseableMessages();
+  const std::vector<Unparseable> unparseable = UnparseableMessages(/*stream_item=*/true);
   std::vector<std::string> messages;
   for (const Unparseable& u : unparseable) messages.push_back(u.bytes);
   pb::ProcessRequest valid = SmallFlipRequest();
   valid.set_request_id("valid");
-  messages.push_back(valid.SerializeAsString());
+  messages.push_back(StreamItem(valid).SerializeAsString());
   std::vector<pb::ProcessStreamResponse> answers;
   const grpc::Status status = CallProcessStreamRaw(server, messages, &answers);
   EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
@@ -153,20 +164,20 @@ TEST(UnparseableRequestTest, EachUnparseableStreamMessageGetsItsOwnAnswerAndTheS
   int valid_answers = 0;
   for (const pb::ProcessStreamResponse& a : answers) {
     if (a.request_id() == "valid") {
-      EXPECT_EQ(a.status_code(), 0) << a.status_message();
+      EXPECT_EQ(a.status().code(), 0) << a.status().message();
       EXPECT_EQ(a.response().width(), 64);
       ++valid_answers;
       continue;
     }
     EXPECT_EQ(a.request_id(), "");  // it could not be read
-    EXPECT_EQ(a.status_code(), grpc::StatusCode::INVALID_ARGUMENT) << a.status_message();
-    refusals.push_back(a.status_message());
+    EXPECT_EQ(a.status().code(), grpc::StatusCode::INVALID_ARGUMENT) << a.status().message();
+    refusals.push_back(a.status().message());
   }
   EXPECT_EQ(valid_answers, 1);
   // Read in order, so refused in order: each with its own reason.
   ASSERT_EQ(refusals.size(), unparseable.size());
   for (size_t i = 0; i < unparseable.size(); ++i) {
-    EXPECT_NE(refusals[i].find("imgproc.v1.ProcessRequest"), std::string::npos) << refusals[i];
+    EXPECT_NE(refusals[i].find("imgproc.v1.ProcessStreamRequest"), std::string::npos) << refusals[i];
     EXPECT_NE(refusals[i].find(unparseable[i].reason), std::string::npos) << unparseable[i].name << ": " << refusals[i];
   }
   // Still serving, health included.

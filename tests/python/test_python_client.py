@@ -36,7 +36,7 @@ def test_sync_thumbnail_is_a_jpeg_of_the_requested_width(client, photo):
     result = client.thumbnail(photo, width=640)
     assert (result.width, result.height) == thumbnail_size(photo, 640)
     assert jpeg_size(result.image) == thumbnail_size(photo, 640)
-    assert result.format == "jpeg" and result.ok and result.error is None
+    assert result.format == pb.IMAGE_FORMAT_JPEG and result.ok and result.error is None
     assert isinstance(result.response, pb.ProcessResponse)
     assert result.timings.total_us > 0
 
@@ -192,11 +192,16 @@ def test_command_line_writes_the_thumbnail(server, photo, tmp_path):
     source, output = tmp_path / "in.jpg", tmp_path / "out.jpg"
     source.write_bytes(photo)
     done = subprocess.run([sys.executable, "-m", "imgproc_client", "--target", server.address, "--input",
-                           str(source), "--output", str(output), "--width", "200"],
+                           str(source), "--output", str(output), "--width", "200", "--timeout", "1m30s"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert jpeg_size(output.read_bytes()) == thumbnail_size(photo, 200)
     assert "jpeg 200x" in done.stdout
+    # --timeout is a duration, as in imgproc_cli and imgproc-load: a bare number is refused, naming the units.
+    refused = subprocess.run([sys.executable, "-m", "imgproc_client", "--input", str(source), "--output",
+                              str(output), "--timeout", "30"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "'30' is no duration" in refused.stderr and "500ms" in refused.stderr
 
 
 def test_generated_stubs_are_importable_without_path_tricks():

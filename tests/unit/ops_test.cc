@@ -38,7 +38,7 @@ void CheckCase(const OpCase& c, const std::string& image, const std::string& lab
                double stripe_work = CpuPassContext().stripe_work) {
   const cv::Mat input = DecodeLikeServer(image, c.decode);
   const cv::Mat expected = c.reference(input);
-  const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+  const pb::Dtype dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
   absl::StatusOr<JobResult> result = RunOnCpu(RawRequest(image, c, dtype), stripe_work);
   ASSERT_TRUE(result.ok()) << label << ": " << result.status();
   const auto& out = result->image;
@@ -106,10 +106,10 @@ std::vector<StripeCase> StripeCases() {
   using M = const cv::Mat&;
   const std::string to_float = "normalize { scale: 0.00392156862745098 }";
   std::vector<StripeCase> cases;
-  const std::pair<const char*, int> borders[] = {{"BORDER_REFLECT_101", cv::BORDER_REFLECT_101},
-                                                 {"BORDER_CONSTANT", cv::BORDER_CONSTANT},
-                                                 {"BORDER_REPLICATE", cv::BORDER_REPLICATE},
-                                                 {"BORDER_REFLECT", cv::BORDER_REFLECT}};
+  const std::pair<const char*, int> borders[] = {{"BORDER_MODE_REFLECT_101", cv::BORDER_REFLECT_101},
+                                                 {"BORDER_MODE_CONSTANT", cv::BORDER_CONSTANT},
+                                                 {"BORDER_MODE_REPLICATE", cv::BORDER_REPLICATE},
+                                                 {"BORDER_MODE_REFLECT", cv::BORDER_REFLECT}};
   for (const auto& [name, border] : borders) {
     const std::string b = std::string(" border: ") + name;
     const int cv_border = border;
@@ -148,7 +148,7 @@ std::vector<StripeCase> StripeCases() {
                        return o;
                      }});
     cases.push_back({std::string("bilateral_gray_15_") + name,
-                     {"cvt_color { conversion: BGR2GRAY }",
+                     {"cvt_color { conversion: CONVERSION_BGR2GRAY }",
                       "bilateral_filter { diameter: 15 sigma_color: 30 sigma_space: 9" + b + " }"},
                      [=](M s) {
                        cv::Mat o;
@@ -241,7 +241,7 @@ std::vector<StripeCase> StripeCases() {
          return o;
        }});
   cases.push_back({"gaussian_65x255_BORDER_CONSTANT",
-                   {"gaussian_blur { kernel_width: 65 kernel_height: 255 sigma_x: 30 border: BORDER_CONSTANT }"},
+                   {"gaussian_blur { kernel_width: 65 kernel_height: 255 sigma_x: 30 border: BORDER_MODE_CONSTANT }"},
                    [](M s) {
                      cv::Mat o;
                      cv::GaussianBlur(s, o, {65, 255}, 30, 0, cv::BORDER_CONSTANT);
@@ -254,7 +254,7 @@ std::vector<StripeCase> StripeCases() {
     cases.push_back({absl::StrCat("bilateral_float_constant_border_outside_values_d", diameter),
                      {to_float, "brightness_contrast { alpha: 0.5 beta: 0.25 }",
                       absl::StrCat("bilateral_filter { diameter: ", diameter,
-                                   " sigma_color: 0.1 sigma_space: 5 border: BORDER_CONSTANT }")},
+                                   " sigma_color: 0.1 sigma_space: 5 border: BORDER_MODE_CONSTANT }")},
                      [=](M s) {
                        cv::Mat image;
                        AsFloat(s).convertTo(image, -1, 0.5, 0.25);
@@ -291,7 +291,7 @@ std::vector<StripeCase> StripeCases() {
   for (const int aperture : {3, 7}) {
     for (const bool l2 : {false, true}) {
       cases.push_back({absl::StrCat("canny_", aperture, l2 ? "_l2" : "_l1"),
-                       {"cvt_color { conversion: BGR2GRAY }",
+                       {"cvt_color { conversion: CONVERSION_BGR2GRAY }",
                         absl::StrCat("canny { threshold1: 40 threshold2: 120 aperture_size: ", aperture,
                                      " l2_gradient: ", l2 ? "true" : "false", " }")},
                        [=](M s) {
@@ -316,14 +316,15 @@ std::vector<StripeCase> StripeCases() {
                        return o;
                      }});
   }
-  cases.push_back({"equalize_hist_gray", {"cvt_color { conversion: BGR2GRAY }", "equalize_hist {}"}, [](M s) {
-                     cv::Mat gray, o;
-                     cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
-                     cv::equalizeHist(gray, o);
-                     return o;
-                   }});
+  cases.push_back(
+      {"equalize_hist_gray", {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "equalize_hist {}"}, [](M s) {
+         cv::Mat gray, o;
+         cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
+         cv::equalizeHist(gray, o);
+         return o;
+       }});
   cases.push_back({"threshold_otsu_inv",
-                   {"cvt_color { conversion: BGR2GRAY }", "threshold { otsu: true type: TYPE_BINARY_INV }"},
+                   {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "threshold { otsu: true type: TYPE_BINARY_INV }"},
                    [](M s) {
                      cv::Mat gray, o;
                      cv::cvtColor(s, gray, cv::COLOR_BGR2GRAY);
@@ -339,7 +340,7 @@ std::vector<StripeCase> StripeCases() {
          cv::threshold(AsFloat(s), o, 0.5, 0.75, cv::THRESH_BINARY_INV);
          return o;
        }});
-  cases.push_back({"cvt_color_float_lab", {to_float, "cvt_color { conversion: BGR2LAB }"}, [](M s) {
+  cases.push_back({"cvt_color_float_lab", {to_float, "cvt_color { conversion: CONVERSION_BGR2LAB }"}, [](M s) {
                      cv::Mat o;
                      cv::cvtColor(AsFloat(s), o, cv::COLOR_BGR2Lab);
                      return o;
@@ -363,7 +364,7 @@ TEST_P(StripeTest, InManyStripesIsBitExactAgainstOpenCvOnTheWholeImage) {
     request.set_disable_shrink_on_load(true);
     for (const std::string& op : c.chain) *request.add_operations() = ParseOperation(op);
     const cv::Mat expected = c.reference(DecodeLikeServer(image));
-    const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    const pb::Dtype dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
     request.mutable_output()->mutable_raw()->set_dtype(dtype);
     for (const double stripe_work : {kSmallStripeWork, CpuPassContext().stripe_work}) {
       absl::StatusOr<JobResult> result = RunOnCpu(request, stripe_work);

@@ -32,7 +32,7 @@ absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request, double str
   return stripe_work > 0 ? MakeCpuLane(stripe_work, 0)->Run(job) : MakeCpuLane()->Run(job);
 }
 
-pb::ProcessRequest RawRequest(const std::string& image, pb::SampleDepth depth, pb::DType dtype) {
+pb::ProcessRequest RawRequest(const std::string& image, pb::SampleDepth depth, pb::Dtype dtype) {
   pb::ProcessRequest request;
   request.set_image(image);
   request.set_decode_depth(depth);
@@ -40,7 +40,7 @@ pb::ProcessRequest RawRequest(const std::string& image, pb::SampleDepth depth, p
   return request;
 }
 
-cv::Mat Answer(const JobResult& result, pb::DType dtype) {
+cv::Mat Answer(const JobResult& result, pb::Dtype dtype) {
   const EncodedImage& out = result.image;
   return RawToMat(out.bytes, out.spec.width, out.spec.height, out.spec.channels, dtype);
 }
@@ -228,7 +228,7 @@ TEST_P(SixteenBitCaseTest, MatchesOpenCvOn16BitPixelsOrIsRefusedNamingTheStep) {
     return;
   }
   const cv::Mat expected = c.reference(input);
-  const pb::DType dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT16;
+  const pb::Dtype dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT16;
   request.mutable_output()->mutable_raw()->set_dtype(dtype);
   absl::StatusOr<JobResult> result = RunOnCpu(request, kSmallStripeWork);
   ASSERT_TRUE(result.ok()) << c.name << ": " << result.status();
@@ -297,7 +297,7 @@ TEST(SixteenBitOperationsTest, OperationsWithoutUint16AreRefusedNamingTheStep) {
   };
   for (const Case& c : cases) {
     pb::ProcessRequest request = RawRequest(png, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-    request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::BGR2GRAY);
+    request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2GRAY);
     c.add(request);
     absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
     ASSERT_FALSE(plan.ok()) << c.message;
@@ -305,10 +305,11 @@ TEST(SixteenBitOperationsTest, OperationsWithoutUint16AreRefusedNamingTheStep) {
     EXPECT_NE(plan.status().message().find(c.message), std::string::npos) << plan.status();
   }
   pb::ProcessRequest hsv = RawRequest(png, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-  hsv.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::BGR2HSV);
+  hsv.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2HSV);
   absl::StatusOr<Plan> plan = BuildPlan(hsv, ImageLimits{});
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("operations[0].cvt_color: BGR2HSV takes uint8 or float32"), std::string::npos)
+  EXPECT_NE(plan.status().message().find("operations[0].cvt_color: CONVERSION_BGR2HSV takes uint8 or float32"),
+            std::string::npos)
       << plan.status();
 }
 

@@ -53,8 +53,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"canny_needs_gray", "operations { canny { threshold1: 1 threshold2: 2 } }",
                   "operations[0].canny: needs 1 channel(s) (input is 200x100x3 uint8)"},
         ErrorCase{"channels_tracked",
-                  "operations { cvt_color { conversion: BGR2GRAY } } operations { cvt_color { conversion: BGR2HSV } }",
-                  "operations[1].cvt_color: BGR2HSV needs 3 channel(s)"},
+                  "operations { cvt_color { conversion: CONVERSION_BGR2GRAY } } operations { cvt_color { conversion: "
+                  "CONVERSION_BGR2HSV } }",
+                  "operations[1].cvt_color: CONVERSION_BGR2HSV needs 3 channel(s)"},
         ErrorCase{"depth_tracked", "operations { normalize {} } operations { canny {} }",
                   "operations[1].canny: takes uint8 pixels"},
         ErrorCase{
@@ -81,8 +82,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "operations[0].threshold.otsu: needs a 1-channel uint8"},
         ErrorCase{"morph_iterations", "operations { morphology { iterations: 0 } }",
                   "operations[0].morphology.iterations: must be in [1, 100]"},
-        ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_WRAP } }",
-                  "operations[0].box_filter.border: BORDER_WRAP is not supported"},
+        ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_MODE_WRAP } }",
+                  "operations[0].box_filter.border: BORDER_MODE_WRAP is not supported"},
         ErrorCase{"cvt_unspecified", "operations { cvt_color {} }", "operations[0].cvt_color.conversion: is required"},
         ErrorCase{"jpeg_of_float", "operations { normalize {} }",
                   "output (default JPEG): needs uint8 or uint16 pixels"},
@@ -105,7 +106,8 @@ TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
          resize->set_height(10);
          resize->set_interpolation(static_cast<pb::Interpolation>(99));
        },
-       "operations[0].resize.interpolation: 99 is not a value of Interpolation (one of INTERPOLATION_LINEAR"},
+       "operations[0].resize.interpolation: 99 is not a value of Interpolation (one of INTERPOLATION_UNSPECIFIED, "
+       "INTERPOLATION_LINEAR"},
       {[](pb::ProcessRequest& r) {
          r.add_operations()->mutable_flip();
          r.add_operations()->mutable_gaussian_blur()->set_border(static_cast<pb::BorderMode>(-1));
@@ -121,8 +123,8 @@ TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
        "operations[0].flip.axis: 7 is not a value of Axis"},
       {[](pb::ProcessRequest& r) { r.set_decode_mode(static_cast<pb::DecodeMode>(42)); },
        "decode_mode: 42 is not a value of DecodeMode"},
-      {[](pb::ProcessRequest& r) { r.mutable_output()->mutable_raw()->set_dtype(static_cast<pb::DType>(9)); },
-       "output.raw.dtype: 9 is not a value of DType"},
+      {[](pb::ProcessRequest& r) { r.mutable_output()->mutable_raw()->set_dtype(static_cast<pb::Dtype>(9)); },
+       "output.raw.dtype: 9 is not a value of Dtype"},
   };
   for (const Case& c : cases) {
     pb::ProcessRequest request;
@@ -185,7 +187,7 @@ TEST(OperationSchemaTest, EveryOperationFieldHasADefinitionWhoseParametersAreIts
 }
 
 // What the frontend translates is what the operation reads: unset optional fields are absent, plain fields present
-// at their zero value, enumerations by name.
+// at their zero value, enumerations by name but *_UNSPECIFIED (zero), which is absent: the operation's default.
 TEST(OperationSchemaTest, TranslationKeepsPresenceAndNamesEnumerationValues) {
   pb::Operation op;
   op.mutable_morphology()->set_op(pb::Morphology::OP_CLOSE);
@@ -193,7 +195,8 @@ TEST(OperationSchemaTest, TranslationKeepsPresenceAndNamesEnumerationValues) {
   const OpCall call = TranslateOperation(op);
   EXPECT_EQ(call.name, "morphology");
   EXPECT_EQ(call.args.Enum("op"), "OP_CLOSE");
-  EXPECT_EQ(call.args.Enum("shape"), "SHAPE_RECT");
+  EXPECT_FALSE(call.args.Has("shape"));
+  EXPECT_EQ(call.args.Enum("shape"), "");
   EXPECT_EQ(call.args.Int("iterations"), 4);
   EXPECT_FALSE(call.args.Has("kernel_width"));
   EXPECT_EQ(call.args.Int("kernel_width", 3), 3);
@@ -263,12 +266,12 @@ TEST(ChainValidationTest, TooManySteps) {
 }
 
 TEST(ChainValidationTest, ValidChainTracksTheResult) {
-  absl::StatusOr<Plan> plan =
-      BuildPlan(Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
-                        "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-                        "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } output { raw { "
-                        "dtype: DTYPE_FLOAT32 } }"),
-                ImageLimits{});
+  absl::StatusOr<Plan> plan = BuildPlan(
+      Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
+              "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
+              "operations { cvt_color { conversion: CONVERSION_BGR2RGB } } operations { normalize {} } output { raw { "
+              "dtype: DTYPE_FLOAT32 } }"),
+      ImageLimits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->result, (ImageSpec{224, 224, 3, Depth::kF32}));
   EXPECT_EQ(plan->steps.size(), 3u);
@@ -315,7 +318,7 @@ TEST(CostBudgetTest, BenchWorkloadsAndRealisticChainsFitTheDefaultBudget) {
       {photo, "operations { resize { scale: 0.5 } } operations { gaussian_blur { kernel_width: 5 sigma_x: 1.5 } }"},
       {photo,
        "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-       "operations { cvt_color { conversion: BGR2RGB } } operations { normalize {} } "
+       "operations { cvt_color { conversion: CONVERSION_BGR2RGB } } operations { normalize {} } "
        "output { raw { dtype: DTYPE_FLOAT32 layout: LAYOUT_CHW } }"},
       {photo, "operations { bilateral_filter { diameter: 15 sigma_color: 40 sigma_space: 40 } }"},
       {photo, "operations { morphology { op: OP_OPEN shape: SHAPE_ELLIPSE kernel_width: 15 iterations: 3 } }"},
@@ -326,7 +329,8 @@ TEST(CostBudgetTest, BenchWorkloadsAndRealisticChainsFitTheDefaultBudget) {
   };
   for (const auto& [image, chain] : chains) {
     std::string text = chain;
-    if (chain.find("canny") != std::string::npos) text = "operations { cvt_color { conversion: BGR2GRAY } } " + chain;
+    if (chain.find("canny") != std::string::npos)
+      text = "operations { cvt_color { conversion: CONVERSION_BGR2GRAY } } " + chain;
     absl::StatusOr<Plan> plan = BuildPlan(Request(image, text), ImageLimits{});
     EXPECT_TRUE(plan.ok()) << text << ": " << plan.status();
   }

@@ -26,22 +26,22 @@ struct Layout {
 
 const Layout kLayouts[] = {
     {"bgr_uint8", {}},
-    {"gray_uint8", {"cvt_color { conversion: BGR2GRAY }"}},
-    {"bgra_uint8", {"cvt_color { conversion: BGR2BGRA }"}},
+    {"gray_uint8", {"cvt_color { conversion: CONVERSION_BGR2GRAY }"}},
+    {"bgra_uint8", {"cvt_color { conversion: CONVERSION_BGR2BGRA }"}},
     {"bgr_float32", {"normalize {}"}},
-    {"gray_float32", {"cvt_color { conversion: BGR2GRAY }", "normalize {}"}},
-    {"bgra_float32", {"cvt_color { conversion: BGR2BGRA }", "normalize {}"}},
+    {"gray_float32", {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "normalize {}"}},
+    {"bgra_float32", {"cvt_color { conversion: CONVERSION_BGR2BGRA }", "normalize {}"}},
 };
 
 struct Border {
   const char* name;
   int code;
 };
-const Border kBorders[] = {{"BORDER_REFLECT_101", cv::BORDER_REFLECT_101},
-                           {"BORDER_CONSTANT", cv::BORDER_CONSTANT},
-                           {"BORDER_REPLICATE", cv::BORDER_REPLICATE},
-                           {"BORDER_REFLECT", cv::BORDER_REFLECT},
-                           {"BORDER_WRAP", cv::BORDER_WRAP}};
+const Border kBorders[] = {{"BORDER_MODE_REFLECT_101", cv::BORDER_REFLECT_101},
+                           {"BORDER_MODE_CONSTANT", cv::BORDER_CONSTANT},
+                           {"BORDER_MODE_REPLICATE", cv::BORDER_REPLICATE},
+                           {"BORDER_MODE_REFLECT", cv::BORDER_REFLECT},
+                           {"BORDER_MODE_WRAP", cv::BORDER_WRAP}};
 
 struct Interpolation {
   const char* name;
@@ -83,7 +83,7 @@ std::string Values(const std::vector<double>& values) {
   return text;
 }
 
-pb::ProcessRequest Request(const std::string& image, const std::vector<std::string>& chain, pb::DType dtype) {
+pb::ProcessRequest Request(const std::string& image, const std::vector<std::string>& chain, pb::Dtype dtype) {
   pb::ProcessRequest request;
   request.set_image(image);
   request.set_disable_shrink_on_load(true);
@@ -129,7 +129,7 @@ TEST_P(WarpStripesTest, InManyStripesIsBitExactAgainstTheWholeImageWarp) {
   const WarpCase& c = GetParam();
   for (const Layout& layout : kLayouts) {
     const bool is_float = std::string(layout.name).find("float") != std::string::npos;
-    const pb::DType dtype = is_float ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    const pb::Dtype dtype = is_float ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
     // The warp's input as the service makes it.
     absl::StatusOr<cv::Mat> input = layout.prefix.empty() ? absl::StatusOr<cv::Mat>(DecodeLikeServer(Photo()))
                                                           : RunOnCpu(Request(Photo(), layout.prefix, dtype), 1e12);
@@ -186,12 +186,12 @@ TEST(WarpStripesTest, RotateByAnyAngleInManyStripesIsBitExact) {
     cv::Mat expected;
     cv::warpAffine(input, expected, cv::getRotationMatrix2D(center, 33.5, 1.0), input.size(), interpolation.code,
                    cv::BORDER_REFLECT);
-    absl::StatusOr<cv::Mat> actual = RunOnCpu(
-        Request(
-            Photo(),
-            {std::string("rotate { angle: 33.5 border: BORDER_REFLECT interpolation: ") + interpolation.name + " }"},
-            pb::DTYPE_UINT8),
-        kTinyStripeWork);
+    absl::StatusOr<cv::Mat> actual =
+        RunOnCpu(Request(Photo(),
+                         {std::string("rotate { angle: 33.5 border: BORDER_MODE_REFLECT interpolation: ") +
+                          interpolation.name + " }"},
+                         pb::DTYPE_UINT8),
+                 kTinyStripeWork);
     ASSERT_TRUE(actual.ok()) << actual.status();
     const PixelDiff diff = Compare(*actual, expected);
     ASSERT_TRUE(diff.same_shape);

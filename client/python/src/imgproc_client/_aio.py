@@ -52,7 +52,7 @@ class AsyncClient:
 
     async def process_stream(self, requests, timeout=None, raise_on_error=False):
         """An async iterator of Results, as Client.process_stream; requests an iterable or an async iterable."""
-        call = self.stub.ProcessStream(requests, timeout=timeout)
+        call = self.stub.ProcessStream(_common.async_stream_items(requests), timeout=timeout)
         try:
             async for item in call:
                 result = _common.Result.from_stream_item(item)

@@ -90,7 +90,7 @@ def model_input_request(image, size=224, request_id="", shrink_on_load=True, dty
         image=image, request_id=request_id, disable_shrink_on_load=not shrink_on_load,
         operations=[
             pb.Operation(resize=pb.Resize(width=size, height=size, interpolation=pb.INTERPOLATION_AREA)),
-            pb.Operation(cvt_color=pb.CvtColor(conversion=pb.CvtColor.BGR2RGB)),
+            pb.Operation(cvt_color=pb.CvtColor(conversion=pb.CvtColor.CONVERSION_BGR2RGB)),
             pb.Operation(normalize=pb.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])),
         ],
         output=pb.OutputSpec(raw=raw_output(dtype, layout)))
@@ -98,11 +98,11 @@ def model_input_request(image, size=224, request_id="", shrink_on_load=True, dty
 
 def raw_output(dtype="uint8", layout="HWC"):
     """A RawOutput from names: dtype "uint8", "float32" (and any other DTYPE_* the proto has), layout "HWC"/"CHW"."""
-    return pb.RawOutput(dtype=pb.DType.Value("DTYPE_" + dtype.upper()),
+    return pb.RawOutput(dtype=pb.Dtype.Value("DTYPE_" + dtype.upper()),
                         layout=pb.Layout.Value("LAYOUT_" + layout.upper()))
 
 
-# numpy types of the proto's DType values, by name: a DType the proto gains later (DTYPE_UINT16) needs one entry here,
+# numpy types of the proto's Dtype values, by name: a Dtype the proto gains later (DTYPE_UINT16) needs one entry here,
 # and the names this proto lacks are simply never looked up. Raw pixels are little-endian.
 _NUMPY_DTYPES = {"DTYPE_UINT8": np.dtype(np.uint8), "DTYPE_UINT16": np.dtype("<u2"),
                  "DTYPE_FLOAT32": np.dtype("<f4")}
@@ -112,9 +112,10 @@ def to_array(response):
     """The pixels of a raw answer (OutputSpec.raw) as a numpy array: shape (height, width, channels) for LAYOUT_HWC,
     (channels, height, width) for LAYOUT_CHW, dtype from response.dtype. The array shares the response's bytes and
     is read-only; .copy() it to write."""
-    if isinstance(response.format, str) and response.format != "raw":
-        raise ValueError(f"a {response.format} answer is an encoded image: ask for OutputSpec.raw to get an array")
-    dtype_name = pb.DType.Name(response.dtype)
+    if response.format != pb.IMAGE_FORMAT_RAW:
+        raise ValueError(f"a {pb.ImageFormat.Name(response.format)} answer is an encoded image: ask for OutputSpec.raw "
+                         "to get an array")
+    dtype_name = pb.Dtype.Name(response.dtype)
     if dtype_name not in _NUMPY_DTYPES:
         raise ValueError(f"no numpy type for {dtype_name}")
     dtype = _NUMPY_DTYPES[dtype_name]
@@ -127,6 +128,21 @@ def to_array(response):
     if len(response.image) != expected:
         raise ValueError(f"a {w}x{h}x{c} {dtype_name} answer should have {expected} bytes, not {len(response.image)}")
     return np.frombuffer(response.image, dtype=dtype).reshape(shape)
+
+
+def stream_items(requests):
+    """ProcessStream's messages for an iterable of ProcessRequests."""
+    return (pb.ProcessStreamRequest(request=request) for request in requests)
+
+
+async def async_stream_items(requests):
+    """ProcessStream's messages for an iterable or async iterable of ProcessRequests."""
+    if hasattr(requests, "__aiter__"):
+        async for request in requests:
+            yield pb.ProcessStreamRequest(request=request)
+    else:
+        for request in requests:
+            yield pb.ProcessStreamRequest(request=request)
 
 
 class Result:
@@ -142,7 +158,7 @@ class Result:
 
     @classmethod
     def from_stream_item(cls, item):
-        if item.status_code != 0:
+        if item.status.code != 0:
             return cls(None, item.request_id, ImgprocError.from_stream_item(item))
         return cls(item.response, item.request_id)
 
@@ -170,7 +186,7 @@ class Result:
         if self.error is not None:
             return f"Result(request_id={self.request_id!r}, error={self.error!r})"
         r = self.response
-        return f"Result(request_id={self.request_id!r}, format={r.format!r}, {r.width}x{r.height}x{r.channels})"
+        return f"Result(request_id={self.request_id!r}, format={pb.ImageFormat.Name(r.format)}, {r.width}x{r.height}x{r.channels})"
 
 
 # grpc.health.v1.HealthCheckRequest {string service = 1} and HealthCheckResponse {ServingStatus status = 1}, encoded

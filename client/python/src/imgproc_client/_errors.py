@@ -43,6 +43,6 @@ class ImgprocError(Exception):
 
     @classmethod
     def from_stream_item(cls, item):
-        """From a ProcessStreamResponse whose status_code is not 0."""
-        code = _CODES_BY_VALUE.get(item.status_code, grpc.StatusCode.UNKNOWN)
-        return cls(code, item.status_message, field_path(item.status_message), item.request_id or None)
+        """From a ProcessStreamResponse whose status (a google.rpc.Status) is not OK."""
+        code = _CODES_BY_VALUE.get(item.status.code, grpc.StatusCode.UNKNOWN)
+        return cls(code, item.status.message, field_path(item.status.message), item.request_id or None)

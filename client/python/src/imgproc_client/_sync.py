@@ -61,7 +61,7 @@ class Client:
         (an ImgprocError with the item's code, message and field) and the stream goes on. raise_on_error=True raises
         that error instead and ends the stream. A failure of the whole stream raises ImgprocError. timeout: for the
         whole stream, default none."""
-        call = self.stub.ProcessStream(iter(requests), timeout=timeout)
+        call = self.stub.ProcessStream(_common.stream_items(requests), timeout=timeout)
         try:
             for item in call:
                 result = _common.Result.from_stream_item(item)
