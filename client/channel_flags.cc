@@ -1,8 +1,10 @@
 #include "channel_flags.h"
 
 #include <string>
+#include <tuple>
 
 #include "absl/flags/flag.h"
+#include "pem_file.h"
 
 ABSL_FLAG(bool, tls, false, "TLS with the system's CA certificates (implied by the other --tls_* flags)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates that sign the server's certificate (TLS)");
@@ -16,10 +18,24 @@ ABSL_FLAG(bool, round_robin, false,
 namespace imgproc {
 
 absl::Status ApplyChannelFlags(ClientOptions& options) {
-  absl::StatusOr<ClientTls> tls = ClientTlsFromFiles(absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
-                                                     absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
-  if (!tls.ok()) return tls.status();
-  options.tls = *std::move(tls);
+  // The files are read here rather than by the library's ClientTlsFromFiles so that an error names the flag, which
+  // the library, knowing only paths, cannot.
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca), cert = absl::GetFlag(FLAGS_tls_cert),
+                    key = absl::GetFlag(FLAGS_tls_key);
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both or neither");
+  }
+  ClientTls tls;
+  tls.enabled = absl::GetFlag(FLAGS_tls) || !ca.empty() || !cert.empty() || !key.empty();
+  for (auto [path, flag, pem] :
+       {std::tuple{&ca, "--tls_ca", &tls.root_certificates}, std::tuple{&cert, "--tls_cert", &tls.certificate_chain},
+        std::tuple{&key, "--tls_key", &tls.private_key}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> text = ReadPemFileOfFlag(*path, flag);
+    if (!text.ok()) return text.status();
+    *pem = *std::move(text);
+  }
+  options.tls = std::move(tls);
   options.round_robin = absl::GetFlag(FLAGS_round_robin);
   return absl::OkStatus();
 }

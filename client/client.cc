@@ -7,13 +7,14 @@
 #include <optional>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "imgproc/pem_file.h"
+#include "pem_file.h"
 
 namespace imgproc {
 
@@ -39,18 +40,20 @@ std::optional<std::chrono::milliseconds> ServerPushback(const grpc::ClientContex
 
 }  // namespace
 
-absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca_path, const std::string& cert_path,
-                                             const std::string& key_path) {
-  ClientTls tls;
-  tls.enabled = enabled || !ca_path.empty() || !cert_path.empty() || !key_path.empty();
-  if (cert_path.empty() != key_path.empty()) {
-    return absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both or neither");
+absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& root_certificates_path,
+                                             const std::string& certificate_chain_path,
+                                             const std::string& private_key_path) {
+  if (certificate_chain_path.empty() != private_key_path.empty()) {
+    return absl::InvalidArgumentError("a client certificate and its private key go together: give both or neither");
   }
-  for (auto [path, flag, pem] : {std::tuple{&ca_path, "--tls_ca", &tls.root_certificates},
-                                 std::tuple{&cert_path, "--tls_cert", &tls.certificate_chain},
-                                 std::tuple{&key_path, "--tls_key", &tls.private_key}}) {
+  ClientTls tls;
+  tls.enabled =
+      enabled || !root_certificates_path.empty() || !certificate_chain_path.empty() || !private_key_path.empty();
+  for (auto [path, pem] :
+       {std::pair{&root_certificates_path, &tls.root_certificates},
+        std::pair{&certificate_chain_path, &tls.certificate_chain}, std::pair{&private_key_path, &tls.private_key}}) {
     if (path->empty()) continue;
-    absl::StatusOr<std::string> text = ReadPemFile(*path, flag);
+    absl::StatusOr<std::string> text = ReadPemFile(*path);
     if (!text.ok()) return text.status();
     *pem = *std::move(text);
   }

@@ -22,10 +22,12 @@ struct ClientTls {
   std::string private_key;        // its key
 };
 
-// TLS from files (PEM): on when `enabled` or any path is given; INVALID_ARGUMENT naming the flag whose file cannot
-// be read, or when only one of certificate and key is given.
-absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca_path, const std::string& cert_path,
-                                             const std::string& key_path);
+// TLS from PEM files: on when `enabled` or any path is given; an empty path leaves that part out. INVALID_ARGUMENT
+// naming the path of a file that cannot be read or holds no PEM block, or when only one of certificate and key is
+// given.
+absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& root_certificates_path,
+                                             const std::string& certificate_chain_path,
+                                             const std::string& private_key_path);
 // The credentials for a channel: TLS as `tls` says, else plaintext.
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls);
 struct ClientOptions;

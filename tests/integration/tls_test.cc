@@ -162,6 +162,23 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
   EXPECT_NE(output.find(R"("count":20,"ok":20,"errors":0,"wrong":0,"verified":20)"), std::string::npos) << output;
 }
 
+TEST(TlsTest, TheLibraryNamesTheFileThatCannotBeUsedAndTheCliItsFlag) {
+  Certificates certs;
+  const std::string missing = certs.Path("missing.pem"), not_pem = certs.Path("server.ext");
+  const absl::Status unreadable = ClientTlsFromFiles(false, missing, "", "").status();
+  EXPECT_EQ(unreadable.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(unreadable.message(), "cannot read '" + missing + "': No such file or directory");
+  EXPECT_EQ(ClientTlsFromFiles(false, not_pem, "", "").status().message(), "'" + not_pem + "' holds no PEM block");
+  EXPECT_EQ(ClientTlsFromFiles(false, "", certs.Path("client.pem"), "").status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a certificate without its key";
+  // The CLI knows which flag gave the path.
+  std::string output;
+  EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=127.0.0.1:1 --tls_ca=" + missing + " info", &output),
+            0);
+  EXPECT_NE(output.find("imgproc_cli: --tls_ca: cannot read '" + missing + "'"), std::string::npos) << output;
+}
+
 TEST(TlsTest, IncompleteOrUnreadableTlsFlagsStopTheServerWithExitCode2) {
   Certificates certs;
   const std::vector<std::vector<std::string>> bad = {
