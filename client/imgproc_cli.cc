@@ -19,7 +19,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "channel_flags.h"
+#include "cli/channel_flags.h"
+#include "cli/request_parsing.h"
 #include "imgproc/client.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
@@ -106,23 +107,28 @@ int Process(const imgproc::ImgprocClient& client) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   request.set_image(buffer.str());
-  std::string error;
-  if (!imgproc::ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) return Fail(error);
+  absl::StatusOr<google::protobuf::RepeatedPtrField<pb::Operation>> operations =
+      imgproc::cli::ParseOperationChain(absl::GetFlag(FLAGS_ops));
+  if (!operations.ok()) return Fail(std::string(operations.status().message()));
+  *request.mutable_operations() = *std::move(operations);
   const std::string decode = absl::GetFlag(FLAGS_decode);
   request.set_decode_mode(decode == "grayscale"   ? pb::DECODE_MODE_GRAYSCALE
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
                                                   : pb::DECODE_MODE_COLOR);
-  if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
-                               absl::GetFlag(FLAGS_layout), request.mutable_output(), &error) ||
-      !imgproc::SetEncoderOptions(absl::GetFlag(FLAGS_progressive), absl::GetFlag(FLAGS_chroma_subsampling),
-                                  absl::GetFlag(FLAGS_optimize), absl::GetFlag(FLAGS_speed), request.mutable_output(),
-                                  &error)) {
-    return Fail(error);
+  absl::StatusOr<pb::OutputSpec> output =
+      imgproc::cli::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality),
+                                   absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_layout));
+  if (!output.ok()) return Fail(std::string(output.status().message()));
+  *request.mutable_output() = *std::move(output);
+  if (absl::Status encoder = imgproc::cli::SetEncoderOptions(
+          absl::GetFlag(FLAGS_progressive), absl::GetFlag(FLAGS_chroma_subsampling), absl::GetFlag(FLAGS_optimize),
+          absl::GetFlag(FLAGS_speed), *request.mutable_output());
+      !encoder.ok()) {
+    return Fail(std::string(encoder.message()));
   }
-  if (!imgproc::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata), request.mutable_output()->mutable_metadata(),
-                                    &error)) {
-    return Fail(error);
-  }
+  absl::StatusOr<pb::MetadataPolicy> metadata = imgproc::cli::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata));
+  if (!metadata.ok()) return Fail(std::string(metadata.status().message()));
+  *request.mutable_output()->mutable_metadata() = *std::move(metadata);
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
@@ -192,7 +198,7 @@ int main(int argc, char** argv) {
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;
   options.deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout));
-  if (absl::Status s = imgproc::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
+  if (absl::Status s = imgproc::cli::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
   if (command == "info") return Info(client);
   if (command == "process") return Process(client);

@@ -46,7 +46,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "channel_flags.h"
+#include "cli/channel_flags.h"
+#include "cli/request_parsing.h"
 #include "imgproc/client.h"
 #include "load_report.pb.h"
 #include "server_window.h"
@@ -159,12 +160,14 @@ pb::ProcessRequest RequestTemplate() {
     if (!status.ok()) Die("--request_file: " + status.ToString());
     return request;
   }
-  std::string error;
-  if (!ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) Die("--ops: " + error);
-  if (!MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
-                      absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
-    Die(error);
-  }
+  absl::StatusOr<google::protobuf::RepeatedPtrField<pb::Operation>> operations =
+      cli::ParseOperationChain(absl::GetFlag(FLAGS_ops));
+  if (!operations.ok()) Die(absl::StrCat("--ops: ", operations.status().message()));
+  *request.mutable_operations() = *std::move(operations);
+  absl::StatusOr<pb::OutputSpec> output = cli::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality),
+                                                              absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_layout));
+  if (!output.ok()) Die(std::string(output.status().message()));
+  *request.mutable_output() = *std::move(output);
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   return request;
 }
@@ -315,7 +318,7 @@ Plan Prepare() {
       std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
   p.options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
   p.options.wait_for_ready = true;
-  if (absl::Status s = ApplyChannelFlags(p.options); !s.ok()) Die(std::string(s.message()));
+  if (absl::Status s = cli::ApplyChannelFlags(p.options); !s.ok()) Die(std::string(s.message()));
   const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(p.options.tls);
   for (int i = 0; i < p.connections; ++i) {
     grpc::ChannelArguments args = ChannelArgumentsFor(p.options);  // retries off: max_attempts is 1

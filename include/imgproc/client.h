@@ -89,23 +89,4 @@ class ImgprocClient {
   ClientOptions options_;
 };
 
-// "resize width=640 | gaussian_blur kernel_width=5 sigma_x=1.5" -> ProcessRequest.operations; false with
-// `error` set when a name or value does not parse. Field and enum names are the proto's.
-bool ParseOperationChain(const std::string& chain, imgproc::v1::ProcessRequest* request, std::string* error);
-
-// The output spec from command-line words: format jpeg|png|webp|avif|heic|tiff|raw; quality (JPEG/WebP quality, PNG
-// level; < 0: the server's default); for raw, dtype uint8|uint16|float32 and layout hwc|chw.
-bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
-                    imgproc::v1::OutputSpec* spec, std::string* error);
-
-// The encoder options beyond quality, for a spec MakeOutputSpec made: JPEG progressive, chroma_subsampling
-// ("420", "422", "444"; "": the format's default) and optimize; AVIF and HEIC speed (< 0: the server's default)
-// and chroma_subsampling. False with `error` set for an option the format does not take.
-bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, bool optimize, int speed,
-                       imgproc::v1::OutputSpec* spec, std::string* error);
-
-// The metadata policy from a comma-separated list of icc, exif, xmp and copyright (EXIF's Copyright and Artist
-// alone); "" or "none" strips everything. False with `error` set for another word, or exif with copyright.
-bool ParseMetadataPolicy(const std::string& words, imgproc::v1::MetadataPolicy* policy, std::string* error);
-
 }  // namespace imgproc

@@ -1,4 +1,4 @@
-#include "channel_flags.h"
+#include "cli/channel_flags.h"
 
 #include <string>
 #include <tuple>
@@ -15,7 +15,7 @@ ABSL_FLAG(bool, round_robin, false,
           "spread calls over every address of --target (e.g. dns:///name:50051 of a headless Service, or "
           "ipv4:10.0.0.1:50051,10.0.0.2:50051) instead of using the first that connects");
 
-namespace imgproc {
+namespace imgproc::cli {
 
 absl::Status ApplyChannelFlags(ClientOptions& options) {
   // The files are read here rather than by the library's ClientTlsFromFiles so that an error names the flag, which
@@ -40,4 +40,4 @@ absl::Status ApplyChannelFlags(ClientOptions& options) {
   return absl::OkStatus();
 }
 
-}  // namespace imgproc
+}  // namespace imgproc::cli
