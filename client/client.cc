@@ -1,9 +1,7 @@
 #include "imgproc/client.h"
 
 #include <algorithm>
-#include <optional>
 #include <thread>
-#include <tuple>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -15,6 +13,11 @@ namespace imgproc {
 namespace pb = ::imgproc::v1;
 
 namespace {
+
+// absl and gRPC share the canonical codes, so the code passes as it is; the message is the server's.
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
 
 // gRPC caps a retry policy's maxAttempts at 5; the library's own retries keep to the same.
 int Attempts(const ClientOptions& options) { return std::clamp(options.max_attempts, 1, 5); }
@@ -104,48 +107,99 @@ ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)
 ImgprocClient::ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : channel_(std::move(channel)), stub_(pb::ImageProcessorService::NewStub(channel_)), options_(options) {}
 
-grpc::Status ImgprocClient::Process(const pb::ProcessRequest& request, pb::ProcessResponse* response) const {
+absl::StatusOr<pb::ProcessResponse> ImgprocClient::Process(const pb::ProcessRequest& request) const {
   const auto deadline = std::chrono::system_clock::now() + options_.deadline;
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
     context.set_wait_for_ready(options_.wait_for_ready);
-    const grpc::Status status = stub_->Process(&context, request, response);
-    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) return status;
+    pb::ProcessResponse response;
+    const grpc::Status status = stub_->Process(&context, request, &response);
+    if (status.ok()) return response;
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) {
+      return FromGrpc(status);
+    }
     const std::optional<std::chrono::milliseconds> pushback = ServerPushback(context);
-    if (!pushback || std::chrono::system_clock::now() + *pushback >= deadline) return status;
+    if (!pushback || std::chrono::system_clock::now() + *pushback >= deadline) return FromGrpc(status);
     std::this_thread::sleep_for(*pushback);
   }
 }
 
-grpc::Status ImgprocClient::GetServerInfo(pb::GetServerInfoResponse* info) const {
+absl::StatusOr<pb::GetServerInfoResponse> ImgprocClient::GetServerInfo() const {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
   context.set_wait_for_ready(options_.wait_for_ready);
-  return stub_->GetServerInfo(&context, pb::GetServerInfoRequest(), info);
+  pb::GetServerInfoResponse info;
+  const grpc::Status status = stub_->GetServerInfo(&context, pb::GetServerInfoRequest(), &info);
+  if (!status.ok()) return FromGrpc(status);
+  return info;
+}
+
+// ---- ProcessStream. Its wire messages appear only from here to the end of the file; SendMessageFor and AnswerFrom
+// are where they meet the library's types.
+namespace {
+
+using StreamRequest = pb::ProcessRequest;
+using StreamResponse = pb::ProcessStreamResponse;
+
+const StreamRequest& SendMessageFor(const pb::ProcessRequest& request) { return request; }
+
+StreamAnswer AnswerFrom(StreamResponse& message) {
+  if (message.status_code() != 0) {
+    return {std::move(*message.mutable_request_id()),
+            absl::Status(static_cast<absl::StatusCode>(message.status_code()), message.status_message())};
+  }
+  return {std::move(*message.mutable_request_id()), std::move(*message.mutable_response())};
+}
+
+}  // namespace
+
+struct ImgprocClient::Stream::Call {
+  grpc::ClientContext context;  // outlives the reader-writer, which uses it
+  std::unique_ptr<grpc::ClientReaderWriter<StreamRequest, StreamResponse>> rw;
+  bool done_sending = false;
+  bool finished = false;
+};
+
+ImgprocClient::Stream::Stream(std::unique_ptr<Call> call) : call_(std::move(call)) {}
+
+ImgprocClient::Stream::~Stream() {
+  // The server would otherwise go on with the requests it holds until the deadline.
+  if (!call_->finished) call_->context.TryCancel();
 }
 
 std::unique_ptr<ImgprocClient::Stream> ImgprocClient::OpenStream(std::chrono::milliseconds deadline) const {
-  auto stream = std::make_unique<Stream>();
-  stream->context_.set_deadline(std::chrono::system_clock::now() + deadline);
-  stream->context_.set_wait_for_ready(options_.wait_for_ready);
-  stream->rw_ = stub_->ProcessStream(&stream->context_);
-  return stream;
+  auto call = std::make_unique<Stream::Call>();
+  call->context.set_deadline(std::chrono::system_clock::now() + deadline);
+  call->context.set_wait_for_ready(options_.wait_for_ready);
+  call->rw = stub_->ProcessStream(&call->context);
+  return std::unique_ptr<Stream>(new Stream(std::move(call)));
 }
 
-bool ImgprocClient::Stream::Send(const pb::ProcessRequest& request) { return !writes_done_ && rw_->Write(request); }
+bool ImgprocClient::Stream::Send(const pb::ProcessRequest& request) {
+  return !call_->done_sending && call_->rw->Write(SendMessageFor(request));
+}
 
-bool ImgprocClient::Stream::Read(pb::ProcessStreamResponse* response) { return rw_->Read(response); }
+void ImgprocClient::Stream::DoneSending() {
+  if (call_->done_sending) return;
+  call_->rw->WritesDone();
+  call_->done_sending = true;
+}
 
-grpc::Status ImgprocClient::Stream::Finish() {
-  if (!writes_done_) {
-    rw_->WritesDone();
-    writes_done_ = true;
+std::optional<StreamAnswer> ImgprocClient::Stream::Read() {
+  StreamResponse message;
+  if (!call_->rw->Read(&message)) return std::nullopt;
+  return AnswerFrom(message);
+}
+
+absl::Status ImgprocClient::Stream::Finish() {
+  DoneSending();
+  // gRPC gives the status only once every answer has been read.
+  StreamResponse ignored;
+  while (call_->rw->Read(&ignored)) {
   }
-  pb::ProcessStreamResponse ignored;
-  while (rw_->Read(&ignored)) {
-  }
-  return rw_->Finish();
+  call_->finished = true;
+  return FromGrpc(call_->rw->Finish());
 }
 
 }  // namespace imgproc

@@ -6,8 +6,6 @@
 //
 // --ops is a '|'-separated chain; each step is an Operation field name followed by name=value parameters
 // of its message (enums by their proto names, lists comma-separated: mean=0.485,0.456,0.406).
-#include <grpcpp/grpcpp.h>
-
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -63,9 +61,9 @@ int Fail(const std::string& message) {
 }
 
 int Info(const imgproc::ImgprocClient& client) {
-  pb::GetServerInfoResponse info;
-  grpc::Status status = client.GetServerInfo(&info);
-  if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
+  absl::StatusOr<pb::GetServerInfoResponse> answer = client.GetServerInfo();
+  if (!answer.ok()) return Fail(absl::StrCat("GetServerInfo: ", answer.status().message()));
+  const pb::GetServerInfoResponse& info = *answer;
   std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()
             << ", gRPC " << info.grpc_version() << "\nbackend: " << info.backend() << " (" << info.backend_reason()
             << ")\n";
@@ -143,11 +141,12 @@ int Process(const imgproc::ImgprocClient& client) {
                                                       : pb::COLOR_POLICY_CONVERT_TO_SRGB);
   request.set_request_id("cli");
 
-  pb::ProcessResponse response;
-  grpc::Status status = client.Process(request, &response);
-  if (!status.ok()) {
-    return Fail(absl::StrCat("Process failed: ", status.error_code(), " ", status.error_message()));
+  absl::StatusOr<pb::ProcessResponse> answer = client.Process(request);
+  if (!answer.ok()) {
+    return Fail(
+        absl::StrCat("Process failed: ", static_cast<int>(answer.status().code()), " ", answer.status().message()));
   }
+  const pb::ProcessResponse& response = *answer;
   const std::string out_path = absl::GetFlag(FLAGS_out);
   if (!out_path.empty()) {
     std::ofstream out(out_path, std::ios::binary);

@@ -7,6 +7,7 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -451,28 +452,45 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndServerInfo) {
   resize->set_width(60);
   resize->set_height(40);
   request.mutable_output()->mutable_png();
-  pb::ProcessResponse response;
-  ASSERT_TRUE(client.Process(request, &response).ok());
-  EXPECT_EQ(response.width(), 60);
-  EXPECT_EQ(response.height(), 40);
+  const absl::StatusOr<pb::ProcessResponse> response = client.Process(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->width(), 60);
+  EXPECT_EQ(response->height(), 40);
+  // An error carries the gRPC code and the server's message, naming the field.
+  pb::ProcessRequest bad = request;
+  bad.mutable_operations(0)->mutable_resize()->set_width(-1);
+  const absl::Status refused = client.Process(bad).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_NE(refused.message().find("operations[0].resize.width"), absl::string_view::npos) << refused;
 
+  // A bad item fails its own answer, not the stream; answers come with their request_id, in any order.
   auto stream = client.OpenStream();
   for (int i = 0; i < 10; ++i) {
     request.set_request_id(std::to_string(i));
     ASSERT_TRUE(stream->Send(request));
   }
+  bad.set_request_id("bad");
+  ASSERT_TRUE(stream->Send(bad));
+  stream->DoneSending();
   std::set<std::string> ids;
-  pb::ProcessStreamResponse answer;
-  for (int i = 0; i < 10 && stream->Read(&answer); ++i) {
-    EXPECT_EQ(answer.status_code(), 0);
-    ids.insert(answer.request_id());
+  int answers = 0;
+  while (std::optional<StreamAnswer> answer = stream->Read()) {
+    ++answers;
+    if (answer->request_id == "bad") {
+      EXPECT_EQ(answer->response.status().code(), absl::StatusCode::kInvalidArgument) << answer->response.status();
+      continue;
+    }
+    ASSERT_TRUE(answer->response.ok()) << answer->request_id << ": " << answer->response.status();
+    EXPECT_EQ(answer->response->width(), 60);
+    ids.insert(answer->request_id);
   }
   EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answers, 11);
   EXPECT_EQ(ids.size(), 10u);
 
-  pb::GetServerInfoResponse info;
-  ASSERT_TRUE(client.GetServerInfo(&info).ok());
-  EXPECT_EQ(info.backend(), "cpu");
+  const absl::StatusOr<pb::GetServerInfoResponse> info = client.GetServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->backend(), "cpu");
 }
 
 // IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);
