@@ -6,8 +6,6 @@
 //
 // --ops is a '|'-separated chain; each step is an Operation field name followed by name=value parameters
 // of its message (enums by their proto names, lists comma-separated: mean=0.485,0.456,0.406).
-#include <grpcpp/grpcpp.h>
-
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -20,7 +18,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "channel_flags.h"
+#include "cli/channel_flags.h"
+#include "cli/request_parsing.h"
 #include "imgproc/client.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server address");
@@ -76,9 +75,9 @@ std::string Words(const google::protobuf::RepeatedField<int>& values) {
 }
 
 int Info(const imgproc::ImgprocClient& client) {
-  pb::GetServerInfoResponse info;
-  grpc::Status status = client.GetServerInfo(&info);
-  if (!status.ok()) return Fail(absl::StrCat("GetServerInfo: ", status.error_message()));
+  absl::StatusOr<pb::GetServerInfoResponse> answer = client.GetServerInfo();
+  if (!answer.ok()) return Fail(absl::StrCat("GetServerInfo: ", answer.status().message()));
+  const pb::GetServerInfoResponse& info = *answer;
   std::cout << "imgproc " << info.version() << " (" << info.git_revision() << "), OpenCV " << info.opencv_version()
             << ", gRPC " << info.grpc_version() << "\nbackend: " << Word(info.backend()) << " ("
             << info.backend_reason() << ")\n";
@@ -120,23 +119,28 @@ int Process(const imgproc::ImgprocClient& client) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   request.set_image(buffer.str());
-  std::string error;
-  if (!imgproc::ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) return Fail(error);
+  absl::StatusOr<google::protobuf::RepeatedPtrField<pb::Operation>> operations =
+      imgproc::cli::ParseOperationChain(absl::GetFlag(FLAGS_ops));
+  if (!operations.ok()) return Fail(std::string(operations.status().message()));
+  *request.mutable_operations() = *std::move(operations);
   const std::string decode = absl::GetFlag(FLAGS_decode);
   request.set_decode_mode(decode == "grayscale"   ? pb::DECODE_MODE_GRAYSCALE
                           : decode == "unchanged" ? pb::DECODE_MODE_UNCHANGED
                                                   : pb::DECODE_MODE_COLOR);
-  if (!imgproc::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
-                               absl::GetFlag(FLAGS_layout), request.mutable_output(), &error) ||
-      !imgproc::SetEncoderOptions(absl::GetFlag(FLAGS_progressive), absl::GetFlag(FLAGS_chroma_subsampling),
-                                  absl::GetFlag(FLAGS_optimize), absl::GetFlag(FLAGS_speed), request.mutable_output(),
-                                  &error)) {
-    return Fail(error);
+  absl::StatusOr<pb::OutputSpec> output =
+      imgproc::cli::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality),
+                                   absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_layout));
+  if (!output.ok()) return Fail(std::string(output.status().message()));
+  *request.mutable_output() = *std::move(output);
+  if (absl::Status encoder = imgproc::cli::SetEncoderOptions(
+          absl::GetFlag(FLAGS_progressive), absl::GetFlag(FLAGS_chroma_subsampling), absl::GetFlag(FLAGS_optimize),
+          absl::GetFlag(FLAGS_speed), *request.mutable_output());
+      !encoder.ok()) {
+    return Fail(std::string(encoder.message()));
   }
-  if (!imgproc::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata), request.mutable_output()->mutable_metadata(),
-                                    &error)) {
-    return Fail(error);
-  }
+  absl::StatusOr<pb::MetadataPolicy> metadata = imgproc::cli::ParseMetadataPolicy(absl::GetFlag(FLAGS_keep_metadata));
+  if (!metadata.ok()) return Fail(std::string(metadata.status().message()));
+  *request.mutable_output()->mutable_metadata() = *std::move(metadata);
   request.set_device(absl::GetFlag(FLAGS_device));
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   request.set_strict_decode(absl::GetFlag(FLAGS_strict_decode));
@@ -151,11 +155,12 @@ int Process(const imgproc::ImgprocClient& client) {
                                                       : pb::COLOR_POLICY_CONVERT_TO_SRGB);
   request.set_request_id("cli");
 
-  pb::ProcessResponse response;
-  grpc::Status status = client.Process(request, &response);
-  if (!status.ok()) {
-    return Fail(absl::StrCat("Process failed: ", status.error_code(), " ", status.error_message()));
+  absl::StatusOr<pb::ProcessResponse> answer = client.Process(request);
+  if (!answer.ok()) {
+    return Fail(
+        absl::StrCat("Process failed: ", static_cast<int>(answer.status().code()), " ", answer.status().message()));
   }
+  const pb::ProcessResponse& response = *answer;
   const std::string out_path = absl::GetFlag(FLAGS_out);
   if (!out_path.empty()) {
     std::ofstream out(out_path, std::ios::binary);
@@ -207,7 +212,7 @@ int main(int argc, char** argv) {
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;
   options.deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout));
-  if (absl::Status s = imgproc::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
+  if (absl::Status s = imgproc::cli::ApplyChannelFlags(options); !s.ok()) return Fail(std::string(s.message()));
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
   if (command == "info") return Info(client);
   if (command == "process") return Process(client);

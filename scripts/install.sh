@@ -21,7 +21,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$prefix" ] || fail "--prefix DIR is required"
 [ -f "$build_dir/CMakeCache.txt" ] || fail "no build in '$build_dir' (scripts/build.sh --build-dir $build_dir)"
-cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+# The programs alone (the "runtime" component): the client library's package (headers, archives) is for builds.
+cmake --install "$build_dir" --prefix "$prefix" --component runtime >/dev/null
 echo "install: $(find "$prefix/bin" -type f | wc -l) programs in $prefix/bin"
 [ "$bundle" = 1 ] || exit 0
 

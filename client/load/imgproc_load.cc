@@ -46,7 +46,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "channel_flags.h"
+#include "cli/channel_flags.h"
+#include "cli/request_parsing.h"
 #include "imgproc/client.h"
 #include "load_report.pb.h"
 #include "server_window.h"
@@ -159,12 +160,14 @@ pb::ProcessRequest RequestTemplate() {
     if (!status.ok()) Die("--request_file: " + status.ToString());
     return request;
   }
-  std::string error;
-  if (!ParseOperationChain(absl::GetFlag(FLAGS_ops), &request, &error)) Die("--ops: " + error);
-  if (!MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality), absl::GetFlag(FLAGS_dtype),
-                      absl::GetFlag(FLAGS_layout), request.mutable_output(), &error)) {
-    Die(error);
-  }
+  absl::StatusOr<google::protobuf::RepeatedPtrField<pb::Operation>> operations =
+      cli::ParseOperationChain(absl::GetFlag(FLAGS_ops));
+  if (!operations.ok()) Die(absl::StrCat("--ops: ", operations.status().message()));
+  *request.mutable_operations() = *std::move(operations);
+  absl::StatusOr<pb::OutputSpec> output = cli::MakeOutputSpec(absl::GetFlag(FLAGS_format), absl::GetFlag(FLAGS_quality),
+                                                              absl::GetFlag(FLAGS_dtype), absl::GetFlag(FLAGS_layout));
+  if (!output.ok()) Die(std::string(output.status().message()));
+  *request.mutable_output() = *std::move(output);
   request.set_disable_shrink_on_load(!absl::GetFlag(FLAGS_shrink_on_load));
   return request;
 }
@@ -204,14 +207,13 @@ std::vector<Input> LoadInputs() {
 // the server refuses stops the run here with the server's own message.
 void LearnExpectedAnswers(ImgprocClient& client, std::vector<Input>& inputs) {
   for (Input& in : inputs) {
-    pb::ProcessResponse response;
-    const grpc::Status status = client.Process(in.request, &response);
-    if (!status.ok()) {
+    const absl::StatusOr<pb::ProcessResponse> answer = client.Process(in.request);
+    if (!answer.ok()) {
       // A bad chain (INVALID_ARGUMENT naming the field) or no server at --target (UNAVAILABLE, DEADLINE_EXCEEDED).
       Die(absl::StrCat(in.name, ": sent alone before the run, it got ",
-                       absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())), ": ",
-                       status.error_message()));
+                       absl::StatusCodeToString(answer.status().code()), ": ", answer.status().message()));
     }
+    const pb::ProcessResponse& response = *answer;
     in.expected.width = response.width();
     in.expected.height = response.height();
     in.expected.raw = in.request.output().format_case() == pb::OutputSpec::kRaw;
@@ -315,7 +317,7 @@ Plan Prepare() {
       std::chrono::duration_cast<std::chrono::milliseconds>(absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_timeout)));
   p.options.max_attempts = 1;  // a load test counts what the server answers, not what retries hide
   p.options.wait_for_ready = true;
-  if (absl::Status s = ApplyChannelFlags(p.options); !s.ok()) Die(std::string(s.message()));
+  if (absl::Status s = cli::ApplyChannelFlags(p.options); !s.ok()) Die(std::string(s.message()));
   const std::shared_ptr<grpc::ChannelCredentials> credentials = ChannelCredentialsFor(p.options.tls);
   for (int i = 0; i < p.connections; ++i) {
     grpc::ChannelArguments args = ChannelArgumentsFor(p.options);  // retries off: max_attempts is 1
@@ -444,32 +446,32 @@ void Drive(const Plan& p, Run& run) {
         const Input& in = p.inputs[static_cast<size_t>(i) % p.inputs.size()];
         const Clock::time_point sent = p.rps > 0 ? due : Clock::now();  // open loop: latency from when it was due
         if (p.streaming) {
-          pb::ProcessStreamResponse r;
-          if (!stream->Send(in.request) || !stream->Read(&r)) {
+          std::optional<StreamAnswer> answer;
+          if (!stream->Send(in.request) || !(answer = stream->Read())) {
             record(mine, sent, in, Kind::kValid, grpc::UNAVAILABLE, nullptr);
             break;
           }
-          record(mine, sent, in, Kind::kValid, r.status().code(), r.status().code() == 0 ? &r.response() : nullptr);
+          const absl::StatusOr<pb::ProcessResponse>& r = answer->response;
+          record(mine, sent, in, Kind::kValid, static_cast<int>(r.status().code()), r.ok() ? &*r : nullptr);
           continue;
         }
         const int64_t n = i / p.concurrency;  // this worker's n-th request
         const Kind kind = p.cancel_every > 0 && n % p.cancel_every == p.cancel_every - 1      ? Kind::kCancelled
                           : p.invalid_every > 0 && n % p.invalid_every == p.invalid_every / 2 ? Kind::kInvalid
                                                                                               : Kind::kValid;
-        pb::ProcessResponse r;
-        grpc::Status status;
+        absl::StatusOr<pb::ProcessResponse> r;
         if (kind == Kind::kCancelled) {
           ++c.cancelled_sent;
-          status = hasty.Process(in.request, &r);
+          r = hasty.Process(in.request);
         } else if (kind == Kind::kInvalid) {
           ++c.invalid_sent;
-          status = client.Process(in.truncated, &r);
+          r = client.Process(in.truncated);
         } else {
-          status = client.Process(in.request, &r);
+          r = client.Process(in.request);
         }
-        record(mine, sent, in, kind, status.error_code(), status.ok() ? &r : nullptr);
+        record(mine, sent, in, kind, static_cast<int>(r.status().code()), r.ok() ? &*r : nullptr);
       }
-      if (stream) stream->Finish();
+      if (stream) stream->Finish().IgnoreError();  // its answers were counted as they came
     });
   }
   std::thread progress([&] {

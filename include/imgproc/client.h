@@ -1,16 +1,24 @@
 #pragma once
-// A small client library over the generated stub: channel options, deadlines, retries through the gRPC
-// service config, and a streaming helper. Used by imgproc_cli, imgproc-load and the tests.
+// The C++ client library of imgproc.v1.ImageProcessorService: channel options, deadlines, retries through the gRPC
+// service config, TLS, and a streaming helper. Installed as the CMake package `imgproc` (find_package(imgproc CONFIG),
+// target imgproc::client); imgproc_cli, imgproc-load and the tests use it too.
+//
+// Errors are absl::Status values whose code is the call's gRPC code (absl and gRPC share the canonical codes) and
+// whose message is the server's, e.g. INVALID_ARGUMENT "operations[1].canny: takes uint8 pixels (input is
+// 640x400x1 uint16)".
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
-#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "imgproc/v1/imgproc.grpc.pb.h"
+#include "imgproc/v1/imgproc.pb.h"
 
 namespace imgproc {
 
@@ -22,18 +30,15 @@ struct ClientTls {
   std::string private_key;        // its key
 };
 
-// TLS from files (PEM): on when `enabled` or any path is given; INVALID_ARGUMENT naming the flag whose file cannot
-// be read, or when only one of certificate and key is given.
-absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& ca_path, const std::string& cert_path,
-                                             const std::string& key_path);
-// The credentials for a channel: TLS as `tls` says, else plaintext.
-std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls);
-struct ClientOptions;
-// A channel's arguments for `options`: message sizes, retries and the load-balancing policy (service config).
-grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options);
+// TLS from PEM files: on when `enabled` or any path is given; an empty path leaves that part out. INVALID_ARGUMENT
+// naming the path of a file that cannot be read or holds no PEM block, or when only one of certificate and key is
+// given.
+absl::StatusOr<ClientTls> ClientTlsFromFiles(bool enabled, const std::string& root_certificates_path,
+                                             const std::string& certificate_chain_path,
+                                             const std::string& private_key_path);
 
 struct ClientOptions {
-  std::chrono::milliseconds deadline{30000};  // per call, retries included
+  std::chrono::milliseconds deadline{30000};  // per unary call, retries included
   // Attempts per call (at most 5); 1 turns retries off.
   // - UNAVAILABLE (nothing listening, server restarting): gRPC retries it from the service config, with
   //   exponential backoff from 100 ms, and reconnects after 100 ms rather than its default 1 s.
@@ -54,28 +59,50 @@ struct ClientOptions {
   ClientTls tls;
 };
 
+// The credentials for a channel: TLS as `tls` says, else plaintext.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const ClientTls& tls);
+// A channel's arguments for `options`: message sizes, retries and the load-balancing policy (service config). For
+// callers that make their own channels, e.g. several connections to one target.
+grpc::ChannelArguments ChannelArgumentsFor(const ClientOptions& options);
+
+// One answer of a stream: the request_id of the request it answers, and that request's own outcome.
+struct StreamAnswer {
+  std::string request_id;
+  absl::StatusOr<imgproc::v1::ProcessResponse> response;
+};
+
 class ImgprocClient {
  public:
+  // `target` as gRPC names servers: "host:port", "dns:///name:port", "ipv4:addr:port,addr:port".
   explicit ImgprocClient(const std::string& target, ClientOptions options = {});
   // Shares a channel (a connection) with other clients.
   ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
 
-  grpc::Status Process(const imgproc::v1::ProcessRequest& request, imgproc::v1::ProcessResponse* response) const;
-  grpc::Status GetServerInfo(imgproc::v1::GetServerInfoResponse* info) const;
+  absl::StatusOr<imgproc::v1::ProcessResponse> Process(const imgproc::v1::ProcessRequest& request) const;
+  absl::StatusOr<imgproc::v1::GetServerInfoResponse> GetServerInfo() const;
 
-  // One ProcessStream call: Send any number of requests, then Finish; Read answers as they come, in any order.
+  // One ProcessStream call. Requests are answered independently and in any order, each answer with its
+  // request_id and its own status: a bad image fails its answer, not the stream. One thread may Send while
+  // another Reads; the server stops reading a stream whose answers are not read (README: ProcessStream).
   class Stream {
    public:
+    ~Stream();  // cancels the call when Finish was not called
+    // False once the stream has ended (Finish gives its status) or DoneSending was called.
     bool Send(const imgproc::v1::ProcessRequest& request);
-    bool Read(imgproc::v1::ProcessStreamResponse* response);  // false once the server is done
-    grpc::Status Finish();                                    // half-closes, drains, returns the call status
+    // No more requests; the answers still owed keep coming through Read.
+    void DoneSending();
+    // The next answer as it comes; nothing once the server has ended the stream, which it does after DoneSending
+    // and the last answer, or on an error of the stream as a whole (Finish gives it).
+    std::optional<StreamAnswer> Read();
+    // Ends sending, drops the answers not read, and returns the status of the stream as a whole: OK, or why it
+    // ended early (DEADLINE_EXCEEDED, UNAVAILABLE, CANCELLED, ...). Call it once, when no other thread uses the stream.
+    absl::Status Finish();
 
    private:
     friend class ImgprocClient;
-    grpc::ClientContext context_;
-    std::unique_ptr<grpc::ClientReaderWriter<imgproc::v1::ProcessStreamRequest, imgproc::v1::ProcessStreamResponse>>
-        rw_;
-    bool writes_done_ = false;
+    struct Call;  // the gRPC call and its wire messages, which client.cc alone knows
+    explicit Stream(std::unique_ptr<Call> call);
+    std::unique_ptr<Call> call_;
   };
   // `deadline` covers the whole stream.
   std::unique_ptr<Stream> OpenStream(std::chrono::milliseconds deadline = std::chrono::minutes(10)) const;
@@ -87,24 +114,5 @@ class ImgprocClient {
   std::unique_ptr<imgproc::v1::ImageProcessorService::Stub> stub_;
   ClientOptions options_;
 };
-
-// "resize width=640 | gaussian_blur kernel_width=5 sigma_x=1.5" -> ProcessRequest.operations; false with
-// `error` set when a name or value does not parse. Field and enum names are the proto's.
-bool ParseOperationChain(const std::string& chain, imgproc::v1::ProcessRequest* request, std::string* error);
-
-// The output spec from command-line words: format jpeg|png|webp|avif|heic|tiff|raw; quality (JPEG/WebP quality, PNG
-// level; < 0: the server's default); for raw, dtype uint8|uint16|float32 and layout hwc|chw.
-bool MakeOutputSpec(const std::string& format, int quality, const std::string& dtype, const std::string& layout,
-                    imgproc::v1::OutputSpec* spec, std::string* error);
-
-// The encoder options beyond quality, for a spec MakeOutputSpec made: JPEG progressive, chroma_subsampling
-// ("420", "422", "444"; "": the format's default) and optimize; AVIF and HEIC speed (< 0: the server's default)
-// and chroma_subsampling. False with `error` set for an option the format does not take.
-bool SetEncoderOptions(bool progressive, const std::string& chroma_subsampling, bool optimize, int speed,
-                       imgproc::v1::OutputSpec* spec, std::string* error);
-
-// The metadata policy from a comma-separated list of icc, exif, xmp and copyright (EXIF's Copyright and Artist
-// alone); "" or "none" strips everything. False with `error` set for another word, or exif with copyright.
-bool ParseMetadataPolicy(const std::string& words, imgproc::v1::MetadataPolicy* policy, std::string* error);
 
 }  // namespace imgproc

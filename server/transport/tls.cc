@@ -2,7 +2,7 @@
 
 #include <grpcpp/security/server_credentials.h>
 
-#include "imgproc/pem_file.h"
+#include "pem_file.h"
 
 namespace imgproc {
 
@@ -16,15 +16,15 @@ absl::StatusOr<ServerTls> ServerTlsFrom(const ServerTlsFiles& files) {
   }
   grpc::SslServerCredentialsOptions options;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  absl::StatusOr<std::string> chain = ReadPemFile(files.certificate_chain, "--tls_cert");
+  absl::StatusOr<std::string> chain = ReadPemFileOfFlag(files.certificate_chain, "--tls_cert");
   if (!chain.ok()) return chain.status();
-  absl::StatusOr<std::string> key = ReadPemFile(files.private_key, "--tls_key");
+  absl::StatusOr<std::string> key = ReadPemFileOfFlag(files.private_key, "--tls_key");
   if (!key.ok()) return key.status();
   pair.cert_chain = *std::move(chain);
   pair.private_key = *std::move(key);
   options.pem_key_cert_pairs.push_back(std::move(pair));
   if (files.client_ca.empty()) return ServerTls{grpc::SslServerCredentials(options), "TLS"};
-  absl::StatusOr<std::string> ca = ReadPemFile(files.client_ca, "--tls_client_ca");
+  absl::StatusOr<std::string> ca = ReadPemFileOfFlag(files.client_ca, "--tls_client_ca");
   if (!ca.ok()) return ca.status();
   options.pem_root_certs = *std::move(ca);
   // A client without a certificate, or with one the CA did not sign, fails the handshake.

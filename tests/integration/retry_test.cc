@@ -87,9 +87,8 @@ TEST(ClientRetryTest, QueueFullWithoutPushbackIsNotRetried) {
   ClientOptions options;
   options.max_attempts = 5;
   ImgprocClient client(full.server().address(), options);
-  pb::ProcessResponse response;
-  const grpc::Status status = client.Process(QuickRequest(), &response);
-  EXPECT_EQ(status.error_code(), grpc::RESOURCE_EXHAUSTED) << status.error_message();
+  const absl::Status status = client.Process(QuickRequest()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   // Retrying a full queue that gave no pushback only adds to the overload: one attempt, not five.
   EXPECT_EQ(RefusedRequests(full.server().metrics_port()), 1);
 }
@@ -100,12 +99,11 @@ TEST(ClientRetryTest, QueueFullWithPushbackIsRetriedAfterThePushback) {
   ClientOptions options;
   options.max_attempts = 3;
   ImgprocClient client(full.server().address(), options);
-  pb::ProcessResponse response;
   const auto start = steady_clock::now();
-  const grpc::Status status = client.Process(QuickRequest(), &response);
+  const absl::Status status = client.Process(QuickRequest()).status();
   const auto waited = steady_clock::now() - start;
   // The slow requests hold the queue for seconds, longer than two pushbacks of 100 to 200 ms.
-  EXPECT_EQ(status.error_code(), grpc::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_EQ(RefusedRequests(full.server().metrics_port()), 3);
   EXPECT_GE(waited, milliseconds(200)) << "retried before the pushback had passed";
 }
@@ -122,9 +120,8 @@ TEST(ClientRetryTest, UnavailableIsRetriedForAPhotoLargerThanGrpcsDefaultRetryBu
   const int port = FreeLoopbackPort();
   ClientOptions once;
   once.max_attempts = 1;
-  pb::ProcessResponse ignored;
-  ASSERT_EQ(ImgprocClient("127.0.0.1:" + std::to_string(port), once).Process(request, &ignored).error_code(),
-            grpc::UNAVAILABLE)
+  ASSERT_EQ(ImgprocClient("127.0.0.1:" + std::to_string(port), once).Process(request).status().code(),
+            absl::StatusCode::kUnavailable)
       << "without retries, a call to the port before the server is up fails";
 
   ClientOptions options;
@@ -132,19 +129,15 @@ TEST(ClientRetryTest, UnavailableIsRetriedForAPhotoLargerThanGrpcsDefaultRetryBu
   options.deadline = std::chrono::seconds(30);
   // The first attempt finds nothing listening (UNAVAILABLE); the server comes up while the client backs off.
   // The client (its connection) goes before the server stops, which would otherwise wait for it to leave.
-  auto call = std::async(std::launch::async, [&] {
-    ImgprocClient client("127.0.0.1:" + std::to_string(port), options);
-    pb::ProcessResponse response;
-    const grpc::Status status = client.Process(request, &response);
-    return std::make_pair(status, response);
-  });
+  auto call = std::async(std::launch::async,
+                         [&] { return ImgprocClient("127.0.0.1:" + std::to_string(port), options).Process(request); });
   std::this_thread::sleep_for(milliseconds(100));
   ServerProcess server({"--listen=127.0.0.1:" + std::to_string(port), "--backend=cpu", "--cpu_workers=1"});
   ASSERT_TRUE(server.started()) << "port " << port << " was taken meanwhile";
-  const auto [status, response] = call.get();
-  ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
-  EXPECT_EQ(response.width(), 320);
-  EXPECT_EQ(response.height(), 200);
+  const absl::StatusOr<pb::ProcessResponse> response = call.get();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->width(), 320);
+  EXPECT_EQ(response->height(), 200);
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
+#include <set>
 #include <thread>
 
+#include "cli/request_parsing.h"
 #include "common/http.h"
 #include "common/server_process.h"
 #include "common/test_support.h"
@@ -416,53 +419,78 @@ TEST(ShutdownTest, SigtermFinishesRequestsInFlightAndExitsZero) {
 namespace imgproc::testing {
 namespace {
 
-TEST_F(ServerTest, ClientLibraryProcessesStreamsAndParsesChains) {
+// The command-line tools' chains: what the proto lacks is named, with the choices it has.
+TEST(OperationChainTest, ParsesProtoNamesAndNamesWhatTheProtoLacksWithItsChoices) {
+  const absl::StatusOr<google::protobuf::RepeatedPtrField<pb::Operation>> chain =
+      cli::ParseOperationChain("resize width=60 height=40 interpolation=INTERPOLATION_AREA | flip axis=AXIS_BOTH");
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  ASSERT_EQ(chain->size(), 2);
+  EXPECT_EQ((*chain)[0].resize().width(), 60);
+  EXPECT_EQ((*chain)[0].resize().interpolation(), pb::INTERPOLATION_AREA);
+  EXPECT_EQ((*chain)[1].flip().axis(), pb::Flip::AXIS_BOTH);
+  auto error = [](const std::string& text) {
+    const absl::Status status = cli::ParseOperationChain(text).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << text;
+    return std::string(status.message());
+  };
+  EXPECT_NE(error("resize widht=60").find("resize has no field 'widht'; its fields: "), std::string::npos);
+  EXPECT_NE(error("resize widht=60").find("width"), std::string::npos);
+  EXPECT_EQ(error("flip mode=FLIP_HORIZONTAL"), "flip has no field 'mode'; its fields: axis");
+  EXPECT_EQ(error("flip axis=SIDEWAYS"),
+            "flip.axis: no value 'SIDEWAYS'; choices: AXIS_HORIZONTAL, AXIS_VERTICAL, AXIS_BOTH");
+  EXPECT_NE(
+      error("resize width=10 | flp").find("unknown operation 'flp' in step 'flp'; operations: bilateral_filter, "),
+      std::string::npos);
+  EXPECT_NE(error("resize width=abc").find("Expected integer, got: abc"), std::string::npos);
+}
+
+TEST_F(ServerTest, ClientLibraryProcessesStreamsAndServerInfo) {
   ImgprocClient client(server_->address());
   pb::ProcessRequest request;
   request.set_image(EncodeAs(GeneratedImage(120, 80), ".png"));
-  std::string error;
-  ASSERT_TRUE(ParseOperationChain("resize width=60 height=40 interpolation=INTERPOLATION_AREA | flip axis=AXIS_BOTH",
-                                  &request, &error))
-      << error;
-  ASSERT_EQ(request.operations_size(), 2);
-  // What the proto lacks is named, with the choices it has.
-  EXPECT_FALSE(ParseOperationChain("resize widht=60", &request, &error));
-  EXPECT_NE(error.find("resize has no field 'widht'; its fields: "), std::string::npos) << error;
-  EXPECT_NE(error.find("width"), std::string::npos) << error;
-  EXPECT_FALSE(ParseOperationChain("flip mode=FLIP_HORIZONTAL", &request, &error));
-  EXPECT_EQ(error, "flip has no field 'mode'; its fields: axis");
-  EXPECT_FALSE(ParseOperationChain("flip axis=SIDEWAYS", &request, &error));
-  EXPECT_EQ(error,
-            "flip.axis: no value 'SIDEWAYS'; choices: AXIS_UNSPECIFIED, AXIS_HORIZONTAL, AXIS_VERTICAL, AXIS_BOTH");
-  EXPECT_FALSE(ParseOperationChain("resize width=10 | flp", &request, &error));
-  EXPECT_NE(error.find("unknown operation 'flp' in step 'flp'; operations: bilateral_filter, "), std::string::npos)
-      << error;
-  EXPECT_FALSE(ParseOperationChain("resize width=abc", &request, &error));
-  EXPECT_NE(error.find("Expected integer, got: abc"), std::string::npos) << error;
-  ASSERT_EQ(request.operations_size(), 2) << "a chain that does not parse adds nothing";
+  auto* resize = request.add_operations()->mutable_resize();
+  resize->set_width(60);
+  resize->set_height(40);
   request.mutable_output()->mutable_png();
-  pb::ProcessResponse response;
-  ASSERT_TRUE(client.Process(request, &response).ok());
-  EXPECT_EQ(response.width(), 60);
-  EXPECT_EQ(response.height(), 40);
+  const absl::StatusOr<pb::ProcessResponse> response = client.Process(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->width(), 60);
+  EXPECT_EQ(response->height(), 40);
+  // An error carries the gRPC code and the server's message, naming the field.
+  pb::ProcessRequest bad = request;
+  bad.mutable_operations(0)->mutable_resize()->set_width(-1);
+  const absl::Status refused = client.Process(bad).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_NE(refused.message().find("operations[0].resize.width"), absl::string_view::npos) << refused;
 
+  // A bad item fails its own answer, not the stream; answers come with their request_id, in any order.
   auto stream = client.OpenStream();
   for (int i = 0; i < 10; ++i) {
     request.set_request_id(std::to_string(i));
     ASSERT_TRUE(stream->Send(request));
   }
+  bad.set_request_id("bad");
+  ASSERT_TRUE(stream->Send(bad));
+  stream->DoneSending();
   std::set<std::string> ids;
-  pb::ProcessStreamResponse answer;
-  for (int i = 0; i < 10 && stream->Read(&answer); ++i) {
-    EXPECT_EQ(answer.status().code(), 0);
-    ids.insert(answer.request_id());
+  int answers = 0;
+  while (std::optional<StreamAnswer> answer = stream->Read()) {
+    ++answers;
+    if (answer->request_id == "bad") {
+      EXPECT_EQ(answer->response.status().code(), absl::StatusCode::kInvalidArgument) << answer->response.status();
+      continue;
+    }
+    ASSERT_TRUE(answer->response.ok()) << answer->request_id << ": " << answer->response.status();
+    EXPECT_EQ(answer->response->width(), 60);
+    ids.insert(answer->request_id);
   }
   EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answers, 11);
   EXPECT_EQ(ids.size(), 10u);
 
-  pb::GetServerInfoResponse info;
-  ASSERT_TRUE(client.GetServerInfo(&info).ok());
-  EXPECT_EQ(info.backend(), pb::BACKEND_CPU);
+  const absl::StatusOr<pb::GetServerInfoResponse> info = client.GetServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->backend(), pb::BACKEND_CPU);
 }
 
 // IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);

@@ -82,7 +82,7 @@ class Certificates {
 };
 
 // A flip of a generated PNG through `tls`: the status, and on success whether the answer is exactly cv::flip's.
-grpc::Status FlipThrough(const ServerProcess& server, const ClientTls& tls, bool* exact = nullptr) {
+absl::Status FlipThrough(const ServerProcess& server, const ClientTls& tls, bool* exact = nullptr) {
   ClientOptions options;
   options.tls = tls;
   options.max_attempts = 1;
@@ -93,15 +93,14 @@ grpc::Status FlipThrough(const ServerProcess& server, const ClientTls& tls, bool
   request.set_image(EncodeAs(image, ".png"));
   request.add_operations()->mutable_flip();
   request.mutable_output()->mutable_png();
-  pb::ProcessResponse response;
-  const grpc::Status status = client.Process(request, &response);
-  if (status.ok() && exact != nullptr) {
+  const absl::StatusOr<pb::ProcessResponse> response = client.Process(request);
+  if (response.ok() && exact != nullptr) {
     cv::Mat expected;
     cv::flip(image, expected, 1);
-    const PixelDiff diff = Compare(DecodeLikeServer(response.image()), expected);
+    const PixelDiff diff = Compare(DecodeLikeServer(response->image()), expected);
     *exact = diff.same_shape && diff.max_abs == 0;
   }
-  return status;
+  return response.status();
 }
 
 TEST(TlsTest, ATlsPortServesClientsThatTrustItsCaAndRefusesPlaintextAndUntrustingOnes) {
@@ -111,13 +110,13 @@ TEST(TlsTest, ATlsPortServesClientsThatTrustItsCaAndRefusesPlaintextAndUntrustin
   ASSERT_TRUE(server.started());
   EXPECT_NE(server.first_line().find(", TLS ("), std::string::npos) << server.first_line();
   bool exact = false;
-  const grpc::Status served = FlipThrough(server, certs.Tls(), &exact);
-  ASSERT_TRUE(served.ok()) << served.error_message();
+  const absl::Status served = FlipThrough(server, certs.Tls(), &exact);
+  ASSERT_TRUE(served.ok()) << served;
   EXPECT_TRUE(exact);
-  EXPECT_EQ(FlipThrough(server, ClientTls{}).error_code(), grpc::UNAVAILABLE);  // plaintext
+  EXPECT_EQ(FlipThrough(server, ClientTls{}).code(), absl::StatusCode::kUnavailable);  // plaintext
   ClientTls system_roots;
   system_roots.enabled = true;  // the test CA is not among them
-  EXPECT_EQ(FlipThrough(server, system_roots).error_code(), grpc::UNAVAILABLE);
+  EXPECT_EQ(FlipThrough(server, system_roots).code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(TlsTest, MutualTlsServesClientsWithACertificateFromItsCaAndRefusesOthers) {
@@ -127,12 +126,12 @@ TEST(TlsTest, MutualTlsServesClientsWithACertificateFromItsCaAndRefusesOthers) {
   ASSERT_TRUE(server.started());
   EXPECT_NE(server.first_line().find(", mutual TLS ("), std::string::npos) << server.first_line();
   bool exact = false;
-  const grpc::Status served = FlipThrough(server, certs.Tls("client"), &exact);
-  ASSERT_TRUE(served.ok()) << served.error_message();
+  const absl::Status served = FlipThrough(server, certs.Tls("client"), &exact);
+  ASSERT_TRUE(served.ok()) << served;
   EXPECT_TRUE(exact);
-  EXPECT_EQ(FlipThrough(server, certs.Tls()).error_code(), grpc::UNAVAILABLE);            // no certificate
-  EXPECT_EQ(FlipThrough(server, certs.Tls("stranger")).error_code(), grpc::UNAVAILABLE);  // another CA's
-  EXPECT_TRUE(FlipThrough(server, certs.Tls("client")).ok());                             // and the server still serves
+  EXPECT_EQ(FlipThrough(server, certs.Tls()).code(), absl::StatusCode::kUnavailable);            // no certificate
+  EXPECT_EQ(FlipThrough(server, certs.Tls("stranger")).code(), absl::StatusCode::kUnavailable);  // another CA's
+  EXPECT_TRUE(FlipThrough(server, certs.Tls("client")).ok());  // and the server still serves
 }
 
 TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
@@ -160,6 +159,23 @@ TEST(TlsTest, TheCliAndTheLoadGeneratorConnectOverMutualTls) {
             0)
       << output;
   EXPECT_NE(output.find(R"("count":20,"ok":20,"errors":0,"wrong":0,"verified":20)"), std::string::npos) << output;
+}
+
+TEST(TlsTest, TheLibraryNamesTheFileThatCannotBeUsedAndTheCliItsFlag) {
+  Certificates certs;
+  const std::string missing = certs.Path("missing.pem"), not_pem = certs.Path("server.ext");
+  const absl::Status unreadable = ClientTlsFromFiles(false, missing, "", "").status();
+  EXPECT_EQ(unreadable.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(unreadable.message(), "cannot read '" + missing + "': No such file or directory");
+  EXPECT_EQ(ClientTlsFromFiles(false, not_pem, "", "").status().message(), "'" + not_pem + "' holds no PEM block");
+  EXPECT_EQ(ClientTlsFromFiles(false, "", certs.Path("client.pem"), "").status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a certificate without its key";
+  // The CLI knows which flag gave the path.
+  std::string output;
+  EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=127.0.0.1:1 --tls_ca=" + missing + " info", &output),
+            0);
+  EXPECT_NE(output.find("imgproc_cli: --tls_ca: cannot read '" + missing + "'"), std::string::npos) << output;
 }
 
 TEST(TlsTest, IncompleteOrUnreadableTlsFlagsStopTheServerWithExitCode2) {

@@ -5,10 +5,10 @@
 #include "absl/status/status.h"
 #include "imgproc/client.h"
 
-namespace imgproc {
+namespace imgproc::cli {
 
 // Sets options.tls and options.round_robin as the flags ask: TLS is off unless --tls or a --tls_* file is given.
 // INVALID_ARGUMENT naming a flag whose file cannot be read, or when --tls_cert and --tls_key do not come together.
 absl::Status ApplyChannelFlags(ClientOptions& options);
 
-}  // namespace imgproc
+}  // namespace imgproc::cli
