@@ -42,5 +42,5 @@ RUN if ldd /opt/imgproc/bin/* | grep 'not found' | grep -v -E 'libcuda\.so|libnv
 USER 10001:10001
 EXPOSE 50051 9090
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["imgproc_cli", "--target=127.0.0.1:50051", "info"]
-ENTRYPOINT ["imgproc_server"]
+  CMD ["imgproc-cli", "--target=127.0.0.1:50051", "info"]
+ENTRYPOINT ["imgproc-server"]

@@ -27,7 +27,7 @@ info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pixels), 2835, 2835, 
 open(sys.argv[1], "wb").write(header + info + pixels)
 PY
 bound=$((1 << 30))
-"$build_dir/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend=cpu --cpu_workers=1 \
+"$build_dir/server/imgproc-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend=cpu --cpu_workers=1 \
     --max_queued_bytes=$bound > "$out/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 300); do grep -q "listening on" "$out/server.log" && break; sleep 0.1; done

@@ -70,7 +70,7 @@ bin="$build_dir"
 start_server() {  # start_server BACKEND [SYSTEM [CUDA_VISIBLE_DEVICES]] -> sets server_pid, port, metrics
   local log="$out/server-${2:-$1}.log"
   [ -n "${3:-}" ] && export CUDA_VISIBLE_DEVICES="$3"
-  "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
+  "$bin/server/imgproc-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
       --queue_capacity="$queue_capacity" > "$log" 2>&1 &
   server_pid=$!
   [ -n "${3:-}" ] && unset CUDA_VISIBLE_DEVICES
@@ -87,7 +87,7 @@ if has "$workloads" W4; then
   mkdir -p "$small"
   start_server cpu
   for f in "$photos"/nature/*.jpg; do
-    "$bin/client/imgproc_cli" --target="127.0.0.1:$port" process --in="$f" --out="$small/$(basename "$f")" \
+    "$bin/client/imgproc-cli" --target="127.0.0.1:$port" process --in="$f" --out="$small/$(basename "$f")" \
         --ops="resize width=256 height=256 interpolation=INTERPOLATION_AREA" --format=jpeg --quality=90 > /dev/null
   done
   stop_server
@@ -125,7 +125,7 @@ input[W7]="$photos/nature";                       ops[W7]="resize width=320 keep
 
 # The CUDA backend runs where the build has it and a GPU is usable: the server says so, or exits saying why.
 cuda_usable() {
-  "$bin/server/imgproc_server" --listen=127.0.0.1:0 --metrics_listen= --backend=cuda > "$out/probe-cuda.log" 2>&1 &
+  "$bin/server/imgproc-server" --listen=127.0.0.1:0 --metrics_listen= --backend=cuda > "$out/probe-cuda.log" 2>&1 &
   local p=$!
   for _ in $(seq 100); do
     if grep -q "listening on" "$out/probe-cuda.log"; then kill -TERM $p; wait $p || true; return 0; fi

@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--backend cpu|cuda] [--minutes N] [--build-dir DIR] [--out DIR]" >&2; exit 2 ;;
   esac
 done
-server_bin="$build_dir/server/imgproc_server" load_bin="$build_dir/client/imgproc-load"
+server_bin="$build_dir/server/imgproc-server" load_bin="$build_dir/client/imgproc-load"
 photos="${IMGPROC_TEST_IMAGES:-/usr/share/backgrounds/mate}/nature"
 [ -n "$out" ] || out=$(mktemp -d)
 mkdir -p "$out"

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--backend cpu|cuda] [--build-dir DIR] [--only REGEX]" >&2; exit 2 ;;
   esac
 done
-server="$build_dir/server/imgproc_server" cli="$build_dir/client/imgproc_cli"
+server="$build_dir/server/imgproc-server" cli="$build_dir/client/imgproc-cli"
 photo=/usr/share/backgrounds/mate/nature/Aqua.jpg  # 2560x1600
 out=$(mktemp -d)
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$out"' EXIT

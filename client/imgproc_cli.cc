@@ -1,7 +1,7 @@
-// imgproc_cli: process a file through an imgproc server, or show what the server offers.
+// imgproc-cli: process a file through an imgproc server, or show what the server offers.
 //
-//   imgproc_cli --target=127.0.0.1:50051 info
-//   imgproc_cli process --in=photo.jpg --out=thumb.jpg \
+//   imgproc-cli --target=127.0.0.1:50051 info
+//   imgproc-cli process --in=photo.jpg --out=thumb.jpg \
 //       --ops="resize width=640 keep_aspect=true | gaussian_blur kernel_width=5 sigma_x=1.5" --format=jpeg --quality=90
 //
 // --ops is a '|'-separated chain; each step is an Operation field name followed by name=value parameters
@@ -57,7 +57,7 @@ namespace pb = ::imgproc::v1;
 namespace {
 
 int Fail(const std::string& message) {
-  std::cerr << "imgproc_cli: " << message << "\n";
+  std::cerr << "imgproc-cli: " << message << "\n";
   return 1;
 }
 
@@ -203,9 +203,9 @@ int Process(const imgproc::ImgprocClient& client) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "imgproc_cli [flags] info|process\n\n"
-      "  imgproc_cli --target=127.0.0.1:50051 info\n"
-      "  imgproc_cli --target=127.0.0.1:50051 process --in=photo.jpg --out=thumb.jpg \\\n"
+      "imgproc-cli [flags] info|process\n\n"
+      "  imgproc-cli --target=127.0.0.1:50051 info\n"
+      "  imgproc-cli --target=127.0.0.1:50051 process --in=photo.jpg --out=thumb.jpg \\\n"
       "      --ops=\"resize width=640 keep_aspect=true | gaussian_blur kernel_width=5 sigma_x=1.5\" --format=jpeg "
       "--quality=90 --timeout=10s");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -216,5 +216,5 @@ int main(int argc, char** argv) {
   const imgproc::ImgprocClient client(absl::GetFlag(FLAGS_target), options);
   if (command == "info") return Info(client);
   if (command == "process") return Process(client);
-  return Fail("usage: imgproc_cli [--target=host:port] info | process --in=FILE --out=FILE --ops=\"...\"");
+  return Fail("usage: imgproc-cli [--target=host:port] info | process --in=FILE --out=FILE --ops=\"...\"");
 }

@@ -3,11 +3,11 @@
 # (scripts/build-cpu-image.sh --export DIR) with chroot, as the image's user, with its environment and entry
 # point, on loopback ports. From outside it then checks the gRPC health service, one Process call on a photo
 # and a /metrics scrape, and that SIGTERM ends the server with code 0. Needs root (chroot, mounting /proc).
-#   scripts/check-cpu-image.sh --rootfs DIR [--tag imgproc-cpu:0.1.0] [--cli build/client/imgproc_cli]
+#   scripts/check-cpu-image.sh --rootfs DIR [--tag imgproc-cpu:0.1.0] [--cli build/client/imgproc-cli]
 #                              [--grpcurl PATH]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rootfs="" tag=imgproc-cpu:0.1.0 cli=build/client/imgproc_cli grpcurl="${IMGPROC_GRPCURL:-}"
+rootfs="" tag=imgproc-cpu:0.1.0 cli=build/client/imgproc-cli grpcurl="${IMGPROC_GRPCURL:-}"
 fail() { echo "check-cpu-image: FAIL: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -d "$rootfs/opt/imgproc/bin" ] || fail "--rootfs '$rootfs' holds no image filesystem (scripts/build-cpu-image.sh --export)"
-[ -x "$cli" ] || fail "no imgproc_cli at '$cli' (scripts/build.sh)"
+[ -x "$cli" ] || fail "no imgproc-cli at '$cli' (scripts/build.sh)"
 [ -n "$grpcurl" ] || grpcurl="$(scripts/fetch-grpcurl.sh | tail -n 1)"
 photo=/usr/share/backgrounds/mate/nature/Aqua.jpg  # 2560x1600
 [ -f "$photo" ] || fail "no test photo $photo (scripts/install-deps.sh installs mate-backgrounds)"

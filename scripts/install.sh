@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs a build into a prefix (bin/imgproc_server, bin/imgproc_cli, bin/imgproc-load), for images and hosts.
+# Installs a build into a prefix (bin/imgproc-server, bin/imgproc-cli, bin/imgproc-load), for images and hosts.
 #   scripts/install.sh --prefix DIR [--build-dir build] [--bundle-libs]
 # --bundle-libs  also copies into DIR/lib every shared library the binaries load except those a runtime base image
 #   provides: glibc's, and the NVIDIA driver's and CUDA runtime's (the nvidia/cuda runtime image has those, the

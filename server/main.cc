@@ -537,7 +537,7 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "imgproc server: image processing over gRPC on NVIDIA GPUs or CPUs\n\n"
-      "  imgproc_server --listen=0.0.0.0:50051 --metrics_listen=0.0.0.0:9090 --backend=auto --log_format=json\n\n"
+      "  imgproc-server --listen=0.0.0.0:50051 --metrics_listen=0.0.0.0:9090 --backend=auto --log_format=json\n\n"
       "Every flag may also be set as IMGPROC_<FLAG> in the environment (the command line wins).");
   imgproc::ApplyEnvironmentDefaults();
   absl::ParseCommandLine(argc, argv);

@@ -1,5 +1,5 @@
 #pragma once
-// The command-line flags that imgproc_cli and imgproc-load share for their channels: TLS (--tls, --tls_ca,
+// The command-line flags that imgproc-cli and imgproc-load share for their channels: TLS (--tls, --tls_ca,
 // --tls_cert, --tls_key) and load balancing (--round_robin).
 
 #include "absl/status/status.h"

@@ -1,5 +1,5 @@
 #pragma once
-// A ProcessRequest's parts from the words of a command line, for imgproc_cli and imgproc-load. Errors are
+// A ProcessRequest's parts from the words of a command line, for imgproc-cli and imgproc-load. Errors are
 // INVALID_ARGUMENT naming what does not parse and, where the proto has a list of them, the valid choices.
 
 #include <string>

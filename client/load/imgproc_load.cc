@@ -61,17 +61,17 @@ ABSL_FLAG(int64_t, total, 0, "requests to send, warm-up excluded; 0: until --dur
 ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(), "sending before measuring starts");
 ABSL_FLAG(bool, stream, false, "use ProcessStream (one stream per worker) instead of unary Process");
 ABSL_FLAG(std::string, input, "", "image files or directories, comma-separated; requests cycle through them");
-ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc_cli --ops");
+ABSL_FLAG(std::string, ops, "", "operation chain, as imgproc-cli --ops");
 ABSL_FLAG(std::string, request_file, "",
           "a ProcessRequest as JSON (operations, output, ...); --input supplies the image");
 ABSL_FLAG(
     std::string, format, "jpeg",
-    "the answers' format, as imgproc_cli's: jpeg, png, webp, avif, heic, tiff or raw (ignored with --request_file)");
+    "the answers' format, as imgproc-cli's: jpeg, png, webp, avif, heic, tiff or raw (ignored with --request_file)");
 ABSL_FLAG(int, quality, -1, "JPEG/WebP quality or PNG level; -1: the server's default");
 ABSL_FLAG(std::string, dtype, "uint8", "raw: uint8, uint16 or float32");
 ABSL_FLAG(std::string, layout, "hwc", "raw: hwc or chw");
 ABSL_FLAG(std::string, device, "", "device to ask for; empty: the server picks");
-ABSL_FLAG(bool, shrink_on_load, true, "false: ask for full-size decodes (disable_shrink_on_load), as imgproc_cli");
+ABSL_FLAG(bool, shrink_on_load, true, "false: ask for full-size decodes (disable_shrink_on_load), as imgproc-cli");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of each request");
 ABSL_FLAG(std::string, report_format, "text", "the report: text or json");
 ABSL_FLAG(bool, progress, true, "a progress line on stderr every second");

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
 
   const absl::StatusOr<pb::GetServerInfoResponse> info = client.GetServerInfo();
   if (!info.ok()) return Fail("GetServerInfo", info.status());
-  std::cout << "server: imgproc " << info->version() << ", " << info->backend() << " backend\n";
+  std::cout << "server: imgproc " << info->version() << ", " << imgproc::v1::Backend_Name(info->backend()) << "\n";
 
   std::ifstream photo(photo_path, std::ios::binary);
   if (!photo) {
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
     std::cerr << "imgproc_thumbnail: cannot write " << thumbnail_path << "\n";
     return 1;
   }
-  std::cout << "wrote " << thumbnail_path << ": " << thumbnail->format() << " " << thumbnail->width() << "x"
-            << thumbnail->height() << ", " << thumbnail->image().size() << " bytes, " << thumbnail->timings().total_us()
-            << " us on " << thumbnail->device() << "\n";
+  std::cout << "wrote " << thumbnail_path << ": " << imgproc::v1::ImageFormat_Name(thumbnail->format()) << " "
+            << thumbnail->width() << "x" << thumbnail->height() << ", " << thumbnail->image().size() << " bytes, "
+            << thumbnail->timings().total_us() << " us on " << thumbnail->device() << "\n";
   return 0;
 }

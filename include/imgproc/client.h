@@ -1,7 +1,7 @@
 #pragma once
 // The C++ client library of imgproc.v1.ImageProcessorService: channel options, deadlines, retries through the gRPC
 // service config, TLS, and a streaming helper. Installed as the CMake package `imgproc` (find_package(imgproc CONFIG),
-// target imgproc::client); imgproc_cli, imgproc-load and the tests use it too.
+// target imgproc::client); imgproc-cli, imgproc-load and the tests use it too.
 //
 // Errors are absl::Status values whose code is the call's gRPC code (absl and gRPC share the canonical codes) and
 // whose message is the server's, e.g. INVALID_ARGUMENT "operations[1].canny: takes uint8 pixels (input is

@@ -2,7 +2,7 @@
 # The C++ client library as another project gets it: this build installed into an empty prefix, examples/cpp
 # (copied out of the tree) configured with find_package(imgproc CONFIG) against that prefix alone and built, then
 # run against a real server on loopback to thumbnail a photo; the thumbnail's size is checked in its JPEG header
-# and by a strict decode through the installed imgproc_cli.
+# and by a strict decode through the installed imgproc-cli.
 #
 #   check_cpp_example.sh BUILD_DIR EXAMPLE_SOURCE_DIR SERVER_BINARY [SANITIZERS]
 #
@@ -25,7 +25,7 @@ prefix="$dir/prefix"
 timeout 120 cmake --install "$build" --prefix "$prefix" > "$dir/install.log" || { cat "$dir/install.log"; fail "install"; }
 echo "installed:"; (cd "$prefix" && find . -type f | sort | sed 's/^\./  /')
 # The client's pieces and the programs, nothing of the server's own code or its generated health/reflection stubs.
-unexpected=$(cd "$prefix" && find . -type f | grep -v -E '^\./(bin/(imgproc_server|imgproc_cli|imgproc-load)|include/imgproc/client\.h|include/(imgproc|google)/.+\.pb\.h|lib/libimgproc_(client|proto)\.a|lib/cmake/imgproc/imgproc[A-Za-z-]*\.cmake)$' || true)
+unexpected=$(cd "$prefix" && find . -type f | grep -v -E '^\./(bin/(imgproc-server|imgproc-cli|imgproc-load)|include/imgproc/client\.h|include/(imgproc|google)/.+\.pb\.h|lib/libimgproc_(client|proto)\.a|lib/cmake/imgproc/imgproc[A-Za-z-]*\.cmake)$' || true)
 [ -z "$unexpected" ] || fail "installed beyond the client library and the programs: $unexpected"
 
 # Out of the tree, and found through CMAKE_PREFIX_PATH only: the source tree and this build are not reachable.
@@ -67,9 +67,9 @@ PY
 ) || fail "cannot read the JPEGs' sizes"
 read -r expected actual <<< "$sizes"
 [ "$actual" = "$expected" ] || fail "the thumbnail is $actual, not $expected"
-grep -q "wrote $dir/thumb.jpg: jpeg $expected, " "$dir/example.log" || fail "the example reported another size"
+grep -q "wrote $dir/thumb.jpg: IMAGE_FORMAT_JPEG $expected, " "$dir/example.log" || fail "the example reported another size"
 # Every byte decodes: the server refuses a cut or damaged file under --strict_decode.
-"$prefix/bin/imgproc_cli" --target="127.0.0.1:$port" process --in="$dir/thumb.jpg" --format=png --strict_decode \
+"$prefix/bin/imgproc-cli" --target="127.0.0.1:$port" process --in="$dir/thumb.jpg" --format=png --strict_decode \
   > "$dir/decode.log" 2>&1 || { cat "$dir/decode.log"; fail "the thumbnail does not decode"; }
 grep -q ": png ${expected}x3 " "$dir/decode.log" || { cat "$dir/decode.log"; fail "the thumbnail decodes to another size"; }
 echo "cpp example: built against the installed prefix, thumbnail $actual decodes"

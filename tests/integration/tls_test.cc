@@ -175,7 +175,7 @@ TEST(TlsTest, TheLibraryNamesTheFileThatCannotBeUsedAndTheCliItsFlag) {
   std::string output;
   EXPECT_NE(RunShell(std::string(IMGPROC_CLI_BINARY) + " --target=127.0.0.1:1 --tls_ca=" + missing + " info", &output),
             0);
-  EXPECT_NE(output.find("imgproc_cli: --tls_ca: cannot read '" + missing + "'"), std::string::npos) << output;
+  EXPECT_NE(output.find("imgproc-cli: --tls_ca: cannot read '" + missing + "'"), std::string::npos) << output;
 }
 
 TEST(TlsTest, IncompleteOrUnreadableTlsFlagsStopTheServerWithExitCode2) {

@@ -16,12 +16,12 @@ import pytest
 def server_binary():
     path = os.environ.get("IMGPROC_SERVER")
     if not path:
-        pytest.exit("IMGPROC_SERVER must name the imgproc_server binary (ctest sets it)", returncode=2)
+        pytest.exit("IMGPROC_SERVER must name the imgproc-server binary (ctest sets it)", returncode=2)
     return path
 
 
 class Server:
-    """imgproc_server on 127.0.0.1, port chosen by the system; stop() ends it with SIGTERM and checks its exit."""
+    """imgproc-server on 127.0.0.1, port chosen by the system; stop() ends it with SIGTERM and checks its exit."""
 
     def __init__(self, *flags, host="127.0.0.1"):
         self.process = subprocess.Popen([server_binary(), f"--listen={host}:0", "--backend=cpu", *flags],

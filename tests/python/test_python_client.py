@@ -197,7 +197,7 @@ def test_command_line_writes_the_thumbnail(server, photo, tmp_path):
     assert done.returncode == 0, done.stderr
     assert jpeg_size(output.read_bytes()) == thumbnail_size(photo, 200)
     assert "jpeg 200x" in done.stdout
-    # --timeout is a duration, as in imgproc_cli and imgproc-load: a bare number is refused, naming the units.
+    # --timeout is a duration, as in imgproc-cli and imgproc-load: a bare number is refused, naming the units.
     refused = subprocess.run([sys.executable, "-m", "imgproc_client", "--input", str(source), "--output",
                               str(output), "--timeout", "30"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2
