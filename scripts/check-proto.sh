@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "check-proto: FAIL: $*" >&2; exit 1; }
 BUF=buf-bin==1.75.0
-BASELINE=""  # the commit that published imgproc.v1 (issue 32)
+BASELINE=22f021f02c1e5cafde7391a8d289c35c9106f264  # the commit that published imgproc.v1 (issue 32)
 
 googleapis="${IMGPROC_GOOGLEAPIS_PROTO_DIR:-/usr/share/gocode/src/github.com/gogo/googleapis}"
 [ -f "$googleapis/google/rpc/status.proto" ] \
