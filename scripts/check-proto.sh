@@ -42,8 +42,12 @@ if [ -z "$BASELINE" ]; then
   echo "check-proto: buf breaking: no baseline yet (imgproc.v1 unpublished)"
   exit 0
 fi
+if ! git cat-file -e "$BASELINE^{commit}" 2>/dev/null && [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+  echo "check-proto: a shallow clone lacks the baseline; fetching the history"
+  git fetch --quiet --unshallow || true
+fi
 git cat-file -e "$BASELINE^{commit}" 2>/dev/null \
-  || fail "the baseline commit $BASELINE is not in this clone (a shallow clone? git fetch --unshallow)"
+  || fail "the baseline commit $BASELINE is not in this clone (git fetch --unshallow, or clone without --depth)"
 mkdir -p "$work/baseline"
 git archive "$BASELINE" proto | tar -x -C "$work/baseline"
 mv "$work/baseline/proto" "$work/against"
