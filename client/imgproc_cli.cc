@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
       "  imgproc-cli --target=127.0.0.1:50051 process --in=photo.jpg --out=thumb.jpg \\\n"
       "      --ops=\"resize width=640 keep_aspect=true | gaussian_blur kernel_width=5 sigma_x=1.5\" --format=jpeg "
       "--quality=90 --timeout=10s");
+  imgproc::cli::ListClientFlagsInHelp();
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
   imgproc::ClientOptions options;

@@ -16,6 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -540,6 +541,11 @@ int main(int argc, char** argv) {
       "  imgproc-server --listen=0.0.0.0:50051 --metrics_listen=0.0.0.0:9090 --backend=auto --log_format=json\n\n"
       "Every flag may also be set as IMGPROC_<FLAG> in the environment (the command line wins).");
   imgproc::ApplyEnvironmentDefaults();
+  // --help lists the server's flags, all in this file: Abseil's default lists only files named like the program.
+  absl::FlagsUsageConfig help;
+  help.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "server/main.cc"); };
+  help.contains_helpshort_flags = help.contains_help_flags;
+  absl::SetFlagsUsageConfig(help);
   absl::ParseCommandLine(argc, argv);
   if (!imgproc::ConfigureLogFromFlags()) return 2;
   return imgproc::Run();

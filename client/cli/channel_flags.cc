@@ -4,6 +4,8 @@
 #include <tuple>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "pem_file.h"
 
 ABSL_FLAG(bool, tls, false, "TLS with the system's CA certificates (implied by the other --tls_* flags)");
@@ -38,6 +40,13 @@ absl::Status ApplyChannelFlags(ClientOptions& options) {
   options.tls = std::move(tls);
   options.round_robin = absl::GetFlag(FLAGS_round_robin);
   return absl::OkStatus();
+}
+
+void ListClientFlagsInHelp() {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) { return absl::StrContains(file, "/client/"); };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
 }
 
 }  // namespace imgproc::cli

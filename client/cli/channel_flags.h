@@ -11,4 +11,8 @@ namespace imgproc::cli {
 // INVALID_ARGUMENT naming a flag whose file cannot be read, or when --tls_cert and --tls_key do not come together.
 absl::Status ApplyChannelFlags(ClientOptions& options);
 
+// --help and --helpshort list the tool's own flags, those defined under client/. Before ParseCommandLine. Abseil's
+// default lists only flags of files named like the program or main.*: none for imgproc-cli (imgproc_cli.cc).
+void ListClientFlagsInHelp();
+
 }  // namespace imgproc::cli

@@ -653,6 +653,7 @@ int main(int argc, char** argv) {
       "load generator for imgproc, closed loop (--concurrency) or open loop (--rps)\n\n"
       "  imgproc-load --target=127.0.0.1:50051 --input=/usr/share/backgrounds/mate/nature \\\n"
       "      --ops=\"resize scale=0.5\" --format=jpeg --concurrency=32 --duration=20s --report_format=json");
+  imgproc::cli::ListClientFlagsInHelp();
   absl::ParseCommandLine(argc, argv);
   return imgproc::RunLoad();
 }

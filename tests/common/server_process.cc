@@ -40,7 +40,7 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const i
 
 // IMGPROC_TEST_SERVER runs the suites against another build of the server, such as an image's installed one with
 // only its runtime libraries on LD_LIBRARY_PATH (README, "Images").
-static std::string ServerBinary() {
+std::string ServerBinary() {
   const char* other = std::getenv("IMGPROC_TEST_SERVER");
   return other != nullptr && *other != '\0' ? other : IMGPROC_SERVER_BINARY;
 }

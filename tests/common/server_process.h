@@ -20,6 +20,9 @@ namespace imgproc::testing {
 imgproc::v1::ProcessRequest SmallFlipRequest();
 
 // One unary Process call with a deadline; `response` may be null when only the status matters.
+// The server under test: this build's, or IMGPROC_TEST_SERVER's.
+std::string ServerBinary();
+
 grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response = nullptr,
                          std::chrono::milliseconds timeout = std::chrono::minutes(1));

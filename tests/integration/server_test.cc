@@ -496,6 +496,33 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndServerInfo) {
 // IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);
 // the command line wins; a bad value stops the server with exit code 2; the test-only fault injection cannot be
 // switched on from the environment.
+// --help shows each program's example and its own flags: Abseil's default lists only the flags of files named like
+// the program, which none of ours are ("No flags matched").
+TEST(HelpTest, EachProgramsHelpShowsItsExampleAndItsOwnFlags) {
+  struct Program {
+    std::string binary;
+    std::string example;
+    std::vector<std::string> flags;
+  };
+  const std::vector<Program> programs = {
+      {ServerBinary(), "imgproc-server --listen=", {"--listen", "--max_input_bytes", "--log_format"}},
+      {IMGPROC_CLI_BINARY, "imgproc-cli --target=", {"--ops", "--timeout", "--tls_ca"}},
+      {IMGPROC_LOAD_BINARY, "imgproc-load --target=", {"--concurrency", "--report_format", "--tls_ca"}}};
+  for (const Program& program : programs) {
+    FILE* pipe = popen((program.binary + " --help 2>&1").c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char chunk[512];
+    while (size_t n = fread(chunk, 1, sizeof(chunk), pipe)) output.append(chunk, n);
+    pclose(pipe);  // Abseil ends --help with exit code 1
+    EXPECT_NE(output.find(program.example), std::string::npos) << output;
+    EXPECT_EQ(output.find("No flags matched"), std::string::npos) << output;
+    for (const std::string& flag : program.flags) {
+      EXPECT_NE(output.find(flag + " ("), std::string::npos) << flag << " in\n" << output;
+    }
+  }
+}
+
 TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
   struct Env {
     Env(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
