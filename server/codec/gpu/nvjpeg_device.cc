@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, b
   if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_DEFAULT, &d->cuda_); !s.ok()) return s;
 
   if (!use_hardware) {
-    d->hardware_note_ = "JPEG engine not used (--gpu_decode)";
+    d->hardware_note_ = "JPEG engine not used, as configured: JPEG decodes on the SMs";
   } else if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_HARDWARE, &d->hardware_); !s.ok()) {
     // ARCH_MISMATCH on GPUs without the engine; also seen in containers without the `video` capability.
     d->hardware_ = nullptr;
