@@ -18,8 +18,8 @@
 #define IMGPROC_ASSIGN_OR_RETURN(lhs, expr) \
   IMGPROC_ASSIGN_OR_RETURN_IMPL(IMGPROC_STATUS_MACROS_CONCAT(_status_or_, __LINE__), lhs, expr)
 
-#define IMGPROC_ASSIGN_OR_RETURN_IMPL(status_or, lhs, expr) \
-  auto status_or = (expr);                                  \
+#define IMGPROC_ASSIGN_OR_RETURN_IMPL(status_or, lhs, expr)  \
+  auto status_or = (expr);                                   \
   if (!status_or.ok()) return std::move(status_or).status(); \
   lhs = std::move(status_or).value()
 
