@@ -33,7 +33,7 @@ start_server() {  # start_server VAR LOG FLAGS...: sets VAR to the port it liste
   for _ in $(seq 300); do grep -q "listening on" "$log" && break; sleep 0.1; done
   printf -v "$var" '%s' "$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)"
 }
-workers=--cpu_workers=1; [ "$backend" = cuda ] && workers=--gpu_workers=1
+workers=--cpu_workers=1; [ "$backend" = cuda ] && workers=--cuda_workers=1
 start_server port "$out/server.log" --backend="$backend" "$workers"
 start_server strict "$out/strict.log" --backend="$backend" "$workers" --max_request_work=5e9
 

@@ -50,14 +50,13 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
   for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
     if (name == LogLevelName(level)) return level;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--log_level must be debug, info, warning or error (got '", name, "')"));
+  return absl::InvalidArgumentError(absl::StrCat("a log level is debug, info, warning or error (got '", name, "')"));
 }
 
 absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
   if (name == "text") return LogFormat::kText;
   if (name == "json") return LogFormat::kJson;
-  return absl::InvalidArgumentError(absl::StrCat("--log_format must be text or json (got '", name, "')"));
+  return absl::InvalidArgumentError(absl::StrCat("a log format is text or json (got '", name, "')"));
 }
 
 const char* LogLevelName(LogLevel level) {

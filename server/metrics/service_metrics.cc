@@ -28,7 +28,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 
 double Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
-// Powers of two up to the largest --decode_max_batch that makes sense.
+// Powers of two up to the largest --max_decode_batch that makes sense.
 const prometheus::Histogram::BucketBoundaries& BatchBuckets() {
   static const auto* buckets = new prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256};
   return *buckets;

@@ -44,7 +44,7 @@ absl::Status CheckAnswerSize(const Plan& plan, const ImageLimits& limits) {
       absl::StrCat("the answer would be up to ", absl::SixDigits(answer), " bytes (", plan.result.DebugString(),
                    raw ? absl::StrCat(" as raw ", DepthName(plan.output.raw_depth)) : std::string(" encoded"),
                    plan.metadata.empty() ? "" : absl::StrCat(", ", plan.metadata.bytes(), " bytes of it metadata"),
-                   "), over the server's limit of ", limits.max_output_bytes, " (--max_output_bytes); ", grower,
+                   "), over the server's limit of ", limits.max_output_bytes, " bytes for an answer; ", grower,
                    " makes it that large"));
 }
 
@@ -59,11 +59,10 @@ absl::Status CheckUnstoppableEncode(const ImageSpec& result, const OutputSpec& o
   const int64_t max_pixels = avif ? limits.max_avif_pixels : limits.max_heic_pixels;
   const int64_t pixels = int64_t{result.width} * result.height;
   if (pixels > max_pixels) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(field, ": the answer would be ", result.width, "x", result.height, " (", pixels,
-                     " pixels), over the server's ", avif ? "AVIF" : "HEIC", " limit of ", max_pixels, " pixels (",
-                     avif ? "--max_avif_pixels; an AV1" : "--max_heic_pixels; an HEVC",
-                     " encode cannot be stopped once it starts); resize first or ask for JPEG or WebP"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, ": the answer would be ", result.width, "x", result.height, " (", pixels, " pixels), over the server's ",
+        avif ? "AVIF" : "HEIC", " limit of ", max_pixels, " pixels (", avif ? "an AV1" : "an HEVC",
+        " encode cannot be stopped once it starts); resize first or ask for JPEG or WebP"));
   }
   const int speed = avif ? AvifOptionsOf(output).speed : HeicOptionsOf(output).speed;
   const double encode = avif ? AvifEncodeWork(pixels, speed) : HeicEncodeWork(pixels, speed);
@@ -73,7 +72,7 @@ absl::Status CheckUnstoppableEncode(const ImageSpec& result, const OutputSpec& o
         absl::StrCat(field, ": encoding ", result.width, "x", result.height, " at speed ", speed, " is estimated at ",
                      absl::SixDigits(encode), " pixel-channel taps, which brings the request to ",
                      absl::SixDigits(work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
-                     " (--max_request_work); a higher speed or a smaller answer costs less"));
+                     " pixel-channel taps; a higher speed or a smaller answer costs less"));
   }
   return absl::OkStatus();
 }
@@ -337,7 +336,7 @@ absl::StatusOr<Plan> BuildPlan(const ImageRequest& request, const ImageLimits& l
           "operations[", i, "].", step.name, ": estimated work ", absl::SixDigits(step.work()), " pixel-channel taps (",
           step.input.DebugString(), " in, ", step.passes, " pass(es)) brings the request to ",
           absl::SixDigits(plan.work), ", over the server's budget of ", absl::SixDigits(limits.max_request_work),
-          " (--max_request_work)"));
+          " pixel-channel taps"));
     }
     current = step.output;
   }

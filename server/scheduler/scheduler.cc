@@ -45,7 +45,7 @@ void Scheduler::Submit(Job job, absl::string_view device) {
     if (job.done) {
       job.done(QueueFullError(
           absl::StrCat("the server is full: its requests hold ", held - bytes, " bytes of input and this one ", bytes,
-                       ", over its limit of ", max_queued_bytes_, " (--max_queued_bytes); retry later"),
+                       ", over its limit of ", max_queued_bytes_, " bytes of queued input; retry later"),
           bytes <= max_queued_bytes_));
     }
     return;

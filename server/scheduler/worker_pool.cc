@@ -29,7 +29,7 @@ double JobCost(const Job& job) {
 }
 
 absl::Status ShutdownGraceEndedError(bool ran) {
-  return absl::UnavailableError(absl::StrCat("server is shutting down: the shutdown grace (--shutdown_grace) ended ",
+  return absl::UnavailableError(absl::StrCat("server is shutting down: the shutdown grace ended ",
                                              ran ? "while this request ran, which stopped it" : "before it ran",
                                              "; retry on another replica"));
 }
@@ -86,14 +86,14 @@ absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
   if (queued_bytes_ + bytes > max_queued_bytes_) {
     return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests hold ", queued_bytes_,
                                        " bytes of input and this one ", bytes, ", over its limit of ",
-                                       max_queued_bytes_, " (--max_queued_bytes_per_device); retry later"),
+                                       max_queued_bytes_, " bytes of queued input; retry later"),
                           bytes <= max_queued_bytes_);
   }
   const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
   if (pixel_bytes_ + pixels > max_pixel_bytes_) {
     return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests will hold up to ",
                                        pixel_bytes_, " bytes of decoded pixels and this one ", pixels,
-                                       ", over its limit of ", max_pixel_bytes_, " (--max_pixel_bytes); retry later"),
+                                       ", over its limit of ", max_pixel_bytes_, "; retry later"),
                           pixels <= max_pixel_bytes_);
   }
   queued_bytes_ += bytes;

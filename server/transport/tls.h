@@ -22,8 +22,8 @@ struct ServerTls {
   std::string description;  // "plaintext", "TLS" or "mutual TLS", for the start line
 };
 
-// INVALID_ARGUMENT naming the flag when only one of certificate and key is given, or a file cannot be read or
-// holds no PEM block.
+// INVALID_ARGUMENT when only one of certificate and key is given, or a file cannot be read or holds no PEM block
+// (naming the file and what it was to hold).
 absl::StatusOr<ServerTls> ServerTlsFrom(const ServerTlsFiles& files);
 
 }  // namespace imgproc

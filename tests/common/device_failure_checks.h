@@ -10,7 +10,7 @@
 
 namespace imgproc::testing {
 
-// The server's exit code when no device is left in service (kExitNoUsableDevice in server/main.cc).
+// The server's exit code when no device is left in service (kExitNoUsableDevice in server/app/server_run.h).
 inline constexpr int kExitNoUsableDevice = 3;
 
 // After `device`, the server's only device, failed: `request` is answered UNAVAILABLE naming the device, with and

@@ -16,8 +16,8 @@
 
 #include "common/test_support.h"
 
-#ifndef IMGPROC_SERVER_BINARY
-#error "IMGPROC_SERVER_BINARY must name the server executable"
+#if !defined(IMGPROC_SERVER_BINARY) || !defined(IMGPROC_TESTING_SERVER_BINARY)
+#error "IMGPROC_SERVER_BINARY and IMGPROC_TESTING_SERVER_BINARY must name the server executables"
 #endif
 
 namespace imgproc::testing {
@@ -45,6 +45,8 @@ std::string ServerBinary() {
   return other != nullptr && *other != '\0' ? other : IMGPROC_SERVER_BINARY;
 }
 
+std::string TestingServerBinary() { return IMGPROC_TESTING_SERVER_BINARY; }
+
 struct ServerProcess::Output {
   std::mutex mu;
   std::deque<std::string> lines;
@@ -60,10 +62,11 @@ std::vector<std::string> ServerProcess::output_lines() const {
   return {output_->lines.begin(), output_->lines.end()};
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_flags) : output_(std::make_shared<Output>()) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_flags, std::string binary)
+    : output_(std::make_shared<Output>()) {
   // The arguments are made before fork: the child of a process with threads (another server's output reader, say)
   // may only make async-signal-safe calls, and an allocation there hung under AddressSanitizer.
-  std::vector<std::string> args = {ServerBinary(), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
+  std::vector<std::string> args = {std::move(binary), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

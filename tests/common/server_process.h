@@ -22,6 +22,9 @@ imgproc::v1::ProcessRequest SmallFlipRequest();
 // One unary Process call with a deadline; `response` may be null when only the status matters.
 // The server under test: this build's, or IMGPROC_TEST_SERVER's.
 std::string ServerBinary();
+// This build's imgproc-server-testing: the server with the test-only --test_fault_injection, which the production
+// binary lacks. Only the tests that make a device fail start it.
+std::string TestingServerBinary();
 
 grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessRequest& request,
                          imgproc::v1::ProcessResponse* response = nullptr,
@@ -30,7 +33,7 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const i
 // The real server binary on a loopback port chosen by the kernel, stopped (SIGTERM) when destroyed.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::vector<std::string> extra_flags = {});
+  explicit ServerProcess(std::vector<std::string> extra_flags = {}, std::string binary = ServerBinary());
   ~ServerProcess();
 
   bool started() const { return port_ > 0; }

@@ -42,7 +42,7 @@ pb::ProcessRequest SmallRequest() {
 
 TEST(GpuBoundsTest, TheDefaultBudgetRefusesTheIssuesRequest) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const grpc::Status refused = CallProcess(*stub, LongGpuMorphology());
@@ -51,7 +51,7 @@ TEST(GpuBoundsTest, TheDefaultBudgetRefusesTheIssuesRequest) {
 
 TEST(GpuBoundsTest, AnExpiredRequestFreesItsLaneWithinAChunk) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1", "--max_request_work=1e15"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1", "--max_request_work=1e15"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const auto start = std::chrono::steady_clock::now();
@@ -66,7 +66,7 @@ TEST(GpuBoundsTest, AnExpiredRequestFreesItsLaneWithinAChunk) {
 
 TEST(GpuBoundsTest, SigtermEndsTheProcessWithinItsGraceWhileGpuWorkIsQueued) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=4", "--max_request_work=1e15", "--shutdown_grace=2s"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=4", "--max_request_work=1e15", "--shutdown_grace=2s"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   std::vector<std::future<grpc::Status>> calls;

@@ -267,7 +267,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
       {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda", engine},
       {"progressive photo, grayscale", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda",
        false},
-      {"small baseline photo (below decode_batch_min_pixels)", small_photo, pb::DECODE_MODE_COLOR, "cuda", false},
+      {"small baseline photo (below min_decode_batch_pixels)", small_photo, pb::DECODE_MODE_COLOR, "cuda", false},
       {"baseline photo, grayscale", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda", false},
       {"grayscale JPEG", EncodeAs(GeneratedImage(160, 120, 1), ".jpg"), pb::DECODE_MODE_COLOR, "cuda", false},
       {"CMYK JPEG", ReadFile(TestDataPath("cmyk_64x48.jpg")), pb::DECODE_MODE_COLOR, "cpu", false},

@@ -57,7 +57,7 @@ double ConvertedOn(int metrics_port, const std::string& device) {
 
 TEST(GpuColorTest, EveryInputConvertsAsLcms2Does) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   for (const TestProfile& profile : RgbTestProfiles()) {
@@ -76,7 +76,7 @@ TEST(GpuColorTest, EveryInputConvertsAsLcms2Does) {
 // Item 3: GPU-decoded JPEGs converted on the device, no round trip through the CPU.
 TEST(GpuColorTest, GpuDecodedJpegsConvertOnTheDeviceAsLcms2Does) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ServerProcess cpu_server({"--backend=cpu"});
   ASSERT_TRUE(server.started() && cpu_server.started());
   auto stub = server.NewStub();
@@ -112,7 +112,7 @@ TEST(GpuColorTest, GpuDecodedJpegsConvertOnTheDeviceAsLcms2Does) {
 // and a gray answer asked of a colour JPEG in Adobe RGB (converted in colour on the device, then made gray).
 TEST(GpuColorTest, GrayJpegsAndGrayAnswersConvertOnTheDevice) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const TestProfile gray = GrayTestProfile();

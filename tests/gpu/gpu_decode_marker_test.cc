@@ -14,7 +14,7 @@ namespace {
 
 TEST(GpuDecodeMarkerTest, NoAnswerShowsAnEarlierRequestsPixels) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ASSERT_TRUE(server.started());
   const std::vector<DecodeCase> corpus = MarkerCorpus();
   const MarkerReport report = RunMarkerCheck(server, corpus, 3);

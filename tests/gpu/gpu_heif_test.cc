@@ -26,7 +26,7 @@ cv::Mat CpuCodecDecode(const std::string& file, DecodeMode mode) {
 
 TEST(GpuHeifTest, HeicAndAvifDecodeOnTheHostAndUploadExactly) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=1"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   cv::Mat photo = cv::imread(PhotoPath("nature/TwoWings.jpg"), cv::IMREAD_COLOR);

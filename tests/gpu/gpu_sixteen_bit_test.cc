@@ -39,7 +39,7 @@ cv::Mat Pixels(const pb::ProcessResponse& r) {
 
 TEST(GpuSixteenBitTest, Uint16ChainsMatchTheCpuBackendAndDeclinedKernelsFallBack) {
   SKIP_WITHOUT_GPU();
-  ServerProcess gpu({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess gpu({"--backend=cuda", "--cuda_workers=1"});
   ServerProcess cpu({"--backend=cpu", "--cpu_workers=1"});
   ASSERT_TRUE(gpu.started() && cpu.started());
   const std::string png = Png16();
@@ -73,7 +73,7 @@ TEST(GpuSixteenBitTest, Uint16ChainsMatchTheCpuBackendAndDeclinedKernelsFallBack
 
 TEST(GpuSixteenBitTest, AJpegAt16BitsIsDecodedOnTheCpuAndItsJpegAnswerEncodedThere) {
   SKIP_WITHOUT_GPU();
-  ServerProcess gpu({"--backend=cuda", "--gpu_workers=1"});
+  ServerProcess gpu({"--backend=cuda", "--cuda_workers=1"});
   ServerProcess cpu({"--backend=cpu", "--cpu_workers=1"});
   ASSERT_TRUE(gpu.started() && cpu.started());
   const std::string jpeg = ReadFile(PhotoPath("nature/Dune.jpg"));

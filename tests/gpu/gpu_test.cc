@@ -156,7 +156,7 @@ pb::ProcessRequest ExactRequest(const std::string& image, int i) {
 // answer is its own image: within the GPU decoder's stated distance of the CPU's.
 TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
   SKIP_WITHOUT_GPU();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=4", "--queue_capacity=512"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=4", "--queue_capacity=512"});
   ASSERT_TRUE(server.started());
   EXPECT_NE(server.first_line().find("backend cuda"), std::string::npos) << server.first_line();
   const std::vector<std::string> photos = NaturePhotos();
@@ -259,7 +259,7 @@ TEST(GpuMemoryTest, DeviceMemoryDoesNotGrowOverTenThousandRequests) {
 TEST(GpuFaultTest, DeviceOutOfMemoryIsResourceExhaustedAndTheServerKeepsServing) {
   SKIP_WITHOUT_GPU();
   // 64 MiB for this server's buffers: an 8000x8000 colour image (192 MB) cannot fit.
-  ServerProcess server({"--backend=cuda", "--gpu_memory_limit=67108864"});
+  ServerProcess server({"--backend=cuda", "--cuda_memory_limit=67108864"});
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   pb::ProcessRequest big;
@@ -312,8 +312,9 @@ TEST(GpuFaultTest, StickyCudaErrorTakesTheGpuOutOfServiceAndTheServerExitsWithCo
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   const std::string visible_list = visible != nullptr && *visible != '\0' ? visible : "0";
   ScopedEnvironment one_gpu("CUDA_VISIBLE_DEVICES", visible_list.substr(0, visible_list.find(',')));
-  ServerProcess server({"--backend=cuda", "--gpu_workers=2", "--test_fault_injection=illegal_address_after=3",
-                        "--no_device_exit_delay=15s"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=2", "--test_fault_injection=illegal_address_after=3",
+                        "--no_device_exit_delay=15s"},
+                       TestingServerBinary());
   ASSERT_TRUE(server.started());
   EXPECT_EQ(DeviceState(server, "cuda:0", "serving"), 1);
   EXPECT_EQ(DeviceState(server, "cuda:0", "failed"), 0);

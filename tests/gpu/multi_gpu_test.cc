@@ -29,7 +29,7 @@ pb::ProcessRequest PhotoRequest(const std::string& photo) {
 
 TEST(MultiGpuTest, RequestsSpreadOverBothGpusAndAHintPinsOne) {
   SKIP_WITHOUT_TWO_GPUS();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=2"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=2"});
   ASSERT_TRUE(server.started());
   const pb::ProcessRequest request = PhotoRequest(ReadFile(PhotoPath("nature/Dune.jpg")));
   std::map<std::string, int> answered_by = AnswersByDevice(server, request, 16, 8);
@@ -49,8 +49,9 @@ TEST(MultiGpuTest, RequestsSpreadOverBothGpusAndAHintPinsOne) {
 
 TEST(MultiGpuTest, OneGpuOutOfServiceLeavesTheOtherServing) {
   SKIP_WITHOUT_TWO_GPUS();
-  ServerProcess server({"--backend=cuda", "--gpu_workers=2", "--test_fault_injection=device_failure_after=0@cuda:1",
-                        "--no_device_exit_delay=1s"});
+  ServerProcess server({"--backend=cuda", "--cuda_workers=2", "--test_fault_injection=device_failure_after=0@cuda:1",
+                        "--no_device_exit_delay=1s"},
+                       TestingServerBinary());
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const pb::ProcessRequest request = PhotoRequest(ReadFile(PhotoPath("nature/Dune.jpg")));

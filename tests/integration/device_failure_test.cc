@@ -14,7 +14,8 @@ namespace {
 
 TEST(DeviceFailureTest, TheFailingRequestIsInternalThenTheDeviceIsOutOfServiceAndTheServerExitsWithCode3) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=2", "--test_fault_injection=device_failure_after=2",
-                        "--no_device_exit_delay=8s"});
+                        "--no_device_exit_delay=8s"},
+                       TestingServerBinary());
   ASSERT_TRUE(server.started());
   EXPECT_EQ(DeviceState(server, "cpu", "serving"), 1);
   EXPECT_EQ(DeviceState(server, "cpu", "failed"), 0);
@@ -36,7 +37,8 @@ TEST(DeviceFailureTest, TheFailingRequestIsInternalThenTheDeviceIsOutOfServiceAn
 
 TEST(DeviceFailureTest, SigtermWhileWaitingToExitStillExitsWithCode3) {
   ServerProcess server({"--backend=cpu", "--cpu_workers=1", "--test_fault_injection=device_failure_after=0",
-                        "--no_device_exit_delay=10m"});
+                        "--no_device_exit_delay=10m"},
+                       TestingServerBinary());
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   const grpc::Status failed = CallProcess(*stub, SmallFlipRequest(), nullptr, std::chrono::seconds(30));
@@ -45,7 +47,7 @@ TEST(DeviceFailureTest, SigtermWhileWaitingToExitStillExitsWithCode3) {
 }
 
 TEST(DeviceFailureTest, AnUnknownFaultInjectionIsRefusedAtStart) {
-  ServerProcess server({"--backend=cpu", "--test_fault_injection=explode_after=1"});
+  ServerProcess server({"--backend=cpu", "--test_fault_injection=explode_after=1"}, TestingServerBinary());
   EXPECT_FALSE(server.started());
   EXPECT_EQ(server.WaitForExit(std::chrono::seconds(30)), 2);
 }

@@ -73,7 +73,8 @@ TEST(MultiDeviceTest, RequestsSpreadOverTheDevicesAndAHintPinsOne) {
 
 TEST(MultiDeviceTest, OneDeviceOutOfServiceLeavesTheOtherServing) {
   ServerProcess server({"--backend=cpu", "--cpu_devices=2", "--cpu_workers=1",
-                        "--test_fault_injection=device_failure_after=0@cpu:0", "--no_device_exit_delay=1s"});
+                        "--test_fault_injection=device_failure_after=0@cpu:0", "--no_device_exit_delay=1s"},
+                       TestingServerBinary());
   ASSERT_TRUE(server.started());
   auto stub = server.NewStub();
   pb::ProcessRequest on_first = SmallFlipRequest();
@@ -106,7 +107,8 @@ TEST(MultiDeviceTest, OneDeviceOutOfServiceLeavesTheOtherServing) {
 }
 
 TEST(MultiDeviceTest, AFaultAimedAtADeviceThatIsNotThereIsRefusedAtStart) {
-  ServerProcess server({"--backend=cpu", "--cpu_devices=2", "--test_fault_injection=device_failure_after=0@cpu:5"});
+  ServerProcess server({"--backend=cpu", "--cpu_devices=2", "--test_fault_injection=device_failure_after=0@cpu:5"},
+                       TestingServerBinary());
   EXPECT_FALSE(server.started());
   EXPECT_EQ(server.WaitForExit(std::chrono::seconds(30)), 2);
 }

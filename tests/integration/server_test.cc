@@ -493,9 +493,6 @@ TEST_F(ServerTest, ClientLibraryProcessesStreamsAndServerInfo) {
   EXPECT_EQ(info->backend(), pb::BACKEND_CPU);
 }
 
-// IMGPROC_<FLAG> sets any of the server's flags (derived from the flag registry, so a new flag needs no list);
-// the command line wins; a bad value stops the server with exit code 2; the test-only fault injection cannot be
-// switched on from the environment.
 // --help shows each program's example and its own flags: Abseil's default lists only the flags of files named like
 // the program, which none of ours are ("No flags matched").
 TEST(HelpTest, EachProgramsHelpShowsItsExampleAndItsOwnFlags) {
@@ -523,6 +520,9 @@ TEST(HelpTest, EachProgramsHelpShowsItsExampleAndItsOwnFlags) {
   }
 }
 
+// IMGPROC_<FLAG> sets any of the server's flags (app/server_flags.h lists them); the command line wins; a bad value
+// stops the server with exit code 2; the test-only fault injection cannot be switched on from the environment, even
+// in imgproc-server-testing.
 TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
   struct Env {
     Env(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
@@ -539,7 +539,7 @@ TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
     Env operations("IMGPROC_MAX_OPERATIONS", "3");
     Env queue("IMGPROC_QUEUE_CAPACITY", "9");
     Env fault("IMGPROC_TEST_FAULT_INJECTION", "device_failure_after=0");
-    ServerProcess from_env({"--backend=cpu", "--cpu_workers=1"});
+    ServerProcess from_env({"--backend=cpu", "--cpu_workers=1"}, TestingServerBinary());
     ASSERT_TRUE(from_env.started());
     EXPECT_EQ(limits_of(from_env), std::make_pair(3, 9));
     auto stub = from_env.NewStub();
@@ -552,6 +552,85 @@ TEST(ServerConfigTest, EnvironmentSetsFlagDefaultsAndTheCommandLineWins) {
   ServerProcess refused({"--backend=cpu"});
   EXPECT_FALSE(refused.started());
   EXPECT_EQ(refused.WaitForExit(std::chrono::seconds(30)), 2);
+}
+
+// A sample of IMGPROC_<FLAG> variables, one per kind of field (backend choice, workers, devices, the engine's
+// limits, a memory budget), each seen where the server reports it: GetServerInfo and /metrics.
+TEST(ServerConfigTest, EnvironmentVariablesReachGetServerInfoAndMetrics) {
+  const std::vector<std::pair<const char*, const char*>> sample = {{"IMGPROC_BACKEND", "cpu"},
+                                                                   {"IMGPROC_CPU_WORKERS", "3"},
+                                                                   {"IMGPROC_CPU_DEVICES", "2"},
+                                                                   {"IMGPROC_MAX_INPUT_BYTES", "1234567"},
+                                                                   {"IMGPROC_MAX_WIDTH", "1000"},
+                                                                   {"IMGPROC_MAX_HEIGHT", "900"},
+                                                                   {"IMGPROC_MAX_PIXELS", "800000"},
+                                                                   {"IMGPROC_MAX_JPEG_SCANS", "7"},
+                                                                   {"IMGPROC_MAX_QUEUED_BYTES", "7654321"}};
+  for (const auto& [name, value] : sample) setenv(name, value, 1);
+  ServerProcess server;
+  for (const auto& [name, value] : sample) unsetenv(name);
+  ASSERT_TRUE(server.started());
+  pb::GetServerInfoResponse info;
+  grpc::ClientContext context;
+  ASSERT_TRUE(server.NewStub()->GetServerInfo(&context, pb::GetServerInfoRequest(), &info).ok());
+  EXPECT_EQ(info.backend(), pb::BACKEND_CPU);
+  ASSERT_EQ(info.devices_size(), 2);
+  EXPECT_EQ(info.devices(1).workers(), 3);
+  EXPECT_EQ(info.limits().max_input_bytes(), 1234567);
+  EXPECT_EQ(info.limits().max_width(), 1000);
+  EXPECT_EQ(info.limits().max_height(), 900);
+  EXPECT_EQ(info.limits().max_pixels(), 800000);
+  EXPECT_EQ(info.limits().max_jpeg_scans(), 7);
+  const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find(R"(imgproc_memory_budget_bytes{budget="queued_input",source="flag"} 7654321)"),
+            std::string::npos)
+      << metrics;
+}
+
+// The spellings before the glossary's still work, with a warning; the old and the new one given with different
+// values is a configuration error (exit code 2), with the same value it is not.
+TEST(ServerConfigTest, DeprecatedSpellingsWorkAndMustAgreeWithTheNewOnes) {
+  ServerProcess agreeing({"--backend=cpu", "--cpu_workers=1", "--gpu_workers=2", "--cuda_workers=2",
+                          "--decode_max_delay_us=1000", "--max_decode_delay=1ms", "--jpeg_encode=gpu"});
+  ASSERT_TRUE(agreeing.started());
+  ServerProcess on_the_command_line({"--backend=cpu", "--decode_max_delay_us=500", "--max_decode_delay=1ms"});
+  EXPECT_FALSE(on_the_command_line.started());
+  EXPECT_EQ(on_the_command_line.WaitForExit(std::chrono::seconds(30)), 2);
+  setenv("IMGPROC_GPU_WORKERS", "3", 1);
+  setenv("IMGPROC_CUDA_WORKERS", "4", 1);
+  ServerProcess in_the_environment({"--backend=cpu"});
+  // The command line's new spelling wins over the environment's old one, as over any variable.
+  ServerProcess overridden({"--backend=cpu", "--cpu_workers=1", "--cuda_workers=5"});
+  unsetenv("IMGPROC_GPU_WORKERS");
+  unsetenv("IMGPROC_CUDA_WORKERS");
+  EXPECT_FALSE(in_the_environment.started());
+  EXPECT_EQ(in_the_environment.WaitForExit(std::chrono::seconds(30)), 2);
+  EXPECT_TRUE(overridden.started());
+}
+
+// What `command` writes (stdout and stderr), and its exit status in `status` (pclose's).
+std::string CommandOutput(const std::string& command, int* status) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  std::string output;
+  if (pipe == nullptr) return output;
+  char chunk[512];
+  while (size_t n = fread(chunk, 1, sizeof(chunk), pipe)) output.append(chunk, n);
+  *status = pclose(pipe);
+  return output;
+}
+
+// --test_fault_injection exists only in imgproc-server-testing: the production binary neither lists it nor takes it.
+TEST(ServerConfigTest, TheProductionServerHasNoTestFaultInjection) {
+  int status = 0;
+  const std::string help = CommandOutput(ServerBinary() + " --help", &status);
+  EXPECT_NE(help.find("--max_input_bytes ("), std::string::npos) << help;
+  EXPECT_EQ(help.find("test_fault_injection"), std::string::npos) << help;
+  const std::string refused =
+      CommandOutput(ServerBinary() + " --backend=cpu --test_fault_injection=device_failure_after=0", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(refused.find("Unknown command line flag 'test_fault_injection'"), std::string::npos) << refused;
+  const std::string testing_help = CommandOutput(TestingServerBinary() + " --help", &status);
+  EXPECT_NE(testing_help.find("--test_fault_injection ("), std::string::npos) << testing_help;
 }
 
 }  // namespace

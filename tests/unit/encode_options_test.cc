@@ -202,7 +202,7 @@ TEST(EncodeOptionsTest, ThePlanBoundsAnAvifAnswer) {
   request.output.format_named = true;
   absl::StatusOr<Plan> plan = BuildPlan(request, limits);
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
-  EXPECT_NE(plan.status().message().find("--max_avif_pixels"), std::string::npos) << plan.status();
+  EXPECT_NE(plan.status().message().find("over the server's AVIF limit of"), std::string::npos) << plan.status();
   EXPECT_NE(plan.status().message().find("1200x1000"), std::string::npos) << plan.status();
 
   limits.max_avif_pixels = 2000 * 2000;
@@ -213,7 +213,7 @@ TEST(EncodeOptionsTest, ThePlanBoundsAnAvifAnswer) {
   request.output.speed = 0;
   plan = BuildPlan(request, limits);
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
-  EXPECT_NE(plan.status().message().find("--max_request_work"), std::string::npos) << plan.status();
+  EXPECT_NE(plan.status().message().find("over the server's budget of"), std::string::npos) << plan.status();
 
   request.output.speed = 11;
   EXPECT_EQ(BuildPlan(request, limits).status().message(), "output.avif.speed: must be in [0, 10] (got 11)");
@@ -355,7 +355,7 @@ TEST(EncodeOptionsTest, ThePlanBoundsAHeicAnswer) {
   request.output.format_named = true;
   absl::StatusOr<Plan> plan = BuildPlan(request, limits);
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
-  EXPECT_NE(plan.status().message().find("--max_heic_pixels"), std::string::npos) << plan.status();
+  EXPECT_NE(plan.status().message().find("over the server's HEIC limit of"), std::string::npos) << plan.status();
   EXPECT_NE(plan.status().message().find("1200x1000"), std::string::npos) << plan.status();
 
   limits.max_heic_pixels = 2000 * 2000;
@@ -367,7 +367,7 @@ TEST(EncodeOptionsTest, ThePlanBoundsAHeicAnswer) {
   request.output.speed = 0;
   plan = BuildPlan(request, limits);
   ASSERT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
-  EXPECT_NE(plan.status().message().find("--max_request_work"), std::string::npos) << plan.status();
+  EXPECT_NE(plan.status().message().find("over the server's budget of"), std::string::npos) << plan.status();
 
   request.output.speed = 10;
   EXPECT_EQ(BuildPlan(request, limits).status().message(), "output.heic.speed: must be in [0, 9] (got 10)");

@@ -28,8 +28,8 @@ TEST(LogTest, JsonLinesAreOneObjectWithEverythingEscaped) {
 TEST(LogTest, FlagValuesParseOrNameTheChoices) {
   EXPECT_EQ(*ParseLogLevel("warning"), LogLevel::kWarning);
   EXPECT_EQ(*ParseLogFormat("json"), LogFormat::kJson);
-  EXPECT_EQ(ParseLogLevel("loud").status().message(), "--log_level must be debug, info, warning or error (got 'loud')");
-  EXPECT_EQ(ParseLogFormat("xml").status().message(), "--log_format must be text or json (got 'xml')");
+  EXPECT_EQ(ParseLogLevel("loud").status().message(), "a log level is debug, info, warning or error (got 'loud')");
+  EXPECT_EQ(ParseLogFormat("xml").status().message(), "a log format is text or json (got 'xml')");
 }
 
 TEST(LogTest, LinesBelowTheLevelAreNotEvaluated) {

@@ -448,8 +448,7 @@ TEST(WorkerPoolShutdownTest, WhatTheGraceCannotCoverIsRefusedAtOnceAndTheRunning
   at.pool.Shutdown();
   statuses = at.Statuses();
   ASSERT_EQ(statuses.size(), 5u);
-  EXPECT_TRUE(Says(statuses[4], absl::StatusCode::kUnavailable, "shutdown grace (--shutdown_grace) ended while this"))
-      << statuses[4];
+  EXPECT_TRUE(Says(statuses[4], absl::StatusCode::kUnavailable, "shutdown grace ended while this")) << statuses[4];
 }
 
 TEST(WorkerPoolShutdownTest, WithoutAServiceTimeTheQueueWaitsAndIsSkippedAtTheEndOfTheGrace) {

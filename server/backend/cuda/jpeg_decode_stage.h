@@ -1,7 +1,7 @@
 #pragma once
 // The CUDA backend's decode stage: JPEGs that the GPU's hardware JPEG engine takes are decoded together,
-// across concurrent requests, in batches formed by a DynamicBatcher (--decode_max_batch,
-// --decode_max_delay_us); each decoded image goes on to a lane with its job. Progressive colour JPEGs, which
+// across concurrent requests, in batches formed by a DynamicBatcher (--max_decode_batch,
+// --max_decode_delay); each decoded image goes on to a lane with its job. Progressive colour JPEGs, which
 // the engine does not take, are decoded by the stage's own threads with nvJPEG's CUDA decoder (Huffman on the
 // thread, the rest on the SMs; --progressive_decode_threads), so that a lane does not spend its time on the
 // host decoding them while GPU work waits. What else the engine does not take (4:1:1, CMYK, grayscale

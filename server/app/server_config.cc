@@ -1,0 +1,31 @@
+#include "app/server_config.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace imgproc {
+
+absl::Status ValidateServerConfig(const ServerConfig& config) {
+  std::vector<std::string> problems;
+  if (config.cpu_devices < 1 || config.cpu_devices > 64) {
+    problems.push_back(absl::StrCat("--cpu_devices must be in [1, 64] (got ", config.cpu_devices, ")"));
+  }
+  const ServerTlsFiles& tls = config.tls;
+  if (tls.certificate_chain.empty() != tls.private_key.empty()) {
+    problems.push_back("--tls_cert and --tls_key go together: give both or neither");
+  } else if (tls.certificate_chain.empty() && !tls.client_ca.empty()) {
+    problems.push_back("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+#if IMGPROC_TEST_FAULT_INJECTION
+  if (config.test_faults.kind == TestFaultInjection::Kind::kIllegalAddress && config.backend != BackendChoice::kCuda) {
+    problems.push_back("--test_fault_injection=illegal_address_after needs --backend=cuda");
+  }
+#endif
+  if (problems.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+}
+
+}  // namespace imgproc
