@@ -34,6 +34,7 @@
 #include "version.h"
 #if IMGPROC_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/illegal_address_fault.h"
 #endif
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "gRPC address; port 0 picks a free port (printed at start)");
@@ -226,7 +227,7 @@ Backend CpuBackend(std::string reason) {
 }
 
 #if IMGPROC_WITH_CUDA
-GpuCodecOptions CodecOptionsFromFlags() {
+CudaCodecOptions CodecOptionsFromFlags() {
   const std::string decode = absl::GetFlag(FLAGS_jpeg_decode), encode = absl::GetFlag(FLAGS_jpeg_encode);
   if (decode != "auto" && decode != "cuda" && decode != "cpu") {
     IMGPROC_LOG(kError) << "--jpeg_decode must be auto, cuda or cpu (got '" << decode << "')";
@@ -236,10 +237,10 @@ GpuCodecOptions CodecOptionsFromFlags() {
     IMGPROC_LOG(kError) << "--jpeg_encode must be gpu or cpu (got '" << encode << "')";
     std::exit(2);
   }
-  GpuCodecOptions options;
-  options.hardware_decode = decode == "auto";
-  options.lanes.cuda_decode = decode != "cpu";
-  options.lanes.gpu_encode = encode == "gpu";
+  CudaCodecOptions options;
+  options.engine_decode = decode == "auto";
+  options.cuda_decode = decode != "cpu";
+  options.cuda_encode = encode == "gpu";
   BatcherOptions& batching = options.decode_stage.batching;
   batching.max_batch = std::max(1, absl::GetFlag(FLAGS_decode_max_batch));
   batching.max_delay = std::chrono::microseconds(std::max(0, absl::GetFlag(FLAGS_decode_max_delay_us)));
@@ -268,17 +269,17 @@ Backend ChooseBackend(const TestFaultInjection& test_faults) {
     Backend b{"cuda", absl::StrCat(gpus->size(), " CUDA device(s) found"), {}};
     int workers = absl::GetFlag(FLAGS_gpu_workers);
     if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus->size());
-    GpuCodecOptions codecs = CodecOptionsFromFlags();
+    CudaCodecOptions codecs = CodecOptionsFromFlags();
     const int progressive = absl::GetFlag(FLAGS_progressive_decode_threads);
     codecs.decode_stage.progressive_threads = progressive < 0 ? workers : progressive;
-    if (!codecs.lanes.cuda_decode) codecs.decode_stage.progressive_threads = 0;  // --jpeg_decode=cpu
+    if (!codecs.cuda_decode) codecs.decode_stage.progressive_threads = 0;  // --jpeg_decode=cpu
     for (size_t i = 0; i < gpus->size(); ++i) {
       DeviceDescription description = (*gpus)[i];
-      std::shared_ptr<TestFaultCountdown> test_fault;
+      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs);
       if (test_faults.kind == TestFaultInjection::Kind::kIllegalAddress && test_faults.Targets(description.name)) {
-        test_fault = std::make_shared<TestFaultCountdown>(test_faults.after_requests);
+        setup.lanes = WithIllegalAddressFault(std::move(setup.lanes),
+                                              std::make_shared<TestFaultCountdown>(test_faults.after_requests));
       }
-      CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs, std::move(test_fault));
       description.codecs = setup.codec_note;
       b.devices.push_back({description, workers, std::move(setup.lanes), std::move(setup.decode_stage)});
     }

@@ -20,8 +20,8 @@ struct TestFaultInjection {
     kNone,
     // Any backend: after N requests a lane reports a device failure, without touching the device.
     kDeviceFailure,
-    // CUDA backend: after N requests a lane launches a kernel that writes through an invalid pointer on its
-    // stream, a real sticky CUDA error (cudaErrorIllegalAddress).
+    // CUDA backend: after N requests a lane launches a kernel that writes through an invalid pointer, a real
+    // sticky CUDA error (cudaErrorIllegalAddress), before it runs the request (backend/cuda/illegal_address_fault.h).
     kIllegalAddress,
   };
   Kind kind = Kind::kNone;
