@@ -1,12 +1,12 @@
 // imgproc-codec-bench: what the server's GPU JPEG codecs sustain on their own, without gRPC or lanes, on a
-// directory of JPEGs. It drives the classes the server uses (codec/gpu/), so its figures bound the service's:
-//   engine   JpegHardwareBatchDecoder, one per thread as in the decode stage, on the photos the engine takes;
+// directory of JPEGs. It drives the classes the server uses (codec/cuda/), so its figures bound the service's:
+//   engine   JpegEngineDecoder, one per thread as in the decode stage, on the photos the engine takes;
 //            host ms per batch (the Decode call) beside the batch's GPU ms shows whether the host or the
 //            engine limits a thread.
 //   cuda     JpegCudaDecoder, one per thread as in the lanes, on the engine's photos and on the others
 //            (progressive...), with the CPU time it costs per image.
 //   cpu      libjpeg-turbo (cv::imdecode) on the same two sets, for comparison.
-//   encode   JpegGpuEncoder at q90 on each photo halved (W1's answer), one per thread.
+//   encode   JpegCudaEncoder at q90 on each photo halved (W1's answer), one per thread.
 // Each case runs for --seconds once every thread has warmed up, and prints one line.
 
 #include <sys/resource.h>
@@ -29,7 +29,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "codec/gpu/jpeg_gpu_codec.h"
+#include "codec/cuda/jpeg_cuda_decoder.h"
+#include "codec/cuda/jpeg_cuda_encoder.h"
+#include "codec/cuda/jpeg_engine_decoder.h"
 
 ABSL_FLAG(std::string, input, "/usr/share/backgrounds/mate/nature", "directory of JPEGs");
 ABSL_FLAG(double, seconds, 3, "time per case");
@@ -131,7 +133,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   NvJpegDevice& device = **made;
-  std::printf("JPEG engine: %s\n", device.hardware() ? "yes" : device.hardware_note().c_str());
+  std::printf("JPEG engine: %s\n", device.engine() ? "yes" : device.engine_note().c_str());
 
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(absl::GetFlag(FLAGS_input))) {
@@ -141,7 +143,7 @@ int main(int argc, char** argv) {
   std::sort(files.begin(), files.end());
   std::vector<std::string> all, engine, other;
   std::unique_ptr<JpegEngineClassifier> classifier;
-  if (device.hardware()) classifier = *JpegEngineClassifier::Create(device);
+  if (device.engine()) classifier = *JpegEngineClassifier::Create(device);
   for (const std::string& path : files) {
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
         Run(
             "engine (batched, engine's photos)", threads,
             [&](int t, Figures& f) {
-              std::unique_ptr<JpegHardwareBatchDecoder> decoder = *JpegHardwareBatchDecoder::Create(device);
+              std::unique_ptr<JpegEngineDecoder> decoder = *JpegEngineDecoder::Create(device);
               cudaStream_t consumer;
               cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking);
               std::vector<EngineJpeg> inputs;
@@ -211,7 +213,7 @@ int main(int argc, char** argv) {
 
   // The batch decoder's per-image header check alone (nvjpegJpegStreamParseHeader, nvjpegDecodeBatchedSupported):
   // what the decode stage pays per image before the engine call.
-  if (Wanted("inspect") && device.hardware() != nullptr) {
+  if (Wanted("inspect") && device.engine() != nullptr) {
     for (int threads : Ints(absl::GetFlag(FLAGS_engine_threads))) {
       Run(
           "inspect (header check, all photos)", threads,
@@ -278,7 +280,7 @@ int main(int argc, char** argv) {
           [&](int t, Figures& f) {
             cv::cuda::Stream stream;
             cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
-            std::unique_ptr<JpegGpuEncoder> encoder = *JpegGpuEncoder::Create(device, raw);
+            std::unique_ptr<JpegCudaEncoder> encoder = *JpegCudaEncoder::Create(device, raw);
             std::vector<cv::cuda::GpuMat> on_device;
             for (const cv::Mat& h : halves) on_device.emplace_back(h);
             EachImage(t, on_device, on_device.size(), f,

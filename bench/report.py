@@ -60,17 +60,18 @@ def verified(r):
     return f"{r['verified']} ({r['verified'] / r['count']:.0%})" if r.get("count") else str(r["verified"])
 
 
-def shares(label, by_backend):
-    return f"{label} " + ", ".join(f"{b} {percent(v)}" for b, v in sorted(by_backend.items(), key=lambda kv: -kv[1]))
+def shares(label, by_path):
+    return f"{label} " + ", ".join(f"{p} {percent(v)}" for p, v in sorted(by_path.items(), key=lambda kv: -kv[1]))
 
 
 def server_details(r):
     """Where the work ran and how busy the server and the load generator were; only what the run reports."""
     s, busy, parts = r.get("server", {}), r.get("busy_ratio", {}), []
-    if s.get("decode_backend_share"):
-        parts.append(shares("decodes", s["decode_backend_share"]))
-    if s.get("encode_backend_share"):
-        parts.append(shares("encodes", s["encode_backend_share"]))
+    # Reports written before the codec path had its name (2026-12-07) call the shares *_backend_share.
+    for what, key in (("decodes", "decode"), ("encodes", "encode")):
+        by_path = s.get(f"{key}_path_share") or s.get(f"{key}_backend_share")
+        if by_path:
+            parts.append(shares(what, by_path))
     if "decode_batch_mean" in s:
         parts.append(f"decode batch mean {s['decode_batch_mean']:.1f}")
     if s.get("decode_batcher_busy"):

@@ -42,12 +42,10 @@ std::optional<ServerFigures> ServerWindow::Figures() const {
     f.set_server_cpu_cores(Delta("process_cpu_seconds_total") / window_s);
   }
   for (const auto& [name, sum] : gauge_sums_) (*f.mutable_utilization())[name] = sum / gauge_counts_.at(name);
-  for (const auto& [backend, share] : SharesByBackend("imgproc_decodes_total")) {
-    (*f.mutable_decode_backend_share())[backend] = share;
-  }
-  for (const auto& [backend, share] : SharesByBackend("imgproc_encodes_total")) {
-    (*f.mutable_encode_backend_share())[backend] = share;
-  }
+  for (const auto& [path, share] : SharesByPath("imgproc_decodes_total"))
+    (*f.mutable_decode_path_share())[path] = share;
+  for (const auto& [path, share] : SharesByPath("imgproc_encodes_total"))
+    (*f.mutable_encode_path_share())[path] = share;
   const double batches = SumOfDeltas("imgproc_decode_batch_size_count");
   if (batches > 0) f.set_decode_batch_mean(SumOfDeltas("imgproc_decode_batch_size_sum") / batches);
   for (const auto& [key, s] : *last_) {
@@ -114,19 +112,19 @@ double ServerWindow::SumOfDeltas(const std::string& name) const {
   return sum;
 }
 
-std::map<std::string, double> ServerWindow::SharesByBackend(const std::string& name) const {
-  std::map<std::string, double> by_backend;
+std::map<std::string, double> ServerWindow::SharesByPath(const std::string& name) const {
+  std::map<std::string, double> by_path;
   double total = 0;
   for (const auto& [key, s] : *last_) {
     if (s.name != name) continue;
-    const auto backend = s.labels.find("backend");
+    const auto path = s.labels.find("path");
     const double d = Delta(key);
-    by_backend[backend == s.labels.end() ? "unknown" : backend->second] += d;
+    by_path[path == s.labels.end() ? "unknown" : path->second] += d;
     total += d;
   }
   if (total <= 0) return {};
-  for (auto& [backend, n] : by_backend) n /= total;
-  return by_backend;
+  for (auto& [path, n] : by_path) n /= total;
+  return by_path;
 }
 
 std::string ServerFiguresText(const ServerFigures& f, const std::map<std::string, double>& busy) {
@@ -136,11 +134,11 @@ std::string ServerFiguresText(const ServerFigures& f, const std::map<std::string
   const std::map<std::string, double> utilization(f.utilization().begin(), f.utilization().end());
   for (const auto& [name, value] : utilization) absl::StrAppendFormat(&text, "  %s\t%.1f%%\n", name, value * 100);
   for (const auto& [what, shares] :
-       {std::pair{"decodes", &f.decode_backend_share()}, std::pair{"encodes", &f.encode_backend_share()}}) {
+       {std::pair{"decodes", &f.decode_path_share()}, std::pair{"encodes", &f.encode_path_share()}}) {
     if (shares->empty()) continue;
-    absl::StrAppendFormat(&text, "  %s by backend:", what);
-    for (const auto& [backend, share] : std::map<std::string, double>(shares->begin(), shares->end())) {
-      absl::StrAppendFormat(&text, " %s %.1f%%", backend, share * 100);
+    absl::StrAppendFormat(&text, "  %s by codec path:", what);
+    for (const auto& [path, share] : std::map<std::string, double>(shares->begin(), shares->end())) {
+      absl::StrAppendFormat(&text, " %s %.1f%%", path, share * 100);
     }
     text += "\n";
   }

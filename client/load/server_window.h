@@ -40,7 +40,8 @@ class ServerWindow {
   double WindowSeconds() const;
   double Delta(const std::string& key) const;
   double SumOfDeltas(const std::string& name) const;
-  std::map<std::string, double> SharesByBackend(const std::string& name) const;
+  // Each value of a counter's `path` label (imgproc_decodes_total, imgproc_encodes_total) -> its share of the window.
+  std::map<std::string, double> SharesByPath(const std::string& name) const;
 
   std::string hostport_;
   std::string error_;

@@ -12,6 +12,9 @@
 #endif
 #if IMGPROC_TEST_FAULT_INJECTION
 #include "backend/test_fault_injection.h"
+#if IMGPROC_WITH_CUDA
+#include "backend/cuda/illegal_address_fault.h"
+#endif
 #endif
 
 namespace imgproc {
@@ -28,12 +31,12 @@ Backend CpuBackend(const ServerConfig& config, std::string reason) {
 }
 
 #if IMGPROC_WITH_CUDA
-GpuCodecOptions CudaCodecOptionsOf(const ServerConfig& config) {
-  GpuCodecOptions options;
-  options.hardware_decode =
+CudaCodecOptions CudaCodecOptionsOf(const ServerConfig& config) {
+  CudaCodecOptions options;
+  options.engine_decode =
       config.jpeg_decode == JpegDecodeChoice::kAuto || config.jpeg_decode == JpegDecodeChoice::kEngine;
-  options.lanes.cuda_decode = config.jpeg_decode != JpegDecodeChoice::kCpu;
-  options.lanes.gpu_encode = config.jpeg_encode == JpegEncodeChoice::kCuda;
+  options.cuda_decode = config.jpeg_decode != JpegDecodeChoice::kCpu;
+  options.cuda_encode = config.jpeg_encode == JpegEncodeChoice::kCuda;
   BatcherOptions& batching = options.decode_stage.batching;
   batching.max_batch = std::max(1, config.max_decode_batch);
   batching.max_delay =
@@ -49,25 +52,13 @@ absl::StatusOr<Backend> CudaBackend(const ServerConfig& config, const std::vecto
   Backend b{"cuda", absl::StrCat(gpus.size(), " CUDA device(s) found"), {}};
   int workers = config.cuda_workers;
   if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus.size());
-  GpuCodecOptions codecs = CudaCodecOptionsOf(config);
+  CudaCodecOptions codecs = CudaCodecOptionsOf(config);
   codecs.decode_stage.progressive_threads =
       config.progressive_decode_threads < 0 ? workers : config.progressive_decode_threads;
-  if (!codecs.lanes.cuda_decode) codecs.decode_stage.progressive_threads = 0;  // --jpeg_decode=cpu
+  if (!codecs.cuda_decode) codecs.decode_stage.progressive_threads = 0;  // --jpeg_decode=cpu
   for (size_t i = 0; i < gpus.size(); ++i) {
     DeviceDescription description = gpus[i];
-#if IMGPROC_TEST_FAULT_INJECTION
-    // LEAD (merge with the CUDA lane's rewrite): call SetUpCudaDevice without a countdown, as production does, and
-    // wrap setup.lanes in ArmTestFaults instead, with WithIllegalAddressFault(lanes, countdown) from
-    // backend/cuda/illegal_address_fault.h.
-    std::shared_ptr<TestFaultCountdown> test_fault;
-    const TestFaultInjection& faults = config.test_faults;
-    if (faults.kind == TestFaultInjection::Kind::kIllegalAddress && faults.Targets(description.name)) {
-      test_fault = std::make_shared<TestFaultCountdown>(faults.after_requests);
-    }
-    CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs, std::move(test_fault));
-#else
     CudaDeviceSetup setup = SetUpCudaDevice(static_cast<int>(i), description.name, codecs);
-#endif
     if (config.jpeg_decode == JpegDecodeChoice::kEngine && setup.decode_stage == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat("--jpeg_decode=engine, but ", description.name,
                                                         " decodes without a JPEG engine: ", setup.codec_note));
@@ -107,11 +98,18 @@ absl::Status ArmTestFaults(const TestFaultInjection& faults, Backend& backend) {
     return absl::InvalidArgumentError(
         absl::StrCat("--test_fault_injection names ", faults.device, ", which is not a device here"));
   }
-  if (faults.kind != TestFaultInjection::Kind::kDeviceFailure) return absl::OkStatus();
   for (Backend::Device& d : backend.devices) {
     if (!faults.Targets(d.description.name)) continue;
-    d.lanes = WithSimulatedDeviceFailure(
-        std::move(d.lanes), std::make_shared<TestFaultCountdown>(faults.after_requests), d.description.name);
+    auto countdown = std::make_shared<TestFaultCountdown>(faults.after_requests);
+    if (faults.kind == TestFaultInjection::Kind::kDeviceFailure) {
+      d.lanes = WithSimulatedDeviceFailure(std::move(d.lanes), std::move(countdown), d.description.name);
+    }
+#if IMGPROC_WITH_CUDA
+    // Only on the CUDA backend: ValidateServerConfig refuses illegal_address_after without --backend=cuda.
+    if (faults.kind == TestFaultInjection::Kind::kIllegalAddress) {
+      d.lanes = WithIllegalAddressFault(std::move(d.lanes), std::move(countdown));
+    }
+#endif
   }
   return absl::OkStatus();
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codec/orientation.h"
+#include "common/status_macros.h"
 
 namespace imgproc {
 
@@ -34,12 +35,11 @@ absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const Shr
 
 absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result) {
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<EncodedImage> encoded = Encode(image, plan.output, &plan.metadata);
-  if (!encoded.ok()) return encoded.status();
-  if (absl::Status s = EmbedMetadata(plan.metadata, plan.output.format, encoded->bytes); !s.ok()) return s;
-  result.image = *std::move(encoded);
+  IMGPROC_ASSIGN_OR_RETURN(EncodedImage encoded, Encode(image, plan.output, &plan.metadata));
+  IMGPROC_RETURN_IF_ERROR(EmbedMetadata(plan.metadata, plan.output.format, encoded.bytes));
+  result.image = std::move(encoded);
   result.timings.encode_us = MicrosSince(start);
-  result.encode_backend = plan.output.format == OutputFormat::kRaw ? "none" : "cpu";
+  result.encode_path = plan.output.format == OutputFormat::kRaw ? CodecPath::kNone : CodecPath::kCpu;
   return absl::OkStatus();
 }
 

@@ -26,6 +26,24 @@ struct StageTimings {
   int64_t total_us = 0;
 };
 
+// Where one image was decoded or encoded (ARCHITECTURE.md's glossary: codec path).
+enum class CodecPath {
+  kCpu,     // libjpeg-turbo, OpenCV's and the other CPU codecs
+  kCuda,    // nvJPEG on the SMs
+  kEngine,  // the GPU's hardware JPEG decoder
+  kNone,    // a raw answer, not encoded
+};
+// "cpu", "cuda", "engine" or "none": the `path` label of imgproc_decodes_total and imgproc_encodes_total.
+inline const char* CodecPathName(CodecPath path) {
+  switch (path) {
+    case CodecPath::kCpu: return "cpu";
+    case CodecPath::kCuda: return "cuda";
+    case CodecPath::kEngine: return "engine";
+    case CodecPath::kNone: return "none";
+  }
+  return "none";
+}
+
 struct JobResult {
   EncodedImage image;
   std::string device;
@@ -34,9 +52,9 @@ struct JobResult {
   int input_frames = 1;          // from the plan's header: of an animation only the first frame was processed
   int decode_shrink_factor = 1;  // 2, 4 or 8 when the lane decoded with the plan's shrink-on-load
   int64_t gpu_busy_us = 0;       // upload, kernels and download as CUDA events on the worker's stream measured them
-  const char* decode_backend = "cpu";  // "hardware" (JPEG engine), "cuda" (nvJPEG on the SMs) or "cpu"
-  const char* encode_backend = "cpu";  // "cuda" (nvJPEG) or "cpu"; "none" for raw answers
-  // A GPU lane's JPEG answer that nvJPEG could not encode with the request's options, encoded on the CPU instead:
+  CodecPath decode_path = CodecPath::kCpu;  // engine, cuda or cpu
+  CodecPath encode_path = CodecPath::kCpu;  // cuda or cpu; none for raw answers
+  // A CUDA lane's JPEG answer that nvJPEG could not encode with the request's options, encoded on the CPU instead:
   // a short label for the metric (the option, e.g. "progressive"; "" when none) and the whole reason for the answer.
   const char* encode_fallback_kind = "";
   std::string encode_fallback_reason;

@@ -157,15 +157,16 @@ ServiceMetrics::ServiceMetrics(const BuildInfo& info)
       decodes_(
           BuildCounter()
               .Name("imgproc_decodes_total")
-              .Help("Images decoded, by backend (hardware: the JPEG engine, cuda: nvJPEG on the SMs, cpu) and format")
+              .Help("Images decoded, by codec path (engine: the GPU's JPEG engine, cuda: nvJPEG on the SMs, cpu) and "
+                    "format")
               .Register(*registry_)),
       encodes_(BuildCounter()
                    .Name("imgproc_encodes_total")
-                   .Help("Answers encoded, by backend (cuda: nvJPEG, cpu, none for raw pixels) and format")
+                   .Help("Answers encoded, by codec path (cuda: nvJPEG, cpu, none for raw pixels) and format")
                    .Register(*registry_)),
       encode_fallbacks_(BuildCounter()
                             .Name("imgproc_encode_fallbacks_total")
-                            .Help("JPEG answers of a GPU lane encoded on the CPU because nvJPEG could not take the "
+                            .Help("JPEG answers of a CUDA lane encoded on the CPU because nvJPEG could not take the "
                                   "request's options, by device and reason (the option it refused)")
                             .Register(*registry_)),
       shrink_on_load_(BuildCounter()
@@ -312,10 +313,11 @@ void ServiceMetrics::OnJobDone(const std::string& device, const Job& job, const 
   pixels_.Add({{"device", device}}).Increment(static_cast<double>(job.plan->decoded.pixels()));
   decodes_
       .Add({{"device", device},
-            {"backend", result->decode_backend},
+            {"path", CodecPathName(result->decode_path)},
             {"format", ImageFormatName(job.plan->header.format)}})
       .Increment();
-  encodes_.Add({{"device", device}, {"backend", result->encode_backend}, {"format", result->image.format}}).Increment();
+  encodes_.Add({{"device", device}, {"path", CodecPathName(result->encode_path)}, {"format", result->image.format}})
+      .Increment();
   if (result->encode_fallback_kind[0] != '\0') {
     encode_fallbacks_.Add({{"device", device}, {"reason", result->encode_fallback_kind}}).Increment();
   }

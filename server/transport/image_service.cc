@@ -38,7 +38,8 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
                                                                : pb::DTYPE_UINT8);
   response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
-  response->set_encode_backend(ToProtoBackend(result.encode_backend));
+  // The API names the encoder by its backend: cpu or cuda, unset ("none") for a raw answer.
+  response->set_encode_backend(ToProtoBackend(CodecPathName(result.encode_path)));
   response->set_encode_fallback_reason(std::move(result.encode_fallback_reason));
   for (auto& name : result.cpu_fallback_operations) response->add_cpu_fallback_operations(std::move(name));
   response->set_input_frames(result.input_frames);

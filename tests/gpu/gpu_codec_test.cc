@@ -26,7 +26,9 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/device_allocator.h"
 #include "backend/cuda/jpeg_decode_stage.h"
-#include "codec/gpu/jpeg_gpu_codec.h"
+#include "codec/cuda/jpeg_cuda_decoder.h"
+#include "codec/cuda/jpeg_cuda_encoder.h"
+#include "codec/cuda/jpeg_engine_decoder.h"
 #endif
 
 namespace imgproc::testing {
@@ -113,9 +115,9 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
   ASSERT_TRUE(cuda.ok()) << cuda.status();
   absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> stage = JpegStageCudaDecoder::Create(**device);
   ASSERT_TRUE(stage.ok()) << stage.status();
-  absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
+  absl::StatusOr<std::unique_ptr<JpegEngineDecoder>> engine = JpegEngineDecoder::Create(**device);
   absl::StatusOr<std::unique_ptr<JpegEngineClassifier>> classifier = JpegEngineClassifier::Create(**device);
-  std::printf("JPEG engine: %s\n", hardware.ok() ? "present" : std::string(hardware.status().message()).c_str());
+  std::printf("JPEG engine: %s\n", engine.ok() ? "present" : std::string(engine.status().message()).c_str());
   cv::cuda::Stream stream;
   const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
 
@@ -160,7 +162,7 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
       batch_members.push_back(&jpeg);
     }
   }
-  if (!hardware.ok()) return;
+  if (!engine.ok()) return;
   // All engine-capable images in one batch: each must come back as its own image.
   std::printf("the JPEG engine takes %d of the corpus\n", taken_by_engine);
   EXPECT_GE(taken_by_engine, 7) << "the baseline photos should qualify";
@@ -193,7 +195,7 @@ TEST(GpuCodecTest, DecodeOnTheJpegEngineAndOnTheSmsMatchesLibjpeg) {
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(disagreements.load(), 0);
   }
-  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = (*hardware)->Decode(**classifier, batch);
+  absl::StatusOr<std::vector<std::unique_ptr<DeviceImage>>> images = (*engine)->Decode(**classifier, batch);
   ASSERT_TRUE(images.ok()) << images.status();
   for (size_t i = 0; i < batch.size(); ++i) {
     cudaEventSynchronize((*images)[i]->batch().done());
@@ -216,7 +218,7 @@ TEST(GpuCodecTest, GpuEncodedJpegsAreAsFaithfulAsTheCpuEncoders) {
   ASSERT_TRUE(device.ok()) << device.status();
   cv::cuda::Stream stream;
   const cudaStream_t raw = cv::cuda::StreamAccessor::getStream(stream);
-  absl::StatusOr<std::unique_ptr<JpegGpuEncoder>> encoder = JpegGpuEncoder::Create(**device, raw);
+  absl::StatusOr<std::unique_ptr<JpegCudaEncoder>> encoder = JpegCudaEncoder::Create(**device, raw);
   ASSERT_TRUE(encoder.ok()) << encoder.status();
   const std::vector<std::pair<std::string, cv::Mat>> sources = {
       {"Dune", DecodeLikeServer(ReadFile(PhotoPath("nature/Dune.jpg")))},
@@ -246,7 +248,7 @@ TEST(GpuCodecTest, GpuEncodedJpegsAreAsFaithfulAsTheCpuEncoders) {
 TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  GpuCodecOptions options;
+  CudaCodecOptions options;
   options.decode_stage.progressive_threads = 2;
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   const bool engine = setup.decode_stage != nullptr;
@@ -258,11 +260,11 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
   struct Case {
     std::string name, bytes;
     pb::DecodeMode mode;
-    std::string backend;
+    std::string path;
     bool decode_stage;  // decoded before the lane (the engine's batches, the progressive threads)
   };
   const std::vector<Case> cases = {
-      {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "hardware" : "cuda",
+      {"baseline photo", ReadFile(PhotoPath("nature/Aqua.jpg")), pb::DECODE_MODE_COLOR, engine ? "engine" : "cuda",
        engine},
       {"progressive photo", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_COLOR, "cuda", engine},
       {"progressive photo, grayscale", ReadFile(PhotoPath("nature/GreenMeadow.jpg")), pb::DECODE_MODE_GRAYSCALE, "cuda",
@@ -283,7 +285,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     request.mutable_output()->mutable_raw();
     absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
     ASSERT_TRUE(got.ok()) << c.name << ": " << got.status();
-    EXPECT_EQ(std::string(got->decode_backend), c.backend) << c.name;
+    EXPECT_EQ(CodecPathName(got->decode_path), c.path) << c.name;
     // Only jobs that passed through the decode stage spend time in it.
     EXPECT_EQ(got->timings.batch_wait_us > 0, c.decode_stage) << c.name << ": " << got->timings.batch_wait_us << " us";
     Job job;
@@ -296,10 +298,10 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
                                got->image.spec.channels, pb::DTYPE_UINT8);
     const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height,
                                want->image.spec.channels, pb::DTYPE_UINT8);
-    if (c.backend == "cpu") {
+    if (c.path == "cpu") {
       EXPECT_EQ(got->image.bytes, want->image.bytes) << c.name << ": the same decoder must give the same pixels";
     } else {
-      ExpectCloseDecode(c.name + " via " + c.backend, g, w);
+      ExpectCloseDecode(c.name + " via " + c.path, g, w);
     }
   }
   pool.Shutdown();
@@ -310,23 +312,23 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
 TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  GpuCodecOptions options;
+  CudaCodecOptions options;
   CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
   const bool engine = setup.decode_stage != nullptr;
   WorkerPool pool(GpuDeviceDescription(), 2, 64, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
   std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
   const std::vector<std::pair<std::string, std::string>> photos = {
-      {engine ? "hardware" : "cuda", ReadFile(PhotoPath("nature/Aqua.jpg"))},
+      {engine ? "engine" : "cuda", ReadFile(PhotoPath("nature/Aqua.jpg"))},
       {"cuda", ReadFile(PhotoPath("nature/GreenMeadow.jpg"))}};
-  for (const auto& [backend, stored] : photos) {
+  for (const auto& [path, stored] : photos) {
     for (int orientation = 1; orientation <= 8; ++orientation) {
-      const std::string name = absl::StrCat(backend, " decode, orientation ", orientation);
+      const std::string name = absl::StrCat(path, " decode, orientation ", orientation);
       pb::ProcessRequest request;
       request.set_image(WithExifOrientation(stored, orientation));
       request.mutable_output()->mutable_raw();
       absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
       ASSERT_TRUE(got.ok()) << name << ": " << got.status();
-      EXPECT_EQ(std::string(got->decode_backend), backend) << name;
+      EXPECT_EQ(CodecPathName(got->decode_path), path) << name;
       Job job;
       absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
       ASSERT_TRUE(plan.ok()) << plan.status();
@@ -351,7 +353,7 @@ TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
 TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
-  GpuCodecOptions options;
+  CudaCodecOptions options;
   options.decode_stage.batching.max_batch = 32;
   options.decode_stage.batching.max_delay = std::chrono::milliseconds(2);
   options.decode_stage.min_pixels = 0;           // small images too go to the engine's batches
@@ -378,13 +380,13 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     ASSERT_TRUE((*JpegCudaDecoder::Create(**device))->Decode(intact, false, out, raw).ok());
     reference["cuda"] = as_bytes(Download(out));
     reference["cpu"] = as_bytes(DecodeLikeServer(intact));
-    absl::StatusOr<std::unique_ptr<JpegHardwareBatchDecoder>> hardware = JpegHardwareBatchDecoder::Create(**device);
-    if (hardware.ok()) {
+    absl::StatusOr<std::unique_ptr<JpegEngineDecoder>> engine = JpegEngineDecoder::Create(**device);
+    if (engine.ok()) {
       std::vector<absl::string_view> one = {intact};
-      auto images = (*hardware)->Decode(**JpegEngineClassifier::Create(**device), one);
+      auto images = (*engine)->Decode(**JpegEngineClassifier::Create(**device), one);
       ASSERT_TRUE(images.ok()) << images.status();
       cudaEventSynchronize((*images)[0]->batch().done());
-      reference["hardware"] = as_bytes(Download((*images)[0]->view()));
+      reference["engine"] = as_bytes(Download((*images)[0]->view()));
     }
     stream.waitForCompletion();
   }
@@ -420,8 +422,8 @@ TEST(GpuFaultTest, CorruptJpegsInBatchesFailAloneAndNeverHarmTheirBatchMates) {
     job.input = inputs[i];
     job.done = [&, control = is_intact[i]](absl::StatusOr<JobResult> r) {
       if (control) {
-        const bool right =
-            r.ok() && reference.count(r->decode_backend) && r->image.bytes == reference.at(r->decode_backend);
+        const bool right = r.ok() && reference.count(CodecPathName(r->decode_path)) &&
+                           r->image.bytes == reference.at(CodecPathName(r->decode_path));
         (right ? intact_right : intact_wrong)++;
       } else if (r.ok()) {
         ++ok;
@@ -471,13 +473,13 @@ TEST(GpuMemoryTest, CodecPathAllocatesNothingOverTenThousandRequests) {
     }
     requests.push_back(request);
   }
-  GpuCodecOptions options;
+  CudaCodecOptions options;
   options.decode_stage.min_pixels = 0;           // these small images too go to the engine's batches
   options.decode_stage.progressive_threads = 2;  // and the progressive ones to the stage's own decoders
   absl::StatusOr<std::unique_ptr<NvJpegDevice>> codec = NvJpegDevice::Create(0, true);
   ASSERT_TRUE(codec.ok()) << codec.status();
   std::shared_ptr<NvJpegDevice> shared = *std::move(codec);
-  WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, shared, options.lanes), nullptr,
+  WorkerPool pool(GpuDeviceDescription(), 4, 20000, CudaLaneFactory(0, shared, options), nullptr,
                   JpegDecodeStageFactory(shared, options.decode_stage, "cuda:0"));
   int ok = 0, failed = 0;
   auto run = [&](int count) {

@@ -200,7 +200,7 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
     EXPECT_TRUE(error.empty()) << error;
   }
   EXPECT_EQ(correct, 256);
-  if (server.first_line().find("hardware engine") != std::string::npos) {
+  if (server.first_line().find("JPEG decode: JPEG engine (") != std::string::npos) {
     const std::map<std::string, double> metrics = ParseMetrics(HttpGet(server.metrics_port(), "/metrics"));
     const double batches = metrics.at(SeriesKey("imgproc_decode_batch_size_count", {{"device", "cuda:0"}}));
     const double images = metrics.at(SeriesKey("imgproc_decode_batch_size_sum", {{"device", "cuda:0"}}));

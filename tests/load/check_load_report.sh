@@ -35,9 +35,9 @@ class Metrics(http.server.BaseHTTPRequestHandler):
 process_cpu_seconds_total {100 + 1.5 * t}
 imgproc_gpu_utilization_ratio{{device="cuda:0"}} 0.8
 imgproc_jpeg_engine_utilization_ratio{{device="cuda:0"}} 0.6 1700000000000
-imgproc_decodes_total{{backend="nvjpeg",device="cuda:0",format="jpeg"}} {90 * t}
-imgproc_decodes_total{{format="png",device="cuda:0",backend="cpu"}} {10 * t}
-imgproc_encodes_total{{backend="nvjpeg",device="cuda:0",format="jpeg"}} {50 * t}
+imgproc_decodes_total{{path="engine",device="cuda:0",format="jpeg"}} {90 * t}
+imgproc_decodes_total{{format="png",device="cuda:0",path="cpu"}} {10 * t}
+imgproc_encodes_total{{path="cuda",device="cuda:0",format="jpeg"}} {50 * t}
 imgproc_decode_batch_size_bucket{{device="cuda:0",le="+Inf"}} {10 * t}
 imgproc_decode_batch_size_sum{{device="cuda:0"}} {80 * t}
 imgproc_decode_batch_size_count{{device="cuda:0"}} {10 * t}
@@ -100,9 +100,9 @@ checks = {
     "stand-in: GPU utilization mean": near(fs.get("utilization", {}).get("gpu_util:cuda:0"), 0.8, 0.001),
     "stand-in: JPEG engine mean (line with timestamp)": near(fs.get("utilization", {}).get("jpeg_engine_util:cuda:0"), 0.6, 0.001),
     "stand-in: one gauge sample a second": fs.get("gauge_samples", 0) >= 2,
-    "stand-in: decode shares by backend": near(fs.get("decode_backend_share", {}).get("nvjpeg"), 0.9, 0.01)
-                                          and near(fs.get("decode_backend_share", {}).get("cpu"), 0.1, 0.01),
-    "stand-in: encode shares by backend": fs.get("encode_backend_share") == {"nvjpeg": 1.0},
+    "stand-in: decode shares by codec path": near(fs.get("decode_path_share", {}).get("engine"), 0.9, 0.01)
+                                             and near(fs.get("decode_path_share", {}).get("cpu"), 0.1, 0.01),
+    "stand-in: encode shares by codec path": fs.get("encode_path_share") == {"cuda": 1.0},
     "stand-in: decode batch mean": near(fs.get("decode_batch_mean"), 8.0, 0.01),
     "stand-in: decode batcher busy by phase": near(fs.get("decode_batcher_busy", {}).get("engine"), 0.6, 0.05)
                                               and near(fs.get("decode_batcher_busy", {}).get("prepare"), 0.1, 0.05),

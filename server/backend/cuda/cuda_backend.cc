@@ -65,34 +65,32 @@ void PrepareCudaDevices(int count, int64_t memory_limit_bytes) {
   DeviceAllocator::Instance().Install(memory_limit_bytes, int64_t{2} << 30);
 }
 
-CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options,
-                                std::shared_ptr<TestFaultCountdown> test_fault) {
+CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const CudaCodecOptions& options) {
   CudaDeviceSetup setup;
-  absl::StatusOr<std::unique_ptr<NvJpegDevice>> made = NvJpegDevice::Create(device, options.hardware_decode);
+  absl::StatusOr<std::unique_ptr<NvJpegDevice>> made = NvJpegDevice::Create(device, options.engine_decode);
   std::shared_ptr<NvJpegDevice> codec;
   if (made.ok()) {
     codec = *std::move(made);
     setup.decode_stage = JpegDecodeStageFactory(codec, options.decode_stage, name);
     setup.codec_note =
-        codec->hardware() != nullptr
-            ? absl::StrCat("JPEG decode: hardware engine (", codec->hardware_engines(), "x",
-                           codec->hardware_cores_per_engine(), "), batches of up to ",
-                           options.decode_stage.batching.max_batch, " across requests; ",
+        codec->engine() != nullptr
+            ? absl::StrCat("JPEG decode: JPEG engine (", codec->engines(), "x", codec->cores_per_engine(),
+                           "), batches of up to ", options.decode_stage.batching.max_batch, " across requests; ",
                            options.decode_stage.progressive_threads > 0
                                ? absl::StrCat("progressive on ", options.decode_stage.progressive_threads,
                                               " threads beside the lanes (nvJPEG CUDA); ")
                                : "",
-                           "others ", options.lanes.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
-            : absl::StrCat("JPEG decode: ", codec->hardware_note(), "; ",
-                           options.lanes.cuda_decode ? "nvJPEG CUDA, then CPU" : "CPU");
-    absl::StrAppend(&setup.codec_note, "; JPEG encode: ", options.lanes.gpu_encode ? "nvJPEG" : "CPU");
+                           "others ", options.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
+            : absl::StrCat("JPEG decode: ", codec->engine_note(), "; ",
+                           options.cuda_decode ? "nvJPEG CUDA, then CPU" : "CPU");
+    absl::StrAppend(&setup.codec_note, "; JPEG encode: ", options.cuda_encode ? "nvJPEG" : "CPU");
   } else {
     setup.codec_note = absl::StrCat("nvJPEG unavailable (", made.status().message(), "): JPEG on the CPU");
   }
   // No GPU decoder reads HEVC or AV1 stills here (nvJPEG is JPEG only): the lane decodes them with libheif on its
   // host thread (codec::Decode through DecodeInput) and uploads the pixels.
   absl::StrAppend(&setup.codec_note, "; HEIC/AVIF decode: CPU (libheif with libde265/dav1d), then uploaded");
-  setup.lanes = CudaLaneFactory(device, codec, options.lanes, std::move(test_fault));
+  setup.lanes = CudaLaneFactory(device, codec, options);
   return setup;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backend/cuda/cuda_codec_options.h"
 #include "backend/cuda/cuda_lane.h"
 #include "backend/cuda/jpeg_decode_stage.h"
 #include "scheduler/dynamic_batcher.h"
@@ -30,20 +31,12 @@ absl::StatusOr<std::vector<DeviceDescription>> ProbeCudaDevices();
 // `memory_limit_bytes` caps each device (0: the whole device).
 void PrepareCudaDevices(int count, int64_t memory_limit_bytes);
 
-struct GpuCodecOptions {
-  bool hardware_decode = true;  // the JPEG engine, where the GPU has one
-  CudaCodecOptions lanes;
-  DecodeStageOptions decode_stage;
-};
-
 // What a pool of one GPU is made of.
 struct CudaDeviceSetup {
   LaneFactory lanes;
   FrontStageFactory decode_stage;  // null without a JPEG engine
   std::string codec_note;          // for the log and GetServerInfo
 };
-// `test_fault`: TEST ONLY (--test_fault_injection=illegal_address_after=N); null in production.
-CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const GpuCodecOptions& options,
-                                std::shared_ptr<TestFaultCountdown> test_fault = nullptr);
+CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const CudaCodecOptions& options);
 
 }  // namespace imgproc

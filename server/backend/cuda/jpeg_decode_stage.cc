@@ -97,7 +97,8 @@ class JpegDecodeStage final : public FrontStage {
       absl::StatusOr<std::unique_ptr<DeviceImage>> image = decoder->Decode(
           job.input, static_cast<int>(job.plan->decoded.width), static_cast<int>(job.plan->decoded.height));
       if (image.ok()) {
-        job.staged = std::make_shared<GpuStagedImage>(*std::move(image), budget_, "cuda", MicrosSince(decode_start));
+        job.staged =
+            std::make_shared<CudaStagedImage>(*std::move(image), budget_, CodecPath::kCuda, MicrosSince(decode_start));
         continue;
       }
       budget_->Release();
@@ -134,7 +135,7 @@ class JpegDecodeStage final : public FrontStage {
   void DecodeBatch(int thread, std::vector<Job> jobs) {
     // After a sticky CUDA error the jobs go on undecoded: the lanes see the error too, take the device out of
     // service and answer them; the engine is not asked again on a context that cannot work.
-    JpegHardwareBatchDecoder* decoder = device_failed_ ? nullptr : DecoderFor(thread);
+    JpegEngineDecoder* decoder = device_failed_ ? nullptr : DecoderFor(thread);
     std::vector<size_t> members;
     std::vector<EngineJpeg> inputs;
     Clock::time_point mark = Clock::now();
@@ -169,15 +170,15 @@ class JpegDecodeStage final : public FrontStage {
         report.size = static_cast<size_t>(n);
         decoded = decoder->Run(*batch);
         // The jobs go on once their images are written, not before: a lane given an image still being decoded
-        // would wait for the whole batch (~25 ms of GPU time for 64 photos on an H100), holding its place. With
-        // two batch threads the engine stays busy meanwhile (W1 on an H100: 2,009-2,065/s, against 1,811-2,054
-        // forwarding at once, within the spread between runs).
+        // would wait for the whole batch, holding its place. With two batch threads the engine stays busy
+        // meanwhile, and W1 lost nothing against forwarding at once (BENCHMARKS.md, "H100 host, GPU codecs,
+        // decode stage reworked").
         if (decoded.ok()) decoded = decoder->WaitUntilDecoded(*batch);
         lap(report.engine_us);
       }
       if (decoded.ok()) {
         for (int k = 0; k < n; ++k) {
-          jobs[members[k]].staged = std::make_shared<GpuStagedImage>(std::move(batch->images[k]), budget_);
+          jobs[members[k]].staged = std::make_shared<CudaStagedImage>(std::move(batch->images[k]), budget_);
         }
       } else {
         // A failed batch: its members go on undecoded and each is decoded alone by a lane. Logged, at most
@@ -222,8 +223,9 @@ class JpegDecodeStage final : public FrontStage {
 
   // Makes each batch thread's decoder and runs one full batch of a generated 1920x1080 photo-sized JPEG through
   // each, before the first request: nvJPEG sizes its buffers, the pool reserves memory and the batches' events
-  // exist. Without it a fresh server answered its first 256 requests (W1 on an H100) in 2.4-3.5 s, and a batch
-  // spent up to 2.4 s preparing. Runs before the batcher has anything to do, so the decoders are not yet shared.
+  // exist. Without it a fresh server's first requests waited seconds for batches that were still preparing
+  // (BENCHMARKS.md, "H100 host, GPU codecs, decode stage reworked"). Runs before the batcher has anything to do,
+  // so the decoders are not yet shared.
   void WarmUp(int max_batch) {
     if (classifier_ == nullptr) return;
     cv::Mat gradient(1080, 1920, CV_8UC3);
@@ -238,7 +240,7 @@ class JpegDecodeStage final : public FrontStage {
     const std::vector<EngineJpeg> inputs(std::max(1, max_batch), *jpeg);
     std::vector<PreparedBatch> held;  // all at once, so that each thread's batch has its own events afterwards
     for (size_t thread = 0; thread < decoders_.size(); ++thread) {
-      JpegHardwareBatchDecoder* decoder = DecoderFor(static_cast<int>(thread));
+      JpegEngineDecoder* decoder = DecoderFor(static_cast<int>(thread));
       if (decoder == nullptr) return;
       absl::StatusOr<PreparedBatch> batch = decoder->Prepare(inputs);
       absl::Status s = batch.status();
@@ -252,7 +254,7 @@ class JpegDecodeStage final : public FrontStage {
     }
   }
 
-  JpegHardwareBatchDecoder* DecoderFor(int thread) {
+  JpegEngineDecoder* DecoderFor(int thread) {
     return MadeOnFirstUse(decoders_[thread], failed_, "JPEG engine batch decoder");
   }
 
@@ -261,8 +263,8 @@ class JpegDecodeStage final : public FrontStage {
   PoolObserver* const observer_;
   const ForwardFn forward_;
   const int64_t min_pixels_;
-  const std::unique_ptr<JpegEngineClassifier> classifier_;           // null: the lanes decode every JPEG
-  std::vector<std::unique_ptr<JpegHardwareBatchDecoder>> decoders_;  // one per batcher thread
+  const std::unique_ptr<JpegEngineClassifier> classifier_;    // null: the lanes decode every JPEG
+  std::vector<std::unique_ptr<JpegEngineDecoder>> decoders_;  // one per batcher thread
   const int budget_limit_;
   const std::shared_ptr<DecodedImageBudget> budget_;
   std::atomic<bool> failed_{false};
@@ -280,7 +282,7 @@ class JpegDecodeStage final : public FrontStage {
 
 FrontStageFactory JpegDecodeStageFactory(std::shared_ptr<NvJpegDevice> codec, DecodeStageOptions options,
                                          std::string device_name) {
-  if (codec == nullptr || codec->hardware() == nullptr) return nullptr;
+  if (codec == nullptr || codec->engine() == nullptr) return nullptr;
   options.batching.thread_name = device_name + "-jpeg";
   return [codec, options, device_name](ForwardFn forward, PoolObserver* observer) -> std::unique_ptr<FrontStage> {
     return std::make_unique<JpegDecodeStage>(codec, options, device_name, observer, std::move(forward));

@@ -1,5 +1,5 @@
 #pragma once
-// The CUDA backend's decode stage: JPEGs that the GPU's hardware JPEG engine takes are decoded together,
+// The CUDA backend's decode stage: JPEGs that the GPU's JPEG engine takes are decoded together,
 // across concurrent requests, in batches formed by a DynamicBatcher (--max_decode_batch,
 // --max_decode_delay); each decoded image goes on to a lane with its job. Progressive colour JPEGs, which
 // the engine does not take, are decoded by the stage's own threads with nvJPEG's CUDA decoder (Huffman on the
@@ -12,7 +12,9 @@
 #include <memory>
 #include <string>
 
-#include "codec/gpu/jpeg_gpu_codec.h"
+#include "codec/cuda/jpeg_cuda_decoder.h"
+#include "codec/cuda/jpeg_engine_decoder.h"
+#include "core/job.h"
 #include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
@@ -24,16 +26,16 @@ namespace imgproc {
 using DecodedImageBudget = CountedBudget;
 
 // A job's input as the decode stage left it: decoded, in device memory, ready once its batch's `done` is.
-class GpuStagedImage final : public StagedInput {
+class CudaStagedImage final : public StagedInput {
  public:
-  // `decoder`: "hardware" (the JPEG engine) or "cuda" (nvJPEG's CUDA decoder); `host_decode_us`: the decode's
-  // wall time where the host took part, -1 where the GPU's time (the batch's events) tells it.
-  GpuStagedImage(std::unique_ptr<DeviceImage> image, std::shared_ptr<DecodedImageBudget> budget,
-                 const char* decoder = "hardware", int64_t host_decode_us = -1)
-      : image_(std::move(image)), budget_(std::move(budget)), decoder_(decoder), host_decode_us_(host_decode_us) {}
-  ~GpuStagedImage() override { Release(); }
+  // `path`: the engine, or cuda (nvJPEG's CUDA decoder); `host_decode_us`: the decode's wall time where the host
+  // took part, -1 where the GPU's time (the batch's events) tells it.
+  CudaStagedImage(std::unique_ptr<DeviceImage> image, std::shared_ptr<DecodedImageBudget> budget,
+                  CodecPath path = CodecPath::kEngine, int64_t host_decode_us = -1)
+      : image_(std::move(image)), budget_(std::move(budget)), path_(path), host_decode_us_(host_decode_us) {}
+  ~CudaStagedImage() override { Release(); }
   const DeviceImage& image() const { return *image_; }
-  const char* decoder() const { return decoder_; }
+  CodecPath path() const { return path_; }
   int64_t host_decode_us() const { return host_decode_us_; }
   // Once the lane's reads of the image have completed: its memory may go to a later batch, and the stage may
   // decode one more image.
@@ -46,7 +48,7 @@ class GpuStagedImage final : public StagedInput {
  private:
   std::unique_ptr<DeviceImage> image_;
   std::shared_ptr<DecodedImageBudget> budget_;
-  const char* decoder_;
+  CodecPath path_;
   int64_t host_decode_us_;
 };
 
@@ -56,14 +58,14 @@ struct DecodeStageOptions {
   // device memory they take.
   int max_decoded = 128;
   // Smaller JPEGs skip the batcher and decode in their lane (nvJPEG on the SMs): for them the wait for a
-  // batch costs more than the decode. On an H100, 256x256 JPEGs (W4) went 11,286-12,138 images/s that way
-  // against 9,494-9,694 through engine batches.
+  // batch costs more than the decode (W4's 256x256 JPEGs went faster that way: BENCHMARKS.md, "The decode stage
+  // under load, by phase").
   int64_t min_pixels = 100'000;
   // Threads decoding progressive JPEGs (of at least min_pixels) beside the lanes; 0: the lanes decode them.
   // Their Huffman decoding is host work (nvJPEG decodes it on the CPU), so they take as many cores as lanes
-  // would have spent on them. On an H200, W1's two progressive photos took a lane ~12.5 ms each (~2.3 ms per
-  // answer on average, 30% of a lane's time), and W2's 4K progressive photo left GPU work waiting on 16 lanes
-  // busy with Huffman decoding.
+  // would have spent on them: decoded in the lanes, W1's progressive photos took a large share of a lane's time,
+  // and W2's 4K progressive photo left GPU work waiting on lanes busy with Huffman decoding (BENCHMARKS.md, "H200
+  // host: where a W1 lane's time goes").
   int progressive_threads = 0;
 };
 

@@ -1,11 +1,9 @@
 #pragma once
 // nvJPEG for one GPU: the library handles and the memory they draw from.
 //
-// Why nvJPEG from the CUDA Toolkit rather than nvImageCodec: measured side by side on one H100 (2026-11-25,
-// bench/codec_bench.cc and bench/nvimgcodec_decode.py on the 12 W1 photos), nvImageCodec 0.9's engine-only
-// decoder did 2,347 / 2,497 of the engine's photos per second at batch 64 / 128, and this code's batch decoder
-// 2,624 / 2,688; nvImageCodec's default decoder (engine, CUDA and CPU together) 2,378 / 2,631 on all 12.
-// Both spend about 0.4 ms of one host thread per photo inside nvjpegDecodeBatched, which bounds either.
+// Why nvJPEG from the CUDA Toolkit rather than nvImageCodec: measured side by side, nvImageCodec decoded no more
+// photos per second than this code's batch decoder, on the engine or with its own fallbacks, and both spend the
+// same host time per photo inside nvjpegDecodeBatched, which bounds either (BENCHMARKS.md, "The GPU codecs alone").
 // nvImageCodec wraps the same nvJPEG engines but brings its own executor
 // threads and internal streams, decides batching and fallback itself and hands back a future per batch; the
 // server already has what that would duplicate (a per-GPU batcher across requests, lanes with their own
@@ -27,6 +25,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codec/cuda/cuda_handles.h"
 #include "common/mutex.h"
 
 namespace imgproc {
@@ -35,38 +35,43 @@ namespace imgproc {
 absl::Status NvJpegError(nvjpegStatus_t status, const std::string& where);
 absl::Status CudaError(cudaError_t error, const std::string& where);
 
+// A JPEG's bytes as nvJPEG's calls take them.
+inline const unsigned char* NvJpegBytes(absl::string_view jpeg) {
+  return reinterpret_cast<const unsigned char*>(jpeg.data());
+}
+
 class NvJpegDevice {
  public:
-  // `use_hardware`: try the JPEG engine (A100, H100, H200...); without one the hardware handle stays null.
-  static absl::StatusOr<std::unique_ptr<NvJpegDevice>> Create(int device, bool use_hardware);
+  // `use_engine`: try the JPEG engine (A100, H100, H200...); without one the engine's handle stays null.
+  static absl::StatusOr<std::unique_ptr<NvJpegDevice>> Create(int device, bool use_engine);
   ~NvJpegDevice();
   NvJpegDevice(const NvJpegDevice&) = delete;
   NvJpegDevice& operator=(const NvJpegDevice&) = delete;
 
   int device() const { return device_; }
   // The handle for nvjpegDecodeBatched on the JPEG engine; null when the GPU has none.
-  nvjpegHandle_t hardware() const { return hardware_; }
-  // Why hardware() is null, for the log and GetServerInfo; "" when it is not.
-  const std::string& hardware_note() const { return hardware_note_; }
-  // Held around each batched decode on hardware(). nvJPEG spends its host time for an engine batch (about
-  // 0.4 ms per photo on an H100) inside one call, and calls from two threads on one handle took twice as long
-  // each: so batch threads take turns at the engine and prepare (parse, allocate, hand on) outside the lock.
-  Mutex& hardware_mutex() { return hardware_mutex_; }
-  unsigned hardware_engines() const { return engines_; }
-  unsigned hardware_cores_per_engine() const { return cores_per_engine_; }
+  nvjpegHandle_t engine() const { return engine_.get(); }
+  // Why engine() is null, for the log and GetServerInfo; "" when it is not.
+  const std::string& engine_note() const { return engine_note_; }
+  // Held around each batched decode on engine(). nvJPEG spends the host time of an engine batch inside one call,
+  // and calls from two threads on one handle took twice as long each (BENCHMARKS.md, "The GPU codecs alone"):
+  // so batch threads take turns at the engine and prepare (parse, allocate, hand on) outside the lock.
+  Mutex& engine_mutex() { return engine_mutex_; }
+  unsigned engines() const { return engines_; }
+  unsigned cores_per_engine() const { return cores_per_engine_; }
   // The handle for single-image CUDA decoding and for encoding.
-  nvjpegHandle_t cuda() const { return cuda_; }
+  nvjpegHandle_t cuda() const { return cuda_.get(); }
 
   // Stream-ordered device memory from this GPU's pool: free on the stream that last used the memory.
   absl::StatusOr<void*> Allocate(size_t bytes, cudaStream_t stream);
   void Free(void* pointer, cudaStream_t stream);
 
-  // The two timing events of one decode batch, reused from batch to batch: created fresh, they cost the batch
-  // thread ~5 ms a pair under load on an H100 (~160 us per image), since event creation waits for the driver
-  // lock that every lane's calls take too. Return a pair only once `done` has completed.
+  // The two timing events of one decode batch, reused from batch to batch: event creation waits for the driver
+  // lock that every lane's calls take too, which made fresh events a large part of the batch thread's time under
+  // load (BENCHMARKS.md, "The decode stage under load, by phase"). Return a pair only once `done` has completed.
   struct BatchEvents {
-    cudaEvent_t start = nullptr;
-    cudaEvent_t done = nullptr;
+    CudaEvent start;
+    CudaEvent done;
   };
   absl::StatusOr<BatchEvents> TakeBatchEvents();
   void ReturnBatchEvents(BatchEvents events);
@@ -81,21 +86,25 @@ class NvJpegDevice {
   static int DeviceFree(void* self, void* pointer, size_t size, cudaStream_t stream);
   static int PinnedMalloc(void* self, void** pointer, size_t size, cudaStream_t stream);
   static int PinnedFree(void* self, void* pointer, size_t size, cudaStream_t stream);
-  absl::Status CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t* handle);
+  absl::StatusOr<NvJpegHandle> CreateHandle(nvjpegBackend_t backend);
 
+  // Destroyed in reverse order: the events and handles, then the pool that their memory came from.
   const int device_;
-  cudaMemPool_t pool_ = nullptr;
-  nvjpegHandle_t hardware_ = nullptr;
-  Mutex hardware_mutex_;
-  nvjpegHandle_t cuda_ = nullptr;
-  std::string hardware_note_;
+  struct PoolDestroyer {
+    void operator()(cudaMemPool_t pool) const;  // once the device has finished with its memory
+  };
+  std::unique_ptr<std::remove_pointer_t<cudaMemPool_t>, PoolDestroyer> pool_;
+  nvjpegDevAllocatorV2_t device_allocator_{};
+  nvjpegPinnedAllocatorV2_t pinned_allocator_{};
+  NvJpegHandle cuda_;
+  NvJpegHandle engine_;
+  Mutex engine_mutex_;
+  std::string engine_note_;
   unsigned engines_ = 0;
   unsigned cores_per_engine_ = 0;
   std::atomic<int64_t> pinned_allocations_{0};
   Mutex events_mutex_;
   std::vector<BatchEvents> idle_events_ ABSL_GUARDED_BY(events_mutex_);
-  nvjpegDevAllocatorV2_t device_allocator_{};
-  nvjpegPinnedAllocatorV2_t pinned_allocator_{};
 };
 
 }  // namespace imgproc

@@ -1,10 +1,11 @@
-#include "codec/gpu/nvjpeg_device.h"
+#include "codec/cuda/nvjpeg_device.h"
 
 #include <cstdint>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "common/mutex.h"
+#include "common/status_macros.h"
 
 namespace imgproc {
 namespace {
@@ -50,85 +51,88 @@ absl::Status CudaError(cudaError_t error, const std::string& where) {
   return absl::InternalError(message);
 }
 
-absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, bool use_hardware) {
+absl::StatusOr<std::unique_ptr<NvJpegDevice>> NvJpegDevice::Create(int device, bool use_engine) {
   std::unique_ptr<NvJpegDevice> d(new NvJpegDevice(device));
-  if (absl::Status s = CudaError(cudaSetDevice(device), "cudaSetDevice"); !s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(CudaError(cudaSetDevice(device), "cudaSetDevice"));
 
   cudaMemPoolProps props{};
   props.allocType = cudaMemAllocationTypePinned;
   props.location.type = cudaMemLocationTypeDevice;
   props.location.id = device;
-  if (absl::Status s = CudaError(cudaMemPoolCreate(&d->pool_, &props), "cudaMemPoolCreate"); !s.ok()) return s;
+  cudaMemPool_t pool = nullptr;
+  IMGPROC_RETURN_IF_ERROR(CudaError(cudaMemPoolCreate(&pool, &props), "cudaMemPoolCreate"));
+  d->pool_.reset(pool);
   // Keep what was reserved: giving it back at every synchronisation would mean a new reservation per batch.
   uint64_t keep = std::numeric_limits<uint64_t>::max();
-  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolAttrReleaseThreshold, &keep);
+  cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
   // Reuse memory only once its free has completed on the GPU, never by making the allocating stream wait for
   // the freeing one. The JPEG engine writes without waiting for work queued before it on its stream (seen on
   // H100: pytorch/vision#9606), so a wait the pool queued would not protect a lane still reading the memory;
   // and such waits would tie the decode stage to every lane's progress. The cost: a little more memory.
   int never = 0, once_done = 1;
-  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseFollowEventDependencies, &never);
-  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseAllowInternalDependencies, &never);
-  cudaMemPoolSetAttribute(d->pool_, cudaMemPoolReuseAllowOpportunistic, &once_done);
+  cudaMemPoolSetAttribute(pool, cudaMemPoolReuseFollowEventDependencies, &never);
+  cudaMemPoolSetAttribute(pool, cudaMemPoolReuseAllowInternalDependencies, &never);
+  cudaMemPoolSetAttribute(pool, cudaMemPoolReuseAllowOpportunistic, &once_done);
 
   d->device_allocator_ = {&NvJpegDevice::DeviceMalloc, &NvJpegDevice::DeviceFree, d.get()};
   d->pinned_allocator_ = {&NvJpegDevice::PinnedMalloc, &NvJpegDevice::PinnedFree, d.get()};
-  if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_DEFAULT, &d->cuda_); !s.ok()) return s;
+  IMGPROC_ASSIGN_OR_RETURN(d->cuda_, d->CreateHandle(NVJPEG_BACKEND_DEFAULT));
 
-  if (!use_hardware) {
-    d->hardware_note_ = "JPEG engine not used, as configured: JPEG decodes on the SMs";
-  } else if (absl::Status s = d->CreateHandle(NVJPEG_BACKEND_HARDWARE, &d->hardware_); !s.ok()) {
+  if (!use_engine) {
+    d->engine_note_ = "JPEG engine not used, as configured: JPEG decodes on the SMs";
+    return d;
+  }
+  absl::StatusOr<NvJpegHandle> engine = d->CreateHandle(NVJPEG_BACKEND_HARDWARE);
+  if (!engine.ok()) {
     // ARCH_MISMATCH on GPUs without the engine; also seen in containers without the `video` capability.
-    d->hardware_ = nullptr;
-    d->hardware_note_ = absl::StrCat("no JPEG engine usable (", s.message(), "): JPEG decodes on the SMs");
-  } else if (nvjpegGetHardwareDecoderInfo(d->hardware_, &d->engines_, &d->cores_per_engine_) != NVJPEG_STATUS_SUCCESS) {
+    d->engine_note_ = absl::StrCat("no JPEG engine usable (", engine.status().message(), "): JPEG decodes on the SMs");
+    return d;
+  }
+  d->engine_ = *std::move(engine);
+  if (nvjpegGetHardwareDecoderInfo(d->engine(), &d->engines_, &d->cores_per_engine_) != NVJPEG_STATUS_SUCCESS) {
     d->engines_ = 1, d->cores_per_engine_ = 5;  // what nvJPEG reported before the query existed
   }
   return d;
 }
 
-absl::Status NvJpegDevice::CreateHandle(nvjpegBackend_t backend, nvjpegHandle_t* handle) {
-  const bool hardware = backend == NVJPEG_BACKEND_HARDWARE;
-  const char* where = hardware ? "nvjpegCreateExV2(hardware)" : "nvjpegCreateExV2";
+absl::StatusOr<NvJpegHandle> NvJpegDevice::CreateHandle(nvjpegBackend_t backend) {
+  const bool engine = backend == NVJPEG_BACKEND_HARDWARE;
+  const char* where = engine ? "nvjpegCreateExV2(NVJPEG_BACKEND_HARDWARE)" : "nvjpegCreateExV2";
   // On the SMs, chroma is upsampled by interpolation, as libjpeg's "fancy upsampling" does, rather than by
-  // repetition: measured on an H100, the CUDA decoder then stays within 3 levels of libjpeg-turbo instead of
-  // 30. The JPEG engine slowed down about 4x with the flag (0.7 -> 3.3 ms per photo in batches of 64), so its
-  // output keeps nvJPEG's default upsampling (see the tolerances in tests/gpu/gpu_codec_test.cc).
-  const unsigned flags = hardware ? NVJPEG_FLAGS_DEFAULT : NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION;
-  absl::Status s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, flags, handle), where);
+  // repetition: the CUDA decoder then stays within a few levels of libjpeg-turbo instead of tens. The JPEG engine
+  // slowed down several times with the flag, so its output keeps nvJPEG's default upsampling (BENCHMARKS.md,
+  // "H100 host: chroma upsampling and the lanes' work chunks"; the tolerances in tests/gpu/gpu_codec_test.cc).
+  const unsigned flags = engine ? NVJPEG_FLAGS_DEFAULT : NVJPEG_FLAGS_UPSAMPLING_WITH_INTERPOLATION;
+  nvjpegHandle_t handle = nullptr;
+  absl::Status s =
+      NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, flags, &handle), where);
   if (!s.ok() && flags != NVJPEG_FLAGS_DEFAULT) {  // libraries that predate the flag
-    s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, NVJPEG_FLAGS_DEFAULT, handle),
+    s = NvJpegError(nvjpegCreateExV2(backend, &device_allocator_, &pinned_allocator_, NVJPEG_FLAGS_DEFAULT, &handle),
                     where);
   }
-  if (!s.ok()) return s;
+  IMGPROC_RETURN_IF_ERROR(s);
+  NvJpegHandle owned(handle);
   // Padding keeps buffers from regrowing for images a little larger than the largest seen so far.
-  nvjpegSetDeviceMemoryPadding(16 << 20, *handle);
-  nvjpegSetPinnedMemoryPadding(8 << 20, *handle);
-  return absl::OkStatus();
+  nvjpegSetDeviceMemoryPadding(16 << 20, handle);
+  nvjpegSetPinnedMemoryPadding(8 << 20, handle);
+  return owned;
 }
 
 NvJpegDevice::~NvJpegDevice() {
+  // The members go after this, on the device they were made on.
   cudaSetDevice(device_);
-  for (const BatchEvents& events : idle_events_) {
-    cudaEventDestroy(events.start);
-    cudaEventDestroy(events.done);
-  }
-  if (hardware_ != nullptr) nvjpegDestroy(hardware_);
-  if (cuda_ != nullptr) nvjpegDestroy(cuda_);
-  if (pool_ != nullptr) {
-    cudaDeviceSynchronize();
-    cudaMemPoolDestroy(pool_);
-  }
+}
+
+void NvJpegDevice::PoolDestroyer::operator()(cudaMemPool_t pool) const {
+  cudaDeviceSynchronize();
+  cudaMemPoolDestroy(pool);
 }
 
 absl::StatusOr<void*> NvJpegDevice::Allocate(size_t bytes, cudaStream_t stream) {
   void* p = nullptr;
-  if (absl::Status s =
-          CudaError(cudaMallocFromPoolAsync(&p, bytes, pool_, stream),
-                    absl::StrCat("out of memory on cuda:", device_, ": decoded image of ", bytes, " bytes"));
-      !s.ok()) {
-    return s;
-  }
+  IMGPROC_RETURN_IF_ERROR(
+      CudaError(cudaMallocFromPoolAsync(&p, bytes, pool_.get(), stream),
+                absl::StrCat("out of memory on cuda:", device_, ": decoded image of ", bytes, " bytes")));
   return p;
 }
 
@@ -140,34 +144,34 @@ absl::StatusOr<NvJpegDevice::BatchEvents> NvJpegDevice::TakeBatchEvents() {
   {
     MutexLock lock(&events_mutex_);
     if (!idle_events_.empty()) {
-      const BatchEvents events = idle_events_.back();
+      BatchEvents events = std::move(idle_events_.back());
       idle_events_.pop_back();
       return events;
     }
   }
   BatchEvents events;
-  if (absl::Status s = CudaError(cudaEventCreate(&events.start), "cudaEventCreate"); !s.ok()) return s;
-  if (absl::Status s = CudaError(cudaEventCreate(&events.done), "cudaEventCreate"); !s.ok()) {
-    cudaEventDestroy(events.start);
-    return s;
+  for (CudaEvent* event : {&events.start, &events.done}) {
+    cudaEvent_t made = nullptr;
+    IMGPROC_RETURN_IF_ERROR(CudaError(cudaEventCreate(&made), "cudaEventCreate"));
+    event->reset(made);
   }
   return events;
 }
 
 void NvJpegDevice::ReturnBatchEvents(BatchEvents events) {
   MutexLock lock(&events_mutex_);
-  idle_events_.push_back(events);
+  idle_events_.push_back(std::move(events));
 }
 
 int64_t NvJpegDevice::reserved_device_bytes() const {
   uint64_t reserved = 0;
-  cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved);
+  cudaMemPoolGetAttribute(pool_.get(), cudaMemPoolAttrReservedMemCurrent, &reserved);
   return static_cast<int64_t>(reserved);
 }
 
 int NvJpegDevice::DeviceMalloc(void* self, void** pointer, size_t size, cudaStream_t stream) {
   auto* d = static_cast<NvJpegDevice*>(self);
-  return cudaMallocFromPoolAsync(pointer, size, d->pool_, stream) == cudaSuccess ? 0 : 1;
+  return cudaMallocFromPoolAsync(pointer, size, d->pool_.get(), stream) == cudaSuccess ? 0 : 1;
 }
 
 int NvJpegDevice::DeviceFree(void*, void* pointer, size_t, cudaStream_t stream) {
