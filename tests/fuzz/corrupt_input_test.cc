@@ -7,8 +7,8 @@
 #include <random>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/animation_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/gpu_test_support.h"
-#include "common/test_support.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "scheduler/worker_pool.h"
 #include "transport/request_translation.h"

@@ -13,11 +13,11 @@
 #include <optional>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/device_failure_checks.h"
-#include "common/gpu_test_support.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/device_failure_checks.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "scheduler/worker_pool.h"
 #include "transport/request_translation.h"

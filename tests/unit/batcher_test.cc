@@ -7,7 +7,7 @@
 #include <set>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"

@@ -9,9 +9,9 @@
 
 #include "codec/codec.h"
 #include "codec/orientation.h"
-#include "common/decode_marker_checks.h"
-#include "common/pattern_allocator.h"
-#include "common/test_support.h"
+#include "imgproc_testing/decode_marker_checks.h"
+#include "imgproc_testing/pattern_allocator.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -9,8 +9,8 @@
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/animation_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -16,10 +16,10 @@
 #include "codec/heif_header.h"
 #include "codec/image_header.h"
 #include "codec/metadata.h"
-#include "common/heif_images.h"
-#include "common/metadata_images.h"
-#include "common/test_support.h"
 #include "fuzz/heif_input.h"
+#include "imgproc_testing/heif_images.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

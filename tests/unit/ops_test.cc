@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "ops/interruptible_call.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "transport/request_translation.h"
 
 namespace imgproc::testing {

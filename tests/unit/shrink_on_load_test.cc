@@ -13,7 +13,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "codec/codec.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

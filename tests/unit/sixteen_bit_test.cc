@@ -11,9 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "backend/cpu/cpu_backend.h"
-#include "common/color_images.h"
-#include "common/heif_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/heif_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -9,7 +9,7 @@
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "ops/operation.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"

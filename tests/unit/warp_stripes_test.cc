@@ -9,7 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -1,4 +1,4 @@
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 #include <google/protobuf/text_format.h>
 
