@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
+#include "imgproc_testing/engine.h"
 #include "imgproc_testing/gpu_test_support.h"
 #include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
@@ -286,11 +287,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     EXPECT_EQ(std::string(got->decode_backend), c.backend) << c.name;
     // Only jobs that passed through the decode stage spend time in it.
     EXPECT_EQ(got->timings.batch_wait_us > 0, c.decode_stage) << c.name << ": " << got->timings.batch_wait_us << " us";
-    Job job;
-    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-    job.plan = std::make_shared<const Plan>(*std::move(plan));
-    job.input = request.image();
-    absl::StatusOr<JobResult> want = cpu->Run(job);
+    absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
     ASSERT_TRUE(want.ok());
     const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height,
                                got->image.spec.channels, pb::DTYPE_UINT8);
@@ -327,13 +324,8 @@ TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
       absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
       ASSERT_TRUE(got.ok()) << name << ": " << got.status();
       EXPECT_EQ(std::string(got->decode_backend), backend) << name;
-      Job job;
-      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-      ASSERT_TRUE(plan.ok()) << plan.status();
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = request.image();
-      absl::StatusOr<JobResult> want = cpu->Run(job);
-      ASSERT_TRUE(want.ok());
+      absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
+      ASSERT_TRUE(want.ok()) << want.status();
       ASSERT_EQ(got->image.spec.width, want->image.spec.width) << name;
       ASSERT_EQ(got->image.spec.height, want->image.spec.height) << name;
       const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, 3, pb::DTYPE_UINT8);
