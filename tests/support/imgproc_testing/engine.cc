@@ -149,9 +149,7 @@ absl::StatusOr<JobResult> RunPlan(ExecutionLane& lane, absl::StatusOr<Plan> plan
   if (options.plan != nullptr) *options.plan = *plan;
   Job job;
   job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = input;
-  job.input_owner = options.input_owner;
-  job.deadline = options.deadline;
+  job.input = input;  // the request's, read while the lane runs
   return lane.Run(job);
 }
 

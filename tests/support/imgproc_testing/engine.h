@@ -73,9 +73,7 @@ cv::Mat RawToMat(const EncodedImage& answer, Depth depth);
 // What RunPlanOn may be given besides the request.
 struct RunOptions {
   ImageLimits limits;
-  Clock::time_point deadline = Clock::time_point::max();
-  std::shared_ptr<const void> input_owner;  // for a request whose image the caller does not keep
-  Plan* plan = nullptr;                     // receives a copy of the plan that ran, when given
+  Plan* plan = nullptr;  // receives a copy of the plan that ran, when given
 };
 
 // BuildPlan, a Job of the plan and the request's image, and `lane.Run` of it: a request as a worker of a pool runs
