@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Checks the server's dependency rules (ARCHITECTURE.md): a folder of server/ includes only folders below it in
+# Checks the server's dependency rules (ARCHITECTURE.md) where the linker cannot: a folder of server/ includes only
+# folders below it in
 #   common  codec  ops  pipeline  core  scheduler  backend  metrics  transport
-# (and itself); main.cc, at the top, may include any. The generated proto headers (imgproc/) and third-party
+# (and itself); main.cc, at the top, may include any. Each layer is a library whose layering_check_<layer> link
+# fails on a call up into a layer above (server/CMakeLists.txt), but a header's types, inline functions and
+# templates leave no symbol to miss: this catches those. The generated proto headers (imgproc/) and third-party
 # headers are not checked. Prints each include that breaks a rule; exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "$0")/../server"
