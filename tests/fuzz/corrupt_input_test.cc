@@ -7,13 +7,17 @@
 #include <random>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/animation_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
+
+// The decode mode of the n-th input is kModes[random() % 3]: the proto's numbering of the modes these tests were
+// written with (0, unspecified, is colour; 1 colour; 2 grayscale), so that the sequence of inputs stays the one it was.
+constexpr DecodeMode kModes[] = {DecodeMode::kColor, DecodeMode::kColor, DecodeMode::kGrayscale};
 
 TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
   const cv::Mat image = GeneratedImage(64, 48);
@@ -22,25 +26,17 @@ TEST(CorruptInputTest, MutatedImagesNeverCrashAndFailAsInvalidArgument) {
                                           EncodeAs(image, ".bmp"),  EncodeAs(GeneratedImage(40, 30, 4), ".png")};
   std::mt19937 random(20261124);  // fixed: the same inputs on every run
   std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
-  ImageLimits limits;
-  limits.max_pixels = 4'000'000;  // mutated headers may claim large sizes; keep each decode small
+  RunOptions options;
+  options.limits.max_pixels = 4'000'000;  // mutated headers may claim large sizes; keep each decode small
   int ok = 0, invalid = 0;
   for (int i = 0; i < 20000; ++i) {
     const std::string bytes = Mutate(seeds, i, random);
-    pb::ProcessRequest request;
-    request.set_image(bytes);
-    request.set_decode_mode(static_cast<pb::DecodeMode>(random() % 3));
-    request.add_operations()->mutable_resize()->set_scale(0.5);
-    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(3);
-    request.mutable_output()->mutable_png();
-    absl::StatusOr<Plan> plan = BuildPlan(request, limits);
-    absl::Status status = plan.status();
-    if (plan.ok()) {
-      Job job;
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = request.image();
-      status = lane->Run(job).status();
-    }
+    Request request(bytes);
+    request.Decode(kModes[random() % 3])
+        .Then("resize", {{"scale", 0.5}})
+        .Then("gaussian_blur", {{"kernel_width", 3}})
+        .Output(OutputFormat::kPng);
+    const absl::Status status = RunPlanOn(*lane, request, options).status();
     ASSERT_TRUE(status.ok() || status.code() == absl::StatusCode::kInvalidArgument) << "input " << i << ": " << status;
     (status.ok() ? ok : invalid)++;
   }
@@ -65,23 +61,13 @@ TEST(CorruptInputTest, MutatedAnimationsAndFloatTiffsNeverCrashAndFailAsInvalidA
       EncodeAs(floats, ".tiff")};
   std::mt19937 random(20261201);
   std::unique_ptr<ExecutionLane> lane = MakeCpuLane();
-  ImageLimits limits;
-  limits.max_pixels = 4'000'000;
+  RunOptions options;
+  options.limits.max_pixels = 4'000'000;
   int ok = 0, invalid = 0;
   for (int i = 0; i < 5000; ++i) {
-    pb::ProcessRequest request;
-    request.set_image(Mutate(seeds, i, random));
-    request.set_decode_mode(static_cast<pb::DecodeMode>(random() % 3));
-    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(3);
-    request.mutable_output()->mutable_png();
-    absl::StatusOr<Plan> plan = BuildPlan(request, limits);
-    absl::Status status = plan.status();
-    if (plan.ok()) {
-      Job job;
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = request.image();
-      status = lane->Run(job).status();
-    }
+    Request request(Mutate(seeds, i, random));
+    request.Decode(kModes[random() % 3]).Then("gaussian_blur", {{"kernel_width", 3}}).Output(OutputFormat::kPng);
+    const absl::Status status = RunPlanOn(*lane, request, options).status();
     ASSERT_TRUE(status.ok() || status.code() == absl::StatusCode::kInvalidArgument) << "input " << i << ": " << status;
     (status.ok() ? ok : invalid)++;
   }

@@ -1,7 +1,7 @@
 // libFuzzer target: no decoder hands back memory it did not write (issue 28). Each input goes through the plan and
 // the decode as in fuzz_decode, twice: with every fresh cv::Mat and every malloc filled with 0x00, then with 0xA5
-// (tests/common/pattern_allocator.h; under the sanitizers through their allocator hook). Outcomes that differ mean
-// some output byte came from memory the decoder never wrote: the run aborts with where.
+// (tests/support/imgproc_testing/pattern_allocator.h; under the sanitizers through their allocator hook). Outcomes
+// that differ mean some output byte came from memory the decoder never wrote: the run aborts with where.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,7 +10,7 @@
 #include "codec/codec.h"
 #include "codec/orientation.h"
 #include "codec/shrink_on_load.h"
-#include "common/pattern_allocator.h"
+#include "imgproc_testing/pattern_allocator.h"
 #include "pipeline/plan.h"
 #include "transport/request_translation.h"
 

@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "common/metadata_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/test_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 

@@ -15,8 +15,9 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/gpu_test_support.h"
-#include "common/test_support.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "scheduler/worker_pool.h"
 #include "transport/request_translation.h"
@@ -288,11 +289,7 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
     EXPECT_EQ(CodecPathName(got->decode_path), c.path) << c.name;
     // Only jobs that passed through the decode stage spend time in it.
     EXPECT_EQ(got->timings.batch_wait_us > 0, c.decode_stage) << c.name << ": " << got->timings.batch_wait_us << " us";
-    Job job;
-    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-    job.plan = std::make_shared<const Plan>(*std::move(plan));
-    job.input = request.image();
-    absl::StatusOr<JobResult> want = cpu->Run(job);
+    absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
     ASSERT_TRUE(want.ok());
     const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height,
                                got->image.spec.channels, pb::DTYPE_UINT8);
@@ -329,13 +326,8 @@ TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
       absl::StatusOr<JobResult> got = RunThroughPool(pool, request);
       ASSERT_TRUE(got.ok()) << name << ": " << got.status();
       EXPECT_EQ(CodecPathName(got->decode_path), path) << name;
-      Job job;
-      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-      ASSERT_TRUE(plan.ok()) << plan.status();
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = request.image();
-      absl::StatusOr<JobResult> want = cpu->Run(job);
-      ASSERT_TRUE(want.ok());
+      absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
+      ASSERT_TRUE(want.ok()) << want.status();
       ASSERT_EQ(got->image.spec.width, want->image.spec.width) << name;
       ASSERT_EQ(got->image.spec.height, want->image.spec.height) << name;
       const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height, 3, pb::DTYPE_UINT8);

@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
-#include "common/color_images.h"
-#include "common/gpu_test_support.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

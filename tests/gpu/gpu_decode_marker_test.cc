@@ -5,9 +5,9 @@
 // without a usable GPU.
 #include <gtest/gtest.h>
 
-#include "common/decode_marker_checks.h"
-#include "common/gpu_test_support.h"
-#include "common/server_process.h"
+#include "imgproc_testing/decode_marker_checks.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 namespace {

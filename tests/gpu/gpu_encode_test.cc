@@ -9,11 +9,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/encode_checks.h"
-#include "common/gpu_test_support.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/encode_checks.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

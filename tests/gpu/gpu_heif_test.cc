@@ -8,10 +8,10 @@
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/gpu_test_support.h"
-#include "common/heif_images.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/heif_images.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -6,10 +6,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/gpu_test_support.h"
-#include "common/metadata_images.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

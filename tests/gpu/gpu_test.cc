@@ -13,11 +13,12 @@
 #include <optional>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/device_failure_checks.h"
-#include "common/gpu_test_support.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/device_failure_checks.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 #include "scheduler/worker_pool.h"
 #include "transport/request_translation.h"
@@ -30,17 +31,6 @@
 
 namespace imgproc::testing {
 namespace {
-
-#if IMGPROC_WITH_CUDA
-absl::StatusOr<JobResult> RunOn(ExecutionLane& lane, const pb::ProcessRequest& request) {
-  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-  if (!plan.ok()) return plan.status();
-  Job job;
-  job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = request.image();
-  return lane.Run(job);
-}
-#endif
 
 // How far the CUDA result may be from the CPU result, per case: the largest absolute difference of any
 // value, and the share of values that may differ at all. Sources of difference, where not 0:
@@ -92,8 +82,8 @@ TEST(GpuParityTest, EveryOperationMatchesTheCpuWithinItsTolerance) {
       const cv::Mat probe = c.reference(DecodeLikeServer(image, c.decode));
       const pb::Dtype dtype = probe.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
       const pb::ProcessRequest request = RawRequest(image, c, dtype);
-      absl::StatusOr<JobResult> want = RunOn(*cpu, request);
-      absl::StatusOr<JobResult> got = RunOn(*gpu, request);
+      absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
+      absl::StatusOr<JobResult> got = RunPlanOn(*gpu, request);
       ASSERT_TRUE(want.ok()) << c.name << ": " << want.status();
       ASSERT_TRUE(got.ok()) << c.name << ": " << got.status();
       auto as_mat = [&](const JobResult& r) {
@@ -125,11 +115,11 @@ TEST(GpuParityTest, UnsupportedParametersRunOnTheCpuAndSaySo) {
   blur->set_kernel_width(41);
   blur->set_sigma_x(7);
   request.mutable_output()->mutable_raw();
-  absl::StatusOr<JobResult> got = RunOn(*gpu, request);
+  absl::StatusOr<JobResult> got = RunPlanOn(*gpu, request);
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->cpu_fallback_operations.size(), 1u);
   EXPECT_EQ(got->cpu_fallback_operations[0], "operations[1].gaussian_blur");
-  absl::StatusOr<JobResult> want = RunOn(*MakeCpuLane(), request);
+  absl::StatusOr<JobResult> want = RunPlanOn(*MakeCpuLane(), request);
   ASSERT_TRUE(want.ok());
   EXPECT_EQ(got->image.bytes, want->image.bytes);  // flip is exact, the blur ran on the same CPU code
 #endif
@@ -176,13 +166,9 @@ TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
       grpc::Status status = stub->Process(&context, request, &response);
       if (!status.ok()) return status.error_message();
       if (response.device().rfind("cuda:", 0) != 0) return "ran on " + response.device();
-      absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-      Job job;
-      job.plan = std::make_shared<const Plan>(*std::move(plan));
-      job.input = request.image();
       static std::mutex cpu_mu;
       std::lock_guard<std::mutex> lock(cpu_mu);
-      absl::StatusOr<JobResult> want = cpu->Run(job);
+      absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
       if (!want.ok()) return want.status().ToString();
       const auto& s = want->image.spec;
       const cv::Mat got =

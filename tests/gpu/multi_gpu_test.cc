@@ -5,10 +5,10 @@
 
 #include <map>
 
-#include "common/device_failure_checks.h"
-#include "common/gpu_test_support.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/device_failure_checks.h"
+#include "imgproc_testing/gpu_test_support.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
 #include "imgproc/client.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

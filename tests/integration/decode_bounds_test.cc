@@ -7,10 +7,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/bounds_images.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/bounds_images.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

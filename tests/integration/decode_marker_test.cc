@@ -5,8 +5,8 @@
 // so that the marker's freed buffers are the ones the next decode is offered (where 554eee8 answered 67-75% 123s).
 #include <gtest/gtest.h>
 
-#include "common/decode_marker_checks.h"
-#include "common/server_process.h"
+#include "imgproc_testing/decode_marker_checks.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 namespace {

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "common/device_failure_checks.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/device_failure_checks.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

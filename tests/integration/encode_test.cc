@@ -7,11 +7,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/encode_checks.h"
-#include "common/http.h"
-#include "common/metadata_images.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/encode_checks.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

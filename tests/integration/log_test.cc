@@ -6,7 +6,7 @@
 #include <regex>
 #include <thread>
 
-#include "common/server_process.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 namespace {

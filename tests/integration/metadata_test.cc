@@ -9,10 +9,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/color_images.h"
-#include "common/metadata_images.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 #ifndef IMGPROC_CLI_BINARY
 #error "IMGPROC_CLI_BINARY must name the CLI executable"

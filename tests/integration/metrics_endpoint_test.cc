@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "common/http.h"
-#include "common/server_process.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 namespace {

@@ -13,9 +13,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <thread>
 
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

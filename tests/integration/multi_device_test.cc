@@ -5,11 +5,11 @@
 
 #include <map>
 
-#include "common/device_failure_checks.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imgproc_testing/device_failure_checks.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/server_process.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 namespace {

@@ -12,11 +12,11 @@
 #include <thread>
 
 #include "cli/request_parsing.h"
-#include "common/http.h"
-#include "common/server_process.h"
-#include "common/test_support.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "imgproc/client.h"
+#include "imgproc_testing/http.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -12,9 +12,9 @@
 #include <opencv2/core.hpp>
 #include <string>
 
-#include "common/server_process.h"
-#include "common/test_support.h"
 #include "imgproc/client.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 #ifndef IMGPROC_CLI_BINARY
 #error "IMGPROC_CLI_BINARY and IMGPROC_LOAD_BINARY must name the client executables"

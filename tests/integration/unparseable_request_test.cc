@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/server_process.h"
-#include "common/test_support.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imgproc_testing/server_process.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

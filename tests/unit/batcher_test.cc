@@ -7,11 +7,12 @@
 #include <set>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
+#include "pipeline/plan.h"
 #include "scheduler/counted_budget.h"
 #include "scheduler/dynamic_batcher.h"
 #include "scheduler/worker_pool.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -171,9 +172,7 @@ class CountingObserver final : public PoolObserver {
 };
 
 std::shared_ptr<const Plan> FlipPlan(const std::string& image) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  request.add_operations()->mutable_flip();
+  const Request request = Request(image).Then("flip");
   absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   EXPECT_TRUE(plan.ok()) << plan.status();
   return std::make_shared<const Plan>(*std::move(plan));

@@ -11,8 +11,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/color_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc {
 namespace {

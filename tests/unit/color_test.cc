@@ -15,9 +15,9 @@
 #include "codec/color_profile.h"
 #include "codec/color_transform.h"
 #include "codec/jpeg_turbo.h"
-#include "common/color_images.h"
-#include "common/test_support.h"
 #include "fuzz/color_profile_input.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 
 namespace imgproc {

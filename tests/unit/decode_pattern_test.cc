@@ -9,20 +9,18 @@
 
 #include "codec/codec.h"
 #include "codec/orientation.h"
-#include "common/decode_marker_checks.h"
-#include "common/pattern_allocator.h"
-#include "common/test_support.h"
+#include "imgproc_testing/decode_marker_checks.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/pattern_allocator.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
 
 // The front door as a lane meets it: the plan (header, limits), the decode into the predicted shape, the turn.
-absl::StatusOr<cv::Mat> DecodeLikeALane(const std::string& bytes, pb::DecodeMode mode) {
-  pb::ProcessRequest request;
-  request.set_image(bytes);
-  request.set_decode_mode(mode);
+absl::StatusOr<cv::Mat> DecodeLikeALane(const std::string& bytes, DecodeMode mode) {
+  const Request request = Request(bytes).Decode(mode);
   absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   if (!plan.ok()) return plan.status();
   absl::StatusOr<cv::Mat> image = Decode(bytes, plan->header, plan->decode_mode, plan->decoded);
@@ -46,9 +44,9 @@ TEST(DecodePatternTest, NoDecoderLeavesAnOutputByteUnwrittenOnTheCorpusItsCutsAn
   for (int i = 0; i < 300; ++i) inputs.emplace_back("mutation " + std::to_string(i), Mutate(seeds, i, random));
   int decoded = 0;
   for (const auto& [name, bytes] : inputs) {
-    for (pb::DecodeMode mode : {pb::DECODE_MODE_UNCHANGED, pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE}) {
+    for (DecodeMode mode : {DecodeMode::kUnchanged, DecodeMode::kColor, DecodeMode::kGrayscale}) {
       const std::string difference = CompareUnderTwoPatterns([&] { return DecodeLikeALane(bytes, mode); });
-      EXPECT_EQ(difference, "") << name << ", " << pb::DecodeMode_Name(mode);
+      EXPECT_EQ(difference, "") << name << ", " << DecodeModeName(mode);
       decoded += DecodeLikeALane(bytes, mode).ok();
     }
   }

@@ -13,9 +13,9 @@
 #include "codec/heic_encode.h"
 #include "codec/jpeg_turbo.h"
 #include "codec/metadata.h"
-#include "common/encode_checks.h"
-#include "common/metadata_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/encode_checks.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
 
 namespace imgproc::testing {

@@ -9,10 +9,10 @@
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/animation_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -48,11 +48,11 @@ std::vector<GifCase> GifCases() {
   };
 }
 
-cv::Mat InMode(const cv::Mat& bgra, pb::DecodeMode mode, int unchanged_channels) {
+cv::Mat InMode(const cv::Mat& bgra, DecodeMode mode, int unchanged_channels) {
   cv::Mat out;
-  if (mode == pb::DECODE_MODE_GRAYSCALE) {
+  if (mode == DecodeMode::kGrayscale) {
     cv::cvtColor(bgra, out, cv::COLOR_BGRA2GRAY);
-  } else if (mode == pb::DECODE_MODE_COLOR || unchanged_channels == 3) {
+  } else if (mode == DecodeMode::kColor || unchanged_channels == 3) {
     cv::cvtColor(bgra, out, cv::COLOR_BGRA2BGR);
   } else {
     out = bgra;
@@ -61,13 +61,12 @@ cv::Mat InMode(const cv::Mat& bgra, pb::DecodeMode mode, int unchanged_channels)
 }
 
 // ReadImageHeader, DecodedSpec and Decode as the lanes run them, checking that the prediction holds.
-absl::StatusOr<cv::Mat> DecodeAsServer(const std::string& bytes, pb::DecodeMode mode,
-                                       ImageHeader* header_out = nullptr) {
+absl::StatusOr<cv::Mat> DecodeAsServer(const std::string& bytes, DecodeMode mode, ImageHeader* header_out = nullptr) {
   absl::StatusOr<ImageHeader> header = ReadImageHeader(bytes);
   if (!header.ok()) return header.status();
   if (header_out != nullptr) *header_out = *header;
-  const ImageSpec expected = DecodedSpec(*header, TranslateDecodeMode(mode));
-  absl::StatusOr<cv::Mat> image = Decode(bytes, *header, TranslateDecodeMode(mode), expected);
+  const ImageSpec expected = DecodedSpec(*header, mode);
+  absl::StatusOr<cv::Mat> image = Decode(bytes, *header, mode, expected);
   if (image.ok()) {
     EXPECT_EQ(image->cols, expected.width);
     EXPECT_EQ(image->rows, expected.height);
@@ -81,8 +80,8 @@ TEST(GifTest, HeaderPredictsScreenChannelsAndFramesAndTheFirstFrameDecodesExactl
   for (const GifCase& c : GifCases()) {
     const std::string gif = EncodeGif(c.width, c.height, kPalette, c.frames);
     const cv::Mat reference = GifFirstFrameReference(c.width, c.height, kPalette, c.frames[0]);
-    for (pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE, pb::DECODE_MODE_UNCHANGED}) {
-      SCOPED_TRACE(c.name + " mode " + pb::DecodeMode_Name(mode));
+    for (DecodeMode mode : {DecodeMode::kColor, DecodeMode::kGrayscale, DecodeMode::kUnchanged}) {
+      SCOPED_TRACE(c.name + " mode " + DecodeModeName(mode));
       ImageHeader header{};
       absl::StatusOr<cv::Mat> decoded = DecodeAsServer(gif, mode, &header);
       ASSERT_TRUE(decoded.ok()) << decoded.status();
@@ -120,8 +119,8 @@ TEST(AnimatedWebpTest, HeaderPredictsCanvasChannelsAndFramesAndTheFirstFrameDeco
   for (bool with_alpha : {false, true}) {
     const std::vector<cv::Mat> frames = WebpFrames(24, 12, with_alpha, 3);
     const std::string webp = EncodeAnimatedWebp(frames);
-    for (pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE, pb::DECODE_MODE_UNCHANGED}) {
-      SCOPED_TRACE(std::string(with_alpha ? "alpha" : "opaque") + " mode " + pb::DecodeMode_Name(mode));
+    for (DecodeMode mode : {DecodeMode::kColor, DecodeMode::kGrayscale, DecodeMode::kUnchanged}) {
+      SCOPED_TRACE(std::string(with_alpha ? "alpha" : "opaque") + " mode " + DecodeModeName(mode));
       ImageHeader header{};
       absl::StatusOr<cv::Mat> decoded = DecodeAsServer(webp, mode, &header);
       ASSERT_TRUE(decoded.ok()) << decoded.status();
@@ -171,21 +170,20 @@ TEST(FloatTiffTest, SamplesMapZeroToOneOntoZeroTo255InEveryMode) {
   // OpenCV writes a 3-channel float image as LogLuv by default, which stores an approximation: the reference is
   // the floats libtiff reads back.
   const std::string logluv = EncodeAs(cv::min(cv::max(color, 0.0), 1.0), ".tiff");
-  cases.push_back({"rgb_float32_logluv", logluv, DecodeLikeServer(logluv, pb::DECODE_MODE_UNCHANGED)});
+  cases.push_back({"rgb_float32_logluv", logluv, DecodeLikeServer(logluv, DecodeMode::kUnchanged)});
   for (const Case& c : cases) {
     ASSERT_EQ(c.floats.depth(), CV_32F) << c.name;
     const cv::Mat expected_unchanged = FloatRule(c.floats);
-    for (pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE, pb::DECODE_MODE_UNCHANGED}) {
-      SCOPED_TRACE(c.name + " mode " + pb::DecodeMode_Name(mode));
+    for (DecodeMode mode : {DecodeMode::kColor, DecodeMode::kGrayscale, DecodeMode::kUnchanged}) {
+      SCOPED_TRACE(c.name + " mode " + DecodeModeName(mode));
       ImageHeader header{};
       absl::StatusOr<cv::Mat> decoded = DecodeAsServer(c.tiff, mode, &header);
       ASSERT_TRUE(decoded.ok()) << decoded.status();
       EXPECT_TRUE(header.tiff_float);
       EXPECT_EQ(header.channels, c.floats.channels());
       cv::Mat expected = expected_unchanged;
-      if (mode == pb::DECODE_MODE_COLOR && expected.channels() == 1)
-        cv::cvtColor(expected, expected, cv::COLOR_GRAY2BGR);
-      if (mode == pb::DECODE_MODE_GRAYSCALE && expected.channels() == 3)
+      if (mode == DecodeMode::kColor && expected.channels() == 1) cv::cvtColor(expected, expected, cv::COLOR_GRAY2BGR);
+      if (mode == DecodeMode::kGrayscale && expected.channels() == 3)
         cv::cvtColor(expected, expected, cv::COLOR_BGR2GRAY);
       const PixelDiff diff = Compare(*decoded, expected);
       EXPECT_TRUE(diff.same_shape) << diff.Describe();
@@ -206,24 +204,20 @@ TEST(SixteenBitTiffTest, KeepsOpenCvsScaling) {
   color.convertTo(color_u8, CV_8U, 1.0 / 257);
   gray.convertTo(gray_u8, CV_8U, 1.0 / 257);
   for (int i = 0; i < 65536; ++i) gray_high.at<uchar>(i / 256, i % 256) = static_cast<uchar>(i >> 8);
-  for (pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_UNCHANGED}) {
+  for (DecodeMode mode : {DecodeMode::kColor, DecodeMode::kUnchanged}) {
     absl::StatusOr<cv::Mat> decoded = DecodeAsServer(EncodeAs(color, ".tiff"), mode);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
-    EXPECT_EQ(Compare(*decoded, color_u8).max_abs, 0) << pb::DecodeMode_Name(mode);
+    EXPECT_EQ(Compare(*decoded, color_u8).max_abs, 0) << DecodeModeName(mode);
   }
-  absl::StatusOr<cv::Mat> unchanged = DecodeAsServer(EncodeAs(gray, ".tiff"), pb::DECODE_MODE_UNCHANGED);
+  absl::StatusOr<cv::Mat> unchanged = DecodeAsServer(EncodeAs(gray, ".tiff"), DecodeMode::kUnchanged);
   ASSERT_TRUE(unchanged.ok()) << unchanged.status();
   EXPECT_EQ(Compare(*unchanged, gray_u8).max_abs, 0);
-  absl::StatusOr<cv::Mat> grayscale = DecodeAsServer(EncodeAs(gray, ".tiff"), pb::DECODE_MODE_GRAYSCALE);
+  absl::StatusOr<cv::Mat> grayscale = DecodeAsServer(EncodeAs(gray, ".tiff"), DecodeMode::kGrayscale);
   ASSERT_TRUE(grayscale.ok()) << grayscale.status();
   EXPECT_EQ(Compare(*grayscale, gray_high).max_abs, 0);
 }
 
-absl::Status Plan(const std::string& image) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  return BuildPlan(request, ImageLimits{}).status();
-}
+absl::Status Plan(const std::string& image) { return BuildPlan(Request(image), ImageLimits{}).status(); }
 
 TEST(HostileAnimationTest, AHugeLogicalScreenIsRefusedFromTheHeader) {
   const std::string gif = EncodeGif(65535, 65535, kPalette, {GifFrame{0, 0, Indices(1, 1, 0)}});
@@ -252,7 +246,7 @@ TEST(HostileAnimationTest, EveryTruncationFailsAsInvalidArgumentOrDecodesTheFirs
        {std::tuple<std::string, std::string, size_t>{"gif", gif, first_frame_end}, {"webp", webp, webp.size()}}) {
     int refused = 0;
     for (size_t length = 1; length < bytes.size(); ++length) {
-      absl::StatusOr<cv::Mat> decoded = DecodeAsServer(bytes.substr(0, length), pb::DECODE_MODE_UNCHANGED);
+      absl::StatusOr<cv::Mat> decoded = DecodeAsServer(bytes.substr(0, length), DecodeMode::kUnchanged);
       // Cut into the first frame, a GIF cannot decode; later frames are never read. Any cut of a WebP fails the
       // demuxer, which checks the RIFF size.
       if (length < must_fail_below) {

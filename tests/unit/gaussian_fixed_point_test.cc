@@ -10,7 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -16,12 +16,12 @@
 #include "codec/heif_header.h"
 #include "codec/image_header.h"
 #include "codec/metadata.h"
-#include "common/heif_images.h"
-#include "common/metadata_images.h"
-#include "common/test_support.h"
 #include "fuzz/heif_input.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/heif_images.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -221,11 +221,10 @@ TEST(HeifHostileTest, EveryTruncationIsInvalidArgument) {
 
 // The plan points into its request: each request is kept for the test binary's life.
 absl::StatusOr<Plan> PlanFor(const std::string& file, bool keep_exif) {
-  static auto* requests = new std::vector<std::unique_ptr<pb::ProcessRequest>>();
-  requests->push_back(std::make_unique<pb::ProcessRequest>());
-  pb::ProcessRequest& request = *requests->back();
-  request.set_image(file);
-  if (keep_exif) request.mutable_output()->mutable_metadata()->set_exif(pb::EXIF_POLICY_KEEP);
+  static auto* requests = new std::vector<std::unique_ptr<Request>>();
+  requests->push_back(std::make_unique<Request>(file));
+  Request& request = *requests->back();
+  if (keep_exif) request.output.metadata.exif = ExifPolicy::kKeep;
   return BuildPlan(request, ImageLimits{});
 }
 

@@ -9,9 +9,9 @@
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/animation_images.h"
-#include "common/bounds_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/bounds_images.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

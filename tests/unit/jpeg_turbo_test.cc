@@ -11,7 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -13,8 +13,8 @@
 #include <random>
 
 #include "codec/exif.h"
-#include "common/metadata_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/metadata_images.h"
+#include "imgproc_testing/test_support.h"
 #include "zlib.h"
 
 namespace imgproc::testing {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "codec/codec.h"
-#include "common/bounds_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/bounds_images.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -14,8 +14,9 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
-#include "transport/request_translation.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
+#include "pipeline/plan.h"
 
 namespace imgproc::testing {
 namespace {
@@ -42,11 +43,8 @@ Job MakeJob(const std::string& image, std::shared_ptr<const Plan> plan, Collecte
 }
 
 std::shared_ptr<const Plan> PlanFor(const std::string& image, int blur_kernel) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  if (blur_kernel > 0) {
-    request.add_operations()->mutable_gaussian_blur()->set_kernel_width(blur_kernel);
-  }
+  Request request(image);
+  if (blur_kernel > 0) request.Then("gaussian_blur", {{"kernel_width", blur_kernel}});
   absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   EXPECT_TRUE(plan.ok()) << plan.status();
   return std::make_shared<const Plan>(*std::move(plan));

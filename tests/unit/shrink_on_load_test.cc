@@ -13,9 +13,9 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "codec/codec.h"
-#include "common/test_support.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -23,34 +23,26 @@ namespace {
 // Odd sides, so that every factor rounds up: 1001 / 8 = 125.1 -> 126.
 constexpr int kWidth = 1001, kHeight = 757;
 
-absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request, Plan* plan_out = nullptr) {
-  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-  if (!plan.ok()) return plan.status();
-  if (plan_out != nullptr) *plan_out = *plan;
-  Job job;
-  job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = request.image();
-  return MakeCpuLane()->Run(job);
+absl::StatusOr<JobResult> RunOnCpu(const ImageRequest& request, Plan* plan_out = nullptr) {
+  RunOptions options;
+  options.plan = plan_out;
+  return RunPlanOn(*MakeCpuLane(), request, options);
 }
 
-pb::ProcessRequest ResizeRequest(const std::string& image, int width, int height,
-                                 pb::Interpolation interpolation = pb::INTERPOLATION_AREA) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  auto* resize = request.add_operations()->mutable_resize();
-  resize->set_width(width);
-  resize->set_height(height);
-  resize->set_interpolation(interpolation);
-  request.mutable_output()->mutable_raw();
-  return request;
+OpSpec Resize(int width, int height, const char* interpolation = "INTERPOLATION_AREA") {
+  return Op("resize", {{"width", width}, {"height", height}, {"interpolation", interpolation}});
+}
+
+Request ResizeRequest(const std::string& image, int width, int height,
+                      const char* interpolation = "INTERPOLATION_AREA") {
+  return Request(image).Then(Resize(width, height, interpolation)).Raw();
 }
 
 // The factor the plan picks for an output of width x height, after checking that the CPU lane decodes at exactly
 // the predicted size (Decode refuses any other) and answers at exactly the requested one.
-int FactorFor(const std::string& image, int width, int height, pb::Interpolation interpolation = pb::INTERPOLATION_AREA,
-              pb::DecodeMode mode = pb::DECODE_MODE_COLOR) {
-  pb::ProcessRequest request = ResizeRequest(image, width, height, interpolation);
-  request.set_decode_mode(mode);
+int FactorFor(const std::string& image, int width, int height, const char* interpolation = "INTERPOLATION_AREA",
+              DecodeMode mode = DecodeMode::kColor) {
+  const Request request = ResizeRequest(image, width, height, interpolation).Decode(mode);
   Plan plan;
   absl::StatusOr<JobResult> result = RunOnCpu(request, &plan);
   EXPECT_TRUE(result.ok()) << width << "x" << height << ": " << result.status();
@@ -70,8 +62,8 @@ int FactorFor(const std::string& image, int width, int height, pb::Interpolation
 // At 1/f the decoder gives ceil(side / f): 1001x757 -> 501x379, 251x190, 126x95. An AREA resize takes 1/8 while
 // that stays 4x its output, 1/4 while 2x, 1/2 while 1.5x (pipeline/plan.cc says why); one pixel more on either
 // side takes the next smaller factor. An exact half takes 1/2 for AREA and LINEAR alone.
-void ExpectEveryBoundary(const std::string& image, pb::DecodeMode mode) {
-  const auto area = pb::INTERPOLATION_AREA;
+void ExpectEveryBoundary(const std::string& image, DecodeMode mode) {
+  const auto area = "INTERPOLATION_AREA";
   EXPECT_EQ(FactorFor(image, 1, 1, area, mode), 8);
   EXPECT_EQ(FactorFor(image, 31, 23, area, mode), 8);  // 126 >= 4 * 31, 95 >= 4 * 23
   EXPECT_EQ(FactorFor(image, 32, 23, area, mode), 4);
@@ -83,19 +75,21 @@ void ExpectEveryBoundary(const std::string& image, pb::DecodeMode mode) {
   EXPECT_EQ(FactorFor(image, 335, 252, area, mode), 1);
   EXPECT_EQ(FactorFor(image, 334, 253, area, mode), 1);
   EXPECT_EQ(FactorFor(image, 501, 379, area, mode), 2);  // the exact half
-  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_LINEAR, mode), 2);
-  EXPECT_EQ(FactorFor(image, 500, 379, pb::INTERPOLATION_LINEAR, mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 379, "INTERPOLATION_LINEAR", mode), 2);
+  EXPECT_EQ(FactorFor(image, 500, 379, "INTERPOLATION_LINEAR", mode), 1);
   EXPECT_EQ(FactorFor(image, 501, 378, area, mode), 1);
-  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_CUBIC, mode), 1);
-  EXPECT_EQ(FactorFor(image, 501, 379, pb::INTERPOLATION_NEAREST, mode), 1);
-  EXPECT_EQ(FactorFor(image, 31, 23, pb::INTERPOLATION_LINEAR, mode), 1);  // point samples: decoded at full size
-  EXPECT_EQ(FactorFor(image, 2000, 1500, area, mode), 1);                  // an upscale
+  EXPECT_EQ(FactorFor(image, 501, 379, "INTERPOLATION_CUBIC", mode), 1);
+  EXPECT_EQ(FactorFor(image, 501, 379, "INTERPOLATION_NEAREST", mode), 1);
+  EXPECT_EQ(FactorFor(image, 31, 23, "INTERPOLATION_LINEAR", mode), 1);  // point samples: decoded at full size
+  EXPECT_EQ(FactorFor(image, 2000, 1500, area, mode), 1);                // an upscale
 }
 
 TEST(ShrinkOnLoadTest, JpegFactorAtEveryBoundary) {
   const std::string jpeg = EncodeAs(GeneratedImage(kWidth, kHeight), ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
-  for (const pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE, pb::DECODE_MODE_UNCHANGED}) {
-    SCOPED_TRACE(pb::DecodeMode_Name(mode));
+  for (const auto& [name, mode] :
+       {std::pair{"colour", DecodeMode::kColor}, std::pair{"grayscale", DecodeMode::kGrayscale},
+        std::pair{"unchanged", DecodeMode::kUnchanged}}) {
+    SCOPED_TRACE(name);
     ExpectEveryBoundary(jpeg, mode);
   }
 }
@@ -105,32 +99,26 @@ TEST(ShrinkOnLoadTest, WebpFactorAtEveryBoundary) {
     SCOPED_TRACE(channels);
     const std::string webp =
         EncodeAs(GeneratedImage(kWidth, kHeight, channels), ".webp", {cv::IMWRITE_WEBP_QUALITY, 90});
-    ExpectEveryBoundary(webp, channels == 4 ? pb::DECODE_MODE_UNCHANGED : pb::DECODE_MODE_COLOR);
+    ExpectEveryBoundary(webp, channels == 4 ? DecodeMode::kUnchanged : DecodeMode::kColor);
   }
   const std::string webp = EncodeAs(GeneratedImage(kWidth, kHeight), ".webp");
-  EXPECT_EQ(FactorFor(webp, 31, 23, pb::INTERPOLATION_AREA, pb::DECODE_MODE_GRAYSCALE), 8);
+  EXPECT_EQ(FactorFor(webp, 31, 23, "INTERPOLATION_AREA", DecodeMode::kGrayscale), 8);
 }
 
 // The output sizes of every form of resize (scale, one side, keep_aspect) are resolved against the full-size image
 // first, so the answer is the same size with and without shrink-on-load.
 TEST(ShrinkOnLoadTest, EveryResizeFormKeepsItsOutputSize) {
   const std::string jpeg = EncodeAs(GeneratedImage(kWidth, kHeight), ".jpg");
-  std::vector<pb::Resize> forms(4);
-  forms[0].set_scale(0.5);  // LINEAR, an exact half
-  forms[1].set_width(300);
-  forms[2].set_height(100);
-  forms[3].set_width(200);
-  forms[3].set_height(200);
-  forms[3].set_keep_aspect(true);
-  for (int i = 1; i < 4; ++i) forms[i].set_interpolation(pb::INTERPOLATION_AREA);
-  for (const pb::Resize& form : forms) {
-    SCOPED_TRACE(form.ShortDebugString());
-    pb::ProcessRequest request;
-    request.set_image(jpeg);
-    *request.add_operations()->mutable_resize() = form;
-    request.mutable_output()->mutable_raw();
-    pb::ProcessRequest full = request;
-    full.set_disable_shrink_on_load(true);
+  const OpSpec forms[] = {
+      Op("resize", {{"scale", 0.5}}),  // LINEAR, an exact half
+      Op("resize", {{"width", 300}, {"interpolation", "INTERPOLATION_AREA"}}),
+      Op("resize", {{"height", 100}, {"interpolation", "INTERPOLATION_AREA"}}),
+      Op("resize", {{"width", 200}, {"height", 200}, {"keep_aspect", true}, {"interpolation", "INTERPOLATION_AREA"}})};
+  for (const OpSpec& form : forms) {
+    SCOPED_TRACE(ToString(form));
+    const Request request = Request(jpeg).Then(form).Raw();
+    Request full = request;
+    full.DisableShrinkOnLoad();
     absl::StatusOr<JobResult> shrunk = RunOnCpu(request), exact = RunOnCpu(full);
     ASSERT_TRUE(shrunk.ok()) << shrunk.status();
     ASSERT_TRUE(exact.ok()) << exact.status();
@@ -162,17 +150,12 @@ TEST(ShrinkOnLoadTest, NotForOtherFormatsOrChainsOrWhenTurnedOff) {
   for (const char* extension : {".png", ".tif", ".bmp"}) {
     EXPECT_EQ(FactorFor(EncodeAs(picture, extension), 31, 23), 1) << extension;
   }
-  pb::ProcessRequest blur_first = ResizeRequest(jpeg, 126, 95);
-  *blur_first.mutable_operations()->Add() = blur_first.operations(0);
-  blur_first.mutable_operations(0)->Clear();
-  blur_first.mutable_operations(0)->mutable_gaussian_blur()->set_kernel_width(3);
+  const Request blur_first = Request(jpeg).Then("gaussian_blur", {{"kernel_width", 3}}).Then(Resize(126, 95)).Raw();
   absl::StatusOr<Plan> plan = BuildPlan(blur_first, ImageLimits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_FALSE(plan->shrink_on_load.has_value()) << "the blur needs the full-size pixels";
 
-  pb::ProcessRequest off = ResizeRequest(jpeg, 126, 95);
-  off.set_disable_shrink_on_load(true);
-  plan = BuildPlan(off, ImageLimits{});
+  plan = BuildPlan(ResizeRequest(jpeg, 126, 95).DisableShrinkOnLoad(), ImageLimits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_FALSE(plan->shrink_on_load.has_value());
 }
@@ -183,17 +166,14 @@ TEST(ShrinkOnLoadTest, OffSwitchGivesTheFullDecodeBitExact) {
   const cv::Mat full = DecodeLikeServer(photo);
   cv::Mat expected;
   cv::resize(full, expected, {full.cols / 4, full.rows / 4}, 0, 0, cv::INTER_AREA);
-  pb::ProcessRequest request = ResizeRequest(photo, expected.cols, expected.rows);
-  request.set_disable_shrink_on_load(true);
+  Request request = ResizeRequest(photo, expected.cols, expected.rows).DisableShrinkOnLoad();
   absl::StatusOr<JobResult> exact = RunOnCpu(request);
   ASSERT_TRUE(exact.ok()) << exact.status();
   EXPECT_EQ(exact->decode_shrink_factor, 1);
-  auto as_mat = [](const JobResult& r) {
-    return RawToMat(r.image.bytes, r.image.spec.width, r.image.spec.height, r.image.spec.channels, pb::DTYPE_UINT8);
-  };
+  auto as_mat = [](const JobResult& r) { return RawToMat(r.image, Depth::kU8); };
   EXPECT_EQ(Compare(as_mat(*exact), expected).max_abs, 0);
 
-  request.set_disable_shrink_on_load(false);
+  request.disable_shrink_on_load = false;
   absl::StatusOr<JobResult> shrunk = RunOnCpu(request);
   ASSERT_TRUE(shrunk.ok()) << shrunk.status();
   EXPECT_EQ(shrunk->decode_shrink_factor, 2);  // 1/4 would leave less than 2x for the area resize
@@ -215,16 +195,13 @@ TEST(ShrinkOnLoadTest, EveryKindOfJpegShrinks) {
   for (const auto& [kind, jpeg] : inputs) {
     SCOPED_TRACE(kind);
     const cv::Mat full = DecodeLikeServer(jpeg);
-    pb::ProcessRequest request = ResizeRequest(jpeg, full.cols / 4, full.rows / 4);
+    Request request = ResizeRequest(jpeg, full.cols / 4, full.rows / 4);
     absl::StatusOr<JobResult> shrunk = RunOnCpu(request);
-    request.set_disable_shrink_on_load(true);
-    absl::StatusOr<JobResult> exact = RunOnCpu(request);
+    absl::StatusOr<JobResult> exact = RunOnCpu(request.DisableShrinkOnLoad());
     ASSERT_TRUE(shrunk.ok()) << shrunk.status();
     ASSERT_TRUE(exact.ok()) << exact.status();
     EXPECT_EQ(shrunk->decode_shrink_factor, 2);
-    auto as_mat = [](const JobResult& r) {
-      return RawToMat(r.image.bytes, r.image.spec.width, r.image.spec.height, r.image.spec.channels, pb::DTYPE_UINT8);
-    };
+    auto as_mat = [](const JobResult& r) { return RawToMat(r.image, Depth::kU8); };
     EXPECT_GE(Psnr(as_mat(*shrunk), as_mat(*exact)), 35);
   }
 }
@@ -248,9 +225,9 @@ TEST(ShrinkOnLoadTest, AreaRatioSweepStaysOver35DbOnEveryPhoto) {
       decoded[factor] = *image;
     }
     for (double ratio = 2; ratio <= 40; ratio += 0.5) {
-      pb::ProcessRequest request = ResizeRequest(jpeg, static_cast<int>(std::lround(header->width / ratio)),
-                                                 static_cast<int>(std::lround(header->height / ratio)));
-      request.set_ignore_exif_orientation(true);
+      const Request request = ResizeRequest(jpeg, static_cast<int>(std::lround(header->width / ratio)),
+                                            static_cast<int>(std::lround(header->height / ratio)))
+                                  .IgnoreExifOrientation();
       absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
       ASSERT_TRUE(plan.ok()) << plan.status();
       if (!plan->shrink_on_load) continue;

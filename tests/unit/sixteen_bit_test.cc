@@ -11,11 +11,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "backend/cpu/cpu_backend.h"
-#include "common/color_images.h"
-#include "common/heif_images.h"
-#include "common/test_support.h"
+#include "imgproc_testing/color_images.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/heif_images.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -23,27 +23,16 @@ namespace {
 // Hundreds of stripes on the 320x200 test images, as ops_test cuts them: every kind of stripe edge is met.
 constexpr double kSmallStripeWork = 1e5;
 
-absl::StatusOr<JobResult> RunOnCpu(const pb::ProcessRequest& request, double stripe_work = 0) {
-  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-  if (!plan.ok()) return plan.status();
-  Job job;
-  job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = request.image();
-  return stripe_work > 0 ? MakeCpuLane(stripe_work, 0)->Run(job) : MakeCpuLane()->Run(job);
+absl::StatusOr<JobResult> RunOnCpu(const ImageRequest& request, double stripe_work = 0) {
+  return RunPlanOn(stripe_work > 0 ? *MakeCpuLane(stripe_work, 0) : *MakeCpuLane(), request);
 }
 
-pb::ProcessRequest RawRequest(const std::string& image, pb::SampleDepth depth, pb::Dtype dtype) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  request.set_decode_depth(depth);
-  request.mutable_output()->mutable_raw()->set_dtype(dtype);
-  return request;
+// A request for a raw answer of `dtype`, decoded at `depth` bits.
+Request RawRequest(const std::string& image, Depth depth, Depth dtype) {
+  return Request(image).DecodeDepth(depth).Raw(dtype);
 }
 
-cv::Mat Answer(const JobResult& result, pb::Dtype dtype) {
-  const EncodedImage& out = result.image;
-  return RawToMat(out.bytes, out.spec.width, out.spec.height, out.spec.channels, dtype);
-}
+cv::Mat Answer(const JobResult& result, Depth dtype) { return RawToMat(result.image, dtype); }
 
 // A photo at 16 bits whose low byte matters: v * 256 plus a pattern in the low byte (at most 65535).
 cv::Mat Photo16(int index, int width = 320, int height = 200) {
@@ -65,18 +54,16 @@ TEST(SixteenBitDecodeTest, AJpegAt16BitsIsThe8BitDecodeTimes257) {
   ASSERT_GE(photos.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
     const std::string jpeg = ReadFile(photos[i]);
-    for (pb::DecodeMode mode : {pb::DECODE_MODE_COLOR, pb::DECODE_MODE_GRAYSCALE}) {
-      pb::ProcessRequest eight = RawRequest(jpeg, pb::SAMPLE_DEPTH_8, pb::DTYPE_UINT8);
-      pb::ProcessRequest sixteen = RawRequest(jpeg, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-      eight.set_decode_mode(mode);
-      sixteen.set_decode_mode(mode);
+    for (DecodeMode mode : {DecodeMode::kColor, DecodeMode::kGrayscale}) {
+      const Request eight = RawRequest(jpeg, Depth::kU8, Depth::kU8).Decode(mode);
+      const Request sixteen = RawRequest(jpeg, Depth::kU16, Depth::kU16).Decode(mode);
       absl::StatusOr<JobResult> a = RunOnCpu(eight), b = RunOnCpu(sixteen);
       ASSERT_TRUE(a.ok() && b.ok()) << photos[i] << ": " << a.status() << " / " << b.status();
       EXPECT_EQ(b->image.spec.depth, Depth::kU16);
       cv::Mat expected;
-      Answer(*a, pb::DTYPE_UINT8).convertTo(expected, CV_16U, 257.0);
-      const PixelDiff diff = Compare(Answer(*b, pb::DTYPE_UINT16), expected);
-      EXPECT_EQ(diff.max_abs, 0) << photos[i] << " mode " << mode << ": " << diff.Describe();
+      Answer(*a, Depth::kU8).convertTo(expected, CV_16U, 257.0);
+      const PixelDiff diff = Compare(Answer(*b, Depth::kU16), expected);
+      EXPECT_EQ(diff.max_abs, 0) << photos[i] << " mode " << static_cast<int>(mode) << ": " << diff.Describe();
     }
   }
 }
@@ -89,14 +76,13 @@ TEST(SixteenBitDecodeTest, SixteenBitPngAndTiffKeepEveryValue) {
   cv::cvtColor(photo, gray, cv::COLOR_BGR2GRAY);
   for (const char* extension : {".png", ".tiff"}) {
     for (const auto& [image, mode] :
-         {std::pair{photo, pb::DECODE_MODE_COLOR}, std::pair{photo, pb::DECODE_MODE_UNCHANGED},
-          std::pair{gray, pb::DECODE_MODE_GRAYSCALE}, std::pair{gray, pb::DECODE_MODE_UNCHANGED}}) {
-      pb::ProcessRequest request = RawRequest(EncodeAs(image, extension), pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-      request.set_decode_mode(mode);
-      absl::StatusOr<JobResult> result = RunOnCpu(request);
+         {std::pair{photo, DecodeMode::kColor}, std::pair{photo, DecodeMode::kUnchanged},
+          std::pair{gray, DecodeMode::kGrayscale}, std::pair{gray, DecodeMode::kUnchanged}}) {
+      absl::StatusOr<JobResult> result =
+          RunOnCpu(RawRequest(EncodeAs(image, extension), Depth::kU16, Depth::kU16).Decode(mode));
       ASSERT_TRUE(result.ok()) << extension << ": " << result.status();
-      const PixelDiff diff = Compare(Answer(*result, pb::DTYPE_UINT16), image);
-      EXPECT_EQ(diff.max_abs, 0) << extension << " mode " << mode << ": " << diff.Describe();
+      const PixelDiff diff = Compare(Answer(*result, Depth::kU16), image);
+      EXPECT_EQ(diff.max_abs, 0) << extension << " mode " << static_cast<int>(mode) << ": " << diff.Describe();
     }
   }
 }
@@ -109,10 +95,10 @@ TEST(SixteenBitDecodeTest, TenBitHeicAndAvifAt16BitsMatchThe8BitDecode) {
   const cv::Mat photo = ColorTestPhoto(2, 256, 160);
   for (HeifCodec codec : {HeifCodec::kHevc, HeifCodec::kAv1}) {
     const std::string file = EncodeHeif(photo, {codec, 10, 90});
-    absl::StatusOr<JobResult> a = RunOnCpu(RawRequest(file, pb::SAMPLE_DEPTH_8, pb::DTYPE_UINT8));
-    absl::StatusOr<JobResult> b = RunOnCpu(RawRequest(file, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16));
+    absl::StatusOr<JobResult> a = RunOnCpu(RawRequest(file, Depth::kU8, Depth::kU8));
+    absl::StatusOr<JobResult> b = RunOnCpu(RawRequest(file, Depth::kU16, Depth::kU16));
     ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " / " << b.status();
-    const cv::Mat sixteen = Answer(*b, pb::DTYPE_UINT16);
+    const cv::Mat sixteen = Answer(*b, Depth::kU16);
     // The 10-bit values are kept: v << 6 | v >> 4 repeats its top 6 bits (15..10) in its low 6.
     int widened = 0, values = 0;
     for (int y = 0; y < sixteen.rows; ++y) {
@@ -124,7 +110,7 @@ TEST(SixteenBitDecodeTest, TenBitHeicAndAvifAt16BitsMatchThe8BitDecode) {
     EXPECT_EQ(widened, values) << "every value is a 10-bit value widened";
     cv::Mat reduced;
     sixteen.convertTo(reduced, CV_8U, 1.0 / 257.0);
-    const cv::Mat eight = Answer(*a, pb::DTYPE_UINT8);
+    const cv::Mat eight = Answer(*a, Depth::kU8);
     const PixelDiff diff = Compare(reduced, eight);
     EXPECT_LE(diff.max_abs, 2) << (codec == HeifCodec::kAv1 ? "avif" : "heic") << ": " << diff.Describe();
     cv::Mat difference;
@@ -140,53 +126,35 @@ TEST(SixteenBitOperationsTest, ResizeAndGaussianBlurGiveOpenCvs16BitResults) {
   const std::string png = EncodeAs(photo, ".png");
   struct Case {
     std::string label;
-    std::function<void(pb::Operation*)> op;
+    OpSpec op;
     std::function<cv::Mat(const cv::Mat&)> reference;
   };
   const std::vector<Case> cases = {
-      {"resize linear 0.7",
-       [](pb::Operation* op) {
-         op->mutable_resize()->set_width(224);
-         op->mutable_resize()->set_height(140);
-       },
+      {"resize linear 0.7", Op("resize", {{"width", 224}, {"height", 140}}),
        [](const cv::Mat& in) {
          cv::Mat out;
          cv::resize(in, out, cv::Size(224, 140), 0, 0, cv::INTER_LINEAR);
          return out;
        }},
-      {"resize area 1/3",
-       [](pb::Operation* op) {
-         op->mutable_resize()->set_width(107);
-         op->mutable_resize()->set_height(67);
-         op->mutable_resize()->set_interpolation(pb::INTERPOLATION_AREA);
-       },
+      {"resize area 1/3", Op("resize", {{"width", 107}, {"height", 67}, {"interpolation", "INTERPOLATION_AREA"}}),
        [](const cv::Mat& in) {
          cv::Mat out;
          cv::resize(in, out, cv::Size(107, 67), 0, 0, cv::INTER_AREA);
          return out;
        }},
-      {"resize cubic 1.5x",
-       [](pb::Operation* op) {
-         op->mutable_resize()->set_width(480);
-         op->mutable_resize()->set_height(300);
-         op->mutable_resize()->set_interpolation(pb::INTERPOLATION_CUBIC);
-       },
+      {"resize cubic 1.5x", Op("resize", {{"width", 480}, {"height", 300}, {"interpolation", "INTERPOLATION_CUBIC"}}),
        [](const cv::Mat& in) {
          cv::Mat out;
          cv::resize(in, out, cv::Size(480, 300), 0, 0, cv::INTER_CUBIC);
          return out;
        }},
-      {"gaussian 5x5 sigma 1.5",
-       [](pb::Operation* op) {
-         op->mutable_gaussian_blur()->set_kernel_width(5);
-         op->mutable_gaussian_blur()->set_sigma_x(1.5);
-       },
+      {"gaussian 5x5 sigma 1.5", Op("gaussian_blur", {{"kernel_width", 5}, {"sigma_x", 1.5}}),
        [](const cv::Mat& in) {
          cv::Mat out;
          cv::GaussianBlur(in, out, cv::Size(5, 5), 1.5);
          return out;
        }},
-      {"gaussian sigma 4 (kernel from sigma)", [](pb::Operation* op) { op->mutable_gaussian_blur()->set_sigma_x(4); },
+      {"gaussian sigma 4 (kernel from sigma)", Op("gaussian_blur", {{"sigma_x", 4}}),
        [](const cv::Mat& in) {
          cv::Mat out;
          cv::GaussianBlur(in, out, cv::Size(0, 0), 4);
@@ -194,13 +162,11 @@ TEST(SixteenBitOperationsTest, ResizeAndGaussianBlurGiveOpenCvs16BitResults) {
        }},
   };
   for (const Case& c : cases) {
-    pb::ProcessRequest request = RawRequest(png, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-    request.set_disable_shrink_on_load(true);
-    c.op(request.add_operations());
+    const Request request = RawRequest(png, Depth::kU16, Depth::kU16).DisableShrinkOnLoad().Then(c.op);
     for (double stripe_work : {kSmallStripeWork, 0.0}) {
       absl::StatusOr<JobResult> result = RunOnCpu(request, stripe_work);
       ASSERT_TRUE(result.ok()) << c.label << ": " << result.status();
-      const PixelDiff diff = Compare(Answer(*result, pb::DTYPE_UINT16), c.reference(photo));
+      const PixelDiff diff = Compare(Answer(*result, Depth::kU16), c.reference(photo));
       EXPECT_EQ(diff.max_abs, 0) << c.label << (stripe_work > 0 ? " (small stripes)" : "") << ": " << diff.Describe();
     }
   }
@@ -218,8 +184,7 @@ TEST_P(SixteenBitCaseTest, MatchesOpenCvOn16BitPixelsOrIsRefusedNamingTheStep) {
   const cv::Mat photo = Photo16(5, 480, 320);
   cv::Mat input = photo;
   if (c.decode == pb::DECODE_MODE_GRAYSCALE) cv::cvtColor(photo, input, cv::COLOR_BGR2GRAY);
-  pb::ProcessRequest request = imgproc::testing::RawRequest(EncodeAs(input, ".png"), c, pb::DTYPE_UINT16);
-  request.set_decode_depth(pb::SAMPLE_DEPTH_16);
+  Request request = CaseRequest(EncodeAs(input, ".png"), c, Depth::kU16).DecodeDepth(Depth::kU16);
   absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   if (!plan.ok()) {
     EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
@@ -228,13 +193,13 @@ TEST_P(SixteenBitCaseTest, MatchesOpenCvOn16BitPixelsOrIsRefusedNamingTheStep) {
     return;
   }
   const cv::Mat expected = c.reference(input);
-  const pb::Dtype dtype = expected.depth() == CV_32F ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT16;
-  request.mutable_output()->mutable_raw()->set_dtype(dtype);
+  const Depth dtype = expected.depth() == CV_32F ? Depth::kF32 : Depth::kU16;
+  request.Raw(dtype);
   absl::StatusOr<JobResult> result = RunOnCpu(request, kSmallStripeWork);
   ASSERT_TRUE(result.ok()) << c.name << ": " << result.status();
   const PixelDiff diff = Compare(Answer(*result, dtype), expected);
   EXPECT_TRUE(diff.same_shape) << c.name;
-  EXPECT_LE(diff.max_abs, c.max_abs_diff * (dtype == pb::DTYPE_UINT16 ? 257 : 1)) << c.name << ": " << diff.Describe();
+  EXPECT_LE(diff.max_abs, c.max_abs_diff * (dtype == Depth::kU16 ? 257 : 1)) << c.name << ": " << diff.Describe();
 }
 
 std::vector<OpCase> CasesWithDepthFreeReferences() {
@@ -250,24 +215,19 @@ INSTANTIATE_TEST_SUITE_P(AllOperations, SixteenBitCaseTest, ::testing::ValuesIn(
 
 TEST(SixteenBitOperationsTest, NormalizeDividesUint16By65535) {
   const std::string jpeg = EncodeAs(ColorTestPhoto(0, 64, 40), ".png");
-  pb::ProcessRequest eight = RawRequest(jpeg, pb::SAMPLE_DEPTH_8, pb::DTYPE_FLOAT32);
-  pb::ProcessRequest sixteen = RawRequest(jpeg, pb::SAMPLE_DEPTH_16, pb::DTYPE_FLOAT32);
-  for (pb::ProcessRequest* r : {&eight, &sixteen}) {
-    pb::Normalize* n = r->add_operations()->mutable_normalize();
-    n->add_mean(0.5);
-    n->add_std(0.25);
-  }
+  const OpSpec normalize = Op("normalize", {{"mean", {0.5}}, {"std", {0.25}}});
+  const Request eight = RawRequest(jpeg, Depth::kU8, Depth::kF32).Then(normalize);
+  const Request sixteen = RawRequest(jpeg, Depth::kU16, Depth::kF32).Then(normalize);
   absl::StatusOr<JobResult> a = RunOnCpu(eight), b = RunOnCpu(sixteen);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << " / " << b.status();
   // v / 255 and (v * 257) / 65535 are the same number; float rounding apart.
-  EXPECT_LE(Compare(Answer(*a, pb::DTYPE_FLOAT32), Answer(*b, pb::DTYPE_FLOAT32)).max_abs, 1e-5);
+  EXPECT_LE(Compare(Answer(*a, Depth::kF32), Answer(*b, Depth::kF32)).max_abs, 1e-5);
 }
 
 TEST(SixteenBitOperationsTest, GammaOnUint16Is65535TimesThePower) {
   const cv::Mat photo = Photo16(2, 64, 40);
-  pb::ProcessRequest request = RawRequest(EncodeAs(photo, ".png"), pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-  request.add_operations()->mutable_gamma()->set_gamma(0.45);
-  absl::StatusOr<JobResult> result = RunOnCpu(request, kSmallStripeWork);
+  absl::StatusOr<JobResult> result = RunOnCpu(
+      RawRequest(EncodeAs(photo, ".png"), Depth::kU16, Depth::kU16).Then("gamma", {{"gamma", 0.45}}), kSmallStripeWork);
   ASSERT_TRUE(result.ok()) << result.status();
   cv::Mat expected(photo.size(), photo.type());
   for (int y = 0; y < photo.rows; ++y) {
@@ -276,37 +236,34 @@ TEST(SixteenBitOperationsTest, GammaOnUint16Is65535TimesThePower) {
           cv::saturate_cast<uint16_t>(65535.0 * std::pow(photo.ptr<uint16_t>(y)[x] / 65535.0, 0.45));
     }
   }
-  EXPECT_EQ(Compare(Answer(*result, pb::DTYPE_UINT16), expected).max_abs, 0);
+  EXPECT_EQ(Compare(Answer(*result, Depth::kU16), expected).max_abs, 0);
 }
 
 TEST(SixteenBitOperationsTest, OperationsWithoutUint16AreRefusedNamingTheStep) {
   const std::string png = EncodeAs(Photo16(0, 64, 40), ".png");
   struct Case {
-    std::function<void(pb::ProcessRequest&)> add;
+    OpSpec op;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_equalize_hist(); },
-       "operations[1].equalize_hist: takes uint8 pixels (input is 64x40x1 uint16)"},
-      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_canny()->set_threshold2(10); },
-       "operations[1].canny: takes uint8 pixels (input is 64x40x1 uint16)"},
-      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_bilateral_filter()->set_diameter(5); },
+      {Op("equalize_hist"), "operations[1].equalize_hist: takes uint8 pixels (input is 64x40x1 uint16)"},
+      {Op("canny", {{"threshold2", 10}}), "operations[1].canny: takes uint8 pixels (input is 64x40x1 uint16)"},
+      {Op("bilateral_filter", {{"diameter", 5}}),
        "operations[1].bilateral_filter: takes uint8 or float32 pixels (input is 64x40x1 uint16)"},
-      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_median_blur()->set_kernel_size(7); },
+      {Op("median_blur", {{"kernel_size", 7}}),
        "operations[1].median_blur.kernel_size: over 5 needs uint8 pixels (the input is uint16"},
   };
   for (const Case& c : cases) {
-    pb::ProcessRequest request = RawRequest(png, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-    request.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2GRAY);
-    c.add(request);
-    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
+    absl::StatusOr<Plan> plan = BuildPlan(
+        RawRequest(png, Depth::kU16, Depth::kU16).Then("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}}).Then(c.op),
+        ImageLimits{});
     ASSERT_FALSE(plan.ok()) << c.message;
     EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(plan.status().message().find(c.message), std::string::npos) << plan.status();
   }
-  pb::ProcessRequest hsv = RawRequest(png, pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-  hsv.add_operations()->mutable_cvt_color()->set_conversion(pb::CvtColor::CONVERSION_BGR2HSV);
-  absl::StatusOr<Plan> plan = BuildPlan(hsv, ImageLimits{});
+  absl::StatusOr<Plan> plan =
+      BuildPlan(RawRequest(png, Depth::kU16, Depth::kU16).Then("cvt_color", {{"conversion", "CONVERSION_BGR2HSV"}}),
+                ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("operations[0].cvt_color: CONVERSION_BGR2HSV takes uint8 or float32"),
             std::string::npos)
@@ -321,8 +278,8 @@ TEST(SixteenBitColorTest, AdobeRgbPngConvertsAsLcms2s16BitTransform) {
                                   [](const TestProfile& p) { return p.name.find("Adobe") != std::string::npos; });
   ASSERT_NE(adobe, profiles.end());
   const cv::Mat pixels = Photo16(4);
-  pb::ProcessRequest request = RawRequest(PngWithProfile(pixels, adobe->bytes), pb::SAMPLE_DEPTH_16, pb::DTYPE_UINT16);
-  absl::StatusOr<JobResult> result = RunOnCpu(request);
+  absl::StatusOr<JobResult> result =
+      RunOnCpu(RawRequest(PngWithProfile(pixels, adobe->bytes), Depth::kU16, Depth::kU16));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->color.action, ColorAction::kConverted);
 
@@ -336,7 +293,7 @@ TEST(SixteenBitColorTest, AdobeRgbPngConvertsAsLcms2s16BitTransform) {
   cmsDeleteTransform(transform);
   cmsCloseProfile(srgb);
   cmsCloseProfile(source);
-  const cv::Mat answer = Answer(*result, pb::DTYPE_UINT16);
+  const cv::Mat answer = Answer(*result, Depth::kU16);
   const PixelDiff diff = Compare(answer, expected);
   EXPECT_EQ(diff.max_abs, 0) << diff.Describe();
   // And the 16-bit conversion is finer than the 8-bit one: the low byte varies (the 8-bit path would leave v * 257).

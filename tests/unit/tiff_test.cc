@@ -12,10 +12,10 @@
 #include "codec/codec.h"
 #include "codec/image_header.h"
 #include "codec/orientation.h"
-#include "common/decode_marker_checks.h"
-#include "common/pattern_allocator.h"
-#include "common/test_support.h"
-#include "common/tiff_images.h"
+#include "imgproc_testing/decode_marker_checks.h"
+#include "imgproc_testing/pattern_allocator.h"
+#include "imgproc_testing/test_support.h"
+#include "imgproc_testing/tiff_images.h"
 
 namespace imgproc::testing {
 namespace {

@@ -1,18 +1,17 @@
-// Chain validation and header checks: every error names where it is, and nothing is decoded first.
-#include <google/protobuf/text_format.h>
+// Chain validation and header checks: every error names where it is, and nothing is decoded first. The engine's
+// requests as any frontend fills them; what the gRPC frontend's translation adds is request_translation_test.cc's.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <opencv2/imgcodecs.hpp>
-#include <set>
 #include <vector>
 
 #include "codec/codec.h"
 #include "codec/image_header.h"
-#include "common/test_support.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
 #include "ops/operation.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 #if IMGPROC_WITH_CUDA
 #include "backend/cuda/cuda_kernel.h"
 #include "core/kernel_catalog.h"
@@ -21,24 +20,20 @@
 namespace imgproc::testing {
 namespace {
 
-pb::ProcessRequest Request(const std::string& image, const std::string& text) {
-  pb::ProcessRequest request;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &request)) << text;
-  request.set_image(image);
-  return request;
-}
-
 struct ErrorCase {
   std::string name;
-  std::string request;  // text format, image added
-  std::string message;  // expected substring
+  std::vector<OpSpec> chain;
+  std::string message;                           // expected substring
+  std::function<void(Request&)> more = nullptr;  // the rest of the request, where it matters
 };
 
 class ChainValidationTest : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(ChainValidationTest, NamesStepAndField) {
-  const std::string jpeg = EncodeAs(GeneratedImage(200, 100), ".jpg");
-  absl::StatusOr<Plan> plan = BuildPlan(Request(jpeg, GetParam().request), ImageLimits{});
+  Request request(EncodeAs(GeneratedImage(200, 100), ".jpg"));
+  for (const OpSpec& op : GetParam().chain) request.Then(op);
+  if (GetParam().more) GetParam().more(request);
+  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(plan.status().message().find(GetParam().message), std::string::npos) << plan.status().message();
@@ -47,183 +42,68 @@ TEST_P(ChainValidationTest, NamesStepAndField) {
 INSTANTIATE_TEST_SUITE_P(
     Errors, ChainValidationTest,
     ::testing::Values(
-        ErrorCase{"no_operation", "operations {}", "operations[0]: no operation set"},
-        ErrorCase{"even_kernel", "operations { flip {} } operations { gaussian_blur { kernel_width: 4 } }",
+        ErrorCase{"no_operation", {Op("")}, "operations[0]: no operation set"},
+        ErrorCase{"even_kernel",
+                  {Op("flip"), Op("gaussian_blur", {{"kernel_width", 4}})},
                   "operations[1].gaussian_blur.kernel_width: must be odd"},
-        ErrorCase{"canny_needs_gray", "operations { canny { threshold1: 1 threshold2: 2 } }",
+        ErrorCase{"canny_needs_gray",
+                  {Op("canny", {{"threshold1", 1}, {"threshold2", 2}})},
                   "operations[0].canny: needs 1 channel(s) (input is 200x100x3 uint8)"},
         ErrorCase{"channels_tracked",
-                  "operations { cvt_color { conversion: CONVERSION_BGR2GRAY } } operations { cvt_color { conversion: "
-                  "CONVERSION_BGR2HSV } }",
+                  {Op("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}}),
+                   Op("cvt_color", {{"conversion", "CONVERSION_BGR2HSV"}})},
                   "operations[1].cvt_color: CONVERSION_BGR2HSV needs 3 channel(s)"},
-        ErrorCase{"depth_tracked", "operations { normalize {} } operations { canny {} }",
-                  "operations[1].canny: takes uint8 pixels"},
-        ErrorCase{
-            "size_tracked",
-            "operations { resize { width: 50 height: 50 } } operations { crop { x: 10 y: 10 width: 60 height: 5 } }",
-            "operations[1].crop.width: must be in [1, 40]"},
-        ErrorCase{"resize_over_limits", "operations { resize { width: 100000 height: 100000 } }",
+        ErrorCase{"depth_tracked", {Op("normalize"), Op("canny")}, "operations[1].canny: takes uint8 pixels"},
+        ErrorCase{"size_tracked",
+                  {Op("resize", {{"width", 50}, {"height", 50}}),
+                   Op("crop", {{"x", 10}, {"y", 10}, {"width", 60}, {"height", 5}})},
+                  "operations[1].crop.width: must be in [1, 40]"},
+        ErrorCase{"resize_over_limits",
+                  {Op("resize", {{"width", 100000}, {"height", 100000}})},
                   "operations[0].resize: output would be 100000x100000, over the server's limits"},
-        ErrorCase{"scale_and_size", "operations { resize { width: 10 scale: 2 } }",
+        ErrorCase{"scale_and_size",
+                  {Op("resize", {{"width", 10}, {"scale", 2}})},
                   "operations[0].resize.scale: set either scale or width/height"},
-        ErrorCase{"singular_warp", "operations { warp_affine { matrix: [1, 2, 0, 2, 4, 0] } }",
+        ErrorCase{"singular_warp",
+                  {Op("warp_affine", {{"matrix", {1, 2, 0, 2, 4, 0}}})},
                   "operations[0].warp_affine.matrix: is singular"},
-        ErrorCase{"warp_matrix_size", "operations { warp_perspective { matrix: [1, 0, 0] } }",
+        ErrorCase{"warp_matrix_size",
+                  {Op("warp_perspective", {{"matrix", {1, 0, 0}}})},
                   "operations[0].warp_perspective.matrix: needs 9 values"},
-        ErrorCase{"std_zero", "operations { normalize { std: [0] } }",
-                  "operations[0].normalize.std: values must not be 0"},
-        ErrorCase{"mean_count", "operations { normalize { mean: [1, 2] } }",
-                  "operations[0].normalize.mean: needs 1 or 3 values"},
-        ErrorCase{"pad_value_count", "operations { pad { top: 1 value: [1, 2] } }",
+        ErrorCase{"std_zero", {Op("normalize", {{"std", {0}}})}, "operations[0].normalize.std: values must not be 0"},
+        ErrorCase{
+            "mean_count", {Op("normalize", {{"mean", {1, 2}}})}, "operations[0].normalize.mean: needs 1 or 3 values"},
+        ErrorCase{"pad_value_count",
+                  {Op("pad", {{"top", 1}, {"value", {1, 2}}})},
                   "operations[0].pad.value: needs 1 or 3 values"},
-        ErrorCase{"median_float", "operations { normalize {} } operations { median_blur { kernel_size: 7 } }",
+        ErrorCase{"median_float",
+                  {Op("normalize"), Op("median_blur", {{"kernel_size", 7}})},
                   "operations[1].median_blur.kernel_size: over 5 needs uint8"},
-        ErrorCase{"otsu_color", "operations { threshold { otsu: true } }",
-                  "operations[0].threshold.otsu: needs a 1-channel uint8"},
-        ErrorCase{"morph_iterations", "operations { morphology { iterations: 0 } }",
+        ErrorCase{
+            "otsu_color", {Op("threshold", {{"otsu", true}})}, "operations[0].threshold.otsu: needs a 1-channel uint8"},
+        ErrorCase{"morph_iterations",
+                  {Op("morphology", {{"iterations", 0}})},
                   "operations[0].morphology.iterations: must be in [1, 100]"},
-        ErrorCase{"filter_wrap", "operations { box_filter { kernel_width: 3 border: BORDER_MODE_WRAP } }",
+        ErrorCase{"filter_wrap",
+                  {Op("box_filter", {{"kernel_width", 3}, {"border", "BORDER_MODE_WRAP"}})},
                   "operations[0].box_filter.border: BORDER_MODE_WRAP is not supported"},
-        ErrorCase{"cvt_unspecified", "operations { cvt_color {} }", "operations[0].cvt_color.conversion: is required"},
-        ErrorCase{"jpeg_of_float", "operations { normalize {} }",
-                  "output (default JPEG): needs uint8 or uint16 pixels"},
-        ErrorCase{"jpeg_quality", "output { jpeg { quality: 0 } }", "output.jpeg.quality: must be in [1, 100]"},
-        ErrorCase{"png_level", "output { png { compression_level: 10 } }",
-                  "output.png.compression_level: must be in [0, 9]"}),
+        ErrorCase{"cvt_unspecified", {Op("cvt_color")}, "operations[0].cvt_color.conversion: is required"},
+        ErrorCase{"jpeg_of_float", {Op("normalize")}, "output (default JPEG): needs uint8 or uint16 pixels"},
+        ErrorCase{"jpeg_quality",
+                  {},
+                  "output.jpeg.quality: must be in [1, 100]",
+                  [](Request& r) { r.Output(OutputFormat::kJpeg).Quality(0); }},
+        ErrorCase{"png_level",
+                  {},
+                  "output.png.compression_level: must be in [0, 9]",
+                  [](Request& r) { r.Output(OutputFormat::kPng).CompressionLevel(10); }}),
     [](const auto& info) { return info.param.name; });
-
-TEST(ChainValidationTest, EveryEnumFieldRefusesUndeclaredValues) {
-  // proto3 keeps any number a client sends in an enum field; each must be refused, naming the field.
-  const std::string jpeg = EncodeAs(GeneratedImage(200, 100), ".jpg");
-  struct Case {
-    std::function<void(pb::ProcessRequest&)> set;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
-      {[](pb::ProcessRequest& r) {
-         auto* resize = r.add_operations()->mutable_resize();
-         resize->set_width(10);
-         resize->set_height(10);
-         resize->set_interpolation(static_cast<pb::Interpolation>(99));
-       },
-       "operations[0].resize.interpolation: 99 is not a value of Interpolation (one of INTERPOLATION_UNSPECIFIED, "
-       "INTERPOLATION_LINEAR"},
-      {[](pb::ProcessRequest& r) {
-         r.add_operations()->mutable_flip();
-         r.add_operations()->mutable_gaussian_blur()->set_border(static_cast<pb::BorderMode>(-1));
-       },
-       "operations[1].gaussian_blur.border: -1 is not a value of BorderMode"},
-      {[](pb::ProcessRequest& r) {
-         auto* warp = r.add_operations()->mutable_warp_affine();
-         for (double v : {1.0, 0.0, 0.0, 0.0, 1.0, 0.0}) warp->add_matrix(v);
-         warp->set_border(static_cast<pb::BorderMode>(99));
-       },
-       "operations[0].warp_affine.border: 99 is not a value of BorderMode"},
-      {[](pb::ProcessRequest& r) { r.add_operations()->mutable_flip()->set_axis(static_cast<pb::Flip::Axis>(7)); },
-       "operations[0].flip.axis: 7 is not a value of Axis"},
-      {[](pb::ProcessRequest& r) { r.set_decode_mode(static_cast<pb::DecodeMode>(42)); },
-       "decode_mode: 42 is not a value of DecodeMode"},
-      {[](pb::ProcessRequest& r) { r.mutable_output()->mutable_raw()->set_dtype(static_cast<pb::Dtype>(9)); },
-       "output.raw.dtype: 9 is not a value of Dtype"},
-  };
-  for (const Case& c : cases) {
-    pb::ProcessRequest request;
-    request.set_image(jpeg);
-    c.set(request);
-    absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-    ASSERT_FALSE(plan.ok()) << c.message;
-    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(plan.status().message().find(c.message), std::string::npos) << plan.status().message();
-  }
-}
 
 // Two definitions for one operation end the program at start-up instead of one silently shadowing the other.
 TEST(OperationRegistryDeathTest, ASecondDefinitionOfAnOperationEndsTheProgram) {
   const OpDefinition* flip = OpRegistry::Find("flip");
   ASSERT_NE(flip, nullptr);
   EXPECT_DEATH(OpRegistry::Register(*flip), "operation 'flip' is registered twice");
-}
-
-// The proto is the schema of the gRPC frontend, the registry that of the engine: every Operation field names a
-// definition, every definition a field, and each operation's parameters are its message's fields with their types,
-// which are the only types request_translation.cc carries into OpArgs.
-TEST(OperationSchemaTest, EveryOperationFieldHasADefinitionWhoseParametersAreItsMessageFields) {
-  using google::protobuf::FieldDescriptor;
-  const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
-  ASSERT_NE(ops, nullptr);
-  std::set<std::string> proto_names;
-  for (int i = 0; i < ops->field_count(); ++i) {
-    const FieldDescriptor* op = ops->field(i);
-    SCOPED_TRACE(op->name());
-    proto_names.insert(op->name());
-    const OpDefinition* def = OpRegistry::Find(op->name());
-    ASSERT_NE(def, nullptr) << "no definition for Operation." << op->name();
-    const google::protobuf::Descriptor* message = op->message_type();
-    ASSERT_EQ(def->params.size(), static_cast<size_t>(message->field_count()));
-    for (int f = 0; f < message->field_count(); ++f) {
-      const FieldDescriptor* field = message->field(f);
-      const ParamInfo& param = def->params[f];
-      EXPECT_EQ(param.name, field->name());
-      std::string type;
-      switch (field->cpp_type()) {
-        case FieldDescriptor::CPPTYPE_INT32: type = "int32"; break;
-        case FieldDescriptor::CPPTYPE_DOUBLE: type = "double"; break;
-        case FieldDescriptor::CPPTYPE_BOOL: type = "bool"; break;
-        case FieldDescriptor::CPPTYPE_ENUM: {
-          std::string name = field->enum_type()->full_name();
-          type = "enum " + name.substr(std::string("imgproc.v1.").size());
-          break;
-        }
-        default: type = "unsupported type " + std::string(field->cpp_type_name()); break;
-      }
-      if (field->is_repeated()) type = "repeated " + type;
-      EXPECT_EQ(param.type, type) << field->name();
-      if (field->is_repeated()) EXPECT_EQ(type, "repeated double") << "OpArgs carries lists of reals only";
-    }
-  }
-  for (const OpDefinition* def : OpRegistry::All()) {
-    EXPECT_EQ(proto_names.count(def->name), 1u) << def->name << " has no Operation field";
-  }
-}
-
-// What the frontend translates is what the operation reads: unset optional fields are absent, plain fields present
-// at their zero value, enumerations by name but *_UNSPECIFIED (zero), which is absent: the operation's default.
-TEST(OperationSchemaTest, TranslationKeepsPresenceAndNamesEnumerationValues) {
-  pb::Operation op;
-  op.mutable_morphology()->set_op(pb::Morphology::OP_CLOSE);
-  op.mutable_morphology()->set_iterations(4);
-  const OpCall call = TranslateOperation(op);
-  EXPECT_EQ(call.name, "morphology");
-  EXPECT_EQ(call.args.Enum("op"), "OP_CLOSE");
-  EXPECT_FALSE(call.args.Has("shape"));
-  EXPECT_EQ(call.args.Enum("shape"), "");
-  EXPECT_EQ(call.args.Int("iterations"), 4);
-  EXPECT_FALSE(call.args.Has("kernel_width"));
-  EXPECT_EQ(call.args.Int("kernel_width", 3), 3);
-
-  pb::Operation pad;
-  pad.mutable_pad()->add_value(7);
-  pad.mutable_pad()->add_value(8);
-  const OpCall pad_call = TranslateOperation(pad);
-  EXPECT_TRUE(pad_call.args.Has("top"));  // a plain proto3 field: present at 0
-  EXPECT_EQ(pad_call.args.Int("top", 99), 0);
-  ASSERT_EQ(pad_call.args.Doubles("value").size(), 2u);
-  EXPECT_EQ(pad_call.args.Doubles("value")[1], 8);
-
-  EXPECT_TRUE(TranslateOperation(pb::Operation()).name.empty());
-}
-
-// An operation from a newer proto arrives as an unknown field: the answer says so rather than "no operation set".
-TEST(OperationSchemaTest, AnOperationFromANewerProtoIsNamedByItsFieldNumber) {
-  pb::ProcessRequest request = Request(EncodeAs(GeneratedImage(20, 20), ".png"), "operations { flip {} }");
-  pb::Operation* newer = request.add_operations();
-  newer->GetReflection()->MutableUnknownFields(newer)->AddLengthDelimited(99, "");
-  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-  ASSERT_FALSE(plan.ok());
-  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(plan.status().message(),
-            "operations[1]: unknown operation (Operation field 99): this server's API does not have it; "
-            "GetServerInfo lists the operations it has");
 }
 
 #if IMGPROC_WITH_CUDA
@@ -239,17 +119,16 @@ TEST(CudaKernelRegistryTest, EveryKernelNamesAnOperationAndAcceptsTheBindingsItC
   }
   // cv::cuda::LookUpTable takes 1 or 3 channels: a 4-channel gamma runs on the CPU.
   for (const auto& [channels, on_gpu] : {std::pair{3, true}, std::pair{4, false}}) {
-    absl::StatusOr<Plan> plan =
-        BuildPlan(Request(EncodeAs(GeneratedImage(64, 48, channels), ".png"),
-                          "decode_mode: DECODE_MODE_UNCHANGED operations { gamma { gamma: 0.5 } }"),
-                  ImageLimits{});
+    absl::StatusOr<Plan> plan = BuildPlan(Request(EncodeAs(GeneratedImage(64, 48, channels), ".png"))
+                                              .Decode(DecodeMode::kUnchanged)
+                                              .Then("gamma", {{"gamma", 0.5}}),
+                                          ImageLimits{});
     ASSERT_TRUE(plan.ok()) << plan.status();
     EXPECT_EQ(CudaKernelRegistry::Find("gamma")->accepts(plan->steps[0]), on_gpu) << channels << " channels";
   }
   // Kernels over 32 taps are beyond OpenCV's separable CUDA filters.
-  absl::StatusOr<Plan> wide =
-      BuildPlan(Request(EncodeAs(GeneratedImage(64, 48), ".png"), "operations { gaussian_blur { kernel_width: 33 } }"),
-                ImageLimits{});
+  absl::StatusOr<Plan> wide = BuildPlan(
+      Request(EncodeAs(GeneratedImage(64, 48), ".png")).Then("gaussian_blur", {{"kernel_width", 33}}), ImageLimits{});
   ASSERT_TRUE(wide.ok()) << wide.status();
   EXPECT_FALSE(CudaKernelRegistry::Find("gaussian_blur")->accepts(wide->steps[0]));
 }
@@ -258,20 +137,20 @@ TEST(CudaKernelRegistryTest, EveryKernelNamesAnOperationAndAcceptsTheBindingsItC
 TEST(ChainValidationTest, TooManySteps) {
   ImageLimits limits;
   limits.max_operations = 2;
-  absl::StatusOr<Plan> plan = BuildPlan(Request(EncodeAs(GeneratedImage(20, 20), ".png"),
-                                                "operations { flip {} } operations { flip {} } operations { flip {} }"),
-                                        limits);
+  absl::StatusOr<Plan> plan =
+      BuildPlan(Request(EncodeAs(GeneratedImage(20, 20), ".png")).Then("flip").Then("flip").Then("flip"), limits);
   ASSERT_FALSE(plan.ok());
   EXPECT_NE(plan.status().message().find("3 steps, over the limit of 2"), std::string::npos);
 }
 
 TEST(ChainValidationTest, ValidChainTracksTheResult) {
-  absl::StatusOr<Plan> plan = BuildPlan(
-      Request(EncodeAs(GeneratedImage(640, 480), ".jpg"),
-              "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-              "operations { cvt_color { conversion: CONVERSION_BGR2RGB } } operations { normalize {} } output { raw { "
-              "dtype: DTYPE_FLOAT32 } }"),
-      ImageLimits{});
+  absl::StatusOr<Plan> plan =
+      BuildPlan(Request(EncodeAs(GeneratedImage(640, 480), ".jpg"))
+                    .Then("resize", {{"width", 224}, {"height", 224}, {"interpolation", "INTERPOLATION_AREA"}})
+                    .Then("cvt_color", {{"conversion", "CONVERSION_BGR2RGB"}})
+                    .Then("normalize")
+                    .Raw(Depth::kF32),
+                ImageLimits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->result, (ImageSpec{224, 224, 3, Depth::kF32}));
   EXPECT_EQ(plan->steps.size(), 3u);
@@ -282,11 +161,9 @@ TEST(ChainValidationTest, ValidChainTracksTheResult) {
 TEST(CostBudgetTest, ARequestOverTheWorkBudgetIsRefusedNamingTheStepAndItsEstimate) {
   // The case: an elliptic 255x255 morphology, 100 iterations, on a 1080p image (2.5 s per iteration on
   // one CPU worker, so over four minutes).
+  const OpSpec elliptic = Op("morphology", {{"shape", "SHAPE_ELLIPSE"}, {"kernel_width", 255}, {"iterations", 100}});
   absl::StatusOr<Plan> plan =
-      BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
-                        "operations { flip {} } "
-                        "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
-                ImageLimits{});
+      BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg")).Then("flip").Then(elliptic), ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
   const std::string message(plan.status().message());
@@ -295,8 +172,8 @@ TEST(CostBudgetTest, ARequestOverTheWorkBudgetIsRefusedNamingTheStepAndItsEstima
   EXPECT_NE(message.find("over the server's budget of 5e+10 pixel-channel taps"), std::string::npos) << message;
 
   // A repeated rectangle counts as OpenCV's CUDA filter runs it: one rectangle as wide as all iterations together.
-  plan = BuildPlan(Request(EncodeAs(GeneratedImage(3840, 2160), ".jpg"),
-                           "operations { morphology { op: OP_GRADIENT kernel_width: 101 iterations: 50 } }"),
+  plan = BuildPlan(Request(EncodeAs(GeneratedImage(3840, 2160), ".jpg"))
+                       .Then("morphology", {{"op", "OP_GRADIENT"}, {"kernel_width", 101}, {"iterations", 50}}),
                    ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted) << plan.status();
@@ -304,46 +181,43 @@ TEST(CostBudgetTest, ARequestOverTheWorkBudgetIsRefusedNamingTheStepAndItsEstima
   // The budget is the server's to set.
   ImageLimits generous;
   generous.max_request_work = 1e14;
-  EXPECT_TRUE(BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg"),
-                                "operations { morphology { shape: SHAPE_ELLIPSE kernel_width: 255 iterations: 100 } }"),
-                        generous)
-                  .ok());
+  EXPECT_TRUE(BuildPlan(Request(EncodeAs(GeneratedImage(1920, 1080), ".jpg")).Then(elliptic), generous).ok());
 }
 
 TEST(CostBudgetTest, BenchWorkloadsAndRealisticChainsFitTheDefaultBudget) {
   const std::string uhd = EncodeAs(GeneratedImage(3840, 2160), ".jpg");
   const std::string photo = EncodeAs(GeneratedImage(4000, 3000), ".jpg");  // a 12 MP phone photo
-  const std::vector<std::pair<std::string, std::string>> chains = {
-      {uhd, "operations { bilateral_filter { diameter: 9 sigma_color: 75 sigma_space: 75 } }"},  // W2
-      {photo, "operations { resize { scale: 0.5 } } operations { gaussian_blur { kernel_width: 5 sigma_x: 1.5 } }"},
-      {photo,
-       "operations { resize { width: 224 height: 224 interpolation: INTERPOLATION_AREA } } "
-       "operations { cvt_color { conversion: CONVERSION_BGR2RGB } } operations { normalize {} } "
-       "output { raw { dtype: DTYPE_FLOAT32 layout: LAYOUT_CHW } }"},
-      {photo, "operations { bilateral_filter { diameter: 15 sigma_color: 40 sigma_space: 40 } }"},
-      {photo, "operations { morphology { op: OP_OPEN shape: SHAPE_ELLIPSE kernel_width: 15 iterations: 3 } }"},
-      {photo, "operations { gaussian_blur { kernel_width: 101 } } operations { median_blur { kernel_size: 31 } }"},
-      {uhd,
-       "operations { warp_perspective { matrix: [1, 0.1, 0, 0, 1, 0, 0, 0, 1] interpolation: INTERPOLATION_CUBIC } } "
-       "operations { clahe {} } operations { canny { threshold1: 50 threshold2: 150 aperture_size: 7 } }"},
+  const std::vector<Request> chains = {
+      Request(uhd).Then("bilateral_filter", {{"diameter", 9}, {"sigma_color", 75}, {"sigma_space", 75}}),  // W2
+      Request(photo).Then("resize", {{"scale", 0.5}}).Then("gaussian_blur", {{"kernel_width", 5}, {"sigma_x", 1.5}}),
+      Request(photo)
+          .Then("resize", {{"width", 224}, {"height", 224}, {"interpolation", "INTERPOLATION_AREA"}})
+          .Then("cvt_color", {{"conversion", "CONVERSION_BGR2RGB"}})
+          .Then("normalize")
+          .Raw(Depth::kF32, Layout::kChw),
+      Request(photo).Then("bilateral_filter", {{"diameter", 15}, {"sigma_color", 40}, {"sigma_space", 40}}),
+      Request(photo).Then("morphology",
+                          {{"op", "OP_OPEN"}, {"shape", "SHAPE_ELLIPSE"}, {"kernel_width", 15}, {"iterations", 3}}),
+      Request(photo).Then("gaussian_blur", {{"kernel_width", 101}}).Then("median_blur", {{"kernel_size", 31}}),
+      Request(uhd)
+          .Then("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}})  // for canny
+          .Then("warp_perspective",
+                {{"matrix", {1, 0.1, 0, 0, 1, 0, 0, 0, 1}}, {"interpolation", "INTERPOLATION_CUBIC"}})
+          .Then("clahe")
+          .Then("canny", {{"threshold1", 50}, {"threshold2", 150}, {"aperture_size", 7}}),
   };
-  for (const auto& [image, chain] : chains) {
-    std::string text = chain;
-    if (chain.find("canny") != std::string::npos)
-      text = "operations { cvt_color { conversion: CONVERSION_BGR2GRAY } } " + chain;
-    absl::StatusOr<Plan> plan = BuildPlan(Request(image, text), ImageLimits{});
-    EXPECT_TRUE(plan.ok()) << text << ": " << plan.status();
+  for (size_t i = 0; i < chains.size(); ++i) {
+    absl::StatusOr<Plan> plan = BuildPlan(chains[i], ImageLimits{});
+    EXPECT_TRUE(plan.ok()) << "chain " << i << ": " << plan.status();
   }
 }
 
 TEST(AnswerSizeTest, AnAnswerOverTheLimitIsRefusedFromThePlanNamingTheStepThatGrowsIt) {
   // The case: a small PNG resized to the 100 MP limit with a float32 answer (1.2 GB).
   const std::string png = EncodeAs(GeneratedImage(64, 64), ".png");
-  absl::StatusOr<Plan> plan =
-      BuildPlan(Request(png,
-                        "operations { flip {} } operations { resize { width: 10000 height: 10000 } } "
-                        "operations { flip {} } output { raw { dtype: DTYPE_FLOAT32 } }"),
-                ImageLimits{});
+  absl::StatusOr<Plan> plan = BuildPlan(
+      Request(png).Then("flip").Then("resize", {{"width", 10000}, {"height", 10000}}).Then("flip").Raw(Depth::kF32),
+      ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kResourceExhausted);
   const std::string message(plan.status().message());
@@ -355,9 +229,9 @@ TEST(AnswerSizeTest, AnAnswerOverTheLimitIsRefusedFromThePlanNamingTheStepThatGr
       << message;
   EXPECT_NE(message.find("bytes for an answer"), std::string::npos) << message;
   // As uint8 PNG the same image is a quarter of that: within the default limit.
-  EXPECT_TRUE(
-      BuildPlan(Request(png, "operations { resize { width: 8000 height: 8000 } } output { png {} }"), ImageLimits{})
-          .ok());
+  EXPECT_TRUE(BuildPlan(Request(png).Then("resize", {{"width", 8000}, {"height", 8000}}).Output(OutputFormat::kPng),
+                        ImageLimits{})
+                  .ok());
 }
 
 TEST(ImageHeaderTest, ReadsEveryFormatWithoutDecoding) {
@@ -458,7 +332,7 @@ TEST(ImageHeaderTest, ProgressiveJpegScanBombIsRefusedBeforeDecoding) {
   EXPECT_FALSE(header->jpeg_sequential);
   EXPECT_GE(header->jpeg_scans, 2);  // libjpeg's progression writes about 10
   EXPECT_LE(header->jpeg_scans, 20);
-  EXPECT_TRUE(BuildPlan(Request(progressive, ""), ImageLimits{}).ok());
+  EXPECT_TRUE(BuildPlan(Request(progressive), ImageLimits{}).ok());
 
   // The last scan repeated 3,000 times before the end of the image: small, and hours of decoding at this rate.
   const size_t last_scan = progressive.rfind("\xFF\xDA");
@@ -472,7 +346,7 @@ TEST(ImageHeaderTest, ProgressiveJpegScanBombIsRefusedBeforeDecoding) {
   header = ReadImageHeader(bomb);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_EQ(header->jpeg_scans, 3000 + ReadImageHeader(progressive)->jpeg_scans);
-  absl::StatusOr<Plan> plan = BuildPlan(Request(bomb, ""), ImageLimits{});
+  absl::StatusOr<Plan> plan = BuildPlan(Request(bomb), ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(plan.status().message().find("scans, over the limit of 100"), std::string::npos) << plan.status().message();
@@ -500,7 +374,7 @@ TEST(ImageHeaderTest, HugeDimensionsAreRefusedBeforeDecoding) {
   const unsigned char big[4] = {0x00, 0x01, 0x86, 0xA0};
   png.replace(16, 4, reinterpret_cast<const char*>(big), 4);
   png.replace(20, 4, reinterpret_cast<const char*>(big), 4);
-  absl::StatusOr<Plan> plan = BuildPlan(Request(png, ""), ImageLimits{});
+  absl::StatusOr<Plan> plan = BuildPlan(Request(png), ImageLimits{});
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(plan.status().message().find("100000x100000, over the limits"), std::string::npos) << plan.status();

@@ -2,16 +2,15 @@
 // WarpStripes): cut into many small stripes, each must give the bytes of cv::warpAffine / cv::warpPerspective on
 // the whole image, for every interpolation and border the operations accept, 1, 3 and 4 channels, uint8 and
 // float32, and outputs of several shapes (OpenCV's warps work in blocks whose width depends on the output's).
-#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <opencv2/imgproc.hpp>
 
 #include "backend/cpu/cpu_backend.h"
-#include "common/test_support.h"
+#include "imgproc_testing/engine.h"
+#include "imgproc_testing/test_support.h"
 #include "pipeline/plan.h"
-#include "transport/request_translation.h"
 
 namespace imgproc::testing {
 namespace {
@@ -21,16 +20,16 @@ constexpr double kTinyStripeWork = 2e3;
 
 struct Layout {
   const char* name;
-  std::vector<std::string> prefix;  // operations that make the warp's input from the decoded BGR photo
+  std::vector<OpSpec> prefix;  // operations that make the warp's input from the decoded BGR photo
 };
 
 const Layout kLayouts[] = {
     {"bgr_uint8", {}},
-    {"gray_uint8", {"cvt_color { conversion: CONVERSION_BGR2GRAY }"}},
-    {"bgra_uint8", {"cvt_color { conversion: CONVERSION_BGR2BGRA }"}},
-    {"bgr_float32", {"normalize {}"}},
-    {"gray_float32", {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "normalize {}"}},
-    {"bgra_float32", {"cvt_color { conversion: CONVERSION_BGR2BGRA }", "normalize {}"}},
+    {"gray_uint8", {Op("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}})}},
+    {"bgra_uint8", {Op("cvt_color", {{"conversion", "CONVERSION_BGR2BGRA"}})}},
+    {"bgr_float32", {Op("normalize")}},
+    {"gray_float32", {Op("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}}), Op("normalize")}},
+    {"bgra_float32", {Op("cvt_color", {{"conversion", "CONVERSION_BGR2BGRA"}}), Op("normalize")}},
 };
 
 struct Border {
@@ -73,38 +72,17 @@ std::vector<Geometry> PerspectiveGeometries() {
           {{0.6, 0.05, 60, -0.03, 0.7, 20, 0.0004, 0.0009, 1.2}, {97, 260}}};
 }
 
-std::string Values(const std::vector<double>& values) {
-  std::string text;
-  char number[32];
-  for (const double v : values) {
-    std::snprintf(number, sizeof number, "%.17g", v);  // every bit of the reference's matrix
-    text += std::string("matrix: ") + number + " ";
-  }
-  return text;
+Request ChainRequest(const std::string& image, const std::vector<OpSpec>& chain, Depth dtype) {
+  Request request(image);
+  request.DisableShrinkOnLoad();
+  for (const OpSpec& op : chain) request.Then(op);
+  return request.Raw(dtype);
 }
 
-pb::ProcessRequest Request(const std::string& image, const std::vector<std::string>& chain, pb::Dtype dtype) {
-  pb::ProcessRequest request;
-  request.set_image(image);
-  request.set_disable_shrink_on_load(true);
-  for (const std::string& text : chain) {
-    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.add_operations())) << text;
-  }
-  request.mutable_output()->mutable_raw()->set_dtype(dtype);
-  return request;
-}
-
-absl::StatusOr<cv::Mat> RunOnCpu(const pb::ProcessRequest& request, double stripe_work) {
-  absl::StatusOr<Plan> plan = BuildPlan(request, ImageLimits{});
-  if (!plan.ok()) return plan.status();
-  Job job;
-  job.plan = std::make_shared<const Plan>(*std::move(plan));
-  job.input = request.image();
-  absl::StatusOr<JobResult> result = MakeCpuLane(stripe_work, 0)->Run(job);
+absl::StatusOr<cv::Mat> RunOnCpu(const ImageRequest& request, double stripe_work) {
+  absl::StatusOr<JobResult> result = RunPlanOn(*MakeCpuLane(stripe_work, 0), request);
   if (!result.ok()) return result.status();
-  const auto& out = result->image;
-  return RawToMat(out.bytes, out.spec.width, out.spec.height, out.spec.channels, request.output().raw().dtype())
-      .clone();
+  return RawToMat(result->image, request.output.raw_depth).clone();
 }
 
 // A part of a real photo, losslessly encoded: the warp reads its detail, and decoding it is exact.
@@ -129,18 +107,20 @@ TEST_P(WarpStripesTest, InManyStripesIsBitExactAgainstTheWholeImageWarp) {
   const WarpCase& c = GetParam();
   for (const Layout& layout : kLayouts) {
     const bool is_float = std::string(layout.name).find("float") != std::string::npos;
-    const pb::Dtype dtype = is_float ? pb::DTYPE_FLOAT32 : pb::DTYPE_UINT8;
+    const Depth dtype = is_float ? Depth::kF32 : Depth::kU8;
     // The warp's input as the service makes it.
     absl::StatusOr<cv::Mat> input = layout.prefix.empty() ? absl::StatusOr<cv::Mat>(DecodeLikeServer(Photo()))
-                                                          : RunOnCpu(Request(Photo(), layout.prefix, dtype), 1e12);
+                                                          : RunOnCpu(ChainRequest(Photo(), layout.prefix, dtype), 1e12);
     ASSERT_TRUE(input.ok()) << input.status();
     const double border_value = is_float ? 0.3 : 77;
     for (const Geometry& g : c.perspective ? PerspectiveGeometries() : AffineGeometries()) {
-      std::vector<std::string> chain = layout.prefix;
-      chain.push_back(std::string(c.perspective ? "warp_perspective" : "warp_affine") + " { " + Values(g.matrix) +
-                      "width: " + std::to_string(g.size.width) + " height: " + std::to_string(g.size.height) +
-                      " interpolation: " + c.interpolation.name + " border: " + c.border.name +
-                      " border_value: " + std::to_string(border_value) + " }");
+      std::vector<OpSpec> chain = layout.prefix;
+      chain.push_back(Op(c.perspective ? "warp_perspective" : "warp_affine", {{"matrix", g.matrix},
+                                                                              {"width", g.size.width},
+                                                                              {"height", g.size.height},
+                                                                              {"interpolation", c.interpolation.name},
+                                                                              {"border", c.border.name},
+                                                                              {"border_value", {border_value}}}));
       const cv::Mat matrix = cv::Mat(g.matrix, true).reshape(1, c.perspective ? 3 : 2);
       cv::Mat expected;
       if (c.perspective) {
@@ -151,7 +131,7 @@ TEST_P(WarpStripesTest, InManyStripesIsBitExactAgainstTheWholeImageWarp) {
                        cv::Scalar::all(border_value));
       }
       for (const double stripe_work : {kTinyStripeWork, 1e12}) {
-        absl::StatusOr<cv::Mat> actual = RunOnCpu(Request(Photo(), chain, dtype), stripe_work);
+        absl::StatusOr<cv::Mat> actual = RunOnCpu(ChainRequest(Photo(), chain, dtype), stripe_work);
         ASSERT_TRUE(actual.ok()) << actual.status();
         const PixelDiff diff = Compare(*actual, expected);
         ASSERT_TRUE(diff.same_shape) << layout.name << " " << g.size;
@@ -186,12 +166,12 @@ TEST(WarpStripesTest, RotateByAnyAngleInManyStripesIsBitExact) {
     cv::Mat expected;
     cv::warpAffine(input, expected, cv::getRotationMatrix2D(center, 33.5, 1.0), input.size(), interpolation.code,
                    cv::BORDER_REFLECT);
-    absl::StatusOr<cv::Mat> actual =
-        RunOnCpu(Request(Photo(),
-                         {std::string("rotate { angle: 33.5 border: BORDER_MODE_REFLECT interpolation: ") +
-                          interpolation.name + " }"},
-                         pb::DTYPE_UINT8),
-                 kTinyStripeWork);
+    absl::StatusOr<cv::Mat> actual = RunOnCpu(
+        ChainRequest(
+            Photo(),
+            {Op("rotate", {{"angle", 33.5}, {"border", "BORDER_MODE_REFLECT"}, {"interpolation", interpolation.name}})},
+            Depth::kU8),
+        kTinyStripeWork);
     ASSERT_TRUE(actual.ok()) << actual.status();
     const PixelDiff diff = Compare(*actual, expected);
     ASSERT_TRUE(diff.same_shape);

@@ -1,6 +1,7 @@
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
-#include <google/protobuf/text_format.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 
 #include <cctype>
 #include <cmath>
@@ -184,16 +185,71 @@ PixelDiff Compare(const cv::Mat& a, const cv::Mat& b) {
   return d;
 }
 
-namespace {
-
-pb::Operation Op(const std::string& text) {
-  pb::Operation op;
-  if (!google::protobuf::TextFormat::ParseFromString(text, &op)) {
-    std::cerr << "bad test operation: " << text << "\n";
-    std::abort();
-  }
-  return op;
+OpSpec Op(std::string name, std::vector<std::pair<std::string, ArgValue>> args) {
+  return OpSpec{std::move(name), std::move(args)};
 }
+
+std::string ToString(const OpSpec& op) {
+  std::ostringstream text;
+  text << op.name << " {";
+  for (const auto& [name, arg] : op.args) {
+    text << " " << name << ": ";
+    const ArgValue::Value& value = arg.value();
+    if (const int64_t* integer = std::get_if<int64_t>(&value)) text << *integer;
+    if (const double* real = std::get_if<double>(&value)) text << *real;
+    if (const bool* flag = std::get_if<bool>(&value)) text << (*flag ? "true" : "false");
+    if (const std::string* word = std::get_if<std::string>(&value)) text << *word;
+    if (const std::vector<double>* list = std::get_if<std::vector<double>>(&value)) {
+      text << "[";
+      for (size_t i = 0; i < list->size(); ++i) text << (i > 0 ? ", " : "") << (*list)[i];
+      text << "]";
+    }
+  }
+  text << (op.args.empty() ? "}" : " }");
+  return text.str();
+}
+
+pb::Operation ToProto(const OpSpec& op) {
+  using google::protobuf::FieldDescriptor;
+  auto fail = [&](const std::string& why) {
+    std::cerr << "bad test operation " << op.name << ": " << why << "\n";
+    std::abort();
+  };
+  pb::Operation operation;
+  if (op.name.empty()) return operation;
+  const FieldDescriptor* chosen = pb::Operation::descriptor()->FindFieldByName(op.name);
+  if (chosen == nullptr || chosen->containing_oneof() == nullptr) fail("no such Operation field");
+  google::protobuf::Message* message = operation.GetReflection()->MutableMessage(&operation, chosen);
+  const google::protobuf::Reflection* reflection = message->GetReflection();
+  for (const auto& [name, arg] : op.args) {
+    const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(name);
+    if (field == nullptr) fail("no field " + name);
+    const ArgValue::Value& value = arg.value();
+    const int64_t* integer = std::get_if<int64_t>(&value);
+    const double* real = std::get_if<double>(&value);
+    const bool* flag = std::get_if<bool>(&value);
+    const std::string* word = std::get_if<std::string>(&value);
+    const std::vector<double>* list = std::get_if<std::vector<double>>(&value);
+    if (field->is_repeated() && field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE && list != nullptr) {
+      for (double v : *list) reflection->AddDouble(message, field, v);
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32 && integer != nullptr) {
+      reflection->SetInt32(message, field, static_cast<int32_t>(*integer));
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE && (real != nullptr || integer != nullptr)) {
+      reflection->SetDouble(message, field, real != nullptr ? *real : static_cast<double>(*integer));
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_BOOL && flag != nullptr) {
+      reflection->SetBool(message, field, *flag);
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM && word != nullptr) {
+      const google::protobuf::EnumValueDescriptor* number = field->enum_type()->FindValueByName(*word);
+      if (number == nullptr) fail(name + ": no value " + *word);
+      reflection->SetEnumValue(message, field, number->number());
+    } else {
+      fail(name + ": a value of another type than the field's");
+    }
+  }
+  return operation;
+}
+
+namespace {
 
 cv::Mat Apply(const cv::Mat& src, const std::function<void(const cv::Mat&, cv::Mat&)>& f) {
   cv::Mat dst;
@@ -226,55 +282,61 @@ cv::Mat EqualizeLuma(const cv::Mat& src, const std::function<void(const cv::Mat&
 std::vector<OpCase> OperationCases() {
   using M = const cv::Mat&;
   std::vector<OpCase> cases;
-  auto add = [&](std::string name, std::vector<std::string> ops, std::function<cv::Mat(M)> ref,
+  auto add = [&](std::string name, std::vector<OpSpec> chain, std::function<cv::Mat(M)> ref,
                  pb::DecodeMode mode = pb::DECODE_MODE_COLOR, double tolerance = 0) {
-    OpCase c{std::move(name), {}, mode, std::move(ref), tolerance};
-    for (const auto& t : ops) c.chain.push_back(Op(t));
-    cases.push_back(std::move(c));
+    cases.push_back(OpCase{std::move(name), std::move(chain), mode, std::move(ref), tolerance});
   };
   const pb::DecodeMode gray = pb::DECODE_MODE_GRAYSCALE;
 
-  add("resize_width_keep_aspect", {"resize { width: 640 keep_aspect: true }"}, [](M s) {
+  add("resize_width_keep_aspect", {Op("resize", {{"width", 640}, {"keep_aspect", true}})}, [](M s) {
     return Apply(s, [&](M a, cv::Mat& b) {
       cv::resize(a, b, {640, int(std::llround(s.rows * 640.0 / s.cols))}, 0, 0, cv::INTER_LINEAR);
     });
   });
-  add("resize_fit_box_area", {"resize { width: 300 height: 300 keep_aspect: true interpolation: INTERPOLATION_AREA }"},
+  add("resize_fit_box_area",
+      {Op("resize", {{"width", 300}, {"height", 300}, {"keep_aspect", true}, {"interpolation", "INTERPOLATION_AREA"}})},
       [](M s) {
         const double f = std::min(300.0 / s.cols, 300.0 / s.rows);
         return Apply(s, [&](M a, cv::Mat& b) {
           cv::resize(a, b, {int(std::llround(s.cols * f)), int(std::llround(s.rows * f))}, 0, 0, cv::INTER_AREA);
         });
       });
-  add("resize_scale_half_cubic", {"resize { scale: 0.5 interpolation: INTERPOLATION_CUBIC }"}, [](M s) {
+  add("resize_scale_half_cubic", {Op("resize", {{"scale", 0.5}, {"interpolation", "INTERPOLATION_CUBIC"}})}, [](M s) {
     return Apply(s, [&](M a, cv::Mat& b) {
       cv::resize(a, b, {int(std::llround(s.cols * 0.5)), int(std::llround(s.rows * 0.5))}, 0, 0, cv::INTER_CUBIC);
     });
   });
-  add("resize_exact_nearest", {"resize { width: 333 height: 127 interpolation: INTERPOLATION_NEAREST }"}, [](M s) {
-    return Apply(s, [](M a, cv::Mat& b) { cv::resize(a, b, {333, 127}, 0, 0, cv::INTER_NEAREST); });
-  });
-  add("crop", {"crop { x: 10 y: 20 width: 300 height: 200 }"},
+  add("resize_exact_nearest",
+      {Op("resize", {{"width", 333}, {"height", 127}, {"interpolation", "INTERPOLATION_NEAREST"}})}, [](M s) {
+        return Apply(s, [](M a, cv::Mat& b) { cv::resize(a, b, {333, 127}, 0, 0, cv::INTER_NEAREST); });
+      });
+  add("crop", {Op("crop", {{"x", 10}, {"y", 20}, {"width", 300}, {"height", 200}})},
       [](M s) { return s(cv::Rect(10, 20, 300, 200)).clone(); });
-  add("pad_constant", {"pad { top: 5 bottom: 6 left: 7 right: 8 border: BORDER_MODE_CONSTANT value: [255, 0, 0] }"},
+  add("pad_constant",
+      {Op("pad", {{"top", 5},
+                  {"bottom", 6},
+                  {"left", 7},
+                  {"right", 8},
+                  {"border", "BORDER_MODE_CONSTANT"},
+                  {"value", {255, 0, 0}}})},
       [](M s) {
         return Apply(s, [](M a, cv::Mat& b) {
           cv::copyMakeBorder(a, b, 5, 6, 7, 8, cv::BORDER_CONSTANT, {255, 0, 0});
         });
       });
-  add("pad_reflect", {"pad { top: 9 left: 3 border: BORDER_MODE_REFLECT }"},
+  add("pad_reflect", {Op("pad", {{"top", 9}, {"left", 3}, {"border", "BORDER_MODE_REFLECT"}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::copyMakeBorder(a, b, 9, 0, 3, 0, cv::BORDER_REFLECT); }); });
   for (auto [axis, code] : {std::pair{"AXIS_HORIZONTAL", 1}, {"AXIS_VERTICAL", 0}, {"AXIS_BOTH", -1}}) {
-    add(std::string("flip_") + axis, {std::string("flip { axis: ") + axis + " }"},
+    add(std::string("flip_") + axis, {Op("flip", {{"axis", axis}})},
         [code = code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::flip(a, b, code); }); });
   }
   for (auto [angle, code] :
        {std::pair{90, cv::ROTATE_90_COUNTERCLOCKWISE}, {180, cv::ROTATE_180}, {-90, cv::ROTATE_90_CLOCKWISE}}) {
     add("rotate_" + std::string(angle < 0 ? "minus_" : "") + std::to_string(std::abs(angle)),
-        {"rotate { angle: " + std::to_string(angle) + " }"},
+        {Op("rotate", {{"angle", angle}})},
         [code = code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::rotate(a, b, code); }); });
   }
-  add("rotate_30_linear", {"rotate { angle: 30 }"}, [](M s) {
+  add("rotate_30_linear", {Op("rotate", {{"angle", 30}})}, [](M s) {
     const cv::Mat m = cv::getRotationMatrix2D({(s.cols - 1) / 2.0f, (s.rows - 1) / 2.0f}, 30, 1.0);
     return Apply(s,
                  [&](M a, cv::Mat& b) { cv::warpAffine(a, b, m, a.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT_101); });
@@ -296,63 +358,67 @@ std::vector<OpCase> OperationCases() {
                         {"CONVERSION_YCRCB2BGR", cv::COLOR_YCrCb2BGR, pb::DECODE_MODE_COLOR},
                         {"CONVERSION_BGR2BGRA", cv::COLOR_BGR2BGRA, pb::DECODE_MODE_COLOR}}) {
     add(
-        std::string("cvt_color_") + c.name, {std::string("cvt_color { conversion: ") + c.name + " }"},
+        std::string("cvt_color_") + c.name, {Op("cvt_color", {{"conversion", c.name}})},
         [code = c.code](M s) { return Apply(s, [&](M a, cv::Mat& b) { cv::cvtColor(a, b, code); }); }, c.mode);
   }
   add("cvt_color_BGRA2BGR",
-      {"cvt_color { conversion: CONVERSION_BGR2BGRA }", "cvt_color { conversion: CONVERSION_BGRA2BGR }"},
+      {Op("cvt_color", {{"conversion", "CONVERSION_BGR2BGRA"}}),
+       Op("cvt_color", {{"conversion", "CONVERSION_BGRA2BGR"}})},
       [](M s) { return s.clone(); });
-  add("gaussian_blur_5x5", {"gaussian_blur { kernel_width: 5 sigma_x: 1.5 }"}, [](M s) {
+  add("gaussian_blur_5x5", {Op("gaussian_blur", {{"kernel_width", 5}, {"sigma_x", 1.5}})}, [](M s) {
     return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {5, 5}, 1.5, 1.5); });
   });
-  add("gaussian_blur_sigma_only_replicate", {"gaussian_blur { sigma_x: 2 sigma_y: 3 border: BORDER_MODE_REPLICATE }"},
-      [](M s) {
+  add("gaussian_blur_sigma_only_replicate",
+      {Op("gaussian_blur", {{"sigma_x", 2}, {"sigma_y", 3}, {"border", "BORDER_MODE_REPLICATE"}})}, [](M s) {
         return Apply(s, [](M a, cv::Mat& b) { cv::GaussianBlur(a, b, {0, 0}, 2, 3, cv::BORDER_REPLICATE); });
       });
-  add("box_filter_7x5", {"box_filter { kernel_width: 7 kernel_height: 5 }"}, [](M s) {
+  add("box_filter_7x5", {Op("box_filter", {{"kernel_width", 7}, {"kernel_height", 5}})}, [](M s) {
     return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {7, 5}); });
   });
-  add("box_filter_unnormalized", {"box_filter { kernel_width: 3 unnormalized: true }"}, [](M s) {
+  add("box_filter_unnormalized", {Op("box_filter", {{"kernel_width", 3}, {"unnormalized", true}})}, [](M s) {
     return Apply(s, [](M a, cv::Mat& b) { cv::boxFilter(a, b, -1, {3, 3}, {-1, -1}, false); });
   });
-  add("median_blur_5", {"median_blur { kernel_size: 5 }"},
+  add("median_blur_5", {Op("median_blur", {{"kernel_size", 5}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::medianBlur(a, b, 5); }); });
   add(
-      "median_blur_9_gray", {"median_blur { kernel_size: 9 }"},
+      "median_blur_9_gray", {Op("median_blur", {{"kernel_size", 9}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::medianBlur(a, b, 9); }); }, gray);
-  add("bilateral_filter", {"bilateral_filter { diameter: 9 sigma_color: 75 sigma_space: 75 }"},
+  add("bilateral_filter", {Op("bilateral_filter", {{"diameter", 9}, {"sigma_color", 75}, {"sigma_space", 75}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::bilateralFilter(a, b, 9, 75, 75); }); });
-  add("sobel_dx", {"sobel { dx: 1 }"},
+  add("sobel_dx", {Op("sobel", {{"dx", 1}})},
       [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 1, 0, 3); })); });
   add(
-      "sobel_dy_k5_scaled", {"sobel { dy: 1 kernel_size: 5 scale: 0.25 delta: 3 }"},
+      "sobel_dy_k5_scaled", {Op("sobel", {{"dy", 1}, {"kernel_size", 5}, {"scale", 0.25}, {"delta", 3}})},
       [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Sobel(a, b, CV_32F, 0, 1, 5, 0.25, 3); })); }, gray);
-  add("laplacian_k1", {"laplacian {}"},
+  add("laplacian_k1", {Op("laplacian")},
       [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Laplacian(a, b, CV_32F, 1); })); });
   add(
-      "laplacian_k3_gray", {"laplacian { kernel_size: 3 scale: 0.5 }"},
+      "laplacian_k3_gray", {Op("laplacian", {{"kernel_size", 3}, {"scale", 0.5}})},
       [](M s) { return AbsU8(Apply(s, [](M a, cv::Mat& b) { cv::Laplacian(a, b, CV_32F, 3, 0.5); })); }, gray);
   add(
-      "canny", {"canny { threshold1: 50 threshold2: 150 }"},
+      "canny", {Op("canny", {{"threshold1", 50}, {"threshold2", 150}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::Canny(a, b, 50, 150); }); }, gray);
   add(
-      "canny_l2_aperture5", {"canny { threshold1: 400 threshold2: 1200 aperture_size: 5 l2_gradient: true }"},
+      "canny_l2_aperture5",
+      {Op("canny", {{"threshold1", 400}, {"threshold2", 1200}, {"aperture_size", 5}, {"l2_gradient", true}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::Canny(a, b, 400, 1200, 5, true); }); }, gray);
-  add("canny_after_gray", {"cvt_color { conversion: CONVERSION_BGR2GRAY }", "canny { threshold1: 50 threshold2: 150 }"},
+  add("canny_after_gray",
+      {Op("cvt_color", {{"conversion", "CONVERSION_BGR2GRAY"}}),
+       Op("canny", {{"threshold1", 50}, {"threshold2", 150}})},
       [](M s) {
         cv::Mat g, e;
         cv::cvtColor(s, g, cv::COLOR_BGR2GRAY);
         cv::Canny(g, e, 50, 150);
         return e;
       });
-  add("threshold_binary", {"threshold { threshold: 128 }"},
+  add("threshold_binary", {Op("threshold", {{"threshold", 128}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 128, 255, cv::THRESH_BINARY); }); });
-  add("threshold_trunc", {"threshold { threshold: 100 type: TYPE_TRUNC }"},
+  add("threshold_trunc", {Op("threshold", {{"threshold", 100}, {"type", "TYPE_TRUNC"}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 100, 255, cv::THRESH_TRUNC); }); });
-  add("threshold_tozero_inv", {"threshold { threshold: 90 type: TYPE_TOZERO_INV }"},
+  add("threshold_tozero_inv", {Op("threshold", {{"threshold", 90}, {"type", "TYPE_TOZERO_INV"}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 90, 255, cv::THRESH_TOZERO_INV); }); });
   add(
-      "threshold_otsu_inv", {"threshold { otsu: true type: TYPE_BINARY_INV max_value: 200 }"},
+      "threshold_otsu_inv", {Op("threshold", {{"otsu", true}, {"type", "TYPE_BINARY_INV"}, {"max_value", 200}})},
       [](M s) {
         return Apply(s, [](M a, cv::Mat& b) { cv::threshold(a, b, 0, 200, cv::THRESH_BINARY_INV | cv::THRESH_OTSU); });
       },
@@ -371,40 +437,42 @@ std::vector<OpCase> OperationCases() {
                          {"OP_TOPHAT", cv::MORPH_TOPHAT, "SHAPE_ELLIPSE", cv::MORPH_ELLIPSE},
                          {"OP_BLACKHAT", cv::MORPH_BLACKHAT, "SHAPE_RECT", cv::MORPH_RECT}}) {
     add(std::string("morphology_") + m.op,
-        {std::string("morphology { op: ") + m.op + " shape: " + m.shape + " kernel_width: 5 iterations: 2 }"},
-        [m](M s) {
+        {Op("morphology", {{"op", m.op}, {"shape", m.shape}, {"kernel_width", 5}, {"iterations", 2}})}, [m](M s) {
           cv::Mat k = cv::getStructuringElement(m.cv_shape, {5, 5});
           return Apply(s, [&](M a, cv::Mat& b) { cv::morphologyEx(a, b, m.code, k, {-1, -1}, 2); });
         });
   }
   add(
-      "equalize_hist_gray", {"equalize_hist {}"},
+      "equalize_hist_gray", {Op("equalize_hist")},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) { cv::equalizeHist(a, b); }); }, gray);
-  add("equalize_hist_color_luma", {"equalize_hist {}"},
+  add("equalize_hist_color_luma", {Op("equalize_hist")},
       [](M s) { return EqualizeLuma(s, [](M a, cv::Mat& b) { cv::equalizeHist(a, b); }); });
   add(
-      "clahe_gray", {"clahe { clip_limit: 3 tiles_x: 4 }"},
+      "clahe_gray", {Op("clahe", {{"clip_limit", 3}, {"tiles_x", 4}})},
       [](M s) { return Apply(s, [](M a, cv::Mat& b) {
                   cv::createCLAHE(3, {4, 4})->apply(a, b);
                 }); }, gray);
-  add("clahe_color_luma", {"clahe {}"}, [](M s) {
+  add("clahe_color_luma", {Op("clahe")}, [](M s) {
     return EqualizeLuma(s, [](M a, cv::Mat& b) { cv::createCLAHE(2, {8, 8})->apply(a, b); });
   });
-  add("gamma", {"gamma { gamma: 0.5 }"}, [](M s) {
+  add("gamma", {Op("gamma", {{"gamma", 0.5}})}, [](M s) {
     cv::Mat f, out;
     s.convertTo(f, CV_64F, 1 / 255.0);
     cv::pow(f, 0.5, f);
     f.convertTo(out, CV_8U, 255.0);
     return out;
   });
-  add("brightness_contrast", {"brightness_contrast { alpha: 1.3 beta: -20 }"}, [](M s) {
+  add("brightness_contrast", {Op("brightness_contrast", {{"alpha", 1.3}, {"beta", -20}})}, [](M s) {
     cv::Mat out;
     s.convertTo(out, -1, 1.3, -20);
     return out;
   });
   add("warp_affine",
-      {"warp_affine { matrix: [0.9, 0.2, 10, -0.1, 1.1, -5] width: 400 height: 300 border: BORDER_MODE_CONSTANT "
-       "border_value: [0, 255, 0] }"},
+      {Op("warp_affine", {{"matrix", {0.9, 0.2, 10, -0.1, 1.1, -5}},
+                          {"width", 400},
+                          {"height", 300},
+                          {"border", "BORDER_MODE_CONSTANT"},
+                          {"border_value", {0, 255, 0}}})},
       [](M s) {
         const cv::Mat m = (cv::Mat_<double>(2, 3) << 0.9, 0.2, 10, -0.1, 1.1, -5);
         return Apply(s, [&](M a, cv::Mat& b) {
@@ -412,15 +480,18 @@ std::vector<OpCase> OperationCases() {
         });
       });
   add("warp_affine_inverse_nearest",
-      {"warp_affine { matrix: [2, 0, 0, 0, 2, 0] inverse_map: true interpolation: INTERPOLATION_NEAREST }"}, [](M s) {
+      {Op("warp_affine",
+          {{"matrix", {2, 0, 0, 0, 2, 0}}, {"inverse_map", true}, {"interpolation", "INTERPOLATION_NEAREST"}})},
+      [](M s) {
         const cv::Mat m = (cv::Mat_<double>(2, 3) << 2, 0, 0, 0, 2, 0);
         return Apply(s, [&](M a, cv::Mat& b) {
           cv::warpAffine(a, b, m, a.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_REFLECT_101);
         });
       });
   add("warp_perspective",
-      {"warp_perspective { matrix: [1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1] interpolation: INTERPOLATION_CUBIC "
-       "border: BORDER_MODE_REPLICATE }"},
+      {Op("warp_perspective", {{"matrix", {1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1}},
+                               {"interpolation", "INTERPOLATION_CUBIC"},
+                               {"border", "BORDER_MODE_REPLICATE"}})},
       [](M s) {
         const cv::Mat m = (cv::Mat_<double>(3, 3) << 1, 0.1, 5, 0.05, 1, 0, 0.0001, 0.0002, 1);
         return Apply(
@@ -429,8 +500,8 @@ std::vector<OpCase> OperationCases() {
   // ImageNet preprocessing written out pixel by pixel in double precision.
   add(
       "normalize_imagenet_rgb",
-      {"cvt_color { conversion: CONVERSION_BGR2RGB }",
-       "normalize { mean: [0.485, 0.456, 0.406] std: [0.229, 0.224, 0.225] }"},
+      {Op("cvt_color", {{"conversion", "CONVERSION_BGR2RGB"}}),
+       Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}})},
       [](M s) {
         const double mean[3] = {0.485, 0.456, 0.406}, stddev[3] = {0.229, 0.224, 0.225};
         cv::Mat out(s.size(), CV_32FC3);
@@ -451,7 +522,7 @@ pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::Dty
   pb::ProcessRequest request;
   request.set_image(image);
   request.set_decode_mode(c.decode);
-  for (const auto& op : c.chain) *request.add_operations() = op;
+  for (const OpSpec& op : c.chain) *request.add_operations() = ToProto(op);
   request.mutable_output()->mutable_raw()->set_dtype(dtype);
   request.set_request_id(c.name);
   // The references decode at full size: these cases check the operations, shrink_on_load_test the shrunk decode.

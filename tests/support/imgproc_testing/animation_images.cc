@@ -1,4 +1,4 @@
-#include "common/animation_images.h"
+#include "imgproc_testing/animation_images.h"
 
 #include <gif_lib.h>
 #include <webp/encode.h>

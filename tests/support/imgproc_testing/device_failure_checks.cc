@@ -1,11 +1,11 @@
-#include "common/device_failure_checks.h"
+#include "imgproc_testing/device_failure_checks.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "common/http.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imgproc_testing/http.h"
 
 namespace imgproc::testing {
 

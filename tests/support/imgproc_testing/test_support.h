@@ -2,10 +2,14 @@
 // Shared by the unit, integration and GPU suites: real photos, generated images, the operation cases with
 // their OpenCV references, and pixel comparison.
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <opencv2/core.hpp>
 #include <random>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "imgproc/v1/imgproc.pb.h"
@@ -57,9 +61,42 @@ std::string Mutate(const std::vector<std::string>& seeds, int index, std::mt1993
 // Peak signal-to-noise ratio of two 8-bit images of one shape, in dB (infinity when equal).
 double Psnr(const cv::Mat& a, const cv::Mat& b);
 
+// One argument of an operation as a test writes it: 640, 1.5, true, an enumeration's value by name
+// ("BORDER_MODE_REFLECT"), or a list of reals ({255, 0, 0}). The alternatives are OpArgs::Value's.
+class ArgValue {
+ public:
+  using Value = std::variant<int64_t, double, bool, std::string, std::vector<double>>;
+  ArgValue(int value) : value_(int64_t{value}) {}
+  ArgValue(double value) : value_(value) {}
+  ArgValue(bool value) : value_(value) {}
+  ArgValue(const char* name) : value_(std::string(name)) {}
+  ArgValue(std::string name) : value_(std::move(name)) {}
+  ArgValue(std::initializer_list<double> values) : value_(std::vector<double>(values)) {}
+  ArgValue(std::vector<double> values) : value_(std::move(values)) {}
+  const Value& value() const { return value_; }
+
+ private:
+  Value value_;
+};
+
+// One step of a chain as a test writes it, for either frontend: the engine's OpCall (ToOpCall,
+// imgproc_testing/engine.h) or the gRPC API's Operation message (ToProto). The name is the Operation field's, the
+// arguments are its message's fields; a name or an argument that the proto lacks ends the test binary.
+struct OpSpec {
+  std::string name;
+  std::vector<std::pair<std::string, ArgValue>> args;
+};
+// Op("resize", {{"width", 640}, {"keep_aspect", true}}), Op("flip").
+OpSpec Op(std::string name, std::vector<std::pair<std::string, ArgValue>> args = {});
+// `op` as protobuf's text format writes an Operation's field: "resize { width: 640 keep_aspect: true }".
+std::string ToString(const OpSpec& op);
+// The Operation message of `op`, its fields set by name (an integer is taken for a double field). An empty name gives
+// an Operation with no operation set.
+pb::Operation ToProto(const OpSpec& op);
+
 struct OpCase {
   std::string name;
-  std::vector<pb::Operation> chain;
+  std::vector<OpSpec> chain;
   pb::DecodeMode decode = pb::DECODE_MODE_COLOR;
   std::function<cv::Mat(const cv::Mat&)> reference;  // applied to the decoded input
   double max_abs_diff = 0;                           // between the service and the reference, on the CPU backend

@@ -1,4 +1,4 @@
-#include "common/server_process.h"
+#include "imgproc_testing/server_process.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 #if !defined(IMGPROC_SERVER_BINARY) || !defined(IMGPROC_TESTING_SERVER_BINARY)
 #error "IMGPROC_SERVER_BINARY and IMGPROC_TESTING_SERVER_BINARY must name the server executables"

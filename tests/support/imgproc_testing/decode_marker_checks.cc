@@ -1,11 +1,11 @@
-#include "common/decode_marker_checks.h"
+#include "imgproc_testing/decode_marker_checks.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/animation_images.h"
-#include "common/test_support.h"
-#include "common/tiff_images.h"
+#include "imgproc_testing/animation_images.h"
+#include "imgproc_testing/test_support.h"
+#include "imgproc_testing/tiff_images.h"
 
 namespace imgproc::testing {
 namespace {

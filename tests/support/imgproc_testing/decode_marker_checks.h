@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/server_process.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 

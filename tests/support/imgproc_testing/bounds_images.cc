@@ -1,4 +1,4 @@
-#include "common/bounds_images.h"
+#include "imgproc_testing/bounds_images.h"
 
 #include <zlib.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

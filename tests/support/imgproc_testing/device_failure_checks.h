@@ -5,8 +5,8 @@
 #include <chrono>
 #include <string>
 
-#include "common/server_process.h"
 #include "imgproc/v1/imgproc.pb.h"
+#include "imgproc_testing/server_process.h"
 
 namespace imgproc::testing {
 

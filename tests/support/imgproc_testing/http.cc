@@ -1,4 +1,4 @@
-#include "common/http.h"
+#include "imgproc_testing/http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "common/gpu_test_support.h"
+#include "imgproc_testing/gpu_test_support.h"
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "common/tiff_images.h"
+#include "imgproc_testing/tiff_images.h"
 
 #include <tiffio.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/color_images.h"
+#include "imgproc_testing/color_images.h"
 
 #include <jpeglib.h>
 #include <lcms2.h>
@@ -15,7 +15,7 @@
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 namespace {

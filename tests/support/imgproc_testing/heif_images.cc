@@ -1,4 +1,4 @@
-#include "common/heif_images.h"
+#include "imgproc_testing/heif_images.h"
 
 #include <avif/avif.h>
 #include <libheif/heif.h>

@@ -1,4 +1,4 @@
-#include "common/pattern_allocator.h"
+#include "imgproc_testing/pattern_allocator.h"
 
 #include <malloc.h>
 

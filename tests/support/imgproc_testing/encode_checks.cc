@@ -1,4 +1,4 @@
-#include "common/encode_checks.h"
+#include "imgproc_testing/encode_checks.h"
 
 #include <avif/avif.h>
 #include <libheif/heif.h>

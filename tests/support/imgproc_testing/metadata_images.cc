@@ -1,4 +1,4 @@
-#include "common/metadata_images.h"
+#include "imgproc_testing/metadata_images.h"
 
 #include <gtest/gtest.h>
 #include <jpeglib.h>
@@ -14,7 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "common/test_support.h"
+#include "imgproc_testing/test_support.h"
 
 namespace imgproc::testing {
 
