@@ -127,12 +127,14 @@ absl::StatusOr<pb::OutputSpec> MakeOutputSpec(const std::string& format, int qua
   } else if (format == "tiff") {
     spec.mutable_tiff();  // deflate; 16-bit from a 16-bit chain
   } else if (format == "raw") {
-    if ((dtype != "uint8" && dtype != "float32" && dtype != "uint16") || (layout != "hwc" && layout != "chw")) {
-      return absl::InvalidArgumentError("raw output needs dtype uint8|uint16|float32 and layout hwc|chw");
+    if ((dtype != "uint8" && dtype != "float32" && dtype != "uint16" && dtype != "float16") ||
+        (layout != "hwc" && layout != "chw")) {
+      return absl::InvalidArgumentError("raw output needs dtype uint8|uint16|float32|float16 and layout hwc|chw");
     }
-    spec.mutable_raw()->set_dtype(dtype == "float32"  ? pb::DTYPE_FLOAT32
-                                  : dtype == "uint16" ? pb::DTYPE_UINT16
-                                                      : pb::DTYPE_UINT8);
+    spec.mutable_raw()->set_dtype(dtype == "float32"   ? pb::DTYPE_FLOAT32
+                                  : dtype == "float16" ? pb::DTYPE_FLOAT16
+                                  : dtype == "uint16"  ? pb::DTYPE_UINT16
+                                                       : pb::DTYPE_UINT8);
     spec.mutable_raw()->set_layout(layout == "chw" ? pb::LAYOUT_CHW : pb::LAYOUT_HWC);
   } else {
     return absl::InvalidArgumentError(

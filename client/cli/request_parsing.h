@@ -16,7 +16,7 @@ absl::StatusOr<google::protobuf::RepeatedPtrField<imgproc::v1::Operation>> Parse
     const std::string& chain);
 
 // The output spec from command-line words: format jpeg|png|webp|avif|heic|tiff|raw; quality (JPEG/WebP quality, PNG
-// level; < 0: the server's default); for raw, dtype uint8|uint16|float32 and layout hwc|chw.
+// level; < 0: the server's default); for raw, dtype uint8|uint16|float32|float16 and layout hwc|chw.
 absl::StatusOr<imgproc::v1::OutputSpec> MakeOutputSpec(const std::string& format, int quality, const std::string& dtype,
                                                        const std::string& layout);
 

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #if IMGPROC_WITH_CUDA
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_ipc_mapper.h"
 #endif
 #if IMGPROC_TEST_FAULT_INJECTION
 #include "backend/test_fault_injection.h"
@@ -23,7 +24,7 @@ namespace {
 Backend CpuBackend(const ServerConfig& config, std::string reason) {
   int workers = config.cpu_workers;
   if (workers <= 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  Backend backend{"cpu", std::move(reason), {}};
+  Backend backend{"cpu", std::move(reason), {}, nullptr};
   for (int i = 0; i < config.cpu_devices; ++i) {
     backend.devices.push_back({CpuDeviceDescription(i, config.cpu_devices), workers, CpuLaneFactory()});
   }
@@ -49,7 +50,7 @@ CudaCodecOptions CudaCodecOptionsOf(const ServerConfig& config) {
 
 absl::StatusOr<Backend> CudaBackend(const ServerConfig& config, const std::vector<DeviceDescription>& gpus) {
   PrepareCudaDevices(static_cast<int>(gpus.size()), config.cuda_memory_limit);
-  Backend b{"cuda", absl::StrCat(gpus.size(), " CUDA device(s) found"), {}};
+  Backend b{"cuda", absl::StrCat(gpus.size(), " CUDA device(s) found"), {}, nullptr};
   int workers = config.cuda_workers;
   if (workers <= 0) workers = std::max<int>(2, std::thread::hardware_concurrency() / gpus.size());
   CudaCodecOptions codecs = CudaCodecOptionsOf(config);
@@ -66,6 +67,7 @@ absl::StatusOr<Backend> CudaBackend(const ServerConfig& config, const std::vecto
     description.codecs = setup.codec_note;
     b.devices.push_back({description, workers, std::move(setup.lanes), std::move(setup.decode_stage)});
   }
+  b.shared_memory = MakeCudaIpcMapper();
   return b;
 }
 #endif

@@ -2,12 +2,14 @@
 // The backend the configuration asks for, and its devices, before any worker exists: metrics must be in place when
 // the pools start.
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "app/server_config.h"
 #include "core/device.h"
+#include "core/device_memory_registry.h"
 #include "core/lane.h"
 #include "scheduler/worker_pool.h"
 
@@ -23,6 +25,8 @@ struct Backend {
   std::string name;
   std::string reason;
   std::vector<Device> devices;
+  // How clients' CUDA shared memory is opened on this backend's devices (issue 34); null on the CPU backend.
+  std::unique_ptr<DeviceMemoryMapper> shared_memory;
 };
 
 // The CUDA backend when it is asked for or (auto) a GPU is usable, else the CPU backend. FAILED_PRECONDITION when

@@ -13,6 +13,14 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   if (config.cpu_devices < 1 || config.cpu_devices > 64) {
     problems.push_back(absl::StrCat("--cpu_devices must be in [1, 64] (got ", config.cpu_devices, ")"));
   }
+  if (config.limits.max_batch_images < 1) {
+    problems.push_back(
+        absl::StrCat("--max_batch_images must be at least 1 (got ", config.limits.max_batch_images, ")"));
+  }
+  if (config.max_cuda_shared_memory_regions_per_client < 1) {
+    problems.push_back(absl::StrCat("--max_cuda_shared_memory_regions_per_client must be at least 1 (got ",
+                                    config.max_cuda_shared_memory_regions_per_client, ")"));
+  }
   const ServerTlsFiles& tls = config.tls;
   if (tls.certificate_chain.empty() != tls.private_key.empty()) {
     problems.push_back("--tls_cert and --tls_key go together: give both or neither");

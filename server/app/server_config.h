@@ -58,6 +58,10 @@ struct ServerConfig {
   absl::Duration retry_pushback = absl::Milliseconds(100);
   int max_concurrent_streams = 64;
   ImageLimits limits;
+  // CUDA shared memory (issue 34): whether clients may lend the server their GPU buffers (README, CUDA shared
+  // memory: opening another process's memory is a privilege), and how many regions one client may hold.
+  bool allow_cuda_shared_memory = false;
+  int max_cuda_shared_memory_regions_per_client = 16;
 
   // Memory budgets: 0 derives each from the memory limit (common/memory_limit.h).
   int64_t max_queued_bytes = 0;

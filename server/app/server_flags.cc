@@ -108,6 +108,14 @@ ABSL_FLAG(int64_t, max_avif_pixels, kDefaults.limits.max_avif_pixels,
           "largest AVIF answer in pixels (an AV1 encode cannot be stopped once it runs); RESOURCE_EXHAUSTED above it");
 ABSL_FLAG(int64_t, max_heic_pixels, kDefaults.limits.max_heic_pixels,
           "largest HEIC answer in pixels (an HEVC encode cannot be stopped once it runs); RESOURCE_EXHAUSTED above it");
+ABSL_FLAG(int, max_batch_images, kDefaults.limits.max_batch_images,
+          "images in one ProcessBatch call; INVALID_ARGUMENT above it");
+ABSL_FLAG(bool, allow_cuda_shared_memory, kDefaults.allow_cuda_shared_memory,
+          "let clients register CUDA shared memory (their cudaMalloc buffers, by IPC handle) for ProcessBatch to write "
+          "its tensor into: the server then writes into other processes' GPU memory, so only clients trusted with "
+          "that should reach it (the trust of Triton's --allow-client-shm; README, CUDA shared memory)");
+ABSL_FLAG(int, max_cuda_shared_memory_regions_per_client, kDefaults.max_cuda_shared_memory_regions_per_client,
+          "CUDA shared-memory regions one client (peer address) may hold registered; RESOURCE_EXHAUSTED beyond");
 ABSL_FLAG(absl::Duration, drain_delay, kDefaults.drain_delay,
           "on SIGTERM/SIGINT, how long to keep serving while health says NOT_SERVING, so that clients that watch "
           "health (round_robin with health checking) and load balancers stop sending first; then --shutdown_grace");
@@ -263,6 +271,11 @@ const std::vector<Row>& Rows() {
         {{"max_output_bytes"}, IntoLimit(FLAGS_max_output_bytes, &ImageLimits::max_output_bytes)},
         {{"max_avif_pixels"}, IntoLimit(FLAGS_max_avif_pixels, &ImageLimits::max_avif_pixels)},
         {{"max_heic_pixels"}, IntoLimit(FLAGS_max_heic_pixels, &ImageLimits::max_heic_pixels)},
+        {{"max_batch_images"}, IntoLimit(FLAGS_max_batch_images, &ImageLimits::max_batch_images)},
+        {{"allow_cuda_shared_memory"}, Into(FLAGS_allow_cuda_shared_memory, &ServerConfig::allow_cuda_shared_memory)},
+        {{"max_cuda_shared_memory_regions_per_client"},
+         Into(FLAGS_max_cuda_shared_memory_regions_per_client,
+              &ServerConfig::max_cuda_shared_memory_regions_per_client)},
         {{"max_queued_bytes"}, Into(FLAGS_max_queued_bytes, &ServerConfig::max_queued_bytes)},
         {{"max_queued_bytes_per_device"},
          Into(FLAGS_max_queued_bytes_per_device, &ServerConfig::max_queued_bytes_per_device)},

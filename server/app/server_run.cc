@@ -13,7 +13,9 @@
 #include <opencv2/core.hpp>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "app/backends.h"
 #include "app/memory_budgets.h"
@@ -83,6 +85,30 @@ absl::StatusOr<std::vector<std::unique_ptr<WorkerPool>>> StartPools(const Server
 }
 
 // The gRPC server with `service`, listening; `port` is the port it got.
+// The registry of clients' CUDA shared memory where the backend and the configuration allow it; otherwise null, with
+// `why_not` the status the calls about regions are answered.
+std::unique_ptr<DeviceMemoryRegistry> SharedMemoryRegions(const ServerConfig& config, Backend& backend,
+                                                          absl::Status* why_not) {
+  if (backend.shared_memory == nullptr) {
+    *why_not = absl::FailedPreconditionError(
+        absl::StrCat("CUDA shared memory needs the cuda backend; this server runs the ", backend.name, " backend"));
+    return nullptr;
+  }
+  if (!config.allow_cuda_shared_memory) {
+    *why_not = absl::PermissionDeniedError(
+        "CUDA shared memory is off: the server writes into a registered region of another process's GPU memory, a "
+        "privilege it grants only when started with --allow_cuda_shared_memory (README, CUDA shared memory)");
+    return nullptr;
+  }
+  std::vector<int> cuda_devices;
+  for (const Backend::Device& device : backend.devices) {
+    int index = 0;
+    if (absl::SimpleAtoi(absl::StripPrefix(device.description.name, "cuda:"), &index)) cuda_devices.push_back(index);
+  }
+  return std::make_unique<DeviceMemoryRegistry>(std::move(backend.shared_memory), std::move(cuda_devices),
+                                                config.max_cuda_shared_memory_regions_per_client);
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(const ServerConfig& config, ImageService& service,
                                                               const ServerTls& tls, const MemoryBudgets& budgets,
                                                               int64_t largest_request, int* port) {
@@ -215,6 +241,9 @@ int RunServer(const ServerConfig& config) {
     IMGPROC_LOG(kError) << "cannot start: " << pools.status().message();
     return kExitCouldNotStart;
   }
+  // Before the scheduler, so that it outlives every job that writes to a region.
+  absl::Status no_regions;
+  std::unique_ptr<DeviceMemoryRegistry> regions = SharedMemoryRegions(config, *backend, &no_regions);
   // Process-directed (kill, not raise, which would leave it pending on this worker thread, where it is blocked too),
   // so that the main thread's sigwait takes it.
   Scheduler scheduler(*std::move(pools), budgets.queued_input_bytes,
@@ -223,8 +252,10 @@ int RunServer(const ServerConfig& config) {
                          absl::ToChronoMilliseconds(std::max(absl::ZeroDuration(), config.retry_pushback))};
   options.max_stream_bytes =
       config.max_stream_bytes > 0 ? config.max_stream_bytes : std::max<int64_t>(1, config.limits.max_input_bytes / 2);
-  ImageService service(scheduler, options, BuildServerInfo(scheduler, config.limits, backend->name, backend->reason),
-                       metrics->get());
+  imgproc::v1::GetServerInfoResponse info = BuildServerInfo(scheduler, config.limits, backend->name, backend->reason);
+  info.mutable_limits()->set_max_cuda_shared_memory_regions_per_client(
+      regions != nullptr ? config.max_cuda_shared_memory_regions_per_client : 0);
+  ImageService service(scheduler, options, std::move(info), metrics->get(), regions.get(), no_regions);
   int port = 0;
   absl::StatusOr<std::unique_ptr<grpc::Server>> server =
       StartGrpcServer(config, service, *tls, budgets, largest_request, &port);

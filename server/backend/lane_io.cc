@@ -43,4 +43,22 @@ absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& res
   return absl::OkStatus();
 }
 
+absl::Status EncodeOutput(const cv::Mat& image, const Job& job, JobResult& result) {
+  if (!job.output_slot.has_value()) return EncodeOutput(image, *job.plan, result);
+  const TensorSlot& slot = *job.output_slot;
+  if (slot.memory != TensorSlot::Memory::kHost) {
+    return absl::FailedPreconditionError("a CPU lane cannot write a tensor slot in GPU memory");
+  }
+  const Clock::time_point start = Clock::now();
+  const OutputSpec& spec = job.plan->output;
+  if (spec.format != OutputFormat::kRaw) return absl::InternalError("a tensor slot takes raw answers only");
+  IMGPROC_RETURN_IF_ERROR(WriteRaw(image, spec, slot.data, slot.bytes));
+  result.image.format = "raw";
+  result.image.spec = ImageSpec{image.cols, image.rows, image.channels(), spec.raw_depth};
+  result.image.layout = spec.raw_layout;
+  result.timings.encode_us = MicrosSince(start);
+  result.encode_path = CodecPath::kNone;
+  return absl::OkStatus();
+}
+
 }  // namespace imgproc

@@ -13,5 +13,8 @@ namespace imgproc {
 // and encoding the chain's result as the request asked.
 absl::StatusOr<cv::Mat> DecodeInput(const Job& job, JobResult& result, const ShrinkOnLoad* shrink = nullptr);
 absl::Status EncodeOutput(const cv::Mat& image, const Plan& plan, JobResult& result);
+// The same for `job`: into its output slot where it has one (host memory only: FAILED_PRECONDITION for a device
+// slot, which no CPU lane is given).
+absl::Status EncodeOutput(const cv::Mat& image, const Job& job, JobResult& result);
 
 }  // namespace imgproc

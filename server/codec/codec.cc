@@ -15,6 +15,7 @@
 #include "codec/png_decode.h"
 #include "codec/shrink_on_load.h"
 #include "codec/tiff_decode.h"
+#include "common/status_macros.h"
 
 namespace imgproc {
 
@@ -289,28 +290,39 @@ absl::Status ValidateOutputSpec(const OutputSpec& spec, const ImageSpec& image) 
   return absl::OkStatus();
 }
 
-namespace {
-
-absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& spec) {
+absl::Status WriteRaw(const cv::Mat& image, const OutputSpec& spec, char* destination, size_t destination_bytes) {
   cv::Mat pixels = ToDepth(image, spec.raw_depth);
-  const int depth = CvDepth(spec.raw_depth);
   if (!pixels.isContinuous()) pixels = pixels.clone();
-  EncodedImage out;
-  out.format = "raw";
-  out.spec = ImageSpec{pixels.cols, pixels.rows, pixels.channels(), spec.raw_depth};
-  out.layout = spec.raw_layout;
   const size_t bytes = pixels.total() * pixels.elemSize();
-  out.bytes.resize(bytes);
+  if (bytes != destination_bytes) {
+    return absl::InternalError(absl::StrCat(
+        "raw answer of ", ImageSpec{pixels.cols, pixels.rows, pixels.channels(), spec.raw_depth}.DebugString(), " is ",
+        bytes, " bytes, its destination ", destination_bytes));
+  }
+  // Split as the 2-byte values they are, whatever cv::split makes of half precision.
+  if (pixels.depth() == CV_16F) pixels = cv::Mat(pixels.rows, pixels.cols, CV_16UC(pixels.channels()), pixels.data);
   if (spec.raw_layout == Layout::kChw && pixels.channels() > 1) {
     const size_t plane_bytes = pixels.total() * pixels.elemSize1();
     std::vector<cv::Mat> planes;
     for (int c = 0; c < pixels.channels(); ++c) {
-      planes.emplace_back(pixels.rows, pixels.cols, depth, out.bytes.data() + c * plane_bytes);
+      planes.emplace_back(pixels.rows, pixels.cols, pixels.depth(), destination + c * plane_bytes);
     }
-    cv::split(pixels, planes);  // writes straight into the response buffer
+    cv::split(pixels, planes);  // writes straight into the destination
   } else {
-    std::memcpy(out.bytes.data(), pixels.data, bytes);
+    std::memcpy(destination, pixels.data, bytes);
   }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<EncodedImage> EncodeRaw(const cv::Mat& image, const OutputSpec& spec) {
+  EncodedImage out;
+  out.format = "raw";
+  out.spec = ImageSpec{image.cols, image.rows, image.channels(), spec.raw_depth};
+  out.layout = spec.raw_layout;
+  out.bytes.resize(RawBytes(out.spec));
+  IMGPROC_RETURN_IF_ERROR(WriteRaw(image, spec, out.bytes.data(), out.bytes.size()));
   return out;
 }
 

@@ -88,4 +88,12 @@ HeicEncodeOptions HeicOptionsOf(const OutputSpec& spec);
 absl::StatusOr<EncodedImage> Encode(const cv::Mat& image, const OutputSpec& spec,
                                     const OutputMetadata* metadata = nullptr);
 
+// Bytes of a raw answer of `spec` (its depth the answer's dtype).
+inline size_t RawBytes(const ImageSpec& spec) {
+  return static_cast<size_t>(spec.pixels()) * spec.channels * DepthBytes(spec.depth);
+}
+// `image` as a raw answer of `spec` (dtype and layout) written to `destination`, which holds exactly its
+// RawBytes: the answer's bytes, or a slot of a batch's tensor. INTERNAL when the sizes disagree.
+absl::Status WriteRaw(const cv::Mat& image, const OutputSpec& spec, char* destination, size_t destination_bytes);
+
 }  // namespace imgproc

@@ -17,12 +17,29 @@ const char* DepthName(Depth depth) {
     case Depth::kU8: return "uint8";
     case Depth::kU16: return "uint16";
     case Depth::kF32: return "float32";
+    case Depth::kF16: return "float16";
   }
   return "?";
 }
 
-int DepthBytes(Depth depth) { return depth == Depth::kU8 ? 1 : depth == Depth::kU16 ? 2 : 4; }
+int DepthBytes(Depth depth) {
+  switch (depth) {
+    case Depth::kU8: return 1;
+    case Depth::kU16: return 2;
+    case Depth::kF32: return 4;
+    case Depth::kF16: return 2;
+  }
+  return 1;
+}
 
-int CvDepth(Depth depth) { return depth == Depth::kU8 ? CV_8U : depth == Depth::kU16 ? CV_16U : CV_32F; }
+int CvDepth(Depth depth) {
+  switch (depth) {
+    case Depth::kU8: return CV_8U;
+    case Depth::kU16: return CV_16U;
+    case Depth::kF32: return CV_32F;
+    case Depth::kF16: return CV_16F;
+  }
+  return CV_8U;
+}
 
 }  // namespace imgproc

@@ -6,8 +6,9 @@
 namespace imgproc {
 
 // Element type of pixels flowing through a chain. Decoded images are uint8, or uint16 when the request asks for a
-// 16-bit decode (ProcessRequest.decode_depth); Normalize makes float32.
-enum class Depth { kU8, kU16, kF32 };
+// 16-bit decode (ProcessRequest.decode_depth); Normalize makes float32. float16 is only ever a raw answer's type
+// (OutputSpec::raw_depth): no operation takes or makes it.
+enum class Depth { kU8, kU16, kF32, kF16 };
 
 // What a step knows about its input before any pixel exists: validation tracks this through the chain.
 struct ImageSpec {
@@ -24,8 +25,8 @@ struct ImageSpec {
   }
 };
 
-const char* DepthName(Depth depth);  // "uint8", "uint16", "float32"
-int DepthBytes(Depth depth);         // bytes of one value: 1, 2, 4
-int CvDepth(Depth depth);            // CV_8U, CV_16U, CV_32F
+const char* DepthName(Depth depth);  // "uint8", "uint16", "float32", "float16"
+int DepthBytes(Depth depth);         // bytes of one value: 1, 2, 4, 2
+int CvDepth(Depth depth);            // CV_8U, CV_16U, CV_32F, CV_16F
 
 }  // namespace imgproc

@@ -32,6 +32,9 @@ struct ImageLimits {
   // no callback). 1680x1050 at the default speed 8 took 0.54 s of one core here, at speed 0 1.5 s; a 4096x4096 one
   // holds a worker for ~5 s (28 s at speed 0).
   int64_t max_heic_pixels = 16'777'216;  // 4096x4096
+  // Images in one ProcessBatch call: each is a job of the device's queue, so a batch past the free queue waits for
+  // its own jobs to finish before the rest are taken (transport/batch_call.h).
+  int max_batch_images = 256;
 };
 
 }  // namespace imgproc

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,18 @@ class StagedInput {
 
 using JobCallback = std::function<void(absl::StatusOr<JobResult>)>;
 
+// Where a lane writes a raw answer instead of JobResult::image.bytes: one image's slot of a batch's tensor
+// (ProcessBatch), in host memory or in device memory of the job's CUDA device (a client's shared-memory region). The
+// submitter checked that the plan's result fills it exactly; the lane writes it converted to the plan's raw dtype and
+// layout, and the write is complete when the job's `done` runs.
+struct TensorSlot {
+  enum class Memory { kHost, kCudaDevice };
+  Memory memory = Memory::kHost;
+  char* data = nullptr;
+  size_t bytes = 0;
+  int cuda_device = -1;  // kCudaDevice: the device `data` is mapped on
+};
+
 // One validated request on its way through a worker pool. `done` is called exactly once: on a worker thread
 // with the result, or on the submitting thread when the scheduler or the pool refuses the job.
 struct Job {
@@ -85,9 +98,10 @@ struct Job {
   std::shared_ptr<const void> input_owner;  // keeps `input` alive where the caller cannot
   Clock::time_point arrival = Clock::now();
   Clock::time_point deadline = Clock::time_point::max();
-  std::function<bool()> cancelled;      // may be empty
-  std::shared_ptr<StagedInput> staged;  // set by a front stage; may be empty
-  Clock::time_point left_front_stage;   // when a front stage handed the job on; epoch if none had it
+  std::function<bool()> cancelled;        // may be empty
+  std::shared_ptr<StagedInput> staged;    // set by a front stage; may be empty
+  Clock::time_point left_front_stage;     // when a front stage handed the job on; epoch if none had it
+  std::optional<TensorSlot> output_slot;  // set: the raw answer goes there, and JobResult::image.bytes stays empty
   JobCallback done;
 };
 

@@ -8,6 +8,7 @@
 #include "common/mutex.h"
 #include "metrics/request_observer.h"
 #include "pipeline/plan.h"
+#include "transport/call_context.h"
 #include "transport/message_parsing.h"
 #include "transport/request_translation.h"
 
@@ -33,9 +34,7 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   response->set_width(result.image.spec.width);
   response->set_height(result.image.spec.height);
   response->set_channels(result.image.spec.channels);
-  response->set_dtype(result.image.spec.depth == Depth::kF32   ? pb::DTYPE_FLOAT32
-                      : result.image.spec.depth == Depth::kU16 ? pb::DTYPE_UINT16
-                                                               : pb::DTYPE_UINT8);
+  response->set_dtype(ToProtoDtype(DepthName(result.image.spec.depth)));
   response->set_layout(ToProtoLayout(result.image.layout));
   response->set_device(result.device);
   // The API names the encoder by its backend: cpu or cuda, unset ("none") for a raw answer.
@@ -71,31 +70,21 @@ void FillResponse(JobResult result, const std::string& request_id, pb::ProcessRe
   t->set_total_us(result.timings.total_us);
 }
 
+void AddPlanFacts(const Plan& plan, JobResult& result) {
+  result.input_frames = plan.header.frames;
+  // A truncation seen in the header holds whichever lane decoded (nvJPEG says nothing of it).
+  if (result.partial_decode.empty()) result.partial_decode = plan.partial_decode;
+  result.metadata_kept = KindsOf(plan.metadata);
+  result.metadata_not_kept = plan.metadata.not_kept;
+}
+
 ImageService::ImageService(Scheduler& scheduler, ServiceOptions options, pb::GetServerInfoResponse info,
-                           RequestObserver* observer)
-    : scheduler_(scheduler), options_(options), info_(std::move(info)), observer_(observer) {}
-
-namespace {
-
-Clock::time_point SteadyDeadline(const grpc::CallbackServerContext* context) {
-  const auto deadline = context->deadline();
-  const auto now = std::chrono::system_clock::now();
-  if (deadline - now > std::chrono::hours(24 * 365)) return Clock::time_point::max();  // no deadline
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(deadline - now);
-}
-
-// Debug: one line per request. Warning: a request the server failed (INTERNAL, UNKNOWN, DATA_LOSS: not the
-// client's doing), so that such failures show at the default level, with the request id to find them by.
-void LogRequest(const char* method, const std::string& request_id, const absl::Status& status, int64_t micros) {
-  const bool server_fault = status.code() == absl::StatusCode::kInternal ||
-                            status.code() == absl::StatusCode::kUnknown || status.code() == absl::StatusCode::kDataLoss;
-  const LogLevel level = server_fault ? LogLevel::kWarning : LogLevel::kDebug;
-  if (!LogEnabled(level)) return;
-  LogLine(level).RequestId(request_id) << method << " " << absl::StatusCodeToString(status.code()) << " in "
-                                       << micros / 1000.0 << " ms" << (status.ok() ? "" : ": ") << status.message();
-}
-
-}  // namespace
+                           RequestObserver* observer, DeviceMemoryRegistry* regions, absl::Status no_regions)
+    : scheduler_(scheduler),
+      options_(options),
+      info_(std::move(info)),
+      observer_(observer),
+      batch_{&scheduler, options.limits, observer, regions, std::move(no_regions)} {}
 
 void ImageService::Start(grpc::ByteBuffer* bytes, bool stream_item, grpc::CallbackServerContext* context,
                          const char* method, Done done) {
@@ -135,13 +124,7 @@ void ImageService::Start(grpc::ByteBuffer* bytes, bool stream_item, grpc::Callba
   job.deadline = SteadyDeadline(context);
   job.cancelled = [context] { return context->IsCancelled(); };
   job.done = [finish = std::move(finish), plan = job.plan](absl::StatusOr<JobResult> result) {
-    if (result.ok()) result->input_frames = plan->header.frames;
-    // A truncation seen in the header holds whichever lane decoded (nvJPEG says nothing of it).
-    if (result.ok() && result->partial_decode.empty()) result->partial_decode = plan->partial_decode;
-    if (result.ok()) {
-      result->metadata_kept = KindsOf(plan->metadata);
-      result->metadata_not_kept = plan->metadata.not_kept;
-    }
+    if (result.ok()) AddPlanFacts(*plan, *result);
     finish(std::move(result));
   };
   scheduler_.Submit(std::move(job), request->device());  // answers a refusal through done, too
@@ -346,6 +329,40 @@ grpc::ServerUnaryReactor* ImageService::GetServerInfo(grpc::CallbackServerContex
   *response = info_;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ImageService::ProcessBatch(grpc::CallbackServerContext* context,
+                                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  StartBatch(batch_, context, request, response, reactor);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ImageService::RegisterCudaSharedMemory(grpc::CallbackServerContext* context,
+                                                                 const pb::RegisterCudaSharedMemoryRequest* request,
+                                                                 pb::RegisterCudaSharedMemoryResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status status = batch_.no_regions;
+  if (batch_.regions != nullptr) {
+    // byte_size is uint64 on the wire, as Triton's; past int64 it is no buffer anyone has.
+    const int64_t bytes = request->byte_size() > uint64_t{INT64_MAX} ? -1 : static_cast<int64_t>(request->byte_size());
+    status = batch_.regions->Register(request->name(), request->raw_handle(), request->device_id(), bytes,
+                                      ClientOf(context));
+  }
+  LogRequest("RegisterCudaSharedMemory", request->name(), status, 0);
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ImageService::UnregisterCudaSharedMemory(grpc::CallbackServerContext* context,
+                                                                   const pb::UnregisterCudaSharedMemoryRequest* request,
+                                                                   pb::UnregisterCudaSharedMemoryResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status status = batch_.no_regions;
+  if (batch_.regions != nullptr) status = batch_.regions->Unregister(request->name());
+  LogRequest("UnregisterCudaSharedMemory", request->name(), status, 0);
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

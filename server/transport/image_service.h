@@ -13,6 +13,7 @@
 #include "common/limits.h"
 #include "imgproc/v1/imgproc.grpc.pb.h"
 #include "scheduler/scheduler.h"
+#include "transport/batch_call.h"
 
 namespace imgproc {
 
@@ -31,15 +32,22 @@ struct ServiceOptions {
 
 // Process and ProcessStream take their requests as bytes and parse them here (transport/message_parsing.h), so that
 // one that does not parse is answered INVALID_ARGUMENT with the reason; clients and the API see the same messages.
+// ProcessBatch too.
 using ImageServiceBase = imgproc::v1::ImageProcessorService::WithRawCallbackMethod_Process<
     imgproc::v1::ImageProcessorService::WithRawCallbackMethod_ProcessStream<
         imgproc::v1::ImageProcessorService::WithCallbackMethod_GetServerInfo<
-            imgproc::v1::ImageProcessorService::Service>>>;
+            imgproc::v1::ImageProcessorService::WithRawCallbackMethod_ProcessBatch<
+                imgproc::v1::ImageProcessorService::WithCallbackMethod_RegisterCudaSharedMemory<
+                    imgproc::v1::ImageProcessorService::WithCallbackMethod_UnregisterCudaSharedMemory<
+                        imgproc::v1::ImageProcessorService::Service>>>>>>;
 
 class ImageService final : public ImageServiceBase {
  public:
+  // `regions`: the CUDA shared-memory regions clients may register, or null, and then `no_regions` is what the
+  // calls about regions are answered (PERMISSION_DENIED, FAILED_PRECONDITION, saying why).
   ImageService(Scheduler& scheduler, ServiceOptions options, imgproc::v1::GetServerInfoResponse info,
-               RequestObserver* observer = nullptr);
+               RequestObserver* observer = nullptr, DeviceMemoryRegistry* regions = nullptr,
+               absl::Status no_regions = absl::FailedPreconditionError("this server takes no CUDA shared memory"));
 
   grpc::ServerUnaryReactor* Process(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                     grpc::ByteBuffer* response) override;
@@ -48,6 +56,14 @@ class ImageService final : public ImageServiceBase {
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
                                           const imgproc::v1::GetServerInfoRequest* request,
                                           imgproc::v1::GetServerInfoResponse* response) override;
+  grpc::ServerUnaryReactor* ProcessBatch(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RegisterCudaSharedMemory(grpc::CallbackServerContext* context,
+                                                     const imgproc::v1::RegisterCudaSharedMemoryRequest* request,
+                                                     imgproc::v1::RegisterCudaSharedMemoryResponse* response) override;
+  grpc::ServerUnaryReactor* UnregisterCudaSharedMemory(
+      grpc::CallbackServerContext* context, const imgproc::v1::UnregisterCudaSharedMemoryRequest* request,
+      imgproc::v1::UnregisterCudaSharedMemoryResponse* response) override;
 
   // The request as parsed (empty when it did not parse) and its outcome.
   using Done = std::function<void(const imgproc::v1::ProcessRequest& request, absl::StatusOr<JobResult> result)>;
@@ -62,6 +78,7 @@ class ImageService final : public ImageServiceBase {
   const ServiceOptions options_;
   const imgproc::v1::GetServerInfoResponse info_;
   RequestObserver* const observer_;
+  const BatchServices batch_;
 };
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
@@ -69,5 +86,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // the clients refused together do not come back together; any other status, or a zero base, gets none.
 std::optional<std::chrono::milliseconds> RetryPushback(const absl::Status& status, std::chrono::milliseconds base);
 void FillResponse(JobResult result, const std::string& request_id, imgproc::v1::ProcessResponse* response);
+// What the plan knows of a finished job's answer that its lane does not report: the input's frames, a truncation the
+// header showed, the metadata kept.
+void AddPlanFacts(const Plan& plan, JobResult& result);
 
 }  // namespace imgproc

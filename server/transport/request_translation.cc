@@ -109,9 +109,10 @@ OutputSpec TranslateOutputSpec(const pb::OutputSpec& spec) {
       break;
     case pb::OutputSpec::kRaw:
       out.format = OutputFormat::kRaw;
-      out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32  ? Depth::kF32
-                      : spec.raw().dtype() == pb::DTYPE_UINT16 ? Depth::kU16
-                                                               : Depth::kU8;
+      out.raw_depth = spec.raw().dtype() == pb::DTYPE_FLOAT32   ? Depth::kF32
+                      : spec.raw().dtype() == pb::DTYPE_FLOAT16 ? Depth::kF16
+                      : spec.raw().dtype() == pb::DTYPE_UINT16  ? Depth::kU16
+                                                                : Depth::kU8;
       out.raw_layout = spec.raw().layout() == pb::LAYOUT_CHW ? Layout::kChw : Layout::kHwc;
       break;
     default:

@@ -78,8 +78,9 @@ void AddOutputFormatOptions(pb::GetServerInfoResponse& info) {
   pb::OutputFormatInfo* raw = info.add_output_format_options();
   raw->set_format(pb::IMAGE_FORMAT_RAW);
   raw->set_encoder("none: the pixels (a GPU server converts and lays them out on the GPU)");
-  AddOption(raw, "dtype", "Dtype", "DTYPE_UINT8, DTYPE_FLOAT32, DTYPE_UINT16", "DTYPE_UINT8",
-            "uint8 from uint16 is round(v / 257), from float32 rounds and saturates; uint16 from uint8 is v * 257");
+  AddOption(raw, "dtype", "Dtype", "DTYPE_UINT8, DTYPE_FLOAT32, DTYPE_UINT16, DTYPE_FLOAT16", "DTYPE_UINT8",
+            "uint8 from uint16 is round(v / 257), from float32 rounds and saturates; uint16 from uint8 is v * 257; "
+            "float16 keeps the values as float32 does, rounded to half precision");
   AddOption(raw, "layout", "Layout", "LAYOUT_HWC, LAYOUT_CHW", "LAYOUT_HWC", "interleaved or planar");
 }
 
@@ -116,6 +117,7 @@ pb::GetServerInfoResponse BuildServerInfo(const Scheduler& scheduler, const Imag
   l->set_max_output_bytes(limits.max_output_bytes);
   l->set_max_avif_pixels(limits.max_avif_pixels);
   l->set_max_heic_pixels(limits.max_heic_pixels);
+  l->set_max_batch_images(limits.max_batch_images);
   // In the proto's field order: the order a client's generated code lists them in.
   const google::protobuf::OneofDescriptor* ops = pb::Operation::descriptor()->FindOneofByName("op");
   for (int i = 0; i < ops->field_count(); ++i) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <map>
 #include <opencv2/imgproc.hpp>
@@ -144,6 +145,32 @@ pb::ProcessRequest ExactRequest(const std::string& image, int i) {
 
 // Concurrent requests are decoded together in batches on the JPEG engine (where the GPU has one), and each
 // answer is its own image: within the GPU decoder's stated distance of the CPU's.
+// float16 on the GPU (convertFp16 after the float32 conversion) is the GPU's float32 answer in half precision, value
+// for value, as on the CPU (ops_test.cc), in both layouts.
+TEST(GpuParityTest, RawFloat16IsTheFloat32AnswerInHalfPrecision) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  std::unique_ptr<ExecutionLane> gpu = CudaLaneFactory(0, nullptr, {})(0).value();
+  const std::string photo = ReadFile(PhotoPath("nature/Garden.jpg"));
+  const OpSpec normalize = Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}});
+  const OpSpec resize = Op("resize", {{"width", 224}, {"height", 224}});
+  for (Layout layout : {Layout::kHwc, Layout::kChw}) {
+    absl::StatusOr<JobResult> full =
+        RunPlanOn(*gpu, Request(photo).Then(resize).Then(normalize).Raw(Depth::kF32, layout));
+    absl::StatusOr<JobResult> half =
+        RunPlanOn(*gpu, Request(photo).Then(resize).Then(normalize).Raw(Depth::kF16, layout));
+    ASSERT_TRUE(full.ok()) << full.status();
+    ASSERT_TRUE(half.ok()) << half.status();
+    ASSERT_EQ(half->image.bytes.size(), full->image.bytes.size() / 2);
+    const cv::Mat as_float(1, static_cast<int>(full->image.bytes.size() / 4), CV_32F, full->image.bytes.data());
+    cv::Mat expected;
+    as_float.convertTo(expected, CV_16F);
+    EXPECT_EQ(std::memcmp(expected.data, half->image.bytes.data(), half->image.bytes.size()), 0)
+        << (layout == Layout::kChw ? "CHW" : "HWC");
+  }
+#endif
+}
+
 TEST(GpuServerTest, TwoHundredFiftySixConcurrentRequestsAllCorrect) {
   SKIP_WITHOUT_GPU();
   ServerProcess server({"--backend=cuda", "--cuda_workers=4", "--queue_capacity=512"});

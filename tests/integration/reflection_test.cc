@@ -118,7 +118,9 @@ TEST(ReflectionTest, EveryListedServiceResolvesWithItsMethods) {
 
   // What each proto declares; a service listed beyond these must still resolve, with at least one method.
   const std::map<std::string, std::set<std::string>> declared = {
-      {"imgproc.v1.ImageProcessorService", {"Process", "ProcessStream", "GetServerInfo"}},
+      {"imgproc.v1.ImageProcessorService",
+       {"Process", "ProcessStream", "GetServerInfo", "ProcessBatch", "RegisterCudaSharedMemory",
+        "UnregisterCudaSharedMemory"}},
       {"grpc.health.v1.Health", {"Check", "Watch"}},
       {"grpc.reflection.v1alpha.ServerReflection", {"ServerReflectionInfo"}},
   };

@@ -2,6 +2,7 @@
 // same decoded photo. Tolerance is stated per case (0 unless the reference computes differently).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -535,6 +536,28 @@ TEST(OutputTest, RawFloatChwIsPlanar) {
   const float* planes = reinterpret_cast<const float*>(result->image.bytes.data());
   for (int c = 0; c < 3; ++c) {
     EXPECT_EQ(planes[c * 64 * 48 + 5 * 64 + 7], image.at<cv::Vec3b>(5, 7)[c]) << "channel " << c;
+  }
+}
+
+// float16 for models that take it: the float32 answer rounded to half precision, value for value (the photo's
+// normalized values are all well inside float16's range), in both layouts.
+TEST(OutputTest, RawFloat16IsTheFloat32AnswerInHalfPrecision) {
+  const std::string photo = ReadFile(PhotoPath("nature/Garden.jpg"));
+  const OpSpec normalize = Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}});
+  const OpSpec resize = Op("resize", {{"width", 224}, {"height", 224}});
+  for (Layout layout : {Layout::kHwc, Layout::kChw}) {
+    absl::StatusOr<JobResult> full = RunOnCpu(Request(photo).Then(resize).Then(normalize).Raw(Depth::kF32, layout));
+    absl::StatusOr<JobResult> half = RunOnCpu(Request(photo).Then(resize).Then(normalize).Raw(Depth::kF16, layout));
+    ASSERT_TRUE(full.ok()) << full.status();
+    ASSERT_TRUE(half.ok()) << half.status();
+    EXPECT_EQ(half->image.spec, (ImageSpec{224, 224, 3, Depth::kF16}));
+    ASSERT_EQ(half->image.bytes.size(), full->image.bytes.size() / 2);
+    // Either layout is a flat run of values; converting it as one row keeps the order.
+    const cv::Mat as_float(1, static_cast<int>(full->image.bytes.size() / 4), CV_32F, full->image.bytes.data());
+    cv::Mat expected;
+    as_float.convertTo(expected, CV_16F);
+    EXPECT_EQ(std::memcmp(expected.data, half->image.bytes.data(), half->image.bytes.size()), 0)
+        << (layout == Layout::kChw ? "CHW" : "HWC");
   }
 }
 

@@ -42,7 +42,7 @@ class CpuLane final : public ExecutionLane {
     }
     result.timings.operations_us = MicrosSince(t);
 
-    if (absl::Status s = EncodeOutput(current, plan, result); !s.ok()) return s;
+    if (absl::Status s = EncodeOutput(current, job, result); !s.ok()) return s;
     return result;
   }
 

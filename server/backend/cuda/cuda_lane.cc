@@ -79,7 +79,7 @@ absl::StatusOr<JobResult> CudaLane::RunOnDevice(const Job& job) {
   events_.input_ready.record(stream_);
   IMGPROC_ASSIGN_OR_RETURN(image, RunSteps(job, image, result));
   events_.operated.record(stream_);
-  IMGPROC_RETURN_IF_ERROR(Output(image, *job.plan, result));
+  IMGPROC_RETURN_IF_ERROR(Output(image, job, result));
   events_.finished.record(stream_);
   WaitForStream(job);
   ReadTimings(job, result);

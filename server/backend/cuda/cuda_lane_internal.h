@@ -111,18 +111,21 @@ class CudaLane final : public ExecutionLane {
                         cv::cuda::GpuMat& out);
 
   // Output (cuda_lane_output.cc): nvJPEG, the CPU encoders, or raw pixels; the metadata spliced in on the CPU.
-  absl::Status Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result);
+  absl::Status Output(const cv::cuda::GpuMat& image, const Job& job, JobResult& result);
   absl::Status EncodeWithNvJpeg(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result);
   absl::Status DownloadAndEncode(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result);
-  // Raw pixels: dtype conversion and CHW planes on the GPU, then one copy into the answer's bytes, which the lane
-  // waits for with the rest of the stream.
-  absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec, EncodedImage& out);
+  // Raw pixels: dtype conversion and CHW planes on the GPU, then one copy into the answer's bytes, or into the job's
+  // output slot (host memory, or device memory on this lane's GPU), which the lane waits for with the rest of the
+  // stream.
+  absl::Status DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec, const std::optional<TensorSlot>& slot,
+                           EncodedImage& out);
   // `image`'s channels as planes, one after the other in tight rows (CHW).
   cv::cuda::GpuMat Planes(const cv::cuda::GpuMat& image);
   // The output's conversions reuse the kernels' scratch, free once the steps have run.
   cv::cuda::GpuMat& ColourOfBgra() { return kernel_scratch_[0]; }  // a 4-channel JPEG answer's colour, for nvJPEG
   cv::cuda::GpuMat& RawInDtype() { return kernel_scratch_[0]; }    // a raw answer in the dtype it asks for
   cv::cuda::GpuMat& RawPlanes() { return kernel_scratch_[1]; }     // a CHW raw answer's planes
+  cv::cuda::GpuMat& RawAsFloat16() { return kernel_scratch_[2]; }  // a float16 answer before its planes
 
   // After the output: the stream waited for, the timings read from its events.
   void WaitForStream(const Job& job);

@@ -12,7 +12,11 @@
 
 namespace imgproc {
 
-absl::Status CudaLane::Output(const cv::cuda::GpuMat& image, const Plan& plan, JobResult& result) {
+absl::Status CudaLane::Output(const cv::cuda::GpuMat& image, const Job& job, JobResult& result) {
+  const Plan& plan = *job.plan;
+  if (job.output_slot.has_value() && plan.output.format != OutputFormat::kRaw) {
+    return absl::InternalError("a tensor slot takes raw answers only");
+  }
   // A uint16 chain's JPEG answer is round(v / 257), made by the CPU encoder path (Encode): the simplest correct
   // choice, nvJPEG taking 8-bit input only.
   if (plan.output.format == OutputFormat::kJpeg && jpeg_encoder_ != nullptr && image.depth() == CV_8U) {
@@ -20,7 +24,7 @@ absl::Status CudaLane::Output(const cv::cuda::GpuMat& image, const Plan& plan, J
   }
   if (plan.output.format == OutputFormat::kRaw) {
     result.encode_path = CodecPath::kNone;
-    return DownloadRaw(image, plan.output, result.image);
+    return DownloadRaw(image, plan.output, job.output_slot, result.image);
   }
   // PNG, WebP and AVIF: the CPU encoders, from pinned memory.
   return DownloadAndEncode(image, plan, result);
@@ -62,8 +66,10 @@ absl::Status CudaLane::DownloadAndEncode(const cv::cuda::GpuMat& image, const Pl
   return EncodeOutput(host, plan, result);
 }
 
-absl::Status CudaLane::DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec, EncodedImage& out) {
-  const int depth = CvDepth(spec.raw_depth);
+absl::Status CudaLane::DownloadRaw(const cv::cuda::GpuMat& image, const OutputSpec& spec,
+                                   const std::optional<TensorSlot>& slot, EncodedImage& out) {
+  // float16: through float32 (convertFp16 takes only that), as Mat::convertTo rounds on the CPU.
+  const int depth = spec.raw_depth == Depth::kF16 ? CV_32F : CvDepth(spec.raw_depth);
   cv::cuda::GpuMat converted = image;
   if (image.depth() != depth) {
     // As ToDepth on the CPU: uint8 <-> uint16 scale by 257 (uint8 rounds), float32 keeps the values, integer
@@ -74,14 +80,40 @@ absl::Status CudaLane::DownloadRaw(const cv::cuda::GpuMat& image, const OutputSp
     image.convertTo(RawInDtype(), depth, scale, 0.0, stream_);
     converted = RawInDtype();
   }
+  if (spec.raw_depth == Depth::kF16) {
+    cv::cuda::convertFp16(converted, RawAsFloat16(), stream_);
+    // Split and copied as the 2-byte values they are: OpenCV's CUDA split has no half-precision type.
+    converted =
+        cv::cuda::GpuMat(image.rows, image.cols, CV_16UC(image.channels()), RawAsFloat16().data, RawAsFloat16().step);
+  }
   const cv::cuda::GpuMat packed =
       spec.raw_layout == Layout::kChw && image.channels() > 1 ? Planes(converted) : converted;
   out.format = "raw";
   out.layout = spec.raw_layout;
   out.spec = ImageSpec{image.cols, image.rows, image.channels(), spec.raw_depth};
-  out.bytes.resize(size_t(packed.rows) * packed.cols * packed.elemSize());
-  cv::Mat destination(packed.rows, packed.cols, packed.type(), out.bytes.data());
-  packed.download(destination, stream_);
+  const size_t bytes = size_t(packed.rows) * packed.cols * packed.elemSize();
+  if (!slot.has_value()) {
+    out.bytes.resize(bytes);
+    cv::Mat destination(packed.rows, packed.cols, packed.type(), out.bytes.data());
+    packed.download(destination, stream_);
+    return absl::OkStatus();
+  }
+  if (slot->bytes != bytes) {
+    return absl::InternalError(
+        absl::StrCat("raw answer of ", out.spec.DebugString(), " is ", bytes, " bytes, its tensor slot ", slot->bytes));
+  }
+  if (slot->memory == TensorSlot::Memory::kHost) {
+    cv::Mat destination(packed.rows, packed.cols, packed.type(), slot->data);
+    packed.download(destination, stream_);
+    return absl::OkStatus();
+  }
+  if (slot->cuda_device != device_) {
+    return absl::InternalError(
+        absl::StrCat("a tensor slot on cuda:", slot->cuda_device, " given to a lane of cuda:", device_));
+  }
+  // Device to device, into the client's region: the slot is tight rows, as the tensor lays them out.
+  cv::cuda::GpuMat destination(packed.rows, packed.cols, packed.type(), slot->data);
+  packed.copyTo(destination, stream_);
   return absl::OkStatus();
 }
 

@@ -132,9 +132,7 @@ cv::Mat DecodeLikeServer(const std::string& bytes, DecodeMode mode) {
 
 cv::Mat RawToMat(const EncodedImage& answer, Depth depth) {
   const int channels = answer.spec.channels;
-  const int type = depth == Depth::kF32   ? CV_32FC(channels)
-                   : depth == Depth::kU16 ? CV_16UC(channels)
-                                          : CV_8UC(channels);
+  const int type = CV_MAKETYPE(CvDepth(depth), channels);
   cv::Mat m(answer.spec.height, answer.spec.width, type);
   if (answer.bytes.size() != m.total() * m.elemSize()) return cv::Mat();
   std::memcpy(m.data, answer.bytes.data(), answer.bytes.size());

@@ -126,9 +126,10 @@ cv::Mat DecodeLikeServer(const std::string& bytes, pb::DecodeMode mode) {
 }
 
 cv::Mat RawToMat(const std::string& bytes, int width, int height, int channels, pb::Dtype dtype) {
-  const int type = dtype == pb::DTYPE_FLOAT32  ? CV_32FC(channels)
-                   : dtype == pb::DTYPE_UINT16 ? CV_16UC(channels)
-                                               : CV_8UC(channels);
+  const int type = dtype == pb::DTYPE_FLOAT32   ? CV_32FC(channels)
+                   : dtype == pb::DTYPE_FLOAT16 ? CV_16FC(channels)
+                   : dtype == pb::DTYPE_UINT16  ? CV_16UC(channels)
+                                                : CV_8UC(channels);
   cv::Mat m(height, width, type);
   if (bytes.size() != m.total() * m.elemSize()) return cv::Mat();
   std::memcpy(m.data, bytes.data(), bytes.size());
