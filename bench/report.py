@@ -22,9 +22,19 @@ WORKLOADS = {"W1": "thumbnail (nature/*.jpg, half size, Gaussian 5x5, JPEG q90)"
                    "without the profile (its control)",
              "W7": "AVIF thumbnail (nature/*.jpg, 320 wide area, AVIF q60 speed 8); no OpenCV baseline (OpenCV 4.6 "
                    "writes no AVIF): compare with the libvips rows",
-             "W8": "HEIC to JPEG thumbnail (nature/*.jpg made HEIC by heif-enc q90, 400 wide, JPEG q90)"}
-SAME_WORK_AS = {"W5": "W1", "W6": "W1"}  # the in-process rows that W5's are compared with
-RUN_FILE = re.compile(r"(.+)-(W\d)-c(\d+)(?:-rps(\d+))?\.json$")  # SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
+             "W8": "HEIC to JPEG thumbnail (nature/*.jpg made HEIC by heif-enc q90, 400 wide, JPEG q90)",
+             "W3B": "W3 as batches of 64 images (ProcessBatch), concurrency in batches, images/s per image, latency per "
+                    "batch; SYSTEM-region rows: each tensor written by the server on the GPU into a CUDA shared-memory "
+                    "region of the load generator's process, no pixels through the host; its ratio is to W3's "
+                    "baseline"}
+SAME_WORK_AS = {"W5": "W1", "W6": "W1", "W3B": "W3"}  # the in-process rows that W5's are compared with
+# SYSTEM-WORKLOAD-cCONCURRENCY[-rpsOPEN_LOOP_RATE]
+RUN_FILE = re.compile(r"(.+)-(W\dB?)-c(\d+)(?:-rps(\d+))?\.json$")
+
+
+def images_per_s(r):
+    """Images a second: a batch run's (imgproc-load --batch) per image, any other's per request."""
+    return r.get("images_per_s", 0) if r.get("batch") else r.get("rps", 0)
 
 
 def load_runs(out):
@@ -96,7 +106,7 @@ def line(path):
     if "skipped" in r:
         return f"{name}: skipped: {r['skipped']}"
     lat, s = r.get("latency_ms", {}), r.get("server", {})
-    text = (f"{name}: {r.get('rps', 0):.1f} images/s, p50 {lat.get('p50', 0):.2f} ms, p99 {lat.get('p99', 0):.2f} ms, "
+    text = (f"{name}: {images_per_s(r):.1f} images/s, p50 {lat.get('p50', 0):.2f} ms, p99 {lat.get('p99', 0):.2f} ms, "
             f"{r.get('errors', 0)} errors")
     if "verified" in r:
         text += f", {verified(r)} verified, {r.get('wrong', 0)} wrong"
@@ -119,7 +129,8 @@ def main(out):
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for w in sorted(WORKLOADS):
         base_of = SAME_WORK_AS.get(w, w)
-        base = max((r.get("rps", 0) for (ww, s, c, q), r in runs.items() if ww == base_of and s == "baseline"), default=0)
+        base = max((images_per_s(r) for (ww, s, c, q), r in runs.items() if ww == base_of and s == "baseline"),
+                   default=0)
         for (ww, system, c, rps), r in sorted(runs.items(), key=lambda kv: kv[0][1:]):
             if ww != w:
                 continue
@@ -128,8 +139,8 @@ def main(out):
                 continue
             lat, s = r.get("latency_ms", {}), r.get("server", {})
             cpu = f"{s['server_cpu_cores']:.2f}" if "server_cpu_cores" in s else ""
-            ratio = f"{r['rps'] / base:.2f}x" if base and not rps else ""  # open loop: the rate was chosen
-            print(f"| {w} | {system} | {concurrency(c, rps)} | {r['rps']:.1f} | {lat.get('p50', 0):.2f} | "
+            ratio = f"{images_per_s(r) / base:.2f}x" if base and not rps else ""  # open loop: the rate was chosen
+            print(f"| {w} | {system} | {concurrency(c, rps)} | {images_per_s(r):.1f} | {lat.get('p50', 0):.2f} | "
                   f"{lat.get('p99', 0):.2f} | {r.get('errors', 0)} | {verified(r)} | {cpu} | "
                   f"{per_device(s, 'gpu_util:')} | {per_device(s, 'jpeg_engine_util:')} | {ratio} |")
     print()
@@ -160,7 +171,8 @@ def main(out):
     # libvips is the engine CPU users would run otherwise (imgproxy): the service against it at saturation, both
     # ways of decoding on each side.
     def best(w, system):
-        return max((r.get("rps", 0) for (ww, s, c, q), r in runs.items() if ww == w and s == system and not q), default=0)
+        return max((images_per_s(r) for (ww, s, c, q), r in runs.items() if ww == w and s == system and not q),
+                   default=0)
     for w in sorted(WORKLOADS):
         pairs = [(a, b) for a in ("service-cpu", "service-cpu-full-decode")
                  for b in ("vips-shrink-on-load", "vips") if best(w, a) and best(w, b)]
@@ -185,6 +197,19 @@ def main(out):
         if os.path.exists(color) and open(color).read().strip():
             print(f"W6 {system}, the server's counter: " + "; ".join(open(color).read().split("\n")).strip("; "))
         print()
+    # W3B against W3 on each backend, from the same run: what batching, and the tensor staying on the GPU, bring.
+    for system in sorted({s for (w, s, _, _) in runs if w == "W3B"}):
+        plain = system[:-len("-region")] if system.endswith("-region") else system
+        batch, single = best("W3B", system), best("W3", plain)
+        r = max((r for (w, s, _, q), r in runs.items() if w == "W3B" and s == system and not q),
+                key=images_per_s, default={})
+        host_bytes = r.get("bytes_received", 0) / max(r.get("images_ok", 0), 1)
+        target = " (target: >= 1.5x)" if system.endswith("-region") else ""
+        if batch and single:
+            print(f"W3B {system} against W3 {plain} at saturation: {batch:.1f}/s vs {single:.1f}/s = "
+                  f"{batch / single:.2f}x{target}; {host_bytes:.0f} answer bytes per image through the host; p99 per "
+                  f"batch of {r.get('batch', 0)} {r.get('latency_ms', {}).get('p99', 0):.1f} ms  ")
+    print()
     # bench/run.sh --cuda-devices "0 0,1": the same workload on 1 GPU and on several, side by side.
     for w in sorted(WORKLOADS):
         gpus = sorted({int(m.group(1)) for (ww, s, _, _) in runs if ww == w

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for the standard workloads, each side by side in one run, then a table with ratios.
 #   bench/run.sh [--duration 10] [--build-dir build-release] [--opencv-cuda PREFIX] [--out bench/results]
-#                [--workloads W1,W2,W3,W4,W5,W6,W7,W8] [--systems service-cpu,service-cuda,baseline,torch,vips]
+#                [--workloads W1,W2,W3,W4,W5,W6,W7,W8,W3B] [--systems service-cpu,service-cuda,baseline,torch,vips]
 #                [--cuda-devices "0 all"]
 # Runs: the service on the CPU backend (and on the CUDA backend where the build has it and a GPU is usable)
 # driven by imgproc-load over loopback, at concurrency 1 and at saturation, and W1 again open loop at half
@@ -14,6 +14,9 @@
 # leaves the CUDA backend out (nothing of it would run). --cuda-devices runs the CUDA backend once per device set
 # (CUDA_VISIBLE_DEVICES; "all": every visible GPU, the service-cuda rows; "0" or "0,1": the service-cuda-1gpu or
 # -2gpu rows), so that a multi-GPU host measures 1 GPU against 2 in one run and the report prints the scaling.
+# W3B (issue 34) is W3 in ProcessBatch calls of 64 images, a few batches in flight, answered as bytes and, on the
+# CUDA backend, written into CUDA shared memory of imgproc-load's process (service-cuda-region rows); not run by
+# default; the report sets it beside W3 on each backend.
 # W6 is W1's chain on the same photos carrying a Display P3 or Adobe RGB profile (bench/tag_photos.cc makes them),
 # converted to sRGB by the service (issue 29): run with W1 (--workloads W1,W6), the report puts the two side by side
 # per backend and says what the conversion costs (the target on the GPU: at most 5% of W1's throughput). Beside W6's
@@ -48,7 +51,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
-for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7,W8 "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
+for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7,W8,W3B "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
   has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
@@ -70,8 +73,9 @@ bin="$build_dir"
 start_server() {  # start_server BACKEND [SYSTEM [CUDA_VISIBLE_DEVICES]] -> sets server_pid, port, metrics
   local log="$out/server-${2:-$1}.log"
   [ -n "${3:-}" ] && export CUDA_VISIBLE_DEVICES="$3"
+  local shared_memory=(); [ "$1" = cuda ] && shared_memory=(--allow_cuda_shared_memory)  # W3B's regions; loopback only
   "$bin/server/imgproc-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
-      --queue_capacity="$queue_capacity" > "$log" 2>&1 &
+      --queue_capacity="$queue_capacity" "${shared_memory[@]}" > "$log" 2>&1 &
   server_pid=$!
   [ -n "${3:-}" ] && unset CUDA_VISIBLE_DEVICES
   for _ in $(seq 300); do grep -q "metrics on" "$log" && break; sleep 0.1; done
@@ -117,6 +121,7 @@ input[W2]="$photos/abstract/Elephants_3840x2160.jpg"; ops[W2]="bilateral_filter 
 input[W3]="$photos/nature";                       ops[W3]="resize width=224 height=224 interpolation=INTERPOLATION_AREA | cvt_color conversion=CONVERSION_BGR2RGB | normalize mean=0.485,0.456,0.406 std=0.229,0.224,0.225"; fmt[W3]="--format=raw --dtype=float32 --layout=chw"
 input[W4]="$small";                               ops[W4]="flip"; fmt[W4]="--format=jpeg --quality=85"
 input[W8]="$heic";                                ops[W8]="resize width=400 keep_aspect=true interpolation=INTERPOLATION_AREA"; fmt[W8]="--format=jpeg --quality=90"
+input[W3B]="${input[W3]}";                        ops[W3B]="${ops[W3]}"; fmt[W3B]="${fmt[W3]}"
 input[W5]="${input[W1]}";                         ops[W5]="${ops[W1]}"; fmt[W5]="${fmt[W1]} --stream"
 input[W6]="$wide_gamut";                          ops[W6]="${ops[W1]}"; fmt[W6]="${fmt[W1]}"
 # W7: JPEG to an AVIF thumbnail (issue 30) at the server's defaults (quality 60, speed 8); libvips's row is
@@ -165,6 +170,15 @@ for server in "${servers[@]}"; do
   if [ "$backend" = cpu ]; then saturation=$cpu_concurrency connections=$cpu_connections
   else saturation=$cuda_concurrency connections=$cuda_connections; fi
   for w in ${workloads//,/ }; do
+    # W3B: W3 in batches of 64 (a few batches in flight), answered as bytes and, on the GPU, into CUDA shared memory.
+    if [ "$w" = W3B ]; then
+      batches=4; [ "$backend" = cpu ] && batches=2
+      load "$out/$system-W3B-c$batches.json" W3B "$batches" "$batches" 1 --batch=64
+      if [ "$backend" = cuda ]; then
+        load "$out/$system-region-W3B-c$batches.json" W3B "$batches" "$batches" 1 --batch=64 --cuda_shared_memory
+      fi
+      continue
+    fi
     load "$out/$system-$w-c1.json" "$w" 1 1 1
     load "$out/$system-$w-c$saturation.json" "$w" "$saturation" "$connections" "$saturation_verify_fraction"
     # The CPU backend shrinks JPEGs on load where a chain starts with a downscale (W1, W3): the same at full size.
@@ -198,7 +212,7 @@ done
 # In-process rows: W1's stand for W5's and W6's (the in-process programs do no colour management), so W5 or W6
 # alone still gets its ratio to the baseline.
 inprocess=()
-for w in ${workloads//,/ }; do [ "$w" = W5 ] || [ "$w" = W6 ] || inprocess+=("$w"); done
+for w in ${workloads//,/ }; do [ "$w" = W5 ] || [ "$w" = W6 ] || [ "$w" = W3B ] || inprocess+=("$w"); done
 { has "$workloads" W5 || has "$workloads" W6; } && ! has "$workloads" W1 && inprocess+=(W1)
 torch_ok=false
 if has "$systems" torch; then

@@ -46,6 +46,10 @@ for dir in deploy/kubernetes/overlays/*/; do
       || { cat "$out/$name.validate.log"; fail "$name does not validate against Kubernetes $version"; }
   done
   "$venv/bin/python" scripts/lib/check_references.py "$out/$name.yaml" || fail "$name: references between objects"
+  # The host's PID and IPC namespaces are for CUDA IPC alone (deploy/checkov.yaml skips their checks for it).
+  if [ "$name" != cuda-shared-memory ] && grep -qE '^\s*host(PID|IPC): true' "$out/$name.yaml"; then
+    fail "$name shares the host's PID or IPC namespace; only the cuda-shared-memory overlay may"
+  fi
   overlays+=("$name")
   echo "check-deploy: $name: rendered, valid for Kubernetes ${K8S_VERSIONS[*]}, references resolve"
 done

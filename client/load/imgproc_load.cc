@@ -20,6 +20,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <libheif/heif.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -46,6 +47,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "batch_sender.h"
 #include "cli/channel_flags.h"
 #include "cli/request_parsing.h"
 #include "imgproc/client.h"
@@ -81,6 +83,13 @@ ABSL_FLAG(double, invalid_fraction, 0,
 ABSL_FLAG(double, cancel_fraction, 0,
           "share of requests sent with the deadline --cancel_after, which must end OK or DEADLINE_EXCEEDED");
 ABSL_FLAG(absl::Duration, cancel_after, absl::Milliseconds(5), "deadline of the --cancel_fraction requests");
+ABSL_FLAG(int, batch, 0,
+          "images per ProcessBatch call (the inputs cycled; raw output, every answer the same size); 0: one image per "
+          "Process call. Rates and latencies are then per batch, and the report adds images per second");
+ABSL_FLAG(bool, cuda_shared_memory, false,
+          "with --batch: each worker registers a CUDA buffer of this process (on --cuda_device) with the server and "
+          "has the tensors written there on the GPU (the server needs --allow_cuda_shared_memory)");
+ABSL_FLAG(int, cuda_device, 0, "the GPU of the --cuda_shared_memory buffers, as the server numbers them");
 ABSL_FLAG(double, verify_fraction, 1.0,
           "share of answers to check (decode, size): every round(1/F)-th answer of each worker; 0: none");
 
@@ -98,6 +107,7 @@ using Clock = std::chrono::steady_clock;
 struct ExpectedAnswer {
   int width = 0;
   int height = 0;
+  int channels = 0;
   bool raw = false;
   size_t raw_bytes = 0;  // raw answers: the pixels' byte count
 };
@@ -130,6 +140,7 @@ struct Sample {
   int64_t bytes_out;
   int64_t bytes_in;
   std::array<int64_t, kStages> stage_us;  // not the protobuf: no allocation per answer
+  int images = 1;                         // answered images: a batch's slots written (--batch)
 };
 
 // Each worker keeps its own, merged after the run: no lock on the answer path at thousands of answers a second.
@@ -216,6 +227,7 @@ void LearnExpectedAnswers(ImgprocClient& client, std::vector<Input>& inputs) {
     const pb::ProcessResponse& response = *answer;
     in.expected.width = response.width();
     in.expected.height = response.height();
+    in.expected.channels = response.channels();
     in.expected.raw = in.request.output().format_case() == pb::OutputSpec::kRaw;
     in.expected.raw_bytes = response.image().size();
   }
@@ -290,6 +302,9 @@ struct Plan {
   int64_t verify_every = 0, invalid_every = 0, cancel_every = 0;  // every k-th; 0: none
   std::chrono::nanoseconds warmup{0}, duration{0};
   int64_t total = 0;
+  int batch = 0;                 // images per ProcessBatch; 0: Process
+  int cuda_device = -1;          // the --cuda_shared_memory buffers' GPU; -1: none
+  load::BatchShape batch_shape;  // every input's answer's
   ClientOptions options;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
 };
@@ -326,6 +341,28 @@ Plan Prepare() {
   }
   ImgprocClient client(p.channels[0], p.options);
   LearnExpectedAnswers(client, p.inputs);
+  p.batch = absl::GetFlag(FLAGS_batch);
+  if (p.batch < 0) Die("--batch must be 0 or more");
+  if (absl::GetFlag(FLAGS_cuda_shared_memory)) {
+    if (p.batch == 0) Die("--cuda_shared_memory needs --batch");
+    p.cuda_device = absl::GetFlag(FLAGS_cuda_device);
+  }
+  if (p.batch > 0) {
+    if (p.streaming || p.invalid_every > 0 || p.cancel_every > 0) {
+      Die("--batch is for unary calls: not with --stream, --invalid_fraction or --cancel_fraction");
+    }
+    const Input& first = p.inputs.front();
+    if (!first.expected.raw) Die("--batch needs a raw output (--format=raw): a batch is answered as one tensor");
+    p.batch_shape = {first.expected.width, first.expected.height, first.expected.channels};
+    for (const Input& in : p.inputs) {
+      if (in.expected.width != first.expected.width || in.expected.height != first.expected.height ||
+          in.expected.channels != first.expected.channels) {
+        Die(absl::StrCat("--batch: ", in.name, " is answered ", in.expected.width, "x", in.expected.height, ", ",
+                         first.name, " ", first.expected.width, "x", first.expected.height,
+                         ": a batch's images must end in one size (end the chain with a resize)"));
+      }
+    }
+  }
   return p;
 }
 
@@ -425,11 +462,52 @@ void Drive(const Plan& p, Run& run) {
     if (scraping) server.End();
   });
 
+  // --batch: a batch's answer is one sample; every one is checked (its shape and slots from the answer alone).
+  auto record_batch = [&](WorkerResults& mine, Clock::time_point sent, const load::BatchAnswer& answer) {
+    const Clock::time_point now = Clock::now();
+    ++c.done;
+    if (answer.code != 0) ++c.unexpected;
+    const bool measured_answer = window_by_answers ? now >= measure_from && now < stop_at : sent >= measure_from;
+    if (!measured_answer) {
+      ++mine.answers_outside_window;
+      return;
+    }
+    Sample s{std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count(),
+             answer.code,
+             answer.bytes_sent,
+             answer.bytes_received,
+             answer.stage_us,
+             answer.images_ok};
+    if (answer.code != 0) {
+      ++c.errors;
+    } else {
+      ++c.verified;
+      if (answer.wrong) ++c.wrong;
+      ++mine.ok_answers;
+    }
+    mine.samples.push_back(s);
+  };
+  std::vector<std::string> images;
+  for (const Input& in : p.inputs) images.push_back(in.request.image());
+
   std::vector<std::thread> workers;
   for (int w = 0; w < p.concurrency; ++w) {
     workers.emplace_back([&, w] {
       WorkerResults& mine = run.results[static_cast<size_t>(w)];
       const std::shared_ptr<grpc::Channel>& channel = p.channels[static_cast<size_t>(w % p.connections)];
+      if (p.batch > 0) {
+        absl::StatusOr<std::unique_ptr<load::BatchSender>> sender = load::BatchSender::Create(
+            channel, p.inputs.front().request, images, static_cast<size_t>(w) * p.batch, p.batch, p.batch_shape,
+            p.cuda_device, absl::StrCat("imgproc-load-", getpid(), "-", w), p.options.deadline);
+        if (!sender.ok()) Die(absl::StrCat("worker ", w, ": ", sender.status().message()));
+        Clock::time_point due;
+        while (take_ticket(&due)) {
+          std::this_thread::sleep_until(due);
+          const Clock::time_point sent = p.rps > 0 ? due : Clock::now();
+          record_batch(mine, sent, (*sender)->Send());
+        }
+        return;
+      }
       ImgprocClient client(channel, p.options);
       ClientOptions hasty_options = p.options;
       hasty_options.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -519,7 +597,9 @@ LoadReport Aggregate(const Run& run) {
   double bytes_sent = 0, bytes_received = 0;
   double stage_sum[kStages] = {0};
   uint32_t ok = 0;
+  int64_t images = 0;
   for (const Sample& s : samples) {
+    images += s.code == 0 ? s.images : 0;
     latencies.push_back(s.latency_us);
     codes[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.code))]++;
     bytes_sent += s.bytes_out;
@@ -547,6 +627,9 @@ LoadReport Aggregate(const Run& run) {
   report.set_cancelled_sent(static_cast<uint32_t>(c.cancelled_sent));
   report.set_duration_s(run.window_s);
   report.set_rps(samples.size() / std::max(run.window_s, 1e-9));
+  report.set_batch(static_cast<uint32_t>(std::max(0, absl::GetFlag(FLAGS_batch))));
+  report.set_images_ok(static_cast<uint32_t>(images));
+  report.set_images_per_s(images / std::max(run.window_s, 1e-9));
   report.set_client_cpu_cores(run.client_cpu_cores);
   LatencyMs& l = *report.mutable_latency_ms();
   l.set_min(Percentile(latencies, 0));
@@ -606,6 +689,13 @@ void Print(const LoadReport& r, int64_t verify_every) {
       r.count(), r.outside_window_count(), r.duration_s(), l.max(), l.min(), l.mean(), r.rps(), r.errors(),
       r.verified(), sample_rule.c_str(), r.wrong(), r.unexpected(), r.invalid_sent(), r.cancelled_sent(),
       r.client_cpu_cores());
+  if (r.batch() > 0) {
+    std::printf(
+        "  Batches of:\t%u images\n  Images/sec:\t%.2f (%u images answered)\n  Host bytes/image:\t%.0f in, %.0f "
+        "out\n\n",
+        r.batch(), r.images_per_s(), r.images_ok(), r.bytes_received() / std::max<double>(r.images_ok(), 1),
+        r.bytes_sent() / std::max<double>(r.images_ok(), 1));
+  }
   std::printf("Latency distribution:\n  50%% in %.2f ms\n  90%% in %.2f ms\n  95%% in %.2f ms\n  99%% in %.2f ms\n",
               l.p50(), l.p90(), l.p95(), l.p99());
   std::printf("\nResponse time histogram:\n");

@@ -9,9 +9,10 @@ pb is the generated imgproc.v1 message module (imgproc.v1.imgproc_pb2), for requ
 """
 from imgproc.v1 import imgproc_pb2 as pb
 from ._aio import AsyncClient
-from ._common import Result, model_input_request, raw_output, service_config, thumbnail_request, to_array
+from ._common import (BatchResult, Result, model_input_batch_request, model_input_request, raw_output, service_config,
+                      thumbnail_request, to_array)
 from ._errors import ImgprocError, field_path
 from ._sync import Client
 
-__all__ = ["AsyncClient", "Client", "ImgprocError", "Result", "field_path", "model_input_request", "pb", "raw_output",
-           "service_config", "thumbnail_request", "to_array"]
+__all__ = ["AsyncClient", "BatchResult", "Client", "ImgprocError", "Result", "field_path", "model_input_batch_request",
+           "model_input_request", "pb", "raw_output", "service_config", "thumbnail_request", "to_array"]

@@ -42,6 +42,13 @@ class AsyncClient:
         except grpc.RpcError as e:
             raise ImgprocError.from_rpc_error(e) from None
 
+    async def process_batch(self, request, timeout=None):
+        """As Client.process_batch."""
+        try:
+            return _common.BatchResult(await self.stub.ProcessBatch(request, timeout=self._timeout(timeout)))
+        except grpc.RpcError as e:
+            raise ImgprocError.from_rpc_error(e) from None
+
     async def thumbnail(self, image, width=640, quality=90, request_id="", shrink_on_load=True, timeout=None):
         return await self.process(_common.thumbnail_request(image, width, quality, request_id, shrink_on_load),
                                   timeout)

@@ -105,7 +105,7 @@ def raw_output(dtype="uint8", layout="HWC"):
 # numpy types of the proto's Dtype values, by name: a Dtype the proto gains later (DTYPE_UINT16) needs one entry here,
 # and the names this proto lacks are simply never looked up. Raw pixels are little-endian.
 _NUMPY_DTYPES = {"DTYPE_UINT8": np.dtype(np.uint8), "DTYPE_UINT16": np.dtype("<u2"),
-                 "DTYPE_FLOAT32": np.dtype("<f4")}
+                 "DTYPE_FLOAT32": np.dtype("<f4"), "DTYPE_FLOAT16": np.dtype("<f2")}
 
 
 def to_array(response):
@@ -128,6 +128,74 @@ def to_array(response):
     if len(response.image) != expected:
         raise ValueError(f"a {w}x{h}x{c} {dtype_name} answer should have {expected} bytes, not {len(response.image)}")
     return np.frombuffer(response.image, dtype=dtype).reshape(shape)
+
+
+def model_input_batch_request(images, size=224, request_id="", shrink_on_load=True, dtype="float32", layout="CHW",
+                              region=None, offset=0):
+    """A ProcessBatchRequest of model_input_request's chain for every image: one N x 3 x size x size tensor (NCHW; NHWC
+    for layout="HWC"). region: the name of a registered CUDA shared-memory region to write it into (at `offset`
+    bytes, a multiple of 256) instead of answering it as bytes."""
+    each = model_input_request(b"", size, "", shrink_on_load, dtype, layout)
+    request = pb.ProcessBatchRequest(request_id=request_id, images=list(images), each=each, width=size, height=size,
+                                     channels=3)
+    if region:
+        request.output_region.name = region
+        request.output_region.offset = offset
+    return request
+
+
+def batch_tensor_shape(response):
+    """A ProcessBatchResponse's tensor shape and numpy dtype: ((N, C, H, W) or (N, H, W, C), dtype)."""
+    dtype_name = pb.Dtype.Name(response.dtype)
+    if dtype_name not in _NUMPY_DTYPES:
+        raise ValueError(f"no numpy type for {dtype_name}")
+    return tuple(response.shape), _NUMPY_DTYPES[dtype_name]
+
+
+class BatchResult:
+    """A ProcessBatch answer: .response (the ProcessBatchResponse), .array (the tensor as numpy, when it came as bytes;
+    read-only, sharing the response's bytes), .errors (index -> ImgprocError of each image that failed its slot) and
+    .items (the per-image ProcessResponses, None where the image failed)."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response):
+        self.response = response
+
+    @property
+    def shape(self):
+        return batch_tensor_shape(self.response)[0]
+
+    @property
+    def array(self):
+        shape, dtype = batch_tensor_shape(self.response)
+        if self.response.HasField("output_region"):
+            raise ValueError(f"the tensor went to CUDA shared memory region {self.response.output_region.name!r}, "
+                             "not into the answer: read it there (imgproc_client.cuda)")
+        return np.frombuffer(self.response.tensor, dtype=dtype).reshape(shape)
+
+    @property
+    def errors(self):
+        return {i: ImgprocError.from_stream_item(_BatchItemStatus(item.status, self.response.request_id))
+                for i, item in enumerate(self.response.items) if item.status.code != 0}
+
+    @property
+    def items(self):
+        return [item.response if item.status.code == 0 else None for item in self.response.items]
+
+    def __repr__(self):
+        return (f"BatchResult(shape={self.shape}, dtype={pb.Dtype.Name(self.response.dtype)}, "
+                f"succeeded={self.response.succeeded}/{len(self.response.items)})")
+
+
+class _BatchItemStatus:
+    """A BatchItem's status as ImgprocError.from_stream_item reads one."""
+
+    __slots__ = ("status", "request_id")
+
+    def __init__(self, status, request_id):
+        self.status = status
+        self.request_id = request_id
 
 
 def stream_items(requests):

@@ -55,6 +55,40 @@ class Client:
         """ImageNet preprocessing, raw (see model_input_request): the Result's .array is (3, size, size) float32."""
         return self.process(_common.model_input_request(image, size, "", shrink_on_load, dtype, layout), timeout)
 
+    def process_batch(self, request, timeout=None):
+        """One ProcessBatchRequest -> a BatchResult (.array: the N-image tensor; .errors: the images that failed their
+        slot). A failure of the batch as a whole raises ImgprocError."""
+        try:
+            return _common.BatchResult(self.stub.ProcessBatch(request, timeout=self._timeout(timeout)))
+        except grpc.RpcError as e:
+            raise ImgprocError.from_rpc_error(e) from None
+
+    def model_input_batch(self, images, size=224, dtype="float32", layout="CHW", region=None, offset=0,
+                          timeout=None):
+        """model_input's preprocessing for many images in one call: one (N, 3, size, size) tensor (see
+        model_input_batch_request). region: a registered CUDA shared-memory region to write it into on the GPU."""
+        return self.process_batch(_common.model_input_batch_request(images, size, "", True, dtype, layout, region,
+                                                                    offset), timeout)
+
+    def register_cuda_shared_memory(self, name, raw_handle, byte_size, device_id=0, timeout=None):
+        """RegisterCudaSharedMemory: lends the server a CUDA buffer of this process by its IPC handle (64 bytes from
+        cudaIpcGetMemHandle; imgproc_client.cuda.SharedBuffer makes one). The server must run the cuda backend with
+        --allow_cuda_shared_memory."""
+        request = pb.RegisterCudaSharedMemoryRequest(name=name, raw_handle=bytes(raw_handle), device_id=device_id,
+                                                     byte_size=byte_size)
+        try:
+            self.stub.RegisterCudaSharedMemory(request, timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise ImgprocError.from_rpc_error(e) from None
+
+    def unregister_cuda_shared_memory(self, name, timeout=None):
+        """UnregisterCudaSharedMemory: the server forgets the region (refused while a batch writes to it)."""
+        try:
+            self.stub.UnregisterCudaSharedMemory(pb.UnregisterCudaSharedMemoryRequest(name=name),
+                                                 timeout=self._timeout(timeout))
+        except grpc.RpcError as e:
+            raise ImgprocError.from_rpc_error(e) from None
+
     def process_stream(self, requests, timeout=None, raise_on_error=False):
         """ProcessStream: an iterator of Results, one per request (an iterable, read as the stream goes), in
         completion order; match them by request_id. A failed item is reported, not raised: its Result has .error
