@@ -125,6 +125,48 @@ absl::StatusOr<pb::ProcessResponse> ImgprocClient::Process(const pb::ProcessRequ
   }
 }
 
+absl::StatusOr<pb::ProcessBatchResponse> ImgprocClient::ProcessBatch(const pb::ProcessBatchRequest& request) const {
+  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    context.set_wait_for_ready(options_.wait_for_ready);
+    pb::ProcessBatchResponse response;
+    const grpc::Status status = stub_->ProcessBatch(&context, request, &response);
+    if (status.ok()) return response;
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) {
+      return FromGrpc(status);
+    }
+    const std::optional<std::chrono::milliseconds> pushback = ServerPushback(context);
+    if (!pushback || std::chrono::system_clock::now() + *pushback >= deadline) return FromGrpc(status);
+    std::this_thread::sleep_for(*pushback);
+  }
+}
+
+absl::Status ImgprocClient::RegisterCudaSharedMemory(const std::string& name, const std::string& raw_handle,
+                                                     int64_t device_id, uint64_t byte_size) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context.set_wait_for_ready(options_.wait_for_ready);
+  pb::RegisterCudaSharedMemoryRequest request;
+  request.set_name(name);
+  request.set_raw_handle(raw_handle);
+  request.set_device_id(device_id);
+  request.set_byte_size(byte_size);
+  pb::RegisterCudaSharedMemoryResponse response;
+  return FromGrpc(stub_->RegisterCudaSharedMemory(&context, request, &response));
+}
+
+absl::Status ImgprocClient::UnregisterCudaSharedMemory(const std::string& name) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  context.set_wait_for_ready(options_.wait_for_ready);
+  pb::UnregisterCudaSharedMemoryRequest request;
+  request.set_name(name);
+  pb::UnregisterCudaSharedMemoryResponse response;
+  return FromGrpc(stub_->UnregisterCudaSharedMemory(&context, request, &response));
+}
+
 absl::StatusOr<pb::GetServerInfoResponse> ImgprocClient::GetServerInfo() const {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + options_.deadline);

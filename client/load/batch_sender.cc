@@ -10,14 +10,12 @@ namespace imgproc::load {
 namespace pb = ::imgproc::v1;
 
 absl::StatusOr<std::unique_ptr<BatchSender>> BatchSender::Create(std::shared_ptr<grpc::Channel> channel,
+                                                                 const ClientOptions& options,
                                                                  const pb::ProcessRequest& each,
                                                                  const std::vector<std::string>& images, size_t first,
                                                                  int size, BatchShape shape, int cuda_device,
-                                                                 const std::string& region_name,
-                                                                 std::chrono::milliseconds deadline) {
-  std::unique_ptr<BatchSender> sender(new BatchSender());
-  sender->stub_ = pb::ImageProcessorService::NewStub(channel);
-  sender->deadline_ = deadline;
+                                                                 const std::string& region_name) {
+  std::unique_ptr<BatchSender> sender(new BatchSender(std::make_unique<ImgprocClient>(std::move(channel), options)));
   pb::ProcessBatchRequest& request = sender->request_;
   for (int i = 0; i < size; ++i) request.add_images(images[(first + i) % images.size()]);
   *request.mutable_each() = each;
@@ -42,18 +40,11 @@ absl::StatusOr<std::unique_ptr<BatchSender>> BatchSender::Create(std::shared_ptr
   if (cudaIpcGetMemHandle(&handle, sender->device_buffer_) != cudaSuccess) {
     return absl::UnavailableError("cudaIpcGetMemHandle failed");
   }
-  pb::RegisterCudaSharedMemoryRequest region;
-  region.set_name(region_name);
-  region.set_raw_handle(std::string(reinterpret_cast<const char*>(&handle), sizeof(handle)));
-  region.set_device_id(cuda_device);
-  region.set_byte_size(static_cast<uint64_t>(sender->tensor_bytes_));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + deadline);
-  pb::RegisterCudaSharedMemoryResponse registered;
-  const grpc::Status status = sender->stub_->RegisterCudaSharedMemory(&context, region, &registered);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("RegisterCudaSharedMemory: ", status.error_message()));
+  const absl::Status registered = sender->client_->RegisterCudaSharedMemory(
+      region_name, std::string(reinterpret_cast<const char*>(&handle), sizeof(handle)), cuda_device,
+      static_cast<uint64_t>(sender->tensor_bytes_));
+  if (!registered.ok()) {
+    return absl::Status(registered.code(), absl::StrCat("RegisterCudaSharedMemory: ", registered.message()));
   }
   request.mutable_output_region()->set_name(region_name);
   return sender;
@@ -67,12 +58,8 @@ BatchSender::~BatchSender() {
 #if IMGPROC_WITH_CUDA
   if (device_buffer_ == nullptr) return;
   if (request_.has_output_region()) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + deadline_);
-    pb::UnregisterCudaSharedMemoryRequest forget;
-    forget.set_name(request_.output_region().name());
-    pb::UnregisterCudaSharedMemoryResponse forgotten;
-    stub_->UnregisterCudaSharedMemory(&context, forget, &forgotten);  // the server forgets it when it stops anyway
+    // The server forgets it when it stops anyway.
+    client_->UnregisterCudaSharedMemory(request_.output_region().name()).IgnoreError();
   }
   cudaSetDevice(cuda_device_);
   cudaFree(device_buffer_);
@@ -80,14 +67,12 @@ BatchSender::~BatchSender() {
 }
 
 BatchAnswer BatchSender::Send() {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + deadline_);
-  pb::ProcessBatchResponse response;
-  const grpc::Status status = stub_->ProcessBatch(&context, request_, &response);
+  const absl::StatusOr<pb::ProcessBatchResponse> answered = client_->ProcessBatch(request_);
   BatchAnswer answer{};
-  answer.code = status.error_code();
+  answer.code = static_cast<int>(answered.status().code());
   for (const std::string& image : request_.images()) answer.bytes_sent += static_cast<int64_t>(image.size());
-  if (!status.ok()) return answer;
+  if (!answered.ok()) return answer;
+  const pb::ProcessBatchResponse& response = *answered;
   answer.bytes_received = static_cast<int64_t>(response.ByteSizeLong());
   answer.images_ok = response.succeeded();
   const int64_t written = request_.has_output_region() ? response.output_region().byte_size()

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "imgproc/v1/imgproc.grpc.pb.h"
+#include "imgproc/client.h"
+#include "imgproc/v1/imgproc.pb.h"
 
 namespace imgproc::load {
 
@@ -37,11 +38,11 @@ class BatchSender {
   // cyclically. With `cuda_device` >= 0, a CUDA buffer on it is registered as region `region_name` (a build without
   // CUDA answers UNIMPLEMENTED).
   static absl::StatusOr<std::unique_ptr<BatchSender>> Create(std::shared_ptr<grpc::Channel> channel,
+                                                             const ClientOptions& options,
                                                              const imgproc::v1::ProcessRequest& each,
                                                              const std::vector<std::string>& images, size_t first,
                                                              int size, BatchShape shape, int cuda_device,
-                                                             const std::string& region_name,
-                                                             std::chrono::milliseconds deadline);
+                                                             const std::string& region_name);
   ~BatchSender();
   BatchSender(const BatchSender&) = delete;
   BatchSender& operator=(const BatchSender&) = delete;
@@ -49,12 +50,11 @@ class BatchSender {
   BatchAnswer Send();
 
  private:
-  BatchSender() = default;
+  explicit BatchSender(std::unique_ptr<ImgprocClient> client) : client_(std::move(client)) {}
 
-  std::unique_ptr<imgproc::v1::ImageProcessorService::Stub> stub_;
+  std::unique_ptr<ImgprocClient> client_;
   imgproc::v1::ProcessBatchRequest request_;
   int64_t tensor_bytes_ = 0;
-  std::chrono::milliseconds deadline_{0};
   void* device_buffer_ = nullptr;  // the region's memory, with --cuda_shared_memory
   int cuda_device_ = -1;
 };

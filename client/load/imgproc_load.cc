@@ -497,8 +497,8 @@ void Drive(const Plan& p, Run& run) {
       const std::shared_ptr<grpc::Channel>& channel = p.channels[static_cast<size_t>(w % p.connections)];
       if (p.batch > 0) {
         absl::StatusOr<std::unique_ptr<load::BatchSender>> sender = load::BatchSender::Create(
-            channel, p.inputs.front().request, images, static_cast<size_t>(w) * p.batch, p.batch, p.batch_shape,
-            p.cuda_device, absl::StrCat("imgproc-load-", getpid(), "-", w), p.options.deadline);
+            channel, p.options, p.inputs.front().request, images, static_cast<size_t>(w) * p.batch, p.batch,
+            p.batch_shape, p.cuda_device, absl::StrCat("imgproc-load-", getpid(), "-", w));
         if (!sender.ok()) Die(absl::StrCat("worker ", w, ": ", sender.status().message()));
         Clock::time_point due;
         while (take_ticket(&due)) {

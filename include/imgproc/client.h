@@ -80,6 +80,13 @@ class ImgprocClient {
 
   absl::StatusOr<imgproc::v1::ProcessResponse> Process(const imgproc::v1::ProcessRequest& request) const;
   absl::StatusOr<imgproc::v1::GetServerInfoResponse> GetServerInfo() const;
+  // N images, one chain, one tensor (README: Batches and CUDA shared memory). A full server is retried as Process
+  // retries; an image that fails is said in its item, not here.
+  absl::StatusOr<imgproc::v1::ProcessBatchResponse> ProcessBatch(const imgproc::v1::ProcessBatchRequest& request) const;
+  // Lends the server a CUDA buffer of this process by its IPC handle (cudaIpcGetMemHandle, 64 bytes), under `name`.
+  absl::Status RegisterCudaSharedMemory(const std::string& name, const std::string& raw_handle, int64_t device_id,
+                                        uint64_t byte_size) const;
+  absl::Status UnregisterCudaSharedMemory(const std::string& name) const;
 
   // One ProcessStream call. Requests are answered independently and in any order, each answer with its
   // request_id and its own status: a bad image fails its answer, not the stream. One thread may Send while

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "imgproc/client.h"
 #include "imgproc/v1/imgproc.grpc.pb.h"
 #include "imgproc_testing/http.h"
 #include "imgproc_testing/server_process.h"
@@ -219,6 +220,25 @@ TEST(ProcessBatchTest, ABatchLargerThanTheQueueRunsWhole) {
   }
   EXPECT_EQ(batch.succeeded(), 12);
   for (int i = 0; i < 3; ++i) ExpectSlotIsProcessAnswer(*stub, batch, 9 + i, photos[i], ModelInput(pb::DTYPE_UINT8));
+}
+
+// The installable C++ client's calls: the same tensor as the stub's, and the refusals as absl statuses.
+TEST(ProcessBatchTest, TheCppClientLibraryCallsIt) {
+  ServerProcess server({"--backend=cpu", "--cpu_workers=2"});
+  ASSERT_TRUE(server.started());
+  auto stub = server.NewStub();
+  ImgprocClient client(server.address());
+  const pb::ProcessBatchRequest request =
+      Batch(Photos({"nature/FreshFlower.jpg", "nature/Garden.jpg"}), ModelInput(pb::DTYPE_UINT8));
+  absl::StatusOr<pb::ProcessBatchResponse> through_library = client.ProcessBatch(request);
+  ASSERT_TRUE(through_library.ok()) << through_library.status();
+  pb::ProcessBatchResponse through_stub;
+  ASSERT_TRUE(CallBatch(*stub, request, &through_stub).ok());
+  EXPECT_EQ(through_library->succeeded(), 2);
+  EXPECT_TRUE(through_library->tensor() == through_stub.tensor());
+  EXPECT_EQ(client.RegisterCudaSharedMemory("tensors", std::string(64, '\0'), 0, 1024).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client.UnregisterCudaSharedMemory("tensors").code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(CudaSharedMemoryTest, TheCpuBackendRefusesRegionsSayingWhy) {
