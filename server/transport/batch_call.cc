@@ -41,6 +41,7 @@ class BatchCall : public std::enable_shared_from_this<BatchCall> {
     }
     {
       MutexLock lock(&mu_);
+      items_.resize(slots_.size());
       // One count more than the slots, for this loop: the last job cannot answer before every slot is submitted.
       pending_ = static_cast<int>(slots_.size()) + 1;
     }
@@ -108,7 +109,6 @@ class BatchCall : public std::enable_shared_from_this<BatchCall> {
       tensor_.assign(static_cast<size_t>(tensor_bytes), '\0');
     }
     deadline_ = SteadyDeadline(context_);
-    items_.resize(count);
     slots_.resize(count);
     for (int i = 0; i < count; ++i) slots_[i] = PlanSlot(*base, i);
     return absl::OkStatus();
