@@ -299,15 +299,18 @@ absl::Status WriteRaw(const cv::Mat& image, const OutputSpec& spec, char* destin
         "raw answer of ", ImageSpec{pixels.cols, pixels.rows, pixels.channels(), spec.raw_depth}.DebugString(), " is ",
         bytes, " bytes, its destination ", destination_bytes));
   }
-  // Split as the 2-byte values they are, whatever cv::split makes of half precision.
-  if (pixels.depth() == CV_16F) pixels = cv::Mat(pixels.rows, pixels.cols, CV_16UC(pixels.channels()), pixels.data);
-  if (spec.raw_layout == Layout::kChw && pixels.channels() > 1) {
-    const size_t plane_bytes = pixels.total() * pixels.elemSize1();
+  // Split as the 2-byte values they are, whatever cv::split makes of half precision: a header over `pixels`, which
+  // keeps owning them.
+  const cv::Mat values = pixels.depth() == CV_16F
+                             ? cv::Mat(pixels.rows, pixels.cols, CV_16UC(pixels.channels()), pixels.data)
+                             : pixels;
+  if (spec.raw_layout == Layout::kChw && values.channels() > 1) {
+    const size_t plane_bytes = values.total() * values.elemSize1();
     std::vector<cv::Mat> planes;
-    for (int c = 0; c < pixels.channels(); ++c) {
-      planes.emplace_back(pixels.rows, pixels.cols, pixels.depth(), destination + c * plane_bytes);
+    for (int c = 0; c < values.channels(); ++c) {
+      planes.emplace_back(values.rows, values.cols, values.depth(), destination + c * plane_bytes);
     }
-    cv::split(pixels, planes);  // writes straight into the destination
+    cv::split(values, planes);  // writes straight into the destination
   } else {
     std::memcpy(destination, pixels.data, bytes);
   }
