@@ -84,7 +84,6 @@ absl::StatusOr<std::vector<std::unique_ptr<WorkerPool>>> StartPools(const Server
   return pools;
 }
 
-// The gRPC server with `service`, listening; `port` is the port it got.
 // The registry of clients' CUDA shared memory where the backend and the configuration allow it; otherwise null, with
 // `why_not` the status the calls about regions are answered.
 std::unique_ptr<DeviceMemoryRegistry> SharedMemoryRegions(const ServerConfig& config, Backend& backend,
@@ -109,6 +108,7 @@ std::unique_ptr<DeviceMemoryRegistry> SharedMemoryRegions(const ServerConfig& co
                                                 config.max_cuda_shared_memory_regions_per_client);
 }
 
+// The gRPC server with `service`, listening; `port` is the port it got.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(const ServerConfig& config, ImageService& service,
                                                               const ServerTls& tls, const MemoryBudgets& budgets,
                                                               int64_t largest_request, int* port) {

@@ -59,10 +59,8 @@ class CudaIpcMapper final : public DeviceMemoryMapper {
         static_cast<int64_t>(size) - static_cast<int64_t>(reinterpret_cast<CUdeviceptr>(data) - base);
     if (bytes > available) {
       cudaIpcCloseMemHandle(data);
-      return absl::InvalidArgumentError(absl::StrCat("byte_size: ", bytes,
-                                                     " bytes, but the allocation the handle names "
-                                                     "holds ",
-                                                     available));
+      return absl::InvalidArgumentError(
+          absl::StrCat("byte_size: ", bytes, " bytes, but the allocation the handle names holds ", available));
     }
     return static_cast<char*>(data);
   }
