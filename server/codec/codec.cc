@@ -301,9 +301,8 @@ absl::Status WriteRaw(const cv::Mat& image, const OutputSpec& spec, char* destin
   }
   // Split as the 2-byte values they are, whatever cv::split makes of half precision: a header over `pixels`, which
   // keeps owning them.
-  const cv::Mat values = pixels.depth() == CV_16F
-                             ? cv::Mat(pixels.rows, pixels.cols, CV_16UC(pixels.channels()), pixels.data)
-                             : pixels;
+  const cv::Mat values =
+      pixels.depth() == CV_16F ? cv::Mat(pixels.rows, pixels.cols, CV_16UC(pixels.channels()), pixels.data) : pixels;
   if (spec.raw_layout == Layout::kChw && values.channels() > 1) {
     const size_t plane_bytes = values.total() * values.elemSize1();
     std::vector<cv::Mat> planes;
