@@ -107,16 +107,21 @@ ImgprocClient::ImgprocClient(const std::string& target, ClientOptions options)
 ImgprocClient::ImgprocClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : channel_(std::move(channel)), stub_(pb::ImageProcessorService::NewStub(channel_)), options_(options) {}
 
-absl::StatusOr<pb::ProcessResponse> ImgprocClient::Process(const pb::ProcessRequest& request) const {
-  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
+namespace {
+
+// One unary call, retried as the library retries a full server: RESOURCE_EXHAUSTED with the server's pushback, after
+// that pause, within the call's deadline and the options' attempts. `call` makes the RPC on a fresh context.
+template <typename Response, typename Call>
+absl::StatusOr<Response> CallWithPushback(const ClientOptions& options, Call call) {
+  const auto deadline = std::chrono::system_clock::now() + options.deadline;
   for (int attempt = 1;; ++attempt) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
-    context.set_wait_for_ready(options_.wait_for_ready);
-    pb::ProcessResponse response;
-    const grpc::Status status = stub_->Process(&context, request, &response);
+    context.set_wait_for_ready(options.wait_for_ready);
+    Response response;
+    const grpc::Status status = call(&context, &response);
     if (status.ok()) return response;
-    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) {
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options)) {
       return FromGrpc(status);
     }
     const std::optional<std::chrono::milliseconds> pushback = ServerPushback(context);
@@ -125,22 +130,19 @@ absl::StatusOr<pb::ProcessResponse> ImgprocClient::Process(const pb::ProcessRequ
   }
 }
 
+}  // namespace
+
+absl::StatusOr<pb::ProcessResponse> ImgprocClient::Process(const pb::ProcessRequest& request) const {
+  return CallWithPushback<pb::ProcessResponse>(options_, [&](grpc::ClientContext* context, pb::ProcessResponse* out) {
+    return stub_->Process(context, request, out);
+  });
+}
+
 absl::StatusOr<pb::ProcessBatchResponse> ImgprocClient::ProcessBatch(const pb::ProcessBatchRequest& request) const {
-  const auto deadline = std::chrono::system_clock::now() + options_.deadline;
-  for (int attempt = 1;; ++attempt) {
-    grpc::ClientContext context;
-    context.set_deadline(deadline);
-    context.set_wait_for_ready(options_.wait_for_ready);
-    pb::ProcessBatchResponse response;
-    const grpc::Status status = stub_->ProcessBatch(&context, request, &response);
-    if (status.ok()) return response;
-    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt >= Attempts(options_)) {
-      return FromGrpc(status);
-    }
-    const std::optional<std::chrono::milliseconds> pushback = ServerPushback(context);
-    if (!pushback || std::chrono::system_clock::now() + *pushback >= deadline) return FromGrpc(status);
-    std::this_thread::sleep_for(*pushback);
-  }
+  return CallWithPushback<pb::ProcessBatchResponse>(options_,
+                                                    [&](grpc::ClientContext* context, pb::ProcessBatchResponse* out) {
+                                                      return stub_->ProcessBatch(context, request, out);
+                                                    });
 }
 
 absl::Status ImgprocClient::RegisterCudaSharedMemory(const std::string& name, const std::string& raw_handle,

@@ -17,7 +17,10 @@ absl::StatusOr<std::unique_ptr<BatchSender>> BatchSender::Create(std::shared_ptr
                                                                  const std::string& region_name) {
   std::unique_ptr<BatchSender> sender(new BatchSender(std::make_unique<ImgprocClient>(std::move(channel), options)));
   pb::ProcessBatchRequest& request = sender->request_;
-  for (int i = 0; i < size; ++i) request.add_images(images[(first + i) % images.size()]);
+  for (int i = 0; i < size; ++i) {
+    request.add_images(images[(first + i) % images.size()]);
+    sender->images_bytes_ += static_cast<int64_t>(request.images(i).size());
+  }
   *request.mutable_each() = each;
   request.mutable_each()->clear_image();
   request.set_width(shape.width);
@@ -70,7 +73,7 @@ BatchAnswer BatchSender::Send() {
   const absl::StatusOr<pb::ProcessBatchResponse> answered = client_->ProcessBatch(request_);
   BatchAnswer answer{};
   answer.code = static_cast<int>(answered.status().code());
-  for (const std::string& image : request_.images()) answer.bytes_sent += static_cast<int64_t>(image.size());
+  answer.bytes_sent = images_bytes_;
   if (!answered.ok()) return answer;
   const pb::ProcessBatchResponse& response = *answered;
   answer.bytes_received = static_cast<int64_t>(response.ByteSizeLong());

@@ -55,6 +55,7 @@ class BatchSender {
   std::unique_ptr<ImgprocClient> client_;
   imgproc::v1::ProcessBatchRequest request_;
   int64_t tensor_bytes_ = 0;
+  int64_t images_bytes_ = 0;       // the request's images, sent with every call
   void* device_buffer_ = nullptr;  // the region's memory, with --cuda_shared_memory
   int cuda_device_ = -1;
 };

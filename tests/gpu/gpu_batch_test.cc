@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstring>
 #include <future>
 #include <string>
 #include <vector>
@@ -54,37 +53,17 @@ class ClientBuffer {
   std::string handle_;
 };
 
-pb::ProcessRequest ModelInput() {
-  pb::ProcessRequest each;
-  *each.add_operations() = ToProto(Op("resize", {{"width", 224}, {"height", 224}}));
-  *each.add_operations() =
-      ToProto(Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}, {"scale", 1.0 / 255}}));
-  each.mutable_output()->mutable_raw()->set_dtype(pb::DTYPE_FLOAT32);
-  each.mutable_output()->mutable_raw()->set_layout(pb::LAYOUT_CHW);
-  return each;
-}
 constexpr size_t kSlotBytes = 3 * 224 * 224 * 4;
 
+// ModelInputChain's float32 CHW tensor, answered as bytes or into `region` at `offset`.
 pb::ProcessBatchRequest Batch(const std::vector<std::string>& images, const std::string& region = "",
                               int64_t offset = 0) {
-  pb::ProcessBatchRequest batch;
-  for (const std::string& image : images) batch.add_images(image);
-  *batch.mutable_each() = ModelInput();
-  batch.set_width(224);
-  batch.set_height(224);
-  batch.set_channels(3);
+  pb::ProcessBatchRequest batch = BatchOf(images, ModelInputChain());
   if (!region.empty()) {
     batch.mutable_output_region()->set_name(region);
     batch.mutable_output_region()->set_offset(offset);
   }
   return batch;
-}
-
-grpc::Status CallBatch(pb::ImageProcessorService::Stub& stub, const pb::ProcessBatchRequest& request,
-                       pb::ProcessBatchResponse* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
-  return stub.ProcessBatch(&context, request, response);
 }
 
 grpc::Status Register(pb::ImageProcessorService::Stub& stub, const std::string& name, const std::string& handle,

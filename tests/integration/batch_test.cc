@@ -19,34 +19,13 @@ namespace {
 
 namespace pb = ::imgproc::v1;
 
-// What a model's input pipeline asks: resize to 224x224, normalize with ImageNet's mean and std, planar float32.
 pb::ProcessRequest ModelInput(pb::Dtype dtype = pb::DTYPE_FLOAT32, pb::Layout layout = pb::LAYOUT_CHW) {
-  pb::ProcessRequest each;
-  *each.add_operations() = ToProto(Op("resize", {{"width", 224}, {"height", 224}}));
-  *each.add_operations() =
-      ToProto(Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}, {"scale", 1.0 / 255}}));
-  each.mutable_output()->mutable_raw()->set_dtype(dtype);
-  each.mutable_output()->mutable_raw()->set_layout(layout);
-  return each;
+  return ModelInputChain(dtype, layout);
 }
 
 pb::ProcessBatchRequest Batch(const std::vector<std::string>& images, const pb::ProcessRequest& each, int width = 224,
                               int height = 224, int channels = 3) {
-  pb::ProcessBatchRequest batch;
-  batch.set_request_id("batch-1");
-  for (const std::string& image : images) batch.add_images(image);
-  *batch.mutable_each() = each;
-  batch.set_width(width);
-  batch.set_height(height);
-  batch.set_channels(channels);
-  return batch;
-}
-
-grpc::Status CallBatch(pb::ImageProcessorService::Stub& stub, const pb::ProcessBatchRequest& request,
-                       pb::ProcessBatchResponse* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));
-  return stub.ProcessBatch(&context, request, response);
+  return BatchOf(images, each, width, height, channels);
 }
 
 std::vector<std::string> Photos(std::initializer_list<const char*> names) {

@@ -38,6 +38,13 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const i
   return stub.Process(&context, request, response != nullptr ? response : &ignored);
 }
 
+grpc::Status CallBatch(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessBatchRequest& request,
+                       imgproc::v1::ProcessBatchResponse* response, std::chrono::milliseconds timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  return stub.ProcessBatch(&context, request, response);
+}
+
 // IMGPROC_TEST_SERVER runs the suites against another build of the server, such as an image's installed one with
 // only its runtime libraries on LD_LIBRARY_PATH (README, "Images").
 std::string ServerBinary() {

@@ -30,6 +30,11 @@ grpc::Status CallProcess(imgproc::v1::ImageProcessorService::Stub& stub, const i
                          imgproc::v1::ProcessResponse* response = nullptr,
                          std::chrono::milliseconds timeout = std::chrono::minutes(1));
 
+// One ProcessBatch call with a deadline.
+grpc::Status CallBatch(imgproc::v1::ImageProcessorService::Stub& stub, const imgproc::v1::ProcessBatchRequest& request,
+                       imgproc::v1::ProcessBatchResponse* response,
+                       std::chrono::milliseconds timeout = std::chrono::minutes(2));
+
 // The real server binary on a loopback port chosen by the kernel, stopped (SIGTERM) when destroyed.
 class ServerProcess {
  public:

@@ -143,6 +143,37 @@ std::string PixelDiff::Describe() const {
   return s.str();
 }
 
+pb::ProcessRequest ModelInputChain(pb::Dtype dtype, pb::Layout layout) {
+  pb::ProcessRequest each;
+  *each.add_operations() = ToProto(Op("resize", {{"width", 224}, {"height", 224}}));
+  *each.add_operations() =
+      ToProto(Op("normalize", {{"mean", {0.485, 0.456, 0.406}}, {"std", {0.229, 0.224, 0.225}}, {"scale", 1.0 / 255}}));
+  each.mutable_output()->mutable_raw()->set_dtype(dtype);
+  each.mutable_output()->mutable_raw()->set_layout(layout);
+  return each;
+}
+
+pb::ProcessBatchRequest BatchOf(const std::vector<std::string>& images, const pb::ProcessRequest& each, int width,
+                                int height, int channels) {
+  pb::ProcessBatchRequest batch;
+  batch.set_request_id("batch-1");
+  for (const std::string& image : images) batch.add_images(image);
+  *batch.mutable_each() = each;
+  batch.set_width(width);
+  batch.set_height(height);
+  batch.set_channels(channels);
+  return batch;
+}
+
+std::string HalfPrecisionOf(const std::string& float32_bytes) {
+  // One row of values: either layout is a flat run of them, and converting it as one row keeps the order.
+  const cv::Mat as_float(1, static_cast<int>(float32_bytes.size() / 4), CV_32F,
+                         const_cast<char*>(float32_bytes.data()));
+  cv::Mat half;
+  as_float.convertTo(half, CV_16F);
+  return std::string(reinterpret_cast<const char*>(half.data), half.total() * half.elemSize());
+}
+
 std::string TestDataPath(const std::string& name) { return std::string(IMGPROC_TEST_DATA_DIR) + "/" + name; }
 
 std::string Mutate(const std::vector<std::string>& seeds, int index, std::mt19937& random) {

@@ -107,4 +107,14 @@ std::vector<OpCase> OperationCases();
 
 pb::ProcessRequest RawRequest(const std::string& image, const OpCase& c, pb::Dtype dtype);
 
+// What a model's input pipeline asks, without an image: resize to 224x224, normalize with ImageNet's mean and std (of
+// 0..1 values), a raw answer of `dtype` and `layout`.
+pb::ProcessRequest ModelInputChain(pb::Dtype dtype = pb::DTYPE_FLOAT32, pb::Layout layout = pb::LAYOUT_CHW);
+// A ProcessBatchRequest of `images` through `each`, into a tensor of width x height x channels.
+pb::ProcessBatchRequest BatchOf(const std::vector<std::string>& images, const pb::ProcessRequest& each, int width = 224,
+                                int height = 224, int channels = 3);
+// Little-endian float32 values as OpenCV rounds them to float16, in the same order: what a float16 raw answer must
+// hold where the float32 answer of the same request is `float32_bytes`.
+std::string HalfPrecisionOf(const std::string& float32_bytes);
+
 }  // namespace imgproc::testing
