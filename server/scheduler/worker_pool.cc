@@ -1,6 +1,7 @@
 #include "scheduler/worker_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -32,6 +33,16 @@ absl::Status ShutdownGraceEndedError(bool ran) {
   return absl::UnavailableError(absl::StrCat("server is shutting down: the shutdown grace ended ",
                                              ran ? "while this request ran, which stopped it" : "before it ran",
                                              "; retry on another replica"));
+}
+
+absl::Status SkippedAfterDeadlineError(const Job& job, Clock::time_point now, const std::string& device) {
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - job.arrival);
+  return absl::DeadlineExceededError(absl::StrCat("deadline passed after ", waited.count(),
+                                                  " ms waiting in the queue of ", device, "; the work was skipped"));
+}
+
+absl::Status SkippedAfterCancellationError() {
+  return absl::CancelledError("request cancelled by the client before it ran; the work was skipped");
 }
 
 }  // namespace
@@ -66,7 +77,9 @@ void WorkerPool::ReportQueueDepthLocked() {
 
 void WorkerPool::Submit(Job job) {
   const bool to_front_stage = front_stage_ != nullptr && front_stage_->Wants(job);
-  absl::Status refused = Admit(job, to_front_stage);
+  std::vector<std::pair<Job, absl::Status>> abandoned;
+  absl::Status refused = Admit(job, to_front_stage, abandoned);
+  for (auto& [gone, why] : abandoned) AnswerUnrun(std::move(gone), std::move(why));
   if (!refused.ok()) {
     if (job.done) job.done(std::move(refused));  // outside the lock: done may take time or submit again
     return;
@@ -74,22 +87,27 @@ void WorkerPool::Submit(Job job) {
   if (!to_front_stage) cv_.Signal();
 }
 
-absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
+absl::Status WorkerPool::Admit(Job& job, bool to_front_stage,
+                               std::vector<std::pair<Job, absl::Status>>& abandoned) {
   MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (!out_of_service_.ok()) return out_of_service_;
+  const int64_t bytes = static_cast<int64_t>(job.input.size());
+  const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+  if (queue_.size() + in_front_stage_ >= capacity_ || queued_bytes_ + bytes > max_queued_bytes_ ||
+      pixel_bytes_ + pixels > max_pixel_bytes_) {
+    TakeOutAbandonedLocked(abandoned);
+  }
   if (queue_.size() + in_front_stage_ >= capacity_) {
     return QueueFullError(
         absl::StrCat("queue of ", device_.name, " is full (", capacity_, " requests waiting); retry later"));
   }
-  const int64_t bytes = static_cast<int64_t>(job.input.size());
   if (queued_bytes_ + bytes > max_queued_bytes_) {
     return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests hold ", queued_bytes_,
                                        " bytes of input and this one ", bytes, ", over its limit of ",
                                        max_queued_bytes_, " bytes of queued input; retry later"),
                           bytes <= max_queued_bytes_);
   }
-  const int64_t pixels = job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
   if (pixel_bytes_ + pixels > max_pixel_bytes_) {
     return QueueFullError(absl::StrCat("queue of ", device_.name, " is full: its requests will hold up to ",
                                        pixel_bytes_, " bytes of decoded pixels and this one ", pixels,
@@ -109,6 +127,30 @@ absl::Status WorkerPool::Admit(Job& job, bool to_front_stage) {
   }
   ReportQueueDepthLocked();
   return absl::OkStatus();
+}
+
+void WorkerPool::TakeOutAbandonedLocked(std::vector<std::pair<Job, absl::Status>>& abandoned) {
+  // A worker would only skip these when it reached them; until then they would hold places that a full queue
+  // refuses live requests for, such as the retry of the client whose deadline passed.
+  const Clock::time_point now = Clock::now();
+  std::deque<Job> kept;
+  for (Job& job : queue_) {
+    absl::Status why;
+    if (now > job.deadline) {
+      why = SkippedAfterDeadlineError(job, now, device_.name);
+    } else if (job.cancelled && job.cancelled()) {
+      why = SkippedAfterCancellationError();
+    } else {
+      kept.push_back(std::move(job));
+      continue;
+    }
+    queued_bytes_ -= static_cast<int64_t>(job.input.size());
+    pixel_bytes_ -= job.plan != nullptr ? job.plan->peak_pixel_bytes : 0;
+    abandoned.emplace_back(std::move(job), std::move(why));
+  }
+  const bool took_some = kept.size() != queue_.size();
+  queue_.swap(kept);
+  if (took_some) ReportQueueDepthLocked();
 }
 
 void WorkerPool::Forward(std::vector<Job> jobs) {
@@ -305,11 +347,9 @@ void WorkerPool::WorkerLoop(int index) {
       skipped = false;
       result = out_of_service;
     } else if (start > job.deadline) {
-      result = absl::DeadlineExceededError(absl::StrCat("deadline passed after ", queue_wait_us / 1000,
-                                                        " ms waiting in the queue of ", device_.name,
-                                                        "; the work was skipped"));
+      result = SkippedAfterDeadlineError(job, start, device_.name);
     } else if (job.cancelled && job.cancelled()) {
-      result = absl::CancelledError("request cancelled by the client before it ran; the work was skipped");
+      result = SkippedAfterCancellationError();
     } else if (lane == nullptr) {
       skipped = false;
       result = no_lane;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -123,8 +124,13 @@ class WorkerPool {
   void Forward(std::vector<Job> jobs);  // from the front stage to the lanes
   void ReportQueueDepthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<ExecutionLane>> MakeLane(int index);
-  // Queues the job (moving it into the queue or the front stage), or says why not and leaves it as it was.
-  absl::Status Admit(Job& job, bool to_front_stage) ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues the job (moving it into the queue or the front stage), or says why not and leaves it as it was. When a
+  // bound would refuse it, queued jobs whose clients have gone (deadline passed, or cancelled) are first taken out
+  // into `abandoned`, with the status to answer them, outside the lock.
+  absl::Status Admit(Job& job, bool to_front_stage, std::vector<std::pair<Job, absl::Status>>& abandoned)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void TakeOutAbandonedLocked(std::vector<std::pair<Job, absl::Status>>& abandoned)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether BeginShutdown's deadline has passed: what jobs' `cancelled` also says, so that lanes stop then.
   bool ShutdownGraceOver() const;

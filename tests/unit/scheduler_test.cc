@@ -394,6 +394,47 @@ bool Says(const absl::Status& status, absl::StatusCode code, const std::string& 
   return status.code() == code && status.message().find(text) != absl::string_view::npos;
 }
 
+// A queued job whose client has gone (its deadline passed, or it cancelled) gives its place up as soon as a full
+// queue would refuse a live request for it, such as that client's own retry, rather than when a worker reaches it.
+TEST(WorkerPoolTest, AFullQueueFirstLetsGoOfJobsWhoseClientsHaveGone) {
+  const std::string image = EncodeAs(GeneratedImage(64, 48), ".png");
+  auto plan = PlanFor(image, 0);
+  GatedDevice device;
+  WorkerPool pool(CpuDeviceDescription(), 1, 2, device.Lanes());
+  Answers gone;
+  pool.Submit(JobFor(image, plan, gone));  // holds the only worker
+  ASSERT_TRUE(WaitFor([&] { return device.runs == 1; }));
+  Job expiring = JobFor(image, plan, gone);
+  expiring.deadline = Clock::now() + std::chrono::milliseconds(20);
+  pool.Submit(std::move(expiring));
+  std::atomic<bool> cancelled{false};
+  Job cancelling = JobFor(image, plan, gone);
+  cancelling.cancelled = [&cancelled] { return cancelled.load(); };
+  pool.Submit(std::move(cancelling));
+
+  Answers live;
+  pool.Submit(JobFor(image, plan, live));
+  ASSERT_EQ(live.size(), 1u) << "a refusal is answered at once";
+  EXPECT_EQ(live.statuses[0].code(), absl::StatusCode::kResourceExhausted) << live.statuses[0];
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  cancelled = true;
+  pool.Submit(JobFor(image, plan, live));
+  pool.Submit(JobFor(image, plan, live));
+  EXPECT_EQ(live.size(), 1u) << "both admitted in the places of the two gone";
+  ASSERT_EQ(gone.size(), 2u) << "answered when they gave their places up, while the worker is still held";
+  EXPECT_TRUE(Says(gone.statuses[0], absl::StatusCode::kDeadlineExceeded, "ms waiting in the queue of cpu;"))
+      << gone.statuses[0];
+  EXPECT_TRUE(Says(gone.statuses[1], absl::StatusCode::kCancelled, "cancelled by the client before it ran"))
+      << gone.statuses[1];
+
+  device.Grant(3);
+  pool.Shutdown();
+  ASSERT_EQ(live.size(), 3u);
+  EXPECT_TRUE(live.statuses[1].ok()) << live.statuses[1];
+  EXPECT_TRUE(live.statuses[2].ok()) << live.statuses[2];
+  EXPECT_EQ(device.runs, 3) << "the two that gave their places up never ran";
+}
+
 // One job has run (so the pool knows its service time), the next holds the only worker, three wait behind it.
 struct PoolAtShutdown {
   const std::string image = ReadFile(PhotoPath("nature/Dune.jpg"));
