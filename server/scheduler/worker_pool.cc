@@ -87,8 +87,7 @@ void WorkerPool::Submit(Job job) {
   if (!to_front_stage) cv_.Signal();
 }
 
-absl::Status WorkerPool::Admit(Job& job, bool to_front_stage,
-                               std::vector<std::pair<Job, absl::Status>>& abandoned) {
+absl::Status WorkerPool::Admit(Job& job, bool to_front_stage, std::vector<std::pair<Job, absl::Status>>& abandoned) {
   MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (!out_of_service_.ok()) return out_of_service_;

@@ -129,8 +129,7 @@ class WorkerPool {
   // into `abandoned`, with the status to answer them, outside the lock.
   absl::Status Admit(Job& job, bool to_front_stage, std::vector<std::pair<Job, absl::Status>>& abandoned)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void TakeOutAbandonedLocked(std::vector<std::pair<Job, absl::Status>>& abandoned)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeOutAbandonedLocked(std::vector<std::pair<Job, absl::Status>>& abandoned) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeOutOfService(const std::string& failure) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether BeginShutdown's deadline has passed: what jobs' `cancelled` also says, so that lanes stop then.
   bool ShutdownGraceOver() const;
