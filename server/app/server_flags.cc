@@ -51,7 +51,8 @@ ABSL_FLAG(std::string, jpeg_encode, "cuda", "CUDA backend: cuda (nvJPEG) or cpu 
 ABSL_FLAG(int, max_decode_batch, kDefaults.max_decode_batch,
           "CUDA backend: most JPEGs decoded in one batch on the JPEG engine");
 ABSL_FLAG(absl::Duration, max_decode_delay, kDefaults.max_decode_delay,
-          "CUDA backend: how long the oldest JPEG may wait for its batch to fill; under load batches fill anyway");
+          "CUDA backend: how long the oldest JPEG may wait for its batch to fill while another batch is decoded "
+          "(with none, it goes at once); under load batches fill anyway");
 ABSL_FLAG(int, decode_threads, kDefaults.decode_threads,
           "CUDA backend: batch-decode threads per GPU; they take turns at the JPEG engine, each waiting for its "
           "previous batch to finish while another's is decoded");

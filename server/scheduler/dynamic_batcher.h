@@ -1,9 +1,9 @@
 #pragma once
-// A dynamic batcher after Triton's: items wait until a batch of `max_batch` is full or the oldest item has
-// waited `max_delay`, whichever comes first, then one of the batcher's threads takes everything queued (up to
-// `max_batch`) and processes it as one batch. Under load the queue fills while a batch runs, so batches grow
-// on their own; the delay only matters at low load. Several threads let one batch be prepared while another
-// is processed.
+// A dynamic batcher after Triton's: while a batch is being processed, items wait until a batch of `max_batch` is
+// full or the oldest item has waited `max_delay`, whichever comes first, then one of the batcher's threads takes
+// everything queued (up to `max_batch`) and processes it as one batch. Under load the queue fills while a batch
+// runs, so batches grow on their own. When no batch is being processed nothing is gained by waiting (the device
+// behind the batcher is idle), so what is queued goes at once: a lone request pays no batching delay.
 //
 // The batcher does not bound its queue: whoever admits items (WorkerPool) does, before Add.
 
@@ -85,8 +85,9 @@ class DynamicBatcher {
         MutexLock lock(&mu_);
         while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
         if (queue_.empty()) return;  // stopping and drained
-        // Wait for a full batch until the oldest item's delay is spent; wakes on every Add.
-        while (!stopping_ && !queue_.empty() && static_cast<int>(queue_.size()) < options_.max_batch) {
+        // While another batch is processed, wait for a full batch until the oldest item's delay is spent; wakes on
+        // every Add and whenever a batch ends.
+        while (!stopping_ && busy_ > 0 && !queue_.empty() && static_cast<int>(queue_.size()) < options_.max_batch) {
           const Clock::time_point due = queue_.front().added + options_.max_delay;
           if (Clock::now() >= due) break;
           cv_.WaitUntil(&mu_, due);
@@ -99,9 +100,16 @@ class DynamicBatcher {
           queue_.pop_front();
         }
         more = !queue_.empty();
+        ++busy_;
       }
       if (more) cv_.Signal();  // the rest is another thread's next batch
       process_(index, std::move(batch));
+      bool idle_with_items = false;
+      {
+        MutexLock lock(&mu_);
+        idle_with_items = --busy_ == 0 && !queue_.empty();
+      }
+      if (idle_with_items) cv_.Signal();  // a thread waiting for a fuller batch need wait no longer
     }
   }
 
@@ -111,6 +119,7 @@ class DynamicBatcher {
   CondVar cv_;
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;  // threads processing a batch
   std::vector<std::thread> threads_;
 };
 

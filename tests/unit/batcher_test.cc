@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "backend/cpu/cpu_backend.h"
 #include "imgproc_testing/engine.h"
@@ -33,31 +36,99 @@ struct Batches {
   // Waits (bounded) until `items` items have been processed.
   bool WaitFor(size_t items) {
     std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, seconds(30), [&] { return Items() >= items; });
+    return cv.wait_for(lock, seconds(30), [&] { return ItemsLocked() >= items; });
   }
-  size_t Items() const {
+  size_t Items() {
+    std::lock_guard<std::mutex> lock(mu);
+    return ItemsLocked();
+  }
+  size_t ItemsLocked() const {
     size_t n = 0;
     for (const auto& b : batches) n += b.size();
     return n;
   }
 };
 
-TEST(DynamicBatcherTest, AFullBatchGoesWithoutWaitingForTheDelay) {
+// Holds whoever waits on it until the test opens it.
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// A batcher whose first batch (the item -1) is held at a gate: while it is, the batcher is busy.
+struct BusyBatcher {
   Batches out;
-  DynamicBatcher<int> batcher({8, seconds(60), 1}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
-  for (int i = 0; i < 8; ++i) batcher.Add(i);
-  ASSERT_TRUE(out.WaitFor(8)) << "a full batch waited for the 60 s delay";
-  ASSERT_EQ(out.batches.size(), 1u);
-  EXPECT_EQ(out.batches[0], (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));  // oldest first
+  Gate gate;
+  std::atomic<bool> holding{false};
+  DynamicBatcher<int> batcher;
+  explicit BusyBatcher(BatcherOptions options)
+      : batcher(options, [this](int, std::vector<int> b) {
+          if (b == std::vector<int>{-1}) {
+            holding = true;
+            gate.Wait();
+          }
+          out.Add(std::move(b));
+        }) {
+    batcher.Add(-1);
+    const auto give_up = std::chrono::steady_clock::now() + seconds(30);
+    while (!holding && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(milliseconds(1));
+    EXPECT_TRUE(holding) << "the first item should have gone at once, the batcher being idle";
+  }
+  ~BusyBatcher() {
+    gate.Open();
+    batcher.Shutdown();
+  }
+};
+
+TEST(DynamicBatcherTest, ALoneItemGoesAtOnceWhenNoBatchIsProcessed) {
+  Batches out;
+  DynamicBatcher<int> batcher({64, seconds(60), 2}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
+  batcher.Add(7);
+  ASSERT_TRUE(out.WaitFor(1)) << "a lone item waited for the 60 s delay while nothing was processed";
+  EXPECT_EQ(out.batches[0], std::vector<int>{7});
 }
 
-TEST(DynamicBatcherTest, APartialBatchGoesWhenItsOldestItemHasWaitedTheDelay) {
-  Batches out;
-  DynamicBatcher<int> batcher({64, milliseconds(200), 1}, [&](int, std::vector<int> b) { out.Add(std::move(b)); });
-  for (int i = 0; i < 3; ++i) batcher.Add(i);
-  ASSERT_TRUE(out.WaitFor(3));
-  ASSERT_EQ(out.batches.size(), 1u) << "the three items should have waited for one another";
-  EXPECT_EQ(out.batches[0].size(), 3u);
+TEST(DynamicBatcherTest, WhileABatchIsProcessedAFullBatchGoesWithoutWaitingForTheDelay) {
+  BusyBatcher busy({8, seconds(60), 2});
+  for (int i = 0; i < 8; ++i) busy.batcher.Add(i);
+  ASSERT_TRUE(busy.out.WaitFor(8)) << "a full batch waited for the 60 s delay";
+  std::lock_guard<std::mutex> lock(busy.out.mu);
+  ASSERT_EQ(busy.out.batches.size(), 1u) << "the first batch is still held";
+  EXPECT_EQ(busy.out.batches[0], (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));  // oldest first
+}
+
+TEST(DynamicBatcherTest, WhileABatchIsProcessedAPartialBatchGoesWhenItsOldestItemHasWaitedTheDelay) {
+  BusyBatcher busy({64, milliseconds(200), 2});
+  for (int i = 0; i < 3; ++i) busy.batcher.Add(i);
+  ASSERT_TRUE(busy.out.WaitFor(3));
+  std::lock_guard<std::mutex> lock(busy.out.mu);
+  ASSERT_EQ(busy.out.batches.size(), 1u) << "the three items should have waited for one another";
+  EXPECT_EQ(busy.out.batches[0].size(), 3u);
+}
+
+TEST(DynamicBatcherTest, WhatWaitedForAFullerBatchGoesAtOnceWhenTheBatchBeingProcessedEnds) {
+  BusyBatcher busy({64, seconds(60), 1});
+  for (int i = 0; i < 3; ++i) busy.batcher.Add(i);
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(busy.out.Items(), 0u) << "nothing goes while the only thread is held";
+  busy.gate.Open();
+  ASSERT_TRUE(busy.out.WaitFor(4)) << "the three waited for the 60 s delay once the batcher was idle";
+  std::lock_guard<std::mutex> lock(busy.out.mu);
+  ASSERT_EQ(busy.out.batches.size(), 2u);
+  EXPECT_EQ(busy.out.batches[1], (std::vector<int>{0, 1, 2}));
 }
 
 TEST(DynamicBatcherTest, ShutdownProcessesWhatIsQueuedAtOnce) {
@@ -138,8 +209,10 @@ struct Marked final : StagedInput {};
 
 class MarkingStage final : public FrontStage {
  public:
-  MarkingStage(BatcherOptions options, ForwardFn forward, PoolObserver* observer)
-      : forward_(std::move(forward)), observer_(observer), batcher_(options, [this](int, std::vector<Job> jobs) {
+  // With a gate, each batch waits at it before it is marked and forwarded.
+  MarkingStage(BatcherOptions options, ForwardFn forward, PoolObserver* observer, Gate* gate)
+      : forward_(std::move(forward)), observer_(observer), batcher_(options, [this, gate](int, std::vector<Job> jobs) {
+          if (gate != nullptr) gate->Wait();
           if (observer_) observer_->OnBatch("cpu", BatchReport{jobs.size()});
           for (Job& job : jobs) job.staged = std::make_shared<Marked>();
           forward_(std::move(jobs));
@@ -178,9 +251,9 @@ std::shared_ptr<const Plan> FlipPlan(const std::string& image) {
   return std::make_shared<const Plan>(*std::move(plan));
 }
 
-FrontStageFactory MarkingStageFactory(BatcherOptions options) {
-  return [options](ForwardFn forward, PoolObserver* observer) {
-    return std::make_unique<MarkingStage>(options, std::move(forward), observer);
+FrontStageFactory MarkingStageFactory(BatcherOptions options, Gate* gate = nullptr) {
+  return [options, gate](ForwardFn forward, PoolObserver* observer) {
+    return std::make_unique<MarkingStage>(options, std::move(forward), observer, gate);
   };
 }
 
@@ -217,8 +290,11 @@ TEST(FrontStageTest, QueueCapacityCountsJobsWaitingInTheFrontStageAndShutdownDra
   auto plan = FlipPlan(jpeg);
   CountingObserver observer;
   std::atomic<int> answers{0};
-  // A 60 s batching delay: the accepted jobs wait in the front stage until shutdown flushes it.
-  WorkerPool pool(CpuDeviceDescription(), 1, 4, CpuLaneFactory(), &observer, MarkingStageFactory({64, seconds(60), 1}));
+  // The first job's batch is held at a gate, and behind it a 60 s batching delay: the accepted jobs wait in the
+  // front stage.
+  Gate gate;
+  WorkerPool pool(CpuDeviceDescription(), 1, 4, CpuLaneFactory(), &observer,
+                  MarkingStageFactory({64, seconds(60), 1}, &gate));
   std::atomic<int> refused{0};
   for (int i = 0; i < 6; ++i) {
     Job job;
@@ -234,6 +310,7 @@ TEST(FrontStageTest, QueueCapacityCountsJobsWaitingInTheFrontStageAndShutdownDra
   EXPECT_EQ(accepted, 4);
   EXPECT_EQ(refused, 2);
   EXPECT_EQ(pool.load(), 4u);
+  gate.Open();
   pool.Shutdown();
   EXPECT_EQ(answers, 4) << "shutdown must run what the front stage held";
   EXPECT_EQ(observer.staged, 4);
