@@ -210,6 +210,14 @@ def main(out):
                   f"{batch / single:.2f}x{target}; {host_bytes:.0f} answer bytes per image through the host; p99 per "
                   f"batch of {r.get('batch', 0)} {r.get('latency_ms', {}).get('p99', 0):.1f} ms  ")
     print()
+    # service-cuda-sm against service-cuda (issue 31): what decoding a share of the JPEGs on the SMs beside the
+    # engine brings, per workload at saturation (the decode paths are in the server lines above).
+    for w in sorted(WORKLOADS):
+        engine_only, with_sms = best(w, "service-cuda"), best(w, "service-cuda-sm")
+        if engine_only and with_sms:
+            print(f"{w} service-cuda-sm against service-cuda at saturation: {with_sms:.1f}/s vs {engine_only:.1f}/s = "
+                  f"{with_sms / engine_only:.2f}x  ")
+    print()
     # bench/run.sh --cuda-devices "0 0,1": the same workload on 1 GPU and on several, side by side.
     for w in sorted(WORKLOADS):
         gpus = sorted({int(m.group(1)) for (ww, s, _, _) in runs if ww == w

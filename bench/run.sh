@@ -17,6 +17,8 @@
 # W3B (issue 34) is W3 in ProcessBatch calls of 64 images, a few batches in flight, answered as bytes and, on the
 # CUDA backend, written into CUDA shared memory of imgproc-load's process (service-cuda-region rows); not run by
 # default; the report sets it beside W3 on each backend.
+# service-cuda-sm (not run by default) is the CUDA backend again with --sm_decode_threads=4 (issue 31: a share of
+# the baseline JPEGs decoded on the SMs beside the JPEG engine, adaptive): its rows sit beside service-cuda's.
 # W6 is W1's chain on the same photos carrying a Display P3 or Adobe RGB profile (bench/tag_photos.cc makes them),
 # converted to sRGB by the service (issue 29): run with W1 (--workloads W1,W6), the report puts the two side by side
 # per backend and says what the conversion costs (the target on the GPU: at most 5% of W1's throughput). Beside W6's
@@ -53,7 +55,8 @@ done
 has() { [[ ",$1," == *",$2,"* ]]; }  # has LIST ITEM
 for w in ${workloads//,/ }; do has W1,W2,W3,W4,W5,W6,W7,W8,W3B "$w" || { echo "bench/run.sh: unknown workload '$w'" >&2; exit 2; }; done
 for s in ${systems//,/ }; do
-  has service-cpu,service-cuda,baseline,torch,vips "$s" || { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
+  has service-cpu,service-cuda,service-cuda-sm,baseline,torch,vips "$s" ||
+    { echo "bench/run.sh: unknown system '$s'" >&2; exit 2; }
 done
 
 photos="${IMGPROC_TEST_IMAGES:-/usr/share/backgrounds/mate}"
@@ -64,7 +67,8 @@ if has "$systems" vips && ! pkg-config --exists vips; then
 fi
 build_args=(--build-dir "$build_dir" --type Release --no-tests)  # the bench needs no test binaries
 [ -n "$cuda_prefix" ] && build_args+=(--opencv-cuda "$cuda_prefix")
-has "$systems" service-cuda || build_args+=(--cuda off)
+wants_cuda() { has "$systems" service-cuda || has "$systems" service-cuda-sm; }
+wants_cuda || build_args+=(--cuda off)
 scripts/build.sh "${build_args[@]}" > /dev/null
 mkdir -p "$out"
 rm -f "$out"/*.json
@@ -73,9 +77,10 @@ bin="$build_dir"
 start_server() {  # start_server BACKEND [SYSTEM [CUDA_VISIBLE_DEVICES]] -> sets server_pid, port, metrics
   local log="$out/server-${2:-$1}.log"
   [ -n "${3:-}" ] && export CUDA_VISIBLE_DEVICES="$3"
-  local shared_memory=(); [ "$1" = cuda ] && shared_memory=(--allow_cuda_shared_memory)  # W3B's regions; loopback only
+  local extra=(); [ "$1" = cuda ] && extra=(--allow_cuda_shared_memory)  # W3B's regions; loopback only
+  [ "${2:-}" = service-cuda-sm ] && extra+=(--sm_decode_threads=4)
   "$bin/server/imgproc-server" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --backend="$1" \
-      --queue_capacity="$queue_capacity" "${shared_memory[@]}" > "$log" 2>&1 &
+      --queue_capacity="$queue_capacity" "${extra[@]}" > "$log" 2>&1 &
   server_pid=$!
   [ -n "${3:-}" ] && unset CUDA_VISIBLE_DEVICES
   for _ in $(seq 300); do grep -q "metrics on" "$log" && break; sleep 0.1; done
@@ -142,10 +147,12 @@ cuda_usable() {
 }
 servers=()  # BACKEND:SYSTEM:CUDA_VISIBLE_DEVICES
 has "$systems" service-cpu && servers+=("cpu:service-cpu:")
-if has "$systems" service-cuda; then
+if wants_cuda; then
   if cuda_usable; then
     for set in $cuda_device_sets; do
-      if [ "$set" = all ]; then servers+=("cuda:service-cuda:")
+      if [ "$set" = all ]; then
+        has "$systems" service-cuda && servers+=("cuda:service-cuda:")
+        has "$systems" service-cuda-sm && servers+=("cuda:service-cuda-sm:")
       else servers+=("cuda:service-cuda-$(echo "$set" | tr ',' '\n' | grep -c .)gpu:$set"); fi
     done
   else

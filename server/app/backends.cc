@@ -45,6 +45,8 @@ CudaCodecOptions CudaCodecOptionsOf(const ServerConfig& config) {
   batching.threads = std::max(1, config.decode_threads);
   options.decode_stage.max_decoded = std::max(1, config.max_decoded_images);
   options.decode_stage.min_pixels = std::max<int64_t>(0, config.min_decode_batch_pixels);
+  options.decode_stage.sm_threads = options.cuda_decode ? config.sm_decode_threads : 0;
+  options.decode_stage.sm_share = config.sm_decode_share;
   return options;
 }
 

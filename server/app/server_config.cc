@@ -21,6 +21,13 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
     problems.push_back(absl::StrCat("--max_cuda_shared_memory_regions_per_client must be at least 1 (got ",
                                     config.max_cuda_shared_memory_regions_per_client, ")"));
   }
+  if (config.sm_decode_share > 1 || (config.sm_decode_share < 0 && config.sm_decode_share != -1)) {
+    problems.push_back(
+        absl::StrCat("--sm_decode_share must be -1 (adaptive) or in [0, 1] (got ", config.sm_decode_share, ")"));
+  }
+  if (config.sm_decode_threads < 0) {
+    problems.push_back(absl::StrCat("--sm_decode_threads must be at least 0 (got ", config.sm_decode_threads, ")"));
+  }
   const ServerTlsFiles& tls = config.tls;
   if (tls.certificate_chain.empty() != tls.private_key.empty()) {
     problems.push_back("--tls_cert and --tls_key go together: give both or neither");

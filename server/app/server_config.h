@@ -48,6 +48,9 @@ struct ServerConfig {
   // JPEG's Huffman decode is CPU work either way (BENCHMARKS.md, "H100 host, GPU codecs, final table of issue 9",
   // the progressive-decode threads).
   int progressive_decode_threads = 0;  // -1: as many as lanes
+  // Off by default until measured on a GPU host (issue 31): the GPU Huffman decoder beside the engine.
+  int sm_decode_threads = 0;
+  double sm_decode_share = -1;  // below 0: adaptive; 0 to 1: fixed
   int64_t min_decode_batch_pixels = 100'000;
   int opencv_threads = 1;
 

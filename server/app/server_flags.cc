@@ -61,6 +61,12 @@ ABSL_FLAG(int, max_decoded_images, kDefaults.max_decoded_images,
 ABSL_FLAG(int, progressive_decode_threads, kDefaults.progressive_decode_threads,
           "CUDA backend: threads per GPU decoding progressive JPEGs (nvJPEG: Huffman on the CPU, the rest on the GPU) "
           "beside the lanes, which the JPEG engine does not take; -1: as many as lanes; 0: the lanes decode them");
+ABSL_FLAG(int, sm_decode_threads, kDefaults.sm_decode_threads,
+          "CUDA backend: threads per GPU decoding, beside the JPEG engine, a share of the baseline JPEGs of at least a "
+          "million pixels that it takes (nvJPEG's GPU Huffman decoder, on the SMs); 0: the engine takes them all");
+ABSL_FLAG(double, sm_decode_share, kDefaults.sm_decode_share,
+          "CUDA backend, with --sm_decode_threads: the share of those JPEGs decoded on the SMs, from 0 to 1; -1: "
+          "adaptive, a JPEG goes to the SMs while a full batch waits for the engine and an SM thread is free");
 ABSL_FLAG(int64_t, min_decode_batch_pixels, kDefaults.min_decode_batch_pixels,
           "CUDA backend: JPEGs of fewer pixels skip the JPEG engine's batches and decode in their lane (nvJPEG on "
           "the SMs), which is faster for small images; 0: every JPEG the engine takes goes to it");
@@ -256,6 +262,8 @@ const std::vector<Row>& Rows() {
         {{"max_decoded_images"}, Into(FLAGS_max_decoded_images, &ServerConfig::max_decoded_images)},
         {{"progressive_decode_threads"},
          Into(FLAGS_progressive_decode_threads, &ServerConfig::progressive_decode_threads)},
+        {{"sm_decode_threads"}, Into(FLAGS_sm_decode_threads, &ServerConfig::sm_decode_threads)},
+        {{"sm_decode_share"}, Into(FLAGS_sm_decode_share, &ServerConfig::sm_decode_share)},
         {{"min_decode_batch_pixels"}, Into(FLAGS_min_decode_batch_pixels, &ServerConfig::min_decode_batch_pixels)},
         {{"opencv_threads"}, Into(FLAGS_opencv_threads, &ServerConfig::opencv_threads)},
         {{"queue_capacity"}, Into(FLAGS_queue_capacity, &ServerConfig::queue_capacity)},

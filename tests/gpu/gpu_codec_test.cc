@@ -305,6 +305,95 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
 #endif
 }
 
+// The decode stage's GPU Huffman decoder (baseline JPEGs beside the engine): libjpeg's pixels as closely as the
+// other GPU decoders; what it does not take (one component, a size other than the plan's, maybe progressive) is
+// INVALID_ARGUMENT, for the lane to decode instead.
+TEST(GpuCodecTest, TheGpuHuffmanDecoderMatchesLibjpegOrRefusesWhatItDoesNotTake) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  absl::StatusOr<std::unique_ptr<NvJpegDevice>> device = NvJpegDevice::Create(0, false);
+  ASSERT_TRUE(device.ok()) << device.status();
+  absl::StatusOr<std::unique_ptr<JpegGpuHuffmanDecoder>> decoder = JpegGpuHuffmanDecoder::Create(**device);
+  ASSERT_TRUE(decoder.ok()) << decoder.status();
+  int decoded = 0;
+  for (const NamedJpeg& jpeg : DecodeCorpus()) {
+    const cv::Mat want = cv::imdecode(
+        cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())), cv::IMREAD_COLOR);
+    const bool gray = jpeg.name.find("grayscale") != std::string::npos;
+    const bool progressive = jpeg.name.find("progressive") != std::string::npos;
+    absl::StatusOr<std::unique_ptr<DeviceImage>> image = (*decoder)->Decode(jpeg.bytes, want.cols, want.rows);
+    if (gray || (progressive && !image.ok())) {
+      EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << jpeg.name << ": " << image.status();
+      continue;
+    }
+    ASSERT_TRUE(image.ok()) << jpeg.name << ": " << image.status();
+    ExpectCloseDecode(jpeg.name + " (GPU Huffman)", Download((*image)->view()), want);
+    ++decoded;
+    EXPECT_EQ((*decoder)->Decode(jpeg.bytes, want.cols, want.rows + 1).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << jpeg.name;
+  }
+  EXPECT_GE(decoded, 7) << "the baseline photos should decode";
+#endif
+}
+
+// With SM threads, the decode stage sends a share of the baseline JPEGs that the engine takes to the GPU Huffman
+// decoder: exactly the share when it is fixed, some when the engine's queue holds a full batch and the share adapts;
+// every answer as the CPU's.
+TEST(GpuCodecTest, AShareOfBaselineJpegsDecodesOnTheSmsBesideTheEngine) {
+  SKIP_WITHOUT_GPU();
+#if IMGPROC_WITH_CUDA
+  const std::string photo = ReadFile(PhotoPath("nature/Aqua.jpg"));  // baseline, 4 MP
+  pb::ProcessRequest request;
+  request.set_image(photo);
+  request.add_operations()->mutable_flip();
+  request.mutable_output()->mutable_raw();
+  std::unique_ptr<ExecutionLane> cpu = MakeCpuLane();
+  absl::StatusOr<JobResult> want = RunPlanOn(*cpu, request);
+  ASSERT_TRUE(want.ok()) << want.status();
+  const cv::Mat w = RawToMat(want->image.bytes, want->image.spec.width, want->image.spec.height,
+                             want->image.spec.channels, pb::DTYPE_UINT8);
+  for (double share : {0.5, -1.0}) {
+    CudaCodecOptions options;
+    options.decode_stage.sm_threads = 2;
+    options.decode_stage.sm_share = share;
+    CudaDeviceSetup setup = SetUpCudaDevice(0, "cuda:0", options);
+    if (setup.decode_stage == nullptr) GTEST_SKIP() << "no JPEG engine: nothing to decode beside";
+    WorkerPool pool(GpuDeviceDescription(), 4, 512, std::move(setup.lanes), nullptr, std::move(setup.decode_stage));
+    const int requests = share < 0 ? 256 : 10;
+    std::vector<std::future<absl::StatusOr<JobResult>>> answers;
+    for (int i = 0; i < requests; ++i) {
+      // A fixed share is counted in order: one at a time. The adaptive one needs a queue: all at once.
+      answers.push_back(std::async(std::launch::async, [&] { return RunThroughPool(pool, request); }));
+      if (share >= 0) answers.back().wait();
+    }
+    std::map<std::string, int> paths;
+    for (auto& answer : answers) {
+      absl::StatusOr<JobResult> got = answer.get();
+      ASSERT_TRUE(got.ok()) << got.status();
+      ++paths[CodecPathName(got->decode_path)];
+      const cv::Mat g = RawToMat(got->image.bytes, got->image.spec.width, got->image.spec.height,
+                                 got->image.spec.channels, pb::DTYPE_UINT8);
+      if (paths[CodecPathName(got->decode_path)] == 1) {
+        ExpectCloseDecode(std::string("Aqua via ") + CodecPathName(got->decode_path), g, w);
+      } else {
+        EXPECT_GE(Psnr(g, w), kMinDecodePsnr);
+      }
+    }
+    pool.Shutdown();
+    std::printf("share %s: %d on the engine, %d on the SMs\n", share < 0 ? "adaptive" : "0.5", paths["engine"],
+                paths["cuda"]);
+    EXPECT_EQ(paths["engine"] + paths["cuda"], requests);
+    if (share >= 0) {
+      EXPECT_EQ(paths["cuda"], requests / 2);
+    } else {
+      EXPECT_GT(paths["cuda"], 0) << "256 requests at once queue more than a batch for the engine";
+      EXPECT_GT(paths["engine"], paths["cuda"]) << "the engine takes most";
+    }
+  }
+#endif
+}
+
 // EXIF orientation after a GPU decode (engine and SMs) turns the image as the CPU path does.
 TEST(GpuCodecTest, ExifOrientationAfterAGpuDecodeMatchesTheCpuPath) {
   SKIP_WITHOUT_GPU();

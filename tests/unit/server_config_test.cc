@@ -48,14 +48,26 @@ TEST(ServerFlagsTest, OnlyTheTestHooksStayOutOfTheEnvironmentAndEachOldSpellingN
 
 TEST(ServerConfigTest, TheDefaultsAreValidAndEveryProblemIsListed) {
   EXPECT_TRUE(ValidateServerConfig(ServerConfig()).ok());
+  for (double share : {-1.0, 0.0, 0.35, 1.0}) {
+    ServerConfig sharing;
+    sharing.sm_decode_share = share;
+    EXPECT_TRUE(ValidateServerConfig(sharing).ok()) << share;
+  }
+  ServerConfig below;
+  below.sm_decode_share = -0.5;
+  EXPECT_FALSE(ValidateServerConfig(below).ok());
   ServerConfig config;
   config.cpu_devices = 0;
   config.tls.client_ca = "ca.pem";
   config.test_faults.kind = TestFaultInjection::Kind::kIllegalAddress;
+  config.sm_decode_share = 1.5;
+  config.sm_decode_threads = -2;
   const absl::Status status = ValidateServerConfig(config);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  for (const char* problem : {"--cpu_devices must be in [1, 64] (got 0)", "--tls_client_ca needs --tls_cert",
-                              "illegal_address_after needs --backend=cuda"}) {
+  for (const char* problem :
+       {"--cpu_devices must be in [1, 64] (got 0)", "--tls_client_ca needs --tls_cert",
+        "illegal_address_after needs --backend=cuda", "--sm_decode_share must be -1 (adaptive) or in [0, 1] (got 1.5)",
+        "--sm_decode_threads must be at least 0 (got -2)"}) {
     EXPECT_TRUE(absl::StrContains(status.message(), problem)) << problem << " in " << status.message();
   }
 }

@@ -12,6 +12,12 @@
 
 namespace imgproc {
 
+namespace {
+
+std::string SmShareName(double share) { return share < 0 ? "adaptive" : absl::StrCat(share); }
+
+}  // namespace
+
 CudaVersions ReadCudaVersions() {
   CudaVersions versions;
   int runtime = 0, driver = 0;
@@ -79,6 +85,11 @@ CudaDeviceSetup SetUpCudaDevice(int device, const std::string& name, const CudaC
                            options.decode_stage.progressive_threads > 0
                                ? absl::StrCat("progressive on ", options.decode_stage.progressive_threads,
                                               " threads beside the lanes (nvJPEG CUDA); ")
+                               : "",
+                           options.decode_stage.sm_threads > 0
+                               ? absl::StrCat("a share (", SmShareName(options.decode_stage.sm_share), ") on ",
+                                              options.decode_stage.sm_threads,
+                                              " threads beside the engine (nvJPEG GPU Huffman); ")
                                : "",
                            "others ", options.cuda_decode ? "nvJPEG CUDA, then " : "", "CPU")
             : absl::StrCat("JPEG decode: ", codec->engine_note(), "; ",

@@ -32,17 +32,30 @@ class JpegDecodeStage final : public FrontStage {
         budget_limit_(std::max(options.max_decoded, options.batching.max_batch)),
         budget_(std::make_shared<DecodedImageBudget>(budget_limit_)),
         progressive_decoders_(std::max(0, options.progressive_threads)),
+        max_batch_(std::max(1, options.batching.max_batch)),
+        sm_decoders_(std::max(0, options.sm_threads)),
+        sm_share_(std::min(1.0, options.sm_share)),
+        sm_min_pixels_(options.sm_min_pixels),
         batcher_(options.batching,
                  [this](int thread, std::vector<Job> jobs) { DecodeBatch(thread, std::move(jobs)); }) {
+    // Batches of one, taken as soon as they come: each thread decodes one JPEG at a time.
+    auto one_at_a_time = [&](size_t threads, const char* suffix) {
+      BatcherOptions one;
+      one.max_batch = 1;
+      one.max_delay = std::chrono::microseconds(0);
+      one.threads = static_cast<int>(threads);
+      one.thread_name = options.batching.thread_name + suffix;
+      return one;
+    };
     if (!progressive_decoders_.empty()) {
-      // A batch of one, taken as soon as it comes: each thread decodes one JPEG at a time.
-      BatcherOptions one_at_a_time;
-      one_at_a_time.max_batch = 1;
-      one_at_a_time.max_delay = std::chrono::microseconds(0);
-      one_at_a_time.threads = static_cast<int>(progressive_decoders_.size());
-      one_at_a_time.thread_name = options.batching.thread_name + "p";
       progressive_ = std::make_unique<DynamicBatcher<Job>>(
-          one_at_a_time, [this](int thread, std::vector<Job> jobs) { DecodeProgressive(thread, std::move(jobs)); });
+          one_at_a_time(progressive_decoders_.size(), "p"),
+          [this](int thread, std::vector<Job> jobs) { DecodeProgressive(thread, std::move(jobs)); });
+    }
+    if (!sm_decoders_.empty()) {
+      sm_ = std::make_unique<DynamicBatcher<Job>>(
+          one_at_a_time(sm_decoders_.size(), "s"),
+          [this](int thread, std::vector<Job> jobs) { DecodeOnSms(thread, std::move(jobs)); });
     }
     WarmUp(options.batching.max_batch);
   }
@@ -69,6 +82,8 @@ class JpegDecodeStage final : public FrontStage {
   void Add(Job job) override {
     if (!job.plan->header.jpeg_sequential && progressive_ != nullptr) {
       progressive_->Add(std::move(job));
+    } else if (ToTheSms(job)) {
+      sm_->Add(std::move(job));
     } else {
       batcher_.Add(std::move(job));
     }
@@ -76,20 +91,53 @@ class JpegDecodeStage final : public FrontStage {
   void Shutdown() override {
     batcher_.Shutdown();
     if (progressive_ != nullptr) progressive_->Shutdown();
+    if (sm_ != nullptr) sm_->Shutdown();
   }
 
  private:
+  // Whether a baseline JPEG that the engine takes goes to the SM threads instead (see DecodeStageOptions::sm_share).
+  bool ToTheSms(const Job& job) {
+    if (sm_ == nullptr || sm_failed_ || device_failed_ || job.plan->decoded.pixels() < sm_min_pixels_) return false;
+    if (sm_share_ >= 0) {
+      // The n-th such JPEG goes when the running total of the share passes a whole number: exactly the share, spread.
+      const int64_t n = sm_candidates_++;
+      return static_cast<int64_t>((n + 1) * sm_share_) > static_cast<int64_t>(n * sm_share_);
+    }
+    if (static_cast<int>(batcher_.queued()) < max_batch_) return false;
+    // One JPEG per free SM thread: a thread's queue would only delay what the engine would soon take.
+    int busy = sm_busy_.load();
+    do {
+      if (busy >= static_cast<int>(sm_decoders_.size())) return false;
+    } while (!sm_busy_.compare_exchange_weak(busy, busy + 1));
+    return true;
+  }
+
   // Runs on progressive thread `thread`, which alone uses progressive_decoders_[thread]: one JPEG (the batch
-  // holds one), decoded with nvJPEG's CUDA decoder, then handed on. A JPEG it cannot decode goes on undecoded,
-  // and its lane tries again (nvJPEG, then the CPU, whose error the request gets).
+  // holds one), decoded with nvJPEG's CUDA decoder, then handed on.
   void DecodeProgressive(int thread, std::vector<Job> jobs) {
+    DecodeEach(MadeOnFirstUse(progressive_decoders_[thread], progressive_failed_, "progressive JPEG decoder"),
+               "progressive", jobs);
+    forward_(std::move(jobs));
+  }
+
+  // Runs on SM thread `thread`, which alone uses sm_decoders_[thread]: one baseline JPEG, decoded with nvJPEG's GPU
+  // Huffman decoder, then handed on.
+  void DecodeOnSms(int thread, std::vector<Job> jobs) {
+    DecodeEach(MadeOnFirstUse(sm_decoders_[thread], sm_failed_, "GPU Huffman JPEG decoder"), "baseline", jobs);
+    if (sm_share_ < 0) sm_busy_ -= static_cast<int>(jobs.size());
+    forward_(std::move(jobs));
+  }
+
+  // Decodes each job's JPEG with `decoder` (null: none could be made) into device memory under the stage's budget.
+  // A JPEG it cannot decode goes on undecoded, and its lane tries again (nvJPEG, then the CPU, whose error the
+  // request gets).
+  template <typename Decoder>
+  void DecodeEach(Decoder* decoder, const char* what, std::vector<Job>& jobs) {
     const Clock::time_point start = Clock::now();
     for (Job& job : jobs) {
-      if (device_failed_ || start > job.deadline || (job.cancelled && job.cancelled())) continue;
-      JpegStageCudaDecoder* decoder = ProgressiveDecoderFor(thread);
-      if (decoder == nullptr) continue;
+      if (decoder == nullptr || device_failed_ || start > job.deadline || (job.cancelled && job.cancelled())) continue;
       while (!budget_->TryAcquireFor(1, std::chrono::seconds(2))) {
-        IMGPROC_LOG(kWarning) << device_name_ << ": a progressive JPEG has waited " << MicrosSince(start) / 1000
+        IMGPROC_LOG(kWarning) << device_name_ << ": a " << what << " JPEG has waited " << MicrosSince(start) / 1000
                               << " ms for lanes to finish with decoded images (" << budget_->available() << " of "
                               << budget_limit_ << " free)";
       }
@@ -103,15 +151,10 @@ class JpegDecodeStage final : public FrontStage {
       }
       budget_->Release();
       if (const cudaError_t sticky = SeenStickyCudaError(); sticky != cudaSuccess && !device_failed_.exchange(true)) {
-        IMGPROC_LOG(kWarning) << device_name_ << ": a progressive JPEG decode failed with a sticky CUDA error, "
+        IMGPROC_LOG(kWarning) << device_name_ << ": a " << what << " JPEG decode failed with a sticky CUDA error, "
                               << CudaErrorText(sticky) << "; the decode stage hands its jobs to the lanes undecoded";
       }
     }
-    forward_(std::move(jobs));
-  }
-
-  JpegStageCudaDecoder* ProgressiveDecoderFor(int thread) {
-    return MadeOnFirstUse(progressive_decoders_[thread], progressive_failed_, "progressive JPEG decoder");
   }
 
   // A stage thread's decoder, made on its first use; once one could not be made, none is tried again and the
@@ -273,9 +316,17 @@ class JpegDecodeStage final : public FrontStage {
   std::atomic<int64_t> last_log_us_{0};
   std::vector<std::unique_ptr<JpegStageCudaDecoder>> progressive_decoders_;  // one per progressive thread
   std::atomic<bool> progressive_failed_{false};
+  const int max_batch_;
+  std::vector<std::unique_ptr<JpegGpuHuffmanDecoder>> sm_decoders_;  // one per SM thread
+  std::atomic<bool> sm_failed_{false};
+  const double sm_share_;  // below 0: adaptive
+  const int64_t sm_min_pixels_;
+  std::atomic<int64_t> sm_candidates_{0};  // with a fixed share: JPEGs that could have gone to the SMs
+  std::atomic<int> sm_busy_{0};            // adaptive: JPEGs given to the SM threads and not yet decoded
   // Last: their threads use the members above and are joined first.
   DynamicBatcher<Job> batcher_;
   std::unique_ptr<DynamicBatcher<Job>> progressive_;  // null without progressive threads
+  std::unique_ptr<DynamicBatcher<Job>> sm_;           // null without SM threads
 };
 
 }  // namespace

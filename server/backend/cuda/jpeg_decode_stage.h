@@ -4,10 +4,11 @@
 // --max_decode_delay); each decoded image goes on to a lane with its job. Progressive colour JPEGs, which
 // the engine does not take, are decoded by the stage's own threads with nvJPEG's CUDA decoder (Huffman on the
 // thread, the rest on the SMs; --progressive_decode_threads), so that a lane does not spend its time on the
-// host decoding them while GPU work waits. What else the engine does not take (4:1:1, CMYK, grayscale
-// requests, other formats), every member of a batch that nvJPEG failed as a whole and every JPEG the stage's
-// threads could not decode reach the lanes undecoded and are decoded there alone: on the SMs with nvJPEG, else
-// on the CPU. So a bad image fails only its own request.
+// host decoding them while GPU work waits. With --sm_decode_threads, a share of the JPEGs that the engine takes
+// is decoded beside it on the SMs (nvJPEG's GPU Huffman decoder), so that the engine's ceiling is not the stage's. What
+// else the engine does not take (4:1:1, CMYK, grayscale requests, other formats), every member of a batch that nvJPEG
+// failed as a whole and every JPEG the stage's threads could not decode reach the lanes undecoded and are decoded there
+// alone: on the SMs with nvJPEG, else on the CPU. So a bad image fails only its own request.
 
 #include <memory>
 #include <string>
@@ -67,6 +68,17 @@ struct DecodeStageOptions {
   // and W2's 4K progressive photo left GPU work waiting on lanes busy with Huffman decoding (BENCHMARKS.md, "H200
   // host: where a W1 lane's time goes").
   int progressive_threads = 0;
+  // Threads decoding baseline JPEGs that the engine would take, beside it, with nvJPEG's GPU Huffman decoder
+  // (JpegGpuHuffmanDecoder): past the engine's own ceiling the SMs, idle meanwhile, take a share (issue 31; DALI's
+  // hw_decoder_load). 0: every such JPEG goes to the engine.
+  int sm_threads = 0;
+  // The share of those JPEGs (of at least sm_min_pixels) sent to the SM threads: from 0 to 1 a fixed share, for
+  // benchmarks; below 0 it adapts to the engine's queue: a JPEG goes to the SMs while a full batch already waits for
+  // the engine and an SM thread is free.
+  double sm_share = -1;
+  // Smaller JPEGs stay on the engine: below about a million pixels GPU Huffman decoding gains little (DALI's
+  // hybrid_huffman_threshold).
+  int64_t sm_min_pixels = 1'000'000;
 };
 
 // Null when the device has no JPEG engine: then the lanes decode every JPEG themselves.

@@ -35,6 +35,10 @@ using PinnedBytes = UniqueHandle<unsigned char*, &cudaFreeHost>;  // from cudaHo
 using NvJpegHandle = UniqueHandle<nvjpegHandle_t, &nvjpegDestroy>;
 using NvJpegState = UniqueHandle<nvjpegJpegState_t, &nvjpegJpegStateDestroy>;
 using NvJpegParser = UniqueHandle<nvjpegJpegStream_t, &nvjpegJpegStreamDestroy>;
+using NvJpegDecoder = UniqueHandle<nvjpegJpegDecoder_t, &nvjpegDecoderDestroy>;
+using NvJpegDecodeParams = UniqueHandle<nvjpegDecodeParams_t, &nvjpegDecodeParamsDestroy>;
+using NvJpegPinnedBuffer = UniqueHandle<nvjpegBufferPinned_t, &nvjpegBufferPinnedDestroy>;
+using NvJpegDeviceBuffer = UniqueHandle<nvjpegBufferDevice_t, &nvjpegBufferDeviceDestroy>;
 using NvJpegEncoderState = UniqueHandle<nvjpegEncoderState_t, &nvjpegEncoderStateDestroy>;
 using NvJpegEncoderParams = UniqueHandle<nvjpegEncoderParams_t, &nvjpegEncoderParamsDestroy>;
 

@@ -48,4 +48,30 @@ class JpegStageCudaDecoder {
   NvJpegState state_;  // used by the work queued on stream_
 };
 
+// The decode stage's decoder for baseline colour JPEGs beside the engine: nvJPEG's decoupled API with its
+// GPU_HYBRID backend, whose Huffman decoding runs on the SMs rather than on the host, so that the share of JPEGs
+// that the engine cannot keep up with costs the host little (the notes' "How DALI splits work": DALI sends images
+// above a million pixels to this backend). Its own stream, nvJPEG state and buffers.
+class JpegGpuHuffmanDecoder {
+ public:
+  static absl::StatusOr<std::unique_ptr<JpegGpuHuffmanDecoder>> Create(NvJpegDevice& device);
+  ~JpegGpuHuffmanDecoder();
+
+  // As JpegStageCudaDecoder::Decode; INVALID_ARGUMENT also for a JPEG that the backend does not take.
+  absl::StatusOr<std::unique_ptr<DeviceImage>> Decode(absl::string_view jpeg, int width, int height);
+
+ private:
+  explicit JpegGpuHuffmanDecoder(NvJpegDevice& device) : device_(device) {}
+  NvJpegDevice& device_;
+  // Declared in the order they are made: the state goes before the buffers attached to it and the decoder it
+  // came from.
+  CudaStream stream_;
+  NvJpegDecoder decoder_;
+  NvJpegPinnedBuffer pinned_;
+  NvJpegDeviceBuffer device_buffer_;
+  NvJpegState state_;  // used by the work queued on stream_
+  NvJpegDecodeParams params_;
+  NvJpegParser parser_;
+};
+
 }  // namespace imgproc

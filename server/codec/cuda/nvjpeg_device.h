@@ -61,6 +61,9 @@ class NvJpegDevice {
   unsigned cores_per_engine() const { return cores_per_engine_; }
   // The handle for single-image CUDA decoding and for encoding.
   nvjpegHandle_t cuda() const { return cuda_.get(); }
+  // The allocators behind the handles, for the buffers of nvJPEG's decoupled decoders.
+  nvjpegDevAllocatorV2_t* device_allocator() { return &device_allocator_; }
+  nvjpegPinnedAllocatorV2_t* pinned_allocator() { return &pinned_allocator_; }
 
   // Stream-ordered device memory from this GPU's pool: free on the stream that last used the memory.
   absl::StatusOr<void*> Allocate(size_t bytes, cudaStream_t stream);
