@@ -405,7 +405,9 @@ TEST(WorkerPoolTest, AFullQueueFirstLetsGoOfJobsWhoseClientsHaveGone) {
   pool.Submit(JobFor(image, plan, gone));  // holds the only worker
   ASSERT_TRUE(WaitFor([&] { return device.runs == 1; }));
   Job expiring = JobFor(image, plan, gone);
-  expiring.deadline = Clock::now() + std::chrono::milliseconds(20);
+  // Long enough that it has not passed when the queue first refuses below, even on a loaded host.
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(500);
+  expiring.deadline = deadline;
   pool.Submit(std::move(expiring));
   std::atomic<bool> cancelled{false};
   Job cancelling = JobFor(image, plan, gone);
@@ -416,7 +418,7 @@ TEST(WorkerPoolTest, AFullQueueFirstLetsGoOfJobsWhoseClientsHaveGone) {
   pool.Submit(JobFor(image, plan, live));
   ASSERT_EQ(live.size(), 1u) << "a refusal is answered at once";
   EXPECT_EQ(live.statuses[0].code(), absl::StatusCode::kResourceExhausted) << live.statuses[0];
-  std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  std::this_thread::sleep_until(deadline + std::chrono::milliseconds(20));
   cancelled = true;
   pool.Submit(JobFor(image, plan, live));
   pool.Submit(JobFor(image, plan, live));
