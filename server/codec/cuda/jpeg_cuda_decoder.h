@@ -51,7 +51,9 @@ class JpegStageCudaDecoder {
 // The decode stage's decoder for baseline colour JPEGs beside the engine: nvJPEG's decoupled API with its
 // GPU_HYBRID backend, whose Huffman decoding runs on the SMs rather than on the host, so that the share of JPEGs
 // that the engine cannot keep up with costs the host little (the notes' "How DALI splits work": DALI sends images
-// above a million pixels to this backend). Its own stream, nvJPEG state and buffers.
+// above a million pixels to this backend). Its own stream, nvJPEG state and buffers, as nvJPEG's thread-safety rules
+// ask of each thread. nvJPEG's known issues say this decoder may decode a stream with out-of-bound run-length codes
+// wrongly rather than fail: a corrupt JPEG can come back as wrong pixels, as from a lenient CPU decoder.
 class JpegGpuHuffmanDecoder {
  public:
   static absl::StatusOr<std::unique_ptr<JpegGpuHuffmanDecoder>> Create(NvJpegDevice& device);
