@@ -306,8 +306,8 @@ TEST(GpuCodecTest, EachKindOfInputGoesToTheDecoderThatTakesIt) {
 }
 
 // The decode stage's GPU Huffman decoder (baseline JPEGs beside the engine): libjpeg's pixels as closely as the
-// other GPU decoders; what it does not take (one component, a size other than the plan's, maybe progressive) is
-// INVALID_ARGUMENT, for the lane to decode instead.
+// other GPU decoders; what it does not take (one component, a size other than the plan's, whatever nvJPEG says its
+// backend does not support) is INVALID_ARGUMENT, for the lane to decode instead.
 TEST(GpuCodecTest, TheGpuHuffmanDecoderMatchesLibjpegOrRefusesWhatItDoesNotTake) {
   SKIP_WITHOUT_GPU();
 #if IMGPROC_WITH_CUDA
@@ -319,21 +319,23 @@ TEST(GpuCodecTest, TheGpuHuffmanDecoderMatchesLibjpegOrRefusesWhatItDoesNotTake)
   for (const NamedJpeg& jpeg : DecodeCorpus()) {
     const cv::Mat want = cv::imdecode(
         cv::Mat(1, static_cast<int>(jpeg.bytes.size()), CV_8U, const_cast<char*>(jpeg.bytes.data())), cv::IMREAD_COLOR);
-    const bool gray = jpeg.name.find("grayscale") != std::string::npos;
-    const bool progressive = jpeg.name.find("progressive") != std::string::npos;
     absl::StatusOr<std::unique_ptr<DeviceImage>> image = (*decoder)->Decode(jpeg.bytes, want.cols, want.rows);
-    if (gray || (progressive && !image.ok())) {
+    if (jpeg.name.find("grayscale") != std::string::npos) {
       EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << jpeg.name << ": " << image.status();
       continue;
     }
-    ASSERT_TRUE(image.ok()) << jpeg.name << ": " << image.status();
+    if (!image.ok()) {
+      std::printf("GPU Huffman decoder refuses %s: %s\n", jpeg.name.c_str(), image.status().ToString().c_str());
+      EXPECT_EQ(image.status().code(), absl::StatusCode::kInvalidArgument) << jpeg.name;
+      continue;
+    }
     ExpectCloseDecode(jpeg.name + " (GPU Huffman)", Download((*image)->view()), want);
     ++decoded;
     EXPECT_EQ((*decoder)->Decode(jpeg.bytes, want.cols, want.rows + 1).status().code(),
               absl::StatusCode::kInvalidArgument)
         << jpeg.name;
   }
-  EXPECT_GE(decoded, 7) << "the baseline photos should decode";
+  EXPECT_GE(decoded, 7) << "the baseline photos, which the engine takes, should decode";
 #endif
 }
 
