@@ -218,6 +218,24 @@ def main(out):
             print(f"{w} service-cuda-sm against service-cuda at saturation: {with_sms:.1f}/s vs {engine_only:.1f}/s = "
                   f"{with_sms / engine_only:.2f}x  ")
     print()
+    # Issue 31's targets for each one-GPU CUDA system, from this run's rows side by side.
+    for system in sorted({s for (_, s, _, _) in runs
+                          if s.startswith("service-cuda") and not re.search(r"-(\d+gpu|region)$", s)}):
+        said = [f"{w} {best(w, system):.1f}/s (target: >= 3,000)" for w in ("W1", "W3") if best(w, system)]
+        saturated = [r for (w, s, c, q), r in runs.items() if w == "W1" and s == system and c > 1 and not q]
+        top = max(saturated, key=images_per_s, default={})
+        if images_per_s(top) and "server_cpu_cores" in top.get("server", {}):
+            said.append(f"W1 server cores per 1,000 images/s {top['server']['server_cpu_cores'] / images_per_s(top) * 1000:.2f} "
+                        "(target: <= 3)")
+        alone, torch_alone = runs.get(("W1", system, 1, 0), {}), runs.get(("W1", "torch", 1, 0), {})
+        p50, torch_p50 = alone.get("latency_ms", {}).get("p50"), torch_alone.get("latency_ms", {}).get("p50")
+        if p50 and torch_p50:
+            said.append(f"W1 at concurrency 1 p50 {p50:.2f} ms against torchvision's {torch_p50:.2f} ms (target: <=)")
+        if best("W4", system) and best("W4", "baseline"):
+            said.append(f"W4 {best('W4', system) / best('W4', 'baseline'):.2f}x the in-process loop (target: >= 1.2x)")
+        if said:
+            print(f"Issue 31's targets, {system}: " + "; ".join(said) + "  ")
+            print()
     # bench/run.sh --cuda-devices "0 0,1": the same workload on 1 GPU and on several, side by side.
     for w in sorted(WORKLOADS):
         gpus = sorted({int(m.group(1)) for (ww, s, _, _) in runs if ww == w
