@@ -261,8 +261,6 @@ class BatchCall : public std::enable_shared_from_this<BatchCall> {
       written->set_name(region->name);
       written->set_offset(request_.output_region().offset());
       written->set_byte_size(static_cast<int64_t>(slot_bytes_) * n);
-    } else {
-      answer.set_tensor(std::move(tensor_));
     }
     int succeeded;
     {
@@ -271,7 +269,9 @@ class BatchCall : public std::enable_shared_from_this<BatchCall> {
       succeeded = succeeded_;
     }
     answer.set_succeeded(succeeded);
-    reactor_->Finish(ToGrpcStatus(SerializeMessage(answer, response_)));
+    // Empty when the tensor went to a region.
+    reactor_->Finish(ToGrpcStatus(SerializeMessageWithBytes(answer, pb::ProcessBatchResponse::kTensorFieldNumber,
+                                                            std::move(tensor_), response_)));
   }
 
   const BatchServices& services_;

@@ -149,7 +149,10 @@ grpc::ServerUnaryReactor* ImageService::Process(grpc::CallbackServerContext* con
         }
         pb::ProcessResponse answer;
         FillResponse(*std::move(result), parsed.request_id(), &answer);
-        reactor->Finish(ToGrpcStatus(SerializeMessage(answer, response)));
+        std::string image = std::move(*answer.mutable_image());
+        answer.clear_image();
+        reactor->Finish(ToGrpcStatus(
+            SerializeMessageWithBytes(answer, pb::ProcessResponse::kImageFieldNumber, std::move(image), response)));
       });
   return reactor;
 }

@@ -112,4 +112,28 @@ absl::Status SerializeMessage(const google::protobuf::Message& message, grpc::By
       absl::StrCat("cannot serialize ", message.GetDescriptor()->full_name(), ": ", status.error_message()));
 }
 
+absl::Status SerializeMessageWithBytes(const google::protobuf::Message& message, int field_number,
+                                       std::string field_bytes, grpc::ByteBuffer* bytes) {
+  if (field_bytes.empty()) return SerializeMessage(message, bytes);  // proto3 writes no empty bytes field
+  std::string head;
+  if (!message.SerializeToString(&head)) {
+    return absl::InternalError(absl::StrCat("cannot serialize ", message.GetDescriptor()->full_name()));
+  }
+  // The field's key (wire type 2, length-delimited) and its length, as the varints of the wire format.
+  const auto append_varint = [&head](uint64_t value) {
+    for (; value >= 0x80; value >>= 7) head.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    head.push_back(static_cast<char>(value));
+  };
+  append_varint((static_cast<uint64_t>(field_number) << 3) | 2);
+  append_varint(field_bytes.size());
+  // The slice owns the bytes until gRPC has written them.
+  auto* owned = new std::string(std::move(field_bytes));
+  const grpc::Slice slices[] = {
+      grpc::Slice(head),
+      grpc::Slice(
+          owned->data(), owned->size(), [](void* held) { delete static_cast<std::string*>(held); }, owned)};
+  *bytes = grpc::ByteBuffer(slices, 2);
+  return absl::OkStatus();
+}
+
 }  // namespace imgproc
