@@ -33,15 +33,6 @@ absl::StatusOr<SingleImageTarget> SingleImageTargetFor(NvJpegDevice& device, int
   return target;
 }
 
-// Creates a non-blocking stream on the device: no implicit ordering with the legacy default stream that other
-// libraries may use.
-absl::StatusOr<CudaStream> DecoderStream(const NvJpegDevice& device) {
-  IMGPROC_RETURN_IF_ERROR(CudaError(cudaSetDevice(device.device()), "cudaSetDevice"));
-  cudaStream_t stream = nullptr;
-  IMGPROC_RETURN_IF_ERROR(CudaError(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
-  return CudaStream(stream);
-}
-
 absl::Status CheckColourFrame(int components, int frame_width, int frame_height, int width, int height) {
   if (components == 3 && frame_width == width && frame_height == height) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat("nvJPEG reads a ", frame_width, "x", frame_height, " JPEG of ",
@@ -86,7 +77,7 @@ absl::StatusOr<int> JpegCudaDecoder::Decode(absl::string_view jpeg, bool luma_on
 
 absl::StatusOr<std::unique_ptr<JpegStageCudaDecoder>> JpegStageCudaDecoder::Create(NvJpegDevice& device) {
   std::unique_ptr<JpegStageCudaDecoder> d(new JpegStageCudaDecoder(device));
-  IMGPROC_ASSIGN_OR_RETURN(d->stream_, DecoderStream(device));
+  IMGPROC_ASSIGN_OR_RETURN(d->stream_, device.CreateStream());
   nvjpegJpegState_t state = nullptr;
   IMGPROC_RETURN_IF_ERROR(NvJpegError(nvjpegJpegStateCreate(device.cuda(), &state), "nvjpegJpegStateCreate"));
   d->state_.reset(state);
@@ -121,7 +112,7 @@ absl::StatusOr<std::unique_ptr<DeviceImage>> JpegStageCudaDecoder::Decode(absl::
 
 absl::StatusOr<std::unique_ptr<JpegGpuHuffmanDecoder>> JpegGpuHuffmanDecoder::Create(NvJpegDevice& device) {
   std::unique_ptr<JpegGpuHuffmanDecoder> d(new JpegGpuHuffmanDecoder(device));
-  IMGPROC_ASSIGN_OR_RETURN(d->stream_, DecoderStream(device));
+  IMGPROC_ASSIGN_OR_RETURN(d->stream_, device.CreateStream());
   const nvjpegHandle_t handle = device.cuda();
   nvjpegJpegDecoder_t decoder = nullptr;
   IMGPROC_RETURN_IF_ERROR(NvJpegError(nvjpegDecoderCreate(handle, NVJPEG_BACKEND_GPU_HYBRID, &decoder),

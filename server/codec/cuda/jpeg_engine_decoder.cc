@@ -9,11 +9,7 @@ namespace imgproc {
 absl::StatusOr<std::unique_ptr<JpegEngineDecoder>> JpegEngineDecoder::Create(NvJpegDevice& device) {
   if (device.engine() == nullptr) return absl::FailedPreconditionError(device.engine_note());
   std::unique_ptr<JpegEngineDecoder> d(new JpegEngineDecoder(device));
-  IMGPROC_RETURN_IF_ERROR(CudaError(cudaSetDevice(device.device()), "cudaSetDevice"));
-  // Non-blocking: no implicit ordering with the legacy default stream that other libraries may use.
-  cudaStream_t stream = nullptr;
-  IMGPROC_RETURN_IF_ERROR(CudaError(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
-  d->stream_.reset(stream);
+  IMGPROC_ASSIGN_OR_RETURN(d->stream_, device.CreateStream());
   nvjpegJpegState_t state = nullptr;
   IMGPROC_RETURN_IF_ERROR(NvJpegError(nvjpegJpegStateCreate(device.engine(), &state), "nvjpegJpegStateCreate"));
   d->state_.reset(state);

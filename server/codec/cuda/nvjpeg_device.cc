@@ -140,6 +140,13 @@ void NvJpegDevice::Free(void* pointer, cudaStream_t stream) {
   if (pointer != nullptr) cudaFreeAsync(pointer, stream);
 }
 
+absl::StatusOr<CudaStream> NvJpegDevice::CreateStream() const {
+  IMGPROC_RETURN_IF_ERROR(CudaError(cudaSetDevice(device_), "cudaSetDevice"));
+  cudaStream_t stream = nullptr;
+  IMGPROC_RETURN_IF_ERROR(CudaError(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
+  return CudaStream(stream);
+}
+
 absl::StatusOr<NvJpegDevice::BatchEvents> NvJpegDevice::TakeBatchEvents() {
   {
     MutexLock lock(&events_mutex_);

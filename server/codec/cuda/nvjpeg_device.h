@@ -65,6 +65,9 @@ class NvJpegDevice {
   nvjpegDevAllocatorV2_t* device_allocator() { return &device_allocator_; }
   nvjpegPinnedAllocatorV2_t* pinned_allocator() { return &pinned_allocator_; }
 
+  // A stream on this GPU for a decoder of its own. Non-blocking: no implicit ordering with the legacy default
+  // stream that other libraries may use.
+  absl::StatusOr<CudaStream> CreateStream() const;
   // Stream-ordered device memory from this GPU's pool: free on the stream that last used the memory.
   absl::StatusOr<void*> Allocate(size_t bytes, cudaStream_t stream);
   void Free(void* pointer, cudaStream_t stream);
